@@ -1,0 +1,37 @@
+{
+  # CPU build of the addon (what prebuildify ships). Each ISA has its own
+  # static library compiled with its own flags; dispatch.cc picks one at run
+  # time from CPUID, so one binary runs on every x86-64 CPU.
+  "target_defaults": {
+    "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++14", "-std=gnu++17"],
+    "cflags_cc": ["-std=c++17", "-fexceptions", "-fvisibility=hidden", "-O3", "-fno-math-errno"],
+    "cflags!": ["-fno-exceptions"],
+    "include_dirs": ["native/include"],
+    "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"]
+  },
+  "targets": [
+    {
+      "target_name": "convbert_avx2",
+      "type": "static_library",
+      "cflags_cc": ["-mavx2", "-mfma", "-fPIC"],
+      "sources": ["<!@(node scripts/list_sources.js avx2)"]
+    },
+    {
+      "target_name": "convbert_avx512",
+      "type": "static_library",
+      "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-mavx2", "-fPIC"],
+      "sources": ["<!@(node scripts/list_sources.js avx512)"]
+    },
+    {
+      "target_name": "convbert",
+      "dependencies": ["convbert_avx2", "convbert_avx512"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "sources": [
+        "<!@(node scripts/list_sources.js core)",
+        "<!@(node scripts/list_sources.js stub)",
+        "<!@(node scripts/list_sources.js binding)"
+      ],
+      "libraries": ["-lpthread"]
+    }
+  ]
+}

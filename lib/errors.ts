@@ -1,0 +1,43 @@
+// errors.ts: the one error class of the library. Every failure a user can
+// cause (bad arguments, bad files, unsupported configs, native failures)
+// arrives as a ConvBertError with a Node-style `code`, and the message names
+// the argument or file, what was expected, and what was found.
+
+export type ConvBertErrorCode =
+  | 'ERR_CONVBERT_ARG' // an argument has the wrong type or value
+  | 'ERR_CONVBERT_SHAPE' // tensor dims disagree with each other or with the data
+  | 'ERR_CONVBERT_DTYPE' // wrong or unknown element type
+  | 'ERR_CONVBERT_CONFIG' // a config.json that transformers could not run either
+  | 'ERR_CONVBERT_WEIGHTS' // a checkpoint file that is malformed or inconsistent
+  | 'ERR_CONVBERT_UNSAFE_PICKLE' // a pytorch_model.bin asking for a forbidden global or opcode
+  | 'ERR_CONVBERT_IO' // a file that cannot be read or written
+  | 'ERR_CONVBERT_UNSUPPORTED' // valid input this build cannot run
+  | 'ERR_CONVBERT_NATIVE_LOAD' // the addon could not be loaded
+  | 'ERR_CONVBERT_CUDA' // a CUDA error, with the runtime's message
+  | 'ERR_CONVBERT_OOM' // an allocation failed
+  | 'ERR_CONVBERT_TOKENIZER' // tokenizer input HF would also reject
+  | 'ERR_CONVBERT_DISPOSED' // a model used after dispose()
+  | 'ERR_CONVBERT_INTERNAL'; // a bug: please report it
+
+export class ConvBertError extends Error {
+  readonly code: ConvBertErrorCode;
+
+  constructor(message: string, code: ConvBertErrorCode = 'ERR_CONVBERT_INTERNAL', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConvBertError';
+    this.code = code;
+  }
+}
+
+/** Shorthand used by validation code: `throw argError('x: expected ...')`. */
+export function argError(message: string): ConvBertError {
+  return new ConvBertError(message, 'ERR_CONVBERT_ARG');
+}
+
+export function shapeError(message: string): ConvBertError {
+  return new ConvBertError(message, 'ERR_CONVBERT_SHAPE');
+}
+
+export function dtypeError(message: string): ConvBertError {
+  return new ConvBertError(message, 'ERR_CONVBERT_DTYPE');
+}

@@ -1,0 +1,5 @@
+// index.ts: the package's public surface.
+export { ConvBertError, type ConvBertErrorCode } from './errors';
+export { Tensor, type DataType, type DataTypeMap, type TypedArray, type NestedArray } from './tensor';
+export { backendInfo, setNumThreads, type BackendInfo } from './backend';
+export type { CudaStatus } from './native';

@@ -1,0 +1,329 @@
+// tensor.ts: the Tensor type shared with the ecosystem (onnxruntime-common,
+// transformers.js): `new Tensor(dtype, data, dims)` with .dtype .dims .data .size.
+// Typed arrays are kept as given (zero-copy); nested or flat JS arrays are
+// converted once. float16 and bfloat16 hold their raw bits in a Uint16Array.
+import { dtypeError, shapeError, argError } from './errors';
+
+export type DataType = 'float32' | 'float16' | 'bfloat16' | 'int8' | 'uint8' | 'int32' | 'int64' | 'bool';
+
+export interface DataTypeMap {
+  float32: Float32Array;
+  float16: Uint16Array;
+  bfloat16: Uint16Array;
+  int8: Int8Array;
+  uint8: Uint8Array;
+  int32: Int32Array;
+  int64: BigInt64Array;
+  bool: Uint8Array;
+}
+
+export type TypedArray = DataTypeMap[DataType];
+
+type ArrayCtor = { new (n: number): TypedArray; new (buf: ArrayBufferLike, off: number, n: number): TypedArray; BYTES_PER_ELEMENT: number };
+
+const CTORS: Record<DataType, ArrayCtor> = {
+  float32: Float32Array as unknown as ArrayCtor,
+  float16: Uint16Array as unknown as ArrayCtor,
+  bfloat16: Uint16Array as unknown as ArrayCtor,
+  int8: Int8Array as unknown as ArrayCtor,
+  uint8: Uint8Array as unknown as ArrayCtor,
+  int32: Int32Array as unknown as ArrayCtor,
+  int64: BigInt64Array as unknown as ArrayCtor,
+  bool: Uint8Array as unknown as ArrayCtor,
+};
+
+export const DATA_TYPES: readonly DataType[] = Object.keys(CTORS) as DataType[];
+
+/** Bytes per element of a dtype. */
+export function itemSize(dtype: DataType): number {
+  return CTORS[dtype].BYTES_PER_ELEMENT;
+}
+
+export function isDataType(x: unknown): x is DataType {
+  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(CTORS, x);
+}
+
+/** A typed array of `dtype` over existing bytes (no copy). The offset must be aligned to the item size. */
+export function typedView<T extends DataType>(dtype: T, buffer: ArrayBufferLike, byteOffset: number, length: number): DataTypeMap[T] {
+  return new CTORS[dtype](buffer, byteOffset, length) as DataTypeMap[T];
+}
+
+export function allocTyped<T extends DataType>(dtype: T, length: number): DataTypeMap[T] {
+  return new CTORS[dtype](length) as DataTypeMap[T];
+}
+
+/** Product of dims, checking each is a non-negative safe integer. */
+export function dimsSize(dims: readonly number[], what = 'dims'): number {
+  let n = 1;
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i];
+    if (!Number.isSafeInteger(d) || d < 0) throw shapeError(`${what}: entry ${i} must be a non-negative integer, got ${String(d)}`);
+    n *= d;
+  }
+  if (!Number.isSafeInteger(n)) throw shapeError(`${what}: [${dims.join(', ')}] has too many elements`);
+  return n;
+}
+
+// --- float16 / bfloat16 conversions (round to nearest even) ---
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+export function float32ToBfloat16Bits(v: number): number {
+  f32[0] = v;
+  const x = u32[0];
+  if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 0x40) & 0xffff; // quiet NaN
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+export function bfloat16BitsToFloat32(h: number): number {
+  u32[0] = (h & 0xffff) << 16;
+  return f32[0];
+}
+
+export function float32ToFloat16Bits(v: number): number {
+  f32[0] = v;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    let r = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    if (rem > half || (rem === half && (r & 1))) r++;
+    return sign | r;
+  }
+  let r = mant >>> 13;
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (r & 1))) {
+    r++;
+    if (r === 0x400) {
+      r = 0;
+      e++;
+      if (e >= 0x1f) return sign | 0x7c00;
+    }
+  }
+  return sign | (e << 10) | r;
+}
+
+export function float16BitsToFloat32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** Nested JS arrays (or a flat array) as flat values plus dims. */
+export type NestedArray<T> = T | NestedArray<T>[];
+
+function inferDims(x: unknown, what: string): number[] {
+  const dims: number[] = [];
+  let cur: unknown = x;
+  while (Array.isArray(cur)) {
+    dims.push(cur.length);
+    if (cur.length === 0) break;
+    cur = cur[0];
+  }
+  // Ragged arrays are rejected while flattening.
+  void what;
+  return dims;
+}
+
+function flatten(x: unknown, dims: number[], what: string): unknown[] {
+  const out: unknown[] = [];
+  const walk = (v: unknown, depth: number, where: string): void => {
+    if (depth === dims.length) {
+      if (Array.isArray(v)) throw shapeError(`${what}: ragged nested array at ${where || 'top'}: expected a scalar, got an array`);
+      out.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== dims[depth]) {
+      throw shapeError(
+        `${what}: ragged nested array at ${where || 'top'}: expected length ${dims[depth]}, got ${Array.isArray(v) ? v.length : typeof v}`,
+      );
+    }
+    for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, `${where}[${i}]`);
+  };
+  walk(x, 0, '');
+  return out;
+}
+
+function fillFrom(dtype: DataType, values: ArrayLike<unknown>, what: string): TypedArray {
+  const n = values.length;
+  const out = allocTyped(dtype, n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    switch (dtype) {
+      case 'int64': {
+        if (typeof v === 'bigint') (out as BigInt64Array)[i] = v;
+        else if (typeof v === 'number' && Number.isSafeInteger(v)) (out as BigInt64Array)[i] = BigInt(v);
+        else throw dtypeError(`${what}: element ${i} must be an integer for int64, got ${String(v)}`);
+        break;
+      }
+      case 'bool':
+        if (typeof v !== 'boolean' && v !== 0 && v !== 1) throw dtypeError(`${what}: element ${i} must be a boolean, got ${String(v)}`);
+        out[i] = v ? 1 : 0;
+        break;
+      case 'float16':
+      case 'bfloat16':
+      case 'float32': {
+        const num = typeof v === 'bigint' ? Number(v) : v;
+        if (typeof num !== 'number') throw dtypeError(`${what}: element ${i} must be a number, got ${typeof v}`);
+        if (dtype === 'float32') out[i] = num;
+        else out[i] = dtype === 'float16' ? float32ToFloat16Bits(num) : float32ToBfloat16Bits(num);
+        break;
+      }
+      default: {
+        const num = typeof v === 'bigint' ? Number(v) : v;
+        if (typeof num !== 'number' || !Number.isInteger(num)) throw dtypeError(`${what}: element ${i} must be an integer for ${dtype}, got ${String(v)}`);
+        const lim: Record<string, [number, number]> = { int8: [-128, 127], uint8: [0, 255], int32: [-(2 ** 31), 2 ** 31 - 1] };
+        const [lo, hi] = lim[dtype];
+        if (num < lo || num > hi) throw dtypeError(`${what}: element ${i} = ${num} does not fit ${dtype}`);
+        out[i] = num;
+      }
+    }
+  }
+  return out;
+}
+
+function matchesDtype(dtype: DataType, data: unknown): boolean {
+  switch (dtype) {
+    case 'float32': return data instanceof Float32Array;
+    case 'float16': case 'bfloat16': return data instanceof Uint16Array;
+    case 'int8': return data instanceof Int8Array;
+    case 'uint8': case 'bool': return data instanceof Uint8Array;
+    case 'int32': return data instanceof Int32Array;
+    case 'int64': return data instanceof BigInt64Array;
+  }
+}
+
+export class Tensor<T extends DataType = DataType> {
+  readonly dtype: T;
+  readonly dims: readonly number[];
+  readonly data: DataTypeMap[T];
+
+  /**
+   * new Tensor('float32', new Float32Array(6), [2, 3])   zero-copy
+   * new Tensor('int64', [[1, 2], [3, 4]])                 nested arrays convert (dims inferred)
+   * new Tensor('int64', [1, 2, 3, 4], [2, 2])             flat array with dims
+   */
+  constructor(dtype: T, data: DataTypeMap[T] | NestedArray<number | bigint | boolean>, dims?: readonly number[]) {
+    if (!isDataType(dtype)) throw dtypeError(`Tensor: dtype must be one of ${DATA_TYPES.join(', ')}, got ${String(dtype)}`);
+    let flat: TypedArray;
+    let shape: number[];
+    if (ArrayBuffer.isView(data)) {
+      if (!matchesDtype(dtype, data)) {
+        throw dtypeError(`Tensor: data for dtype ${dtype} must be a ${CTORS[dtype].name}, got ${data.constructor.name}`);
+      }
+      flat = data as TypedArray;
+      shape = dims ? [...dims] : [flat.length];
+    } else if (Array.isArray(data)) {
+      const nestedDims = inferDims(data, 'Tensor data');
+      if (dims && nestedDims.length > 1) {
+        const values = flatten(data, nestedDims, 'Tensor data');
+        flat = fillFrom(dtype, values, 'Tensor data');
+      } else if (dims) {
+        flat = fillFrom(dtype, data as unknown[], 'Tensor data');
+      } else {
+        flat = fillFrom(dtype, flatten(data, nestedDims, 'Tensor data'), 'Tensor data');
+      }
+      shape = dims ? [...dims] : nestedDims;
+    } else {
+      throw argError(`Tensor: data must be a typed array or a (nested) array, got ${data === null ? 'null' : typeof data}`);
+    }
+    if (dims !== undefined && !Array.isArray(dims)) throw argError('Tensor: dims must be an array of integers');
+    const size = dimsSize(shape, 'Tensor dims');
+    if (size !== flat.length) {
+      throw shapeError(`Tensor: data has ${flat.length} elements but dims [${shape.join(', ')}] need ${size}`);
+    }
+    this.dtype = dtype;
+    this.dims = Object.freeze(shape);
+    this.data = flat as DataTypeMap[T];
+  }
+
+  /** Number of elements (product of dims). */
+  get size(): number {
+    return this.data.length;
+  }
+
+  get type(): T {
+    return this.dtype;
+  }
+
+  /** Same data, other dims (no copy). One entry may be -1. */
+  reshape(dims: readonly number[]): Tensor<T> {
+    const d = [...dims];
+    const neg = d.indexOf(-1);
+    if (neg >= 0) {
+      const rest = dimsSize(d.filter((_, i) => i !== neg), 'reshape dims');
+      if (rest === 0 || this.size % rest !== 0) throw shapeError(`reshape: cannot infer -1 in [${dims.join(', ')}] for ${this.size} elements`);
+      d[neg] = this.size / rest;
+    }
+    return new Tensor(this.dtype, this.data, d);
+  }
+
+  /** Element values as JS numbers (bigint for int64, boolean for bool), flat. */
+  toFlatArray(): Array<number | bigint | boolean> {
+    const out: Array<number | bigint | boolean> = new Array(this.size);
+    for (let i = 0; i < this.size; i++) out[i] = this.at(i);
+    return out;
+  }
+
+  /** Nested JS arrays in the shape of dims (a scalar for 0-d tensors). */
+  tolist(): NestedArray<number | bigint | boolean> {
+    const flat = this.toFlatArray();
+    if (this.dims.length === 0) return flat[0];
+    let pos = 0;
+    const build = (depth: number): NestedArray<number | bigint | boolean> => {
+      const n = this.dims[depth];
+      const out: NestedArray<number | bigint | boolean>[] = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = depth === this.dims.length - 1 ? flat[pos++] : build(depth + 1);
+      return out;
+    };
+    return build(0);
+  }
+
+  /** Value of flat element i, decoded (float16/bfloat16 bits become numbers). */
+  at(i: number): number | bigint | boolean {
+    const v = this.data[i];
+    switch (this.dtype) {
+      case 'float16': return float16BitsToFloat32(v as number);
+      case 'bfloat16': return bfloat16BitsToFloat32(v as number);
+      case 'bool': return v !== 0;
+      default: return v;
+    }
+  }
+
+  /** The only element of a one-element tensor. */
+  item(): number | bigint | boolean {
+    if (this.size !== 1) throw shapeError(`item: tensor has ${this.size} elements, expected 1`);
+    return this.at(0);
+  }
+
+  /** A copy converted to another dtype (floats round to nearest even; ints must be exact). */
+  to<U extends DataType>(dtype: U): Tensor<U> {
+    if ((dtype as DataType) === this.dtype) return new Tensor(dtype, (this.data as TypedArray).slice() as DataTypeMap[U], this.dims);
+    return new Tensor(dtype, fillFrom(dtype, this.toFlatArray(), 'Tensor.to') as DataTypeMap[U], this.dims);
+  }
+
+  /** The data as float32 (a view when already float32). */
+  toFloat32(): Float32Array {
+    if (this.dtype === 'float32') return this.data as Float32Array;
+    const out = new Float32Array(this.size);
+    for (let i = 0; i < this.size; i++) out[i] = Number(this.at(i));
+    return out;
+  }
+}
+
+/** A typed-array constructor name for a dtype (used in messages). */
+export function arrayTypeName(dtype: DataType): string {
+  return CTORS[dtype].name;
+}

@@ -1,0 +1,92 @@
+// addon.cc: module entry. Exposes backendInfo, setNumThreads, the error class
+// registration, and the test-only op entry points (ops_internal.cc). The model
+// engine object lives in engine_wrap.cc.
+#include "addon.h"
+
+#include <string>
+
+#include "convbert/cpu.h"
+#include "convbert/cuda_backend.h"
+#include "convbert/thread_pool.h"
+
+namespace convbert {
+
+void ThrowArg(Napi::Env env, bool range, const std::string& msg) {
+  if (range) Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
+  else Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+}
+
+Addon::Addon(Napi::Env env, Napi::Object exports) {
+  DefineAddon(exports, {
+      InstanceMethod("setErrorClass", &Addon::SetErrorClass),
+      InstanceMethod("backendInfo", &Addon::BackendInfo),
+      InstanceMethod("setNumThreads", &Addon::SetNumThreads),
+      InstanceMethod("opActivation", &Addon::OpActivation),
+  });
+  (void)env;
+}
+
+Napi::Error Addon::MakeError(Napi::Env env, const Status& st) {
+  Napi::String msg = Napi::String::New(env, st.message);
+  Napi::String code = Napi::String::New(env, status_code_name(st.code));
+  if (!error_class_.IsEmpty()) {
+    Napi::Value e = error_class_.New({msg, code});
+    if (!env.IsExceptionPending() && e.IsObject()) return Napi::Error(env, e);
+  }
+  Napi::Error e = Napi::Error::New(env, st.message);
+  e.Set("code", code);
+  return e;
+}
+
+Napi::Value Addon::SetErrorClass(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    ThrowArg(info.Env(), false, "setErrorClass: expected a constructor");
+    return info.Env().Undefined();
+  }
+  error_class_ = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value Addon::BackendInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("isa", isa_name(active_isa()));
+  o.Set("bestIsa", isa_name(detect_isa()));
+  if (!isa_override_note().empty()) o.Set("isaNote", isa_override_note());
+  o.Set("threads", num_threads());
+  const CudaInfo& ci = cuda_info();
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("compiled", ci.compiled);
+  c.Set("available", ci.available);
+  c.Set("deviceCount", ci.device_count);
+  c.Set("runtimeVersion", ci.runtime_version);
+  c.Set("driverVersion", ci.driver_version);
+  if (ci.available) {
+    c.Set("deviceName", ci.device_name);
+    c.Set("computeCapability", std::to_string(ci.compute_major) + "." + std::to_string(ci.compute_minor));
+    c.Set("totalMemory", static_cast<double>(ci.total_memory));
+  } else {
+    c.Set("reason", ci.reason);
+  }
+  o.Set("cuda", c);
+  return o;
+}
+
+Napi::Value Addon::SetNumThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    ThrowArg(env, false, "setNumThreads: n must be a number");
+    return env.Undefined();
+  }
+  const double n = info[0].As<Napi::Number>().DoubleValue();
+  if (!(n >= 1 && n <= 1024) || n != static_cast<double>(static_cast<int>(n))) {
+    ThrowArg(env, true, "setNumThreads: n must be an integer in [1, 1024], got " + std::to_string(n));
+    return env.Undefined();
+  }
+  set_num_threads(static_cast<int>(n));
+  return env.Undefined();
+}
+
+NODE_API_ADDON(Addon)
+
+}  // namespace convbert

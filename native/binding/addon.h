@@ -1,0 +1,32 @@
+// addon.h: per-instance state of the addon (one per Node environment, so the
+// addon is context-aware and can be loaded in several worker_threads at once).
+#pragma once
+#include <napi.h>
+
+#include "convbert/status.h"
+
+namespace convbert {
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports);
+
+  // Builds `new ConvBertError(message, code)` with the class TS registered at
+  // load, or a plain Error carrying .code when none was registered.
+  Napi::Error MakeError(Napi::Env env, const Status& st);
+
+  static Addon* Of(Napi::Env env) { return env.GetInstanceData<Addon>(); }
+
+ private:
+  Napi::Value SetErrorClass(const Napi::CallbackInfo& info);
+  Napi::Value BackendInfo(const Napi::CallbackInfo& info);
+  Napi::Value SetNumThreads(const Napi::CallbackInfo& info);
+  Napi::Value OpActivation(const Napi::CallbackInfo& info);
+
+  Napi::FunctionReference error_class_;
+};
+
+// Throws a JS TypeError/RangeError naming the argument (binding-level checks).
+void ThrowArg(Napi::Env env, bool range, const std::string& msg);
+
+}  // namespace convbert

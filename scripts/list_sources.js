@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Lists the C++ sources of one build group, so binding.gyp and CMakeLists.txt
+// pick up new op files without edits. Groups:
+//   core     native/src/**/*.cc except ISA-specific files and the CUDA stub
+//   stub     the CPU-only stand-in for the CUDA backend
+//   avx2     native/src/**/*_avx2.cc      (compiled with -mavx2 -mfma)
+//   avx512   native/src/**/*_avx512.cc    (compiled with -mavx512f/bw/vl/dq -mfma)
+//   binding  native/binding/*.cc
+// Paths are relative to the package root, one per line, sorted.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+
+function walk(dir) {
+  const out = [];
+  for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    const rel = `${dir}/${e.name}`;
+    if (e.isDirectory()) out.push(...walk(rel));
+    else if (e.name.endsWith('.cc')) out.push(rel);
+  }
+  return out;
+}
+
+function list(group) {
+  const src = walk('native/src');
+  const isIsa = (f) => /_(avx2|avx512)\.cc$/.test(f);
+  switch (group) {
+    case 'core': return src.filter((f) => !isIsa(f) && !f.endsWith('/cuda_stub.cc'));
+    case 'stub': return src.filter((f) => f.endsWith('/cuda_stub.cc'));
+    case 'avx2': return src.filter((f) => f.endsWith('_avx2.cc'));
+    case 'avx512': return src.filter((f) => f.endsWith('_avx512.cc'));
+    case 'binding': return walk('native/binding');
+    default: throw new Error(`list_sources: unknown group ${group}`);
+  }
+}
+
+const files = list(process.argv[2]).sort();
+process.stdout.write(files.join(process.argv[3] === '--cmake' ? ';' : '\n') + '\n');
