@@ -4,12 +4,26 @@
 #include "addon.h"
 
 #include <string>
+#include <vector>
 
 #include "convbert/cpu.h"
 #include "convbert/cuda_backend.h"
 #include "convbert/thread_pool.h"
 
 namespace convbert {
+
+namespace {
+struct Registered {
+  const char* name;
+  BindingInitFn fn;
+};
+std::vector<Registered>& registry() {
+  static std::vector<Registered> r;
+  return r;
+}
+}  // namespace
+
+BindingRegistrar::BindingRegistrar(const char* name, BindingInitFn fn) { registry().push_back({name, fn}); }
 
 void ThrowArg(Napi::Env env, bool range, const std::string& msg) {
   if (range) Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
@@ -23,7 +37,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod("setNumThreads", &Addon::SetNumThreads),
       InstanceMethod("opActivation", &Addon::OpActivation),
   });
-  (void)env;
+  for (const Registered& r : registry()) r.fn(env, exports);
 }
 
 Napi::Error Addon::MakeError(Napi::Env env, const Status& st) {

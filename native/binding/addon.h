@@ -26,6 +26,15 @@ class Addon : public Napi::Addon<Addon> {
   Napi::FunctionReference error_class_;
 };
 
+// Binding modules (engine_wrap.cc, tokenizer_wrap.cc, ...) register their
+// exports at static-init time, so adding one needs no edit here:
+//   static convbert::BindingRegistrar reg("Engine", &InitEngine);
+// InitFn adds its classes/functions to `exports` for one Node environment.
+using BindingInitFn = void (*)(Napi::Env env, Napi::Object exports);
+struct BindingRegistrar {
+  BindingRegistrar(const char* name, BindingInitFn fn);
+};
+
 // Throws a JS TypeError/RangeError naming the argument (binding-level checks).
 void ThrowArg(Napi::Env env, bool range, const std::string& msg);
 
