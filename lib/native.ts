@@ -100,7 +100,7 @@ export function loadAddon(): LoadedAddon {
           loaded = { addon, file, build: 'cuda' };
           return loaded;
         }
-        cudaFallbackReason = `CUDA build ${path.basename(path.dirname(file))}/convbert.node not used: ${info.reason ?? 'no usable GPU'}; using the CPU build`;
+        cudaFallbackReason = `CUDA build ${path.relative(root, file)} not used: ${info.reason ?? 'no usable GPU'}; using the CPU build`;
       } catch (e) {
         cudaFallbackReason = `CUDA build at ${file} failed to load (${(e as Error).message.split('\n')[0]}); using the CPU build`;
       }

@@ -1,0 +1,73 @@
+// activation.cu: elementwise activations of HF's ACT2FN with an optional
+// per-column bias, on the device. Reference: activation_row_ref
+// (native/src/cpu/activation.cc). Device math is float with the CUDA
+// library's erff/tanhf/expf (a few ulp), so tests compare at float tolerance.
+#include <cuda_runtime.h>
+
+#include "common.cuh"
+#include "convbert/cuda_backend.h"
+#include "convbert/ops.h"
+
+namespace convbert {
+
+__device__ __forceinline__ float act_device(float v, int act) {
+  switch (act) {
+    case 0: return v;
+    case 1: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    case 2: return 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+    case 3: return v / (1.0f + expf(-1.702f * v));
+    case 4: return v > 0.0f ? v : 0.0f;
+    case 5: return fminf(fmaxf(v, 0.0f), 6.0f);
+    case 6: return v > 0.0f ? v * v : 0.0f;
+    case 7: return v / (1.0f + expf(-v));
+    case 8: return 1.0f / (1.0f + expf(-v));
+    case 9: return tanhf(v);
+    case 10: return v > 30.0f ? v * tanhf(v) : v * tanhf(log1pf(expf(v)));
+    case 11: return fminf(fmaxf(0.5f * v * (1.0f + erff(v * 0.70710678118654752f)), -10.0f), 10.0f);
+    case 12: return 0.5f * (1.0f + erff((v - 0.707107f) / (0.282095f * 1.41421356237309505f)));
+    case 13: return v >= 0.0f ? v : 0.01f * v;
+    default: return v;
+  }
+}
+
+// One thread per element; grid-stride so any n fits the launch limits.
+__global__ void activation_kernel(const float* __restrict__ x, float* __restrict__ y, const float* __restrict__ bias,
+                                  int64_t n, int64_t C, int act) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float v = x[i] + (bias ? bias[i % C] : 0.0f);
+    y[i] = act_device(v, act);
+  }
+}
+
+// Launcher on device pointers, on `stream`.
+Status activation_cuda(const float* x, float* y, const float* bias, int64_t n, int64_t C, Activation act,
+                       cudaStream_t stream) {
+  if (n == 0) return Status::Ok();
+  const int threads = 256;
+  const int64_t want = (n + threads - 1) / threads;
+  const int blocks = static_cast<int>(want < 65535 ? want : 65535);
+  activation_kernel<<<blocks, threads, 0, stream>>>(x, y, bias, n, C, static_cast<int>(act));
+  CUDA_TRY(cudaGetLastError());
+  return Status::Ok();
+}
+
+Status activation_cuda_host(const ActivationArgs& a, int device) {
+  if (!cuda_info().available) return Status::Error(StatusCode::kUnsupported, cuda_info().reason);
+  if (a.rows < 0 || a.C <= 0 || !a.x || !a.y) return Status::Error(StatusCode::kInvalidArgument, "activation: bad arguments");
+  const int64_t n = a.rows * a.C;
+  CUDA_TRY(cudaSetDevice(device));
+  DeviceBuffer dx, dy, db;
+  CONVBERT_RETURN_IF_ERROR(dx.alloc(n * sizeof(float)));
+  CONVBERT_RETURN_IF_ERROR(dy.alloc(n * sizeof(float)));
+  CUDA_TRY(cudaMemcpy(dx.as<float>(), a.x, n * sizeof(float), cudaMemcpyHostToDevice));
+  if (a.bias) {
+    CONVBERT_RETURN_IF_ERROR(db.alloc(a.C * sizeof(float)));
+    CUDA_TRY(cudaMemcpy(db.as<float>(), a.bias, a.C * sizeof(float), cudaMemcpyHostToDevice));
+  }
+  CONVBERT_RETURN_IF_ERROR(activation_cuda(dx.as<float>(), dy.as<float>(), a.bias ? db.as<float>() : nullptr, n, a.C, a.act, 0));
+  CUDA_TRY(cudaMemcpy(a.y, dy.as<float>(), n * sizeof(float), cudaMemcpyDeviceToHost));
+  return Status::Ok();
+}
+
+}  // namespace convbert

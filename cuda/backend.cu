@@ -1,0 +1,57 @@
+// backend.cu: device discovery for the CUDA build. cuda_info() asks the
+// runtime (linked statically, so only the NVIDIA driver is needed) once and
+// turns every failure (no driver, no device, too old a driver) into a
+// one-line reason; the library then runs on the CPU.
+#include <cuda_runtime.h>
+
+#include <string>
+
+#include "common.cuh"
+#include "convbert/cuda_backend.h"
+
+namespace convbert {
+
+bool cuda_compiled() { return true; }
+
+const CudaInfo& cuda_info() {
+  static const CudaInfo info = [] {
+    CudaInfo i;
+    i.compiled = true;
+    cudaRuntimeGetVersion(&i.runtime_version);
+    if (cudaDriverGetVersion(&i.driver_version) != cudaSuccess) i.driver_version = 0;
+    int n = 0;
+    cudaError_t err = cudaGetDeviceCount(&n);
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();
+      i.reason = std::string("no usable CUDA device: ") + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) +
+                 ")" + (i.driver_version == 0 ? "; no NVIDIA driver found" : "");
+      return i;
+    }
+    if (n == 0) {
+      i.reason = "no CUDA device found";
+      return i;
+    }
+    i.device_count = n;
+    cudaDeviceProp prop;
+    err = cudaGetDeviceProperties(&prop, 0);
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();
+      i.reason = std::string("cannot query CUDA device 0: ") + cudaGetErrorString(err);
+      return i;
+    }
+    i.device_name = prop.name;
+    i.compute_major = prop.major;
+    i.compute_minor = prop.minor;
+    i.total_memory = prop.totalGlobalMem;
+    if (prop.major < 8) {
+      i.reason = "CUDA device 0 (" + i.device_name + ", sm_" + std::to_string(prop.major) +
+                 std::to_string(prop.minor) + ") is older than sm_80, the oldest this build targets";
+      return i;
+    }
+    i.available = true;
+    return i;
+  }();
+  return info;
+}
+
+}  // namespace convbert
