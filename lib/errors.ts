@@ -17,6 +17,11 @@ export type ConvBertErrorCode =
   | 'ERR_CONVBERT_OOM' // an allocation failed
   | 'ERR_CONVBERT_TOKENIZER' // tokenizer input HF would also reject
   | 'ERR_CONVBERT_DISPOSED' // a model used after dispose()
+  | 'ERR_CONVBERT_HUB_NOT_FOUND' // a Hub repo, revision or file that does not exist (HTTP 404)
+  | 'ERR_CONVBERT_HUB_AUTH' // the Hub refused access (HTTP 401/403): private or gated repo, or a bad HF_TOKEN
+  | 'ERR_CONVBERT_HUB_OFFLINE' // offline mode (HF_HUB_OFFLINE=1 / localFilesOnly) and the file is not in the cache
+  | 'ERR_CONVBERT_HUB_INTEGRITY' // a downloaded file whose size or sha256 disagrees with what the Hub announced
+  | 'ERR_CONVBERT_HUB_NETWORK' // the Hub could not be reached or kept failing (connection errors, 5xx) after retries
   | 'ERR_CONVBERT_INTERNAL'; // a bug: please report it
 
 export class ConvBertError extends Error {
