@@ -1,0 +1,491 @@
+// base.ts: ConvBertPreTrainedModel, what the six ConvBERT classes share:
+// loading (HF's base_model_prefix rule, tied LM head, missing-head warning),
+// HF initialisation, saving in HF layout, and forward(): validate in TS, make
+// ONE native engine call that writes into preallocated outputs, then compute
+// the loss in TS. Weights are handed to the engine (which copies them) and not
+// kept in JS: savePretrained re-reads the checkpoint or re-draws the seed.
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { ConvBertConfig, isConvBertArchitecture } from '../config';
+import { ConvBertError, argError } from '../errors';
+import { native } from '../native';
+import { Tensor } from '../tensor';
+import { loadStateDict, saveStateDict, type StateDict } from '../weights';
+import { type EngineSpec, type ForwardRequest, type HeadKind, type NativeEngine, type NativeEngineCtor } from './engine_types';
+import { initParam } from './init';
+import { readTrunkInputs, type ConvBertInputs, type ForwardOptions, type TrunkInputs } from './inputs';
+import {
+  BASE_PREFIX,
+  TIED_HEAD_KEY,
+  WORD_EMBEDDINGS_KEY,
+  headLayout,
+  isIgnoredBuffer,
+  trunkLayout,
+  type HeadLayoutConfig,
+  type ParamSpec,
+} from './layout';
+
+/** What fromPretrained found: HF's names for keys the model wanted but the checkpoint lacked, and the reverse. */
+export interface LoadInfo {
+  missing_keys: string[];
+  unexpected_keys: string[];
+}
+
+export interface FromPretrainedOptions {
+  /** Use this config instead of the config.json beside the weights. */
+  config?: ConvBertConfig;
+  /** Seed for head weights the checkpoint lacks (they are drawn as HF initialises them). Default 0. */
+  seed?: number;
+  /** @internal Engine constructor to use instead of the native addon's (tests only). */
+  engine?: NativeEngineCtor;
+}
+
+export interface FromConfigOptions {
+  /** Seed of HF's initialisation; the same seed gives the same weights. Default 0. */
+  seed?: number;
+  /** @internal Engine constructor to use instead of the native addon's (tests only). */
+  engine?: NativeEngineCtor;
+}
+
+/** Outputs every head may return (HF's names); each class narrows this. */
+export interface ModelOutputBase {
+  /** num_hidden_layers + 1 tensors (rows, L, hidden); entry 0 is the embedding output. */
+  hidden_states?: Tensor<'float32'>[];
+  /** num_hidden_layers tensors (rows, sa_heads, L, L), after head_mask. */
+  attentions?: Tensor<'float32'>[];
+}
+
+/** Where the weights came from, so savePretrained can rebuild them without keeping a JS copy. */
+type WeightSource = { kind: 'seed'; seed: number } | { kind: 'file'; file: string; seed: number };
+
+/** Trunk and head weights as the engine takes them (trunk keys without the prefix). */
+interface Weights {
+  trunk: Map<string, Float32Array>;
+  head: Map<string, Float32Array>;
+}
+
+/** A validated forward call, ready for the engine. */
+export interface PreparedForward {
+  trunk: TrunkInputs;
+  req: ForwardRequest;
+  opts: ForwardOptions;
+  /** Head-specific parsed labels, or null. */
+  labels: unknown;
+}
+
+/** @internal The constructor arguments; use fromPretrained or fromConfig. */
+export interface ModelInit {
+  config: ConvBertConfig;
+  weights: Weights;
+  loadInfo: LoadInfo;
+  source: WeightSource;
+  engine?: NativeEngineCtor;
+}
+
+/** The static side every model class has. */
+export interface ModelClass<T extends ConvBertPreTrainedModel> {
+  new (init: ModelInit): T;
+  readonly headKind: HeadKind;
+  readonly name: string;
+}
+
+const SEED_DEFAULT = 0;
+
+function fmt(d: readonly number[]): string {
+  return `[${d.join(', ')}]`;
+}
+
+function listKeys(keys: string[], max = 20): string {
+  return keys.length <= max ? keys.join(', ') : `${keys.slice(0, max).join(', ')} and ${keys.length - max} more`;
+}
+
+/** The model's geometry and head options, resolved once from the config (HF defaults applied). */
+export function layoutConfig(c: ConvBertConfig): HeadLayoutConfig {
+  return {
+    vocab_size: c.vocab_size,
+    hidden_size: c.hidden_size,
+    embedding_size: c.embedding_size,
+    num_hidden_layers: c.num_hidden_layers,
+    intermediate_size: c.intermediate_size,
+    conv_kernel_size: c.conv_kernel_size,
+    num_groups: c.num_groups,
+    max_position_embeddings: c.max_position_embeddings,
+    type_vocab_size: c.type_vocab_size,
+    saHeads: c.saHeads,
+    headDim: c.headDim,
+    num_labels: c.num_labels,
+    summary_use_proj: c.summaryUseProj,
+    summary_proj_to_labels: c.summaryProjToLabels,
+  };
+}
+
+function tiedHead(kind: HeadKind, c: ConvBertConfig): boolean {
+  return kind === 'masked_lm' && c.tie_word_embeddings !== false;
+}
+
+/** Checks the config can run under this class (what HF would fail on at construction or forward). */
+function checkHeadConfig(c: ConvBertConfig, cls: string): void {
+  if (isConvBertArchitecture(cls)) c.validate(cls);
+  else c.validate();
+}
+
+/** Random weights exactly as HF initialises a fresh model. */
+function initWeights(kind: HeadKind, c: ConvBertConfig, seed: number): Weights {
+  const lc = layoutConfig(c);
+  const o = { seed, initializerRange: c.initializer_range, padTokenId: c.pad_token_id ?? null };
+  const trunk = new Map<string, Float32Array>();
+  for (const s of trunkLayout(lc)) trunk.set(s.key, initParam(s, o));
+  const head = new Map<string, Float32Array>();
+  for (const s of headLayout(kind, lc)) {
+    if (s.key === TIED_HEAD_KEY && tiedHead(kind, c)) head.set(s.key, trunk.get(WORD_EMBEDDINGS_KEY)!);
+    else head.set(s.key, initParam(s, o));
+  }
+  return { trunk, head };
+}
+
+function asFloat32(key: string, t: Tensor, spec: ParamSpec): Float32Array {
+  const same = t.dims.length === spec.shape.length && t.dims.every((d, i) => d === spec.shape[i]);
+  if (!same) {
+    throw new ConvBertError(`checkpoint weight ${key}: expected shape ${fmt(spec.shape)}, got ${fmt(t.dims)}`, 'ERR_CONVBERT_WEIGHTS');
+  }
+  if (t.dtype !== 'float32' && t.dtype !== 'float16' && t.dtype !== 'bfloat16') {
+    throw new ConvBertError(`checkpoint weight ${key}: expected a float tensor, got ${t.dtype}`, 'ERR_CONVBERT_WEIGHTS');
+  }
+  return t.toFloat32();
+}
+
+/**
+ * Maps a checkpoint onto the model's keys the way HF's base_model_prefix logic does:
+ * a checkpoint whose keys carry `convbert.` has its trunk there (its other keys are
+ * head keys); one without the prefix is a bare trunk (plus any head keys).
+ */
+function mapCheckpoint(kind: HeadKind, c: ConvBertConfig, sd: StateDict, seed: number, file: string): { weights: Weights; info: LoadInfo } {
+  const lc = layoutConfig(c);
+  const trunkSpecs = trunkLayout(lc);
+  const headSpecs = headLayout(kind, lc);
+  const trunkByKey = new Map(trunkSpecs.map((s) => [s.key, s]));
+  const headByKey = new Map(headSpecs.map((s) => [s.key, s]));
+  const prefixed = kind !== 'none';
+  let hasPrefix = false;
+  for (const k of sd.keys()) if (k.startsWith(BASE_PREFIX)) hasPrefix = true;
+  const tied = tiedHead(kind, c);
+
+  const trunk = new Map<string, Float32Array>();
+  const head = new Map<string, Float32Array>();
+  const unexpected: string[] = [];
+  for (const [k, t] of sd) {
+    if (isIgnoredBuffer(k)) continue;
+    let tk: string | null = null;
+    if (hasPrefix && k.startsWith(BASE_PREFIX)) tk = k.slice(BASE_PREFIX.length);
+    else if (!hasPrefix && trunkByKey.has(k)) tk = k;
+    if (tk !== null && trunkByKey.has(tk)) {
+      trunk.set(tk, asFloat32(k, t, trunkByKey.get(tk)!));
+      continue;
+    }
+    if (tk === null && headByKey.has(k)) {
+      if (k === TIED_HEAD_KEY && tied) {
+        // The tied weight IS the word-embedding matrix; a stored copy is only checked for shape.
+        asFloat32(k, t, headByKey.get(k)!);
+        continue;
+      }
+      head.set(k, asFloat32(k, t, headByKey.get(k)!));
+      continue;
+    }
+    unexpected.push(k);
+  }
+  const missingTrunk = trunkSpecs.filter((s) => !trunk.has(s.key)).map((s) => (prefixed ? BASE_PREFIX + s.key : s.key));
+  if (missingTrunk.length > 0) {
+    throw new ConvBertError(
+      `checkpoint ${file} lacks ${missingTrunk.length} trunk weight(s) the config needs: ${listKeys(missingTrunk)}`,
+      'ERR_CONVBERT_WEIGHTS',
+    );
+  }
+  const missing: string[] = [];
+  const o = { seed, initializerRange: c.initializer_range, padTokenId: c.pad_token_id ?? null };
+  for (const s of headSpecs) {
+    if (s.key === TIED_HEAD_KEY && tied) {
+      head.set(s.key, trunk.get(WORD_EMBEDDINGS_KEY)!);
+      continue;
+    }
+    if (!head.has(s.key)) {
+      missing.push(s.key);
+      head.set(s.key, initParam(s, o));
+    }
+  }
+  // Keep the engine's key order stable: layout order.
+  const headOrdered = new Map(headSpecs.map((s) => [s.key, head.get(s.key)!]));
+  const trunkOrdered = new Map(trunkSpecs.map((s) => [s.key, trunk.get(s.key)!]));
+  return { weights: { trunk: trunkOrdered, head: headOrdered }, info: { missing_keys: missing, unexpected_keys: unexpected } };
+}
+
+/** Resolves `dirOrFile` to the weights path and the config.json beside it. */
+function resolvePaths(dirOrFile: string): { weights: string; config: string } {
+  if (typeof dirOrFile !== 'string' || dirOrFile.length === 0) throw argError(`fromPretrained: dirOrFile must be a path, got ${typeof dirOrFile}`);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dirOrFile);
+  } catch (e) {
+    throw new ConvBertError(`fromPretrained: cannot read ${dirOrFile}: ${(e as Error).message}`, 'ERR_CONVBERT_IO', { cause: e });
+  }
+  if (st.isDirectory()) return { weights: dirOrFile, config: path.join(dirOrFile, 'config.json') };
+  return { weights: dirOrFile, config: path.join(path.dirname(dirOrFile), 'config.json') };
+}
+
+export abstract class ConvBertPreTrainedModel {
+  /** Which head the engine runs; each subclass sets it. */
+  static readonly headKind: HeadKind = 'none';
+  /** HF's base_model_prefix. */
+  static readonly baseModelPrefix = 'convbert';
+
+  readonly config: ConvBertConfig;
+  /** Keys fromPretrained could not fill (initialised randomly) and checkpoint keys it did not use. */
+  readonly loadInfo: LoadInfo;
+  #engine: NativeEngine | null;
+  readonly #source: WeightSource;
+
+  /** @internal Use fromPretrained or fromConfig. */
+  constructor(init: ModelInit) {
+    const kind = (this.constructor as ModelClass<ConvBertPreTrainedModel>).headKind;
+    this.config = init.config;
+    this.loadInfo = init.loadInfo;
+    this.#source = init.source;
+    const Engine = init.engine ?? (native().Engine as NativeEngineCtor | undefined);
+    if (typeof Engine !== 'function') {
+      throw new ConvBertError('this build of the native addon has no Engine (rebuild the addon)', 'ERR_CONVBERT_UNSUPPORTED');
+    }
+    this.#engine = new Engine(this.engineSpec(kind, init.weights));
+  }
+
+  private engineSpec(kind: HeadKind, w: Weights): EngineSpec {
+    const c = this.config;
+    const head: EngineSpec['head'] = { kind, weights: Object.fromEntries(w.head), num_outputs: this.numOutputs() };
+    if (kind === 'sequence_classification') head.act = c.hiddenActCode;
+    if (kind === 'multiple_choice') {
+      head.summary_type = c.summaryType;
+      head.summary_use_proj = c.summaryUseProj;
+      head.summary_proj_out = c.summaryProjOut;
+      head.summary_act = c.summaryActCode;
+    }
+    return { ...c.engineGeometry(), weights: Object.fromEntries(w.trunk), head };
+  }
+
+  /** Head output width per trunk row (vocab, num_labels, 2 for QA, 1 for multiple choice); 0 for none. */
+  protected numOutputs(): number {
+    return 0;
+  }
+
+  /**
+   * Loads config.json and the weights (model.safetensors, a sharded index, or
+   * pytorch_model.bin; or the weights file given). Head weights the checkpoint
+   * lacks are initialised as HF does and listed in a warning (code
+   * CONVBERT_MISSING_WEIGHTS) and in `model.loadInfo.missing_keys`.
+   */
+  static async fromPretrained<T extends ConvBertPreTrainedModel>(this: ModelClass<T>, dirOrFile: string, options: FromPretrainedOptions = {}): Promise<T> {
+    const p = resolvePaths(dirOrFile);
+    const config = options.config ?? (await ConvBertConfig.fromPretrained(p.config));
+    checkHeadConfig(config, this.name);
+    const seed = options.seed ?? SEED_DEFAULT;
+    const sd = await loadStateDict(p.weights);
+    const { weights, info } = mapCheckpoint(this.headKind, config, sd, seed, dirOrFile);
+    sd.clear();
+    if (info.missing_keys.length > 0) {
+      process.emitWarning(
+        `${this.name}: ${info.missing_keys.length} weight(s) are not in ${dirOrFile} and were initialised randomly ` +
+          `(normal(0, ${config.initializer_range}), seed ${seed}): ${listKeys(info.missing_keys)}. Train or load them before trusting the outputs.`,
+        { code: 'CONVBERT_MISSING_WEIGHTS' },
+      );
+    }
+    const archs = config.architectures ?? [];
+    if (info.unexpected_keys.length > 0 && archs.includes(this.name)) {
+      process.emitWarning(`${this.name}: ${info.unexpected_keys.length} weight(s) in ${dirOrFile} were not used: ${listKeys(info.unexpected_keys)}`, {
+        code: 'CONVBERT_UNEXPECTED_WEIGHTS',
+      });
+    }
+    return new this({ config, weights, loadInfo: info, source: { kind: 'file', file: p.weights, seed }, engine: options.engine });
+  }
+
+  /** A fresh model with HF's initialisation, deterministic for `seed`. */
+  static fromConfig<T extends ConvBertPreTrainedModel>(this: ModelClass<T>, config: ConvBertConfig | Record<string, unknown>, options: FromConfigOptions = {}): T {
+    const cfg = config instanceof ConvBertConfig ? config : ConvBertConfig.fromDict(config);
+    checkHeadConfig(cfg, this.name);
+    const seed = options.seed ?? SEED_DEFAULT;
+    if (!Number.isSafeInteger(seed)) throw argError(`fromConfig: seed must be an integer, got ${String(seed)}`);
+    const weights = initWeights(this.headKind, cfg, seed);
+    return new this({ config: cfg, weights, loadInfo: { missing_keys: [], unexpected_keys: [] }, source: { kind: 'seed', seed } });
+  }
+
+  /** The model's weights by HF key (trunk under `convbert.` for heads), the tied LM weight left out like HF. */
+  async stateDict(): Promise<StateDict> {
+    this.checkAlive('stateDict');
+    const kind = (this.constructor as ModelClass<ConvBertPreTrainedModel>).headKind;
+    let w: Weights;
+    if (this.#source.kind === 'seed') w = initWeights(kind, this.config, this.#source.seed);
+    else {
+      const sd = await loadStateDict(this.#source.file);
+      w = mapCheckpoint(kind, this.config, sd, this.#source.seed, this.#source.file).weights;
+    }
+    const lc = layoutConfig(this.config);
+    const out: StateDict = new Map();
+    const prefix = kind === 'none' ? '' : BASE_PREFIX;
+    for (const s of trunkLayout(lc)) out.set(prefix + s.key, new Tensor('float32', w.trunk.get(s.key)!, s.shape));
+    for (const s of headLayout(kind, lc)) {
+      if (s.key === TIED_HEAD_KEY && tiedHead(kind, this.config)) continue;
+      out.set(s.key, new Tensor('float32', w.head.get(s.key)!, s.shape));
+    }
+    return out;
+  }
+
+  /** Writes config.json and model.safetensors in HF's layout (HF's from_pretrained loads them). */
+  async savePretrained(dir: string): Promise<void> {
+    this.checkAlive('savePretrained');
+    const sd = await this.stateDict();
+    await fs.promises.mkdir(dir, { recursive: true });
+    // Like save_pretrained: the config names the class that saved it.
+    const cfg = this.config.clone();
+    cfg.architectures = [(this.constructor as ModelClass<ConvBertPreTrainedModel>).name];
+    await cfg.save(dir);
+    await saveStateDict(dir, sd);
+  }
+
+  /** True once dispose() ran. */
+  get disposed(): boolean {
+    return this.#engine === null;
+  }
+
+  /** Native memory held by the engine (weights and arena), in bytes; 0 after dispose(). */
+  get nativeBytes(): number {
+    return this.#engine ? this.#engine.nativeBytes : 0;
+  }
+
+  /** Frees the native weights and workspace now; later calls throw ERR_CONVBERT_DISPOSED. */
+  dispose(): void {
+    if (this.#engine) {
+      this.#engine.dispose();
+      this.#engine = null;
+    }
+  }
+
+  protected checkAlive(what: string): NativeEngine {
+    if (!this.#engine) {
+      throw new ConvBertError(`${this.constructor.name}.${what}: the model was disposed`, 'ERR_CONVBERT_DISPOSED');
+    }
+    return this.#engine;
+  }
+
+  /** 2 for (B, L) inputs, 3 for multiple choice's (B, C, L). */
+  protected batchRank(): 2 | 3 {
+    return 2;
+  }
+
+  /** Label input names this head accepts. */
+  protected labelKeys(): readonly string[] {
+    return [];
+  }
+
+  /** Validates this head's labels against the trunk inputs; returns them parsed (or null when absent). */
+  protected readLabels(_inputs: ConvBertInputs, _trunk: TrunkInputs): unknown {
+    return null;
+  }
+
+  /** Length of the engine's head output for `rows` rows of length L. */
+  protected logitsLength(_rows: number, _L: number): number {
+    return 0;
+  }
+
+  /** Builds this head's output object from the filled request. */
+  protected abstract buildOutput(p: PreparedForward): ModelOutputBase;
+
+  protected prepare(inputs: ConvBertInputs, opts: ForwardOptions | undefined): PreparedForward {
+    const o = opts ?? {};
+    if (typeof o !== 'object') throw argError(`${this.constructor.name}.forward: options must be an object, got ${typeof o}`);
+    for (const k of Object.keys(o)) {
+      if (k !== 'output_hidden_states' && k !== 'output_attentions') {
+        throw argError(`${this.constructor.name}.forward: unknown option '${k}'; expected output_hidden_states, output_attentions`);
+      }
+      const v = (o as Record<string, unknown>)[k];
+      if (v !== undefined && typeof v !== 'boolean') throw argError(`${k}: expected a boolean, got ${typeof v}`);
+    }
+    const c = this.config;
+    const trunk = readTrunkInputs(c, inputs, this.batchRank(), this.labelKeys(), this.constructor.name);
+    const labels = this.readLabels(inputs, trunk);
+    const { rows, L } = trunk;
+    const H = c.hidden_size;
+    const nl = c.num_hidden_layers;
+    const sa = c.saHeads;
+    const kind = (this.constructor as ModelClass<ConvBertPreTrainedModel>).headKind;
+    let cls_index: Int32Array | null = null;
+    if (kind === 'multiple_choice' && c.summaryType === 'cls_index') {
+      // HF's multiple-choice head passes no cls_index, so SequenceSummary takes the last position.
+      cls_index = new Int32Array(rows).fill(L - 1);
+    }
+    const req: ForwardRequest = {
+      B: rows,
+      L,
+      input_ids: trunk.input_ids,
+      inputs_embeds: trunk.inputs_embeds,
+      token_type_ids: trunk.token_type_ids,
+      position_ids: trunk.position_ids,
+      attention_mask: trunk.attention_mask,
+      attention_mask_rank: trunk.attention_mask_rank,
+      head_mask: trunk.head_mask,
+      cls_index,
+      outputs: {
+        last_hidden_state: new Float32Array(rows * L * H),
+        logits: kind === 'none' ? null : new Float32Array(this.logitsLength(rows, L)),
+        hidden_states: o.output_hidden_states ? Array.from({ length: nl + 1 }, () => new Float32Array(rows * L * H)) : null,
+        attentions: o.output_attentions ? Array.from({ length: nl }, () => new Float32Array(rows * sa * L * L)) : null,
+      },
+    };
+    return { trunk, req, opts: o, labels };
+  }
+
+  /** hidden_states and attentions as Tensors, when asked for. */
+  protected extras(p: PreparedForward): ModelOutputBase {
+    const { rows, L } = p.trunk;
+    const H = this.config.hidden_size;
+    const sa = this.config.saHeads;
+    const out: ModelOutputBase = {};
+    if (p.req.outputs.hidden_states) out.hidden_states = p.req.outputs.hidden_states.map((a) => new Tensor('float32', a, [rows, L, H]));
+    if (p.req.outputs.attentions) out.attentions = p.req.outputs.attentions.map((a) => new Tensor('float32', a, [rows, sa, L, L]));
+    return out;
+  }
+
+  /** Runs the model on a worker thread: ONE native call for the whole forward pass. */
+  async forward(inputs: ConvBertInputs, options?: ForwardOptions): Promise<ModelOutputBase> {
+    const engine = this.checkAlive('forward');
+    const p = this.prepare(inputs, options);
+    try {
+      await engine.forward(p.req);
+    } catch (e) {
+      throw rethrow(e);
+    }
+    return this.buildOutput(p);
+  }
+
+  /** The same, blocking the calling thread: only for code already on a worker_threads worker. */
+  forwardSync(inputs: ConvBertInputs, options?: ForwardOptions): ModelOutputBase {
+    const engine = this.checkAlive('forwardSync');
+    const p = this.prepare(inputs, options);
+    try {
+      engine.forwardSync(p.req);
+    } catch (e) {
+      throw rethrow(e);
+    }
+    return this.buildOutput(p);
+  }
+}
+
+/** Native rejections keep their code; the stack is the caller's (the native one has no JS frames). */
+function rethrow(e: unknown): unknown {
+  if (e instanceof Error) {
+    const err = e as Error;
+    Error.captureStackTrace?.(err, rethrow);
+  }
+  return e;
+}
+
+/** A 0-d float32 loss tensor. */
+export function lossTensor(v: number): Tensor<'float32'> {
+  return new Tensor('float32', new Float32Array([v]), []);
+}
