@@ -1,0 +1,1329 @@
+// base.ts: everything a BERT-style tokenizer does around its core, with HF's
+// (transformers + tokenizers) semantics: loading/saving model directories,
+// special tokens matched on the raw text, the [CLS] A [SEP] (B [SEP]) template,
+// truncation (strategies, sides, stride windows, overflow), padding, offsets
+// (UTF-16 by default, code points on request), decode and the id/token helpers.
+// A subclass supplies only createCore() (TypeScript or native WordPiece); the
+// `fast` fields of the fixtures' goldens are the reference for every behaviour.
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { ConvBertError } from '../errors';
+import { type CoreEncoding, type TokenizerCore, type WordPieceOptions, DEFAULT_WORDPIECE_OPTIONS } from './core';
+
+export type TruncationStrategy = 'longest_first' | 'only_first' | 'only_second' | 'do_not_truncate';
+export type PaddingStrategy = 'longest' | 'max_length' | 'do_not_pad';
+export type Side = 'right' | 'left';
+export type OffsetUnit = 'utf16' | 'code_point';
+
+/** transformers' VERY_LARGE_INTEGER: "no limit" for model_max_length. */
+export const VERY_LARGE_INTEGER = 1e30;
+
+export interface EncodeOptions {
+  add_special_tokens?: boolean;
+  /** true = 'longest_first'; false = 'do_not_truncate'. Unset with max_length set (and no padding) = 'longest_first', as HF. */
+  truncation?: boolean | TruncationStrategy;
+  /** Counts the special tokens. Unset: model_max_length when truncating or padding to max_length. */
+  max_length?: number | null;
+  stride?: number;
+  truncation_side?: Side;
+  /** true = 'longest'. */
+  padding?: boolean | PaddingStrategy;
+  pad_to_multiple_of?: number | null;
+  padding_side?: Side;
+  return_token_type_ids?: boolean;
+  return_attention_mask?: boolean;
+  return_offsets_mapping?: boolean;
+  return_special_tokens_mask?: boolean;
+  return_overflowing_tokens?: boolean;
+  /** Also return word_ids and sequence_ids (tokenizers' Encoding fields; null for special/pad tokens). */
+  return_word_ids?: boolean;
+  /** Units of offset_mapping: UTF-16 code units (JS String indices, default) or code points (Python str indices). */
+  offset_unit?: OffsetUnit;
+}
+
+export interface EncodeSingleOptions extends EncodeOptions {
+  text_pair?: string | null;
+}
+
+export interface EncodeBatchOptions extends EncodeOptions {
+  text_pair?: readonly (string | null | undefined)[] | null;
+}
+
+/** One encoded row, HF names. */
+export interface EncodedRow {
+  input_ids: number[];
+  token_type_ids?: number[];
+  attention_mask?: number[];
+  offset_mapping?: [number, number][];
+  special_tokens_mask?: number[];
+  word_ids?: (number | null)[];
+  sequence_ids?: (number | null)[];
+}
+
+/** encode(): one row, plus the overflow windows (each a complete row) when asked for. */
+export interface EncodeResult extends EncodedRow {
+  overflowing?: EncodedRow[];
+}
+
+/** encodeBatch(): the same fields as arrays of rows (overflow windows flattened in, as transformers does). */
+export interface BatchEncodeResult {
+  input_ids: number[][];
+  token_type_ids?: number[][];
+  attention_mask?: number[][];
+  offset_mapping?: [number, number][][];
+  special_tokens_mask?: number[][];
+  word_ids?: (number | null)[][];
+  sequence_ids?: (number | null)[][];
+  /** With return_overflowing_tokens: the input row each output row came from. */
+  overflow_to_sample_mapping?: number[];
+}
+
+/** Everything tokenizers' Encoding holds (for tests and callers that want tokens/words). */
+export interface FullEncoding {
+  tokens: string[];
+  input_ids: number[];
+  token_type_ids: number[];
+  attention_mask: number[];
+  special_tokens_mask: number[];
+  offsets: [number, number][];
+  word_ids: (number | null)[];
+  sequence_ids: (number | null)[];
+  overflowing: FullEncoding[];
+}
+
+export interface DecodeOptions {
+  skip_special_tokens?: boolean;
+  /** Default: the tokenizer's clean_up_tokenization_spaces (true unless the config says otherwise). */
+  clean_up_tokenization_spaces?: boolean;
+}
+
+/** Everything that configures a tokenizer (tokenizer_config.json names). */
+export interface TokenizerOptions {
+  /** The vocab in id order, or a vocab.txt path (read synchronously). One of the two is required. */
+  vocab?: readonly string[];
+  vocab_file?: string;
+  do_lower_case?: boolean;
+  strip_accents?: boolean | null;
+  tokenize_chinese_chars?: boolean;
+  /** Slow-only (Python BertTokenizer): whitespace-delimited words kept whole. The fast tokenizer ignores it, as HF. */
+  never_split?: readonly string[] | null;
+  unk_token?: string;
+  sep_token?: string;
+  pad_token?: string;
+  cls_token?: string;
+  mask_token?: string;
+  additional_special_tokens?: readonly string[];
+  /** Non-special added tokens (matched on the raw text like special ones). */
+  added_tokens?: readonly string[];
+  model_max_length?: number;
+  padding_side?: Side;
+  truncation_side?: Side;
+  clean_up_tokenization_spaces?: boolean;
+  max_input_chars_per_word?: number;
+  continuing_subword_prefix?: string;
+  /** Decoder cleanup of the WordPiece decoder (tokenizer.json decoder.cleanup; HF default true). */
+  wordpiece_decoder_cleanup?: boolean;
+}
+
+export function tokError(message: string): ConvBertError {
+  return new ConvBertError(message, 'ERR_CONVBERT_TOKENIZER');
+}
+
+/** Internal encoding: flat arrays; -1 stands for null in words/seqs. */
+interface Enc {
+  ids: number[];
+  types: number[];
+  offs: number[]; // 2 per token
+  words: number[];
+  seqs: number[];
+  special: number[];
+  attn: number[];
+  tokens: (string | null)[] | null; // only when a core returned token strings (never_split)
+}
+
+function emptyEnc(): Enc {
+  return { ids: [], types: [], offs: [], words: [], seqs: [], special: [], attn: [], tokens: null };
+}
+
+function sliceEnc(e: Enc, a: number, b: number): Enc {
+  return {
+    ids: e.ids.slice(a, b),
+    types: e.types.slice(a, b),
+    offs: e.offs.slice(2 * a, 2 * b),
+    words: e.words.slice(a, b),
+    seqs: e.seqs.slice(a, b),
+    special: e.special.slice(a, b),
+    attn: e.attn.slice(a, b),
+    tokens: e.tokens ? e.tokens.slice(a, b) : null,
+  };
+}
+
+function concatEnc(parts: Enc[]): Enc {
+  const out = emptyEnc();
+  const anyTokens = parts.some((p) => p.tokens !== null);
+  if (anyTokens) out.tokens = [];
+  for (const p of parts) {
+    for (let i = 0; i < p.ids.length; i++) {
+      out.ids.push(p.ids[i]);
+      out.types.push(p.types[i]);
+      out.offs.push(p.offs[2 * i], p.offs[2 * i + 1]);
+      out.words.push(p.words[i]);
+      out.seqs.push(p.seqs[i]);
+      out.special.push(p.special[i]);
+      out.attn.push(p.attn[i]);
+      if (out.tokens) out.tokens.push(p.tokens ? p.tokens[i] : null);
+    }
+  }
+  return out;
+}
+
+function fill<T>(n: number, v: T): T[] {
+  const a = new Array<T>(n);
+  for (let i = 0; i < n; i++) a[i] = v;
+  return a;
+}
+
+/** Resolved truncation/padding settings of one call. */
+interface Plan {
+  addSpecial: boolean;
+  truncation: TruncationStrategy;
+  maxLength: number | null;
+  stride: number;
+  truncSide: Side;
+  padding: PaddingStrategy;
+  padMultiple: number | null;
+  padSide: Side;
+}
+
+interface SplitPiece {
+  text: string;
+  start: number; // UTF-16 start in the whole text
+  specialId: number; // -1 for a piece the core tokenizes
+}
+
+const ESCAPE_RE = /[.*+?^${}()|[\]\\]/g;
+
+export abstract class PreTrainedTokenizerBase {
+  readonly vocab: readonly string[];
+  readonly do_lower_case: boolean;
+  readonly strip_accents: boolean | null;
+  readonly tokenize_chinese_chars: boolean;
+  readonly never_split: readonly string[] | null;
+  readonly unk_token: string;
+  readonly sep_token: string;
+  readonly pad_token: string;
+  readonly cls_token: string;
+  readonly mask_token: string;
+  readonly additional_special_tokens: readonly string[];
+  readonly model_max_length: number;
+  padding_side: Side;
+  truncation_side: Side;
+  clean_up_tokenization_spaces: boolean;
+  readonly max_input_chars_per_word: number;
+  readonly continuing_subword_prefix: string;
+  readonly wordpiece_decoder_cleanup: boolean;
+
+  /** token -> id over the vocab (the last id wins for duplicates, as HF). */
+  protected readonly vocabMap: Map<string, number>;
+  /** Added tokens (special first) -> id; ids beyond the vocab are appended in order. */
+  protected readonly addedMap = new Map<string, number>();
+  protected readonly addedById = new Map<number, string>();
+  protected readonly specialSet = new Set<string>();
+  private readonly splitRe: RegExp | null;
+  private _core: TokenizerCore | null = null;
+
+  constructor(options: TokenizerOptions) {
+    const o = options ?? {};
+    let vocab = o.vocab;
+    if (!vocab) {
+      if (typeof o.vocab_file !== 'string') throw tokError('options: expected `vocab` (tokens in id order) or `vocab_file` (a vocab.txt path)');
+      vocab = readVocabFile(o.vocab_file);
+    }
+    if (!Array.isArray(vocab) || vocab.length === 0) throw tokError(`vocab: expected a non-empty array of tokens, got ${describe(vocab)}`);
+    for (let i = 0; i < vocab.length; i++) {
+      if (typeof vocab[i] !== 'string') throw tokError(`vocab[${i}]: expected a string, got ${describe(vocab[i])}`);
+    }
+    this.vocab = vocab;
+    this.vocabMap = new Map();
+    for (let i = 0; i < vocab.length; i++) this.vocabMap.set(vocab[i], i);
+
+    this.do_lower_case = checkBool('do_lower_case', o.do_lower_case, DEFAULT_WORDPIECE_OPTIONS.do_lower_case);
+    if (o.strip_accents !== undefined && o.strip_accents !== null && typeof o.strip_accents !== 'boolean') {
+      throw tokError(`strip_accents: expected null, true or false, got ${describe(o.strip_accents)}`);
+    }
+    this.strip_accents = o.strip_accents ?? null;
+    this.tokenize_chinese_chars = checkBool('tokenize_chinese_chars', o.tokenize_chinese_chars, true);
+    if (o.never_split != null && (!Array.isArray(o.never_split) || o.never_split.some((s) => typeof s !== 'string'))) {
+      throw tokError(`never_split: expected an array of strings or null, got ${describe(o.never_split)}`);
+    }
+    this.never_split = o.never_split && o.never_split.length > 0 ? o.never_split : null;
+    this.unk_token = checkStr('unk_token', o.unk_token, '[UNK]');
+    this.sep_token = checkStr('sep_token', o.sep_token, '[SEP]');
+    this.pad_token = checkStr('pad_token', o.pad_token, '[PAD]');
+    this.cls_token = checkStr('cls_token', o.cls_token, '[CLS]');
+    this.mask_token = checkStr('mask_token', o.mask_token, '[MASK]');
+    this.additional_special_tokens = o.additional_special_tokens ?? [];
+    this.model_max_length = o.model_max_length ?? VERY_LARGE_INTEGER;
+    if (typeof this.model_max_length !== 'number' || !(this.model_max_length > 0)) {
+      throw tokError(`model_max_length: expected a positive number, got ${describe(o.model_max_length)}`);
+    }
+    this.padding_side = checkSide('padding_side', o.padding_side);
+    this.truncation_side = checkSide('truncation_side', o.truncation_side);
+    this.clean_up_tokenization_spaces = checkBool('clean_up_tokenization_spaces', o.clean_up_tokenization_spaces, true);
+    this.max_input_chars_per_word = o.max_input_chars_per_word ?? 100;
+    this.continuing_subword_prefix = o.continuing_subword_prefix ?? '##';
+    this.wordpiece_decoder_cleanup = o.wordpiece_decoder_cleanup ?? true;
+
+    // Added vocabulary: the special tokens, then any other added tokens. A token
+    // already in the vocab keeps its id; others get ids after the vocab, in order.
+    const specials = [this.pad_token, this.unk_token, this.cls_token, this.sep_token, this.mask_token, ...this.additional_special_tokens];
+    for (const s of specials) this.addToken(s, true);
+    for (const s of o.added_tokens ?? []) this.addToken(s, false);
+    const contents = [...this.addedMap.keys()].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+    this.splitRe = contents.length > 0 ? new RegExp(contents.map((s) => s.replace(ESCAPE_RE, '\\$&')).join('|'), 'g') : null;
+  }
+
+  private addToken(content: string, special: boolean): void {
+    if (typeof content !== 'string') throw tokError(`special tokens: expected strings, got ${describe(content)}`);
+    if (special) this.specialSet.add(content);
+    if (this.addedMap.has(content)) return;
+    let id = this.vocabMap.get(content);
+    if (id === undefined) {
+      id = this.vocab.length;
+      while (this.addedById.has(id)) id++;
+    }
+    this.addedMap.set(content, id);
+    if (!this.addedById.has(id)) this.addedById.set(id, content);
+  }
+
+  /** The core: normalisation + pre-tokenisation + WordPiece on text without special tokens. */
+  protected abstract createCore(options: WordPieceOptions): TokenizerCore;
+
+  get core(): TokenizerCore {
+    if (!this._core) this._core = this.createCore(this.wordPieceOptions());
+    return this._core;
+  }
+
+  /** The options handed to the core. */
+  wordPieceOptions(): WordPieceOptions {
+    const o: WordPieceOptions = {
+      vocab: this.vocab,
+      do_lower_case: this.do_lower_case,
+      strip_accents: this.strip_accents,
+      tokenize_chinese_chars: this.tokenize_chinese_chars,
+      unk_token: this.unk_token,
+      max_input_chars_per_word: this.max_input_chars_per_word,
+      continuing_subword_prefix: this.continuing_subword_prefix,
+    };
+    if (this.never_split) o.never_split = this.never_split;
+    return o;
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  /**
+   * Load from a model directory: vocab.txt, tokenizer_config.json, special_tokens_map.json
+   * and tokenizer.json (WordPiece form) when present. As in transformers' BertTokenizerFast,
+   * tokenizer_config.json (or its defaults) wins over tokenizer.json's normalizer flags.
+   */
+  static async fromPretrained<T extends PreTrainedTokenizerBase>(
+    this: new (options: TokenizerOptions) => T,
+    dir: string,
+    overrides: Partial<TokenizerOptions> = {},
+  ): Promise<T> {
+    const options = await loadTokenizerOptions(dir);
+    return new this({ ...options, ...overrides });
+  }
+
+  // ---------------------------------------------------------------- saving
+
+  /** Write vocab.txt (one token per line, id order) into dir; returns the paths written. */
+  async saveVocabulary(dir: string, filenamePrefix?: string): Promise<string[]> {
+    await mkdirp(dir);
+    const file = path.join(dir, (filenamePrefix ? filenamePrefix + '-' : '') + 'vocab.txt');
+    let text = '';
+    for (const tok of this.vocab) text += tok + '\n';
+    await writeFile(file, text);
+    return [file];
+  }
+
+  /** Write tokenizer_config.json, special_tokens_map.json and vocab.txt in the layout transformers loads. */
+  async savePretrained(dir: string): Promise<string[]> {
+    await mkdirp(dir);
+    const addedDecoder: Record<string, unknown> = {};
+    const ids = [...this.addedMap.entries()].sort((a, b) => a[1] - b[1]);
+    for (const [content, id] of ids) {
+      addedDecoder[String(id)] = { content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: this.specialSet.has(content) };
+    }
+    const config: Record<string, unknown> = {
+      added_tokens_decoder: addedDecoder,
+      additional_special_tokens: this.additional_special_tokens.length > 0 ? [...this.additional_special_tokens] : undefined,
+      clean_up_tokenization_spaces: this.clean_up_tokenization_spaces,
+      cls_token: this.cls_token,
+      do_basic_tokenize: true,
+      do_lower_case: this.do_lower_case,
+      mask_token: this.mask_token,
+      model_max_length: this.model_max_length,
+      never_split: this.never_split ? [...this.never_split] : null,
+      pad_token: this.pad_token,
+      padding_side: this.padding_side,
+      sep_token: this.sep_token,
+      strip_accents: this.strip_accents,
+      tokenize_chinese_chars: this.tokenize_chinese_chars,
+      tokenizer_class: this.tokenizerClassName(),
+      truncation_side: this.truncation_side,
+      unk_token: this.unk_token,
+    };
+    const specialMap: Record<string, unknown> = {
+      cls_token: this.cls_token,
+      mask_token: this.mask_token,
+      pad_token: this.pad_token,
+      sep_token: this.sep_token,
+      unk_token: this.unk_token,
+    };
+    if (this.additional_special_tokens.length > 0) specialMap.additional_special_tokens = [...this.additional_special_tokens];
+    const configFile = path.join(dir, 'tokenizer_config.json');
+    const mapFile = path.join(dir, 'special_tokens_map.json');
+    await writeFile(configFile, jsonWithBigInts(config));
+    await writeFile(mapFile, JSON.stringify(specialMap, null, 2) + '\n');
+    const vocabFiles = await this.saveVocabulary(dir);
+    return [configFile, mapFile, ...vocabFiles];
+  }
+
+  /** The class name written as tokenizer_class (transformers picks the Python class from it). */
+  protected tokenizerClassName(): string {
+    return 'ConvBertTokenizer';
+  }
+
+  // ---------------------------------------------------------------- vocab helpers
+
+  /** Size of the base vocabulary (without added tokens), as HF's vocab_size. */
+  get vocabSize(): number {
+    return this.vocabMap.size;
+  }
+
+  /** Vocabulary plus added tokens, as HF's len(tokenizer). */
+  get length(): number {
+    let n = this.vocabMap.size;
+    for (const [content, id] of this.addedMap) if (this.vocabMap.get(content) !== id) n++;
+    return n;
+  }
+
+  getVocab(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [t, id] of this.vocabMap) out[t] = id;
+    for (const [t, id] of this.addedMap) out[t] = id;
+    return out;
+  }
+
+  /** id -> token, or null for an id that is neither in the vocab nor added (HF: None). */
+  idToToken(id: number): string | null {
+    const added = this.addedById.get(id);
+    if (added !== undefined) return added;
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocab.length) return null;
+    const tok = this.vocab[id];
+    return this.vocabMap.get(tok) === id ? tok : null;
+  }
+
+  /** token -> id, or null when unknown. */
+  tokenToId(token: string): number | null {
+    const a = this.addedMap.get(token);
+    if (a !== undefined) return a;
+    const v = this.vocabMap.get(token);
+    return v === undefined ? null : v;
+  }
+
+  convertTokensToIds(tokens: string): number;
+  convertTokensToIds(tokens: readonly string[]): number[];
+  convertTokensToIds(tokens: string | readonly string[]): number | number[] {
+    const one = (t: unknown): number => {
+      if (typeof t !== 'string') throw tokError(`tokens: expected strings, got ${describe(t)}`);
+      return this.tokenToId(t) ?? this.unk_token_id;
+    };
+    if (typeof tokens === 'string') return one(tokens);
+    if (!Array.isArray(tokens)) throw tokError(`tokens: expected a string or an array of strings, got ${describe(tokens)}`);
+    return tokens.map(one);
+  }
+
+  convertIdsToTokens(ids: number, skipSpecialTokens?: boolean): string | null;
+  convertIdsToTokens(ids: readonly number[], skipSpecialTokens?: boolean): (string | null)[];
+  convertIdsToTokens(ids: number | readonly number[], skipSpecialTokens = false): string | null | (string | null)[] {
+    if (typeof ids === 'number') return this.idToToken(ids);
+    const arr = toIdArray('ids', ids);
+    const out: (string | null)[] = [];
+    for (const id of arr) {
+      if (skipSpecialTokens && this.allSpecialIdSet().has(id)) continue;
+      out.push(this.idToToken(id));
+    }
+    return out;
+  }
+
+  get unk_token_id(): number {
+    return this.requireId(this.unk_token, 'unk_token');
+  }
+  get sep_token_id(): number {
+    return this.requireId(this.sep_token, 'sep_token');
+  }
+  get pad_token_id(): number {
+    return this.requireId(this.pad_token, 'pad_token');
+  }
+  get cls_token_id(): number {
+    return this.requireId(this.cls_token, 'cls_token');
+  }
+  get mask_token_id(): number {
+    return this.requireId(this.mask_token, 'mask_token');
+  }
+
+  private requireId(token: string, name: string): number {
+    const id = this.tokenToId(token);
+    if (id === null) throw tokError(`${name}: ${JSON.stringify(token)} is not in the vocabulary`);
+    return id;
+  }
+
+  /** All special tokens (HF all_special_tokens order: bos/eos absent, then unk sep pad cls mask, then additional). */
+  get all_special_tokens(): string[] {
+    const out: string[] = [];
+    for (const t of [this.unk_token, this.sep_token, this.pad_token, this.cls_token, this.mask_token, ...this.additional_special_tokens]) {
+      if (!out.includes(t)) out.push(t);
+    }
+    return out;
+  }
+
+  get all_special_ids(): number[] {
+    return this.all_special_tokens.map((t) => this.tokenToId(t) ?? this.unk_token_id);
+  }
+
+  get special_tokens_map(): Record<string, string | string[]> {
+    const m: Record<string, string | string[]> = {
+      unk_token: this.unk_token,
+      sep_token: this.sep_token,
+      pad_token: this.pad_token,
+      cls_token: this.cls_token,
+      mask_token: this.mask_token,
+    };
+    if (this.additional_special_tokens.length > 0) m.additional_special_tokens = [...this.additional_special_tokens];
+    return m;
+  }
+
+  private _specialIds: Set<number> | null = null;
+  private allSpecialIdSet(): Set<number> {
+    if (!this._specialIds) this._specialIds = new Set(this.all_special_ids);
+    return this._specialIds;
+  }
+
+  /** [CLS] ids0 [SEP] (ids1 [SEP]). */
+  buildInputsWithSpecialTokens(ids0: readonly number[], ids1?: readonly number[] | null): number[] {
+    const a = toIdArray('ids0', ids0);
+    const out = [this.cls_token_id, ...a, this.sep_token_id];
+    if (ids1 != null) {
+      for (const id of toIdArray('ids1', ids1)) out.push(id);
+      out.push(this.sep_token_id);
+    }
+    return out;
+  }
+
+  /** 0 for [CLS] ids0 [SEP], 1 for ids1 [SEP]. */
+  createTokenTypeIdsFromSequences(ids0: readonly number[], ids1?: readonly number[] | null): number[] {
+    const a = toIdArray('ids0', ids0);
+    const out = fill(a.length + 2, 0);
+    if (ids1 != null) for (let i = 0, n = toIdArray('ids1', ids1).length + 1; i < n; i++) out.push(1);
+    return out;
+  }
+
+  /**
+   * With alreadyHasSpecialTokens: 1 for every id in all_special_ids (HF; ids1 must be absent).
+   * Without: the structural mask [1] + 0s + [1] (+ 0s + [1]) of BertTokenizer.
+   */
+  getSpecialTokensMask(ids0: readonly number[], ids1?: readonly number[] | null, alreadyHasSpecialTokens = false): number[] {
+    const a = toIdArray('ids0', ids0);
+    if (alreadyHasSpecialTokens) {
+      if (ids1 != null) {
+        throw tokError('ids1: You should not supply a second sequence if the provided sequence of ids is already formatted with special tokens for the model.');
+      }
+      const set = this.allSpecialIdSet();
+      return a.map((id) => (set.has(id) ? 1 : 0));
+    }
+    const out = [1, ...fill(a.length, 0), 1];
+    if (ids1 != null) {
+      for (let i = 0, n = toIdArray('ids1', ids1).length; i < n; i++) out.push(0);
+      out.push(1);
+    }
+    return out;
+  }
+
+  /** Number of special tokens the template adds (2 single, 3 pair). */
+  numSpecialTokensToAdd(pair = false): number {
+    return pair ? 3 : 2;
+  }
+
+  // ---------------------------------------------------------------- tokenize
+
+  /** Split on added tokens (exact, case-sensitive, leftmost-longest, on the raw text). */
+  protected splitOnAddedTokens(text: string): SplitPiece[] {
+    const re = this.splitRe;
+    if (!re) return [{ text, start: 0, specialId: -1 }];
+    const out: SplitPiece[] = [];
+    re.lastIndex = 0;
+    let last = 0;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(text)) !== null) {
+      if (m.index > last) out.push({ text: text.slice(last, m.index), start: last, specialId: -1 });
+      out.push({ text: m[0], start: m.index, specialId: this.addedMap.get(m[0])! });
+      last = m.index + m[0].length;
+    }
+    if (last < text.length || out.length === 0) out.push({ text: text.slice(last), start: last, specialId: -1 });
+    return out;
+  }
+
+  /** Run the core over many pieces. Subclasses may batch this (the native core does). */
+  protected tokenizePieces(pieces: readonly string[]): CoreEncoding[] {
+    const core = this.core;
+    return pieces.map((p) => core.tokenizeWithOffsets(p));
+  }
+
+  /** Async form of tokenizePieces; the default runs it on this thread. Subclasses override with a pool. */
+  protected async tokenizePiecesAsync(pieces: readonly string[]): Promise<CoreEncoding[]> {
+    return this.tokenizePieces(pieces);
+  }
+
+  /** Tokens of one text without special tokens (in-text special tokens stay), as HF tokenize(). */
+  tokenize(text: string, options: { text_pair?: string | null } = {}): string[] {
+    checkText('text', text);
+    const seqs: string[] = [text];
+    if (options.text_pair != null) seqs.push(checkText('text_pair', options.text_pair));
+    const out: string[] = [];
+    for (const s of seqs) {
+      const enc = this.sequenceFromPieces(s, 0, this.splitOnAddedTokens(s), null);
+      for (let i = 0; i < enc.ids.length; i++) out.push((enc.tokens && enc.tokens[i]) ?? this.idToToken(enc.ids[i]) ?? this.unk_token);
+    }
+    return out;
+  }
+
+  /** Build one sequence's Enc from its split pieces and their core outputs (null: run the core now). */
+  private sequenceFromPieces(text: string, seqId: number, pieces: SplitPiece[], cores: CoreEncoding[] | null): Enc {
+    const e = emptyEnc();
+    let word = 0;
+    let ci = 0;
+    for (const p of pieces) {
+      if (p.specialId >= 0) {
+        e.ids.push(p.specialId);
+        e.offs.push(p.start, p.start + p.text.length);
+        e.words.push(word++);
+        if (e.tokens) e.tokens.push(p.text);
+        continue;
+      }
+      if (p.text.length === 0) continue;
+      const c = cores ? cores[ci++] : this.core.tokenizeWithOffsets(p.text);
+      const n = c.ids.length;
+      if (c.tokens && !e.tokens) e.tokens = fill<string | null>(e.ids.length, null);
+      let maxWord = -1;
+      for (let i = 0; i < n; i++) {
+        e.ids.push(c.ids[i]);
+        e.offs.push(c.offsets[2 * i] + p.start, c.offsets[2 * i + 1] + p.start);
+        const w = c.words ? c.words[i] : i;
+        e.words.push(w + word);
+        if (w > maxWord) maxWord = w;
+        if (e.tokens) e.tokens.push(c.tokens ? c.tokens[i] : null);
+      }
+      word += maxWord + 1;
+    }
+    const n = e.ids.length;
+    e.types = fill(n, 0);
+    e.seqs = fill(n, seqId);
+    e.special = fill(n, 0);
+    e.attn = fill(n, 1);
+    void text;
+    return e;
+  }
+
+  // ---------------------------------------------------------------- encode
+
+  /** Encode one text (and optional pair). */
+  encode(text: string, options: EncodeSingleOptions = {}): EncodeResult {
+    const full = this.encodeToFull(text, options);
+    const row = this.toRow(full.main, full.texts, options) as EncodeResult;
+    if (options.return_overflowing_tokens) row.overflowing = full.overflowing.map((o) => this.toRow(o, full.texts, options));
+    return row;
+  }
+
+  /** Encode with every field tokenizers' Encoding has (tokens, word/sequence ids, overflow). */
+  encodeFull(text: string, options: EncodeSingleOptions = {}): FullEncoding {
+    const full = this.encodeToFull(text, options);
+    const conv = (e: Enc, ov: Enc[]): FullEncoding => ({
+      tokens: e.ids.map((id, i) => (e.tokens && e.tokens[i]) ?? this.idToToken(id) ?? this.unk_token),
+      input_ids: e.ids,
+      token_type_ids: e.types,
+      attention_mask: e.attn,
+      special_tokens_mask: e.special,
+      offsets: this.offsetPairs(e, full.texts, options.offset_unit ?? 'utf16'),
+      word_ids: e.words.map((w) => (w < 0 ? null : w)),
+      sequence_ids: e.seqs.map((s) => (s < 0 ? null : s)),
+      overflowing: ov.map((o) => conv(o, [])),
+    });
+    return conv(full.main, full.overflowing);
+  }
+
+  private encodeToFull(text: string, options: EncodeSingleOptions): { main: Enc; overflowing: Enc[]; texts: [string, string | null] } {
+    checkOptions(options);
+    checkText('text', text);
+    const pair = options.text_pair;
+    if (pair !== undefined && pair !== null) checkText('text_pair', pair);
+    const plan = this.plan(options, false);
+    const a = this.sequenceFromPieces(text, 0, this.splitOnAddedTokens(text), null);
+    const b = pair != null ? this.sequenceFromPieces(pair, 1, this.splitOnAddedTokens(pair), null) : null;
+    const { main, overflowing } = this.postProcess(a, b, plan);
+    if (plan.padding !== 'do_not_pad') this.padAll([{ main, overflowing }], plan);
+    return { main, overflowing, texts: [text, pair ?? null] };
+  }
+
+  /** Encode a batch of texts (and pairs). Rows are padded together. */
+  encodeBatch(texts: readonly string[], options: EncodeBatchOptions = {}): BatchEncodeResult {
+    const prep = this.prepareBatch(texts, options);
+    const cores = this.tokenizePieces(prep.pieceTexts);
+    return this.finishBatch(prep, cores, options);
+  }
+
+  /** encodeBatch whose core work runs off the event loop when the subclass provides a pool. */
+  async encodeBatchAsync(texts: readonly string[], options: EncodeBatchOptions = {}): Promise<BatchEncodeResult> {
+    const prep = this.prepareBatch(texts, options);
+    const cores = await this.tokenizePiecesAsync(prep.pieceTexts);
+    return this.finishBatch(prep, cores, options);
+  }
+
+  private prepareBatch(texts: readonly string[], options: EncodeBatchOptions) {
+    checkOptions(options);
+    if (!Array.isArray(texts)) throw tokError(`texts: expected an array of strings, got ${describe(texts)}`);
+    const pairs = options.text_pair ?? null;
+    if (pairs !== null && (!Array.isArray(pairs) || pairs.length !== texts.length)) {
+      throw tokError(`text_pair: expected an array of ${texts.length} strings (one per text) or null, got ${describe(pairs)}`);
+    }
+    const seqs: { text: string; pieces: SplitPiece[]; first: number }[][] = [];
+    const pieceTexts: string[] = [];
+    const add = (t: string) => {
+      const pieces = this.splitOnAddedTokens(t);
+      const first = pieceTexts.length;
+      for (const p of pieces) if (p.specialId < 0 && p.text.length > 0) pieceTexts.push(p.text);
+      return { text: t, pieces, first };
+    };
+    for (let i = 0; i < texts.length; i++) {
+      checkText(`texts[${i}]`, texts[i]);
+      const row = [add(texts[i])];
+      const p = pairs ? pairs[i] : null;
+      if (p !== null && p !== undefined) row.push(add(checkText(`text_pair[${i}]`, p)));
+      seqs.push(row);
+    }
+    const plan = this.plan(options, true);
+    return { seqs, pieceTexts, plan };
+  }
+
+  private finishBatch(prep: ReturnType<PreTrainedTokenizerBase['prepareBatch']>, cores: CoreEncoding[], options: EncodeBatchOptions): BatchEncodeResult {
+    const rows: { main: Enc; overflowing: Enc[]; texts: [string, string | null] }[] = [];
+    for (const row of prep.seqs) {
+      const encs = row.map((s, k) => {
+        const n = s.pieces.filter((p) => p.specialId < 0 && p.text.length > 0).length;
+        return this.sequenceFromPieces(s.text, k, s.pieces, cores.slice(s.first, s.first + n));
+      });
+      const { main, overflowing } = this.postProcess(encs[0], encs[1] ?? null, prep.plan);
+      rows.push({ main, overflowing, texts: [row[0].text, row[1]?.text ?? null] });
+    }
+    if (prep.plan.padding !== 'do_not_pad') this.padAll(rows, prep.plan);
+    const out: BatchEncodeResult = { input_ids: [] };
+    const push = (e: Enc, texts: [string, string | null]) => {
+      const r = this.toRow(e, texts, options);
+      for (const k of Object.keys(r) as (keyof EncodedRow)[]) {
+        const col = ((out as unknown as Record<string, unknown[]>)[k] ??= []);
+        col.push(r[k]);
+      }
+    };
+    if (options.return_overflowing_tokens) out.overflow_to_sample_mapping = [];
+    rows.forEach((r, i) => {
+      push(r.main, r.texts);
+      out.overflow_to_sample_mapping?.push(i);
+      if (options.return_overflowing_tokens) {
+        for (const o of r.overflowing) {
+          push(o, r.texts);
+          out.overflow_to_sample_mapping!.push(i);
+        }
+      }
+    });
+    return out;
+  }
+
+  /** Resolve truncation/padding options the way transformers does. */
+  private plan(o: EncodeOptions, batch: boolean): Plan {
+    void batch;
+    const addSpecial = o.add_special_tokens ?? true;
+    let padding: PaddingStrategy;
+    if (o.padding === undefined || o.padding === false) padding = 'do_not_pad';
+    else if (o.padding === true) padding = 'longest';
+    else if (o.padding === 'longest' || o.padding === 'max_length' || o.padding === 'do_not_pad') padding = o.padding;
+    else throw tokError(`padding: expected true, false, 'longest', 'max_length' or 'do_not_pad', got ${describe(o.padding)}`);
+    let truncation: TruncationStrategy;
+    if (o.truncation === undefined) {
+      truncation = o.max_length != null && padding === 'do_not_pad' ? 'longest_first' : 'do_not_truncate';
+    } else if (o.truncation === true) truncation = 'longest_first';
+    else if (o.truncation === false) truncation = 'do_not_truncate';
+    else if (['longest_first', 'only_first', 'only_second', 'do_not_truncate'].includes(o.truncation)) truncation = o.truncation;
+    else throw tokError(`truncation: expected true, false, 'longest_first', 'only_first', 'only_second' or 'do_not_truncate', got ${describe(o.truncation)}`);
+    let maxLength: number | null = o.max_length ?? null;
+    if (maxLength !== null && (!Number.isInteger(maxLength) || maxLength < 0)) {
+      throw tokError(`max_length: expected a non-negative integer or null, got ${describe(maxLength)}`);
+    }
+    if (maxLength === null && (truncation !== 'do_not_truncate' || padding === 'max_length')) {
+      if (this.model_max_length < VERY_LARGE_INTEGER) maxLength = this.model_max_length;
+      else {
+        if (padding === 'max_length') padding = 'do_not_pad'; // HF warns and does not pad
+        truncation = 'do_not_truncate'; // HF warns and does not truncate
+      }
+    }
+    const stride = o.stride ?? 0;
+    if (!Number.isInteger(stride) || stride < 0) throw tokError(`stride: expected a non-negative integer, got ${describe(o.stride)}`);
+    const padMultiple = o.pad_to_multiple_of ?? null;
+    if (padMultiple !== null && (!Number.isInteger(padMultiple) || padMultiple <= 0)) {
+      throw tokError(`pad_to_multiple_of: expected a positive integer or null, got ${describe(padMultiple)}`);
+    }
+    if (truncation !== 'do_not_truncate' && padding !== 'do_not_pad' && padMultiple !== null && maxLength !== null && maxLength % padMultiple !== 0) {
+      throw tokError(
+        `pad_to_multiple_of: Truncation and padding are both activated but truncation length (${maxLength}) is not a multiple of pad_to_multiple_of (${padMultiple}).`,
+      );
+    }
+    if (padding !== 'do_not_pad' && this.tokenToId(this.pad_token) === null) {
+      throw tokError('padding: Asking to pad but the tokenizer does not have a padding token in its vocabulary.');
+    }
+    if (truncation !== 'do_not_truncate' && maxLength !== null && addSpecial) {
+      // tokenizers checks at configuration time against the single-sequence template
+      const effective = maxLength - this.numSpecialTokensToAdd(false);
+      if (effective < 0) {
+        throw tokError(`max_length: ${maxLength} is smaller than the ${this.numSpecialTokensToAdd(false)} special tokens the template adds`);
+      }
+      if (effective < stride) {
+        throw tokError(
+          `stride: tokenizer stride set to ${stride}, which is greater than or equal to its effective max length of ${effective} (= ${maxLength} original max length - ${this.numSpecialTokensToAdd(false)} added special tokens)`,
+        );
+      }
+    }
+    return {
+      addSpecial,
+      truncation,
+      maxLength,
+      stride,
+      truncSide: checkSide('truncation_side', o.truncation_side ?? this.truncation_side),
+      padding,
+      padMultiple,
+      padSide: checkSide('padding_side', o.padding_side ?? this.padding_side),
+    };
+  }
+
+  /** Truncate (tokenizers' truncate_encodings), then apply the template to the main and overflow windows. */
+  private postProcess(a: Enc, b: Enc | null, plan: Plan): { main: Enc; overflowing: Enc[] } {
+    let aOv: Enc[] = [];
+    let bOv: Enc[] = [];
+    if (plan.truncation !== 'do_not_truncate' && plan.maxLength !== null) {
+      const nAdded = plan.addSpecial ? this.numSpecialTokensToAdd(b !== null) : 0;
+      if (plan.maxLength < nAdded) {
+        throw tokError(`max_length: ${plan.maxLength} is smaller than the ${nAdded} special tokens the template adds`);
+      }
+      const maxLen = plan.maxLength - nAdded;
+      const total = a.ids.length + (b ? b.ids.length : 0);
+      if (total > maxLen) {
+        const toRemove = total - maxLen;
+        if (plan.truncation === 'longest_first') {
+          if (b) {
+            let n1 = a.ids.length;
+            let n2 = b.ids.length;
+            let swap = false;
+            if (n1 > n2) {
+              swap = true;
+              [n1, n2] = [n2, n1];
+            }
+            if (n1 > maxLen) n2 = n1;
+            else n2 = Math.max(n1, maxLen - n1);
+            if (n1 + n2 > maxLen) {
+              n1 = Math.floor(maxLen / 2);
+              n2 = n1 + (maxLen % 2);
+            }
+            if (swap) [n1, n2] = [n2, n1];
+            [a, aOv] = truncateEnc(a, n1, plan.stride, plan.truncSide);
+            [b, bOv] = truncateEnc(b, n2, plan.stride, plan.truncSide);
+          } else {
+            [a, aOv] = truncateEnc(a, total - toRemove, plan.stride, plan.truncSide);
+          }
+        } else {
+          const first = plan.truncation === 'only_first';
+          if (!first && !b) throw tokError('Truncation error: Second sequence not provided');
+          const target = first ? a : b!;
+          const len = target.ids.length;
+          if (len <= toRemove) throw tokError('Truncation error: Sequence to truncate too short to respect the provided max_length');
+          const [t, ov] = truncateEnc(target, len - toRemove, plan.stride, plan.truncSide);
+          if (first) [a, aOv] = [t, ov];
+          else [b, bOv] = [t, ov];
+        }
+      }
+    }
+    const main = this.applyTemplate(a, b, plan.addSpecial);
+    // Overflow order of tokenizers' Encoding::merge_with (first level only, as transformers uses):
+    // each A window with B then with each B window, then A with each B window.
+    const overflowing: Enc[] = [];
+    for (const ao of aOv) {
+      overflowing.push(this.applyTemplate(ao, b, plan.addSpecial));
+      for (const bo of bOv) overflowing.push(this.applyTemplate(ao, bo, plan.addSpecial));
+    }
+    for (const bo of bOv) overflowing.push(this.applyTemplate(a, bo, plan.addSpecial));
+    return { main, overflowing };
+  }
+
+  private specialEnc(id: number, type: number): Enc {
+    return { ids: [id], types: [type], offs: [0, 0], words: [-1], seqs: [-1], special: [1], attn: [1], tokens: null };
+  }
+
+  /** [CLS] A [SEP] (B [SEP]) with type ids 0 for A and 1 for B. */
+  private applyTemplate(a: Enc, b: Enc | null, addSpecial: boolean): Enc {
+    const withType = (e: Enc, type: number, seq: number): Enc => ({ ...e, types: fill(e.ids.length, type), seqs: fill(e.ids.length, seq) });
+    const parts: Enc[] = [];
+    if (addSpecial) parts.push(this.specialEnc(this.cls_token_id, 0));
+    parts.push(withType(a, 0, 0));
+    if (addSpecial) parts.push(this.specialEnc(this.sep_token_id, 0));
+    if (b) {
+      parts.push(withType(b, 1, 1));
+      if (addSpecial) parts.push(this.specialEnc(this.sep_token_id, 1));
+    }
+    return concatEnc(parts);
+  }
+
+  /** tokenizers' pad_encodings: one target length for the batch; overflow windows are padded to it too. */
+  private padAll(rows: { main: Enc; overflowing: Enc[] }[], plan: Plan): void {
+    let target: number;
+    if (plan.padding === 'max_length') target = plan.maxLength!;
+    else target = rows.reduce((m, r) => Math.max(m, r.main.ids.length), 0);
+    if (plan.padMultiple && target % plan.padMultiple !== 0) target += plan.padMultiple - (target % plan.padMultiple);
+    const padId = this.pad_token_id;
+    for (const r of rows) {
+      for (const e of [r.main, ...r.overflowing]) padEnc(e, target, padId, this.pad_token, plan.padSide);
+    }
+  }
+
+  private offsetPairs(e: Enc, texts: [string, string | null], unit: OffsetUnit): [number, number][] {
+    const out: [number, number][] = new Array(e.ids.length);
+    let conv: ((seq: number, x: number) => number) | null = null;
+    if (unit === 'code_point') {
+      const maps = texts.map((t) => (t === null ? null : utf16ToCodePointMap(t)));
+      conv = (seq, x) => {
+        const m = seq >= 0 ? maps[seq] : null;
+        return m ? m[x] : x;
+      };
+    } else if (unit !== 'utf16') {
+      throw tokError(`offset_unit: expected 'utf16' or 'code_point', got ${describe(unit)}`);
+    }
+    for (let i = 0; i < e.ids.length; i++) {
+      const s = e.offs[2 * i];
+      const t = e.offs[2 * i + 1];
+      out[i] = conv ? [conv(e.seqs[i], s), conv(e.seqs[i], t)] : [s, t];
+    }
+    return out;
+  }
+
+  private toRow(e: Enc, texts: [string, string | null], o: EncodeOptions): EncodedRow {
+    const row: EncodedRow = { input_ids: e.ids };
+    if (o.return_token_type_ids ?? true) row.token_type_ids = e.types;
+    if (o.return_attention_mask ?? true) row.attention_mask = e.attn;
+    if (o.return_offsets_mapping) row.offset_mapping = this.offsetPairs(e, texts, o.offset_unit ?? 'utf16');
+    if (o.return_special_tokens_mask) row.special_tokens_mask = e.special;
+    if (o.return_word_ids) {
+      row.word_ids = e.words.map((w) => (w < 0 ? null : w));
+      row.sequence_ids = e.seqs.map((s) => (s < 0 ? null : s));
+    }
+    return row;
+  }
+
+  // ---------------------------------------------------------------- decode
+
+  /**
+   * HF fast decode: ids outside the vocab are dropped, specials skipped on request, the
+   * WordPiece decoder joins "##" pieces (cleaning each token), then transformers'
+   * clean_up_tokenization when clean_up_tokenization_spaces.
+   */
+  decode(ids: readonly number[] | Int32Array | number, options: DecodeOptions = {}): string {
+    const arr = typeof ids === 'number' ? [ids] : toIdArray('ids', ids);
+    const skip = options.skip_special_tokens ?? false;
+    const cleanUp = options.clean_up_tokenization_spaces ?? this.clean_up_tokenization_spaces;
+    const prefix = this.continuing_subword_prefix;
+    let out = '';
+    let i = 0;
+    for (const id of arr) {
+      const tok = this.idToToken(id);
+      if (tok === null) continue;
+      if (skip && this.specialSet.has(tok)) continue;
+      let t = tok;
+      if (i !== 0) t = prefix.length > 0 && t.startsWith(prefix) ? t.slice(prefix.length) : ' ' + t;
+      if (this.wordpiece_decoder_cleanup) t = wordPieceCleanup(t);
+      out += t;
+      i++;
+    }
+    return cleanUp ? cleanUpTokenization(out) : out;
+  }
+
+  batchDecode(batch: readonly (readonly number[] | Int32Array)[], options: DecodeOptions = {}): string[] {
+    if (!Array.isArray(batch)) throw tokError(`sequences: expected an array of id arrays, got ${describe(batch)}`);
+    return batch.map((ids) => this.decode(ids, options));
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+/** tokenizers' Encoding::truncate: keep max_len, the rest become stride-overlapping windows. */
+function truncateEnc(e: Enc, maxLen: number, stride: number, side: Side): [Enc, Enc[]] {
+  const len = e.ids.length;
+  if (maxLen >= len) return [e, []];
+  if (maxLen === 0) return [sliceEnc(e, 0, 0), [e]];
+  if (stride >= maxLen) {
+    throw tokError(`stride: ${stride} must be strictly less than the truncated length (${maxLen}); tokenizers asserts here (transformers raises)`);
+  }
+  const step = maxLen - stride;
+  const ranges: [number, number][] = [];
+  if (side === 'right') {
+    for (let start = 0; start < len; start += step) {
+      const stop = Math.min(start + maxLen, len);
+      ranges.push([start, stop]);
+      if (stop === len) break;
+    }
+  } else {
+    for (let stop = len; stop > 0; stop -= step) {
+      const start = Math.max(stop - maxLen, 0);
+      ranges.push([start, stop]);
+      if (start === 0) break;
+    }
+  }
+  return [sliceEnc(e, ranges[0][0], ranges[0][1]), ranges.slice(1).map(([a, b]) => sliceEnc(e, a, b))];
+}
+
+function padEnc(e: Enc, target: number, padId: number, padToken: string, side: Side): void {
+  const n = target - e.ids.length;
+  if (n <= 0) return;
+  const ids = fill(n, padId);
+  const zeros = fill(n, 0);
+  const ones = fill(n, 1);
+  const nulls = fill(n, -1);
+  const offs = fill(2 * n, 0);
+  const toks = e.tokens ? fill<string | null>(n, padToken) : null;
+  if (side === 'right') {
+    e.ids.push(...ids);
+    e.types.push(...zeros);
+    e.attn.push(...zeros);
+    e.special.push(...ones);
+    e.words.push(...nulls);
+    e.seqs.push(...nulls);
+    e.offs.push(...offs);
+    if (e.tokens) e.tokens.push(...toks!);
+  } else {
+    e.ids = ids.concat(e.ids);
+    e.types = zeros.concat(e.types);
+    e.attn = zeros.concat(e.attn);
+    e.special = ones.concat(e.special);
+    e.words = nulls.concat(e.words);
+    e.seqs = nulls.concat(e.seqs);
+    e.offs = offs.concat(e.offs);
+    if (e.tokens) e.tokens = toks!.concat(e.tokens);
+  }
+}
+
+/** tokenizers' WordPiece decoder cleanup, applied to each token. */
+function wordPieceCleanup(s: string): string {
+  if (s.indexOf(' ') < 0) return s;
+  return s
+    .replaceAll(' .', '.')
+    .replaceAll(' ?', '?')
+    .replaceAll(' !', '!')
+    .replaceAll(' ,', ',')
+    .replaceAll(" ' ", "'")
+    .replaceAll(" n't", "n't")
+    .replaceAll(" 'm", "'m")
+    .replaceAll(' do not', " don't")
+    .replaceAll(" 's", "'s")
+    .replaceAll(" 've", "'ve")
+    .replaceAll(" 're", "'re");
+}
+
+/** transformers' clean_up_tokenization. */
+export function cleanUpTokenization(s: string): string {
+  return s
+    .replaceAll(' .', '.')
+    .replaceAll(' ?', '?')
+    .replaceAll(' !', '!')
+    .replaceAll(' ,', ',')
+    .replaceAll(" ' ", "'")
+    .replaceAll(" n't", "n't")
+    .replaceAll(" 'm", "'m")
+    .replaceAll(" 's", "'s")
+    .replaceAll(" 've", "'ve")
+    .replaceAll(" 're", "'re");
+}
+
+/** For each UTF-16 index 0..len, the code point index (a lone surrogate counts as one). */
+export function utf16ToCodePointMap(text: string): Uint32Array {
+  const m = new Uint32Array(text.length + 1);
+  let cp = 0;
+  for (let i = 0; i < text.length; i++) {
+    m[i] = cp;
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        m[i + 1] = cp; // inside a pair: same code point
+        i++;
+      }
+    }
+    cp++;
+  }
+  m[text.length] = cp;
+  return m;
+}
+
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (Array.isArray(v)) return `an array of length ${v.length}`;
+  if (typeof v === 'string') return v.length > 40 ? `a string of length ${v.length}` : JSON.stringify(v);
+  if (typeof v === 'object') return `an object (${Object.prototype.toString.call(v)})`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function checkText(name: string, v: unknown): string {
+  if (typeof v !== 'string') {
+    throw tokError(`${name}: text input must be of type \`str\` (single example) or an array of strings (batch), got ${describe(v)}`);
+  }
+  return v;
+}
+
+function checkBool(name: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') throw tokError(`${name}: expected a boolean, got ${describe(v)}`);
+  return v;
+}
+
+function checkStr(name: string, v: unknown, dflt: string): string {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'string' || v.length === 0) throw tokError(`${name}: expected a non-empty string, got ${describe(v)}`);
+  return v;
+}
+
+function checkSide(name: string, v: unknown): Side {
+  if (v === undefined || v === null) return 'right';
+  if (v !== 'right' && v !== 'left') throw tokError(`${name}: expected 'right' or 'left', got ${describe(v)}`);
+  return v;
+}
+
+function checkOptions(o: unknown): void {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw tokError(`options: expected an object, got ${describe(o)}`);
+}
+
+function toIdArray(name: string, ids: unknown): number[] {
+  if (ids instanceof Int32Array || ids instanceof Uint32Array) return Array.from(ids);
+  if (ids instanceof BigInt64Array) return Array.from(ids, (x) => Number(x));
+  if (!Array.isArray(ids)) throw tokError(`${name}: expected an array of integer ids, got ${describe(ids)}`);
+  for (let i = 0; i < ids.length; i++) {
+    const v = ids[i];
+    if (typeof v === 'bigint') continue;
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw tokError(`${name}[${i}]: expected an integer id, got ${describe(v)}`);
+  }
+  return ids.map((x) => Number(x));
+}
+
+/** vocab.txt: one token per line, split on "\n" only (tokens may hold U+2028); a trailing "\r" is dropped. */
+export function parseVocab(text: string, file = 'vocab.txt'): string[] {
+  if (text.length > 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  for (let i = 0; i < lines.length; i++) if (lines[i].endsWith('\r')) lines[i] = lines[i].slice(0, -1);
+  if (lines.length === 0) throw tokError(`${file}: the vocabulary is empty`);
+  return lines;
+}
+
+export function readVocabFile(file: string): string[] {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (err) {
+    throw new ConvBertError(`vocab_file: cannot read ${file}: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
+  }
+  return parseVocab(decodeUtf8(buf, file), file);
+}
+
+function decodeUtf8(buf: Buffer, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch (err) {
+    throw tokError(`${file}: not valid UTF-8 (${(err as Error).message})`);
+  }
+}
+
+async function readOptionalJson(file: string): Promise<Record<string, unknown> | null> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ConvBertError(`${file}: cannot read: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw tokError(`${file}: malformed JSON (${(err as Error).message})`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw tokError(`${file}: expected a JSON object, got ${describe(v)}`);
+  return v as Record<string, unknown>;
+}
+
+/** A special token value from a config: a string or an AddedToken dict {content, ...}. */
+function tokenContent(v: unknown, where: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  throw tokError(`${where}: expected a token string or {"content": ...}, got ${describe(v)}`);
+}
+
+/** Read a model directory into TokenizerOptions (see fromPretrained). */
+export async function loadTokenizerOptions(dir: string): Promise<TokenizerOptions> {
+  if (typeof dir !== 'string' || dir.length === 0) throw tokError(`dir: expected a directory path, got ${describe(dir)}`);
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(dir);
+  } catch (err) {
+    throw new ConvBertError(`dir: cannot read ${dir}: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
+  }
+  if (!st.isDirectory()) throw new ConvBertError(`dir: ${dir} is not a directory`, 'ERR_CONVBERT_IO');
+  const cfgFile = path.join(dir, 'tokenizer_config.json');
+  const mapFile = path.join(dir, 'special_tokens_map.json');
+  const tokFile = path.join(dir, 'tokenizer.json');
+  const [cfg, map, tj] = await Promise.all([readOptionalJson(cfgFile), readOptionalJson(mapFile), readOptionalJson(tokFile)]);
+  const o: TokenizerOptions = {};
+
+  // tokenizer.json: the vocab and, as defaults, its normaliser/model/decoder settings.
+  const added: { id: number; content: string; special: boolean }[] = [];
+  if (tj) {
+    const model = tj.model as Record<string, unknown> | undefined;
+    if (model && (model.type === 'WordPiece' || (model.type === undefined && model.vocab && typeof model.vocab === 'object'))) {
+      const v = model.vocab as Record<string, unknown>;
+      if (!v || typeof v !== 'object' || Array.isArray(v)) throw tokError(`${tokFile}: model.vocab: expected an object of token -> id`);
+      const entries = Object.entries(v);
+      let maxId = -1;
+      for (const [tok, id] of entries) {
+        if (!Number.isInteger(id) || (id as number) < 0) throw tokError(`${tokFile}: model.vocab[${JSON.stringify(tok)}]: expected a non-negative integer id, got ${describe(id)}`);
+        if ((id as number) > maxId) maxId = id as number;
+      }
+      const vocab: string[] = fill(maxId + 1, '');
+      const seen = new Uint8Array(maxId + 1);
+      for (const [tok, id] of entries) {
+        vocab[id as number] = tok;
+        seen[id as number] = 1;
+      }
+      if (seen.includes(0)) throw tokError(`${tokFile}: model.vocab: ids are not contiguous from 0 to ${maxId}`);
+      o.vocab = vocab;
+      if (typeof model.unk_token === 'string') o.unk_token = model.unk_token;
+      if (typeof model.continuing_subword_prefix === 'string') o.continuing_subword_prefix = model.continuing_subword_prefix;
+      if (typeof model.max_input_chars_per_word === 'number') o.max_input_chars_per_word = model.max_input_chars_per_word;
+    } else if (model) {
+      throw new ConvBertError(`${tokFile}: model.type ${describe(model.type)} is not WordPiece`, 'ERR_CONVBERT_UNSUPPORTED');
+    }
+    const norm = tj.normalizer as Record<string, unknown> | null | undefined;
+    if (norm && norm.type === 'BertNormalizer') {
+      if (typeof norm.lowercase === 'boolean') o.do_lower_case = norm.lowercase;
+      if (norm.strip_accents === null || typeof norm.strip_accents === 'boolean') o.strip_accents = norm.strip_accents as boolean | null;
+      if (typeof norm.handle_chinese_chars === 'boolean') o.tokenize_chinese_chars = norm.handle_chinese_chars;
+    }
+    const dec = tj.decoder as Record<string, unknown> | null | undefined;
+    if (dec && dec.type === 'WordPiece' && typeof dec.cleanup === 'boolean') o.wordpiece_decoder_cleanup = dec.cleanup;
+    if (Array.isArray(tj.added_tokens)) {
+      for (const t of tj.added_tokens as Record<string, unknown>[]) {
+        if (t && typeof t.content === 'string' && typeof t.id === 'number') added.push({ id: t.id, content: t.content, special: t.special === true });
+      }
+    }
+  }
+  if (!o.vocab) {
+    const vf = path.join(dir, 'vocab.txt');
+    try {
+      o.vocab = readVocabFile(vf);
+    } catch (err) {
+      if (err instanceof ConvBertError && err.code === 'ERR_CONVBERT_IO') {
+        throw new ConvBertError(`${dir}: no vocab.txt (nor a WordPiece tokenizer.json) to load: ${err.message}`, 'ERR_CONVBERT_IO', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  // tokenizer_config.json, then special_tokens_map.json for the special tokens.
+  // transformers' BertTokenizerFast re-applies do_lower_case/strip_accents/tokenize_chinese_chars
+  // from the config (or the class defaults) over tokenizer.json's normaliser.
+  const c = cfg ?? {};
+  o.do_lower_case = typeof c.do_lower_case === 'boolean' ? c.do_lower_case : true;
+  o.strip_accents = c.strip_accents === true || c.strip_accents === false ? c.strip_accents : null;
+  o.tokenize_chinese_chars = typeof c.tokenize_chinese_chars === 'boolean' ? c.tokenize_chinese_chars : true;
+  if (c.never_split != null) {
+    if (!Array.isArray(c.never_split) || c.never_split.some((s) => typeof s !== 'string')) {
+      throw tokError(`${cfgFile}: never_split: expected an array of strings or null, got ${describe(c.never_split)}`);
+    }
+    o.never_split = c.never_split as string[];
+  }
+  if (c.model_max_length !== undefined && c.model_max_length !== null) {
+    if (typeof c.model_max_length !== 'number' || !(c.model_max_length > 0)) {
+      throw tokError(`${cfgFile}: model_max_length: expected a positive number, got ${describe(c.model_max_length)}`);
+    }
+    o.model_max_length = Math.min(c.model_max_length, VERY_LARGE_INTEGER);
+  }
+  if (c.padding_side === 'left' || c.padding_side === 'right') o.padding_side = c.padding_side;
+  if (c.truncation_side === 'left' || c.truncation_side === 'right') o.truncation_side = c.truncation_side;
+  if (typeof c.clean_up_tokenization_spaces === 'boolean') o.clean_up_tokenization_spaces = c.clean_up_tokenization_spaces;
+  const names = ['unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token'] as const;
+  for (const src of [c, map ?? {}]) {
+    for (const n of names) {
+      const v = tokenContent(src[n], `${src === c ? cfgFile : mapFile}: ${n}`);
+      if (v !== undefined) o[n] = v;
+    }
+    if (Array.isArray(src.additional_special_tokens)) {
+      o.additional_special_tokens = (src.additional_special_tokens as unknown[]).map((v, i) => tokenContent(v, `additional_special_tokens[${i}]`)!);
+    }
+  }
+  // Added tokens beyond the special ones (tokenizer_config's added_tokens_decoder, tokenizer.json's added_tokens).
+  if (c.added_tokens_decoder && typeof c.added_tokens_decoder === 'object') {
+    for (const [id, t] of Object.entries(c.added_tokens_decoder as Record<string, Record<string, unknown>>)) {
+      if (t && typeof t.content === 'string') added.push({ id: Number(id), content: t.content, special: t.special === true });
+    }
+  }
+  const known = new Set<string>([...names.map((n) => o[n] ?? DEFAULT_SPECIALS[n]), ...(o.additional_special_tokens ?? [])]);
+  const extraSpecial: string[] = [];
+  const extra: string[] = [];
+  for (const t of added.sort((x, y) => x.id - y.id)) {
+    if (known.has(t.content)) continue;
+    known.add(t.content);
+    (t.special ? extraSpecial : extra).push(t.content);
+  }
+  if (extraSpecial.length > 0) o.additional_special_tokens = [...(o.additional_special_tokens ?? []), ...extraSpecial];
+  if (extra.length > 0) o.added_tokens = extra;
+  return o;
+}
+
+const DEFAULT_SPECIALS = { unk_token: '[UNK]', sep_token: '[SEP]', pad_token: '[PAD]', cls_token: '[CLS]', mask_token: '[MASK]' } as const;
+
+async function mkdirp(dir: string): Promise<void> {
+  try {
+    await fs.promises.mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new ConvBertError(`dir: cannot create ${dir}: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
+  }
+}
+
+async function writeFile(file: string, text: string): Promise<void> {
+  try {
+    await fs.promises.writeFile(file, text, 'utf8');
+  } catch (err) {
+    throw new ConvBertError(`${file}: cannot write: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
+  }
+}
+
+/** JSON with model_max_length = 1e30 written as Python's int(1e30), which transformers expects. */
+function jsonWithBigInts(obj: Record<string, unknown>): string {
+  const big = obj.model_max_length === VERY_LARGE_INTEGER;
+  const text = JSON.stringify({ ...obj, model_max_length: big ? '__VERY_LARGE__' : obj.model_max_length }, null, 2) + '\n';
+  return big ? text.replace('"__VERY_LARGE__"', '1000000000000000019884624838656') : text;
+}
