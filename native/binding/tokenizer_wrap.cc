@@ -89,14 +89,16 @@ class BatchWorker : public Napi::AsyncWorker {
   void Execute() override {
     // No N-API calls here: this runs on a libuv worker thread.
     try {
-      tok_->EncodeBatch(texts_, threads_, &out_);
+      st_ = tok_->EncodeBatch(texts_, threads_, &out_);
     } catch (const std::bad_alloc&) {
-      SetError("encodeBatchAsync: out of memory");
+      st_ = Status::Error(StatusCode::kOutOfMemory, "encodeBatchAsync: out of memory");
     }
+    if (!st_.ok()) SetError(st_.message);
   }
   void OnOK() override { deferred_.Resolve(Pack(Env(), out_, true)); }
-  void OnError(const Napi::Error& e) override {
-    Napi::Error err = Addon::Of(Env())->MakeError(Env(), Status::Error(StatusCode::kOutOfMemory, e.Message()));
+  void OnError(const Napi::Error&) override {
+    Napi::Error err = st_.code == StatusCode::kOutOfMemory ? Addon::Of(Env())->MakeError(Env(), st_)
+                                                             : TokError(Env(), st_.message);
     deferred_.Reject(err.Value());
   }
 
@@ -106,6 +108,7 @@ class BatchWorker : public Napi::AsyncWorker {
   std::vector<std::u16string> texts_;
   int threads_;
   std::vector<Encoding> out_;
+  Status st_;
 };
 
 class WordPieceCore : public Napi::ObjectWrap<WordPieceCore> {
@@ -201,9 +204,14 @@ class WordPieceCore : public Napi::ObjectWrap<WordPieceCore> {
       return env.Undefined();
     }
     thread_local std::vector<Encoding> one(1);
-    tok_->Encode(text.data(), text.size(), &one[0]);
-    Napi::Object o = Pack(env, one, false);
+    Status st = tok_->Encode(text.data(), text.size(), &one[0]);
     if (text.capacity() > (1u << 20)) std::u16string().swap(text);  // do not pin a huge buffer
+    if (!st.ok()) {
+      TokError(env, st.message).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Object o = Pack(env, one, false);
+    if (one[0].ids.capacity() > (1u << 20)) one[0] = Encoding();  // do not pin a huge result either
     return o;
   }
 
@@ -238,7 +246,11 @@ class WordPieceCore : public Napi::ObjectWrap<WordPieceCore> {
     int threads = 1;
     if (!ReadTexts(info, &texts, &threads)) return env.Undefined();
     std::vector<Encoding> out;
-    tok_->EncodeBatch(texts, threads, &out);
+    Status st = tok_->EncodeBatch(texts, threads, &out);
+    if (!st.ok()) {
+      TokError(env, st.message).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
     return Pack(env, out, true);
   }
 

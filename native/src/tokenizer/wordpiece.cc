@@ -111,6 +111,7 @@ inline int utf8_encode(uint32_t cp, char* out) {
 // Per-thread working buffers for the word being built.
 struct WordPieceTokenizer::Scratch {
   std::vector<uint32_t> cps, starts, ends;  // the word's normalized code points and their spans
+  uint32_t wend = 0;                        // end of the word's last code point (kept past the cap)
   std::string bytes;                        // the word in UTF-8
   std::vector<uint32_t> char_at;            // char index at each char-start byte (and at the end)
 };
@@ -129,11 +130,9 @@ Status WordPieceTokenizer::Create(const std::vector<std::string>& vocab, const s
   tok->vocab_size_ = vocab.size();
   for (size_t i = 0; i < vocab.size(); ++i) tok->trie_.insert(vocab[i], static_cast<int32_t>(i));
   tok->trie_.finish();
+  // A vocab without the unk token loads (as in HF); encoding fails only when a word needs it.
   const int32_t unk_node = tok->trie_.walk(ByteTrie::kRoot, opts.unk_token);
   tok->unk_id_ = unk_node >= 0 ? tok->trie_.id(unk_node) : -1;
-  if (tok->unk_id_ < 0)
-    return Status::Error(StatusCode::kInvalidArgument,
-                         "vocab: the unk token " + opts.unk_token + " is not in the vocabulary");
   tok->prefix_node_ = tok->trie_.walk(ByteTrie::kRoot, opts.continuing_subword_prefix);
   tok->added_first_.assign(65536, 0);
   for (size_t i = 0; i < added.size(); ++i) {
@@ -166,7 +165,7 @@ bool WordPieceTokenizer::FindAdded(const char16_t* t, size_t from, size_t n, siz
   return false;
 }
 
-void WordPieceTokenizer::Encode(const char16_t* t, size_t n, Encoding* out) const {
+Status WordPieceTokenizer::Encode(const char16_t* t, size_t n, Encoding* out) const {
   thread_local Scratch sc;
   out->clear();
   sc.cps.clear();
@@ -183,6 +182,16 @@ void WordPieceTokenizer::Encode(const char16_t* t, size_t n, Encoding* out) cons
     out->push(id, static_cast<uint32_t>(at), static_cast<uint32_t>(at + len), word++);
     pos = at + len;
   }
+  if (unk_id_ < 0) {
+    for (int32_t id : out->ids) {
+      if (id < 0) {
+        out->clear();
+        return Status::Error(StatusCode::kInvalidArgument,
+                             "WordPiece error: Missing " + opts_.unk_token + " token from the vocabulary");
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 void WordPieceTokenizer::Segment(const char16_t* t, size_t a, size_t b, Scratch& sc, Encoding* out,
@@ -201,9 +210,7 @@ void WordPieceTokenizer::Segment(const char16_t* t, size_t a, size_t b, Scratch&
         continue;
       }
       if (opts_.lowercase && cp >= 'A' && cp <= 'Z') cp += 32;
-      sc.cps.push_back(cp);
-      sc.starts.push_back(s);
-      sc.ends.push_back(s + 1);
+      Append(cp, s, s + 1, sc);
       continue;
     }
     if (cp >= 0xD800 && cp <= 0xDFFF) {
@@ -254,17 +261,26 @@ void WordPieceTokenizer::PushChar(uint32_t cp, uint8_t f, uint32_t s, uint32_t e
   }
   const bool punct = (f & kFlagPunct) != 0;
   if (punct) EndWord(sc, out, word);
-  sc.cps.push_back(cp);
-  sc.starts.push_back(s);
-  sc.ends.push_back(e);
+  Append(cp, s, e, sc);
   if (punct) EndWord(sc, out, word);
+}
+
+// Keeps at most max_input_chars_per_word + 1 code points of a word: a longer
+// word is one unk whatever it holds, so a 10 MB word costs no memory.
+inline void WordPieceTokenizer::Append(uint32_t cp, uint32_t s, uint32_t e, Scratch& sc) const {
+  if (sc.cps.size() <= static_cast<size_t>(opts_.max_input_chars_per_word)) {
+    sc.cps.push_back(cp);
+    sc.starts.push_back(s);
+    sc.ends.push_back(e);
+  }
+  sc.wend = e;
 }
 
 void WordPieceTokenizer::EndWord(Scratch& sc, Encoding* out, int32_t* word) const {
   const size_t nc = sc.cps.size();
   if (nc == 0) return;
   const int32_t w = (*word)++;
-  const uint32_t wstart = sc.starts[0], wend = sc.ends[nc - 1];
+  const uint32_t wstart = sc.starts[0], wend = sc.wend;
   if (nc > static_cast<size_t>(opts_.max_input_chars_per_word)) {
     out->push(unk_id_, wstart, wend, w);
   } else {
@@ -319,8 +335,8 @@ void WordPieceTokenizer::EndWord(Scratch& sc, Encoding* out, int32_t* word) cons
   sc.ends.clear();
 }
 
-void WordPieceTokenizer::EncodeBatch(const std::vector<std::u16string>& texts, int threads,
-                                     std::vector<Encoding>* out) const {
+Status WordPieceTokenizer::EncodeBatch(const std::vector<std::u16string>& texts, int threads,
+                                       std::vector<Encoding>* out) const {
   out->resize(texts.size());
   size_t total = 0;
   for (const auto& s : texts) total += s.size();
@@ -329,6 +345,7 @@ void WordPieceTokenizer::EncodeBatch(const std::vector<std::u16string>& texts, i
   const int nt = static_cast<int>(std::max<size_t>(1, std::min<size_t>({static_cast<size_t>(std::max(threads, 1)),
                                                                          texts.size(), by_size})));
   std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
   // Small chunks from a shared counter balance uneven text lengths.
   const size_t chunk = std::min<size_t>(64, texts.size() / (static_cast<size_t>(nt) * 8) + 1);
   auto work = [&]() {
@@ -336,13 +353,19 @@ void WordPieceTokenizer::EncodeBatch(const std::vector<std::u16string>& texts, i
       const size_t b = next.fetch_add(chunk);
       if (b >= texts.size()) return;
       const size_t e = std::min(texts.size(), b + chunk);
-      for (size_t i = b; i < e; ++i) Encode(texts[i].data(), texts[i].size(), &(*out)[i]);
+      for (size_t i = b; i < e; ++i) {
+        if (!Encode(texts[i].data(), texts[i].size(), &(*out)[i]).ok()) failed.store(true);
+      }
     }
   };
   std::vector<std::thread> pool;
   for (int i = 1; i < nt; ++i) pool.emplace_back(work);
   work();
   for (auto& th : pool) th.join();
+  if (failed.load())
+    return Status::Error(StatusCode::kInvalidArgument,
+                         "WordPiece error: Missing " + opts_.unk_token + " token from the vocabulary");
+  return Status::Ok();
 }
 
 }  // namespace tokenizer

@@ -84,10 +84,11 @@ class WordPieceTokenizer {
                        const std::vector<int32_t>& added_ids, const WordPieceOptions& opts,
                        std::shared_ptr<const WordPieceTokenizer>* out);
 
-  // Thread-safe: the tokenizer is immutable after Create.
-  void Encode(const char16_t* text, size_t n, Encoding* out) const;
+  // Thread-safe: the tokenizer is immutable after Create. Fails only when a
+  // word needs the unk token and the vocab lacks it (HF's "Missing [UNK]").
+  Status Encode(const char16_t* text, size_t n, Encoding* out) const;
   // Encodes texts[i] into out[i], spread over up to `threads` threads.
-  void EncodeBatch(const std::vector<std::u16string>& texts, int threads, std::vector<Encoding>* out) const;
+  Status EncodeBatch(const std::vector<std::u16string>& texts, int threads, std::vector<Encoding>* out) const;
 
   int32_t unk_id() const { return unk_id_; }
   size_t vocab_size() const { return vocab_size_; }
@@ -103,12 +104,13 @@ class WordPieceTokenizer {
   void PushNormalized(uint32_t cp, uint8_t flags, uint32_t s, uint32_t e, Scratch& sc, Encoding* out,
                       int32_t* word) const;
   void PushChar(uint32_t cp, uint8_t flags, uint32_t s, uint32_t e, Scratch& sc, Encoding* out, int32_t* word) const;
+  void Append(uint32_t cp, uint32_t s, uint32_t e, Scratch& sc) const;
   void EndWord(Scratch& sc, Encoding* out, int32_t* word) const;
 
   WordPieceOptions opts_;
   ByteTrie trie_;
   int32_t prefix_node_ = -1;  // trie node after the continuing-subword prefix
-  int32_t unk_id_ = -1;
+  int32_t unk_id_ = -1;  // -1 when the vocab lacks the unk token (pushed as -1, reported by Encode)
   size_t vocab_size_ = 0;
   std::vector<Added> added_;            // longest first, so the first hit at a position is the longest
   std::vector<uint8_t> added_first_;    // 65536 entries: 1 when some added token starts with that unit
