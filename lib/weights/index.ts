@@ -52,7 +52,9 @@ export {
   type TensorMap,
   type TensorsLike,
 } from './safetensors';
-export { ALLOWED_GLOBALS, parseTorchBin, readTorchBin, readTorchBinSync, type TorchBinFile } from './torch_bin';
+export { ALLOWED_GLOBALS, parseTorchBin, readTorchBin, readTorchBinSync, type TorchBinFile, type TorchBinOptions } from './torch_bin';
+export { ZipArchive, looksLikeZip, type ZipEntry } from './zip';
+export { PyDict, PyGlobal, PyTuple, unpickle, type UnpickleHooks } from './pickle';
 
 export const WEIGHTS_NAME = 'pytorch_model.bin';
 export const WEIGHTS_INDEX_NAME = 'pytorch_model.bin.index.json';

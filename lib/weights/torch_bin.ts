@@ -105,8 +105,14 @@ function pyToJs(x: unknown, depth = 0): unknown {
   return x;
 }
 
+export interface TorchBinOptions {
+  /** Check each zip entry's CRC-32 (default true; a corrupted file then fails instead of loading wrong numbers). */
+  verifyCrc?: boolean;
+}
+
 /** Parse a torch zip held in `bytes`. `file` names it in errors. */
-export function parseTorchBin(bytes: Uint8Array, file = '<buffer>'): TorchBinFile {
+export function parseTorchBin(bytes: Uint8Array, file = '<buffer>', options: TorchBinOptions = {}): TorchBinFile {
+  const readOpts = { verifyCrc: options.verifyCrc !== false };
   checkLittleEndian(file);
   if (!looksLikeZip(bytes)) {
     const legacy = bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] <= 5;
@@ -124,7 +130,7 @@ export function parseTorchBin(bytes: Uint8Array, file = '<buffer>'): TorchBinFil
     throw weightsError(file, undefined, `not a PyTorch zip archive: expected one <archive>/data.pkl entry, found ${pkls.length}`);
   }
   const archive = pkls[0].slice(0, -'/data.pkl'.length);
-  const byteorder = zip.entries.has(`${archive}/byteorder`) ? Buffer.from(zip.read(`${archive}/byteorder`)).toString('latin1') : 'little';
+  const byteorder = zip.entries.has(`${archive}/byteorder`) ? Buffer.from(zip.read(`${archive}/byteorder`, readOpts)).toString('latin1') : 'little';
   if (byteorder !== 'little') {
     throw new ConvBertError(`${file}: tensors are stored ${quote(byteorder, 20)}-endian; only little-endian archives are supported`, 'ERR_CONVBERT_UNSUPPORTED');
   }
@@ -147,7 +153,7 @@ export function parseTorchBin(bytes: Uint8Array, file = '<buffer>'): TorchBinFil
     }
     const entry = `${archive}/data/${key}`;
     if (!zip.entries.has(entry)) throw weightsError(file, undefined, `storage ${quote(key)}: the archive has no entry ${quote(entry)}`);
-    const data = zip.read(entry);
+    const data = zip.read(entry, readOpts);
     if (data.length !== numel * kind.bytes) {
       throw weightsError(file, undefined, `storage ${quote(key)}: ${numel} x ${kindName} needs ${numel * kind.bytes} bytes, the archive entry has ${data.length}`);
     }
@@ -191,7 +197,7 @@ export function parseTorchBin(bytes: Uint8Array, file = '<buffer>'): TorchBinFil
     }
   };
 
-  const root = unpickle(zip.read(pkls[0]), `${file}: ${pkls[0]}`, { allowedGlobals: ALLOWED_GLOBALS, reduce, persistentLoad });
+  const root = unpickle(zip.read(pkls[0], readOpts), `${file}: ${pkls[0]}`, { allowedGlobals: ALLOWED_GLOBALS, reduce, persistentLoad });
   if (!(root instanceof PyDict)) {
     throw weightsError(file, undefined, 'data.pkl does not hold a state dict (a dict of name -> tensor); a full pickled model or a training checkpoint is not supported');
   }
@@ -279,10 +285,10 @@ function rebuildTensor(file: string, s: Storage, offset: unknown, size: unknown,
   return out(dst as unknown as TypedArray);
 }
 
-export function readTorchBinSync(file: string): TorchBinFile {
-  return parseTorchBin(readWholeFileSync(file), file);
+export function readTorchBinSync(file: string, options?: TorchBinOptions): TorchBinFile {
+  return parseTorchBin(readWholeFileSync(file), file, options);
 }
 
-export async function readTorchBin(file: string): Promise<TorchBinFile> {
-  return parseTorchBin(await readWholeFile(file), file);
+export async function readTorchBin(file: string, options?: TorchBinOptions): Promise<TorchBinFile> {
+  return parseTorchBin(await readWholeFile(file), file, options);
 }
