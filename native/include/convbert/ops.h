@@ -41,12 +41,172 @@ struct ActivationArgs {
 // A row kernel: applies the activation to C elements of one row.
 using ActivationRowFn = void (*)(const float* x, float* y, const float* bias, int64_t C, int32_t act);
 
+// ---------------------------------------------------------------------------
+// gemm: C = A · Bᵀ + bias, B an nn.Linear weight (N, K) pre-packed once into
+// panels of kGemmPanel columns: panel p holds B[p*16 .. p*16+15][0..K) stored
+// k-major (16 floats per k), the last panel zero-padded. Every path reads the
+// same layout, so one PackedMatrix serves generic, avx2 and avx512.
+constexpr int64_t kGemmPanel = 16;
+
+struct PackedMatrix {
+  // data: ceil(N / 16) panels of K*16 floats; N, K: the logical (out, in) sizes.
+  const float* data = nullptr;
+  int64_t N = 0;
+  int64_t K = 0;
+};
+
+// Number of floats pack_gemm_b writes for an (N, K) matrix.
+int64_t packed_gemm_size(int64_t N, int64_t K);
+// Packs B (N, K) row-major with row stride ldb into dst (packed_gemm_size floats).
+// When transposed, B is given as (K, N) with row stride ldb (grouped linear weights).
+void pack_gemm_b(const float* B, int64_t ldb, int64_t N, int64_t K, bool transposed, float* dst);
+
+struct GemmArgs {
+  // A: (M, K) row-major, row stride lda (elements); B: packed (N, K).
+  const float* A = nullptr;
+  int64_t lda = 0;
+  PackedMatrix B;
+  // bias: N floats or null, added to every row.
+  const float* bias = nullptr;
+  // C: (M, N), row stride ldc; written, never read (no accumulation).
+  float* C = nullptr;
+  int64_t ldc = 0;
+  int64_t M = 0;
+};
+
+// A block kernel: C[0..M)[0..N) = A · Bpᵀ + bias for N <= the panels starting
+// at Bp (K floats per panel column); blocks over K internally.
+using GemmBlockFn = void (*)(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C,
+                             int64_t ldc, int64_t M, int64_t N);
+
+// ---------------------------------------------------------------------------
+// layernorm: y = LayerNorm(x + r) * gamma + beta over C, eps inside the sqrt
+// (biased variance, as torch.nn.LayerNorm). y may alias x.
+struct LayerNormArgs {
+  // x, y: (rows, C), row strides C; r: (rows, C) residual or null.
+  const float* x = nullptr;
+  const float* r = nullptr;
+  float* y = nullptr;
+  // gamma, beta: C floats.
+  const float* gamma = nullptr;
+  const float* beta = nullptr;
+  int64_t rows = 0;
+  int64_t C = 0;
+  float eps = 1e-12f;
+};
+using LayerNormRowFn = void (*)(const float* x, const float* r, const float* gamma, const float* beta, float* y,
+                                int64_t C, float eps);
+
+// ---------------------------------------------------------------------------
+// softmax: in place over each contiguous group of n floats (x: (rows, n)).
+struct SoftmaxArgs {
+  float* x = nullptr;
+  int64_t rows = 0;
+  int64_t n = 0;
+};
+using SoftmaxRowFn = void (*)(float* x, int64_t n);
+
+// ---------------------------------------------------------------------------
+// attention: HF ConvBertSelfAttention's dot-product branch for every (b, h, i):
+//   p = softmax(q_i · K_jᵀ / sqrt(D) + bias_ij) * head_mult[h];  out_i = Σ_j p_j V_j
+// bias = (1 - m) * finfo(float32).min (added in float32, so a fully masked row
+// comes out uniform, as in torch).
+struct AttentionArgs {
+  // q, k, v: (B, L, ld) with head h at columns [h*D, (h+1)*D).
+  const float* q = nullptr;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  int64_t ld = 0;
+  int64_t B = 0, L = 0, H = 0, D = 0;
+  // mask_bias: null, (B, L) when mask_rank == 2, or (B, L, L) when 3: already (1 - m) * finfo.min.
+  const float* mask_bias = nullptr;
+  int32_t mask_rank = 0;
+  // head_mult: H multipliers of the probabilities, or null for ones.
+  const float* head_mult = nullptr;
+  // out: (B, L, ldo), head h at columns [h*D, (h+1)*D).
+  float* out = nullptr;
+  int64_t ldo = 0;
+  // probs: (B, H, L, L) output of the probabilities after head_mult, or null.
+  float* probs = nullptr;
+  // scratch: at least attention_scratch_size(args) floats when probs is null.
+  float* scratch = nullptr;
+};
+// Scratch floats attention needs when probs is null.
+int64_t attention_scratch_size(int64_t B, int64_t L, int64_t H);
+// One query row: p (Lk floats) receives the probabilities, out (D floats) the context.
+using AttentionRowFn = void (*)(const float* q, const float* k, const float* v, int64_t ld, int64_t Lk, int64_t D,
+                                float sqrt_d, const float* bias, float head_mult, float* p, float* out);
+
+// ---------------------------------------------------------------------------
+// dynconv: ConvBERT's span-based dynamic convolution, kernels already softmaxed:
+//   out[b,l,h,d] = Σ_j w[b,l,h,j] · v[b, l + j - (K-1)/2, h*D + d], zero outside [0, L).
+struct DynConvArgs {
+  // v: (B, L, ldv); w: (B, L, H, K); out: (B, L, ldo), head h at columns [h*D, (h+1)*D).
+  const float* v = nullptr;
+  int64_t ldv = 0;
+  const float* w = nullptr;
+  float* out = nullptr;
+  int64_t ldo = 0;
+  int64_t B = 0, L = 0, H = 0, D = 0, K = 0;
+};
+// One (b, l, h): vseq = v at (b, 0, h*D); w: K taps; out: D floats.
+using DynConvRowFn = void (*)(const float* vseq, int64_t ldv, int64_t L, int64_t l, const float* w, int64_t K,
+                              int64_t D, float* out);
+
+// ---------------------------------------------------------------------------
+// sepconv: the depthwise half of SeparableConv1D (no bias): zero padding K/2,
+//   y[b,l,c] = Σ_t x[b, l + t - K/2, c] · w[c, t]   (torch conv1d is a correlation).
+// The pointwise 1x1 conv and its bias are a gemm.
+struct SepConvArgs {
+  // x, y: (B, L, C) contiguous; wt: (K, C), the depthwise weight (C, 1, K) transposed.
+  const float* x = nullptr;
+  float* y = nullptr;
+  const float* wt = nullptr;
+  int64_t B = 0, L = 0, C = 0, K = 0;
+};
+using SepConvRowFn = void (*)(const float* xseq, int64_t L, int64_t l, int64_t C, const float* wt, int64_t K,
+                              float* y);
+
+// ---------------------------------------------------------------------------
+// embedding: y[t] = word[id_t] (or inputs_embeds[t]) + pos[pos_t] + type[type_t], all E wide.
+// Ids must already be range-checked (the binding does it); the driver re-checks and
+// returns kInvalidArgument rather than read out of bounds.
+struct EmbeddingArgs {
+  // ids: (T,) or null when embeds (T, E) is given; positions: (T,), required; types: (T,) or null (all 0).
+  const int32_t* ids = nullptr;
+  const float* embeds = nullptr;
+  const int32_t* positions = nullptr;
+  const int32_t* types = nullptr;
+  // tables: (vocab, E), (max_pos, E), (type_vocab, E).
+  const float* word = nullptr;
+  const float* pos = nullptr;
+  const float* type = nullptr;
+  int64_t vocab = 0, max_pos = 0, type_vocab = 0;
+  int64_t T = 0, E = 0;
+  float* y = nullptr;
+};
+using EmbeddingRowFn = void (*)(const float* a, const float* b, const float* c, int64_t E, float* y);
+
 struct OpTable {
   const char* name = "generic";       // which path filled the table: generic, avx2, avx512, cuda
   ActivationRowFn activation_row = nullptr;
+  GemmBlockFn gemm_block = nullptr;
+  LayerNormRowFn layernorm_row = nullptr;
+  SoftmaxRowFn softmax_row = nullptr;
+  AttentionRowFn attention_row = nullptr;
+  DynConvRowFn dynconv_row = nullptr;
+  SepConvRowFn sepconv_row = nullptr;
+  EmbeddingRowFn embedding_row = nullptr;
 };
 
 // Drivers: split the work across the engine's thread pool and call the table's row kernels.
 Status activation(const OpTable& ops, const ActivationArgs& args);
+Status gemm(const OpTable& ops, const GemmArgs& args);
+Status layernorm(const OpTable& ops, const LayerNormArgs& args);
+Status softmax(const OpTable& ops, const SoftmaxArgs& args);
+Status attention(const OpTable& ops, const AttentionArgs& args);
+Status dynconv(const OpTable& ops, const DynConvArgs& args);
+Status sepconv(const OpTable& ops, const SepConvArgs& args);
+Status embedding(const OpTable& ops, const EmbeddingArgs& args);
 
 }  // namespace convbert

@@ -12,4 +12,51 @@ void activation_row_ref(const float* x, float* y, const float* bias, int64_t C, 
 void activation_row_avx2(const float* x, float* y, const float* bias, int64_t C, int32_t act);
 void activation_row_avx512(const float* x, float* y, const float* bias, int64_t C, int32_t act);
 
+
+// gemm block kernels (ops.h GemmBlockFn): C = A · Bpᵀ + bias over packed 16-column panels.
+void gemm_block_ref(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C, int64_t ldc,
+                    int64_t M, int64_t N);
+void gemm_block_avx2(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C,
+                     int64_t ldc, int64_t M, int64_t N);
+void gemm_block_avx512(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C,
+                       int64_t ldc, int64_t M, int64_t N);
+
+// layernorm rows (ops.h LayerNormRowFn).
+void layernorm_row_ref(const float* x, const float* r, const float* gamma, const float* beta, float* y, int64_t C,
+                       float eps);
+void layernorm_row_avx2(const float* x, const float* r, const float* gamma, const float* beta, float* y, int64_t C,
+                        float eps);
+void layernorm_row_avx512(const float* x, const float* r, const float* gamma, const float* beta, float* y, int64_t C,
+                          float eps);
+
+// softmax rows, in place (ops.h SoftmaxRowFn).
+void softmax_row_ref(float* x, int64_t n);
+void softmax_row_avx2(float* x, int64_t n);
+void softmax_row_avx512(float* x, int64_t n);
+
+// attention, one query row (ops.h AttentionRowFn).
+void attention_row_ref(const float* q, const float* k, const float* v, int64_t ld, int64_t Lk, int64_t D, float sqrt_d,
+                       const float* bias, float head_mult, float* p, float* out);
+void attention_row_avx2(const float* q, const float* k, const float* v, int64_t ld, int64_t Lk, int64_t D,
+                        float sqrt_d, const float* bias, float head_mult, float* p, float* out);
+void attention_row_avx512(const float* q, const float* k, const float* v, int64_t ld, int64_t Lk, int64_t D,
+                          float sqrt_d, const float* bias, float head_mult, float* p, float* out);
+
+// dynamic convolution, one (b, l, h) (ops.h DynConvRowFn).
+void dynconv_row_ref(const float* vseq, int64_t ldv, int64_t L, int64_t l, const float* w, int64_t K, int64_t D,
+                     float* out);
+void dynconv_row_avx2(const float* vseq, int64_t ldv, int64_t L, int64_t l, const float* w, int64_t K, int64_t D,
+                      float* out);
+void dynconv_row_avx512(const float* vseq, int64_t ldv, int64_t L, int64_t l, const float* w, int64_t K, int64_t D,
+                        float* out);
+
+// depthwise conv, one (b, l) (ops.h SepConvRowFn).
+void sepconv_row_ref(const float* xseq, int64_t L, int64_t l, int64_t C, const float* wt, int64_t K, float* y);
+void sepconv_row_avx2(const float* xseq, int64_t L, int64_t l, int64_t C, const float* wt, int64_t K, float* y);
+void sepconv_row_avx512(const float* xseq, int64_t L, int64_t l, int64_t C, const float* wt, int64_t K, float* y);
+
+// embedding sum, one token (ops.h EmbeddingRowFn).
+void embedding_row_ref(const float* a, const float* b, const float* c, int64_t E, float* y);
+void embedding_row_avx512(const float* a, const float* b, const float* c, int64_t E, float* y);
+
 }  // namespace convbert

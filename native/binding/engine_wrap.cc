@@ -1,0 +1,426 @@
+// engine_wrap.cc: addon.Engine, the native half of lib/models/engine_types.ts
+// (EngineSpec, ForwardRequest, NativeEngine). The constructor copies and packs
+// the weights; forward(req) re-checks every array (type, length = product of
+// dims, ids in range) and queues a ForwardWorker; forwardSync runs on the
+// calling thread; dispose() frees native memory at once (a forward in flight
+// keeps the model alive until it ends); the ObjectWrap finalizer frees it otherwise.
+// A second constructor argument { isa: 'generic' | 'avx2' | 'avx512' } picks a
+// kernel path (tests only; the default is the process's active path).
+#include <napi.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "addon.h"
+#include "convbert/cpu.h"
+#include "convbert/engine.h"
+#include "forward_worker.h"
+
+namespace convbert {
+namespace {
+
+// A ConvBertError with an explicit code (codes without a StatusCode, such as
+// ERR_CONVBERT_DISPOSED and ERR_CONVBERT_WEIGHTS, are set after construction).
+Napi::Error CodedError(Napi::Env env, StatusCode base, const char* code, const std::string& msg) {
+  Napi::Error e = Addon::Of(env)->MakeError(env, Status::Error(base, msg));
+  if (code) e.Value().Set("code", Napi::String::New(env, code));
+  return e;
+}
+
+struct Fail {
+  StatusCode base = StatusCode::kInvalidArgument;
+  const char* code = nullptr;
+  std::string msg;
+};
+
+bool GetInt(Napi::Object o, const char* where, const char* name, int64_t lo, int64_t* out, Fail* f) {
+  Napi::Value v = o.Get(name);
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(std::isfinite(d) && d == std::floor(d) && d >= static_cast<double>(lo) && d <= 9007199254740991.0)) {
+    f->msg = std::string(where) + name + ": expected an integer >= " + std::to_string(lo);
+    return false;
+  }
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+const char* TypeName(napi_typedarray_type t) { return t == napi_float32_array ? "Float32Array" : "Int32Array"; }
+
+// Reads an optional typed array of exactly n elements; null/undefined -> *out = nullptr.
+template <typename T>
+bool GetArray(Napi::Value v, const std::string& name, napi_typedarray_type type, int64_t n, bool nullable,
+              const T** out, std::vector<Napi::Reference<Napi::Value>>* keep, Fail* f) {
+  *out = nullptr;
+  if (v.IsNull() || v.IsUndefined()) {
+    if (nullable) return true;
+    f->msg = name + ": expected a " + TypeName(type) + ", got " + (v.IsNull() ? "null" : "undefined");
+    return false;
+  }
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    f->code = "ERR_CONVBERT_DTYPE";
+    f->base = StatusCode::kDtype;
+    f->msg = name + ": expected a " + TypeName(type);
+    return false;
+  }
+  auto ta = v.As<Napi::TypedArray>();
+  if (static_cast<int64_t>(ta.ElementLength()) != n) {
+    f->code = "ERR_CONVBERT_SHAPE";
+    f->base = StatusCode::kShape;
+    f->msg = name + ": expected " + std::to_string(n) + " elements, got " + std::to_string(ta.ElementLength());
+    return false;
+  }
+  *out = reinterpret_cast<const T*>(static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  if (keep) keep->push_back(Napi::Persistent(v));
+  return true;
+}
+
+bool CheckRange(const int32_t* p, int64_t n, int64_t hi, int64_t L, const char* name, const char* bound, Fail* f) {
+  if (!p) return true;
+  for (int64_t i = 0; i < n; ++i) {
+    if (p[i] < 0 || p[i] >= hi) {
+      f->msg = std::string(name) + ": value " + std::to_string(p[i]) + " at [" + std::to_string(i / L) + ", " +
+               std::to_string(i % L) + "] is outside [0, " + std::to_string(hi) + ") (" + bound + ")";
+      return false;
+    }
+  }
+  return true;
+}
+
+HeadKind ParseKind(const std::string& s, bool* ok) {
+  *ok = true;
+  if (s == "none") return HeadKind::kNone;
+  if (s == "masked_lm") return HeadKind::kMaskedLM;
+  if (s == "sequence_classification") return HeadKind::kSequenceClassification;
+  if (s == "token_classification") return HeadKind::kTokenClassification;
+  if (s == "question_answering") return HeadKind::kQuestionAnswering;
+  if (s == "multiple_choice") return HeadKind::kMultipleChoice;
+  *ok = false;
+  return HeadKind::kNone;
+}
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function cls = DefineClass(env, "Engine",
+                                     {
+                                         InstanceMethod("forward", &EngineWrap::Forward),
+                                         InstanceMethod("forwardSync", &EngineWrap::ForwardSync),
+                                         InstanceMethod("dispose", &EngineWrap::Dispose),
+                                         InstanceAccessor("nativeBytes", &EngineWrap::NativeBytes, nullptr),
+                                         InstanceAccessor("isa", &EngineWrap::IsaName, nullptr),
+                                     });
+    exports.Set("Engine", cls);
+  }
+
+  explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
+    Napi::Env env = info.Env();
+    ops_ = &cpu_ops();
+    if (info.Length() < 1 || !info[0].IsObject()) {
+      ThrowArg(env, false, "Engine(spec): spec must be an object");
+      return;
+    }
+    if (info.Length() >= 2 && info[1].IsObject()) {
+      Napi::Value isa = info[1].As<Napi::Object>().Get("isa");
+      if (isa.IsString()) {
+        const std::string s = isa.As<Napi::String>().Utf8Value();
+        if (s == "generic") ops_ = &cpu_ops(Isa::kGeneric);
+        else if (s == "avx2") ops_ = &cpu_ops(Isa::kAvx2);
+        else if (s == "avx512") ops_ = &cpu_ops(Isa::kAvx512);
+        else {
+          ThrowArg(env, true, "Engine(spec, options): options.isa must be generic|avx2|avx512, got " + s);
+          return;
+        }
+      }
+    }
+    Napi::Object spec = info[0].As<Napi::Object>();
+    Fail f;
+    EngineConfig c;
+    HeadConfig h;
+    int64_t act = 0;
+    if (!GetInt(spec, "spec.", "vocab_size", 1, &c.vocab_size, &f) || !GetInt(spec, "spec.", "hidden_size", 1, &c.hidden, &f) ||
+        !GetInt(spec, "spec.", "embedding_size", 1, &c.embedding, &f) ||
+        !GetInt(spec, "spec.", "num_hidden_layers", 0, &c.layers, &f) || !GetInt(spec, "spec.", "sa_heads", 1, &c.sa_heads, &f) ||
+        !GetInt(spec, "spec.", "head_dim", 1, &c.head_dim, &f) ||
+        !GetInt(spec, "spec.", "intermediate_size", 1, &c.intermediate, &f) ||
+        !GetInt(spec, "spec.", "conv_kernel_size", 1, &c.conv_kernel, &f) || !GetInt(spec, "spec.", "num_groups", 1, &c.groups, &f) ||
+        !GetInt(spec, "spec.", "max_position_embeddings", 1, &c.max_positions, &f) ||
+        !GetInt(spec, "spec.", "type_vocab_size", 1, &c.type_vocab, &f) || !GetInt(spec, "spec.", "hidden_act", 0, &act, &f)) {
+      CodedError(env, f.base, f.code, f.msg).ThrowAsJavaScriptException();
+      return;
+    }
+    c.hidden_act = static_cast<int32_t>(act);
+    Napi::Value eps = spec.Get("layer_norm_eps");
+    if (!eps.IsNumber() || !(eps.As<Napi::Number>().DoubleValue() >= 0)) {
+      CodedError(env, StatusCode::kInvalidArgument, nullptr, "spec.layer_norm_eps: expected a number >= 0")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    c.layer_norm_eps = static_cast<float>(eps.As<Napi::Number>().DoubleValue());
+    if (!spec.Get("weights").IsObject() || !spec.Get("head").IsObject() ||
+        !spec.Get("head").As<Napi::Object>().Get("weights").IsObject()) {
+      CodedError(env, StatusCode::kInvalidArgument, nullptr, "spec.weights and spec.head.weights must be objects")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::Object head = spec.Get("head").As<Napi::Object>();
+    Napi::Object tw = spec.Get("weights").As<Napi::Object>();
+    Napi::Object hw = head.Get("weights").As<Napi::Object>();
+    bool ok = false;
+    const Napi::Value kind = head.Get("kind");
+    h.kind = ParseKind(kind.IsString() ? kind.As<Napi::String>().Utf8Value() : std::string(), &ok);
+    if (!ok) {
+      CodedError(env, StatusCode::kInvalidArgument, nullptr,
+                 "spec.head.kind: expected none|masked_lm|sequence_classification|token_classification|"
+                 "question_answering|multiple_choice")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    if (!GetInt(head, "spec.head.", "num_outputs", 0, &h.num_outputs, &f)) {
+      CodedError(env, f.base, f.code, f.msg).ThrowAsJavaScriptException();
+      return;
+    }
+    if (h.kind == HeadKind::kNone) h.num_outputs = 0;
+    if (head.Get("act").IsNumber()) h.act = head.Get("act").As<Napi::Number>().Int32Value();
+    if (head.Get("summary_act").IsNumber()) h.summary_act = head.Get("summary_act").As<Napi::Number>().Int32Value();
+    h.summary_use_proj = head.Get("summary_use_proj").ToBoolean().Value();
+    if (head.Get("summary_proj_out").IsNumber())
+      h.summary_proj_out = head.Get("summary_proj_out").As<Napi::Number>().Int64Value();
+    else if (h.summary_use_proj)
+      h.summary_proj_out = c.hidden;
+    if (h.kind == HeadKind::kMultipleChoice) {
+      const Napi::Value st = head.Get("summary_type");
+      const std::string s = st.IsString() ? st.As<Napi::String>().Utf8Value() : "last";
+      if (s == "last") h.summary_type = SummaryType::kLast;
+      else if (s == "first") h.summary_type = SummaryType::kFirst;
+      else if (s == "mean") h.summary_type = SummaryType::kMean;
+      else if (s == "cls_index") h.summary_type = SummaryType::kClsIndex;
+      else {
+        CodedError(env, StatusCode::kUnsupported, nullptr,
+                   "spec.head.summary_type: expected last|first|mean|cls_index, got " + s)
+            .ThrowAsJavaScriptException();
+        return;
+      }
+    }
+    Status st = validate_config(c, h);
+    if (!st.ok()) {
+      Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
+      return;
+    }
+    // Type and length of every weight first, so build_model only copies.
+    for (const WeightSpec& w : expected_weights(c, h)) {
+      const Napi::Value v = (w.head ? hw : tw).Get(w.name);
+      const float* p = nullptr;
+      Fail wf;
+      const std::string where = std::string(w.head ? "spec.head.weights[" : "spec.weights[") + "'" + w.name + "']";
+      if (!GetArray<float>(v, where, napi_float32_array, w.numel, false, &p, nullptr, &wf)) {
+        CodedError(env, StatusCode::kInvalidArgument, "ERR_CONVBERT_WEIGHTS", wf.msg).ThrowAsJavaScriptException();
+        return;
+      }
+    }
+    std::shared_ptr<Model> model;
+    st = build_model(c, h,
+                     [&](const WeightSpec& w) -> const float* {
+                       const float* p = nullptr;
+                       Fail wf;
+                       GetArray<float>((w.head ? hw : tw).Get(w.name), w.name, napi_float32_array, w.numel, false, &p,
+                                       nullptr, &wf);
+                       return p;
+                     },
+                     &model);
+    if (!st.ok()) {
+      Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
+      return;
+    }
+    model_ = std::move(model);
+    Napi::MemoryManagement::AdjustExternalMemory(env, model_->weight_bytes());
+    adjusted_ = model_->weight_bytes();
+  }
+
+  ~EngineWrap() override = default;
+
+ private:
+  // Parses and checks a ForwardRequest; on failure returns false with *err set.
+  bool Parse(Napi::Env env, Napi::Value reqv, ForwardJob* job, std::vector<Napi::Reference<Napi::Value>>* keep,
+             Napi::Error* err) {
+    Fail f;
+    auto fail = [&]() {
+      *err = CodedError(env, f.base, f.code, f.msg);
+      return false;
+    };
+    if (!model_) {
+      *err = CodedError(env, StatusCode::kInvalidArgument, "ERR_CONVBERT_DISPOSED", "Engine: used after dispose()");
+      return false;
+    }
+    if (!reqv.IsObject()) {
+      f.msg = "forward(req): req must be an object";
+      return fail();
+    }
+    const EngineConfig& c = model_->cfg;
+    const HeadConfig& hc = model_->head;
+    Napi::Object req = reqv.As<Napi::Object>();
+    int64_t B = 0, L = 0, rank = 0;
+    if (!GetInt(req, "req.", "B", 1, &B, &f) || !GetInt(req, "req.", "L", 1, &L, &f)) return fail();
+    if (B > (int64_t{1} << 24) || L > (int64_t{1} << 20) || B * L > (int64_t{1} << 28)) {
+      f.base = StatusCode::kShape;
+      f.code = "ERR_CONVBERT_SHAPE";
+      f.msg = "req.B x req.L = " + std::to_string(B) + " x " + std::to_string(L) + " is too large";
+      return fail();
+    }
+    const int64_t T = B * L, H = c.hidden, S = c.sa_heads;
+    job->B = B;
+    job->L = L;
+    if (!GetArray<int32_t>(req.Get("input_ids"), "input_ids", napi_int32_array, T, true, &job->input_ids, keep, &f) ||
+        !GetArray<float>(req.Get("inputs_embeds"), "inputs_embeds", napi_float32_array, T * c.embedding, true,
+                         &job->inputs_embeds, keep, &f) ||
+        !GetArray<int32_t>(req.Get("token_type_ids"), "token_type_ids", napi_int32_array, T, true, &job->token_type_ids,
+                           keep, &f) ||
+        !GetArray<int32_t>(req.Get("position_ids"), "position_ids", napi_int32_array, T, true, &job->position_ids, keep,
+                           &f))
+      return fail();
+    if (!job->input_ids == !job->inputs_embeds) {
+      f.msg = "forward: exactly one of input_ids and inputs_embeds must be given";
+      return fail();
+    }
+    if (!CheckRange(job->input_ids, T, c.vocab_size, L, "input_ids", "vocab_size", &f) ||
+        !CheckRange(job->token_type_ids, T, c.type_vocab, L, "token_type_ids", "type_vocab_size", &f) ||
+        !CheckRange(job->position_ids, T, c.max_positions, L, "position_ids", "max_position_embeddings", &f))
+      return fail();
+    if (!job->position_ids && L > c.max_positions) {
+      f.base = StatusCode::kShape;
+      f.code = "ERR_CONVBERT_SHAPE";
+      f.msg = "input_ids: sequence length " + std::to_string(L) + " exceeds max_position_embeddings " +
+              std::to_string(c.max_positions);
+      return fail();
+    }
+    const Napi::Value mask = req.Get("attention_mask");
+    if (!mask.IsNull() && !mask.IsUndefined()) {
+      if (!GetInt(req, "req.", "attention_mask_rank", 2, &rank, &f)) return fail();
+      if (rank != 2 && rank != 3) {
+        f.msg = "attention_mask_rank: expected 2 or 3, got " + std::to_string(rank);
+        return fail();
+      }
+      if (!GetArray<float>(mask, "attention_mask", napi_float32_array, rank == 2 ? T : T * L, false,
+                           &job->attention_mask, keep, &f))
+        return fail();
+      job->mask_rank = static_cast<int32_t>(rank);
+    }
+    if (!GetArray<float>(req.Get("head_mask"), "head_mask", napi_float32_array, c.layers * S, true, &job->head_mask,
+                         keep, &f) ||
+        !GetArray<int32_t>(req.Get("cls_index"), "cls_index", napi_int32_array, B, true, &job->cls_index, keep, &f))
+      return fail();
+    if (job->cls_index) {
+      for (int64_t b = 0; b < B; ++b)
+        if (job->cls_index[b] < 0 || job->cls_index[b] >= L) {
+          f.msg = "cls_index: value " + std::to_string(job->cls_index[b]) + " at [" + std::to_string(b) +
+                  "] is outside [0, " + std::to_string(L) + ")";
+          return fail();
+        }
+    }
+    if (!req.Get("outputs").IsObject()) {
+      f.msg = "req.outputs: expected an object";
+      return fail();
+    }
+    Napi::Object out = req.Get("outputs").As<Napi::Object>();
+    const float* p = nullptr;
+    if (!GetArray<float>(out.Get("last_hidden_state"), "outputs.last_hidden_state", napi_float32_array, T * H, false,
+                         &p, keep, &f))
+      return fail();
+    job->last_hidden_state = const_cast<float*>(p);
+    int64_t nlog = 0;
+    switch (hc.kind) {
+      case HeadKind::kNone: break;
+      case HeadKind::kMaskedLM:
+      case HeadKind::kTokenClassification:
+      case HeadKind::kQuestionAnswering: nlog = T * hc.num_outputs; break;
+      case HeadKind::kSequenceClassification:
+      case HeadKind::kMultipleChoice: nlog = B * hc.num_outputs; break;
+    }
+    if (hc.kind != HeadKind::kNone) {
+      if (!GetArray<float>(out.Get("logits"), "outputs.logits", napi_float32_array, nlog, false, &p, keep, &f))
+        return fail();
+      job->logits = const_cast<float*>(p);
+    }
+    struct ListSpec {
+      const char* name;
+      int64_t count, n;
+      std::vector<float*>* dst;
+    };
+    for (const ListSpec& ls : {ListSpec{"hidden_states", c.layers + 1, T * H, &job->hidden_states},
+                               ListSpec{"attentions", c.layers, B * S * L * L, &job->attentions}}) {
+      Napi::Value v = out.Get(ls.name);
+      if (v.IsNull() || v.IsUndefined()) continue;
+      if (!v.IsArray() || static_cast<int64_t>(v.As<Napi::Array>().Length()) != ls.count) {
+        f.base = StatusCode::kShape;
+        f.code = "ERR_CONVBERT_SHAPE";
+        f.msg = std::string("outputs.") + ls.name + ": expected an array of " + std::to_string(ls.count) +
+                " Float32Arrays";
+        return fail();
+      }
+      Napi::Array arr = v.As<Napi::Array>();
+      for (uint32_t i = 0; i < arr.Length(); ++i) {
+        if (!GetArray<float>(arr.Get(i), std::string("outputs.") + ls.name + "[" + std::to_string(i) + "]",
+                             napi_float32_array, ls.n, false, &p, keep, &f))
+          return fail();
+        ls.dst->push_back(const_cast<float*>(p));
+      }
+    }
+    return true;
+  }
+
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ForwardJob job;
+    std::vector<Napi::Reference<Napi::Value>> keep;
+    Napi::Error err;
+    if (!Parse(env, info.Length() > 0 ? info[0] : env.Undefined(), &job, &keep, &err)) {
+      auto d = Napi::Promise::Deferred::New(env);
+      d.Reject(err.Value());
+      return d.Promise();
+    }
+    keep.push_back(Napi::Persistent(info.This()));  // the Engine outlives its forwards
+    return QueueForward(env, model_, ops_, std::move(job), std::move(keep));
+  }
+
+  Napi::Value ForwardSync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ForwardJob job;
+    Napi::Error err;
+    if (!Parse(env, info.Length() > 0 ? info[0] : env.Undefined(), &job, nullptr, &err)) {
+      err.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Status st = forward(*model_, *ops_, job);
+    if (!st.ok()) Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    if (model_) {
+      Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -adjusted_);
+      adjusted_ = 0;
+      model_.reset();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value NativeBytes(const Napi::CallbackInfo& info) {
+    const double n = model_ ? static_cast<double>(model_->weight_bytes() + model_->arena_bytes()) : 0.0;
+    return Napi::Number::New(info.Env(), n);
+  }
+
+  Napi::Value IsaName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ops_->name); }
+
+  std::shared_ptr<Model> model_;
+  const OpTable* ops_ = nullptr;
+  int64_t adjusted_ = 0;
+};
+
+void InitEngine(Napi::Env env, Napi::Object exports) { EngineWrap::Init(env, exports); }
+
+BindingRegistrar reg("Engine", &InitEngine);
+
+}  // namespace
+}  // namespace convbert

@@ -1,0 +1,75 @@
+// forward_worker.cc: one Napi::AsyncWorker per forward (better-sqlite3 /
+// sharp style). Execute runs convbert::forward on a libuv thread with no N-API
+// calls; the model is held by shared_ptr, so dispose() during a forward frees
+// the weights only when the forward ends. OnError builds a ConvBertError.
+#include "forward_worker.h"
+
+#include <exception>
+#include <utility>
+
+#include "addon.h"
+
+namespace convbert {
+namespace {
+
+class ForwardWorker : public Napi::AsyncWorker {
+ public:
+  ForwardWorker(Napi::Env env, std::shared_ptr<const Model> model, const OpTable* ops, ForwardJob job,
+                std::vector<Napi::Reference<Napi::Value>> keep)
+      : Napi::AsyncWorker(env, "convbert.forward"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        model_(std::move(model)),
+        ops_(ops),
+        job_(std::move(job)),
+        keep_(std::move(keep)) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      status_ = forward(*model_, *ops_, job_);
+    } catch (const std::bad_alloc&) {
+      status_ = Status::Error(StatusCode::kOutOfMemory, "forward: out of memory");
+    } catch (const std::exception& e) {
+      status_ = Status::Error(StatusCode::kInternal, std::string("forward: ") + e.what());
+    }
+    if (!status_.ok()) SetError(status_.message);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Release();
+    deferred_.Resolve(env.Undefined());
+  }
+  void OnError(const Napi::Error&) override {
+    Napi::Env env = Env();
+    Release();
+    deferred_.Reject(Addon::Of(env)->MakeError(env, status_).Value());
+  }
+
+ private:
+  void Release() {
+    model_.reset();
+    for (auto& r : keep_) r.Reset();
+    keep_.clear();
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<const Model> model_;
+  const OpTable* ops_;
+  ForwardJob job_;
+  std::vector<Napi::Reference<Napi::Value>> keep_;
+  Status status_;
+};
+
+}  // namespace
+
+Napi::Promise QueueForward(Napi::Env env, std::shared_ptr<const Model> model, const OpTable* ops, ForwardJob job,
+                           std::vector<Napi::Reference<Napi::Value>> keep) {
+  auto* w = new ForwardWorker(env, std::move(model), ops, std::move(job), std::move(keep));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace convbert

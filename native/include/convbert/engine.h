@@ -1,0 +1,142 @@
+// engine.h: the ConvBERT encoder and its heads as one forward over a workspace
+// arena (HF modeling_convbert, transformers >= 4.27 geometry, float32, eval).
+// A Model owns native copies of every weight, linear layers pre-packed for
+// gemm; forward() walks the layers through an OpTable and reuses arenas from a
+// small per-model pool, so the steady state allocates nothing. No Node headers.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "convbert/ops.h"
+#include "convbert/status.h"
+
+namespace convbert {
+
+struct EngineConfig {
+  // Trunk geometry: sa_heads dot-product heads and sa_heads conv heads, each head_dim
+  // wide, so 2 * sa_heads * head_dim == hidden.
+  int64_t vocab_size = 0, hidden = 0, embedding = 0, layers = 0, sa_heads = 0, head_dim = 0;
+  int64_t intermediate = 0, conv_kernel = 0, groups = 1, max_positions = 0, type_vocab = 0;
+  float layer_norm_eps = 1e-12f;
+  int32_t hidden_act = 1;  // convbert::Activation
+};
+
+enum class HeadKind : int32_t {
+  kNone = 0,
+  kMaskedLM,
+  kSequenceClassification,
+  kTokenClassification,
+  kQuestionAnswering,
+  kMultipleChoice,
+};
+
+enum class SummaryType : int32_t { kLast = 0, kFirst, kMean, kClsIndex };
+
+struct HeadConfig {
+  HeadKind kind = HeadKind::kNone;
+  int64_t num_outputs = 0;     // vocab (MLM), num_labels, 2 (QA), 1 (multiple choice)
+  int32_t act = 1;             // sequence classification: Activation after classifier.dense
+  SummaryType summary_type = SummaryType::kLast;
+  bool summary_use_proj = false;
+  int64_t summary_proj_out = 0;  // width of sequence_summary.summary when used
+  int32_t summary_act = -1;      // Activation after the summary projection, -1 for none
+};
+
+// One weight the engine reads: HF name (trunk names without `convbert.`), element count.
+struct WeightSpec {
+  std::string name;
+  int64_t numel = 0;
+  bool head = false;  // looked up among the head weights rather than the trunk's
+};
+
+// Checks the geometry (the shapes transformers itself can run) and the head options.
+Status validate_config(const EngineConfig& cfg, const HeadConfig& head);
+// Every weight build_model reads, for this config.
+std::vector<WeightSpec> expected_weights(const EngineConfig& cfg, const HeadConfig& head);
+
+// A linear layer packed for gemm: G block-diagonal groups of (N/G, K/G) each.
+struct PackedLinear {
+  int64_t N = 0, K = 0, G = 1;
+  std::vector<float> packed;  // G * packed_gemm_size(N/G, K/G) floats
+  std::vector<float> bias;    // N floats (empty = no bias)
+  PackedMatrix group(int64_t g) const;
+};
+
+struct LayerWeights {
+  PackedLinear qkvc;            // [query | key | value | conv_out_layer] rows: (4A, hidden)
+  std::vector<float> dw_t;      // key_conv_attn_layer.depthwise transposed: (k, hidden)
+  PackedLinear pointwise;       // key_conv_attn_layer.pointwise + its bias: (A, hidden)
+  PackedLinear conv_kernel;     // (sa * k, A)
+  PackedLinear attn_out;        // attention.output.dense (hidden, hidden)
+  std::vector<float> ln1_g, ln1_b;
+  PackedLinear inter;           // intermediate.dense, grouped when num_groups > 1
+  PackedLinear out;             // output.dense, grouped when num_groups > 1
+  std::vector<float> ln2_g, ln2_b;
+};
+
+// One forward's scratch memory; reused across forwards of any size (it only grows).
+struct Arena {
+  std::vector<float> f;
+  std::vector<int32_t> i;
+};
+
+class Model {
+ public:
+  EngineConfig cfg;
+  HeadConfig head;
+  // Embeddings.
+  std::vector<float> word, pos, type, emb_ln_g, emb_ln_b;
+  bool has_project = false;
+  PackedLinear project;
+  std::vector<LayerWeights> layers;
+  // Heads (only those of head.kind are filled).
+  PackedLinear h_dense;              // MLM generator_predictions.dense, seq-cls classifier.dense, MC summary
+  std::vector<float> h_ln_g, h_ln_b; // MLM generator_predictions.LayerNorm
+  PackedLinear h_out;                // lm head / out_proj / classifier / qa_outputs
+
+  int64_t weight_bytes() const { return weight_bytes_; }
+  int64_t arena_bytes() const;
+
+  std::unique_ptr<Arena> take_arena() const;
+  void give_arena(std::unique_ptr<Arena> a) const;
+
+  int64_t weight_bytes_ = 0;
+
+ private:
+  mutable std::mutex arena_mu_;
+  mutable std::vector<std::unique_ptr<Arena>> free_arenas_;
+};
+
+// Looks a weight up by name: returns its data (numel floats, validated by the
+// caller) or null when absent.
+using WeightLookup = std::function<const float*(const WeightSpec& spec)>;
+
+// Copies (and packs) every weight of expected_weights() into a new Model.
+Status build_model(const EngineConfig& cfg, const HeadConfig& head, const WeightLookup& lookup,
+                   std::shared_ptr<Model>* out);
+
+// One forward request: inputs and preallocated outputs, all owned by the caller.
+struct ForwardJob {
+  int64_t B = 0, L = 0;
+  const int32_t* input_ids = nullptr;      // (B, L), or null when inputs_embeds is given
+  const float* inputs_embeds = nullptr;    // (B, L, embedding)
+  const int32_t* token_type_ids = nullptr; // (B, L) or null (zeros)
+  const int32_t* position_ids = nullptr;   // (B, L) or null (arange(L) per row)
+  const float* attention_mask = nullptr;   // (B, L) or (B, L, L), 1 attend / 0 masked; null = ones
+  int32_t mask_rank = 0;
+  const float* head_mask = nullptr;        // (layers, sa_heads) or null
+  const int32_t* cls_index = nullptr;      // (B,) for summary_type cls_index, or null (last position)
+  float* last_hidden_state = nullptr;      // (B, L, hidden), required
+  float* logits = nullptr;                 // head output, required unless head kind is none
+  std::vector<float*> hidden_states;       // empty, or layers + 1 arrays of (B, L, hidden)
+  std::vector<float*> attentions;          // empty, or layers arrays of (B, sa_heads, L, L)
+};
+
+// Runs the whole forward on the calling thread (kernels use the engine pool).
+Status forward(const Model& model, const OpTable& ops, const ForwardJob& job);
+
+}  // namespace convbert

@@ -1,0 +1,73 @@
+// gemm.cc: C = A · Bᵀ + bias with B an nn.Linear weight (N, K), pre-packed once
+// into 16-column panels (ops.h kGemmPanel; k-major inside a panel, last panel
+// zero-padded). The driver tiles C into (kGemmRowsPerTask x kGemmColsPerTask)
+// blocks run on the pool; the block kernel blocks over K. gemm_block_ref is the
+// reference and the portable path (fp64 accumulation); _avx2/_avx512 are the
+// register-blocked microkernels over the same packed layout.
+#include <algorithm>
+
+#include "convbert/ops.h"
+#include "convbert/thread_pool.h"
+#include "kernels_isa.h"
+
+namespace convbert {
+
+namespace {
+constexpr int64_t kGemmRowsPerTask = 96;   // multiple of the 6-row microtile
+constexpr int64_t kGemmColsPerTask = 128;  // 8 panels
+}  // namespace
+
+int64_t packed_gemm_size(int64_t N, int64_t K) { return (N + kGemmPanel - 1) / kGemmPanel * kGemmPanel * K; }
+
+void pack_gemm_b(const float* B, int64_t ldb, int64_t N, int64_t K, bool transposed, float* dst) {
+  const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel;
+  for (int64_t p = 0; p < panels; ++p) {
+    float* panel = dst + p * K * kGemmPanel;
+    for (int64_t k = 0; k < K; ++k) {
+      for (int64_t j = 0; j < kGemmPanel; ++j) {
+        const int64_t n = p * kGemmPanel + j;
+        float v = 0.f;
+        if (n < N) v = transposed ? B[k * ldb + n] : B[n * ldb + k];
+        panel[k * kGemmPanel + j] = v;
+      }
+    }
+  }
+}
+
+void gemm_block_ref(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C, int64_t ldc,
+                    int64_t M, int64_t N) {
+  for (int64_t m = 0; m < M; ++m) {
+    const float* a = A + m * lda;
+    for (int64_t n = 0; n < N; ++n) {
+      const float* b = Bp + (n / kGemmPanel) * K * kGemmPanel + (n % kGemmPanel);
+      double acc = bias ? static_cast<double>(bias[n]) : 0.0;
+      for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(a[k]) * static_cast<double>(b[k * kGemmPanel]);
+      C[m * ldc + n] = static_cast<float>(acc);
+    }
+  }
+}
+
+Status gemm(const OpTable& ops, const GemmArgs& g) {
+  const int64_t M = g.M, N = g.B.N, K = g.B.K;
+  if (M < 0 || N < 0 || K < 0 || g.lda < K || g.ldc < N)
+    return Status::Error(StatusCode::kInvalidArgument, "gemm: bad sizes or strides");
+  if (M == 0 || N == 0) return Status::Ok();
+  if (!g.A || !g.B.data || !g.C) return Status::Error(StatusCode::kInvalidArgument, "gemm: null pointer");
+  const int64_t mt = (M + kGemmRowsPerTask - 1) / kGemmRowsPerTask;
+  const int64_t nt = (N + kGemmColsPerTask - 1) / kGemmColsPerTask;
+  // Tiny products run on the calling thread: a wake-up costs more than the work.
+  const int64_t grain = (M * N * K < (int64_t{1} << 17)) ? mt * nt : 1;
+  parallel_for(mt * nt, grain, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      // Column-block major, so consecutive tasks of one thread reuse the same B panels.
+      const int64_t ni = t / mt, mi = t % mt;
+      const int64_t m0 = mi * kGemmRowsPerTask, n0 = ni * kGemmColsPerTask;
+      const int64_t mb = std::min(kGemmRowsPerTask, M - m0), nb = std::min(kGemmColsPerTask, N - n0);
+      ops.gemm_block(g.A + m0 * g.lda, g.lda, g.B.data + (n0 / kGemmPanel) * K * kGemmPanel, K,
+                     g.bias ? g.bias + n0 : nullptr, g.C + m0 * g.ldc + n0, g.ldc, mb, nb);
+    }
+  });
+  return Status::Ok();
+}
+
+}  // namespace convbert

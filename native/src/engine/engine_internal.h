@@ -1,0 +1,18 @@
+// engine_internal.h: helpers shared by forward.cc and heads.cc (not public).
+#pragma once
+#include <cstdint>
+
+#include "convbert/engine.h"
+
+namespace convbert {
+
+// y (M, N) = x (M, K; row stride ldx) · Wᵀ + bias, for every group of w.
+Status engine_linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t ldx, int64_t M, float* y,
+                     int64_t ldy);
+// Floats of arena the head needs for a (B, L) batch.
+int64_t head_scratch_size(const Model& m, int64_t B, int64_t L);
+// Computes the head's logits from the final hidden states h (B, L, hidden);
+// emb is a (B*L, max(E, hidden)) scratch, buf has head_scratch_size floats.
+Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, const float* h, float* emb, float* buf);
+
+}  // namespace convbert

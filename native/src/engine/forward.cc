@@ -1,0 +1,226 @@
+// forward.cc: the ConvBERT forward as a fixed plan of ops over one arena
+// (HF ConvBertModel in eval mode, transformers >= 4.27 geometry):
+//   embeddings (gather + LayerNorm [+ embeddings_project]), then per layer
+//   [q|k|v|conv_out] gemm, depthwise+pointwise key conv, kernel gemm on
+//   (key_conv ⊙ q), softmax over taps, dynamic conv -> conv heads; masked
+//   attention -> attention heads; output dense + residual LayerNorm; FFN
+//   (grouped when num_groups > 1) + residual LayerNorm. Heads in heads.cc.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "convbert/engine.h"
+#include "engine_internal.h"
+
+namespace convbert {
+
+namespace {
+
+Status linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t ldx, int64_t M, float* y,
+              int64_t ldy) {
+  for (int64_t g = 0; g < w.G; ++g) {
+    GemmArgs a;
+    a.B = w.group(g);
+    a.A = x + g * a.B.K;
+    a.lda = ldx;
+    a.bias = w.bias.empty() ? nullptr : w.bias.data() + g * a.B.N;
+    a.C = y + g * a.B.N;
+    a.ldc = ldy;
+    a.M = M;
+    CONVBERT_RETURN_IF_ERROR(gemm(ops, a));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status engine_linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t ldx, int64_t M, float* y,
+                     int64_t ldy) {
+  return linear(ops, w, x, ldx, M, y, ldy);
+}
+
+Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
+  const EngineConfig& c = m.cfg;
+  const int64_t B = j.B, L = j.L, T = B * L;
+  const int64_t H = c.hidden, E = c.embedding, A = c.sa_heads * c.head_dim, I = c.intermediate, K = c.conv_kernel;
+  const int64_t S = c.sa_heads, D = c.head_dim;
+  if (B <= 0 || L <= 0) return Status::Error(StatusCode::kShape, "forward: B and L must be positive");
+  if (L > c.max_positions && !j.position_ids)
+    return Status::Error(StatusCode::kShape, "forward: sequence length " + std::to_string(L) +
+                                                 " exceeds max_position_embeddings " + std::to_string(c.max_positions));
+  if (!j.last_hidden_state || (m.head.kind != HeadKind::kNone && !j.logits) || (!j.input_ids && !j.inputs_embeds))
+    return Status::Error(StatusCode::kInvalidArgument, "forward: missing input or output buffer");
+  if (!j.hidden_states.empty() && static_cast<int64_t>(j.hidden_states.size()) != c.layers + 1)
+    return Status::Error(StatusCode::kInvalidArgument, "forward: hidden_states needs num_hidden_layers + 1 arrays");
+  if (!j.attentions.empty() && static_cast<int64_t>(j.attentions.size()) != c.layers)
+    return Status::Error(StatusCode::kInvalidArgument, "forward: attentions needs num_hidden_layers arrays");
+  if (j.attention_mask && j.mask_rank != 2 && j.mask_rank != 3)
+    return Status::Error(StatusCode::kInvalidArgument, "forward: attention_mask rank must be 2 or 3");
+
+  // Arena layout (floats).
+  const int64_t mask_n = j.attention_mask ? (j.mask_rank == 2 ? T : T * L) : 0;
+  const int64_t scratch_n = attention_scratch_size(B, L, S);
+  int64_t off = 0;
+  auto carve = [&](int64_t n) {
+    const int64_t at = off;
+    off += (n + 15) / 16 * 16;  // keep every buffer 64-byte aligned relative to the base
+    return at;
+  };
+  const int64_t o_h = carve(T * H), o_h1 = carve(T * H), o_emb = carve(T * std::max(E, H)), o_qkvc = carve(T * 4 * A),
+                o_dw = carve(T * H), o_s = carve(T * A), o_kern = carve(T * S * K), o_ctx = carve(T * H),
+                o_tmp = carve(T * H), o_inter = carve(T * I), o_mask = carve(mask_n), o_scr = carve(scratch_n),
+                o_head = carve(head_scratch_size(m, B, L));
+  std::unique_ptr<Arena> arena = m.take_arena();
+  try {
+    if (static_cast<int64_t>(arena->f.size()) < off) arena->f.resize(static_cast<size_t>(off));
+    if (static_cast<int64_t>(arena->i.size()) < T) arena->i.resize(static_cast<size_t>(T));
+  } catch (const std::bad_alloc&) {
+    return Status::Error(StatusCode::kOutOfMemory, "forward: cannot allocate the workspace (" +
+                                                       std::to_string(off * 4) + " bytes)");
+  }
+  float* base = arena->f.data();
+  float *h = base + o_h, *h1 = base + o_h1, *emb = base + o_emb, *qkvc = base + o_qkvc, *dw = base + o_dw,
+        *s = base + o_s, *kern = base + o_kern, *ctx = base + o_ctx, *tmp = base + o_tmp, *inter = base + o_inter,
+        *mask_bias = base + o_mask, *scratch = base + o_scr, *head_buf = base + o_head;
+
+  Status st = [&]() -> Status {
+    // Embeddings.
+    int32_t* positions = arena->i.data();
+    if (j.position_ids) {
+      std::memcpy(positions, j.position_ids, static_cast<size_t>(T) * 4);
+    } else {
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t l = 0; l < L; ++l) positions[b * L + l] = static_cast<int32_t>(l);
+    }
+    EmbeddingArgs ea;
+    ea.ids = j.inputs_embeds ? nullptr : j.input_ids;
+    ea.embeds = j.inputs_embeds;
+    ea.positions = positions;
+    ea.types = j.token_type_ids;
+    ea.word = m.word.data();
+    ea.pos = m.pos.data();
+    ea.type = m.type.data();
+    ea.vocab = c.vocab_size;
+    ea.max_pos = c.max_positions;
+    ea.type_vocab = c.type_vocab;
+    ea.T = T;
+    ea.E = E;
+    ea.y = emb;
+    CONVBERT_RETURN_IF_ERROR(embedding(ops, ea));
+    LayerNormArgs ln;
+    ln.x = emb;
+    ln.y = m.has_project ? emb : h;
+    ln.gamma = m.emb_ln_g.data();
+    ln.beta = m.emb_ln_b.data();
+    ln.rows = T;
+    ln.C = E;
+    ln.eps = c.layer_norm_eps;
+    CONVBERT_RETURN_IF_ERROR(layernorm(ops, ln));
+    if (m.has_project) CONVBERT_RETURN_IF_ERROR(linear(ops, m.project, emb, E, T, h, H));
+    if (!j.hidden_states.empty()) std::memcpy(j.hidden_states[0], h, static_cast<size_t>(T * H) * 4);
+
+    // Mask bias (1 - m) * finfo(float32).min, rounded to float as torch does.
+    if (j.attention_mask) {
+      const float fmin = std::numeric_limits<float>::lowest();
+      for (int64_t i = 0; i < mask_n; ++i) mask_bias[i] = (1.0f - j.attention_mask[i]) * fmin;
+    }
+
+    for (int64_t li = 0; li < c.layers; ++li) {
+      const LayerWeights& w = m.layers[static_cast<size_t>(li)];
+      // [q | k | v | conv_out] in one gemm: (T, 4A).
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.qkvc, h, H, T, qkvc, 4 * A));
+      // key_conv_attn_layer: depthwise (T, H), pointwise + bias (T, A), then ⊙ query.
+      SepConvArgs sc;
+      sc.x = h;
+      sc.y = dw;
+      sc.wt = w.dw_t.data();
+      sc.B = B;
+      sc.L = L;
+      sc.C = H;
+      sc.K = K;
+      CONVBERT_RETURN_IF_ERROR(sepconv(ops, sc));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.pointwise, dw, H, T, s, A));
+      for (int64_t t = 0; t < T; ++t) {
+        float* sr = s + t * A;
+        const float* qr = qkvc + t * 4 * A;
+        for (int64_t a = 0; a < A; ++a) sr[a] *= qr[a];
+      }
+      // conv_kernel_layer (T, S*K), softmax over the K taps of each head.
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.conv_kernel, s, A, T, kern, S * K));
+      SoftmaxArgs sm;
+      sm.x = kern;
+      sm.rows = T * S;
+      sm.n = K;
+      CONVBERT_RETURN_IF_ERROR(softmax(ops, sm));
+      // Dynamic convolution over conv_out_layer -> context columns [A, 2A).
+      DynConvArgs dc;
+      dc.v = qkvc + 3 * A;
+      dc.ldv = 4 * A;
+      dc.w = kern;
+      dc.out = ctx + A;
+      dc.ldo = H;
+      dc.B = B;
+      dc.L = L;
+      dc.H = S;
+      dc.D = D;
+      dc.K = K;
+      CONVBERT_RETURN_IF_ERROR(dynconv(ops, dc));
+      // Dot-product attention -> context columns [0, A).
+      AttentionArgs at;
+      at.q = qkvc;
+      at.k = qkvc + A;
+      at.v = qkvc + 2 * A;
+      at.ld = 4 * A;
+      at.B = B;
+      at.L = L;
+      at.H = S;
+      at.D = D;
+      at.mask_bias = j.attention_mask ? mask_bias : nullptr;
+      at.mask_rank = j.mask_rank;
+      at.head_mult = j.head_mask ? j.head_mask + li * S : nullptr;
+      at.out = ctx;
+      at.ldo = H;
+      at.probs = j.attentions.empty() ? nullptr : j.attentions[static_cast<size_t>(li)];
+      at.scratch = scratch;
+      CONVBERT_RETURN_IF_ERROR(attention(ops, at));
+      // attention.output: dense + residual + LayerNorm.
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.attn_out, ctx, H, T, tmp, H));
+      LayerNormArgs l1;
+      l1.x = tmp;
+      l1.r = h;
+      l1.y = h1;
+      l1.gamma = w.ln1_g.data();
+      l1.beta = w.ln1_b.data();
+      l1.rows = T;
+      l1.C = H;
+      l1.eps = c.layer_norm_eps;
+      CONVBERT_RETURN_IF_ERROR(layernorm(ops, l1));
+      // FFN.
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.inter, h1, H, T, inter, I));
+      ActivationArgs ac;
+      ac.x = inter;
+      ac.y = inter;
+      ac.rows = T;
+      ac.C = I;
+      ac.act = static_cast<Activation>(c.hidden_act);
+      CONVBERT_RETURN_IF_ERROR(activation(ops, ac));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.out, inter, I, T, tmp, H));
+      LayerNormArgs l2 = l1;
+      l2.x = tmp;
+      l2.r = h1;
+      l2.y = h;
+      l2.gamma = w.ln2_g.data();
+      l2.beta = w.ln2_b.data();
+      CONVBERT_RETURN_IF_ERROR(layernorm(ops, l2));
+      if (!j.hidden_states.empty())
+        std::memcpy(j.hidden_states[static_cast<size_t>(li + 1)], h, static_cast<size_t>(T * H) * 4);
+    }
+    std::memcpy(j.last_hidden_state, h, static_cast<size_t>(T * H) * 4);
+    return run_head(m, ops, j, h, emb, head_buf);
+  }();
+  m.give_arena(std::move(arena));
+  return st;
+}
+
+}  // namespace convbert

@@ -1,0 +1,320 @@
+// model.cc: builds a Model from HF-named float32 weights: checks the geometry,
+// copies every tensor into native memory and packs each linear layer into the
+// gemm panel layout once (query/key/value/conv_out_layer fused into one
+// (4A, hidden) matrix, grouped layers as G block-diagonal matrices).
+#include <algorithm>
+#include <string>
+
+#include "convbert/engine.h"
+
+namespace convbert {
+
+namespace {
+
+std::string L(int64_t i, const char* rest) { return "encoder.layer." + std::to_string(i) + "." + rest; }
+
+Status bad_config(const std::string& m) { return Status::Error(StatusCode::kUnsupported, "engine spec: " + m); }
+
+bool act_ok(int32_t a) { return a >= 0 && a < static_cast<int32_t>(Activation::kCount); }
+
+}  // namespace
+
+PackedMatrix PackedLinear::group(int64_t g) const {
+  PackedMatrix m;
+  m.N = N / G;
+  m.K = K / G;
+  m.data = packed.data() + g * packed_gemm_size(m.N, m.K);
+  return m;
+}
+
+Status validate_config(const EngineConfig& c, const HeadConfig& h) {
+  if (c.vocab_size <= 0 || c.hidden <= 0 || c.embedding <= 0 || c.layers < 0 || c.sa_heads <= 0 || c.head_dim <= 0 ||
+      c.intermediate <= 0 || c.conv_kernel <= 0 || c.groups <= 0 || c.max_positions <= 0 || c.type_vocab <= 0)
+    return bad_config("every size must be positive (num_hidden_layers may be 0)");
+  if (2 * c.sa_heads * c.head_dim != c.hidden)
+    return bad_config("2 * sa_heads * head_dim = " + std::to_string(2 * c.sa_heads * c.head_dim) +
+                      " must equal hidden_size " + std::to_string(c.hidden));
+  if (c.conv_kernel % 2 == 0)
+    return bad_config("conv_kernel_size must be odd (transformers fails on even sizes), got " +
+                      std::to_string(c.conv_kernel));
+  if (c.groups > 1 && (c.hidden % c.groups != 0 || c.intermediate % c.groups != 0))
+    return bad_config("num_groups " + std::to_string(c.groups) + " must divide hidden_size and intermediate_size");
+  if (!(c.layer_norm_eps >= 0.f)) return bad_config("layer_norm_eps must be >= 0");
+  if (!act_ok(c.hidden_act)) return bad_config("hidden_act code " + std::to_string(c.hidden_act) + " is unknown");
+  switch (h.kind) {
+    case HeadKind::kNone: break;
+    case HeadKind::kMaskedLM:
+      if (h.num_outputs != c.vocab_size) return bad_config("masked_lm num_outputs must equal vocab_size");
+      break;
+    case HeadKind::kSequenceClassification:
+      if (!act_ok(h.act)) return bad_config("head.act code " + std::to_string(h.act) + " is unknown");
+      if (h.num_outputs <= 0) return bad_config("head.num_outputs must be positive");
+      break;
+    case HeadKind::kTokenClassification:
+      if (h.num_outputs <= 0) return bad_config("head.num_outputs must be positive");
+      break;
+    case HeadKind::kQuestionAnswering:
+      if (h.num_outputs != 2) return bad_config("question_answering needs num_outputs 2");
+      break;
+    case HeadKind::kMultipleChoice:
+      if (h.num_outputs != 1) return bad_config("multiple_choice needs num_outputs 1");
+      if (h.summary_use_proj && h.summary_proj_out <= 0) return bad_config("head.summary_proj_out must be positive");
+      if (h.summary_act != -1 && !act_ok(h.summary_act))
+        return bad_config("head.summary_act code " + std::to_string(h.summary_act) + " is unknown");
+      break;
+  }
+  return Status::Ok();
+}
+
+std::vector<WeightSpec> expected_weights(const EngineConfig& c, const HeadConfig& h) {
+  const int64_t H = c.hidden, E = c.embedding, A = c.sa_heads * c.head_dim, I = c.intermediate, K = c.conv_kernel;
+  std::vector<WeightSpec> w = {
+      {"embeddings.word_embeddings.weight", c.vocab_size * E},
+      {"embeddings.position_embeddings.weight", c.max_positions * E},
+      {"embeddings.token_type_embeddings.weight", c.type_vocab * E},
+      {"embeddings.LayerNorm.weight", E},
+      {"embeddings.LayerNorm.bias", E},
+  };
+  if (E != H) {
+    w.push_back({"embeddings_project.weight", H * E});
+    w.push_back({"embeddings_project.bias", H});
+  }
+  for (int64_t i = 0; i < c.layers; ++i) {
+    for (const char* n : {"attention.self.query", "attention.self.key", "attention.self.value",
+                          "attention.self.conv_out_layer"}) {
+      w.push_back({L(i, n) + ".weight", A * H});
+      w.push_back({L(i, n) + ".bias", A});
+    }
+    w.push_back({L(i, "attention.self.key_conv_attn_layer.depthwise.weight"), H * K});
+    w.push_back({L(i, "attention.self.key_conv_attn_layer.pointwise.weight"), A * H});
+    w.push_back({L(i, "attention.self.key_conv_attn_layer.bias"), A});
+    w.push_back({L(i, "attention.self.conv_kernel_layer.weight"), c.sa_heads * K * A});
+    w.push_back({L(i, "attention.self.conv_kernel_layer.bias"), c.sa_heads * K});
+    w.push_back({L(i, "attention.output.dense.weight"), H * H});
+    w.push_back({L(i, "attention.output.dense.bias"), H});
+    w.push_back({L(i, "attention.output.LayerNorm.weight"), H});
+    w.push_back({L(i, "attention.output.LayerNorm.bias"), H});
+    w.push_back({L(i, "intermediate.dense.weight"), I * H / c.groups});  // grouped: (G, H/G, I/G)
+    w.push_back({L(i, "intermediate.dense.bias"), I});
+    w.push_back({L(i, "output.dense.weight"), H * I / c.groups});
+    w.push_back({L(i, "output.dense.bias"), H});
+    w.push_back({L(i, "output.LayerNorm.weight"), H});
+    w.push_back({L(i, "output.LayerNorm.bias"), H});
+  }
+  const int64_t n = h.num_outputs;
+  switch (h.kind) {
+    case HeadKind::kNone: break;
+    case HeadKind::kMaskedLM:
+      w.push_back({"generator_predictions.dense.weight", E * H, true});
+      w.push_back({"generator_predictions.dense.bias", E, true});
+      w.push_back({"generator_predictions.LayerNorm.weight", E, true});
+      w.push_back({"generator_predictions.LayerNorm.bias", E, true});
+      w.push_back({"generator_lm_head.weight", c.vocab_size * E, true});
+      w.push_back({"generator_lm_head.bias", c.vocab_size, true});
+      break;
+    case HeadKind::kSequenceClassification:
+      w.push_back({"classifier.dense.weight", H * H, true});
+      w.push_back({"classifier.dense.bias", H, true});
+      w.push_back({"classifier.out_proj.weight", n * H, true});
+      w.push_back({"classifier.out_proj.bias", n, true});
+      break;
+    case HeadKind::kTokenClassification:
+      w.push_back({"classifier.weight", n * H, true});
+      w.push_back({"classifier.bias", n, true});
+      break;
+    case HeadKind::kQuestionAnswering:
+      w.push_back({"qa_outputs.weight", 2 * H, true});
+      w.push_back({"qa_outputs.bias", 2, true});
+      break;
+    case HeadKind::kMultipleChoice: {
+      int64_t P = H;
+      if (h.summary_use_proj) {
+        P = h.summary_proj_out;
+        w.push_back({"sequence_summary.summary.weight", P * H, true});
+        w.push_back({"sequence_summary.summary.bias", P, true});
+      }
+      w.push_back({"classifier.weight", P, true});
+      w.push_back({"classifier.bias", 1, true});
+      break;
+    }
+  }
+  return w;
+}
+
+namespace {
+
+class Builder {
+ public:
+  Builder(const WeightLookup& lookup, const std::vector<WeightSpec>& specs) : lookup_(lookup), specs_(specs) {}
+
+  Status get(const std::string& name, const float** out) {
+    for (const WeightSpec& s : specs_) {
+      if (s.name != name) continue;
+      const float* p = lookup_(s);
+      if (!p) return Status::Error(StatusCode::kInvalidArgument, "weights: missing " + name);
+      *out = p;
+      return Status::Ok();
+    }
+    return Status::Error(StatusCode::kInternal, "engine: weight " + name + " is not in expected_weights()");
+  }
+  Status copy(const std::string& name, int64_t n, std::vector<float>* dst) {
+    const float* p = nullptr;
+    CONVBERT_RETURN_IF_ERROR(get(name, &p));
+    dst->assign(p, p + n);
+    bytes += n * 4;
+    return Status::Ok();
+  }
+  // nn.Linear (N, K) weight; G > 1: HF's grouped (G, K/G, N/G) weight, not transposed.
+  Status linear(const std::string& w, const std::string& b, int64_t N, int64_t K, int64_t G, PackedLinear* out) {
+    const float* pw = nullptr;
+    CONVBERT_RETURN_IF_ERROR(get(w, &pw));
+    out->N = N;
+    out->K = K;
+    out->G = G;
+    const int64_t n = N / G, k = K / G, per = packed_gemm_size(n, k);
+    out->packed.assign(static_cast<size_t>(G * per), 0.f);
+    for (int64_t g = 0; g < G; ++g) {
+      if (G == 1) pack_gemm_b(pw, K, N, K, false, out->packed.data());
+      else pack_gemm_b(pw + g * k * n, n, n, k, true, out->packed.data() + g * per);
+    }
+    bytes += G * per * 4;
+    if (!b.empty()) CONVBERT_RETURN_IF_ERROR(copy(b, N, &out->bias));
+    return Status::Ok();
+  }
+  // Several nn.Linear layers on the same input, stacked along N into one packed matrix.
+  Status stacked(const std::vector<std::string>& names, int64_t n_each, int64_t K, PackedLinear* out) {
+    std::vector<float> w(static_cast<size_t>(names.size() * n_each * K));
+    std::vector<float> bias(static_cast<size_t>(names.size() * n_each));
+    for (size_t i = 0; i < names.size(); ++i) {
+      const float *pw = nullptr, *pb = nullptr;
+      CONVBERT_RETURN_IF_ERROR(get(names[i] + ".weight", &pw));
+      CONVBERT_RETURN_IF_ERROR(get(names[i] + ".bias", &pb));
+      std::copy(pw, pw + n_each * K, w.begin() + static_cast<int64_t>(i) * n_each * K);
+      std::copy(pb, pb + n_each, bias.begin() + static_cast<int64_t>(i) * n_each);
+    }
+    out->N = static_cast<int64_t>(names.size()) * n_each;
+    out->K = K;
+    out->G = 1;
+    out->packed.assign(static_cast<size_t>(packed_gemm_size(out->N, K)), 0.f);
+    pack_gemm_b(w.data(), K, out->N, K, false, out->packed.data());
+    out->bias = std::move(bias);
+    bytes += static_cast<int64_t>(out->packed.size() + out->bias.size()) * 4;
+    return Status::Ok();
+  }
+
+  int64_t bytes = 0;
+
+ private:
+  const WeightLookup& lookup_;
+  const std::vector<WeightSpec>& specs_;
+};
+
+}  // namespace
+
+Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLookup& lookup,
+                   std::shared_ptr<Model>* out) {
+  CONVBERT_RETURN_IF_ERROR(validate_config(c, h));
+  const std::vector<WeightSpec> specs = expected_weights(c, h);
+  Builder b(lookup, specs);
+  auto m = std::make_shared<Model>();
+  m->cfg = c;
+  m->head = h;
+  const int64_t H = c.hidden, E = c.embedding, A = c.sa_heads * c.head_dim, I = c.intermediate, K = c.conv_kernel;
+  try {
+    CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.word_embeddings.weight", c.vocab_size * E, &m->word));
+    CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.position_embeddings.weight", c.max_positions * E, &m->pos));
+    CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.token_type_embeddings.weight", c.type_vocab * E, &m->type));
+    CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.LayerNorm.weight", E, &m->emb_ln_g));
+    CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.LayerNorm.bias", E, &m->emb_ln_b));
+    m->has_project = E != H;
+    if (m->has_project)
+      CONVBERT_RETURN_IF_ERROR(b.linear("embeddings_project.weight", "embeddings_project.bias", H, E, 1, &m->project));
+    m->layers.resize(static_cast<size_t>(c.layers));
+    for (int64_t i = 0; i < c.layers; ++i) {
+      LayerWeights& lw = m->layers[static_cast<size_t>(i)];
+      CONVBERT_RETURN_IF_ERROR(b.stacked({L(i, "attention.self.query"), L(i, "attention.self.key"),
+                                          L(i, "attention.self.value"), L(i, "attention.self.conv_out_layer")},
+                                         A, H, &lw.qkvc));
+      const float* dw = nullptr;
+      CONVBERT_RETURN_IF_ERROR(b.get(L(i, "attention.self.key_conv_attn_layer.depthwise.weight"), &dw));
+      lw.dw_t.resize(static_cast<size_t>(K * H));
+      for (int64_t ch = 0; ch < H; ++ch)
+        for (int64_t t = 0; t < K; ++t) lw.dw_t[static_cast<size_t>(t * H + ch)] = dw[ch * K + t];
+      b.bytes += K * H * 4;
+      CONVBERT_RETURN_IF_ERROR(b.linear(L(i, "attention.self.key_conv_attn_layer.pointwise.weight"),
+                                        L(i, "attention.self.key_conv_attn_layer.bias"), A, H, 1, &lw.pointwise));
+      CONVBERT_RETURN_IF_ERROR(b.linear(L(i, "attention.self.conv_kernel_layer.weight"),
+                                        L(i, "attention.self.conv_kernel_layer.bias"), c.sa_heads * K, A, 1,
+                                        &lw.conv_kernel));
+      CONVBERT_RETURN_IF_ERROR(
+          b.linear(L(i, "attention.output.dense.weight"), L(i, "attention.output.dense.bias"), H, H, 1, &lw.attn_out));
+      CONVBERT_RETURN_IF_ERROR(b.copy(L(i, "attention.output.LayerNorm.weight"), H, &lw.ln1_g));
+      CONVBERT_RETURN_IF_ERROR(b.copy(L(i, "attention.output.LayerNorm.bias"), H, &lw.ln1_b));
+      CONVBERT_RETURN_IF_ERROR(
+          b.linear(L(i, "intermediate.dense.weight"), L(i, "intermediate.dense.bias"), I, H, c.groups, &lw.inter));
+      CONVBERT_RETURN_IF_ERROR(b.linear(L(i, "output.dense.weight"), L(i, "output.dense.bias"), H, I, c.groups, &lw.out));
+      CONVBERT_RETURN_IF_ERROR(b.copy(L(i, "output.LayerNorm.weight"), H, &lw.ln2_g));
+      CONVBERT_RETURN_IF_ERROR(b.copy(L(i, "output.LayerNorm.bias"), H, &lw.ln2_b));
+    }
+    const int64_t n = h.num_outputs;
+    switch (h.kind) {
+      case HeadKind::kNone: break;
+      case HeadKind::kMaskedLM:
+        CONVBERT_RETURN_IF_ERROR(
+            b.linear("generator_predictions.dense.weight", "generator_predictions.dense.bias", E, H, 1, &m->h_dense));
+        CONVBERT_RETURN_IF_ERROR(b.copy("generator_predictions.LayerNorm.weight", E, &m->h_ln_g));
+        CONVBERT_RETURN_IF_ERROR(b.copy("generator_predictions.LayerNorm.bias", E, &m->h_ln_b));
+        CONVBERT_RETURN_IF_ERROR(
+            b.linear("generator_lm_head.weight", "generator_lm_head.bias", c.vocab_size, E, 1, &m->h_out));
+        break;
+      case HeadKind::kSequenceClassification:
+        CONVBERT_RETURN_IF_ERROR(b.linear("classifier.dense.weight", "classifier.dense.bias", H, H, 1, &m->h_dense));
+        CONVBERT_RETURN_IF_ERROR(b.linear("classifier.out_proj.weight", "classifier.out_proj.bias", n, H, 1, &m->h_out));
+        break;
+      case HeadKind::kTokenClassification:
+        CONVBERT_RETURN_IF_ERROR(b.linear("classifier.weight", "classifier.bias", n, H, 1, &m->h_out));
+        break;
+      case HeadKind::kQuestionAnswering:
+        CONVBERT_RETURN_IF_ERROR(b.linear("qa_outputs.weight", "qa_outputs.bias", 2, H, 1, &m->h_out));
+        break;
+      case HeadKind::kMultipleChoice: {
+        int64_t P = H;
+        if (h.summary_use_proj) {
+          P = h.summary_proj_out;
+          CONVBERT_RETURN_IF_ERROR(
+              b.linear("sequence_summary.summary.weight", "sequence_summary.summary.bias", P, H, 1, &m->h_dense));
+        }
+        CONVBERT_RETURN_IF_ERROR(b.linear("classifier.weight", "classifier.bias", 1, P, 1, &m->h_out));
+        break;
+      }
+    }
+  } catch (const std::bad_alloc&) {
+    return Status::Error(StatusCode::kOutOfMemory, "engine: out of memory copying the weights");
+  }
+  m->weight_bytes_ = b.bytes;
+  *out = std::move(m);
+  return Status::Ok();
+}
+
+int64_t Model::arena_bytes() const {
+  std::lock_guard<std::mutex> lk(arena_mu_);
+  int64_t n = 0;
+  for (const auto& a : free_arenas_) n += static_cast<int64_t>(a->f.capacity() * 4 + a->i.capacity() * 4);
+  return n;
+}
+
+std::unique_ptr<Arena> Model::take_arena() const {
+  std::lock_guard<std::mutex> lk(arena_mu_);
+  if (free_arenas_.empty()) return std::make_unique<Arena>();
+  std::unique_ptr<Arena> a = std::move(free_arenas_.back());
+  free_arenas_.pop_back();
+  return a;
+}
+
+void Model::give_arena(std::unique_ptr<Arena> a) const {
+  std::lock_guard<std::mutex> lk(arena_mu_);
+  // Keep a few for concurrent forwards; more would only hold memory.
+  if (free_arenas_.size() < 4) free_arenas_.push_back(std::move(a));
+}
+
+}  // namespace convbert
