@@ -820,6 +820,8 @@ export abstract class PreTrainedTokenizerBase {
     let aOv: Enc[] = [];
     let bOv: Enc[] = [];
     if (plan.truncation !== 'do_not_truncate' && plan.maxLength !== null) {
+      a = keepWords(a, plan.maxLength, plan.truncSide);
+      if (b) b = keepWords(b, plan.maxLength, plan.truncSide);
       const nAdded = plan.addSpecial ? this.numSpecialTokensToAdd(b !== null) : 0;
       if (plan.maxLength < nAdded) {
         throw tokError(`max_length: ${plan.maxLength} is smaller than the ${nAdded} special tokens the template adds`);
@@ -970,6 +972,30 @@ export abstract class PreTrainedTokenizerBase {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/**
+ * tokenizers (0.2x) stops tokenizing once a sequence has max_length tokens, at the end
+ * of the word that reached it (counted from the truncation side; from the left, word
+ * ids then count from the first word kept). Found from the truncation goldens: it
+ * bounds the overflow windows and, for longest_first pairs, the lengths compared.
+ */
+function keepWords(e: Enc, maxTokens: number, side: Side): Enc {
+  const n = e.ids.length;
+  if (n <= maxTokens) return e;
+  if (side === 'right') {
+    let i = maxTokens;
+    while (i < n && e.words[i] === e.words[i - 1]) i++;
+    return i < n ? sliceEnc(e, 0, i) : e;
+  }
+  let i = n - maxTokens; // first kept index
+  while (i > 0 && e.words[i - 1] === e.words[i]) i--;
+  if (i === 0) return e;
+  // word ids count from the first word tokenized, as in tokenizers
+  const kept = sliceEnc(e, i, n);
+  const first = kept.words[0];
+  for (let k = 0; k < kept.words.length; k++) if (kept.words[k] >= 0) kept.words[k] -= first;
+  return kept;
+}
 
 /** tokenizers' Encoding::truncate: keep max_len, the rest become stride-overlapping windows. */
 function truncateEnc(e: Enc, maxLen: number, stride: number, side: Side): [Enc, Enc[]] {
