@@ -312,7 +312,7 @@ export abstract class ConvBertPreTrainedModel {
     const seed = options.seed ?? SEED_DEFAULT;
     if (!Number.isSafeInteger(seed)) throw argError(`fromConfig: seed must be an integer, got ${String(seed)}`);
     const weights = initWeights(this.headKind, cfg, seed);
-    return new this({ config: cfg, weights, loadInfo: { missing_keys: [], unexpected_keys: [] }, source: { kind: 'seed', seed } });
+    return new this({ config: cfg, weights, loadInfo: { missing_keys: [], unexpected_keys: [] }, source: { kind: 'seed', seed }, engine: options.engine });
   }
 
   /** The model's weights by HF key (trunk under `convbert.` for heads), the tied LM weight left out like HF. */
