@@ -1,0 +1,739 @@
+// export.ts: ConvBERT (trunk + head) as a standard ONNX graph, in Hugging Face
+// transformers >= 4.27 semantics: sa = heads // head_ratio (min 1) dot-product
+// heads and sa span-based dynamic-conv heads of head_dim = (hidden // sa) // 2,
+// grouped FFN layers, embeddings_project, mask bias (1 - m) * finfo(f32).min on
+// the attention branch only, exact-GELU MLM head. Standard ai.onnx ops only
+// (opset 14+); weights are float32 initializers. The graph takes input_ids,
+// attention_mask (2-D) and token_type_ids, all int64 with dynamic batch and
+// sequence axes; position_ids are arange(L) unless `positionIds: true` adds an input.
+import * as fs from 'fs';
+
+import { ConvBertError, argError } from '../errors';
+import { Tensor } from '../tensor';
+import { GraphBuilder, attr } from './graph';
+import { encodeModel, type ValueInfoSpec } from './onnx_proto';
+
+export type OnnxHead =
+  | 'none'
+  | 'masked_lm'
+  | 'sequence_classification'
+  | 'token_classification'
+  | 'question_answering'
+  | 'multiple_choice';
+
+export const ONNX_HEADS: readonly OnnxHead[] = [
+  'none',
+  'masked_lm',
+  'sequence_classification',
+  'token_classification',
+  'question_answering',
+  'multiple_choice',
+];
+
+/** HF class name -> head, as config.architectures names it. */
+const ARCH_HEADS: Record<string, OnnxHead> = {
+  ConvBertModel: 'none',
+  ConvBertForMaskedLM: 'masked_lm',
+  ConvBertForSequenceClassification: 'sequence_classification',
+  ConvBertForTokenClassification: 'token_classification',
+  ConvBertForQuestionAnswering: 'question_answering',
+  ConvBertForMultipleChoice: 'multiple_choice',
+};
+
+/** What a ConvBERT forward call accepts that the exported graph does not. */
+export const ONNX_UNSUPPORTED_FEATURES = [
+  'head_mask',
+  'inputs_embeds',
+  'position_ids (unless exported with positionIds: true)',
+  '3-D attention_mask',
+  'output_hidden_states',
+  'output_attentions',
+  'labels/loss',
+] as const;
+
+export type ConvBertConfigLike = Readonly<Record<string, unknown>>;
+type WeightsLike = ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>;
+
+/** The plain source: a config with HF field names, HF-named weights, and the head to export. */
+export interface OnnxExportSource {
+  config: ConvBertConfigLike | object;
+  weights: WeightsLike;
+  head?: OnnxHead;
+}
+
+/** A model object: its config and a (sync or async) state dict; the head comes from its class. */
+export interface OnnxExportModelLike {
+  config: ConvBertConfigLike | object;
+  stateDict(): WeightsLike | Promise<WeightsLike>;
+}
+
+export interface OnnxExportOptions {
+  /** ai.onnx opset, 14 to 21 (default 17: LayerNormalization; below 17 it is decomposed). */
+  opset?: number;
+  /** Weight and activation type of the graph. Only 'float32' is supported. */
+  dtype?: 'float32';
+  /** Overrides the head found from the model class, config.architectures or the weights. */
+  head?: OnnxHead;
+  /** Add a `position_ids` int64 input (same dims as input_ids) instead of arange(L). Default false. */
+  positionIds?: boolean;
+}
+
+export interface OnnxExportInfo {
+  path?: string;
+  bytes: number;
+  opset: number;
+  irVersion: number;
+  head: OnnxHead;
+  inputs: string[];
+  outputs: string[];
+  /** Forward features that this graph does not take (also in the model's doc_string). */
+  unsupported: string[];
+  /** The model's doc_string. */
+  doc: string;
+}
+
+export const MIN_OPSET = 14;
+export const MAX_OPSET = 21;
+export const DEFAULT_OPSET = 17;
+
+const F32_MIN = -3.4028234663852886e38; // torch.finfo(torch.float32).min
+
+function configError(msg: string): ConvBertError {
+  return new ConvBertError(`exportOnnx: config.${msg}`, 'ERR_CONVBERT_CONFIG');
+}
+
+function weightsErr(msg: string): ConvBertError {
+  return new ConvBertError(`exportOnnx: ${msg}`, 'ERR_CONVBERT_WEIGHTS');
+}
+
+// ---------------------------------------------------------------------------
+// Config
+
+interface Geometry {
+  vocab: number;
+  hidden: number;
+  emb: number;
+  layers: number;
+  sa: number;
+  headDim: number;
+  allHead: number; // sa * headDim
+  inter: number;
+  k: number;
+  groups: number;
+  maxPos: number;
+  typeVocab: number;
+  eps: number;
+  act: string;
+  tie: boolean;
+  summaryType: string;
+  summaryUseProj: boolean;
+  summaryAct: string | null;
+}
+
+function field(c: ConvBertConfigLike, key: string): unknown {
+  return c[key];
+}
+
+function posInt(c: ConvBertConfigLike, key: string, dflt: number, min = 1): number {
+  const v = field(c, key);
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    throw configError(`${key}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function readGeometry(cfg: ConvBertConfigLike): Geometry {
+  const hidden = posInt(cfg, 'hidden_size', 768);
+  const heads = posInt(cfg, 'num_attention_heads', 12);
+  const headRatio = posInt(cfg, 'head_ratio', 2);
+  const sa = Math.max(1, Math.floor(heads / headRatio));
+  if (hidden % sa !== 0) throw configError(`hidden_size: ${hidden} is not a multiple of the ${sa} attention heads (HF raises too)`);
+  const headDim = Math.floor(hidden / sa / 2);
+  if (2 * sa * headDim !== hidden) {
+    throw configError(`hidden_size: ${hidden} != 2 * ${sa} heads * head_dim ${headDim}; transformers cannot run this config either`);
+  }
+  const k = posInt(cfg, 'conv_kernel_size', 9);
+  if (k % 2 === 0) throw configError(`conv_kernel_size: must be odd (transformers fails on even kernels), got ${k}`);
+  const inter = posInt(cfg, 'intermediate_size', 3072);
+  const groups = posInt(cfg, 'num_groups', 1);
+  if (hidden % groups !== 0 || inter % groups !== 0) {
+    throw configError(`num_groups: ${groups} must divide hidden_size ${hidden} and intermediate_size ${inter}`);
+  }
+  const epsRaw = field(cfg, 'layer_norm_eps');
+  const eps = epsRaw === undefined || epsRaw === null ? 1e-12 : epsRaw;
+  if (typeof eps !== 'number' || !(eps >= 0)) throw configError(`layer_norm_eps: expected a number >= 0, got ${JSON.stringify(epsRaw)}`);
+  const act = field(cfg, 'hidden_act') ?? 'gelu';
+  if (typeof act !== 'string') throw configError(`hidden_act: expected a string, got ${JSON.stringify(act)}`);
+  checkActivation(act, 'hidden_act');
+  const summaryAct = field(cfg, 'summary_activation');
+  if (summaryAct !== undefined && summaryAct !== null && typeof summaryAct !== 'string') {
+    throw configError(`summary_activation: expected a string or null, got ${JSON.stringify(summaryAct)}`);
+  }
+  const summaryType = field(cfg, 'summary_type') ?? 'last';
+  if (typeof summaryType !== 'string' || !['last', 'first', 'mean', 'cls_index'].includes(summaryType)) {
+    throw configError(`summary_type: expected last, first, mean or cls_index, got ${JSON.stringify(summaryType)}`);
+  }
+  return {
+    vocab: posInt(cfg, 'vocab_size', 30522),
+    hidden,
+    emb: posInt(cfg, 'embedding_size', 768),
+    layers: posInt(cfg, 'num_hidden_layers', 12),
+    sa,
+    headDim,
+    allHead: sa * headDim,
+    inter,
+    k,
+    groups,
+    maxPos: posInt(cfg, 'max_position_embeddings', 512),
+    typeVocab: posInt(cfg, 'type_vocab_size', 2),
+    eps,
+    act,
+    tie: field(cfg, 'tie_word_embeddings') !== false,
+    summaryType,
+    summaryUseProj: field(cfg, 'summary_use_proj') === true,
+    summaryAct: typeof summaryAct === 'string' ? summaryAct : null,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Weights
+
+class Weights {
+  private readonly map: ReadonlyMap<string, Tensor>;
+
+  constructor(w: WeightsLike) {
+    if (w instanceof Map) this.map = w;
+    else if (w && typeof w === 'object') this.map = new Map(Object.entries(w as Record<string, Tensor>));
+    else throw argError('exportOnnx: source.weights must be a Map or an object of Tensors');
+  }
+
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
+  /** A trunk weight, found with or without the `convbert.` prefix. */
+  trunk(key: string, dims: readonly number[]): Float32Array {
+    const t = this.map.get(`convbert.${key}`) ?? this.map.get(key);
+    return this.check(t, `convbert.${key}`, dims);
+  }
+
+  head(key: string, dims: readonly number[]): Float32Array {
+    return this.check(this.map.get(key), key, dims);
+  }
+
+  /** Dims of a head weight, or undefined when absent. */
+  dims(key: string): readonly number[] | undefined {
+    return this.map.get(key)?.dims;
+  }
+
+  private check(t: Tensor | undefined, key: string, dims: readonly number[]): Float32Array {
+    if (!t) throw weightsErr(`weights: missing ${key} (expected dims [${dims.join(', ')}])`);
+    if (!(t instanceof Tensor) && !(t && typeof t === 'object' && 'dims' in t && 'data' in t)) {
+      throw weightsErr(`weights: ${key} is not a Tensor`);
+    }
+    if (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) {
+      throw weightsErr(`weights: ${key}: expected dims [${dims.join(', ')}], got [${t.dims.join(', ')}]`);
+    }
+    if (t.dtype === 'float32') return t.data as Float32Array;
+    if (t.dtype === 'float16' || t.dtype === 'bfloat16') return t.toFloat32();
+    throw new ConvBertError(`exportOnnx: weights: ${key}: expected a float tensor, got ${t.dtype}`, 'ERR_CONVBERT_DTYPE');
+  }
+}
+
+/** (rows, cols) row-major -> (cols, rows): nn.Linear's (out, in) becomes MatMul's (in, out). */
+function transpose2d(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) out[c * rows + r] = a[base + c];
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Activations (HF ACT2FN), decomposed into standard ops
+
+const ACTIVATIONS = new Set([
+  'linear',
+  'gelu',
+  'gelu_python',
+  'gelu_new',
+  'gelu_fast',
+  'gelu_pytorch_tanh',
+  'gelu_accurate',
+  'quick_gelu',
+  'relu',
+  'relu6',
+  'relu2',
+  'silu',
+  'swish',
+  'sigmoid',
+  'tanh',
+  'mish',
+  'gelu_10',
+  'laplace',
+  'leaky_relu',
+]);
+
+function checkActivation(name: string, what: string): void {
+  if (!ACTIVATIONS.has(name)) {
+    throw new ConvBertError(`exportOnnx: config.${what}: ${JSON.stringify(name)} is not an activation this export knows`, 'ERR_CONVBERT_UNSUPPORTED');
+  }
+}
+
+function activation(g: GraphBuilder, x: string, name: string, at: string): string {
+  const half = (v: string): string => g.op('Mul', [v, g.f32(0.5)], at);
+  const onePlus = (v: string): string => g.op('Add', [v, g.f32(1)], at);
+  const geluErf = (v: string): string => {
+    const e = g.op('Erf', [g.op('Mul', [v, g.f32(Math.SQRT1_2)], at)], at);
+    return g.op('Mul', [half(v), onePlus(e)], at);
+  };
+  const geluTanh = (v: string): string => {
+    const x3 = g.op('Mul', [g.op('Mul', [v, v], at), v], at);
+    const inner = g.op('Mul', [g.op('Add', [v, g.op('Mul', [x3, g.f32(0.044715)], at)], at), g.f32(Math.sqrt(2 / Math.PI))], at);
+    return g.op('Mul', [half(v), onePlus(g.op('Tanh', [inner], at))], at);
+  };
+  switch (name) {
+    case 'linear':
+      return x;
+    case 'gelu':
+    case 'gelu_python':
+      return geluErf(x);
+    case 'gelu_new':
+    case 'gelu_fast':
+    case 'gelu_pytorch_tanh':
+    case 'gelu_accurate':
+      return geluTanh(x);
+    case 'quick_gelu':
+      return g.op('Mul', [x, g.op('Sigmoid', [g.op('Mul', [x, g.f32(1.702)], at)], at)], at);
+    case 'relu':
+      return g.op('Relu', [x], at);
+    case 'relu6':
+      return g.op('Clip', [x, g.f32(0), g.f32(6)], at);
+    case 'relu2': {
+      const r = g.op('Relu', [x], at);
+      return g.op('Mul', [r, r], at);
+    }
+    case 'silu':
+    case 'swish':
+      return g.op('Mul', [x, g.op('Sigmoid', [x], at)], at);
+    case 'sigmoid':
+      return g.op('Sigmoid', [x], at);
+    case 'tanh':
+      return g.op('Tanh', [x], at);
+    case 'mish':
+      return g.op('Mul', [x, g.op('Tanh', [g.op('Softplus', [x], at)], at)], at);
+    case 'gelu_10':
+      return g.op('Clip', [geluErf(x), g.f32(-10), g.f32(10)], at);
+    case 'laplace': {
+      // 0.5 * (1 + erf((x - mu) / (sigma * sqrt(2)))), mu = 0.707107, sigma = 0.282095
+      const z = g.op('Div', [g.op('Sub', [x, g.f32(0.707107)], at), g.f32(0.282095 * Math.SQRT2)], at);
+      return half(onePlus(g.op('Erf', [z], at)));
+    }
+    case 'leaky_relu':
+      return g.op('LeakyRelu', [x], at, { alpha: attr.f(0.01) });
+    default:
+      throw new ConvBertError(`exportOnnx: activation ${name} is not supported`, 'ERR_CONVBERT_UNSUPPORTED');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The graph
+
+interface Ctx {
+  g: GraphBuilder;
+  w: Weights;
+  geo: Geometry;
+  opset: number;
+}
+
+/** nn.Linear: x @ W^T + b, with W stored transposed as (in, out). `get` picks trunk or head weights. */
+function linear(c: Ctx, x: string, prefix: string, inDim: number, outDim: number, trunk: boolean): string {
+  const get = (k: string, d: number[]): Float32Array => (trunk ? c.w.trunk(k, d) : c.w.head(k, d));
+  const wt = c.g.float(`${prefix}.weight_t`, transpose2d(get(`${prefix}.weight`, [outDim, inDim]), outDim, inDim), [inDim, outDim]);
+  const b = c.g.float(`${prefix}.bias`, get(`${prefix}.bias`, [outDim]), [outDim]);
+  return c.g.op('Add', [c.g.op('MatMul', [x, wt], prefix), b], prefix);
+}
+
+/** GroupedLinearLayer: output group g = x[g-th input slice] @ W[g] (W is (G, in/G, out/G), not transposed), + bias. */
+function groupedLinear(c: Ctx, x: string, prefix: string, inDim: number, outDim: number): string {
+  const G = c.geo.groups;
+  if (G === 1) return linear(c, x, prefix, inDim, outDim, true);
+  const gi = inDim / G;
+  const go = outDim / G;
+  const { g } = c;
+  const wv = g.float(`${prefix}.weight`, c.w.trunk(`${prefix}.weight`, [G, gi, go]), [G, 1, gi, go]);
+  const b = g.float(`${prefix}.bias`, c.w.trunk(`${prefix}.bias`, [outDim]), [outDim]);
+  const xs = g.op('Reshape', [x, g.i64([0, 0, G, gi])], prefix); // (B, L, G, gi)
+  const xt = g.op('Transpose', [xs], prefix, { perm: attr.ints([2, 0, 1, 3]) }); // (G, B, L, gi)
+  const y = g.op('MatMul', [xt, wv], prefix); // (G, B, L, go)
+  const yt = g.op('Transpose', [y], prefix, { perm: attr.ints([1, 2, 0, 3]) }); // (B, L, G, go)
+  const yr = g.op('Reshape', [yt, g.i64([0, 0, outDim])], prefix);
+  return g.op('Add', [yr, b], prefix);
+}
+
+function layerNorm(c: Ctx, x: string, prefix: string, dim: number, trunk: boolean): string {
+  const { g } = c;
+  const get = (k: string): Float32Array => (trunk ? c.w.trunk(k, [dim]) : c.w.head(k, [dim]));
+  const gamma = g.float(`${prefix}.weight`, get(`${prefix}.weight`), [dim]);
+  const beta = g.float(`${prefix}.bias`, get(`${prefix}.bias`), [dim]);
+  if (c.opset >= 17) {
+    return g.op('LayerNormalization', [x, gamma, beta], prefix, { axis: attr.i(-1), epsilon: attr.f(c.geo.eps) });
+  }
+  // Decomposed (opset < 17): (x - mean) / sqrt(var + eps) * gamma + beta, biased variance like torch.
+  const mean = g.op('ReduceMean', [x], prefix, { axes: attr.ints([-1]), keepdims: attr.i(1) });
+  const d = g.op('Sub', [x, mean], prefix);
+  const v = g.op('ReduceMean', [g.op('Mul', [d, d], prefix)], prefix, { axes: attr.ints([-1]), keepdims: attr.i(1) });
+  const inv = g.op('Sqrt', [g.op('Add', [v, g.f32(c.geo.eps)], prefix)], prefix);
+  return g.op('Add', [g.op('Mul', [g.op('Div', [d, inv], prefix), gamma], prefix), beta], prefix);
+}
+
+interface SeqInfo {
+  /** The mask bias (B, 1, 1, L) added to the attention scores. */
+  maskBias: string;
+  /** Unfold indices (L, k): l + j into the sequence padded by (k - 1) / 2 on each side. */
+  unfoldIdx: string;
+}
+
+function selfAttention(c: Ctx, x: string, p: string, s: SeqInfo): string {
+  const { g, geo } = c;
+  const { hidden: C, sa, headDim: D, allHead: A, k } = geo;
+  const pre = `${p}.attention.self`;
+  const q = linear(c, x, `${pre}.query`, C, A, true);
+  const key = linear(c, x, `${pre}.key`, C, A, true);
+  const val = linear(c, x, `${pre}.value`, C, A, true);
+
+  // key_conv_attn_layer: depthwise conv (zero padding k // 2, no bias), pointwise 1x1 conv, then bias.
+  const dwW = g.float(`${pre}.key_conv_attn_layer.depthwise.weight`, c.w.trunk(`${pre}.key_conv_attn_layer.depthwise.weight`, [C, 1, k]), [C, 1, k]);
+  const pwW = g.float(`${pre}.key_conv_attn_layer.pointwise.weight`, c.w.trunk(`${pre}.key_conv_attn_layer.pointwise.weight`, [A, C, 1]), [A, C, 1]);
+  const kcB = g.float(`${pre}.key_conv_attn_layer.bias`, c.w.trunk(`${pre}.key_conv_attn_layer.bias`, [A, 1]), [A]);
+  const kcp = `${pre}.key_conv_attn_layer`;
+  const xT = g.op('Transpose', [x], kcp, { perm: attr.ints([0, 2, 1]) }); // (B, C, L)
+  const dw = g.op('Conv', [xT, dwW], `${kcp}.depthwise`, {
+    group: attr.i(C),
+    kernel_shape: attr.ints([k]),
+    pads: attr.ints([(k - 1) / 2, (k - 1) / 2]),
+  });
+  const pw = g.op('Conv', [dw, pwW, kcB], `${kcp}.pointwise`, { kernel_shape: attr.ints([1]) }); // (B, A, L)
+  const keyConv = g.op('Transpose', [pw], kcp, { perm: attr.ints([0, 2, 1]) }); // (B, L, A)
+
+  // Span-based dynamic conv: kernel = softmax_k(conv_kernel_layer(keyConv * q)), head-major (h * k + j).
+  const convAttn = g.op('Mul', [keyConv, q], pre);
+  const kern = linear(c, convAttn, `${pre}.conv_kernel_layer`, A, sa * k, true);
+  const kernSm = g.op('Softmax', [g.op('Reshape', [kern, g.i64([0, 0, sa, k])], pre)], pre, { axis: attr.i(-1) }); // (B, L, sa, k)
+  const kernT = g.op('Unsqueeze', [g.op('Transpose', [kernSm], pre, { perm: attr.ints([0, 1, 3, 2]) }), g.i64([4])], pre); // (B, L, k, sa, 1)
+  const convOut = linear(c, x, `${pre}.conv_out_layer`, C, A, true); // (B, L, A)
+  const pad = (k - 1) / 2;
+  const padded = g.op('Pad', [convOut, g.i64([0, pad, 0, 0, pad, 0])], pre); // zeros outside [0, L), like unfold
+  const windows = g.op('Gather', [padded, s.unfoldIdx], pre, { axis: attr.i(1) }); // (B, L, k, A)
+  const win5 = g.op('Reshape', [windows, g.i64([0, 0, k, sa, D])], pre);
+  const convCtx = g.op('ReduceSum', [g.op('Mul', [win5, kernT], pre), g.i64([2])], pre, { keepdims: attr.i(0) }); // (B, L, sa, D)
+
+  // Dot-product heads: softmax(q k^T / sqrt(D) + mask bias) v.
+  const heads = (t: string, perm: number[]): string =>
+    g.op('Transpose', [g.op('Reshape', [t, g.i64([0, 0, sa, D])], pre)], pre, { perm: attr.ints(perm) });
+  const qh = heads(q, [0, 2, 1, 3]); // (B, sa, L, D)
+  const kh = heads(key, [0, 2, 3, 1]); // (B, sa, D, L)
+  const vh = heads(val, [0, 2, 1, 3]);
+  const scores = g.op('Div', [g.op('MatMul', [qh, kh], pre), g.f32(Math.sqrt(D))], pre);
+  const probs = g.op('Softmax', [g.op('Add', [scores, s.maskBias], pre)], pre, { axis: attr.i(-1) });
+  const ctxh = g.op('Transpose', [g.op('MatMul', [probs, vh], pre)], pre, { perm: attr.ints([0, 2, 1, 3]) }); // (B, L, sa, D)
+
+  // [attention heads | conv heads] -> (B, L, hidden)
+  const cat = g.op('Concat', [ctxh, convCtx], pre, { axis: attr.i(2) });
+  return g.op('Reshape', [cat, g.i64([0, 0, C])], pre);
+}
+
+function encoderLayer(c: Ctx, x: string, i: number, s: SeqInfo): string {
+  const { hidden: C, inter, act } = c.geo;
+  const p = `encoder.layer.${i}`;
+  const sa = selfAttention(c, x, p, s);
+  const ao = linear(c, sa, `${p}.attention.output.dense`, C, C, true);
+  const h1 = layerNorm(c, c.g.op('Add', [ao, x], `${p}.attention.output`), `${p}.attention.output.LayerNorm`, C, true);
+  const it = activation(c.g, groupedLinear(c, h1, `${p}.intermediate.dense`, C, inter), act, `${p}.intermediate`);
+  const o = groupedLinear(c, it, `${p}.output.dense`, inter, C);
+  return layerNorm(c, c.g.op('Add', [o, h1], `${p}.output`), `${p}.output.LayerNorm`, C, true);
+}
+
+interface Built {
+  inputs: ValueInfoSpec[];
+  outputs: ValueInfoSpec[];
+}
+
+const BATCH = 'batch_size';
+const SEQ = 'sequence_length';
+const CHOICES = 'num_choices';
+
+function buildGraph(c: Ctx, head: OnnxHead, positionIds: boolean): Built {
+  const { g, geo } = c;
+  const { hidden: C, emb: E } = geo;
+  const mc = head === 'multiple_choice';
+  const inDims = mc ? [BATCH, CHOICES, SEQ] : [BATCH, SEQ];
+  const inputNames = ['input_ids', 'attention_mask', 'token_type_ids', ...(positionIds ? ['position_ids'] : [])];
+  const inputs: ValueInfoSpec[] = inputNames.map((name) => ({ name: g.reserve(name), dtype: 'int64', dims: inDims }));
+  // Multiple choice runs the trunk on (B * C, L).
+  const flat = (name: string): string => (mc ? g.op('Flatten', [name], name, { axis: attr.i(2) }) : name);
+  const ids = flat('input_ids');
+  const mask = flat('attention_mask');
+  const tt = flat('token_type_ids');
+
+  // Embeddings: word + position + token_type, LayerNorm, then embeddings_project when E != C.
+  const wordW = c.w.trunk('embeddings.word_embeddings.weight', [geo.vocab, E]);
+  const word = g.float('embeddings.word_embeddings.weight', wordW, [geo.vocab, E]);
+  const pos = g.float('embeddings.position_embeddings.weight', c.w.trunk('embeddings.position_embeddings.weight', [geo.maxPos, E]), [geo.maxPos, E]);
+  const typ = g.float('embeddings.token_type_embeddings.weight', c.w.trunk('embeddings.token_type_embeddings.weight', [geo.typeVocab, E]), [geo.typeVocab, E]);
+  const seqLen = g.op('Gather', [g.op('Shape', [ids], 'seq'), g.i64([1], [])], 'seq', { axis: attr.i(0) }); // scalar L
+  const arangeL = g.op('Range', [g.i64([0], []), seqLen, g.i64([1], [])], 'seq'); // (L,)
+  const posIds = positionIds ? flat('position_ids') : arangeL;
+  const we = g.op('Gather', [word, ids], 'embeddings.word_embeddings', { axis: attr.i(0) });
+  const pe = g.op('Gather', [pos, posIds], 'embeddings.position_embeddings', { axis: attr.i(0) });
+  const te = g.op('Gather', [typ, tt], 'embeddings.token_type_embeddings', { axis: attr.i(0) });
+  const sum = g.op('Add', [g.op('Add', [we, pe], 'embeddings'), te], 'embeddings');
+  let h = layerNorm(c, sum, 'embeddings.LayerNorm', E, true);
+  if (E !== C) h = linear(c, h, 'embeddings_project', E, C, true);
+  else if (c.w.has('convbert.embeddings_project.weight') || c.w.has('embeddings_project.weight')) {
+    throw weightsErr(`weights: embeddings_project.weight is present but embedding_size == hidden_size (${C}); HF would not create it`);
+  }
+
+  // Mask bias (1 - m) * finfo(float32).min, shape (B, 1, 1, L); a fully masked row stays finite (uniform softmax).
+  const mf = g.op('Cast', [mask], 'mask', { to: attr.i(1) });
+  const bias = g.op('Mul', [g.op('Sub', [g.f32(1), mf], 'mask'), g.f32(F32_MIN)], 'mask');
+  const maskBias = g.op('Unsqueeze', [bias, g.i64([1, 2])], 'mask');
+  const kIdx = g.i64(Array.from({ length: geo.k }, (_, j) => j), [1, geo.k]);
+  const unfoldIdx = g.op('Add', [g.op('Unsqueeze', [arangeL, g.i64([1])], 'unfold'), kIdx], 'unfold'); // (L, k)
+  const s: SeqInfo = { maskBias, unfoldIdx };
+
+  for (let i = 0; i < geo.layers; i++) h = encoderLayer(c, h, i, s);
+
+  const out = (name: string, from: string, dims: Array<number | string>): ValueInfoSpec => {
+    g.op('Identity', [from], name, undefined, g.reserve(name));
+    return { name, dtype: 'float32', dims };
+  };
+  switch (head) {
+    case 'none':
+      return { inputs, outputs: [out('last_hidden_state', h, [BATCH, SEQ, C])] };
+    case 'masked_lm': {
+      const d = linear(c, h, 'generator_predictions.dense', C, E, false);
+      // ConvBertGeneratorPredictions always uses exact (erf) GELU, whatever hidden_act says.
+      const ln = layerNorm(c, activation(g, d, 'gelu', 'generator_predictions'), 'generator_predictions.LayerNorm', E, false);
+      let lmW: Float32Array;
+      if (c.w.has('generator_lm_head.weight')) lmW = c.w.head('generator_lm_head.weight', [geo.vocab, E]);
+      else if (geo.tie) lmW = wordW;
+      else throw weightsErr('weights: missing generator_lm_head.weight (tie_word_embeddings is false)');
+      const wt = g.float('generator_lm_head.weight_t', transpose2d(lmW, geo.vocab, E), [E, geo.vocab]);
+      const b = g.float('generator_lm_head.bias', c.w.head('generator_lm_head.bias', [geo.vocab]), [geo.vocab]);
+      const logits = g.op('Add', [g.op('MatMul', [ln, wt], 'generator_lm_head'), b], 'generator_lm_head');
+      return { inputs, outputs: [out('logits', logits, [BATCH, SEQ, geo.vocab])] };
+    }
+    case 'sequence_classification': {
+      const n = labelsOf(c, 'classifier.out_proj.weight');
+      const first = g.op('Gather', [h, g.i64([0], [])], 'classifier', { axis: attr.i(1) }); // (B, C): token 0
+      const d = activation(g, linear(c, first, 'classifier.dense', C, C, false), geo.act, 'classifier');
+      const logits = linear(c, d, 'classifier.out_proj', C, n, false);
+      return { inputs, outputs: [out('logits', logits, [BATCH, n])] };
+    }
+    case 'token_classification': {
+      const n = labelsOf(c, 'classifier.weight');
+      return { inputs, outputs: [out('logits', linear(c, h, 'classifier', C, n, false), [BATCH, SEQ, n])] };
+    }
+    case 'question_answering': {
+      const qa = linear(c, h, 'qa_outputs', C, 2, false); // (B, L, 2)
+      const start = g.op('Gather', [qa, g.i64([0], [])], 'qa_outputs', { axis: attr.i(-1) });
+      const end = g.op('Gather', [qa, g.i64([1], [])], 'qa_outputs', { axis: attr.i(-1) });
+      return { inputs, outputs: [out('start_logits', start, [BATCH, SEQ]), out('end_logits', end, [BATCH, SEQ])] };
+    }
+    case 'multiple_choice': {
+      // SequenceSummary: pick a token (or the mean), optional projection and activation; then classifier(h, 1).
+      let pooled: string;
+      if (geo.summaryType === 'mean') {
+        pooled =
+          c.opset >= 18
+            ? g.op('ReduceMean', [h, g.i64([1])], 'sequence_summary', { keepdims: attr.i(0) })
+            : g.op('ReduceMean', [h], 'sequence_summary', { axes: attr.ints([1]), keepdims: attr.i(0) });
+      } else {
+        // 'last' and 'cls_index' without a cls_index argument both take the last position (padding included).
+        const idx = geo.summaryType === 'first' ? 0 : -1;
+        pooled = g.op('Gather', [h, g.i64([idx], [])], 'sequence_summary', { axis: attr.i(1) });
+      }
+      if (geo.summaryUseProj) {
+        const dims = c.w.dims('sequence_summary.summary.weight');
+        if (!dims || dims.length !== 2) throw weightsErr('weights: missing sequence_summary.summary.weight (summary_use_proj is true)');
+        pooled = linear(c, pooled, 'sequence_summary.summary', C, dims[0], false);
+        if (dims[0] !== C) throw new ConvBertError('exportOnnx: summary_proj_to_labels with num_labels != 1 cannot feed classifier(hidden, 1)', 'ERR_CONVBERT_UNSUPPORTED');
+      }
+      if (geo.summaryAct) {
+        checkActivation(geo.summaryAct, 'summary_activation');
+        pooled = activation(g, pooled, geo.summaryAct, 'sequence_summary');
+      }
+      const logit = linear(c, pooled, 'classifier', C, 1, false); // (B * C, 1)
+      const bc = g.op('Slice', [g.op('Shape', ['input_ids'], 'choices'), g.i64([0]), g.i64([2])], 'choices');
+      const logits = g.op('Reshape', [logit, bc], 'choices');
+      return { inputs, outputs: [out('logits', logits, [BATCH, CHOICES])] };
+    }
+  }
+}
+
+function labelsOf(c: Ctx, key: string): number {
+  const d = c.w.dims(key);
+  if (!d || d.length !== 2 || d[0] < 1) throw weightsErr(`weights: missing ${key} (expected dims [num_labels, ${c.geo.hidden}])`);
+  return d[0];
+}
+
+// ---------------------------------------------------------------------------
+// Entry points
+
+function headFromWeights(w: Weights): OnnxHead | undefined {
+  if (w.has('generator_lm_head.bias') || w.has('generator_predictions.dense.weight')) return 'masked_lm';
+  if (w.has('classifier.out_proj.weight')) return 'sequence_classification';
+  if (w.has('qa_outputs.weight')) return 'question_answering';
+  if (w.has('sequence_summary.summary.weight')) return 'multiple_choice';
+  if (w.has('classifier.weight')) return 'token_classification';
+  return undefined;
+}
+
+function isHead(x: unknown): x is OnnxHead {
+  return typeof x === 'string' && (ONNX_HEADS as readonly string[]).includes(x);
+}
+
+async function resolveSource(
+  source: OnnxExportSource | OnnxExportModelLike,
+  options: OnnxExportOptions,
+): Promise<{ config: ConvBertConfigLike; weights: Weights; head: OnnxHead }> {
+  if (!source || typeof source !== 'object') throw argError('exportOnnx: source must be a model or { config, weights, head }');
+  const config = source.config as ConvBertConfigLike;
+  if (!config || typeof config !== 'object') throw argError('exportOnnx: source.config must be a config object with HF field names');
+  let weights: Weights;
+  let head: unknown = options.head;
+  if (typeof (source as OnnxExportModelLike).stateDict === 'function') {
+    weights = new Weights(await (source as OnnxExportModelLike).stateDict());
+    head ??= (source.constructor as { headKind?: unknown }).headKind;
+  } else if ('weights' in source) {
+    weights = new Weights(source.weights);
+    head ??= source.head;
+  } else {
+    throw argError('exportOnnx: source must have weights (a Map of Tensors) or a stateDict() method');
+  }
+  if (head === undefined) {
+    const arch = Array.isArray(config.architectures) ? config.architectures[0] : undefined;
+    head = (typeof arch === 'string' ? ARCH_HEADS[arch] : undefined) ?? headFromWeights(weights) ?? 'none';
+  }
+  if (!isHead(head)) throw argError(`exportOnnx: head must be one of ${ONNX_HEADS.join(', ')}, got ${JSON.stringify(head)}`);
+  return { config, weights, head };
+}
+
+function irVersionFor(opset: number): number {
+  // onnx's opset -> IR version table (IR 8 at the least: ORT reads it for every opset used here).
+  if (opset >= 21) return 10;
+  if (opset >= 19) return 9;
+  return 8;
+}
+
+function checkOptions(options: OnnxExportOptions): { opset: number; positionIds: boolean } {
+  if (!options || typeof options !== 'object') throw argError('exportOnnx: options must be an object');
+  const opset = options.opset ?? DEFAULT_OPSET;
+  if (!Number.isSafeInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw argError(`exportOnnx: options.opset: expected an integer from ${MIN_OPSET} to ${MAX_OPSET}, got ${String(opset)}`);
+  }
+  if (options.dtype !== undefined && options.dtype !== 'float32') {
+    throw new ConvBertError(`exportOnnx: options.dtype: only 'float32' is supported, got ${JSON.stringify(options.dtype)}`, 'ERR_CONVBERT_UNSUPPORTED');
+  }
+  if (options.positionIds !== undefined && typeof options.positionIds !== 'boolean') {
+    throw argError(`exportOnnx: options.positionIds: expected a boolean, got ${typeof options.positionIds}`);
+  }
+  return { opset, positionIds: options.positionIds === true };
+}
+
+function docString(head: OnnxHead, geo: Geometry, positionIds: boolean, unsupported: string[]): string {
+  return [
+    `ConvBERT (${head === 'none' ? 'ConvBertModel' : head}), Hugging Face transformers >= 4.27 semantics, float32.`,
+    `Inputs (int64, [${BATCH}, ${SEQ}]${head === 'multiple_choice' ? ` per choice: [${BATCH}, ${CHOICES}, ${SEQ}]` : ''}): input_ids, ` +
+      `attention_mask (2-D, 1 = attend, 0 = masked; bias (1 - m) * finfo(float32).min on the attention branch only), ` +
+      `token_type_ids${positionIds ? ', position_ids' : ''}. Feed ones / zeros for HF's default mask / token types.`,
+    positionIds ? 'position_ids are an input.' : 'position_ids are arange(sequence_length) for every row (HF default).',
+    `Geometry: hidden ${geo.hidden}, embedding ${geo.emb}, ${geo.layers} layers, ${geo.sa} attention + ${geo.sa} conv heads of ${geo.headDim}, ` +
+      `kernel ${geo.k}, groups ${geo.groups}, hidden_act ${geo.act}.`,
+    `Not exported (unsupported by this graph): ${unsupported.join('; ')}.`,
+  ].join('\n');
+}
+
+interface Encoded {
+  chunks: Uint8Array[];
+  info: OnnxExportInfo;
+}
+
+async function encode(source: OnnxExportSource | OnnxExportModelLike, options: OnnxExportOptions): Promise<Encoded> {
+  const { opset, positionIds } = checkOptions(options);
+  const { config, weights, head } = await resolveSource(source, options);
+  const geo = readGeometry(config);
+  const g = new GraphBuilder();
+  const c: Ctx = { g, w: weights, geo, opset };
+  const built = buildGraph(c, head, positionIds);
+  const unsupported = ONNX_UNSUPPORTED_FEATURES.filter((f) => !(positionIds && f.startsWith('position_ids')));
+  const doc = docString(head, geo, positionIds, unsupported);
+  const irVersion = irVersionFor(opset);
+  const model = encodeModel({
+    irVersion,
+    opsets: [{ domain: '', version: opset }],
+    producerName: 'convbert',
+    producerVersion: '0.1.0',
+    doc,
+    metadata: { head, unsupported: unsupported.join('; ') },
+    graph: { name: 'convbert', nodes: g.nodes, initializers: g.initializers, inputs: built.inputs, outputs: built.outputs },
+  });
+  return {
+    chunks: model.toChunks(),
+    info: {
+      bytes: model.length,
+      opset,
+      irVersion,
+      head,
+      inputs: built.inputs.map((v) => v.name),
+      outputs: built.outputs.map((v) => v.name),
+      unsupported,
+      doc,
+    },
+  };
+}
+
+/**
+ * Writes a ConvBERT model as an ONNX file.
+ * `source` is a model object (config + stateDict(), head from its class) or
+ * `{ config, weights, head }` with HF field names and keys (trunk keys with or without `convbert.`).
+ */
+export async function exportOnnx(
+  source: OnnxExportSource | OnnxExportModelLike,
+  path: string,
+  options: OnnxExportOptions = {},
+): Promise<OnnxExportInfo> {
+  if (typeof path !== 'string' || path.length === 0) throw argError('exportOnnx: path must be a non-empty string');
+  const { chunks, info } = await encode(source, options);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(path, 'w');
+    for (const ch of chunks) {
+      let off = 0;
+      while (off < ch.length) off += fs.writeSync(fd, ch, off, ch.length - off);
+    }
+  } catch (err) {
+    throw new ConvBertError(`exportOnnx: cannot write ${path}: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  return { ...info, path };
+}
+
+/** The same model as bytes in memory (for InferenceSession.create(bytes)). */
+export async function exportOnnxBytes(
+  source: OnnxExportSource | OnnxExportModelLike,
+  options: OnnxExportOptions = {},
+): Promise<{ bytes: Uint8Array; info: OnnxExportInfo }> {
+  const { chunks, info } = await encode(source, options);
+  const bytes = new Uint8Array(info.bytes);
+  let at = 0;
+  for (const ch of chunks) {
+    bytes.set(ch, at);
+    at += ch.length;
+  }
+  return { bytes, info };
+}
