@@ -159,25 +159,6 @@ function sliceEnc(e: Enc, a: number, b: number): Enc {
   };
 }
 
-function concatEnc(parts: Enc[]): Enc {
-  const out = emptyEnc();
-  const anyTokens = parts.some((p) => p.tokens !== null);
-  if (anyTokens) out.tokens = [];
-  for (const p of parts) {
-    for (let i = 0; i < p.ids.length; i++) {
-      out.ids.push(p.ids[i]);
-      out.types.push(p.types[i]);
-      out.offs.push(p.offs[2 * i], p.offs[2 * i + 1]);
-      out.words.push(p.words[i]);
-      out.seqs.push(p.seqs[i]);
-      out.special.push(p.special[i]);
-      out.attn.push(p.attn[i]);
-      if (out.tokens) out.tokens.push(p.tokens ? p.tokens[i] : null);
-    }
-  }
-  return out;
-}
-
 function fill<T>(n: number, v: T): T[] {
   const a = new Array<T>(n);
   for (let i = 0; i < n; i++) a[i] = v;
@@ -602,6 +583,28 @@ export abstract class PreTrainedTokenizerBase {
 
   /** Build one sequence's Enc from its split pieces and their core outputs (null: run the core now). */
   private sequenceFromPieces(text: string, seqId: number, pieces: SplitPiece[], cores: CoreEncoding[] | null): Enc {
+    if (pieces.length === 1 && pieces[0].specialId < 0) {
+      // the common case: no special token in the text, one core call
+      const c = pieces[0].text.length === 0 ? null : cores ? cores[0] : this.core.tokenizeWithOffsets(pieces[0].text);
+      const n = c ? c.ids.length : 0;
+      const e: Enc = {
+        ids: new Array<number>(n),
+        types: fill(n, 0),
+        offs: new Array<number>(2 * n),
+        words: new Array<number>(n),
+        seqs: fill(n, seqId),
+        special: fill(n, 0),
+        attn: fill(n, 1),
+        tokens: c && c.tokens ? c.tokens.slice() : null,
+      };
+      for (let i = 0; i < n; i++) {
+        e.ids[i] = c!.ids[i];
+        e.offs[2 * i] = c!.offsets[2 * i];
+        e.offs[2 * i + 1] = c!.offsets[2 * i + 1];
+        e.words[i] = c!.words ? c!.words[i] : i;
+      }
+      return e;
+    }
     const e = emptyEnc();
     let word = 0;
     let ci = 0;
@@ -875,22 +878,57 @@ export abstract class PreTrainedTokenizerBase {
     return { main, overflowing };
   }
 
-  private specialEnc(id: number, type: number): Enc {
-    return { ids: [id], types: [type], offs: [0, 0], words: [-1], seqs: [-1], special: [1], attn: [1], tokens: null };
-  }
-
   /** [CLS] A [SEP] (B [SEP]) with type ids 0 for A and 1 for B. */
   private applyTemplate(a: Enc, b: Enc | null, addSpecial: boolean): Enc {
-    const withType = (e: Enc, type: number, seq: number): Enc => ({ ...e, types: fill(e.ids.length, type), seqs: fill(e.ids.length, seq) });
-    const parts: Enc[] = [];
-    if (addSpecial) parts.push(this.specialEnc(this.cls_token_id, 0));
-    parts.push(withType(a, 0, 0));
-    if (addSpecial) parts.push(this.specialEnc(this.sep_token_id, 0));
+    const na = a.ids.length;
+    const nb = b ? b.ids.length : 0;
+    const n = na + nb + (addSpecial ? (b ? 3 : 2) : 0);
+    const out: Enc = {
+      ids: new Array<number>(n),
+      types: new Array<number>(n),
+      offs: new Array<number>(2 * n),
+      words: new Array<number>(n),
+      seqs: new Array<number>(n),
+      special: new Array<number>(n),
+      attn: new Array<number>(n),
+      tokens: a.tokens || (b && b.tokens) ? new Array<string | null>(n) : null,
+    };
+    let k = 0;
+    const special = (id: number, type: number) => {
+      out.ids[k] = id;
+      out.types[k] = type;
+      out.offs[2 * k] = 0;
+      out.offs[2 * k + 1] = 0;
+      out.words[k] = -1;
+      out.seqs[k] = -1;
+      out.special[k] = 1;
+      out.attn[k] = 1;
+      if (out.tokens) out.tokens[k] = null;
+      k++;
+    };
+    const seq = (e: Enc, type: number, seqId: number) => {
+      for (let i = 0, m = e.ids.length; i < m; i++, k++) {
+        out.ids[k] = e.ids[i];
+        out.types[k] = type;
+        out.offs[2 * k] = e.offs[2 * i];
+        out.offs[2 * k + 1] = e.offs[2 * i + 1];
+        out.words[k] = e.words[i];
+        out.seqs[k] = seqId;
+        out.special[k] = e.special[i];
+        out.attn[k] = e.attn[i];
+        if (out.tokens) out.tokens[k] = e.tokens ? e.tokens[i] : null;
+      }
+    };
+    const cls = addSpecial ? this.cls_token_id : 0;
+    const sep = addSpecial ? this.sep_token_id : 0;
+    if (addSpecial) special(cls, 0);
+    seq(a, 0, 0);
+    if (addSpecial) special(sep, 0);
     if (b) {
-      parts.push(withType(b, 1, 1));
-      if (addSpecial) parts.push(this.specialEnc(this.sep_token_id, 1));
+      seq(b, 1, 1);
+      if (addSpecial) special(sep, 1);
     }
-    return concatEnc(parts);
+    return out;
   }
 
   /** tokenizers' pad_encodings: one target length for the batch; overflow windows are padded to it too. */
