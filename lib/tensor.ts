@@ -65,10 +65,54 @@ export function dimsSize(dims: readonly number[], what = 'dims'): number {
 }
 
 // --- float16 / bfloat16 conversions (round to nearest even) ---
+// Encoders take any JS number and round it ONCE to the nearest value of the
+// target format (ties to even). Going through float32 first would round twice
+// and can land one ulp off (a double just above a float16 midpoint rounds down
+// onto the midpoint in float32, then ties-to-even may go the wrong way).
+// Values that already are float32 take the bit-trick fast path, which rounds once.
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
+const f64 = new Float64Array(1);
+const u32of64 = new Uint32Array(f64.buffer);
+const HI_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0; // little-endian: the high word is [1]
+
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** Bits of the nearest binary float with expBits/mantBits (IEEE layout, subnormals, ties to even). */
+function roundToSmallFloat(v: number, expBits: number, mantBits: number, nanBits: number): number {
+  if (Number.isNaN(v)) return nanBits;
+  const bias = (1 << (expBits - 1)) - 1;
+  const expMax = (1 << expBits) - 1;
+  const sign = v < 0 || Object.is(v, -0) ? 1 << (expBits + mantBits) : 0;
+  const a = Math.abs(v);
+  if (a === Infinity) return sign | (expMax << mantBits);
+  const minExp = 1 - bias; // exponent of the smallest normal; subnormals share its quantum
+  // At most half the smallest subnormal: rounds to (signed) zero, ties to even included.
+  if (a <= 2 ** (minExp - mantBits - 1)) return sign;
+  // a is a normal double here, so its exponent field is floor(log2(a)) exactly.
+  f64[0] = a;
+  let e = Math.max(minExp, ((u32of64[HI_WORD] >>> 20) & 0x7ff) - 1023);
+  const one = 2 ** mantBits;
+  // a / quantum is exact (division by a power of two), so this is the only rounding.
+  let m = roundHalfEven(a / 2 ** (e - mantBits));
+  if (m >= 2 * one) {
+    m /= 2;
+    e++;
+  }
+  if (m < one) return sign | m; // subnormal (or zero); m === one would be the smallest normal
+  const biased = e + bias;
+  if (biased >= expMax) return sign | (expMax << mantBits);
+  return sign | (biased << mantBits) | (m - one);
+}
 
 export function float32ToBfloat16Bits(v: number): number {
+  if (Math.fround(v) !== v) return Number.isNaN(v) ? 0x7fc0 : roundToSmallFloat(v, 8, 7, 0x7fc0);
   f32[0] = v;
   const x = u32[0];
   if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 0x40) & 0xffff; // quiet NaN
@@ -81,6 +125,7 @@ export function bfloat16BitsToFloat32(h: number): number {
 }
 
 export function float32ToFloat16Bits(v: number): number {
+  if (Math.fround(v) !== v) return Number.isNaN(v) ? 0x7e00 : roundToSmallFloat(v, 5, 10, 0x7e00);
   f32[0] = v;
   const x = u32[0];
   const sign = (x >>> 16) & 0x8000;
@@ -137,33 +182,60 @@ function inferDims(x: unknown, what: string): number[] {
   return dims;
 }
 
-function flatten(x: unknown, dims: number[], what: string): unknown[] {
+function flatten(x: unknown, dims: number[], what: string): ArrayLike<unknown> {
+  const index: number[] = []; // the position being walked; turned into text only for an error
+  const where = (): string => (index.length ? index.map((i) => `[${i}]`).join('') : 'top');
+  const last = dims.length - 1;
+  const checkLeaves = (v: unknown[]): void => {
+    for (let i = 0; i < v.length; i++) {
+      if (Array.isArray(v[i])) {
+        index.push(i);
+        throw shapeError(`${what}: ragged nested array at ${where()}: expected a scalar, got an array`);
+      }
+    }
+  };
+  if (last <= 0) {
+    // A flat array (or a scalar): no copy needed, only no arrays inside.
+    if (Array.isArray(x)) checkLeaves(x);
+    return last < 0 ? [x] : (x as unknown[]);
+  }
   const out: unknown[] = [];
-  const walk = (v: unknown, depth: number, where: string): void => {
-    if (depth === dims.length) {
-      if (Array.isArray(v)) throw shapeError(`${what}: ragged nested array at ${where || 'top'}: expected a scalar, got an array`);
-      out.push(v);
+  const walk = (v: unknown, depth: number): void => {
+    if (!Array.isArray(v) || v.length !== dims[depth]) {
+      throw shapeError(`${what}: ragged nested array at ${where()}: expected length ${dims[depth]}, got ${Array.isArray(v) ? v.length : typeof v}`);
+    }
+    if (depth === last) {
+      checkLeaves(v);
+      for (let i = 0; i < v.length; i++) out.push(v[i]);
       return;
     }
-    if (!Array.isArray(v) || v.length !== dims[depth]) {
-      throw shapeError(
-        `${what}: ragged nested array at ${where || 'top'}: expected length ${dims[depth]}, got ${Array.isArray(v) ? v.length : typeof v}`,
-      );
+    index.push(0);
+    for (let i = 0; i < v.length; i++) {
+      index[depth] = i;
+      walk(v[i], depth + 1);
     }
-    for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, `${where}[${i}]`);
+    index.pop();
   };
-  walk(x, 0, '');
+  walk(x, 0);
   return out;
 }
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 function fillFrom(dtype: DataType, values: ArrayLike<unknown>, what: string): TypedArray {
   const n = values.length;
   const out = allocTyped(dtype, n);
+  const lim: Record<string, [number, number]> = { int8: [-128, 127], uint8: [0, 255], int32: [-(2 ** 31), 2 ** 31 - 1] };
   for (let i = 0; i < n; i++) {
     const v = values[i];
     switch (dtype) {
       case 'int64': {
-        if (typeof v === 'bigint') (out as BigInt64Array)[i] = v;
+        if (typeof v === 'bigint') {
+          // BigInt64Array would wrap silently; a value outside int64 is an error.
+          if (v < INT64_MIN || v > INT64_MAX) throw dtypeError(`${what}: element ${i} = ${v} does not fit int64`);
+          (out as BigInt64Array)[i] = v;
+        }
         else if (typeof v === 'number' && Number.isSafeInteger(v)) (out as BigInt64Array)[i] = BigInt(v);
         else throw dtypeError(`${what}: element ${i} must be an integer for int64, got ${String(v)}`);
         break;
@@ -184,7 +256,6 @@ function fillFrom(dtype: DataType, values: ArrayLike<unknown>, what: string): Ty
       default: {
         const num = typeof v === 'bigint' ? Number(v) : v;
         if (typeof num !== 'number' || !Number.isInteger(num)) throw dtypeError(`${what}: element ${i} must be an integer for ${dtype}, got ${String(v)}`);
-        const lim: Record<string, [number, number]> = { int8: [-128, 127], uint8: [0, 255], int32: [-(2 ** 31), 2 ** 31 - 1] };
         const [lo, hi] = lim[dtype];
         if (num < lo || num > hi) throw dtypeError(`${what}: element ${i} = ${num} does not fit ${dtype}`);
         out[i] = num;
@@ -217,6 +288,7 @@ export class Tensor<T extends DataType = DataType> {
    */
   constructor(dtype: T, data: DataTypeMap[T] | NestedArray<number | bigint | boolean>, dims?: readonly number[]) {
     if (!isDataType(dtype)) throw dtypeError(`Tensor: dtype must be one of ${DATA_TYPES.join(', ')}, got ${String(dtype)}`);
+    if (dims !== undefined && !Array.isArray(dims)) throw argError(`Tensor: dims must be an array of integers, got ${dims === null ? 'null' : typeof dims}`);
     let flat: TypedArray;
     let shape: number[];
     if (ArrayBuffer.isView(data)) {
@@ -226,20 +298,14 @@ export class Tensor<T extends DataType = DataType> {
       flat = data as TypedArray;
       shape = dims ? [...dims] : [flat.length];
     } else if (Array.isArray(data)) {
+      // Nested arrays are flattened in row-major order (ragged ones rejected), then
+      // `dims`, when given, only has to hold the same number of elements.
       const nestedDims = inferDims(data, 'Tensor data');
-      if (dims && nestedDims.length > 1) {
-        const values = flatten(data, nestedDims, 'Tensor data');
-        flat = fillFrom(dtype, values, 'Tensor data');
-      } else if (dims) {
-        flat = fillFrom(dtype, data as unknown[], 'Tensor data');
-      } else {
-        flat = fillFrom(dtype, flatten(data, nestedDims, 'Tensor data'), 'Tensor data');
-      }
+      flat = fillFrom(dtype, flatten(data, nestedDims, 'Tensor data'), 'Tensor data');
       shape = dims ? [...dims] : nestedDims;
     } else {
       throw argError(`Tensor: data must be a typed array or a (nested) array, got ${data === null ? 'null' : typeof data}`);
     }
-    if (dims !== undefined && !Array.isArray(dims)) throw argError('Tensor: dims must be an array of integers');
     const size = dimsSize(shape, 'Tensor dims');
     if (size !== flat.length) {
       throw shapeError(`Tensor: data has ${flat.length} elements but dims [${shape.join(', ')}] need ${size}`);
