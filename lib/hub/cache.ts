@@ -3,6 +3,7 @@
 //   <cache>/models--org--name/snapshots/<commit>/<file>    relative symlink to ../../blobs/<etag>
 //   <cache>/models--org--name/refs/<revision>              the commit hash a branch or tag resolved to
 //   <cache>/models--org--name/.no_exist/<commit>/<file>    empty: the file is known absent at that commit
+//   <cache>/.locks/models--org--name/<etag>.convbert.lock  ours, held while a blob downloads
 // A blob is written as <etag>.incomplete and renamed only once verified.
 import * as fs from 'fs';
 import * as path from 'path';
@@ -63,8 +64,20 @@ export function repoFolderName(repoId: string): string {
 export class RepoCache {
   readonly root: string;
 
-  constructor(cacheDir: string, readonly repoId: string) {
+  constructor(
+    readonly cacheDir: string,
+    readonly repoId: string,
+  ) {
     this.root = path.join(cacheDir, repoFolderName(repoId));
+  }
+
+  /**
+   * Our lock for one blob download, beside huggingface_hub's own `.locks/<repo>/<etag>.lock` (an
+   * flock that Node cannot take): it keeps our processes and worker threads from writing one
+   * .incomplete file at once. Python's downloads are not excluded by it.
+   */
+  lockPath(etag: string): string {
+    return path.join(this.cacheDir, '.locks', repoFolderName(this.repoId), `${etag}.convbert.lock`);
   }
 
   blobPath(etag: string): string {

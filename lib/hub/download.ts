@@ -4,8 +4,11 @@
 // the etag (X-Linked-Etag, else ETag) and the size (X-Linked-Size, else
 // Content-Length); the blob is fetched into blobs/<etag>.incomplete, resumed
 // with Range after a cut, checked (size; sha256 for LFS etags) and renamed.
+// One download per blob at a time: in-process by a promise map, across
+// processes and worker threads by a lock file under .locks/.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
@@ -238,6 +241,73 @@ async function fetchBlob(cache: RepoCache, meta: FileMetadata, headers: Record<s
   sink?.(got, meta.size ?? got, true);
 }
 
+// Our blob lock: refreshed while held; one not refreshed for LOCK_STALE_MS, or whose process on
+// this host is gone, was abandoned (a killed process or a terminated worker) and is taken over.
+const LOCK_REFRESH_MS = 2_000;
+const LOCK_STALE_MS = 20_000;
+const LOCK_POLL_MS = 100;
+
+function lockIsStale(p: string): boolean {
+  try {
+    const st = fs.statSync(p);
+    const [pidText, host] = fs.readFileSync(p, 'utf8').split('\n');
+    const pid = Number(pidText);
+    if (host === os.hostname() && Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, 0);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ESRCH') return true;
+      }
+    }
+    return Date.now() - st.mtimeMs > LOCK_STALE_MS;
+  } catch {
+    return false; // gone already: the next exclusive open decides
+  }
+}
+
+/** Runs `fn` holding the lock file `p`; returns undefined without running it if `done()` turns true while waiting. */
+async function withLock<T>(p: string, done: () => boolean, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+  } catch (e) {
+    throw ioError(e, p);
+  }
+  for (;;) {
+    try {
+      const fd = fs.openSync(p, 'wx');
+      try {
+        fs.writeSync(fd, `${process.pid}\n${os.hostname()}\n`);
+      } finally {
+        fs.closeSync(fd);
+      }
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(e, p);
+      if (lockIsStale(p)) {
+        removeQuietly(p);
+        continue;
+      }
+      await sleep(LOCK_POLL_MS);
+      if (done()) return undefined;
+    }
+  }
+  const timer = setInterval(() => {
+    try {
+      const now = new Date();
+      fs.utimesSync(p, now, now);
+    } catch {
+      // removed under us: the download still finishes and is verified
+    }
+  }, LOCK_REFRESH_MS);
+  timer.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+    removeQuietly(p);
+  }
+}
+
 function offlineError(cache: RepoCache, ctx: RequestContext): ConvBertError {
   return new ConvBertError(
     `${what(ctx)} is not in the cache (${cache.root}) and offline mode is on (HF_HUB_OFFLINE or localFilesOnly): ` +
@@ -294,7 +364,10 @@ export async function downloadFile(s: HubSettings, repoId: string, file: string)
   if (!fs.existsSync(blob)) {
     let job = inflight.get(blob);
     if (!job) {
-      job = fetchBlob(cache, meta, headers, s, ctx).finally(() => inflight.delete(blob));
+      const fetchUnlessDone = () => (fs.existsSync(blob) ? Promise.resolve() : fetchBlob(cache, meta, headers, s, ctx));
+      job = withLock(cache.lockPath(meta.etag), () => fs.existsSync(blob), fetchUnlessDone)
+        .then(() => undefined)
+        .finally(() => inflight.delete(blob));
       inflight.set(blob, job);
     }
     await job;

@@ -117,7 +117,7 @@ test('revision pinning: tags, commit hashes and "refs/pr/1" (URL-encoded) resolv
 });
 
 test('private repo: 401 without a token (message says HF_TOKEN); the token goes to the Hub and same-host redirects only', async (t) => {
-  const files = { ...tinyModelFiles('cdn'), 'pytorch_model.bin': { data: readFixture('convbert', 'tiny-a', 'ConvBertForMaskedLM', 'pytorch_model.bin'), lfs: 'relative' as const } };
+  const files: Record<string, FakeFile> = { ...tinyModelFiles('cdn'), 'pytorch_model.bin': { data: readFixture('convbert', 'tiny-a', 'ConvBertForMaskedLM', 'pytorch_model.bin'), lfs: 'relative' as const } };
   const hub = await withHub(files, 'hf_secret');
   t.teardown(() => hub.close());
   const opts = { endpoint: hub.endpoint, cacheDir: tmpCache() };
