@@ -12,6 +12,7 @@ import { ConvBertConfig, pythonJsonDumps, ARCHITECTURE_HEADS, type ConvBertArchi
 import { ConvBertError } from '../../lib/errors';
 import { ACTIVATION_CODES } from '../../lib/models/engine_types';
 import { fixturesDir, readJson } from '../helpers/fixtures';
+import { mulberry32 } from '../helpers/rng';
 
 type Json = Record<string, unknown>;
 
@@ -536,4 +537,42 @@ test('file errors: missing paths are ERR_CONVBERT_IO, bad JSON is ERR_CONVBERT_C
   await t.throwsAsync(ConvBertConfig.fromPretrained(dir), { code: 'ERR_CONVBERT_CONFIG', message: (m: string) => m.includes(file) && m.includes('conv_kernel_size:') } as never);
   await t.throwsAsync(ConvBertConfig.fromPretrained('' as string), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG' } as never);
   await t.throwsAsync(ConvBertConfig.fromPretrained(dir, { overrides: 'x' as never }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG' } as never);
+});
+
+test('fuzz: byte flips and truncations of fixture config.json files load or fail with a ConvBertError (seeded, 3000 runs)', (t) => {
+  const rand = mulberry32(20261126);
+  const texts = INDEX.map((e) => fs.readFileSync(path.join(ROOT, e.path, 'config.json')));
+  let loaded = 0;
+  let rejected = 0;
+  for (let run = 0; run < 3000; run++) {
+    const src = texts[Math.floor(rand() * texts.length)];
+    let buf = Buffer.from(src);
+    if (rand() < 0.3) buf = buf.subarray(0, Math.floor(rand() * buf.length));
+    const flips = 1 + Math.floor(rand() * 4);
+    for (let i = 0; i < flips && buf.length > 0; i++) buf[Math.floor(rand() * buf.length)] ^= 1 << Math.floor(rand() * 8);
+    let obj: unknown;
+    try {
+      obj = JSON.parse(buf.toString('utf8'));
+    } catch {
+      rejected++;
+      continue;
+    }
+    try {
+      const c = ConvBertConfig.fromDict(obj);
+      // Whatever loads is consistent and saves to something that loads to the same config.
+      const again = ConvBertConfig.fromDict(JSON.parse(c.toJSONString()));
+      if (2 * c.allHeadSize !== c.hidden_size || JSON.stringify(again.toDict()) !== JSON.stringify(c.toDict())) {
+        t.fail(`run ${run}: loaded but inconsistent: ${buf.toString('utf8')}`);
+        return;
+      }
+      loaded++;
+    } catch (e) {
+      if (!(e instanceof ConvBertError)) {
+        t.fail(`run ${run}: ${String(e)} for ${buf.toString('utf8')}`);
+        return;
+      }
+      rejected++;
+    }
+  }
+  t.true(loaded > 0 && rejected > 0, `loaded ${loaded}, rejected ${rejected}`);
 });
