@@ -81,7 +81,8 @@ async function fetchMetadata(url: URL, headers: Record<string, string>, s: HubSe
   }
   checkPathSegment(commit, 'X-Repo-Commit', answered.href);
   checkPathSegment(etag, 'ETag', answered.href);
-  const sizeText = header(res, 'x-linked-size') ?? header(res, 'content-length');
+  // A redirect's own Content-Length is its (empty) body's, not the file's.
+  const sizeText = header(res, 'x-linked-size') ?? (status < 300 ? header(res, 'content-length') : undefined);
   const size = sizeText !== undefined && /^\d+$/.test(sizeText.trim()) ? Number(sizeText.trim()) : undefined;
   return { commit, etag, size, location };
 }

@@ -4,12 +4,14 @@
 // checks; error codes. Files are compared exactly (no tolerance: bytes).
 import test from 'ava';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 import { ConvBertError } from '../../lib/errors';
 import { hfHubDownload, hubCacheDir, repoFolderName, type HubProgressEvent } from '../../lib/hub';
 import { normalizeEtag } from '../../lib/hub/http';
 import { formatProgressLine } from '../../lib/hub/progress';
+import { envFlag, resolveSettings } from '../../lib/hub/settings';
 import { commitId, FakeHub, gitBlobSha1, sha256, type FakeFile } from './fake_hub';
 import { closedPort, isolateHubEnv, readFixture, tinyModelFiles, tmpCache } from './setup';
 
@@ -206,6 +208,21 @@ test('a connection cut mid-file is retried with a Range request and the result h
   t.true(resumedAt > 0 && resumedAt < want.length, `resumed from byte ${resumedAt} of ${want.length}`);
 });
 
+test('a transfer that stalls mid-file times out (timeoutMs) and resumes from where it stopped', async (t) => {
+  const files = tinyModelFiles('cdn');
+  const hub = await withHub(files);
+  t.teardown(() => hub.close());
+  const want = files['model.safetensors'].data;
+  hub.stallOnce.add(sha256(want));
+  const t0 = Date.now();
+  const p = await hfHubDownload('org/tiny', 'model.safetensors', { endpoint: hub.endpoint, cacheDir: tmpCache(), timeoutMs: 300, retryDelayMs: 1 });
+  t.deepEqual(fs.readFileSync(p), want);
+  const gets = hub.requests({ server: 'cdn', method: 'GET' });
+  t.is(gets.length, 2);
+  t.regex(gets[1].range ?? '', /^bytes=[1-9]\d*-$/);
+  t.true(Date.now() - t0 >= 300, 'the stall was ended by the idle timeout');
+});
+
 test('a left-over .incomplete is resumed; a server that ignores Range restarts cleanly', async (t) => {
   const files = tinyModelFiles('relative');
   const hub = await withHub(files);
@@ -334,4 +351,29 @@ test('argument and header validation: bad repo ids, file names escaping the snap
   t.is(normalizeEtag('W/"abc"'), 'abc');
   t.is(normalizeEtag('"abc"'), 'abc');
   t.is(normalizeEtag(undefined), undefined);
+});
+
+test('settings follow huggingface_hub: cache dir, token sources, offline spellings, endpoint', (t) => {
+  t.is(hubCacheDir({ HF_HUB_CACHE: '/c/hub' }), '/c/hub');
+  t.is(hubCacheDir({ HUGGINGFACE_HUB_CACHE: '/legacy' }), '/legacy');
+  t.is(hubCacheDir({ HF_HOME: '/h', HF_HUB_CACHE: '' }), path.join('/h', 'hub'));
+  t.is(hubCacheDir({ XDG_CACHE_HOME: '/x' }), path.join('/x', 'huggingface', 'hub'));
+  t.is(hubCacheDir({}), path.join(os.homedir(), '.cache', 'huggingface', 'hub'));
+  t.is(hubCacheDir({ HF_HOME: '~/hf' }), path.join(os.homedir(), 'hf', 'hub'));
+
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-hf-token-'));
+  fs.writeFileSync(path.join(home, 'token'), 'hf_from_file\n');
+  t.is(resolveSettings({}, { HF_HOME: home }).token, 'hf_from_file', 'the file huggingface-cli login writes');
+  t.is(resolveSettings({}, { HF_HOME: home, HUGGING_FACE_HUB_TOKEN: 'legacy' }).token, 'legacy');
+  t.is(resolveSettings({}, { HF_HOME: home, HF_TOKEN: 'env', HUGGING_FACE_HUB_TOKEN: 'legacy' }).token, 'env');
+  t.is(resolveSettings({ token: 'opt' }, { HF_TOKEN: 'env' }).token, 'opt');
+  t.is(resolveSettings({ token: false }, { HF_HOME: home, HF_TOKEN: 'env' }).token, undefined);
+
+  for (const v of ['1', 'true', 'ON', 'yes']) t.true(envFlag(v), v);
+  for (const v of [undefined, '', '0', 'false', 'off']) t.false(envFlag(v), String(v));
+  t.is(resolveSettings({}, {}).endpoint, 'https://huggingface.co');
+  t.is(resolveSettings({}, { HF_ENDPOINT: 'http://mirror.local/' }).endpoint, 'http://mirror.local');
+  t.is(codeOf(t.throws(() => resolveSettings({}, { HF_ENDPOINT: 'ftp://x' }))), 'ERR_CONVBERT_ARG');
+  t.is(codeOf(t.throws(() => resolveSettings({ revision: '' }, {}))), 'ERR_CONVBERT_ARG');
+  t.is(codeOf(t.throws(() => resolveSettings({ retries: -1 }, {}))), 'ERR_CONVBERT_ARG');
 });

@@ -58,6 +58,8 @@ export class FakeHub {
   readonly log: LoggedRequest[] = [];
   /** sha256 of blobs whose next GET is cut after half the body. */
   readonly cutOnce = new Set<string>();
+  /** sha256 of blobs whose next GET sends half the body, then stalls with the connection open. */
+  readonly stallOnce = new Set<string>();
   /** sha256 of blobs served with one byte flipped (right size, wrong hash). */
   readonly corrupt = new Set<string>();
   /** File names whose resolve URL answers 500. */
@@ -170,11 +172,11 @@ export class FakeHub {
       body = Buffer.from(data);
       body[body.length >> 1] ^= 0xff;
     }
-    const cut = req.method === 'GET' && this.cutOnce.delete(sha);
+    const cut = req.method === 'GET' && this.cutOnce.delete(sha) ? 'cut' : req.method === 'GET' && this.stallOnce.delete(sha) ? 'stall' : undefined;
     this.sendBody(req, res, body, { ETag: `"${sha}"` }, cut);
   }
 
-  private sendBody(req: http.IncomingMessage, res: http.ServerResponse, data: Buffer, headers: Record<string, string>, cut = false): void {
+  private sendBody(req: http.IncomingMessage, res: http.ServerResponse, data: Buffer, headers: Record<string, string>, cut?: 'cut' | 'stall'): void {
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     let start = 0;
     let status = 200;
@@ -194,9 +196,14 @@ export class FakeHub {
       res.end();
       return;
     }
-    if (cut) {
+    if (cut === 'cut') {
       // Half the body, then the connection drops: the client sees a short, aborted response.
       res.write(body.subarray(0, body.length >> 1), () => res.destroy());
+      return;
+    }
+    if (cut === 'stall') {
+      // Half the body, then silence on an open connection: only a client timeout ends it.
+      res.write(body.subarray(0, body.length >> 1));
       return;
     }
     res.end(body);
