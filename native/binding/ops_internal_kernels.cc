@@ -1,0 +1,248 @@
+// ops_internal_kernels.cc: test/bench-only entry points for the engine's op
+// families (gemm, layernorm, softmax, attention, dynconv, sepconv, embedding),
+// each run synchronously on one explicit CPU path ('generic' | 'avx2' |
+// 'avx512') and returning the name of the path that ran. Not public API.
+// Every array is checked against the sizes given, so a bad call is a
+// RangeError/TypeError, never an out-of-bounds access.
+#include <napi.h>
+
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "addon.h"
+#include "convbert/cpu.h"
+#include "convbert/ops.h"
+
+namespace convbert {
+namespace {
+
+struct Args {
+  const Napi::CallbackInfo& info;
+  const char* fn;
+  bool failed = false;
+
+  void Fail(bool range, const std::string& msg) {
+    if (!failed) ThrowArg(info.Env(), range, std::string(fn) + ": " + msg);
+    failed = true;
+  }
+  int64_t Int(size_t i, const char* name, int64_t lo = 0) {
+    if (failed) return 0;
+    if (i >= info.Length() || !info[i].IsNumber()) {
+      Fail(false, std::string(name) + " must be a number");
+      return 0;
+    }
+    const double d = info[i].As<Napi::Number>().DoubleValue();
+    if (!(d >= static_cast<double>(lo) && d <= 1e12) || d != static_cast<double>(static_cast<int64_t>(d))) {
+      Fail(true, std::string(name) + " must be an integer >= " + std::to_string(lo));
+      return 0;
+    }
+    return static_cast<int64_t>(d);
+  }
+  double Num(size_t i, const char* name) {
+    if (failed) return 0;
+    if (i >= info.Length() || !info[i].IsNumber()) {
+      Fail(false, std::string(name) + " must be a number");
+      return 0;
+    }
+    return info[i].As<Napi::Number>().DoubleValue();
+  }
+  // A Float32Array (or Int32Array when i32) of exactly n elements; null allowed when nullable.
+  template <typename T>
+  T* Arr(size_t i, const char* name, int64_t n, bool nullable = false) {
+    if (failed) return nullptr;
+    const napi_typedarray_type want = std::is_same<T, int32_t>::value ? napi_int32_array : napi_float32_array;
+    if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) {
+      if (!nullable) Fail(false, std::string(name) + " is required");
+      return nullptr;
+    }
+    if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != want) {
+      Fail(false, std::string(name) + (want == napi_int32_array ? " must be an Int32Array" : " must be a Float32Array"));
+      return nullptr;
+    }
+    auto ta = info[i].As<Napi::TypedArray>();
+    if (static_cast<int64_t>(ta.ElementLength()) != n) {
+      Fail(true, std::string(name) + ": expected " + std::to_string(n) + " elements, got " +
+                     std::to_string(ta.ElementLength()));
+      return nullptr;
+    }
+    return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  }
+  const OpTable* Path(size_t i) {
+    if (failed) return nullptr;
+    const std::string s = i < info.Length() && info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : "";
+    if (s == "generic") return &cpu_ops(Isa::kGeneric);
+    if (s == "avx2") return &cpu_ops(Isa::kAvx2);
+    if (s == "avx512") return &cpu_ops(Isa::kAvx512);
+    Fail(true, "path must be generic|avx2|avx512, got '" + s + "'");
+    return nullptr;
+  }
+  Napi::Value Done(const Status& st, const OpTable* ops) {
+    Napi::Env env = info.Env();
+    if (!st.ok()) {
+      Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::String::New(env, ops->name);
+  }
+};
+
+// opGemm(A (M,K), B (N,K), bias (N)|null, C (M,N), M, N, K, path): C = A·Bᵀ + bias through the packed layout.
+Napi::Value OpGemm(const Napi::CallbackInfo& info) {
+  Args a{info, "opGemm"};
+  const int64_t M = a.Int(4, "M"), N = a.Int(5, "N", 1), K = a.Int(6, "K");
+  const float* A = a.Arr<float>(0, "A", M * K);
+  const float* B = a.Arr<float>(1, "B", N * K);
+  const float* bias = a.Arr<float>(2, "bias", N, true);
+  float* C = a.Arr<float>(3, "C", M * N);
+  const OpTable* ops = a.Path(7);
+  if (a.failed) return info.Env().Undefined();
+  std::vector<float> packed(static_cast<size_t>(packed_gemm_size(N, K)));
+  pack_gemm_b(B, K, N, K, false, packed.data());
+  GemmArgs g;
+  g.A = A;
+  g.lda = K;
+  g.B.data = packed.data();
+  g.B.N = N;
+  g.B.K = K;
+  g.bias = bias;
+  g.C = C;
+  g.ldc = N;
+  g.M = M;
+  return a.Done(gemm(*ops, g), ops);
+}
+
+// opLayerNorm(x (rows,C), r|null, gamma (C), beta (C), y (rows,C), rows, C, eps, path)
+Napi::Value OpLayerNorm(const Napi::CallbackInfo& info) {
+  Args a{info, "opLayerNorm"};
+  const int64_t rows = a.Int(5, "rows"), C = a.Int(6, "C", 1);
+  LayerNormArgs l;
+  l.x = a.Arr<float>(0, "x", rows * C);
+  l.r = a.Arr<float>(1, "r", rows * C, true);
+  l.gamma = a.Arr<float>(2, "gamma", C);
+  l.beta = a.Arr<float>(3, "beta", C);
+  l.y = a.Arr<float>(4, "y", rows * C);
+  l.rows = rows;
+  l.C = C;
+  l.eps = static_cast<float>(a.Num(7, "eps"));
+  const OpTable* ops = a.Path(8);
+  if (a.failed) return info.Env().Undefined();
+  return a.Done(layernorm(*ops, l), ops);
+}
+
+// opSoftmax(x (rows,n), rows, n, path): in place.
+Napi::Value OpSoftmax(const Napi::CallbackInfo& info) {
+  Args a{info, "opSoftmax"};
+  const int64_t rows = a.Int(1, "rows"), n = a.Int(2, "n", 1);
+  SoftmaxArgs s;
+  s.x = a.Arr<float>(0, "x", rows * n);
+  s.rows = rows;
+  s.n = n;
+  const OpTable* ops = a.Path(3);
+  if (a.failed) return info.Env().Undefined();
+  return a.Done(softmax(*ops, s), ops);
+}
+
+// opAttention(q, k, v (B,L,H*D), maskBias (B,L)|(B,L,L)|null, maskRank, headMult (H)|null,
+//             out (B,L,H*D), probs (B,H,L,L)|null, B, L, H, D, path)
+Napi::Value OpAttention(const Napi::CallbackInfo& info) {
+  Args a{info, "opAttention"};
+  const int64_t B = a.Int(8, "B"), L = a.Int(9, "L"), H = a.Int(10, "H", 1), D = a.Int(11, "D", 1);
+  const int64_t rank = a.Int(4, "maskRank");
+  const int64_t n = B * L * H * D;
+  AttentionArgs at;
+  at.q = a.Arr<float>(0, "q", n);
+  at.k = a.Arr<float>(1, "k", n);
+  at.v = a.Arr<float>(2, "v", n);
+  at.mask_bias = a.Arr<float>(3, "maskBias", rank == 3 ? B * L * L : B * L, true);
+  at.mask_rank = static_cast<int32_t>(rank);
+  at.head_mult = a.Arr<float>(5, "headMult", H, true);
+  at.out = a.Arr<float>(6, "out", n);
+  at.probs = a.Arr<float>(7, "probs", B * H * L * L, true);
+  at.ld = at.ldo = H * D;
+  at.B = B;
+  at.L = L;
+  at.H = H;
+  at.D = D;
+  const OpTable* ops = a.Path(12);
+  if (a.failed) return info.Env().Undefined();
+  std::vector<float> scratch(static_cast<size_t>(attention_scratch_size(B, L, H)));
+  at.scratch = scratch.data();
+  return a.Done(attention(*ops, at), ops);
+}
+
+// opDynConv(v (B,L,H*D), w (B,L,H,K), out (B,L,H*D), B, L, H, D, K, path)
+Napi::Value OpDynConv(const Napi::CallbackInfo& info) {
+  Args a{info, "opDynConv"};
+  const int64_t B = a.Int(3, "B"), L = a.Int(4, "L"), H = a.Int(5, "H", 1), D = a.Int(6, "D", 1), K = a.Int(7, "K", 1);
+  DynConvArgs d;
+  d.v = a.Arr<float>(0, "v", B * L * H * D);
+  d.w = a.Arr<float>(1, "w", B * L * H * K);
+  d.out = a.Arr<float>(2, "out", B * L * H * D);
+  d.ldv = d.ldo = H * D;
+  d.B = B;
+  d.L = L;
+  d.H = H;
+  d.D = D;
+  d.K = K;
+  const OpTable* ops = a.Path(8);
+  if (a.failed) return info.Env().Undefined();
+  return a.Done(dynconv(*ops, d), ops);
+}
+
+// opSepConv(x (B,L,C), wt (K,C), y (B,L,C), B, L, C, K, path)
+Napi::Value OpSepConv(const Napi::CallbackInfo& info) {
+  Args a{info, "opSepConv"};
+  const int64_t B = a.Int(3, "B"), L = a.Int(4, "L"), C = a.Int(5, "C", 1), K = a.Int(6, "K", 1);
+  SepConvArgs s;
+  s.x = a.Arr<float>(0, "x", B * L * C);
+  s.wt = a.Arr<float>(1, "wt", K * C);
+  s.y = a.Arr<float>(2, "y", B * L * C);
+  s.B = B;
+  s.L = L;
+  s.C = C;
+  s.K = K;
+  const OpTable* ops = a.Path(7);
+  if (a.failed) return info.Env().Undefined();
+  return a.Done(sepconv(*ops, s), ops);
+}
+
+// opEmbedding(ids (T)|null, embeds (T,E)|null, positions (T), types (T)|null, word (V,E), pos (P,E),
+//             type (TV,E), y (T,E), T, E, V, P, TV, path)
+Napi::Value OpEmbedding(const Napi::CallbackInfo& info) {
+  Args a{info, "opEmbedding"};
+  const int64_t T = a.Int(8, "T"), E = a.Int(9, "E", 1), V = a.Int(10, "V", 1), P = a.Int(11, "P", 1),
+                TV = a.Int(12, "TV", 1);
+  EmbeddingArgs e;
+  e.ids = a.Arr<int32_t>(0, "ids", T, true);
+  e.embeds = a.Arr<float>(1, "embeds", T * E, true);
+  e.positions = a.Arr<int32_t>(2, "positions", T);
+  e.types = a.Arr<int32_t>(3, "types", T, true);
+  e.word = a.Arr<float>(4, "word", V * E);
+  e.pos = a.Arr<float>(5, "pos", P * E);
+  e.type = a.Arr<float>(6, "type", TV * E);
+  e.y = a.Arr<float>(7, "y", T * E);
+  e.T = T;
+  e.E = E;
+  e.vocab = V;
+  e.max_pos = P;
+  e.type_vocab = TV;
+  const OpTable* ops = a.Path(13);
+  if (a.failed) return info.Env().Undefined();
+  return a.Done(embedding(*ops, e), ops);
+}
+
+void InitKernelOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("opGemm", Napi::Function::New(env, OpGemm, "opGemm"));
+  exports.Set("opLayerNorm", Napi::Function::New(env, OpLayerNorm, "opLayerNorm"));
+  exports.Set("opSoftmax", Napi::Function::New(env, OpSoftmax, "opSoftmax"));
+  exports.Set("opAttention", Napi::Function::New(env, OpAttention, "opAttention"));
+  exports.Set("opDynConv", Napi::Function::New(env, OpDynConv, "opDynConv"));
+  exports.Set("opSepConv", Napi::Function::New(env, OpSepConv, "opSepConv"));
+  exports.Set("opEmbedding", Napi::Function::New(env, OpEmbedding, "opEmbedding"));
+}
+
+BindingRegistrar reg("KernelOps", &InitKernelOps);
+
+}  // namespace
+}  // namespace convbert

@@ -1,0 +1,38 @@
+// softmax (in place over groups of n floats, max-subtracted) on every CPU path
+// against an fp64 reference written here; inputs up to |x| = 50 so the max
+// subtraction matters. Tolerance: rtol 1e-5, atol 1e-7 (probabilities; the
+// vector exp is within about 1 ulp).
+import test from 'ava';
+
+import { assertClose } from '../helpers/assert_close';
+import { cpuPaths } from '../helpers/ops';
+import { mulberry32, randn } from '../helpers/rng';
+import { softmax } from './kernels';
+
+function softmaxRef(x: Float32Array, rows: number, n: number): Float64Array {
+  const y = new Float64Array(rows * n);
+  for (let i = 0; i < rows; i++) {
+    const row = Array.from(x.subarray(i * n, (i + 1) * n));
+    const mx = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - mx));
+    const s = e.reduce((a, b) => a + b, 0);
+    e.forEach((v, j) => (y[i * n + j] = v / s));
+  }
+  return y;
+}
+
+test('softmax matches an fp64 reference on every path', (t) => {
+  const rand = mulberry32(3);
+  for (const n of [1, 7, 9, 33, 129]) {
+    for (const scale of [1, 20]) {
+      const rows = 5;
+      const x = randn(rand, rows * n, scale);
+      const want = softmaxRef(x, rows, n);
+      for (const path of cpuPaths()) {
+        const { y, ran } = softmax(x, rows, n, path);
+        t.is(ran, path);
+        assertClose(t, y, want, { rtol: 1e-5, atol: 1e-7, label: `${path} n=${n} scale=${scale}` });
+      }
+    }
+  }
+});
