@@ -256,8 +256,8 @@ export function readTrunkInputs(
     if (sameDims(r.dims, batchDims)) attention_mask_rank = 2;
     else if (batchRank === 2 && sameDims(r.dims, dims3)) attention_mask_rank = 3;
     else {
-      const alt = batchRank === 2 ? ` (or ${fmtDims(dims3)} for a 3-D mask)` : '';
-      throw shapeError(`attention_mask: expected dims ${fmtDims(batchDims)} ${like}${alt}, got ${fmtDims(r.dims)}`);
+      const alt = batchRank === 2 ? ` (a 3-D mask is ${fmtDims(dims3)})` : '';
+      throw shapeError(`attention_mask: expected dims ${fmtDims(batchDims)} ${like}, got ${fmtDims(r.dims)}${alt}`);
     }
     attention_mask = r.values instanceof Float32Array ? r.values : Float32Array.from(r.values);
   }

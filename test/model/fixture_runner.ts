@@ -84,7 +84,10 @@ export function compareTensor(got: unknown, want: Tensor, label: string): { ok: 
 }
 
 /** Runs one fixture folder (optionally with another weights file and engine). */
-export async function runFolder(entry: IndexEntry, opts: { weightsFile?: string; engine?: NativeEngineCtor } = {}): Promise<Comparison[]> {
+export async function runFolder(
+  entry: IndexEntry,
+  opts: { weightsFile?: string; engine?: NativeEngineCtor; caseFilter?: (c: FixtureCase) => boolean } = {},
+): Promise<Comparison[]> {
   const dir = fixturesDir('convbert', entry.path);
   const cases = readJson<FixtureCase[]>(path.join(dir, 'cases.json'));
   const t = readSafetensorsSync(path.join(dir, 'expected.safetensors')).tensors;
@@ -92,6 +95,7 @@ export async function runFolder(entry: IndexEntry, opts: { weightsFile?: string;
   const out: Comparison[] = [];
   try {
     for (const c of cases) {
+      if (opts.caseFilter && !opts.caseFilter(c)) continue;
       const inputs: Record<string, Tensor> = {};
       for (const [arg, name] of Object.entries(c.inputs)) inputs[arg] = t.get(name)!;
       let res: Record<string, unknown>;
@@ -121,11 +125,11 @@ export async function runFolder(entry: IndexEntry, opts: { weightsFile?: string;
   return out;
 }
 
-export async function runAll(engine?: NativeEngineCtor): Promise<Comparison[]> {
+export async function runAll(engine?: NativeEngineCtor, caseFilter?: (c: FixtureCase) => boolean): Promise<Comparison[]> {
   const all: Comparison[] = [];
   for (const e of fixtureIndex()) {
     try {
-      all.push(...(await runFolder(e, { engine })));
+      all.push(...(await runFolder(e, { engine, caseFilter })));
     } catch (err) {
       all.push({ folder: e.path, case: '(load)', output: '(load)', ok: false, n: 0, detail: String((err as Error).stack ?? err) });
     }

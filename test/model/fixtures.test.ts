@@ -15,11 +15,11 @@ import { compareTensor, fixtureIndex, runAll, runFolder, type Comparison, type F
 import { RefEngine } from './ref_engine';
 
 /** How many tensor comparisons the fixtures hold, counted from cases.json alone. */
-function expectedComparisons(): number {
+function expectedComparisons(filter: (c: FixtureCase) => boolean = () => true): number {
   let n = 0;
   for (const e of fixtureIndex()) {
     const cases = readJson<FixtureCase[]>(fixturesDir('convbert', e.path, 'cases.json'));
-    for (const c of cases) for (const v of Object.values(c.outputs)) n += Array.isArray(v) ? v.length : 1;
+    for (const c of cases) if (filter(c)) for (const v of Object.values(c.outputs)) n += Array.isArray(v) ? v.length : 1;
   }
   return n;
 }
@@ -43,9 +43,12 @@ test('the comparison itself fails on a perturbed element, a wrong shape and a mi
   t.false(compareTensor(undefined, want, 'x').ok);
 });
 
-test('TS reference engine: every fixture case passes through the model classes (plumbing check)', async (t) => {
-  const res = await runAll(RefEngine);
-  t.is(res.length, expectedComparisons(), 'every output of every case was compared');
+// The scalar float64 engine is slow: it skips the L=64 cases (case3), which the native runs cover.
+const shortCases = (c: FixtureCase): boolean => c.name !== 'case3';
+
+test('TS reference engine: every short fixture case passes through the model classes (plumbing check)', async (t) => {
+  const res = await runAll(RefEngine, shortCases);
+  t.is(res.length, expectedComparisons(shortCases), 'every output of every selected case was compared');
   t.deepEqual(res.filter((r) => !r.ok).length, 0, failures(res));
 });
 
