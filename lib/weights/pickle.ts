@@ -109,8 +109,9 @@ export function unpickle(data: Uint8Array, file: string, hooks: UnpickleHooks): 
   };
   const line = (): string => {
     // GLOBAL's module and name are newline-terminated; a name longer than 1 KB is not a torch name.
-    const end = data.indexOf(0x0a, pos);
-    if (end < 0 || end - pos > 1024) fail('unterminated GLOBAL name');
+    const nl = data.subarray(pos, pos + 1025).indexOf(0x0a);
+    if (nl < 0) fail('unterminated GLOBAL name');
+    const end = pos + nl;
     const s = Buffer.from(data.buffer, data.byteOffset + pos, end - pos).toString('latin1');
     pos = end + 1;
     return s;
@@ -191,7 +192,8 @@ export function unpickle(data: Uint8Array, file: string, hooks: UnpickleHooks): 
       case 0x8b: {
         // LONG4: little-endian two's complement
         const n = op === 0x8a ? data[need(1)] : dv.getInt32(need(4), true);
-        if (n < 0) fail('negative LONG4 length');
+        // Building a long BigInt byte by byte is quadratic; no state dict needs more than 64-bit ints.
+        if (n < 0 || n > 64) fail(`LONG of ${n} bytes is not a state dict integer`);
         const at = need(n);
         let v = 0n;
         for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(data[at + i]);

@@ -164,6 +164,9 @@ export function parseTorchBin(bytes: Uint8Array, file = '<buffer>', options: Tor
 
   // Tensor -> storage key, to report shared storages and name tensors in errors.
   const tensorStorage = new Map<Tensor, Storage>();
+  // Gathered and converted tensors are copies; bound them so thousands of views
+  // of one big storage cannot make a small pickle allocate without limit.
+  const copyBudget = { left: 4 * bytes.length + (1 << 20) };
   const reduce = (fn: PyGlobal, args: PyTuple): unknown => {
     const a = args.items;
     switch (fn.qualname) {
@@ -183,7 +186,7 @@ export function parseTorchBin(bytes: Uint8Array, file = '<buffer>', options: Tor
         if (a.length < 6 || a.length > 7 || !storages.has((storage as Storage)?.key) || storages.get((storage as Storage).key) !== storage) {
           throw weightsError(file, undefined, 'pickle: _rebuild_tensor_v2 needs (storage, offset, size, stride, requires_grad, hooks[, metadata])');
         }
-        const t = rebuildTensor(file, storage as Storage, offset, size, stride);
+        const t = rebuildTensor(file, storage as Storage, offset, size, stride, copyBudget);
         tensorStorage.set(t, storage as Storage);
         return t;
       }
@@ -230,8 +233,12 @@ export function parseTorchBin(bytes: Uint8Array, file = '<buffer>', options: Tor
  * that read an element twice (stride 0, expand) need more memory than the
  * file holds and are refused, which also bounds what a hostile file can allocate.
  */
-function rebuildTensor(file: string, s: Storage, offset: unknown, size: unknown, stride: unknown): Tensor {
+function rebuildTensor(file: string, s: Storage, offset: unknown, size: unknown, stride: unknown, budget: { left: number }): Tensor {
   const what = `storage ${quote(s.key)}`;
+  const spend = (n: number): void => {
+    budget.left -= n;
+    if (budget.left < 0) throw weightsError(file, undefined, `${what}: strided or converted tensors would copy more than 4x the file size; refusing`);
+  };
   const dims = size instanceof PyTuple ? size.items : undefined;
   const strides = stride instanceof PyTuple ? stride.items : undefined;
   if (!dims || !strides || dims.length !== strides.length) throw weightsError(file, undefined, `${what}: tensor size and stride must be tuples of one length`);
@@ -240,12 +247,13 @@ function rebuildTensor(file: string, s: Storage, offset: unknown, size: unknown,
   if (!isInt(offset) || offset < 0 || !strides.every((x) => isInt(x) && x >= 0)) throw weightsError(file, undefined, `${what}: bad storage offset or stride`);
   const shape = dims as number[];
   const st = strides as number[];
+  const rawType = s.kind.raw === 'float64' ? 'float64' : s.kind.raw === 'int16' ? 'int16' : undefined;
   const out = (data: TypedArray): Tensor => {
+    if (rawType) spend(data.length * 4);
     if (s.kind.raw === 'float64') return new Tensor('float32', Float32Array.from(data as unknown as Float64Array), shape);
     if (s.kind.raw === 'int16') return new Tensor('int32', Int32Array.from(data as unknown as Int16Array), shape);
     return new Tensor(s.kind.dtype, data, shape);
   };
-  const rawType = s.kind.raw === 'float64' ? 'float64' : s.kind.raw === 'int16' ? 'int16' : undefined;
   const view = (off: number, n: number): TypedArray => {
     if (rawType) {
       const abs = s.bytes.byteOffset + off * s.kind.bytes;
@@ -268,6 +276,7 @@ function rebuildTensor(file: string, s: Storage, offset: unknown, size: unknown,
     expect *= shape[i];
   }
   if (contiguous) return out(view(offset, numel));
+  spend(numel * s.kind.bytes);
   const src = view(0, s.numel) as unknown as { [i: number]: number | bigint; length: number };
   const dst = (rawType ? new (rawType === 'float64' ? Float64Array : Int16Array)(numel) : allocTyped(s.kind.dtype, numel)) as unknown as { [i: number]: number | bigint };
   const idx = new Array<number>(shape.length).fill(0);

@@ -208,6 +208,20 @@ test('a truncated or unbalanced pickle is a malformed file, not a crash', (t) =>
   expectError(t, () => unpickle(Uint8Array.from([0x80, 0x02, 0x68, 0x07, 0x2e]), 'u.pkl', hooks), 'ERR_CONVBERT_WEIGHTS', 'memo');
 });
 
+test('hostile sizes are refused before they cost time or memory', (t) => {
+  // LONG4 with a 100 KB integer: decoding it would be quadratic.
+  const long4 = Uint8Array.from([0x80, 0x02, 0x8b, 0xa0, 0x86, 0x01, 0x00, ...new Uint8Array(100_000), 0x2e]);
+  expectError(t, () => unpickle(long4, 'l.pkl', hooks), 'ERR_CONVBERT_WEIGHTS', 'LONG of 100000 bytes');
+  // Many transposed (copied) views of one storage would allocate far more than the file holds.
+  const n = 256;
+  const specs = Array.from({ length: 20 }, (_, i) => ({ name: `v${i}`, storage: '0', storageType: 'FloatStorage', offset: 0, size: [n, n], stride: [1, n] }));
+  const zip = torchZip(stateDictPickle(specs, { '0': n * n }), { '0': new Uint8Array(4 * n * n) });
+  expectError(t, () => parseTorchBin(zip, 'v.bin'), 'ERR_CONVBERT_WEIGHTS', 'v.bin', 'more than 4x the file size');
+  // A view that reads elements twice (expand, stride 0) is refused rather than materialised.
+  const expand = stateDictPickle([{ name: 'e', storage: '0', storageType: 'FloatStorage', offset: 0, size: [1000000], stride: [0] }], { '0': 1 });
+  expectError(t, () => parseTorchBin(torchZip(expand, { '0': new Uint8Array(4) }), 'e.bin'), 'ERR_CONVBERT_WEIGHTS', 'more than once');
+});
+
 test('a state dict holding something other than tensors', (t) => {
   const pkl = new PickleWriter().proto(2).emptyDict().str('step').int(7).setitem().stop().bytes();
   expectError(t, () => parseTorchBin(torchZip(pkl, {}), 's.bin'), 'ERR_CONVBERT_WEIGHTS', 's.bin', '"step"', 'not a tensor');

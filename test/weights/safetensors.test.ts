@@ -78,7 +78,7 @@ test('every fixture checkpoint loads, matches its header, and is zero-copy', (t)
     for (const name of names) {
       const e = obj[name];
       const got = r.tensors.get(name)!;
-      t.is<string>(got.dtype, e.dtype === 'F32' ? 'float32' : e.dtype === 'I64' ? 'int64' : 'unexpected', `${file} ${name}`);
+      t.is(got.dtype as string, e.dtype === 'F32' ? 'float32' : e.dtype === 'I64' ? 'int64' : 'unexpected', `${file} ${name}`);
       t.deepEqual([...got.dims], e.shape);
       const [b0, b1] = e.data_offsets;
       t.true(sameBytes(got.data, bytes.subarray(8 + n + b0, 8 + n + b1)), `${file} ${name} bytes`);
