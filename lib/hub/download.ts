@@ -39,7 +39,7 @@ async function withRetries<T>(s: HubSettings, fn: (attempt: number) => Promise<T
     try {
       return await fn(attempt);
     } catch (e) {
-      if (!(e instanceof RetryableError) || attempt >= s.retries) throw e;
+      if (!(e instanceof RetryableError) || attempt >= (e.unreachable ? Math.min(1, s.retries) : s.retries)) throw e;
       await sleep(Math.min(s.retryDelayMs * 2 ** attempt, s.retryDelayMs * 8));
     }
   }
@@ -48,7 +48,8 @@ async function withRetries<T>(s: HubSettings, fn: (attempt: number) => Promise<T
 function networkError(e: unknown, s: HubSettings): ConvBertError {
   if (e instanceof ConvBertError) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  return new ConvBertError(`${msg} (gave up after ${s.retries} retries)`, 'ERR_CONVBERT_HUB_NETWORK', { cause: e });
+  const tries = e instanceof RetryableError && e.unreachable ? Math.min(1, s.retries) : s.retries;
+  return new ConvBertError(`${msg} (gave up after ${tries} ${tries === 1 ? 'retry' : 'retries'})`, 'ERR_CONVBERT_HUB_NETWORK', { cause: e });
 }
 
 function what(ctx: RequestContext): string {

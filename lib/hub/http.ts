@@ -10,13 +10,24 @@ import { ConvBertError } from '../errors';
 
 const MAX_REDIRECTS = 10;
 
-/** A failure worth retrying: connection errors, cut transfers, 5xx and 429 answers. */
+/**
+ * A failure worth retrying: connection errors, cut transfers, 5xx and 429 answers. `unreachable`
+ * marks a host that could not be reached at all (refused, no DNS, no route): usually a machine
+ * offline, so it is retried once only and the cache answers quickly where it can.
+ */
 export class RetryableError extends Error {
-  constructor(message: string, readonly status?: number, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+    readonly unreachable = false,
+  ) {
     super(message, options);
     this.name = 'RetryableError';
   }
 }
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'EHOSTDOWN']);
 
 export interface RequestContext {
   repoId: string;
@@ -42,7 +53,10 @@ export function send(method: 'HEAD' | 'GET', url: URL, headers: Record<string, s
     req.setTimeout(timeoutMs, () => {
       req.destroy(new RetryableError(`${method} ${url.href}: no data for ${timeoutMs} ms`));
     });
-    req.on('error', (e) => reject(e instanceof ConvBertError || e instanceof RetryableError ? e : new RetryableError(`${method} ${url.href}: ${e.message}`, undefined, { cause: e })));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (e instanceof ConvBertError || e instanceof RetryableError) reject(e);
+      else reject(new RetryableError(`${method} ${url.href}: ${e.message}`, undefined, { cause: e }, UNREACHABLE.has(e.code ?? '')));
+    });
     req.on('response', (res) => resolve(res));
     req.end();
   });
