@@ -160,9 +160,7 @@ function sliceEnc(e: Enc, a: number, b: number): Enc {
 }
 
 function fill<T>(n: number, v: T): T[] {
-  const a = new Array<T>(n);
-  for (let i = 0; i < n; i++) a[i] = v;
-  return a;
+  return new Array<T>(n).fill(v);
 }
 
 /** Resolved truncation/padding settings of one call. */
@@ -939,7 +937,7 @@ export abstract class PreTrainedTokenizerBase {
     if (plan.padMultiple && target % plan.padMultiple !== 0) target += plan.padMultiple - (target % plan.padMultiple);
     const padId = this.pad_token_id;
     for (const r of rows) {
-      for (const e of [r.main, ...r.overflowing]) padEnc(e, target, padId, this.pad_token, plan.padSide);
+      for (const e of [r.main, ...r.overflowing]) padEnc(e, target, padId, plan.padSide);
     }
   }
 
@@ -1061,34 +1059,25 @@ function truncateEnc(e: Enc, maxLen: number, stride: number, side: Side): [Enc, 
   return [sliceEnc(e, ranges[0][0], ranges[0][1]), ranges.slice(1).map(([a, b]) => sliceEnc(e, a, b))];
 }
 
-function padEnc(e: Enc, target: number, padId: number, padToken: string, side: Side): void {
+function padEnc(e: Enc, target: number, padId: number, side: Side): void {
   const n = target - e.ids.length;
   if (n <= 0) return;
-  const ids = fill(n, padId);
-  const zeros = fill(n, 0);
-  const ones = fill(n, 1);
-  const nulls = fill(n, -1);
-  const offs = fill(2 * n, 0);
-  const toks = e.tokens ? fill<string | null>(n, padToken) : null;
-  if (side === 'right') {
-    e.ids.push(...ids);
-    e.types.push(...zeros);
-    e.attn.push(...zeros);
-    e.special.push(...ones);
-    e.words.push(...nulls);
-    e.seqs.push(...nulls);
-    e.offs.push(...offs);
-    if (e.tokens) e.tokens.push(...toks!);
-  } else {
-    e.ids = ids.concat(e.ids);
-    e.types = zeros.concat(e.types);
-    e.attn = zeros.concat(e.attn);
-    e.special = ones.concat(e.special);
-    e.words = nulls.concat(e.words);
-    e.seqs = nulls.concat(e.seqs);
-    e.offs = offs.concat(e.offs);
-    if (e.tokens) e.tokens = toks!.concat(e.tokens);
-  }
+  // loops, not push(...spread): a long pad must not hit the argument-count limit
+  const pad = (arr: number[], v: number, k: number): number[] => {
+    if (side === 'right') {
+      for (let i = 0; i < k; i++) arr.push(v);
+      return arr;
+    }
+    return fill(k, v).concat(arr);
+  };
+  e.ids = pad(e.ids, padId, n);
+  e.types = pad(e.types, 0, n);
+  e.attn = pad(e.attn, 0, n);
+  e.special = pad(e.special, 1, n);
+  e.words = pad(e.words, -1, n);
+  e.seqs = pad(e.seqs, -1, n);
+  e.offs = pad(e.offs, 0, 2 * n);
+  if (e.tokens) e.tokens = side === 'right' ? e.tokens.concat(fill<string | null>(n, null)) : fill<string | null>(n, null).concat(e.tokens);
 }
 
 /** tokenizers' WordPiece decoder cleanup, applied to each token. */
