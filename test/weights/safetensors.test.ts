@@ -21,6 +21,7 @@ import {
   saveStateDict,
   saveStateDictSync,
   writeSafetensors,
+  writeSafetensorsSync,
   type StateDict,
 } from '../../lib/weights';
 import { fixturesDir, readJson } from '../helpers/fixtures';
@@ -88,6 +89,27 @@ test('every fixture checkpoint loads, matches its header, and is zero-copy', (t)
     t.is(buffers.size, names.length > 0 ? 1 : 0, `${file}: tensors share one buffer`);
     if (file.endsWith('model.safetensors')) t.true([...r.tensors.values()].every((x) => x.dtype === 'float32'), 'model weights are F32');
   }
+});
+
+test('a large file is held once: memory grows by its size, not twice', (t) => {
+  // Synchronous on purpose: no other test of this file runs between the two measurements.
+  const dir = tmpDir(t);
+  const n = 8 * 1024 * 1024; // 32 MiB of float32 in two tensors
+  const big = new Float32Array(n);
+  big[0] = 1;
+  big[n - 1] = 2;
+  const file = path.join(dir, 'big.safetensors');
+  writeSafetensorsSync(file, new Map([['a', new Tensor('float32', big.subarray(0, n / 2), [n / 2])], ['b', new Tensor('float32', big.subarray(n / 2), [2, n / 4])]]));
+  const size = fs.statSync(file).size;
+  const before = process.memoryUsage().arrayBuffers;
+  const r = readSafetensorsSync(file);
+  const grew = process.memoryUsage().arrayBuffers - before;
+  t.true(grew < size * 1.25, `array buffers grew by ${grew} bytes for a ${size}-byte file`);
+  const a = r.tensors.get('a')!.data as Float32Array;
+  const b = r.tensors.get('b')!.data as Float32Array;
+  t.is(a.buffer, b.buffer, 'both tensors view the one file buffer');
+  t.is(a[0], 1);
+  t.is(b[b.length - 1], 2);
 });
 
 test('async read equals sync read', async (t) => {

@@ -38,6 +38,8 @@ for (const { dir, onlyInBin } of BINS) {
       t.deepEqual(got.dims, want.dims, k);
       t.true(sameBytes(got.data, want.data), `${k}: bytes`);
     }
+    // Stored entries are 64-byte aligned by torch: every tensor views the one file buffer (no copies).
+    t.is(new Set([...bin.tensors.values()].map((x) => x.data.buffer)).size, 1, 'zero-copy');
     // torch.save(state_dict()) pickles an OrderedDict whose _metadata BUILD restores.
     t.truthy(bin.metadata, '_metadata present');
     t.deepEqual(bin.metadata!.get(''), { version: 1 });
