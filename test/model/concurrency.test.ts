@@ -1,0 +1,63 @@
+// forward() runs off the JS thread: a 1 ms timer keeps firing during a forward
+// that takes over 200 ms, and many concurrent forwards on one model equal the
+// sequential ones exactly (same engine, same inputs: the result is deterministic).
+import test from 'ava';
+
+import { Tensor } from '../../lib/tensor';
+import { ConvBertForSequenceClassification, ConvBertModel, type SequenceClassifierOutput } from '../../lib/models';
+import { mulberry32 } from '../helpers/rng';
+
+function randomIds(seed: number, B: number, L: number, V: number): Tensor<'int64'> {
+  const r = mulberry32(seed);
+  const a = new BigInt64Array(B * L);
+  for (let i = 0; i < a.length; i++) a[i] = BigInt(Math.floor(r() * V));
+  return new Tensor('int64', a, [B, L]);
+}
+
+test('a 1 ms timer keeps firing while a long forward runs', async (t) => {
+  const m = ConvBertModel.fromConfig(
+    { vocab_size: 1000, hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 1024, embedding_size: 256, max_position_embeddings: 512 },
+    { seed: 1 },
+  );
+  t.teardown(() => m.dispose());
+  let ids = randomIds(1, 4, 256, 1000);
+  // Grow the batch until one forward takes over 200 ms on this machine.
+  let ms = 0;
+  for (let B = 4; B <= 256; B *= 2) {
+    ids = randomIds(B, B, 256, 1000);
+    const t0 = performance.now();
+    await m.forward({ input_ids: ids });
+    ms = performance.now() - t0;
+    if (ms > 250) break;
+  }
+  t.true(ms > 200, `a forward takes ${ms.toFixed(0)} ms`);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  const t0 = performance.now();
+  await m.forward({ input_ids: ids });
+  const elapsed = performance.now() - t0;
+  clearInterval(timer);
+  // A blocked loop would give 0 or 1 ticks; a free one gives about one per ms (timers are coarse
+  // under load, so ask for one per 10 ms).
+  t.true(ticks >= elapsed / 10, `${ticks} ticks in ${elapsed.toFixed(0)} ms`);
+});
+
+test('concurrent forwards on one model equal sequential ones, outputs and losses', async (t) => {
+  const m = ConvBertForSequenceClassification.fromConfig(
+    { vocab_size: 200, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 128, embedding_size: 48, num_labels: 3 },
+    { seed: 2 },
+  );
+  t.teardown(() => m.dispose());
+  const inputs = Array.from({ length: 12 }, (_, i) => ({
+    input_ids: randomIds(100 + i, 1 + (i % 3), 8 + 5 * (i % 4), 200),
+    labels: new Tensor('int64', Array.from({ length: 1 + (i % 3) }, (_, j) => (i + j) % 3)),
+  }));
+  const seq: SequenceClassifierOutput[] = [];
+  for (const x of inputs) seq.push(await m.forward(x, { output_hidden_states: true }));
+  const par = await Promise.all(inputs.map((x) => m.forward(x, { output_hidden_states: true })));
+  par.forEach((o, i) => {
+    t.deepEqual(Array.from(o.logits.data), Array.from(seq[i].logits.data), `logits ${i}`);
+    t.is(o.loss!.item(), seq[i].loss!.item(), `loss ${i}`);
+    t.deepEqual(Array.from(o.hidden_states![2].data), Array.from(seq[i].hidden_states![2].data), `hidden ${i}`);
+  });
+});
