@@ -326,6 +326,7 @@ export class Tensor<T extends DataType = DataType> {
 
   /** Same data, other dims (no copy). One entry may be -1. */
   reshape(dims: readonly number[]): Tensor<T> {
+    if (!Array.isArray(dims)) throw argError(`reshape: dims must be an array of integers, got ${dims === null ? 'null' : typeof dims}`);
     const d = [...dims];
     const neg = d.indexOf(-1);
     if (neg >= 0) {

@@ -357,6 +357,7 @@ test('reshape: -1 inference, element count kept, errors', (t) => {
   throwsCode(t, () => x.reshape([-1, -1]), 'ERR_CONVBERT_SHAPE', undefined, 'two -1');
   throwsCode(t, () => x.reshape([0, -1]), 'ERR_CONVBERT_SHAPE', undefined, '-1 with a zero dim');
   throwsCode(t, () => x.reshape([-2, -12]), 'ERR_CONVBERT_SHAPE', undefined, 'negative dims');
+  throwsCode(t, () => x.reshape(24 as never), 'ERR_CONVBERT_ARG', /dims/, 'dims a number');
 });
 
 test('tolist builds nested arrays in the shape of dims; at/item/to/toFloat32 decode values', (t) => {
