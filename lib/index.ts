@@ -3,3 +3,15 @@ export { ConvBertError, type ConvBertErrorCode } from './errors';
 export { Tensor, type DataType, type DataTypeMap, type TypedArray, type NestedArray } from './tensor';
 export { backendInfo, setNumThreads, type BackendInfo } from './backend';
 export type { CudaStatus } from './native';
+export {
+  ConvBertConfig,
+  ARCHITECTURE_HEADS,
+  isConvBertArchitecture,
+  PROBLEM_TYPES,
+  SUMMARY_TYPES,
+  type ConvBertArchitecture,
+  type ProblemType,
+  type SummaryType,
+  type ActivationName,
+  type FromPretrainedOptions as ConfigFromPretrainedOptions,
+} from './config';
