@@ -15,6 +15,14 @@ import * as ort from 'onnxruntime-node';
 import { ConvBertError } from '../../lib/errors';
 import { exportOnnx, exportOnnxBytes, type OnnxExportInfo, type OnnxHead } from '../../lib/onnx/export';
 import { Tensor } from '../../lib/tensor';
+import {
+  ConvBertForMaskedLM,
+  ConvBertForMultipleChoice,
+  ConvBertForQuestionAnswering,
+  ConvBertForSequenceClassification,
+  ConvBertForTokenClassification,
+  ConvBertModel,
+} from '../../lib/models';
 import { loadStateDictSync } from '../../lib/weights';
 import { readSafetensorsSync } from '../../lib/weights/safetensors';
 import { maxViolation } from '../helpers/assert_close';
@@ -285,4 +293,36 @@ test('bad arguments, configs and weights are typed errors naming the culprit', a
   wrong.set('embeddings.LayerNorm.weight', new Tensor('float32', new Float32Array(5), [5]));
   await code(exportOnnxBytes({ ...src, weights: wrong }), 'ERR_CONVBERT_WEIGHTS', /embeddings\.LayerNorm\.weight: expected dims \[32\], got \[5\]/);
   await code(exportOnnxBytes({ ...src, head: 'masked_lm' }), 'ERR_CONVBERT_WEIGHTS', /generator_predictions\.dense\.weight/);
+});
+
+// The library's own model classes as the source (async stateDict(), head from the class).
+const MODEL_CLASSES = [
+  ['tiny-a/ConvBertForMaskedLM', (d: string) => ConvBertForMaskedLM.fromPretrained(d)],
+  ['proj-groups-b/ConvBertModel', (d: string) => ConvBertModel.fromPretrained(d)],
+  ['ratio1-c/ConvBertForSequenceClassification', (d: string) => ConvBertForSequenceClassification.fromPretrained(d)],
+  ['clamp-d/ConvBertForTokenClassification', (d: string) => ConvBertForTokenClassification.fromPretrained(d)],
+  ['odd-heads-e/ConvBertForQuestionAnswering', (d: string) => ConvBertForQuestionAnswering.fromPretrained(d)],
+  ['mc-summary-f/ConvBertForMultipleChoice', (d: string) => ConvBertForMultipleChoice.fromPretrained(d)],
+] as const;
+
+test('models loaded with fromPretrained export to graphs that match the fixtures', async (t) => {
+  for (const [folder, load] of MODEL_CLASSES) {
+    const dir = fixturesDir('convbert', folder);
+    const arch = folder.split('/')[1];
+    const model = await load(dir);
+    let info: OnnxExportInfo;
+    let bytes: Uint8Array;
+    try {
+      ({ bytes, info } = await exportOnnxBytes(model));
+    } finally {
+      model.dispose();
+    }
+    t.is(info.head, HEAD_OF[arch].head, folder);
+    const exp = readSafetensorsSync(path.join(dir, 'expected.safetensors')).tensors;
+    const c = readJson<FixtureCase[]>(path.join(dir, 'cases.json')).find((x) => x.name === 'case1')!;
+    const sess = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
+    const out = await sess.run(feeds(c, exp, false));
+    for (const o of HEAD_OF[arch].outputs) compare(t, out[o], exp.get(c.outputs[o] as string)!, `${folder} (model class) case1 ${o}`);
+    await sess.release();
+  }
 });
