@@ -153,7 +153,9 @@ export function parseTorchBin(bytes: Uint8Array, file = '<buffer>', options: Tor
     }
     const entry = `${archive}/data/${key}`;
     if (!zip.entries.has(entry)) throw weightsError(file, undefined, `storage ${quote(key)}: the archive has no entry ${quote(entry)}`);
-    const data = zip.read(entry, readOpts);
+    let data = zip.read(entry, readOpts);
+    // Align once per storage (torch pads entries to 64 bytes, so this is for odd writers only); views then never copy.
+    if (data.byteOffset % kind.bytes !== 0) data = data.slice();
     if (data.length !== numel * kind.bytes) {
       throw weightsError(file, undefined, `storage ${quote(key)}: ${numel} x ${kindName} needs ${numel * kind.bytes} bytes, the archive entry has ${data.length}`);
     }
