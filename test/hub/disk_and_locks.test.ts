@@ -88,7 +88,7 @@ test('a lock left by a dead process is taken over at once', async (t) => {
   const t0 = Date.now();
   const p = await hfHubDownload('org/tiny', 'model.safetensors', { endpoint: hub.endpoint, cacheDir });
   t.is(sha256(fs.readFileSync(p)), weightsSha);
-  t.true(Date.now() - t0 < 5000, 'did not wait for the 20 s staleness window');
+  t.true(Date.now() - t0 < 15_000, 'did not wait for the 20 s staleness window');
   t.false(fs.existsSync(lock));
 });
 

@@ -218,8 +218,10 @@ test('a transfer that stalls mid-file times out (timeoutMs) and resumes from whe
   const p = await hfHubDownload('org/tiny', 'model.safetensors', { endpoint: hub.endpoint, cacheDir: tmpCache(), timeoutMs: 300, retryDelayMs: 1 });
   t.deepEqual(fs.readFileSync(p), want);
   const gets = hub.requests({ server: 'cdn', method: 'GET' });
-  t.is(gets.length, 2);
-  t.regex(gets[1].range ?? '', /^bytes=[1-9]\d*-$/);
+  // Two GETs normally; a loaded machine may time out once more, and that attempt resumes too.
+  t.true(gets.length >= 2, `${gets.length} GETs`);
+  t.is(gets[0].range, undefined);
+  for (const g of gets.slice(1)) t.regex(g.range ?? '', /^bytes=[1-9]\d*-$/);
   t.true(Date.now() - t0 >= 300, 'the stall was ended by the idle timeout');
 });
 
