@@ -21,25 +21,23 @@ test('a 1 ms timer keeps firing while a long forward runs', async (t) => {
   );
   t.teardown(() => m.dispose());
   let ids = randomIds(1, 4, 256, 1000);
-  // Grow the batch until one forward takes over 200 ms on this machine.
-  let ms = 0;
+  // Grow the batch until one forward takes about 400 ms on this machine (margin for load swings).
   for (let B = 4; B <= 256; B *= 2) {
     ids = randomIds(B, B, 256, 1000);
     const t0 = performance.now();
     await m.forward({ input_ids: ids });
-    ms = performance.now() - t0;
-    if (ms > 250) break;
+    if (performance.now() - t0 > 400) break;
   }
-  t.true(ms > 200, `a forward takes ${ms.toFixed(0)} ms`);
   let ticks = 0;
   const timer = setInterval(() => ticks++, 1);
   const t0 = performance.now();
   await m.forward({ input_ids: ids });
   const elapsed = performance.now() - t0;
   clearInterval(timer);
-  // A blocked loop would give 0 or 1 ticks; a free one gives about one per ms (timers are coarse
-  // under load, so ask for one per 10 ms).
-  t.true(ticks >= elapsed / 10, `${ticks} ticks in ${elapsed.toFixed(0)} ms`);
+  t.true(elapsed > 200, `the timed forward took ${elapsed.toFixed(0)} ms`);
+  // A blocked loop gives 0 or 1 ticks; a free one about one per ms. Timers are coarse when the
+  // engine's threads hold every core, so ask for one per 40 ms, and at least 5.
+  t.true(ticks >= Math.max(5, elapsed / 40), `${ticks} ticks in ${elapsed.toFixed(0)} ms`);
 });
 
 test('concurrent forwards on one model equal sequential ones, outputs and losses', async (t) => {
