@@ -35,6 +35,11 @@ function batches<T>(xs: T[], n: number): T[][] {
   return out;
 }
 
+/** The non-empty lines of the speed anchor text. */
+function benchLines(): string[] {
+  return fs.readFileSync(fixturesDir('tokenizer', 'bench_en_1mb.txt'), 'utf8').split('\n').filter((l) => l.length > 0);
+}
+
 interface Row {
   name: string;
   threads: number;
@@ -106,7 +111,8 @@ function hfLen(e: HfEncoding): number {
 
 /** Child process: measure the Rust tokenizer with the thread count set in its environment. */
 async function hfChild(): Promise<void> {
-  const { lines, runs, json, threads } = JSON.parse(process.env.CONVBERT_BENCH_HF!) as { lines: string[]; runs: number; json: string; threads: number };
+  const { runs, json, threads } = JSON.parse(process.env.CONVBERT_BENCH_HF!) as { runs: number; json: string; threads: number };
+  const lines = benchLines();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Tokenizer } = require('tokenizers') as { Tokenizer: { fromFile(f: string): HfTokenizer } };
   const tok = Tokenizer.fromFile(json);
@@ -130,11 +136,11 @@ async function hfChild(): Promise<void> {
   process.send!(rows);
 }
 
-function runHf(lines: string[], runs: number, json: string, threads: number): Promise<Row[]> {
+function runHf(runs: number, json: string, threads: number): Promise<Row[]> {
   return new Promise((resolve, reject) => {
     const env = {
       ...process.env,
-      CONVBERT_BENCH_HF: JSON.stringify({ lines, runs, json, threads }),
+      CONVBERT_BENCH_HF: JSON.stringify({ runs, json, threads }),
       RAYON_NUM_THREADS: String(threads),
       TOKENIZERS_PARALLELISM: threads > 1 ? 'true' : 'false',
     };
@@ -149,8 +155,7 @@ function runHf(lines: string[], runs: number, json: string, threads: number): Pr
 async function main(): Promise<void> {
   const runs = Number(arg('--runs', '5'));
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  const text = fs.readFileSync(fixturesDir('tokenizer', 'bench_en_1mb.txt'), 'utf8');
-  const lines = text.split('\n').filter((l) => l.length > 0);
+  const lines = benchLines();
   const vocabFile = fixturesDir('tokenizer', 'vocab.txt');
   const vocab = fs.readFileSync(vocabFile, 'utf8').split('\n');
   if (vocab[vocab.length - 1] === '') vocab.pop();
@@ -199,7 +204,7 @@ async function main(): Promise<void> {
   if (hasHf) {
     const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-bench-')), 'tokenizer.json');
     fs.writeFileSync(json, hfTokenizerJson(vocab));
-    for (const threads of [...new Set([1, cores])]) rows.push(...(await runHf(lines, runs, json, threads)));
+    for (const threads of [...new Set([1, cores])]) rows.push(...(await runHf(runs, json, threads)));
   }
 
   if (process.argv.includes('--json')) {
