@@ -15,3 +15,19 @@ export {
   type ActivationName,
   type FromPretrainedOptions as ConfigFromPretrainedOptions,
 } from './config';
+export {
+  loadStateDict,
+  loadStateDictSync,
+  saveStateDict,
+  saveStateDictSync,
+  readSafetensors,
+  readSafetensorsSync,
+  writeSafetensors,
+  writeSafetensorsSync,
+  readTorchBin,
+  readTorchBinSync,
+  type StateDict,
+  type SafetensorsFile,
+  type TorchBinFile,
+  type SaveStateDictOptions,
+} from './weights';
