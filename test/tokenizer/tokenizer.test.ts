@@ -253,3 +253,16 @@ test('encodeBatchAsync resolves to what encodeBatch returns', async (t) => {
   const opts = { text_pair: ['x', null, 'y', null], padding: 'longest', return_offsets_mapping: true } as const;
   t.deepEqual(await tok.encodeBatchAsync(texts, opts), tok.encodeBatch(texts, opts));
 });
+
+test('encodeBatchAsync runs a large batch on worker threads and matches encodeBatch', async (t) => {
+  const lines = fs.readFileSync(fixturesDir('tokenizer', 'bench_en_1mb.txt'), 'utf8').split('\n').slice(0, 400);
+  t.true(lines.join('').length > 32 * 1024, 'big enough for the pool');
+  const local = new ConvBertTokenizer({ vocab: vocabLines, never_split: ['[foo]'] });
+  lines.push('keep [foo] whole');
+  const opts = { padding: true, return_offsets_mapping: true, return_special_tokens_mask: true } as const;
+  const before = local.workerPool.workerBatches;
+  const got = await local.encodeBatchAsync(lines, opts);
+  t.is(local.workerPool.workerBatches, before + 1, 'the worker pool ran');
+  t.deepEqual(got, local.encodeBatch(lines, opts));
+  await local.dispose();
+});
