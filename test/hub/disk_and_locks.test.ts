@@ -11,9 +11,10 @@ import * as path from 'path';
 import { ConvBertError } from '../../lib/errors';
 import { hfHubDownload } from '../../lib/hub';
 import { commitId, FakeHub, sha256 } from './fake_hub';
-import { isolateHubEnv, tinyModelFiles, tmpCache } from './setup';
+import { isolateHubEnv, removeTmpDirs, tinyModelFiles, tmpCache } from './setup';
 
 test.before(isolateHubEnv);
+test.after.always(removeTmpDirs);
 
 const C1 = commitId('disk-c1');
 

@@ -13,9 +13,10 @@ import { normalizeEtag } from '../../lib/hub/http';
 import { formatProgressLine } from '../../lib/hub/progress';
 import { envFlag, resolveSettings } from '../../lib/hub/settings';
 import { commitId, FakeHub, gitBlobSha1, sha256, type FakeFile } from './fake_hub';
-import { closedPort, isolateHubEnv, readFixture, tinyModelFiles, tmpCache } from './setup';
+import { closedPort, isolateHubEnv, removeTmpDirs, tmpDir, readFixture, tinyModelFiles, tmpCache } from './setup';
 
 test.before(isolateHubEnv);
+test.after.always(removeTmpDirs);
 
 const C1 = commitId('c1');
 const C2 = commitId('c2');
@@ -364,7 +365,7 @@ test('settings follow huggingface_hub: cache dir, token sources, offline spellin
   t.is(hubCacheDir({}), path.join(os.homedir(), '.cache', 'huggingface', 'hub'));
   t.is(hubCacheDir({ HF_HOME: '~/hf' }), path.join(os.homedir(), 'hf', 'hub'));
 
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-hf-token-'));
+  const home = tmpDir('convbert-hf-token-');
   fs.writeFileSync(path.join(home, 'token'), 'hf_from_file\n');
   t.is(resolveSettings({}, { HF_HOME: home }).token, 'hf_from_file', 'the file huggingface-cli login writes');
   t.is(resolveSettings({}, { HF_HOME: home, HUGGING_FACE_HUB_TOKEN: 'legacy' }).token, 'legacy');

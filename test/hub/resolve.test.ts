@@ -11,9 +11,10 @@ import { ConvBertError } from '../../lib/errors';
 import { resolveModelPath } from '../../lib/hub';
 import { fixturesDir } from '../helpers/fixtures';
 import { commitId, FakeHub, gitBlobSha1, sha256, type FakeFile } from './fake_hub';
-import { isolateHubEnv, readFixture, tinyModelFiles, tmpCache, tokenizerFiles } from './setup';
+import { isolateHubEnv, removeTmpDirs, readFixture, tinyModelFiles, tmpCache, tokenizerFiles } from './setup';
 
 test.before(isolateHubEnv);
+test.after.always(removeTmpDirs);
 
 const C1 = commitId('resolve-c1');
 

@@ -20,17 +20,30 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
+const tmpDirs: string[] = [];
+
+export function tmpDir(prefix: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tmpDirs.push(d);
+  return d;
+}
+
+/** Removes every folder tmpDir() made in this test file (register with test.after.always). */
+export function removeTmpDirs(): void {
+  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
 export async function isolateHubEnv(): Promise<void> {
   for (const k of Object.keys(process.env)) {
     if (/^(HF_|HUGGINGFACE_|HUGGING_FACE_)/.test(k)) delete process.env[k];
   }
   delete process.env.XDG_CACHE_HOME;
-  process.env.HF_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-hf-home-'));
+  process.env.HF_HOME = tmpDir('convbert-hf-home-');
   process.env.HF_ENDPOINT = `http://127.0.0.1:${await closedPort()}`;
 }
 
 export function tmpCache(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-hub-cache-'));
+  return tmpDir('convbert-hub-cache-');
 }
 
 /** The tiny ConvBertModel fixture as Hub files: config.json plain, model.safetensors LFS. */
