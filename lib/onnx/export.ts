@@ -229,15 +229,15 @@ class Weights {
 
   private check(t: Tensor | undefined, key: string, dims: readonly number[]): Float32Array {
     if (!t) throw weightsErr(`weights: missing ${key} (expected dims [${dims.join(', ')}])`);
-    if (!(t instanceof Tensor) && !(t && typeof t === 'object' && 'dims' in t && 'data' in t)) {
+    if (typeof t !== 'object' || !Array.isArray(t.dims) || !ArrayBuffer.isView(t.data)) {
       throw weightsErr(`weights: ${key} is not a Tensor`);
     }
     if (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) {
       throw weightsErr(`weights: ${key}: expected dims [${dims.join(', ')}], got [${t.dims.join(', ')}]`);
     }
-    if (t.dtype === 'float32') return t.data as Float32Array;
-    if (t.dtype === 'float16' || t.dtype === 'bfloat16') return t.toFloat32();
-    throw new ConvBertError(`exportOnnx: weights: ${key}: expected a float tensor, got ${t.dtype}`, 'ERR_CONVBERT_DTYPE');
+    if (t.dtype === 'float32' && t.data instanceof Float32Array) return t.data;
+    if ((t.dtype === 'float16' || t.dtype === 'bfloat16') && typeof t.toFloat32 === 'function') return t.toFloat32();
+    throw new ConvBertError(`exportOnnx: weights: ${key}: expected a float32/float16/bfloat16 tensor, got ${String(t.dtype)}`, 'ERR_CONVBERT_DTYPE');
   }
 }
 
@@ -651,6 +651,7 @@ function docString(head: OnnxHead, geo: Geometry, positionIds: boolean, unsuppor
       `attention_mask (2-D, 1 = attend, 0 = masked; bias (1 - m) * finfo(float32).min on the attention branch only), ` +
       `token_type_ids${positionIds ? ', position_ids' : ''}. Feed ones / zeros for HF's default mask / token types.`,
     positionIds ? 'position_ids are an input.' : 'position_ids are arange(sequence_length) for every row (HF default).',
+    `sequence_length <= max_position_embeddings (${geo.maxPos}); ids < vocab_size (${geo.vocab}); token types < type_vocab_size (${geo.typeVocab}).`,
     `Geometry: hidden ${geo.hidden}, embedding ${geo.emb}, ${geo.layers} layers, ${geo.sa} attention + ${geo.sa} conv heads of ${geo.headDim}, ` +
       `kernel ${geo.k}, groups ${geo.groups}, hidden_act ${geo.act}.`,
     `Not exported (unsupported by this graph): ${unsupported.join('; ')}.`,

@@ -326,3 +326,26 @@ test('models loaded with fromPretrained export to graphs that match the fixtures
     await sess.release();
   }
 });
+
+test('float16 / bfloat16 weights are widened to float32 initializers', async (t) => {
+  const dir = fixturesDir('convbert', 'tiny-a', 'ConvBertModel');
+  const src = readSource(dir);
+  const half = new Map([...src.weights].map(([k, v]) => [k, v.to('bfloat16')] as [string, Tensor]));
+  const widened = new Map([...half].map(([k, v]) => [k, new Tensor('float32', v.toFloat32(), v.dims)] as [string, Tensor]));
+  const exp = readSafetensorsSync(path.join(dir, 'expected.safetensors')).tensors;
+  const c = readJson<FixtureCase[]>(path.join(dir, 'cases.json')).find((x) => x.name === 'case1')!;
+  const outs: Float32Array[] = [];
+  for (const weights of [half, widened]) {
+    const { bytes } = await exportOnnxBytes({ config: src.config, weights });
+    const sess = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
+    outs.push((await sess.run(feeds(c, exp, false))).last_hidden_state.data as Float32Array);
+    await sess.release();
+  }
+  // Same float32 initializers, same graph: identical outputs (tolerance 0).
+  t.deepEqual(outs[0], outs[1]);
+  const bad = new Map(src.weights);
+  bad.set('embeddings.LayerNorm.bias', new Tensor('int32', new Int32Array(32), [32]));
+  const e = await t.throwsAsync(exportOnnxBytes({ config: src.config, weights: bad }), { instanceOf: ConvBertError });
+  t.is((e as ConvBertError).code, 'ERR_CONVBERT_DTYPE');
+  t.regex(e!.message, /embeddings\.LayerNorm\.bias/);
+});
