@@ -407,6 +407,9 @@ export abstract class ConvBertPreTrainedModel {
       if (v !== undefined && typeof v !== 'boolean') throw argError(`${k}: expected a boolean, got ${typeof v}`);
     }
     const c = this.config;
+    // Like HF, options left out fall back to the config's output_hidden_states / output_attentions.
+    const wantHidden = o.output_hidden_states ?? c.output_hidden_states === true;
+    const wantAttn = o.output_attentions ?? c.output_attentions === true;
     const trunk = readTrunkInputs(c, inputs, this.batchRank(), this.labelKeys(), this.constructor.name);
     const labels = this.readLabels(inputs, trunk);
     const { rows, L } = trunk;
@@ -433,8 +436,8 @@ export abstract class ConvBertPreTrainedModel {
       outputs: {
         last_hidden_state: new Float32Array(rows * L * H),
         logits: kind === 'none' ? null : new Float32Array(this.logitsLength(rows, L)),
-        hidden_states: o.output_hidden_states ? Array.from({ length: nl + 1 }, () => new Float32Array(rows * L * H)) : null,
-        attentions: o.output_attentions ? Array.from({ length: nl }, () => new Float32Array(rows * sa * L * L)) : null,
+        hidden_states: wantHidden ? Array.from({ length: nl + 1 }, () => new Float32Array(rows * L * H)) : null,
+        attentions: wantAttn ? Array.from({ length: nl }, () => new Float32Array(rows * sa * L * L)) : null,
       },
     };
     return { trunk, req, opts: o, labels };
