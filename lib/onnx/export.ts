@@ -96,6 +96,8 @@ export const MIN_OPSET = 14;
 export const MAX_OPSET = 21;
 export const DEFAULT_OPSET = 17;
 
+/** A serialized protobuf message must stay below 2 GiB (ConvBERT-base is about 0.45 GB). */
+const PROTOBUF_LIMIT = 2 ** 31;
 const F32_MIN = -3.4028234663852886e38; // torch.finfo(torch.float32).min
 
 function configError(msg: string): ConvBertError {
@@ -682,6 +684,12 @@ async function encode(source: OnnxExportSource | OnnxExportModelLike, options: O
     metadata: { head, unsupported: unsupported.join('; ') },
     graph: { name: 'convbert', nodes: g.nodes, initializers: g.initializers, inputs: built.inputs, outputs: built.outputs },
   });
+  if (model.length >= PROTOBUF_LIMIT) {
+    throw new ConvBertError(
+      `exportOnnx: the model needs ${model.length} bytes, over protobuf's 2 GiB limit (external data is not written)`,
+      'ERR_CONVBERT_UNSUPPORTED',
+    );
+  }
   return {
     chunks: model.toChunks(),
     info: {
