@@ -209,29 +209,31 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
       return;
     }
-    // Type and length of every weight first, so build_model only copies.
-    for (const WeightSpec& w : expected_weights(c, h)) {
-      const Napi::Value v = (w.head ? hw : tw).Get(w.name);
-      const float* p = nullptr;
-      Fail wf;
-      const std::string where = std::string(w.head ? "spec.head.weights[" : "spec.weights[") + "'" + w.name + "']";
-      if (!GetArray<float>(v, where, napi_float32_array, w.numel, false, &p, nullptr, &wf)) {
-        CodedError(env, StatusCode::kInvalidArgument, "ERR_CONVBERT_WEIGHTS", wf.msg).ThrowAsJavaScriptException();
-        return;
-      }
-    }
+    // Each weight is read exactly once, inside its own handle scope, and no
+    // reference is kept: spec.weights may be an object of lazy getters that
+    // load one tensor at a time, so peak memory stays near one copy.
     std::shared_ptr<Model> model;
+    Fail wf;
+    bool weight_failed = false;
     st = build_model(c, h,
                      [&](const WeightSpec& w) -> const float* {
+                       Napi::HandleScope scope(env);
                        const float* p = nullptr;
-                       Fail wf;
-                       GetArray<float>((w.head ? hw : tw).Get(w.name), w.name, napi_float32_array, w.numel, false, &p,
-                                       nullptr, &wf);
+                       const std::string where =
+                           std::string(w.head ? "spec.head.weights[" : "spec.weights[") + "'" + w.name + "']";
+                       if (!GetArray<float>((w.head ? hw : tw).Get(w.name), where, napi_float32_array, w.numel, false,
+                                            &p, nullptr, &wf)) {
+                         weight_failed = true;
+                         return nullptr;
+                       }
                        return p;
                      },
                      &model);
     if (!st.ok()) {
-      Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
+      if (weight_failed)
+        CodedError(env, StatusCode::kInvalidArgument, "ERR_CONVBERT_WEIGHTS", wf.msg).ThrowAsJavaScriptException();
+      else
+        Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
       return;
     }
     model_ = std::move(model);

@@ -137,3 +137,32 @@ test('a weight of the wrong length is rejected at construction and named', (t) =
   t.regex(err!.message, /encoder\.layer\.1\.output\.dense\.bias/);
   t.true(fs.existsSync(m.dir));
 });
+
+test('each weight is read exactly once, so spec.weights may be lazy getters that stream tensors', (t) => {
+  const m = loadFixtureModel(fixturesDir('convbert', 'proj-groups-b', 'ConvBertModel'));
+  const reads = new Map<string, number>();
+  const lazy = new Proxy(m.spec.weights, {
+    get(target, key) {
+      if (typeof key === 'string') reads.set(key, (reads.get(key) ?? 0) + 1);
+      const v = Reflect.get(target, key) as Float32Array | undefined;
+      return v ? Float32Array.from(v) : v; // a fresh array per read, as a streaming loader would give
+    },
+  });
+  const Engine = engineClass();
+  const eager = new Engine(m.spec);
+  const streamed = new Engine({ ...m.spec, weights: lazy });
+  t.true(reads.size > 0);
+  t.deepEqual([...reads.values()].filter((n) => n !== 1), []);
+  const a = request(m, [3, 1, 4, 1, 5, 9, 2, 6], 4);
+  const b = request(m, [3, 1, 4, 1, 5, 9, 2, 6], 4);
+  eager.forwardSync(a);
+  streamed.forwardSync(b);
+  t.deepEqual(Array.from(b.outputs.last_hidden_state), Array.from(a.outputs.last_hidden_state));
+  const missing: Record<string, Float32Array> = { ...m.spec.weights };
+  delete missing['encoder.layer.2.attention.self.conv_kernel_layer.bias'];
+  const err = t.throws(() => new Engine({ ...m.spec, weights: missing }));
+  t.is((err as ConvBertError).code, 'ERR_CONVBERT_WEIGHTS');
+  t.regex(err!.message, /encoder\.layer\.2\.attention\.self\.conv_kernel_layer\.bias/);
+  eager.dispose();
+  streamed.dispose();
+});

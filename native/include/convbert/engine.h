@@ -98,13 +98,14 @@ class Model {
   std::vector<float> h_ln_g, h_ln_b; // MLM generator_predictions.LayerNorm
   PackedLinear h_out;                // lm head / out_proj / classifier / qa_outputs
 
+  // Native bytes held by the packed weights, and by the pooled arenas.
   int64_t weight_bytes() const { return weight_bytes_; }
   int64_t arena_bytes() const;
 
   std::unique_ptr<Arena> take_arena() const;
   void give_arena(std::unique_ptr<Arena> a) const;
 
-  int64_t weight_bytes_ = 0;
+  int64_t weight_bytes_ = 0;  // set by build_model
 
  private:
   mutable std::mutex arena_mu_;
@@ -112,7 +113,8 @@ class Model {
 };
 
 // Looks a weight up by name: returns its data (numel floats, validated by the
-// caller) or null when absent.
+// caller) or null when absent. build_model calls it once per weight and copies
+// the data before its next call, so the pointer need only live until then.
 using WeightLookup = std::function<const float*(const WeightSpec& spec)>;
 
 // Copies (and packs) every weight of expected_weights() into a new Model.

@@ -186,10 +186,11 @@ class Builder {
     std::vector<float> w(static_cast<size_t>(names.size() * n_each * K));
     std::vector<float> bias(static_cast<size_t>(names.size() * n_each));
     for (size_t i = 0; i < names.size(); ++i) {
+      // Each source is copied before the next lookup: a lookup may run JS that frees the previous array.
       const float *pw = nullptr, *pb = nullptr;
       CONVBERT_RETURN_IF_ERROR(get(names[i] + ".weight", &pw));
-      CONVBERT_RETURN_IF_ERROR(get(names[i] + ".bias", &pb));
       std::copy(pw, pw + n_each * K, w.begin() + static_cast<int64_t>(i) * n_each * K);
+      CONVBERT_RETURN_IF_ERROR(get(names[i] + ".bias", &pb));
       std::copy(pb, pb + n_each, bias.begin() + static_cast<int64_t>(i) * n_each);
     }
     out->N = static_cast<int64_t>(names.size()) * n_each;
