@@ -68,7 +68,7 @@ export interface OnnxExportModelLike {
 }
 
 export interface OnnxExportOptions {
-  /** ai.onnx opset, 14 to 21 (default 17: LayerNormalization; below 17 it is decomposed). */
+  /** ai.onnx opset, 14 to 24 (default 17: LayerNormalization; below 17 it is decomposed). */
   opset?: number;
   /** Weight and activation type of the graph. Only 'float32' is supported. */
   dtype?: 'float32';
@@ -93,7 +93,7 @@ export interface OnnxExportInfo {
 }
 
 export const MIN_OPSET = 14;
-export const MAX_OPSET = 21;
+export const MAX_OPSET = 24;
 export const DEFAULT_OPSET = 17;
 
 /** A serialized protobuf message must stay below 2 GiB (ConvBERT-base is about 0.45 GB). */
@@ -626,6 +626,7 @@ async function resolveSource(
 
 function irVersionFor(opset: number): number {
   // onnx's opset -> IR version table (IR 8 at the least: ORT reads it for every opset used here).
+  if (opset >= 23) return 11;
   if (opset >= 21) return 10;
   if (opset >= 19) return 9;
   return 8;

@@ -215,12 +215,12 @@ for (const entry of index) {
   });
 }
 
-test('opset 14 (LayerNorm decomposed) and 21 give the same outputs', async (t) => {
+test('opsets 14 (LayerNorm decomposed), 21 and 24 match the fixtures too', async (t) => {
   const dir = fixturesDir('convbert', 'proj-groups-b', 'ConvBertForMaskedLM');
   const src = readSource(dir);
   const exp = readSafetensorsSync(path.join(dir, 'expected.safetensors')).tensors;
   const cases = readJson<FixtureCase[]>(path.join(dir, 'cases.json'));
-  for (const opset of [14, 21]) {
+  for (const opset of [14, 21, 24]) {
     const { bytes, info } = await exportOnnxBytes(src, { opset });
     t.is(info.opset, opset);
     const dec = decodeModel(bytes);
@@ -281,6 +281,7 @@ test('bad arguments, configs and weights are typed errors naming the culprit', a
     t.regex(e!.message, msg);
   };
   await code(exportOnnxBytes(src, { opset: 13 }), 'ERR_CONVBERT_ARG', /options\.opset/);
+  await code(exportOnnxBytes(src, { opset: 25 }), 'ERR_CONVBERT_ARG', /options\.opset: expected an integer from 14 to 24/);
   await code(exportOnnxBytes(src, { dtype: 'float16' as 'float32' }), 'ERR_CONVBERT_UNSUPPORTED', /options\.dtype/);
   await code(exportOnnx(src, ''), 'ERR_CONVBERT_ARG', /path/);
   await code(exportOnnxBytes({ ...src, head: 'pooler' as OnnxHead }), 'ERR_CONVBERT_ARG', /head/);
