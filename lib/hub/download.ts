@@ -57,7 +57,7 @@ function what(ctx: RequestContext): string {
 }
 
 async function fetchMetadata(url: URL, headers: Record<string, string>, s: HubSettings, ctx: RequestContext, cache: RepoCache): Promise<FileMetadata> {
-  const { res, url: answered, location } = await headMetadata(url, headers, s.timeoutMs);
+  const { res, url: answered, location } = await headMetadata(url, headers, s.headTimeoutMs);
   const status = res.statusCode ?? 0;
   if (status >= 400 || status < 200) {
     const commit = header(res, 'x-repo-commit');
@@ -134,7 +134,7 @@ async function getInto(
   if (expected !== undefined && have === expected && have > 0) return;
   const h = { ...headers };
   if (have > 0) h.Range = `bytes=${have}-`;
-  const { res, url } = await getFollowing(meta.location, h, authOrigin, s.timeoutMs);
+  const { res, url } = await getFollowing(meta.location, h, authOrigin, s.getTimeoutMs);
   const status = res.statusCode ?? 0;
   let flags = 'a';
   if (status === 200) {

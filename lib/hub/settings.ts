@@ -1,7 +1,8 @@
 // settings.ts: the Hub options of one call, resolved against the environment
 // the way huggingface_hub reads it: HF_ENDPOINT, HF_TOKEN (then the legacy
 // HUGGING_FACE_HUB_TOKEN, then the token file that `huggingface-cli login`
-// writes), HF_HUB_CACHE / HF_HOME, HF_HUB_OFFLINE. Options given in code win
+// writes), HF_HUB_CACHE / HF_HOME, HF_HUB_OFFLINE, HF_HUB_ETAG_TIMEOUT,
+// HF_HUB_DOWNLOAD_TIMEOUT, HF_HUB_DISABLE_PROGRESS_BARS. Options given in code win
 // over the environment; the environment is read at each call, never cached.
 import * as os from 'os';
 import * as path from 'path';
@@ -35,9 +36,15 @@ export interface HubOptions {
    * like snapshot_download's allow_patterns. config.json is always fetched.
    */
   allowPatterns?: string[];
-  /** true: a progress bar on stderr; false: none; a function: called with each report. Default: a bar when stderr is a TTY. */
+  /**
+   * true: a progress bar on stderr; false: none; a function: called with each report.
+   * Default: a bar when stderr is a TTY and HF_HUB_DISABLE_PROGRESS_BARS is not set.
+   */
   progress?: boolean | ((event: HubProgressEvent) => void);
-  /** Idle timeout of one request, in ms (no byte for this long fails the attempt); default 10000. */
+  /**
+   * Idle timeout of one request, in ms (no byte for this long fails the attempt). Default: 10 s, or
+   * $HF_HUB_ETAG_TIMEOUT (metadata) and $HF_HUB_DOWNLOAD_TIMEOUT (content), in seconds, as in huggingface_hub.
+   */
   timeoutMs?: number;
   /** Retries after a connection error, a cut transfer or a 5xx/429 answer; default 5. */
   retries?: number;
@@ -52,7 +59,9 @@ export interface HubSettings {
   token: string | undefined;
   offline: boolean;
   progress: HubOptions['progress'];
-  timeoutMs: number;
+  /** Idle timeouts of the metadata HEAD and of the content GET, in ms. */
+  headTimeoutMs: number;
+  getTimeoutMs: number;
   retries: number;
   retryDelayMs: number;
 }
@@ -84,6 +93,14 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /** huggingface_hub's truthy spellings: 1, ON, YES, TRUE (any case). */
 export function envFlag(v: string | undefined): boolean {
   return v !== undefined && ['1', 'ON', 'YES', 'TRUE'].includes(v.trim().toUpperCase());
+}
+
+/** A positive number of seconds from the environment, in ms; undefined when unset or not a number. */
+function envSeconds(name: string, env: NodeJS.ProcessEnv): number | undefined {
+  const v = nonEmpty(env[name]);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? n * 1000 : undefined;
 }
 
 function readTokenFile(env: NodeJS.ProcessEnv): string | undefined {
@@ -130,8 +147,9 @@ export function resolveSettings(opts: HubOptions | undefined, env: NodeJS.Proces
     cacheDir: o.cacheDir !== undefined ? path.resolve(expandHome(o.cacheDir)) : path.resolve(hubCacheDir(env)),
     token,
     offline: o.localFilesOnly === true || envFlag(env.HF_HUB_OFFLINE),
-    progress: o.progress,
-    timeoutMs: num('timeoutMs', o.timeoutMs, 10_000, 1),
+    progress: o.progress === undefined && envFlag(env.HF_HUB_DISABLE_PROGRESS_BARS) ? false : o.progress,
+    headTimeoutMs: num('timeoutMs', o.timeoutMs, envSeconds('HF_HUB_ETAG_TIMEOUT', env) ?? 10_000, 1),
+    getTimeoutMs: num('timeoutMs', o.timeoutMs, envSeconds('HF_HUB_DOWNLOAD_TIMEOUT', env) ?? 10_000, 1),
     retries: Math.floor(num('retries', o.retries, 5, 0)),
     retryDelayMs: num('retryDelayMs', o.retryDelayMs, 250, 0),
   };

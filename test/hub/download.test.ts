@@ -376,6 +376,12 @@ test('settings follow huggingface_hub: cache dir, token sources, offline spellin
   for (const v of ['1', 'true', 'ON', 'yes']) t.true(envFlag(v), v);
   for (const v of [undefined, '', '0', 'false', 'off']) t.false(envFlag(v), String(v));
   t.is(resolveSettings({}, {}).endpoint, 'https://huggingface.co');
+  const timeouts = resolveSettings({}, { HF_HUB_ETAG_TIMEOUT: '3', HF_HUB_DOWNLOAD_TIMEOUT: '60' });
+  t.deepEqual([timeouts.headTimeoutMs, timeouts.getTimeoutMs], [3000, 60_000]);
+  const given = resolveSettings({ timeoutMs: 50 }, { HF_HUB_ETAG_TIMEOUT: '3' });
+  t.deepEqual([given.headTimeoutMs, given.getTimeoutMs], [50, 50]);
+  t.is(resolveSettings({}, { HF_HUB_DISABLE_PROGRESS_BARS: '1' }).progress, false);
+  t.is(resolveSettings({ progress: true }, { HF_HUB_DISABLE_PROGRESS_BARS: '1' }).progress, true, 'an explicit option wins');
   t.is(resolveSettings({}, { HF_ENDPOINT: 'http://mirror.local/' }).endpoint, 'http://mirror.local');
   t.is(codeOf(t.throws(() => resolveSettings({}, { HF_ENDPOINT: 'ftp://x' }))), 'ERR_CONVBERT_ARG');
   t.is(codeOf(t.throws(() => resolveSettings({ revision: '' }, {}))), 'ERR_CONVBERT_ARG');
