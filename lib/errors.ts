@@ -22,6 +22,8 @@ export type ConvBertErrorCode =
   | 'ERR_CONVBERT_HUB_OFFLINE' // offline mode (HF_HUB_OFFLINE=1 / localFilesOnly) and the file is not in the cache
   | 'ERR_CONVBERT_HUB_INTEGRITY' // a downloaded file whose size or sha256 disagrees with what the Hub announced
   | 'ERR_CONVBERT_HUB_NETWORK' // the Hub could not be reached or kept failing (connection errors, 5xx) after retries
+  | 'ERR_CONVBERT_OVERLOADED' // a batcher's queue is full (the server answers 429): retry later
+  | 'ERR_CONVBERT_TIMEOUT' // a request passed its deadline (timeoutMs) before its result came
   | 'ERR_CONVBERT_INTERNAL'; // a bug: please report it
 
 export class ConvBertError extends Error {
