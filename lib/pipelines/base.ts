@@ -1,0 +1,271 @@
+// base.ts: what every pipeline shares: loading a model + tokenizer from a Hub
+// id or a folder, option checks that name the argument, and the batch runner.
+// ConvBERT's conv branch reads padding (DESIGN.md, Padding semantics), so the
+// runner never pads: it groups rows of equal token length (up to batch_size a
+// forward), or hands the rows to model.forwardPacked when the model has one.
+// Either way each row's output equals the row run alone.
+import { ConvBertError, argError } from '../errors';
+import { resolveModelPath, type HubOptions } from '../hub';
+import { type ConvBertPreTrainedModel } from '../models/base';
+import { Tensor } from '../tensor';
+import { ConvBertTokenizer } from '../tokenizer/convbert';
+import { ConvBertTokenizerFast } from '../tokenizer/fast';
+import { type PreTrainedTokenizerBase } from '../tokenizer/base';
+
+/** Options of pipeline(): where the files come from and how batches run. */
+export interface PipelineOptions {
+  /** 'fast' (native WordPiece, default) or 'slow' (TypeScript WordPiece); both give the same ids. */
+  tokenizer?: 'fast' | 'slow';
+  /** Hub branch, tag or commit (Hub ids only). */
+  revision?: string;
+  /** Hub cache root (Hub ids only). */
+  cacheDir?: string;
+  /** Other Hub settings (token, localFilesOnly, endpoint, progress, ...). */
+  hub?: Omit<HubOptions, 'revision' | 'cacheDir'>;
+  /** Passed to the model's fromPretrained as is (for builds whose models accept them). */
+  dtype?: string;
+  /** Passed to the model's fromPretrained as is. */
+  device?: string;
+  /** Most rows per forward call (default 8). Results do not depend on it. */
+  batch_size?: number;
+}
+
+/** One row for the model: token ids and segment ids of equal length (no padding). */
+export interface Row {
+  input_ids: number[];
+  token_type_ids: number[];
+}
+
+/**
+ * The packed forward a model may offer: every row run as if alone (no compute on
+ * padding), one output per row shaped like forward()'s for a batch of one.
+ * Detected at run time; the runner groups equal lengths otherwise.
+ */
+export type ForwardPacked = (rows: { input_ids: Int32Array; token_type_ids: Int32Array }[]) => Promise<Record<string, unknown>[]>;
+
+/** What the runner hands back per row: the head's output tensors cut to that row (batch dim 1). */
+export type RowOutput = Record<string, Tensor<'float32'>>;
+
+const DEFAULT_BATCH_SIZE = 8;
+
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
+  return typeof v;
+}
+
+/** Checks an integer option in [lo, hi]; undefined gives the default. */
+export function intOption(name: string, v: unknown, dflt: number, lo: number, hi = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < lo || v > hi) {
+    throw argError(`${name}: expected an integer in [${lo}, ${hi === Number.MAX_SAFE_INTEGER ? 'inf' : hi}], got ${typeof v === 'number' ? v : describe(v)}`);
+  }
+  return v;
+}
+
+export function boolOption(name: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw argError(`${name}: expected a boolean, got ${describe(v)}`);
+  return v;
+}
+
+export function enumOption<T extends string>(name: string, v: unknown, allowed: readonly T[], dflt: T): T {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'string' || !allowed.includes(v as T)) {
+    throw argError(`${name}: expected one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(v)}`);
+  }
+  return v as T;
+}
+
+/** Rejects option keys the call does not know, naming them. */
+export function checkKeys(what: string, o: unknown, known: readonly string[]): Record<string, unknown> {
+  if (o === undefined || o === null) return {};
+  if (typeof o !== 'object' || Array.isArray(o)) throw argError(`${what}: expected an options object, got ${describe(o)}`);
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) throw argError(`${what}: unknown option '${k}'; expected some of ${known.join(', ')}`);
+  }
+  return o as Record<string, unknown>;
+}
+
+/** One input or an array of them; returns the list and whether the caller gave an array. */
+export function asBatch<T>(what: string, x: unknown, check: (v: unknown, name: string) => T): { items: T[]; batched: boolean } {
+  if (Array.isArray(x)) {
+    if (x.length === 0) throw argError(`${what}: expected at least one input, got an empty array`);
+    return { items: x.map((v, i) => check(v, `${what}[${i}]`)), batched: true };
+  }
+  return { items: [check(x, what)], batched: false };
+}
+
+export function checkText(v: unknown, name: string): string {
+  if (typeof v !== 'string') throw argError(`${name}: expected a string, got ${describe(v)}`);
+  return v;
+}
+
+/** Loads the model class and the tokenizer from a Hub id or a local folder. */
+export async function loadParts<T extends ConvBertPreTrainedModel>(
+  load: (dir: string, opts: object) => Promise<T>,
+  modelIdOrDir: string,
+  options: PipelineOptions,
+): Promise<{ model: T; tokenizer: PreTrainedTokenizerBase }> {
+  const hub: HubOptions = { ...(options.hub ?? {}) };
+  if (options.revision !== undefined) hub.revision = options.revision;
+  if (options.cacheDir !== undefined) hub.cacheDir = options.cacheDir;
+  const dir = await resolveModelPath(modelIdOrDir, hub);
+  const kind = options.tokenizer ?? 'fast';
+  const tokenizer = kind === 'fast' ? await ConvBertTokenizerFast.fromPretrained(dir) : await ConvBertTokenizer.fromPretrained(dir);
+  const modelOpts: Record<string, unknown> = {};
+  if (options.dtype !== undefined) modelOpts.dtype = options.dtype;
+  if (options.device !== undefined) modelOpts.device = options.device;
+  const model = await load(dir, modelOpts);
+  return { model, tokenizer };
+}
+
+export function checkPipelineOptions(o: unknown): PipelineOptions {
+  const r = checkKeys('options', o, ['tokenizer', 'revision', 'cacheDir', 'hub', 'dtype', 'device', 'batch_size']);
+  enumOption('options.tokenizer', r.tokenizer, ['fast', 'slow'], 'fast');
+  intOption('options.batch_size', r.batch_size, DEFAULT_BATCH_SIZE, 1, 4096);
+  for (const k of ['revision', 'cacheDir', 'dtype', 'device'] as const) {
+    if (r[k] !== undefined && typeof r[k] !== 'string') throw argError(`options.${k}: expected a string, got ${describe(r[k])}`);
+  }
+  if (r.hub !== undefined && (r.hub === null || typeof r.hub !== 'object' || Array.isArray(r.hub))) {
+    throw argError(`options.hub: expected an object of Hub settings, got ${describe(r.hub)}`);
+  }
+  return r as PipelineOptions;
+}
+
+/** The part of a pipeline that owns the model and tokenizer and runs rows through the model. */
+export class PipelineCore<M extends ConvBertPreTrainedModel> {
+  readonly model: M;
+  readonly tokenizer: PreTrainedTokenizerBase;
+  readonly batchSize: number;
+  /** Longest row the model takes: the tokenizer's model_max_length capped by max_position_embeddings. */
+  readonly maxLength: number;
+  #disposed = false;
+
+  constructor(model: M, tokenizer: PreTrainedTokenizerBase, batchSize = DEFAULT_BATCH_SIZE) {
+    this.model = model;
+    this.tokenizer = tokenizer;
+    this.batchSize = batchSize;
+    this.maxLength = Math.min(tokenizer.model_max_length, model.config.max_position_embeddings);
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  checkAlive(task: string): void {
+    if (this.#disposed) throw new ConvBertError(`${task} pipeline: used after dispose()`, 'ERR_CONVBERT_DISPOSED');
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.model.dispose();
+    const tk = this.tokenizer as { dispose?: () => unknown };
+    if (typeof tk.dispose === 'function') await tk.dispose();
+  }
+
+  /**
+   * Runs each row as if alone and returns, per row, the named float outputs with
+   * their leading batch dim cut to 1. `rank3` wraps each forward's rows as (1, n, L)
+   * (multiple choice); otherwise (n, L).
+   */
+  async run(rows: readonly Row[], outputs: readonly string[], rank3 = false): Promise<RowOutput[]> {
+    for (const r of rows) {
+      if (r.input_ids.length === 0) throw argError('inputs: a row with no tokens (the tokenizer returned nothing)');
+      if (r.input_ids.length > this.model.config.max_position_embeddings) {
+        throw argError(`inputs: ${r.input_ids.length} tokens exceed max_position_embeddings ${this.model.config.max_position_embeddings}`);
+      }
+    }
+    const packed = (this.model as unknown as { forwardPacked?: ForwardPacked }).forwardPacked;
+    if (typeof packed === 'function' && !rank3) return this.runPacked(packed.bind(this.model), rows, outputs);
+    const out = new Array<RowOutput>(rows.length);
+    // Group row indices by length, keeping first-seen order so the work is deterministic.
+    const byLen = new Map<number, number[]>();
+    rows.forEach((r, i) => {
+      const g = byLen.get(r.input_ids.length);
+      if (g) g.push(i);
+      else byLen.set(r.input_ids.length, [i]);
+    });
+    for (const [L, idx] of byLen) {
+      for (let s = 0; s < idx.length; s += this.batchSize) {
+        const chunk = idx.slice(s, s + this.batchSize);
+        const n = chunk.length;
+        const ids = new Int32Array(n * L);
+        const types = new Int32Array(n * L);
+        chunk.forEach((ri, k) => {
+          ids.set(rows[ri].input_ids, k * L);
+          types.set(rows[ri].token_type_ids, k * L);
+        });
+        const dims = rank3 ? [1, n, L] : [n, L];
+        const res = (await this.model.forward({
+          input_ids: new Tensor('int32', ids, dims),
+          token_type_ids: new Tensor('int32', types, dims),
+        })) as unknown as Record<string, Tensor<'float32'>>;
+        chunk.forEach((ri, k) => {
+          const o: RowOutput = {};
+          for (const name of outputs) o[name] = sliceRow(name, res[name], k, n, rank3);
+          out[ri] = o;
+        });
+      }
+    }
+    return out;
+  }
+
+  private async runPacked(packed: ForwardPacked, rows: readonly Row[], outputs: readonly string[]): Promise<RowOutput[]> {
+    const out: RowOutput[] = [];
+    for (let s = 0; s < rows.length; s += this.batchSize) {
+      const chunk = rows.slice(s, s + this.batchSize).map((r) => ({ input_ids: Int32Array.from(r.input_ids), token_type_ids: Int32Array.from(r.token_type_ids) }));
+      const res = await packed(chunk);
+      for (const r of res) {
+        const o: RowOutput = {};
+        for (const name of outputs) {
+          const t = r[name];
+          if (!(t instanceof Tensor)) throw new ConvBertError(`forwardPacked: output '${name}' missing`, 'ERR_CONVBERT_INTERNAL');
+          o[name] = t as Tensor<'float32'>;
+        }
+        out.push(o);
+      }
+    }
+    return out;
+  }
+}
+
+/** Row k of a batch output: dims [n, ...rest] -> [1, ...rest]; for rank-3 (1, n) outputs, [1, n] -> [1, 1]. */
+function sliceRow(name: string, t: Tensor<'float32'> | undefined, k: number, n: number, rank3: boolean): Tensor<'float32'> {
+  if (!t) throw new ConvBertError(`model output '${name}' missing`, 'ERR_CONVBERT_INTERNAL');
+  const data = t.data as Float32Array;
+  if (rank3) {
+    // (1, n) logits: one value per row.
+    return new Tensor('float32', data.slice(k, k + 1), [1, 1]);
+  }
+  const per = data.length / n;
+  return new Tensor('float32', data.slice(k * per, (k + 1) * per), [1, ...t.dims.slice(1)]);
+}
+
+/** Encodes one text (and pair) without padding, truncated to `maxLength` tokens. */
+export function encodeRow(
+  tok: PreTrainedTokenizerBase,
+  text: string,
+  pair: string | null,
+  maxLength: number,
+  extra: { offsets?: boolean; words?: boolean; special?: boolean } = {},
+): Row & { offsets?: [number, number][]; word_ids?: (number | null)[]; special?: number[] } {
+  const e = tok.encode(text, {
+    text_pair: pair,
+    truncation: true,
+    max_length: maxLength,
+    return_offsets_mapping: extra.offsets ?? false,
+    return_word_ids: extra.words ?? false,
+    return_special_tokens_mask: extra.special ?? false,
+  });
+  const ids = e.input_ids;
+  return {
+    input_ids: ids,
+    token_type_ids: e.token_type_ids ?? new Array<number>(ids.length).fill(0),
+    ...(e.offset_mapping ? { offsets: e.offset_mapping } : {}),
+    ...(e.word_ids ? { word_ids: e.word_ids } : {}),
+    ...(e.special_tokens_mask ? { special: e.special_tokens_mask } : {}),
+  };
+}

@@ -1,0 +1,164 @@
+// question_answering.ts: the question-answering pipeline (extractive), with HF's
+// QuestionAnsweringPipeline semantics. The question and the context are encoded
+// as a pair; a long context is cut into windows of max_seq_len tokens overlapping
+// by doc_stride tokens (truncation only_second). Per window, start/end logits
+// outside the context are masked, softmaxed, and spans (end >= start, at most
+// max_answer_len tokens) scored start_p * end_p; the best spans over all windows
+// win. Character offsets come from the tokenizer's offset mapping (aligned to
+// whole words by default), so context.slice(start, end) === answer.
+import { argError } from '../errors';
+import { type ConvBertForQuestionAnswering } from '../models/heads/question_answering';
+import { asBatch, boolOption, checkKeys, describe, intOption, type PipelineCore, type Row } from './base';
+import { softmax } from './math';
+
+export interface QuestionAnsweringOptions {
+  /** Answers to return (default 1: one object; more: a list). */
+  top_k?: number;
+  /** Overlap of consecutive windows in tokens (default 128, capped at max_seq_len / 2 like HF). */
+  doc_stride?: number;
+  /** Tokens per window, question and specials included (default 384, capped by the model). */
+  max_seq_len?: number;
+  /** Longest answer in tokens (default 15). */
+  max_answer_len?: number;
+  /** Also consider "no answer" ({answer: '', start: 0, end: 0}) scored by the [CLS] position (default false). */
+  handle_impossible_answer?: boolean;
+  /** Widen answers to whole words (default true, HF's align_to_words). */
+  align_to_words?: boolean;
+}
+
+export interface QuestionAnsweringInput {
+  question: string;
+  context: string;
+}
+
+export interface QuestionAnsweringResult {
+  answer: string;
+  score: number;
+  start: number;
+  end: number;
+}
+
+interface Window extends Row {
+  example: number;
+  offsets: [number, number][];
+  seqIds: (number | null)[];
+  wordIds: (number | null)[];
+}
+
+function checkInput(v: unknown, name: string): QuestionAnsweringInput {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw argError(`${name}: expected {question, context}, got ${describe(v)}`);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (k !== 'question' && k !== 'context') throw argError(`${name}: unknown key '${k}'; expected question, context`);
+  if (typeof o.question !== 'string') throw argError(`${name}.question: expected a string, got ${describe(o.question)}`);
+  if (typeof o.context !== 'string') throw argError(`${name}.context: expected a string, got ${describe(o.context)}`);
+  if (o.context.trim() === '') throw argError(`${name}.context: expected a non-empty string`);
+  if (o.question.trim() === '') throw argError(`${name}.question: expected a non-empty string`);
+  return { question: o.question, context: o.context };
+}
+
+export async function runQuestionAnswering(
+  core: PipelineCore<ConvBertForQuestionAnswering>,
+  input: QuestionAnsweringInput | QuestionAnsweringInput[],
+  options?: QuestionAnsweringOptions,
+): Promise<QuestionAnsweringResult | QuestionAnsweringResult[] | (QuestionAnsweringResult | QuestionAnsweringResult[])[]> {
+  core.checkAlive('question-answering');
+  const o = checkKeys('question-answering options', options, ['top_k', 'doc_stride', 'max_seq_len', 'max_answer_len', 'handle_impossible_answer', 'align_to_words']);
+  const topK = intOption('top_k', o.top_k, 1, 1);
+  const maxSeqLen = Math.min(intOption('max_seq_len', o.max_seq_len, 384, 4), core.maxLength);
+  const docStride = Math.min(intOption('doc_stride', o.doc_stride, 128, 0), Math.floor(maxSeqLen / 2));
+  const maxAnswerLen = intOption('max_answer_len', o.max_answer_len, 15, 1);
+  const impossible = boolOption('handle_impossible_answer', o.handle_impossible_answer, false);
+  const align = boolOption('align_to_words', o.align_to_words, true);
+  const { items, batched } = asBatch('inputs', input, checkInput);
+  const tok = core.tokenizer;
+
+  const windows: Window[] = [];
+  items.forEach((x, ex) => {
+    const enc = tok.encode(x.question, {
+      text_pair: x.context,
+      truncation: 'only_second',
+      max_length: maxSeqLen,
+      stride: docStride,
+      return_overflowing_tokens: true,
+      return_offsets_mapping: true,
+      return_word_ids: true,
+    });
+    for (const e of [enc, ...(enc.overflowing ?? [])]) {
+      windows.push({
+        example: ex,
+        input_ids: e.input_ids,
+        token_type_ids: e.token_type_ids ?? new Array<number>(e.input_ids.length).fill(0),
+        offsets: e.offset_mapping!,
+        seqIds: e.sequence_ids!,
+        wordIds: e.word_ids!,
+      });
+    }
+  });
+  const outs = await core.run(windows, ['start_logits', 'end_logits']);
+
+  const answers: QuestionAnsweringResult[][] = items.map(() => []);
+  const nullScore = items.map(() => Infinity);
+  windows.forEach((w, wi) => {
+    const L = w.input_ids.length;
+    const ctx = items[w.example].context;
+    const inCtx = w.seqIds.map((s) => s === 1);
+    // Like HF: every non-context token is masked except [CLS], whose probability is the "no answer" score.
+    const masked = (a: Float32Array): Float64Array => {
+      const m = new Float64Array(L);
+      for (let j = 0; j < L; j++) m[j] = inCtx[j] || j === 0 ? a[j] : -10000;
+      return m;
+    };
+    const ps = softmax(masked(outs[wi].start_logits.data as Float32Array));
+    const pe = softmax(masked(outs[wi].end_logits.data as Float32Array));
+    nullScore[w.example] = Math.min(nullScore[w.example], ps[0] * pe[0]);
+    const spans: { s: number; e: number; score: number }[] = [];
+    for (let s = 0; s < L; s++) {
+      if (!inCtx[s]) continue;
+      for (let e = s; e < Math.min(L, s + maxAnswerLen); e++) {
+        if (!inCtx[e]) continue;
+        spans.push({ s, e, score: ps[s] * pe[e] });
+      }
+    }
+    spans.sort((a, b) => b.score - a.score || a.s - b.s || a.e - b.e);
+    // Word alignment can map two token spans to one character span: keep the first (best) of each.
+    const seen = new Set<string>();
+    for (const sp of spans) {
+      if (seen.size >= topK) break;
+      let start = w.offsets[sp.s][0];
+      let end = w.offsets[sp.e][1];
+      if (align) {
+        // Widen to the words' character spans, over the tokens of this window.
+        const ws = w.wordIds[sp.s];
+        const we = w.wordIds[sp.e];
+        for (let j = 0; j < L; j++) {
+          if (!inCtx[j]) continue;
+          if (w.wordIds[j] === ws) start = Math.min(start, w.offsets[j][0]);
+          if (w.wordIds[j] === we) end = Math.max(end, w.offsets[j][1]);
+        }
+      }
+      const key = `${start}:${end}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      answers[w.example].push({ answer: ctx.slice(start, end), score: sp.score, start, end });
+    }
+  });
+
+  const results = answers.map((list, ex) => {
+    if (impossible) list.push({ answer: '', score: nullScore[ex], start: 0, end: 0 });
+    // The same span can win in two overlapping windows: keep its best score once.
+    const seen = new Set<string>();
+    const uniq = list
+      .sort((a, b) => b.score - a.score || a.start - b.start || a.end - b.end)
+      .filter((a) => {
+        const k = `${a.start}:${a.end}`;
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      })
+      .slice(0, topK);
+    // A context that tokenizes to nothing has no span: the only answer is "no answer".
+    if (uniq.length === 0) uniq.push({ answer: '', score: nullScore[ex] === Infinity ? 0 : nullScore[ex], start: 0, end: 0 });
+    return topK === 1 ? uniq[0] : uniq;
+  });
+  return batched ? results : results[0];
+}
