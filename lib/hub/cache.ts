@@ -5,6 +5,7 @@
 //   <cache>/models--org--name/.no_exist/<commit>/<file>    empty: the file is known absent at that commit
 //   <cache>/.locks/models--org--name/<etag>.convbert.lock  ours, held while a blob downloads
 // A blob is written as <etag>.incomplete and renamed only once verified.
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -144,27 +145,37 @@ export class RepoCache {
   }
 
   /**
-   * snapshots/<commit>/<file> -> relative link to blobs/<etag>, replacing what was there. Where the file
-   * system refuses symlinks (Windows without developer mode), a copy of the blob, as huggingface_hub does.
+   * snapshots/<commit>/<file> -> relative link to blobs/<etag>. A link already pointing there is kept;
+   * anything else is replaced atomically (a temp link renamed over it), so a concurrent reader never
+   * finds the path missing. Where the file system refuses symlinks (Windows without developer mode),
+   * a copy of the blob, as huggingface_hub does.
    */
   linkPointer(commit: string, file: string, etag: string): string {
     const pointer = this.pointerPath(commit, file);
     const blob = this.blobPath(etag);
-    fs.mkdirSync(path.dirname(pointer), { recursive: true });
     try {
-      fs.unlinkSync(pointer);
+      if (fs.realpathSync(pointer) === fs.realpathSync(blob)) return pointer;
     } catch {
-      // absent
+      // absent or dangling: (re)create it
     }
-    const rel = path.relative(path.dirname(pointer), blob);
+    fs.mkdirSync(path.dirname(pointer), { recursive: true });
+    const tmp = `${pointer}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
     try {
-      fs.symlinkSync(rel, pointer);
+      try {
+        fs.symlinkSync(path.relative(path.dirname(pointer), blob), tmp);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EPERM' && code !== 'EACCES' && code !== 'ENOTSUP' && code !== 'EINVAL' && code !== 'ENOSYS') throw e;
+        fs.copyFileSync(blob, tmp);
+      }
+      fs.renameSync(tmp, pointer);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST' && fs.realpathSync(pointer) === fs.realpathSync(blob)) return pointer;
-      if (code === 'EPERM' || code === 'EACCES' || code === 'ENOTSUP' || code === 'EINVAL' || code === 'ENOSYS') {
-        fs.copyFileSync(blob, pointer);
-      } else throw e;
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        // never created
+      }
+      throw e;
     }
     return pointer;
   }
