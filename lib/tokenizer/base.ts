@@ -729,7 +729,16 @@ export abstract class PreTrainedTokenizerBase {
       rows.push({ main, overflowing, texts: [row[0].text, row[1]?.text ?? null] });
     }
     if (prep.plan.padding !== 'do_not_pad') this.padAll(rows, prep.plan);
+    // every requested column exists, even for an empty batch
     const out: BatchEncodeResult = { input_ids: [] };
+    if (options.return_token_type_ids ?? true) out.token_type_ids = [];
+    if (options.return_attention_mask ?? true) out.attention_mask = [];
+    if (options.return_offsets_mapping) out.offset_mapping = [];
+    if (options.return_special_tokens_mask) out.special_tokens_mask = [];
+    if (options.return_word_ids) {
+      out.word_ids = [];
+      out.sequence_ids = [];
+    }
     const push = (e: Enc, texts: [string, string | null]) => {
       const r = this.toRow(e, texts, options);
       for (const k of Object.keys(r) as (keyof EncodedRow)[]) {

@@ -266,3 +266,8 @@ test('encodeBatchAsync runs a large batch on worker threads and matches encodeBa
   t.deepEqual(got, local.encodeBatch(lines, opts));
   await local.dispose();
 });
+
+test('an empty batch returns the requested columns, empty', (t) => {
+  t.deepEqual(tok.encodeBatch([], { return_offsets_mapping: true }), { input_ids: [], token_type_ids: [], attention_mask: [], offset_mapping: [] });
+  t.deepEqual(tok.batchDecode([]), []);
+});
