@@ -139,7 +139,7 @@ export class RepoCache {
       // absent: write it
     }
     fs.mkdirSync(path.dirname(p), { recursive: true });
-    const tmp = `${p}.${process.pid}.tmp`;
+    const tmp = `${p}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
     fs.writeFileSync(tmp, commit);
     fs.renameSync(tmp, p);
   }
