@@ -39,7 +39,8 @@ export interface EntityGroup {
   end: number;
 }
 
-interface PreEntity {
+/** One non-special token before aggregation (HF's pre_entity). */
+export interface PreEntity {
   word: string;
   scores: Float64Array;
   start: number;
@@ -143,6 +144,23 @@ function aggregateWords(tok: PreTrainedTokenizerBase, labels: (i: number) => str
   return out;
 }
 
+/** HF's aggregate(): per-token entities ('none'), or grouped entities for the other strategies. */
+export function aggregateEntities(
+  tok: PreTrainedTokenizerBase,
+  pre: PreEntity[],
+  strategy: AggregationStrategy,
+  labels: (i: number) => string,
+): (TokenEntity | EntityGroup)[] {
+  if (strategy === 'none' || strategy === 'simple') {
+    const es: Entity[] = pre.map((p) => {
+      const k = argmax(p.scores);
+      return { entity: labels(k), score: p.scores[k], index: p.index, word: p.word, start: p.start, end: p.end };
+    });
+    return strategy === 'none' ? (es as TokenEntity[]) : groupEntities(tok, es);
+  }
+  return groupEntities(tok, aggregateWords(tok, labels, pre, strategy));
+}
+
 function checkIgnore(v: unknown): string[] {
   if (v === undefined) return ['O'];
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw argError(`ignore_labels: expected an array of strings, got ${describe(v)}`);
@@ -185,16 +203,7 @@ export async function runTokenClassification(
       }
       pre.push({ word, scores: softmax(logits.subarray(j * N, (j + 1) * N)), start, end, index: j, isSubword });
     }
-    let ents: (TokenEntity | EntityGroup)[];
-    if (strategy === 'none' || strategy === 'simple') {
-      const es: Entity[] = pre.map((p) => {
-        const k = argmax(p.scores);
-        return { entity: labels(k), score: p.scores[k], index: p.index, word: p.word, start: p.start, end: p.end };
-      });
-      ents = strategy === 'none' ? (es as TokenEntity[]) : groupEntities(tok, es);
-    } else {
-      ents = groupEntities(tok, aggregateWords(tok, labels, pre, strategy));
-    }
+    const ents = aggregateEntities(tok, pre, strategy, labels);
     return ents.filter((e) => !ignore.includes('entity' in e ? e.entity : e.entity_group));
   });
   return batched ? results : results[0];

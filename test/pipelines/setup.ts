@@ -14,6 +14,7 @@ import {
   ConvBertForSequenceClassification,
   ConvBertForTokenClassification,
   ConvBertModel,
+  type ConvBertPreTrainedModel,
 } from '../../lib/models';
 import { fixturesDir } from '../helpers/fixtures';
 
@@ -52,7 +53,8 @@ const made: string[] = [];
 export async function makeModelDir(head: keyof typeof HEADS, seed: number, extra: Record<string, unknown> = {}, modelMaxLength = 128): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-pipe-'));
   made.push(dir);
-  const m = HEADS[head].fromConfig(tinyConfig(extra), { seed });
+  const cls = HEADS[head] as unknown as { fromConfig(c: Record<string, unknown>, o: { seed: number }): ConvBertPreTrainedModel };
+  const m = cls.fromConfig(tinyConfig(extra), { seed });
   await m.savePretrained(dir);
   m.dispose();
   fs.copyFileSync(VOCAB_FILE, path.join(dir, 'vocab.txt'));
