@@ -31,3 +31,4 @@ export {
   type TorchBinFile,
   type SaveStateDictOptions,
 } from './weights';
+export { resolveModelPath, hfHubDownload, hubCacheDir, type HubOptions, type HubProgressEvent } from './hub';
