@@ -205,6 +205,12 @@ export async function runEncodeGoldens(t: ExecutionContext, cls: TokenizerClass,
       const cps = sensitive.map((u) => cpOf(u.cp));
       const spans = [taintedSpans(c.text, cps), taintedSpans(c.text_pair ?? '', cps)];
       t.deepEqual(withoutTainted(got, spans), withoutTainted(exp, spans), `${c.id}: differs outside the unicode_sensitive words`);
+      // Where the only reason is HF's old Rust tables, JS tables agree with Python's, so
+      // the result must be the slow tokenizer's (the README: "slow-like answer").
+      const slow = (c as unknown as { slow: 'same' | { tokens: string[] } }).slow;
+      if (c.unicode_sensitive!.every((u) => u.reasons.length === 1 && u.reasons[0] === 'rust_tables') && slow !== 'same') {
+        t.deepEqual(got.tokens, slow.tokens, `${c.id}: JS tables give the slow tokenizer's tokens`);
+      }
       continue;
     }
     t.deepEqual(got, exp, `${c.id}: encode`);
@@ -235,8 +241,7 @@ export async function runEncodeGoldens(t: ExecutionContext, cls: TokenizerClass,
       `${c.id}: encode() row`,
     );
   }
-  // The public set has 4 rust_tables cases; a JS-table tokenizer must actually take the soft path on them.
-  if (o.unicodeTables === 'js') t.true(soft <= g.cases.filter((c) => c.unicode_sensitive).length);
+  t.log(`${soft} unicode_sensitive case(s) differed from the fast fields (only inside the flagged words)`);
 }
 
 interface TruncCase {
