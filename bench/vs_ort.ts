@@ -3,7 +3,8 @@
 // exported with exportOnnx so the peer gets identical weights. Times
 // InferenceSession.run (graph optimisations all, intra-op threads = cores by
 // default) at batch x sequence shapes and prints median / p90 latency,
-// sequences/s and GFLOP/s, plus the command that produced them. Options:
+// sequences/s, GFLOP/s and CPU time per run (which shows when other work
+// shared the cores: compare with the load averages printed), plus the command. Options:
 //   --shapes 1x128,8x128   --iters 20   --warmup 3   --threads N   --seed 0   --opset 17
 //   --config '{"num_hidden_layers": 12, ...}'   --onnx out.onnx (keep the file)   --no-check   --json
 import * as fs from 'fs';
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const overrides = JSON.parse(arg('config', '{}')) as Record<string, unknown>;
   const config = ConvBertConfig.fromDict({ ...overrides });
+  const loadBefore = os.loadavg().map((x) => x.toFixed(1)).join(' ');
   const command = `node --import tsx bench/vs_ort.ts ${process.argv.slice(2).join(' ')}`.trim();
 
   let t0 = performance.now();
@@ -77,17 +79,22 @@ async function main(): Promise<void> {
   }
   model.dispose(); // its threads stay out of the timings
 
-  const rows: BenchRow[] = [];
+  const rows: Array<BenchRow & { cpu_ms: number }> = [];
   for (const [batch, seq] of shapes) {
     const f = feeds(batch, seq, config.vocab_size);
     for (let i = 0; i < warmup; i++) await sess.run(f);
     const times: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i < iters; i++) {
+      const c0 = process.cpuUsage();
       const s = performance.now();
       await sess.run(f);
       times.push(performance.now() - s);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
     }
     times.sort((a, b) => a - b);
+    cpu.sort((a, b) => a - b);
     const med = quantile(times, 0.5);
     const flops = trunkFlops(config, seq) * batch;
     rows.push({
@@ -98,6 +105,7 @@ async function main(): Promise<void> {
       p90_ms: +quantile(times, 0.9).toFixed(2),
       seq_per_s: +((batch * 1000) / med).toFixed(2),
       gflop_per_s: +(flops / med / 1e6).toFixed(1),
+      cpu_ms: +quantile(cpu, 0.5).toFixed(2),
     });
   }
   await sess.release();
@@ -113,6 +121,7 @@ async function main(): Promise<void> {
     export_ms: +exportMs.toFixed(0),
     session_load_ms: +loadMs.toFixed(0),
     max_abs_diff_vs_ours: maxAbsDiff,
+    load_average_before: loadBefore,
     command,
   };
   if (json) {
@@ -128,10 +137,12 @@ async function main(): Promise<void> {
   );
   if (maxAbsDiff !== undefined) console.log(`check: max |onnxruntime - ours| on last_hidden_state at ${rows[0]?.shape}: ${maxAbsDiff.toExponential(2)}`);
   console.log(`${iters} timed runs after ${warmup} warm-up`);
-  console.log('shape      median ms   p90 ms   seq/s    GFLOP/s');
+  // cpu ms: process CPU time per run (all threads, spinning included); near threads x median on a quiet machine.
+  console.log(`load average before: ${loadBefore}, after: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (${os.cpus().length} CPUs)`);
+  console.log('shape      median ms   p90 ms   seq/s    GFLOP/s   cpu ms');
   for (const r of rows) {
     console.log(
-      `${r.shape.padEnd(10)} ${String(r.median_ms).padStart(9)} ${String(r.p90_ms).padStart(8)} ${String(r.seq_per_s).padStart(7)} ${String(r.gflop_per_s).padStart(9)}`,
+      `${r.shape.padEnd(10)} ${String(r.median_ms).padStart(9)} ${String(r.p90_ms).padStart(8)} ${String(r.seq_per_s).padStart(7)} ${String(r.gflop_per_s).padStart(9)} ${String(r.cpu_ms).padStart(8)}`,
     );
   }
 }

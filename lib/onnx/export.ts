@@ -256,7 +256,8 @@ function transpose2d(a: Float32Array, rows: number, cols: number): Float32Array 
 // ---------------------------------------------------------------------------
 // Activations (HF ACT2FN), decomposed into standard ops
 
-const ACTIVATIONS = new Set([
+/** @internal The hidden_act / summary_activation names the export knows (HF ACT2FN). */
+export const ACTIVATIONS: ReadonlySet<string> = new Set([
   'linear',
   'gelu',
   'gelu_python',
@@ -284,7 +285,8 @@ function checkActivation(name: string, what: string): void {
   }
 }
 
-function activation(g: GraphBuilder, x: string, name: string, at: string): string {
+/** @internal HF activation `name` applied to value `x` (exported for the activation tests). */
+export function activation(g: GraphBuilder, x: string, name: string, at: string): string {
   const half = (v: string): string => g.op('Mul', [v, g.f32(0.5)], at);
   const onePlus = (v: string): string => g.op('Add', [v, g.f32(1)], at);
   const geluErf = (v: string): string => {
