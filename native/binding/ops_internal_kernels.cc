@@ -87,7 +87,8 @@ struct Args {
   }
 };
 
-// opGemm(A (M,K), B (N,K), bias (N)|null, C (M,N), M, N, K, path): C = A·Bᵀ + bias through the packed layout.
+// opGemm(A (M,K), B (N,K), bias (N)|null, C (M,N), M, N, K, path, act?): C = act(A·Bᵀ + bias) through the
+// packed layout; act is an optional Activation code for the epilogue.
 Napi::Value OpGemm(const Napi::CallbackInfo& info) {
   Args a{info, "opGemm"};
   const int64_t M = a.Int(4, "M"), N = a.Int(5, "N", 1), K = a.Int(6, "K");
@@ -109,6 +110,7 @@ Napi::Value OpGemm(const Napi::CallbackInfo& info) {
   g.C = C;
   g.ldc = N;
   g.M = M;
+  if (info.Length() > 8 && info[8].IsNumber()) g.act = static_cast<Activation>(info[8].As<Napi::Number>().Int32Value());
   return a.Done(gemm(*ops, g), ops);
 }
 

@@ -46,6 +46,38 @@ test('gemm matches an fp64 reference on every path, with and without bias', (t) 
   }
 });
 
+test('gemm epilogue activations (relu, erf gelu, tanh) match act(fp64 reference) on every path', (t) => {
+  const rand = mulberry32(12);
+  const [M, N, K] = [9, 35, 40];
+  const A = randn(rand, M * K);
+  const B = randn(rand, N * K, 1 / Math.sqrt(K));
+  const bias = randn(rand, N);
+  const base = gemmRef(A, B, bias, M, N, K);
+  const erf = (x: number): number => {
+    // Abramowitz-Stegun 7.1.26 is not enough for the reference: use the series to 1e-15.
+    let sum = x;
+    let term = x;
+    for (let n = 1; n < 200; n++) {
+      term *= (-x * x) / n;
+      sum += term / (2 * n + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  };
+  const acts: [number, (v: number) => number][] = [
+    [4, (v) => Math.max(v, 0)],
+    [1, (v) => 0.5 * v * (1 + erf(v / Math.SQRT2))],
+    [9, Math.tanh],
+  ];
+  for (const [code, f] of acts) {
+    const want = base.map(f);
+    for (const path of cpuPaths()) {
+      const { C, ran } = gemm(A, B, bias, M, N, K, path, code);
+      t.is(ran, path);
+      assertClose(t, C, want, { rtol: 1e-5, atol: 1e-5, label: `${path} act=${code}` });
+    }
+  }
+});
+
 test('gemm rejects arrays whose length disagrees with the sizes', (t) => {
   const A = new Float32Array(6);
   const B = new Float32Array(6);

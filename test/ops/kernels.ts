@@ -7,9 +7,9 @@ import type { OpPath } from '../helpers/ops';
 type Fn = (...args: unknown[]) => string;
 const op = (name: string): Fn => native()[name] as Fn;
 
-export function gemm(A: Float32Array, B: Float32Array, bias: Float32Array | null, M: number, N: number, K: number, path: OpPath) {
+export function gemm(A: Float32Array, B: Float32Array, bias: Float32Array | null, M: number, N: number, K: number, path: OpPath, act = 0) {
   const C = new Float32Array(M * N).fill(NaN);
-  const ran = op('opGemm')(A, B, bias, C, M, N, K, path);
+  const ran = op('opGemm')(A, B, bias, C, M, N, K, path, act);
   return { C, ran };
 }
 

@@ -72,6 +72,8 @@ struct GemmArgs {
   float* C = nullptr;
   int64_t ldc = 0;
   int64_t M = 0;
+  // Epilogue: act is applied to each output tile right after it is computed (while in cache).
+  Activation act = Activation::kIdentity;
 };
 
 // A block kernel: C[0..M)[0..N) = A · Bpᵀ + bias for N <= the panels starting

@@ -1,4 +1,4 @@
-// gemm.cc: C = A · Bᵀ + bias with B an nn.Linear weight (N, K), pre-packed once
+// gemm.cc: C = act(A · Bᵀ + bias) with B an nn.Linear weight (N, K), pre-packed once
 // into 16-column panels (ops.h kGemmPanel; k-major inside a panel, last panel
 // zero-padded). The driver tiles C into (kGemmRowsPerTask x kGemmColsPerTask)
 // blocks run on the pool; the block kernel blocks over K. gemm_block_ref is the
@@ -53,6 +53,9 @@ Status gemm(const OpTable& ops, const GemmArgs& g) {
     return Status::Error(StatusCode::kInvalidArgument, "gemm: bad sizes or strides");
   if (M == 0 || N == 0) return Status::Ok();
   if (!g.A || !g.B.data || !g.C) return Status::Error(StatusCode::kInvalidArgument, "gemm: null pointer");
+  if (static_cast<int32_t>(g.act) < 0 || g.act >= Activation::kCount)
+    return Status::Error(StatusCode::kInvalidArgument, "gemm: unknown epilogue activation");
+  const int32_t act = static_cast<int32_t>(g.act);
   const int64_t mt = (M + kGemmRowsPerTask - 1) / kGemmRowsPerTask;
   const int64_t nt = (N + kGemmColsPerTask - 1) / kGemmColsPerTask;
   // Tiny products run on the calling thread: a wake-up costs more than the work.
@@ -63,8 +66,11 @@ Status gemm(const OpTable& ops, const GemmArgs& g) {
       const int64_t ni = t / mt, mi = t % mt;
       const int64_t m0 = mi * kGemmRowsPerTask, n0 = ni * kGemmColsPerTask;
       const int64_t mb = std::min(kGemmRowsPerTask, M - m0), nb = std::min(kGemmColsPerTask, N - n0);
+      float* C = g.C + m0 * g.ldc + n0;
       ops.gemm_block(g.A + m0 * g.lda, g.lda, g.B.data + (n0 / kGemmPanel) * K * kGemmPanel, K,
-                     g.bias ? g.bias + n0 : nullptr, g.C + m0 * g.ldc + n0, g.ldc, mb, nb);
+                     g.bias ? g.bias + n0 : nullptr, C, g.ldc, mb, nb);
+      if (g.act != Activation::kIdentity)
+        for (int64_t r = 0; r < mb; ++r) ops.activation_row(C + r * g.ldc, C + r * g.ldc, nullptr, nb, act);
     }
   });
   return Status::Ok();

@@ -6,9 +6,9 @@
 
 namespace convbert {
 
-// y (M, N) = x (M, K; row stride ldx) · Wᵀ + bias, for every group of w.
+// y (M, N) = act(x (M, K; row stride ldx) · Wᵀ + bias), for every group of w.
 Status engine_linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t ldx, int64_t M, float* y,
-                     int64_t ldy);
+                     int64_t ldy, Activation act = Activation::kIdentity);
 // Floats of arena the head needs for a (B, L) batch.
 int64_t head_scratch_size(const Model& m, int64_t B, int64_t L);
 // Computes the head's logits from the final hidden states h (B, L, hidden);

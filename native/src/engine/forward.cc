@@ -18,9 +18,10 @@ namespace convbert {
 namespace {
 
 Status linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t ldx, int64_t M, float* y,
-              int64_t ldy) {
+              int64_t ldy, Activation act) {
   for (int64_t g = 0; g < w.G; ++g) {
     GemmArgs a;
+    a.act = act;
     a.B = w.group(g);
     a.A = x + g * a.B.K;
     a.lda = ldx;
@@ -36,8 +37,8 @@ Status linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t
 }  // namespace
 
 Status engine_linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t ldx, int64_t M, float* y,
-                     int64_t ldy) {
-  return linear(ops, w, x, ldx, M, y, ldy);
+                     int64_t ldy, Activation act) {
+  return linear(ops, w, x, ldx, M, y, ldy, act);
 }
 
 Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
@@ -117,7 +118,7 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
     ln.C = E;
     ln.eps = c.layer_norm_eps;
     CONVBERT_RETURN_IF_ERROR(layernorm(ops, ln));
-    if (m.has_project) CONVBERT_RETURN_IF_ERROR(linear(ops, m.project, emb, E, T, h, H));
+    if (m.has_project) CONVBERT_RETURN_IF_ERROR(linear(ops, m.project, emb, E, T, h, H, Activation::kIdentity));
     if (!j.hidden_states.empty()) std::memcpy(j.hidden_states[0], h, static_cast<size_t>(T * H) * 4);
 
     // Mask bias (1 - m) * finfo(float32).min, rounded to float as torch does.
@@ -129,7 +130,7 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
     for (int64_t li = 0; li < c.layers; ++li) {
       const LayerWeights& w = m.layers[static_cast<size_t>(li)];
       // [q | k | v | conv_out] in one gemm: (T, 4A).
-      CONVBERT_RETURN_IF_ERROR(linear(ops, w.qkvc, h, H, T, qkvc, 4 * A));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.qkvc, h, H, T, qkvc, 4 * A, Activation::kIdentity));
       // key_conv_attn_layer: depthwise (T, H), pointwise + bias (T, A), then ⊙ query.
       SepConvArgs sc;
       sc.x = h;
@@ -140,14 +141,14 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
       sc.C = H;
       sc.K = K;
       CONVBERT_RETURN_IF_ERROR(sepconv(ops, sc));
-      CONVBERT_RETURN_IF_ERROR(linear(ops, w.pointwise, dw, H, T, s, A));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.pointwise, dw, H, T, s, A, Activation::kIdentity));
       for (int64_t t = 0; t < T; ++t) {
         float* sr = s + t * A;
         const float* qr = qkvc + t * 4 * A;
         for (int64_t a = 0; a < A; ++a) sr[a] *= qr[a];
       }
       // conv_kernel_layer (T, S*K), softmax over the K taps of each head.
-      CONVBERT_RETURN_IF_ERROR(linear(ops, w.conv_kernel, s, A, T, kern, S * K));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.conv_kernel, s, A, T, kern, S * K, Activation::kIdentity));
       SoftmaxArgs sm;
       sm.x = kern;
       sm.rows = T * S;
@@ -185,7 +186,7 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
       at.scratch = scratch;
       CONVBERT_RETURN_IF_ERROR(attention(ops, at));
       // attention.output: dense + residual + LayerNorm.
-      CONVBERT_RETURN_IF_ERROR(linear(ops, w.attn_out, ctx, H, T, tmp, H));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.attn_out, ctx, H, T, tmp, H, Activation::kIdentity));
       LayerNormArgs l1;
       l1.x = tmp;
       l1.r = h;
@@ -197,15 +198,8 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
       l1.eps = c.layer_norm_eps;
       CONVBERT_RETURN_IF_ERROR(layernorm(ops, l1));
       // FFN.
-      CONVBERT_RETURN_IF_ERROR(linear(ops, w.inter, h1, H, T, inter, I));
-      ActivationArgs ac;
-      ac.x = inter;
-      ac.y = inter;
-      ac.rows = T;
-      ac.C = I;
-      ac.act = static_cast<Activation>(c.hidden_act);
-      CONVBERT_RETURN_IF_ERROR(activation(ops, ac));
-      CONVBERT_RETURN_IF_ERROR(linear(ops, w.out, inter, I, T, tmp, H));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.inter, h1, H, T, inter, I, static_cast<Activation>(c.hidden_act)));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.out, inter, I, T, tmp, H, Activation::kIdentity));
       LayerNormArgs l2 = l1;
       l2.x = tmp;
       l2.r = h1;

@@ -26,14 +26,8 @@ Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, const f
   switch (m.head.kind) {
     case HeadKind::kNone: return Status::Ok();
     case HeadKind::kMaskedLM: {
-      CONVBERT_RETURN_IF_ERROR(engine_linear(ops, m.h_dense, h, H, T, emb, E));
-      ActivationArgs ac;  // ConvBertGeneratorPredictions always uses erf GELU.
-      ac.x = emb;
-      ac.y = emb;
-      ac.rows = T;
-      ac.C = E;
-      ac.act = Activation::kGeluErf;
-      CONVBERT_RETURN_IF_ERROR(activation(ops, ac));
+      // ConvBertGeneratorPredictions always uses erf GELU, whatever hidden_act says.
+      CONVBERT_RETURN_IF_ERROR(engine_linear(ops, m.h_dense, h, H, T, emb, E, Activation::kGeluErf));
       LayerNormArgs ln;
       ln.x = emb;
       ln.y = emb;
@@ -47,14 +41,8 @@ Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, const f
     }
     case HeadKind::kSequenceClassification: {
       // Token 0 of each row: row stride L*H picks it without a copy.
-      CONVBERT_RETURN_IF_ERROR(engine_linear(ops, m.h_dense, h, L * H, B, buf, H));
-      ActivationArgs ac;
-      ac.x = buf;
-      ac.y = buf;
-      ac.rows = B;
-      ac.C = H;
-      ac.act = static_cast<Activation>(m.head.act);
-      CONVBERT_RETURN_IF_ERROR(activation(ops, ac));
+      CONVBERT_RETURN_IF_ERROR(
+          engine_linear(ops, m.h_dense, h, L * H, B, buf, H, static_cast<Activation>(m.head.act)));
       return engine_linear(ops, m.h_out, buf, H, B, j.logits, m.head.num_outputs);
     }
     case HeadKind::kTokenClassification:
