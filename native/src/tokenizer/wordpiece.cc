@@ -114,6 +114,7 @@ struct WordPieceTokenizer::Scratch {
   uint32_t wend = 0;                        // end of the word's last code point (kept past the cap)
   std::string bytes;                        // the word in UTF-8
   std::vector<uint32_t> char_at;            // char index at each char-start byte (and at the end)
+                                            // both sized 4 bytes per code point, reused
 };
 
 Status WordPieceTokenizer::Create(const std::vector<std::string>& vocab, const std::vector<std::u16string>& added,
@@ -134,6 +135,10 @@ Status WordPieceTokenizer::Create(const std::vector<std::string>& vocab, const s
   const int32_t unk_node = tok->trie_.walk(ByteTrie::kRoot, opts.unk_token);
   tok->unk_id_ = unk_node >= 0 ? tok->trie_.id(unk_node) : -1;
   tok->prefix_node_ = tok->trie_.walk(ByteTrie::kRoot, opts.continuing_subword_prefix);
+  for (int b = 0; b < 256; ++b) {
+    tok->first_[0][b] = tok->trie_.child(ByteTrie::kRoot, static_cast<uint8_t>(b));
+    tok->first_[1][b] = tok->prefix_node_ >= 0 ? tok->trie_.child(tok->prefix_node_, static_cast<uint8_t>(b)) : -1;
+  }
   tok->added_first_.assign(65536, 0);
   for (size_t i = 0; i < added.size(); ++i) {
     if (added[i].empty()) continue;
@@ -284,41 +289,46 @@ void WordPieceTokenizer::EndWord(Scratch& sc, Encoding* out, int32_t* word) cons
   if (nc > static_cast<size_t>(opts_.max_input_chars_per_word)) {
     out->push(unk_id_, wstart, wend, w);
   } else {
-    sc.bytes.clear();
-    sc.char_at.clear();
-    char buf[4];
-    for (size_t c = 0; c < nc; ++c) {
-      const int k = utf8_encode(sc.cps[c], buf);
-      sc.char_at.push_back(static_cast<uint32_t>(c));
-      for (int j = 1; j < k; ++j) sc.char_at.push_back(0);  // never read: tokens end on char boundaries
-      sc.bytes.append(buf, static_cast<size_t>(k));
+    // The word is at most max_input_chars_per_word + 1 code points, so its
+    // UTF-8 fits in 4 bytes per code point; write it in place, no appends.
+    if (sc.bytes.size() < nc * 4 + 1) {
+      sc.bytes.resize(nc * 4 + 1);
+      sc.char_at.resize(nc * 4 + 1);
     }
-    sc.char_at.push_back(static_cast<uint32_t>(nc));
-    const size_t nb = sc.bytes.size();
-    const unsigned char* bytes = reinterpret_cast<const unsigned char*>(sc.bytes.data());
+    unsigned char* bytes = reinterpret_cast<unsigned char*>(&sc.bytes[0]);
+    uint32_t* char_at = sc.char_at.data();  // char index at each char-start byte (read only there)
+    size_t nb = 0;
+    for (size_t c = 0; c < nc; ++c) {
+      const uint32_t cp = sc.cps[c];
+      char_at[nb] = static_cast<uint32_t>(c);
+      if (cp < 0x80) bytes[nb++] = static_cast<unsigned char>(cp);
+      else nb += static_cast<size_t>(utf8_encode(cp, reinterpret_cast<char*>(bytes + nb)));
+    }
+    char_at[nb] = static_cast<uint32_t>(nc);
     const size_t mark = out->ids.size();
     size_t sb = 0;
     uint32_t start = 0;
     bool bad = false;
     while (sb < nb) {
-      int32_t node = start == 0 ? ByteTrie::kRoot : prefix_node_;
+      // The first byte comes from a direct table (root or prefix node), the rest from the hash.
+      int32_t node = first_[start == 0 ? 0 : 1][bytes[sb]];
       size_t best = 0;
       int32_t best_id = -1;
-      for (size_t p = sb; p < nb && node >= 0; ++p) {
-        node = trie_.child(node, bytes[p]);
-        if (node >= 0) {
-          const int32_t id = trie_.id(node);
-          if (id >= 0) {
-            best = p + 1;
-            best_id = id;
-          }
+      size_t p = sb;
+      while (node >= 0) {
+        const int32_t id = trie_.id(node);
+        if (id >= 0) {
+          best = p + 1;
+          best_id = id;
         }
+        if (++p >= nb) break;
+        node = trie_.child(node, bytes[p]);
       }
       if (best_id < 0) {
         bad = true;
         break;
       }
-      const uint32_t endc = sc.char_at[best];
+      const uint32_t endc = char_at[best];
       out->push(best_id, sc.starts[start], sc.ends[endc - 1], w);
       start = endc;
       sb = best;

@@ -110,6 +110,7 @@ class WordPieceTokenizer {
   WordPieceOptions opts_;
   ByteTrie trie_;
   int32_t prefix_node_ = -1;  // trie node after the continuing-subword prefix
+  int32_t first_[2][256];     // child of the root / of prefix_node_ for each first byte (-1: none)
   int32_t unk_id_ = -1;  // -1 when the vocab lacks the unk token (pushed as -1, reported by Encode)
   size_t vocab_size_ = 0;
   std::vector<Added> added_;            // longest first, so the first hit at a position is the longest
