@@ -1,7 +1,7 @@
 // question_answering.ts: the question-answering pipeline (extractive), with HF's
 // QuestionAnsweringPipeline semantics. The question and the context are encoded
 // as a pair; a long context is cut into windows of max_seq_len tokens overlapping
-// by doc_stride tokens (truncation only_second). Per window, start/end logits
+// by doc_stride tokens ([CLS] question [SEP] context window [SEP]). Per window, start/end logits
 // outside the context are masked, softmaxed, and spans (end >= start, at most
 // max_answer_len tokens) scored start_p * end_p; the best spans over all windows
 // win. Character offsets come from the tokenizer's offset mapping (aligned to
@@ -73,25 +73,43 @@ export async function runQuestionAnswering(
   const tok = core.tokenizer;
 
   const windows: Window[] = [];
+  const cls = tok.cls_token_id;
+  const sep = tok.sep_token_id;
   items.forEach((x, ex) => {
-    const enc = tok.encode(x.question, {
-      text_pair: x.context,
-      truncation: 'only_second',
-      max_length: maxSeqLen,
-      stride: docStride,
-      return_overflowing_tokens: true,
-      return_offsets_mapping: true,
-      return_word_ids: true,
-    });
-    for (const e of [enc, ...(enc.overflowing ?? [])]) {
+    // The windows are built here from the question's and the context's own encodings
+    // (WordPiece tokenizes each text alone, so this equals encoding the pair): every
+    // context token lands in some window whatever the tokenizer's overflow rules.
+    const q = tok.encode(x.question, { add_special_tokens: false }).input_ids;
+    const c = tok.encode(x.context, { add_special_tokens: false, return_offsets_mapping: true, return_word_ids: true });
+    const room = maxSeqLen - q.length - 3;
+    if (room < 1) {
+      throw argError(`inputs${batched ? `[${ex}]` : ''}.question: ${q.length} tokens leave no room for the context in max_seq_len ${maxSeqLen}`);
+    }
+    const stride = Math.min(docStride, room - 1);
+    const n = c.input_ids.length;
+    for (let s0 = 0; ; s0 += room - stride) {
+      const s1 = Math.min(s0 + room, n);
+      const ctxIds = c.input_ids.slice(s0, s1);
+      const L = q.length + ctxIds.length + 3;
+      const offsets: [number, number][] = new Array(L).fill([0, 0]);
+      const seqIds: (number | null)[] = new Array(L).fill(null);
+      const wordIds: (number | null)[] = new Array(L).fill(null);
+      for (let j = 0; j < q.length; j++) seqIds[1 + j] = 0;
+      const base = q.length + 2;
+      for (let j = 0; j < ctxIds.length; j++) {
+        offsets[base + j] = c.offset_mapping![s0 + j];
+        seqIds[base + j] = 1;
+        wordIds[base + j] = c.word_ids![s0 + j];
+      }
       windows.push({
         example: ex,
-        input_ids: e.input_ids,
-        token_type_ids: e.token_type_ids ?? new Array<number>(e.input_ids.length).fill(0),
-        offsets: e.offset_mapping!,
-        seqIds: e.sequence_ids!,
-        wordIds: e.word_ids!,
+        input_ids: [cls, ...q, sep, ...ctxIds, sep],
+        token_type_ids: [...new Array<number>(q.length + 2).fill(0), ...new Array<number>(ctxIds.length + 1).fill(1)],
+        offsets,
+        seqIds,
+        wordIds,
       });
+      if (s1 >= n) break;
     }
   });
   const outs = await core.run(windows, ['start_logits', 'end_logits']);
