@@ -116,6 +116,8 @@ export interface TokenizerOptions {
   additional_special_tokens?: readonly string[];
   /** Non-special added tokens (matched on the raw text like special ones). */
   added_tokens?: readonly string[];
+  /** Ids of added tokens that are not in the vocab (from added_tokens.json / added_tokens_decoder); others get the next free id. */
+  added_token_ids?: Readonly<Record<string, number>>;
   model_max_length?: number;
   padding_side?: Side;
   truncation_side?: Side;
@@ -257,17 +259,21 @@ export abstract class PreTrainedTokenizerBase {
     // Added vocabulary: the special tokens, then any other added tokens. A token
     // already in the vocab keeps its id; others get ids after the vocab, in order.
     const specials = [this.pad_token, this.unk_token, this.cls_token, this.sep_token, this.mask_token, ...this.additional_special_tokens];
-    for (const s of specials) this.addToken(s, true);
-    for (const s of o.added_tokens ?? []) this.addToken(s, false);
+    const fixed = o.added_token_ids ?? {};
+    for (const s of specials) this.addToken(s, true, fixed[s]);
+    for (const s of o.added_tokens ?? []) this.addToken(s, false, fixed[s]);
     const contents = [...this.addedMap.keys()].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
     this.splitRe = contents.length > 0 ? new RegExp(contents.map((s) => s.replace(ESCAPE_RE, '\\$&')).join('|'), 'g') : null;
   }
 
-  private addToken(content: string, special: boolean): void {
+  private addToken(content: string, special: boolean, fixedId: number | undefined): void {
     if (typeof content !== 'string') throw tokError(`special tokens: expected strings, got ${describe(content)}`);
     if (special) this.specialSet.add(content);
     if (this.addedMap.has(content)) return;
     let id = this.vocabMap.get(content);
+    if (id === undefined && fixedId !== undefined && Number.isInteger(fixedId) && fixedId >= this.vocab.length && !this.addedById.has(fixedId)) {
+      id = fixedId;
+    }
     if (id === undefined) {
       id = this.vocab.length;
       while (this.addedById.has(id)) id++;
@@ -1258,7 +1264,13 @@ export async function loadTokenizerOptions(dir: string): Promise<TokenizerOption
   const cfgFile = path.join(dir, 'tokenizer_config.json');
   const mapFile = path.join(dir, 'special_tokens_map.json');
   const tokFile = path.join(dir, 'tokenizer.json');
-  const [cfg, map, tj] = await Promise.all([readOptionalJson(cfgFile), readOptionalJson(mapFile), readOptionalJson(tokFile)]);
+  const addedFile = path.join(dir, 'added_tokens.json');
+  const [cfg, map, tj, addedJson] = await Promise.all([
+    readOptionalJson(cfgFile),
+    readOptionalJson(mapFile),
+    readOptionalJson(tokFile),
+    readOptionalJson(addedFile),
+  ]);
   const o: TokenizerOptions = {};
 
   // tokenizer.json: the vocab and, as defaults, its normaliser/model/decoder settings.
@@ -1352,6 +1364,13 @@ export async function loadTokenizerOptions(dir: string): Promise<TokenizerOption
       if (t && typeof t.content === 'string') added.push({ id: Number(id), content: t.content, special: t.special === true });
     }
   }
+  if (addedJson) {
+    // the legacy {token: id} file of transformers < 4.34
+    for (const [content, id] of Object.entries(addedJson)) {
+      if (!Number.isInteger(id)) throw tokError(`${addedFile}: ${JSON.stringify(content)}: expected an integer id, got ${describe(id)}`);
+      added.push({ id: id as number, content, special: false });
+    }
+  }
   const known = new Set<string>([...names.map((n) => o[n] ?? DEFAULT_SPECIALS[n]), ...(o.additional_special_tokens ?? [])]);
   const extraSpecial: string[] = [];
   const extra: string[] = [];
@@ -1360,6 +1379,9 @@ export async function loadTokenizerOptions(dir: string): Promise<TokenizerOption
     known.add(t.content);
     (t.special ? extraSpecial : extra).push(t.content);
   }
+  const ids: Record<string, number> = {};
+  for (const t of added) if (Number.isInteger(t.id)) ids[t.content] = t.id;
+  if (added.length > 0) o.added_token_ids = ids;
   if (extraSpecial.length > 0) o.additional_special_tokens = [...(o.additional_special_tokens ?? []), ...extraSpecial];
   if (extra.length > 0) o.added_tokens = extra;
   return o;

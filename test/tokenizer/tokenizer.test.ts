@@ -271,3 +271,18 @@ test('an empty batch returns the requested columns, empty', (t) => {
   t.deepEqual(tok.encodeBatch([], { return_offsets_mapping: true }), { input_ids: [], token_type_ids: [], attention_mask: [], offset_mapping: [] });
   t.deepEqual(tok.batchDecode([]), []);
 });
+
+test('added tokens (added_tokens.json, added_tokens_decoder) get ids after the vocab and are matched on the raw text', async (t) => {
+  const dir = modelDir({
+    'added_tokens.json': JSON.stringify({ '<new>': 30522 }),
+    'tokenizer_config.json': JSON.stringify({
+      added_tokens_decoder: { '30523': { content: '<sp>', special: true, normalized: false, lstrip: false, rstrip: false, single_word: false } },
+    }),
+  });
+  const a = await ConvBertTokenizer.fromPretrained(dir);
+  t.is(a.vocabSize, 30522);
+  t.is(a.length, 30524);
+  t.deepEqual(a.encode('hi<new>there <sp>').input_ids, [101, 7632, 30522, 2045, 30523, 102]);
+  t.is(a.decode([7632, 30522, 30523], { skip_special_tokens: true }), 'hi <new>');
+  t.true(a.all_special_tokens.includes('<sp>'));
+});
