@@ -241,7 +241,12 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     adjusted_ = model_->weight_bytes();
   }
 
-  ~EngineWrap() override = default;
+  // The GC finalizer of a forgotten Engine: give the weights back and tell V8.
+  void Finalize(Napi::BasicEnv env) override {
+    if (adjusted_) Napi::MemoryManagement::AdjustExternalMemory(env, -adjusted_);
+    adjusted_ = 0;
+    model_.reset();
+  }
 
  private:
   // Parses and checks a ForwardRequest; on failure returns false with *err set.

@@ -166,3 +166,34 @@ test('each weight is read exactly once, so spec.weights may be lazy getters that
   eager.dispose();
   streamed.dispose();
 });
+
+test.serial('an Engine that is never disposed is freed by its finalizer (native memory stays bounded)', async (t) => {
+  // 40 engines of about 6 MB each: a leak would add about 240 MB of RSS; the bound is 120 MB.
+  const v8 = await import('v8');
+  const vm = await import('vm');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const m = loadFixtureModel(fixturesDir('convbert', 'tiny-a', 'ConvBertModel'));
+  const V = 40000;
+  const E = m.spec.embedding_size;
+  const spec = {
+    ...m.spec,
+    vocab_size: V,
+    weights: { ...m.spec.weights, 'embeddings.word_embeddings.weight': new Float32Array(V * E).fill(0.01) },
+  };
+  const Engine = engineClass();
+  const tick = () => new Promise((r) => setImmediate(r));
+  let first = 0;
+  for (let i = 0; i < 40; i++) {
+    let e: InstanceType<typeof Engine> | null = new Engine(spec);
+    t.true(e.nativeBytes >= V * E * 4);
+    e = null;
+    gc();
+    await tick();
+    if (i === 4) first = process.memoryUsage().rss;
+  }
+  gc();
+  await tick();
+  const growth = process.memoryUsage().rss - first;
+  t.true(growth < 120e6, `RSS grew by ${(growth / 1e6).toFixed(0)} MB over 35 undisposed engines`);
+});
