@@ -32,3 +32,10 @@ export {
   type SaveStateDictOptions,
 } from './weights';
 export { resolveModelPath, hfHubDownload, hubCacheDir, type HubOptions, type HubProgressEvent } from './hub';
+export {
+  ConvBertTokenizerFast,
+  NativeWordPieceCore,
+  defaultTokenizerThreads,
+  type ConvBertTokenizerFastOptions,
+  type NativeCoreBatchOptions,
+} from './tokenizer/fast';
