@@ -148,7 +148,7 @@ export class WordPieceCore implements TokenizerCore {
   /** token -> id for word-initial pieces (the whole vocab, as HF looks it up). */
   readonly vocabMap = new Map<string, number>();
   /** piece -> id for continuation pieces, keyed WITHOUT the prefix. */
-  private readonly contMap = new Map<string, number>();
+  private readonly contMap: Map<string, number>;
   private readonly maxInit: number;
   private readonly maxCont: number;
   private readonly unkId: number | undefined;
@@ -165,6 +165,8 @@ export class WordPieceCore implements TokenizerCore {
     this.options = { ...DEFAULT_WORDPIECE_OPTIONS, ...options };
     const o = this.options;
     const prefix = o.continuing_subword_prefix;
+    // with an empty prefix a continuation piece is looked up in the whole vocab
+    this.contMap = prefix.length > 0 ? new Map() : this.vocabMap;
     let maxInit = 1;
     let maxCont = 1;
     for (let id = 0; id < o.vocab.length; id++) {
@@ -178,7 +180,7 @@ export class WordPieceCore implements TokenizerCore {
       }
     }
     this.maxInit = maxInit;
-    this.maxCont = maxCont;
+    this.maxCont = prefix.length > 0 ? maxCont : maxInit;
     this.unkId = this.vocabMap.get(o.unk_token);
     this.table = charTable(o.do_lower_case, effectiveStripAccents(o), o.tokenize_chinese_chars);
     this.neverSplit = o.never_split && o.never_split.length > 0 ? new Set(o.never_split) : null;
