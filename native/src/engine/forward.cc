@@ -68,10 +68,16 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
     off += (n + 15) / 16 * 16;  // keep every buffer 64-byte aligned relative to the base
     return at;
   };
-  const int64_t o_h = carve(T * H), o_h1 = carve(T * H), o_emb = carve(T * std::max(E, H)), o_qkvc = carve(T * 4 * A),
-                o_dw = carve(T * H), o_s = carve(T * A), o_kern = carve(T * S * K), o_ctx = carve(T * H),
-                o_tmp = carve(T * H), o_inter = carve(T * I), o_mask = carve(mask_n), o_scr = carve(scratch_n),
+  // The FFN's (T, I) buffer is free outside the FFN, so the key-conv temporaries
+  // (depthwise out, pointwise out, kernel logits) and the embedding / MLM-head
+  // (T, E) scratch share it.
+  const int64_t conv_n = (T * H + 15) / 16 * 16 + (T * A + 15) / 16 * 16 + T * S * K;
+  const int64_t big_n = std::max({T * I, conv_n, T * std::max(E, H)});
+  const int64_t o_h = carve(T * H), o_h1 = carve(T * H), o_qkvc = carve(T * 4 * A), o_ctx = carve(T * H),
+                o_tmp = carve(T * H), o_big = carve(big_n), o_mask = carve(mask_n), o_scr = carve(scratch_n),
                 o_head = carve(head_scratch_size(m, B, L));
+  const int64_t o_inter = o_big, o_emb = o_big, o_dw = o_big, o_s = o_dw + (T * H + 15) / 16 * 16,
+                o_kern = o_s + (T * A + 15) / 16 * 16;
   std::unique_ptr<Arena> arena = m.take_arena();
   try {
     if (static_cast<int64_t>(arena->f.size()) < off) arena->f.resize(static_cast<size_t>(off));
