@@ -10,6 +10,8 @@ export {
 } from './batcher';
 export {
   withBatching,
+  attachBatching,
+  runWithSubmitOptions,
   runRowsByLength,
   type BatchedModel,
   type BatchingExtras,

@@ -5,6 +5,8 @@
 // compute on padding); otherwise rows of equal length share one unpadded
 // forward and the other lengths run separately. Everything else (config,
 // forward, dispose, ...) is the wrapped model's own.
+import { AsyncLocalStorage } from 'async_hooks';
+
 import { ConvBertError, argError } from '../errors';
 import { type ConvBertPreTrainedModel } from '../models/base';
 import { Tensor } from '../tensor';
@@ -23,6 +25,17 @@ export type PackedRowOutput = Record<string, Tensor<'float32'>>;
 export type BatchingOptions = Omit<BatcherOptions<PackedRow>, 'cost'>;
 
 export type ForwardPackedFn = (rows: PackedRow[], options?: SubmitOptions) => Promise<PackedRowOutput[]>;
+
+/**
+ * Submit options (signal, timeoutMs) for every batched row started inside fn,
+ * however deep: code that cannot pass them (a pipeline calling forwardPacked)
+ * still has its rows cancelled or timed out with the caller's request.
+ */
+const submitContext = new AsyncLocalStorage<SubmitOptions>();
+
+export function runWithSubmitOptions<T>(options: SubmitOptions, fn: () => T): T {
+  return submitContext.run(options, fn);
+}
 
 /** What withBatching adds to the model. */
 export interface BatchingExtras {
@@ -92,6 +105,33 @@ export async function runRowsByLength(model: ConvBertPreTrainedModel, rows: read
  * so `new PipelineCore(withBatching(model, opts), tokenizer)` batches across callers.
  */
 export function withBatching<M extends ConvBertPreTrainedModel>(model: M, options: BatchingOptions = {}): BatchedModel<M> {
+  const { forwardPacked, batcher } = makeBatched(model, options);
+  return new Proxy(model, {
+    get(target, prop) {
+      if (prop === 'forwardPacked') return forwardPacked;
+      if (prop === 'batcher') return batcher;
+      // Methods run on the real model: its private fields are not on the proxy.
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as BatchedModel<M>;
+}
+
+/**
+ * The same, installed on the model object itself (an own `forwardPacked`), for
+ * code that already holds the model, such as a built pipeline (`pipe.model`).
+ * Returns the batcher. Installing twice is an error.
+ */
+export function attachBatching(model: ConvBertPreTrainedModel, options: BatchingOptions = {}): DynamicBatcher<PackedRow, PackedRowOutput> {
+  if (model !== null && typeof model === 'object' && Object.prototype.hasOwnProperty.call(model, 'forwardPacked')) {
+    throw argError('attachBatching: this model already has batching attached');
+  }
+  const { forwardPacked, batcher } = makeBatched(model, options);
+  Object.defineProperty(model, 'forwardPacked', { value: forwardPacked, enumerable: false, configurable: true });
+  return batcher;
+}
+
+function makeBatched(model: ConvBertPreTrainedModel, options: BatchingOptions): BatchingExtras {
   if (model === null || typeof model !== 'object' || typeof (model as { forward?: unknown }).forward !== 'function') {
     throw argError(`withBatching: model must be a ConvBERT model, got ${model === null ? 'null' : typeof model}`);
   }
@@ -115,18 +155,11 @@ export function withBatching<M extends ConvBertPreTrainedModel>(model: M, option
     } catch (e) {
       return Promise.reject(e);
     }
+    const so = submitOptions ?? submitContext.getStore();
     // If one row fails (overload, timeout), the others of this call are left to finish on their own.
-    return Promise.all(rows.map((r) => batcher.submit(r, submitOptions)));
+    return Promise.all(rows.map((r) => batcher.submit(r, so)));
   };
-  return new Proxy(model, {
-    get(target, prop) {
-      if (prop === 'forwardPacked') return forwardPacked;
-      if (prop === 'batcher') return batcher;
-      // Methods run on the real model: its private fields are not on the proxy.
-      const v = Reflect.get(target, prop, target) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  }) as BatchedModel<M>;
+  return { forwardPacked, batcher };
 }
 
 export type { BatcherStats };

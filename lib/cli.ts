@@ -1,0 +1,260 @@
+// cli.ts: the `convbert` command.
+//   convbert run <task> --model <id|dir> [inputs...] [--inputs JSON] [--params JSON] [--json]
+//   convbert serve --model <id|dir> --task <task> [--port N] [--host H] [limits, batching]
+//   convbert bench [bench/model.ts options]
+//   convbert --help | --version
+// Exit codes: 0 ok, 1 a failure at run time (its message on stderr), 2 bad usage.
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { inspect } from 'util';
+
+import { ConvBertError } from './errors';
+
+const HELP = `convbert: ConvBERT pipelines, server and benchmark
+
+Usage:
+  convbert run <task> --model <id|dir> [inputs...] [options]
+      Runs a pipeline and prints its output. Each positional argument is one text;
+      --inputs takes JSON for structured inputs ({"question":..,"context":..}).
+        --inputs JSON         inputs as JSON (instead of positional texts)
+        --params JSON         pipeline options, e.g. '{"top_k": 3}'
+        --candidate-labels L  comma-separated labels (zero-shot-classification)
+        --json                print JSON (one line) instead of a readable form
+        --tokenizer fast|slow --revision REV --cache-dir DIR
+
+  convbert serve --model <id|dir> --task <task> [options]
+      HTTP JSON API: POST /v1/<task> {"inputs": ..., "parameters": {...}},
+      GET /health, GET /metrics (Prometheus). SIGTERM drains and exits.
+        --port N              (default 8080; 0 = any free port)
+        --host H              (default 127.0.0.1)
+        --max-body BYTES      request size limit (default 1048576) -> 413
+        --max-inputs N        rows per request limit (default 64) -> 413
+        --timeout-ms MS       per-request deadline in the batcher (default 30000) -> 503
+        --max-batch-size N    dynamic batching: rows per batch (default 16)
+        --max-wait-ms MS      dynamic batching: wait for partners (default 5)
+        --max-tokens N        dynamic batching: tokens per batch (default unbounded)
+        --max-queue N         dynamic batching: queued rows before 429 (default 1024)
+        --no-batching         run each request on its own
+        --tokenizer fast|slow --revision REV --cache-dir DIR
+
+  convbert bench [options]
+      Times forward passes of a seeded random ConvBERT-base (bench/model.ts;
+      needs a source checkout): --shapes 1x128,8x128 --iters 20 --threads N --json
+
+Tasks: fill-mask, text-classification (sentiment-analysis), token-classification (ner),
+question-answering, feature-extraction (embeddings), zero-shot-classification, multiple-choice.
+`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+const BOOL_FLAGS = new Set(['json', 'no-batching', 'help', 'version']);
+
+/** Splits argv into positionals and --flags (`--k v`, `--k=v`, booleans). `--` ends the flags. */
+export function parseArgs(argv: readonly string[]): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+      if (eq >= 0) flags.set(name, a.slice(eq + 1));
+      else if (BOOL_FLAGS.has(name)) flags.set(name, true);
+      else {
+        if (i + 1 >= argv.length) throw new UsageError(`--${name}: expected a value`);
+        flags.set(name, argv[++i]);
+      }
+    } else if (a === '-h') flags.set('help', true);
+    else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function str(p: Parsed, name: string): string | undefined {
+  const v = p.flags.get(name);
+  if (v === true) throw new UsageError(`--${name}: expected a value`);
+  return v;
+}
+
+function int(p: Parsed, name: string, lo = 0): number | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < lo) throw new UsageError(`--${name}: expected an integer >= ${lo}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function json(p: Parsed, name: string): unknown {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  try {
+    return JSON.parse(v);
+  } catch (e) {
+    throw new UsageError(`--${name}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function checkKnown(p: Parsed, known: readonly string[], cmd: string): void {
+  for (const k of p.flags.keys()) {
+    if (!known.includes(k)) throw new UsageError(`convbert ${cmd}: unknown option --${k} (see convbert --help)`);
+  }
+}
+
+function pipelineOptions(p: Parsed): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  const tk = str(p, 'tokenizer');
+  if (tk !== undefined) {
+    if (tk !== 'fast' && tk !== 'slow') throw new UsageError(`--tokenizer: expected fast or slow, got ${JSON.stringify(tk)}`);
+    o.tokenizer = tk;
+  }
+  const rev = str(p, 'revision');
+  if (rev !== undefined) o.revision = rev;
+  const cache = str(p, 'cache-dir');
+  if (cache !== undefined) o.cacheDir = cache;
+  return o;
+}
+
+/** The pipelines (and the native addon) load only for commands that need them, so --help stays fast. */
+function loadServer(): typeof import('./server/tasks') & typeof import('./server/http') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return { ...(require('./server/tasks') as typeof import('./server/tasks')), ...(require('./server/http') as typeof import('./server/http')) };
+}
+
+const COMMON = ['model', 'tokenizer', 'revision', 'cache-dir', 'help'];
+
+async function cmdRun(p: Parsed, out: NodeJS.WritableStream): Promise<void> {
+  checkKnown(p, [...COMMON, 'inputs', 'params', 'candidate-labels', 'json'], 'run');
+  const [task, ...texts] = p.positional;
+  if (!task) throw new UsageError('convbert run: expected a task, e.g. convbert run fill-mask --model <id|dir> "Paris is the [MASK] of France."');
+  const model = str(p, 'model');
+  if (!model) throw new UsageError('convbert run: --model <id|dir> is required');
+  let inputs = json(p, 'inputs');
+  if (inputs !== undefined && texts.length > 0) throw new UsageError('convbert run: give inputs either as texts or as --inputs JSON, not both');
+  if (inputs === undefined) {
+    if (texts.length === 0) throw new UsageError('convbert run: no inputs (give texts after the task, or --inputs JSON)');
+    inputs = texts.length === 1 ? texts[0] : texts;
+  }
+  const params = (json(p, 'params') ?? {}) as Record<string, unknown>;
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new UsageError('--params: expected a JSON object');
+  const labels = str(p, 'candidate-labels');
+  if (labels !== undefined) params.candidate_labels = labels.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const { loadTask } = loadServer();
+  const handler = await loadTask(task, model, { batching: false, pipeline: pipelineOptions(p) as never });
+  try {
+    const res = await handler.run(inputs, params, {});
+    if (p.flags.get('json') === true) out.write(JSON.stringify(res) + '\n');
+    else out.write(inspect(res, { depth: 8, maxArrayLength: 20, colors: false, breakLength: 100 }) + '\n');
+  } finally {
+    await handler.dispose();
+  }
+}
+
+async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
+  const known = [...COMMON, 'task', 'port', 'host', 'max-body', 'max-inputs', 'timeout-ms', 'max-batch-size', 'max-wait-ms', 'max-tokens', 'max-queue', 'no-batching'];
+  checkKnown(p, known, 'serve');
+  if (p.positional.length > 0) throw new UsageError(`convbert serve: unexpected argument ${JSON.stringify(p.positional[0])}`);
+  const model = str(p, 'model');
+  if (!model) throw new UsageError('convbert serve: --model <id|dir> is required');
+  const task = str(p, 'task');
+  if (!task) throw new UsageError('convbert serve: --task <task> is required');
+  const port = int(p, 'port', 0);
+  if (port !== undefined && port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
+  const batching =
+    p.flags.get('no-batching') === true
+      ? (false as const)
+      : {
+          maxBatchSize: int(p, 'max-batch-size', 1) ?? 16,
+          maxWaitMs: int(p, 'max-wait-ms', 0) ?? 5,
+          maxQueue: int(p, 'max-queue', 0) ?? 1024,
+          ...(int(p, 'max-tokens', 1) !== undefined ? { maxTokens: int(p, 'max-tokens', 1) } : {}),
+        };
+  const { loadTask, serve } = loadServer();
+  const handler = await loadTask(task, model, { batching, pipeline: pipelineOptions(p) as never });
+  await serve(handler, {
+    host: str(p, 'host'),
+    port: port ?? 8080,
+    maxBodyBytes: int(p, 'max-body', 1),
+    maxInputs: int(p, 'max-inputs', 1),
+    requestTimeoutMs: int(p, 'timeout-ms', 0),
+    log,
+  });
+}
+
+/** bench/model.ts lives in the source tree (it is not part of the built package); it runs under tsx. */
+function cmdBench(argv: readonly string[]): Promise<number> {
+  const root = path.resolve(__dirname, '..');
+  const script = path.join(root, 'bench', 'model.ts');
+  if (!fs.existsSync(script)) {
+    throw new ConvBertError(`convbert bench: ${script} not found; the benchmark runs from a source checkout (npm run bench)`, 'ERR_CONVBERT_IO');
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...argv], { cwd: root, stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code, sig) => resolve(code ?? (sig ? 1 : 0)));
+  });
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', 'package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Runs the CLI; resolves with the exit code. `serve` resolves once listening (the
+ * process then lives until a signal).
+ */
+export async function main(argv: readonly string[], io: { out?: NodeJS.WritableStream; err?: NodeJS.WritableStream } = {}): Promise<number> {
+  const out = io.out ?? process.stdout;
+  const err = io.err ?? process.stderr;
+  try {
+    const [cmd, ...rest] = argv;
+    if (cmd === 'bench') return await cmdBench(rest);
+    const p = parseArgs(rest);
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help' || p.flags.get('help') === true) {
+      out.write(HELP);
+      return 0;
+    }
+    if (cmd === '--version') {
+      out.write(version() + '\n');
+      return 0;
+    }
+    if (cmd === 'run') {
+      await cmdRun(p, out);
+      return 0;
+    }
+    if (cmd === 'serve') {
+      await cmdServe(p, (line) => err.write(line + '\n'));
+      return 0;
+    }
+    throw new UsageError(`convbert: unknown command ${JSON.stringify(cmd)}; expected run, serve or bench (see convbert --help)`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err.write(`${e.message}\n`);
+      return 2;
+    }
+    const code = e instanceof ConvBertError ? ` [${e.code}]` : '';
+    err.write(`convbert: ${e instanceof Error ? e.message : String(e)}${code}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    // serve keeps the process alive through its server; everything else exits with its code.
+    if (code !== 0 || !['serve'].includes(process.argv[2] ?? '')) process.exitCode = code;
+  });
+}
