@@ -2,8 +2,9 @@
 // loading (HF's base_model_prefix rule, tied LM head, missing-head warning),
 // HF initialisation, saving in HF layout, and forward(): validate in TS, make
 // ONE native engine call that writes into preallocated outputs, then compute
-// the loss in TS. Weights are handed to the engine (which copies them) and not
-// kept in JS: savePretrained re-reads the checkpoint or re-draws the seed.
+// the loss in TS. Weights reach the engine through getters that read (or draw)
+// one tensor at a time, and are not kept in JS: loading peaks near one copy,
+// and savePretrained re-reads the checkpoint or re-draws the seed.
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -11,7 +12,8 @@ import { ConvBertConfig, isConvBertArchitecture } from '../config';
 import { ConvBertError, argError } from '../errors';
 import { native } from '../native';
 import { Tensor } from '../tensor';
-import { loadStateDict, saveStateDict, type StateDict } from '../weights';
+import { saveStateDict, type StateDict } from '../weights';
+import { openCheckpoint, type Checkpoint, type CheckpointEntry } from './checkpoint';
 import { type EngineSpec, type ForwardRequest, type HeadKind, type NativeEngine, type NativeEngineCtor } from './engine_types';
 import { initParam } from './init';
 import { readTrunkInputs, type ConvBertInputs, type ForwardOptions, type TrunkInputs } from './inputs';
@@ -59,10 +61,22 @@ export interface ModelOutputBase {
 /** Where the weights came from, so savePretrained can rebuild them without keeping a JS copy. */
 type WeightSource = { kind: 'seed'; seed: number } | { kind: 'file'; file: string; seed: number };
 
-/** Trunk and head weights as the engine takes them (trunk keys without the prefix). */
+/**
+ * Trunk and head weights (trunk keys without the prefix) as loaders: the engine
+ * reads each once through a getter and copies it, so at most one tensor is
+ * materialised in JS at a time (drawn from the seed, or read from disk).
+ */
+type Loader = () => Float32Array;
 interface Weights {
-  trunk: Map<string, Float32Array>;
-  head: Map<string, Float32Array>;
+  trunk: Map<string, Loader>;
+  head: Map<string, Loader>;
+}
+
+/** An object whose properties read their weight on access (what EngineSpec.weights may be). */
+function lazyRecord(m: Map<string, Loader>): Record<string, Float32Array> {
+  const o: Record<string, Float32Array> = {};
+  for (const [k, load] of m) Object.defineProperty(o, k, { get: load, enumerable: true });
+  return o;
 }
 
 /** A validated forward call, ready for the engine. */
@@ -130,37 +144,39 @@ function checkHeadConfig(c: ConvBertConfig, cls: string): void {
   else c.validate();
 }
 
-/** Random weights exactly as HF initialises a fresh model. */
+/** Random weights exactly as HF initialises a fresh model (drawn when read). */
 function initWeights(kind: HeadKind, c: ConvBertConfig, seed: number): Weights {
   const lc = layoutConfig(c);
   const o = { seed, initializerRange: c.initializer_range, padTokenId: c.pad_token_id ?? null };
-  const trunk = new Map<string, Float32Array>();
-  for (const s of trunkLayout(lc)) trunk.set(s.key, initParam(s, o));
-  const head = new Map<string, Float32Array>();
+  const trunk = new Map<string, Loader>();
+  for (const s of trunkLayout(lc)) trunk.set(s.key, () => initParam(s, o));
+  const head = new Map<string, Loader>();
   for (const s of headLayout(kind, lc)) {
     if (s.key === TIED_HEAD_KEY && tiedHead(kind, c)) head.set(s.key, trunk.get(WORD_EMBEDDINGS_KEY)!);
-    else head.set(s.key, initParam(s, o));
+    else head.set(s.key, () => initParam(s, o));
   }
   return { trunk, head };
 }
 
-function asFloat32(key: string, t: Tensor, spec: ParamSpec): Float32Array {
-  const same = t.dims.length === spec.shape.length && t.dims.every((d, i) => d === spec.shape[i]);
+/** Checks a checkpoint entry's shape and dtype against the layout; returns its loader. */
+function checkEntry(key: string, e: CheckpointEntry, spec: ParamSpec): Loader {
+  const same = e.dims.length === spec.shape.length && e.dims.every((d, i) => d === spec.shape[i]);
   if (!same) {
-    throw new ConvBertError(`checkpoint weight ${key}: expected shape ${fmt(spec.shape)}, got ${fmt(t.dims)}`, 'ERR_CONVBERT_WEIGHTS');
+    throw new ConvBertError(`checkpoint weight ${key}: expected shape ${fmt(spec.shape)}, got ${fmt(e.dims)}`, 'ERR_CONVBERT_WEIGHTS');
   }
-  if (t.dtype !== 'float32' && t.dtype !== 'float16' && t.dtype !== 'bfloat16') {
-    throw new ConvBertError(`checkpoint weight ${key}: expected a float tensor, got ${t.dtype}`, 'ERR_CONVBERT_WEIGHTS');
+  if (e.dtype !== 'float32' && e.dtype !== 'float16' && e.dtype !== 'bfloat16') {
+    throw new ConvBertError(`checkpoint weight ${key}: expected a float tensor, got ${e.dtype}`, 'ERR_CONVBERT_WEIGHTS');
   }
-  return t.toFloat32();
+  return () => e.read();
 }
 
 /**
  * Maps a checkpoint onto the model's keys the way HF's base_model_prefix logic does:
  * a checkpoint whose keys carry `convbert.` has its trunk there (its other keys are
  * head keys); one without the prefix is a bare trunk (plus any head keys).
+ * Only dims and dtypes are looked at here; the data is read when the engine asks.
  */
-function mapCheckpoint(kind: HeadKind, c: ConvBertConfig, sd: StateDict, seed: number, file: string): { weights: Weights; info: LoadInfo } {
+function mapCheckpoint(kind: HeadKind, c: ConvBertConfig, ck: Checkpoint, seed: number, file: string): { weights: Weights; info: LoadInfo } {
   const lc = layoutConfig(c);
   const trunkSpecs = trunkLayout(lc);
   const headSpecs = headLayout(kind, lc);
@@ -168,28 +184,25 @@ function mapCheckpoint(kind: HeadKind, c: ConvBertConfig, sd: StateDict, seed: n
   const headByKey = new Map(headSpecs.map((s) => [s.key, s]));
   const prefixed = kind !== 'none';
   let hasPrefix = false;
-  for (const k of sd.keys()) if (k.startsWith(BASE_PREFIX)) hasPrefix = true;
+  for (const k of ck.keys()) if (k.startsWith(BASE_PREFIX)) hasPrefix = true;
   const tied = tiedHead(kind, c);
 
-  const trunk = new Map<string, Float32Array>();
-  const head = new Map<string, Float32Array>();
+  const trunk = new Map<string, Loader>();
+  const head = new Map<string, Loader>();
   const unexpected: string[] = [];
-  for (const [k, t] of sd) {
+  for (const [k, e] of ck) {
     if (isIgnoredBuffer(k)) continue;
     let tk: string | null = null;
     if (hasPrefix && k.startsWith(BASE_PREFIX)) tk = k.slice(BASE_PREFIX.length);
     else if (!hasPrefix && trunkByKey.has(k)) tk = k;
     if (tk !== null && trunkByKey.has(tk)) {
-      trunk.set(tk, asFloat32(k, t, trunkByKey.get(tk)!));
+      trunk.set(tk, checkEntry(k, e, trunkByKey.get(tk)!));
       continue;
     }
     if (tk === null && headByKey.has(k)) {
-      if (k === TIED_HEAD_KEY && tied) {
-        // The tied weight IS the word-embedding matrix; a stored copy is only checked for shape.
-        asFloat32(k, t, headByKey.get(k)!);
-        continue;
-      }
-      head.set(k, asFloat32(k, t, headByKey.get(k)!));
+      const load = checkEntry(k, e, headByKey.get(k)!);
+      // The tied weight IS the word-embedding matrix; a stored copy is only checked for shape.
+      if (!(k === TIED_HEAD_KEY && tied)) head.set(k, load);
       continue;
     }
     unexpected.push(k);
@@ -210,7 +223,7 @@ function mapCheckpoint(kind: HeadKind, c: ConvBertConfig, sd: StateDict, seed: n
     }
     if (!head.has(s.key)) {
       missing.push(s.key);
-      head.set(s.key, initParam(s, o));
+      head.set(s.key, () => initParam(s, o));
     }
   }
   // Keep the engine's key order stable: layout order.
@@ -259,7 +272,7 @@ export abstract class ConvBertPreTrainedModel {
 
   private engineSpec(kind: HeadKind, w: Weights): EngineSpec {
     const c = this.config;
-    const head: EngineSpec['head'] = { kind, weights: Object.fromEntries(w.head), num_outputs: this.numOutputs() };
+    const head: EngineSpec['head'] = { kind, weights: lazyRecord(w.head), num_outputs: this.numOutputs() };
     if (kind === 'sequence_classification') head.act = c.hiddenActCode;
     if (kind === 'multiple_choice') {
       head.summary_type = c.summaryType;
@@ -267,7 +280,7 @@ export abstract class ConvBertPreTrainedModel {
       head.summary_proj_out = c.summaryProjOut;
       head.summary_act = c.summaryActCode;
     }
-    return { ...c.engineGeometry(), weights: Object.fromEntries(w.trunk), head };
+    return { ...c.engineGeometry(), weights: lazyRecord(w.trunk), head };
   }
 
   /** Head output width per trunk row (vocab, num_labels, 2 for QA, 1 for multiple choice); 0 for none. */
@@ -286,9 +299,8 @@ export abstract class ConvBertPreTrainedModel {
     const config = options.config ?? (await ConvBertConfig.fromPretrained(p.config));
     checkHeadConfig(config, this.name);
     const seed = options.seed ?? SEED_DEFAULT;
-    const sd = await loadStateDict(p.weights);
-    const { weights, info } = mapCheckpoint(this.headKind, config, sd, seed, dirOrFile);
-    sd.clear();
+    const { file, checkpoint } = await openCheckpoint(p.weights);
+    const { weights, info } = mapCheckpoint(this.headKind, config, checkpoint, seed, dirOrFile);
     if (info.missing_keys.length > 0) {
       process.emitWarning(
         `${this.name}: ${info.missing_keys.length} weight(s) are not in ${dirOrFile} and were initialised randomly ` +
@@ -302,7 +314,7 @@ export abstract class ConvBertPreTrainedModel {
         code: 'CONVBERT_UNEXPECTED_WEIGHTS',
       });
     }
-    return new this({ config, weights, loadInfo: info, source: { kind: 'file', file: p.weights, seed }, engine: options.engine });
+    return new this({ config, weights, loadInfo: info, source: { kind: 'file', file, seed }, engine: options.engine });
   }
 
   /** A fresh model with HF's initialisation, deterministic for `seed`. */
@@ -322,16 +334,16 @@ export abstract class ConvBertPreTrainedModel {
     let w: Weights;
     if (this.#source.kind === 'seed') w = initWeights(kind, this.config, this.#source.seed);
     else {
-      const sd = await loadStateDict(this.#source.file);
-      w = mapCheckpoint(kind, this.config, sd, this.#source.seed, this.#source.file).weights;
+      const { checkpoint } = await openCheckpoint(this.#source.file);
+      w = mapCheckpoint(kind, this.config, checkpoint, this.#source.seed, this.#source.file).weights;
     }
     const lc = layoutConfig(this.config);
     const out: StateDict = new Map();
     const prefix = kind === 'none' ? '' : BASE_PREFIX;
-    for (const s of trunkLayout(lc)) out.set(prefix + s.key, new Tensor('float32', w.trunk.get(s.key)!, s.shape));
+    for (const s of trunkLayout(lc)) out.set(prefix + s.key, new Tensor('float32', w.trunk.get(s.key)!(), s.shape));
     for (const s of headLayout(kind, lc)) {
       if (s.key === TIED_HEAD_KEY && tiedHead(kind, this.config)) continue;
-      out.set(s.key, new Tensor('float32', w.head.get(s.key)!, s.shape));
+      out.set(s.key, new Tensor('float32', w.head.get(s.key)!(), s.shape));
     }
     return out;
   }

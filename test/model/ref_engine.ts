@@ -103,7 +103,9 @@ export class RefEngine implements NativeEngine {
   #spec: EngineSpec | null;
 
   constructor(spec: EngineSpec) {
-    this.#spec = spec;
+    // The model passes weights as getters that read or draw on access: read each once, like the native engine.
+    const own = (o: Record<string, Float32Array>): Record<string, Float32Array> => Object.fromEntries(Object.keys(o).map((k) => [k, o[k]]));
+    this.#spec = { ...spec, weights: own(spec.weights), head: { ...spec.head, weights: own(spec.head.weights) } };
   }
 
   get nativeBytes(): number {
