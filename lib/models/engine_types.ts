@@ -93,6 +93,16 @@ export interface ForwardRequest {
   head_mask: Float32Array | null;
   /** multiple_choice with summary_type 'cls_index': (B,) positions; otherwise null. */
   cls_index: Int32Array | null;
+  /**
+   * Optional varlen (packed) mode; absent or null = the padded (B, L) layout above.
+   * (B + 1) offsets into one token axis of T = cu_seqlens[B] tokens, cu_seqlens[0] = 0, every sequence
+   * at least 1 token long. Sequence b is tokens [cu_seqlens[b], cu_seqlens[b+1]) and runs exactly as
+   * if it were alone and unpadded (its convolutions and attention see only itself). Then L is the longest
+   * sequence; input_ids / token_type_ids / position_ids are (T,), inputs_embeds (T, E); attention_mask
+   * and outputs.attentions must be null; last_hidden_state and hidden_states are (T, hidden); per-token
+   * logits are (T, n) and per-sequence logits (B, n); cls_index holds positions within each sequence.
+   */
+  cu_seqlens?: Int32Array | null;
   outputs: {
     /** (B, L, hidden). Always written. */
     last_hidden_state: Float32Array;
