@@ -149,3 +149,34 @@ test.serial('multiple choice loads its summary projection only when the config a
   withSummary.dispose();
   plain.dispose();
 });
+
+test.serial('sharded, float16 and damaged safetensors: streamed loading equals the in-memory path, and damage is reported by lib/weights', async (t) => {
+  const src = fixturesDir('convbert', 'proj-groups-b', 'ConvBertForMaskedLM');
+  const ref = await ConvBertForMaskedLM.fromPretrained(src, { engine });
+  const want = (await ref.forward({ input_ids: ids })).logits;
+  ref.dispose();
+  const sd = await loadStateDict(src);
+  // Sharded: model.safetensors.index.json plus several shards.
+  const d1 = tmpDir(t);
+  await saveStateDict(d1, sd, { maxShardSize: 40_000 });
+  fs.copyFileSync(path.join(src, 'config.json'), path.join(d1, 'config.json'));
+  t.true(fs.existsSync(path.join(d1, 'model.safetensors.index.json')));
+  const sharded = await ConvBertForMaskedLM.fromPretrained(d1, { engine });
+  t.deepEqual(Array.from((await sharded.forward({ input_ids: ids })).logits.data), Array.from(want.data), 'sharded equals single file');
+  sharded.dispose();
+  // float16 weights are widened to float32 on load (values change by the rounding to half only).
+  const d2 = tmpDir(t);
+  await saveStateDict(d2, new Map([...sd].map(([k, v]) => [k, v.dtype === 'float32' ? v.to('float16') : v])));
+  fs.copyFileSync(path.join(src, 'config.json'), path.join(d2, 'config.json'));
+  const half = await ConvBertForMaskedLM.fromPretrained(d2, { engine });
+  const viaMemory = (await half.stateDict()).get('generator_lm_head.bias')!;
+  t.deepEqual(Array.from(viaMemory.data as Float32Array), Array.from(sd.get('generator_lm_head.bias')!.to('float16').toFloat32()));
+  half.dispose();
+  // A truncated file: the lazy path steps aside and lib/weights names the problem.
+  const d3 = tmpDir(t);
+  const bytes = fs.readFileSync(path.join(src, 'model.safetensors'));
+  fs.writeFileSync(path.join(d3, 'model.safetensors'), bytes.subarray(0, bytes.length - 100));
+  fs.copyFileSync(path.join(src, 'config.json'), path.join(d3, 'config.json'));
+  const e = await t.throwsAsync(ConvBertForMaskedLM.fromPretrained(d3, { engine }));
+  t.is((e as { code?: string }).code, 'ERR_CONVBERT_WEIGHTS', e!.message);
+});
