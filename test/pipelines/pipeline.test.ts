@@ -1,0 +1,118 @@
+// pipeline(): task names and aliases, typed errors for unknown tasks, bad model
+// ids and bad options, dispose, the slow tokenizer giving the fast one's results,
+// results independent of batch_size, use of model.forwardPacked when a model has
+// one, and loading from a Hub id (a fake Hub on 127.0.0.1 serving a model folder).
+import * as fs from 'fs';
+import * as path from 'path';
+
+import test from 'ava';
+
+import { ConvBertError } from '../../lib/errors';
+import { pipeline, SUPPORTED_TASKS, type TextClassificationResult } from '../../lib/pipelines';
+import { Tensor } from '../../lib/tensor';
+import { FakeHub, commitId } from '../hub/fake_hub';
+import { isolateHubEnv, removeTmpDirs, tmpCache } from '../hub/setup';
+import { cleanup, makeModelDir } from './setup';
+
+test.before(isolateHubEnv);
+test.after.always(() => {
+  cleanup();
+  removeTmpDirs();
+});
+
+let clsDir = '';
+test.before(async () => {
+  clsDir = await makeModelDir('sequence_classification', 81, { id2label: { 0: 'neg', 1: 'pos' } });
+});
+
+test('unknown tasks, bad model ids and bad options are ConvBertErrors naming the argument', async (t) => {
+  const e1 = await t.throwsAsync(pipeline('summarization', clsDir), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG' });
+  t.regex(e1!.message, /task: unknown task "summarization"/);
+  for (const task of SUPPORTED_TASKS) t.true(e1!.message.includes(task), `lists ${task}`);
+  await t.throwsAsync(pipeline('constructor', clsDir), { code: 'ERR_CONVBERT_ARG', message: /unknown task/ });
+  await t.throwsAsync(pipeline(7 as never, clsDir), { code: 'ERR_CONVBERT_ARG', message: /task/ });
+  await t.throwsAsync(pipeline('fill-mask', ''), { code: 'ERR_CONVBERT_ARG', message: /modelIdOrDir/ });
+  await t.throwsAsync(pipeline('fill-mask', './no/such/model/dir'), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_IO' });
+  await t.throwsAsync(pipeline('text-classification', clsDir, { batch_size: 0 }), { code: 'ERR_CONVBERT_ARG', message: /batch_size/ });
+  await t.throwsAsync(pipeline('text-classification', clsDir, { tokenizer: 'medium' as never }), { code: 'ERR_CONVBERT_ARG', message: /options.tokenizer/ });
+  await t.throwsAsync(pipeline('text-classification', clsDir, { batchSize: 4 } as never), { code: 'ERR_CONVBERT_ARG', message: /unknown option 'batchSize'/ });
+  await t.throwsAsync(pipeline('text-classification', clsDir, { revision: 3 } as never), { code: 'ERR_CONVBERT_ARG', message: /options.revision/ });
+});
+
+test('aliases, pipe properties, dispose', async (t) => {
+  const p = await pipeline('sentiment-analysis', clsDir);
+  t.is(p.task, 'text-classification');
+  t.is(typeof p, 'function');
+  t.is(p.model.config.num_labels, 2);
+  t.true(p.tokenizer.vocabSize > 0);
+  await p('hello');
+  await p.dispose();
+  t.true(p.model.disposed);
+  await p.dispose(); // twice is fine
+  await t.throwsAsync(p('hello'), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_DISPOSED' });
+  const fe = await pipeline('embeddings', await makeModelDir('model', 82));
+  t.is(fe.task, 'feature-extraction');
+  await fe.dispose();
+});
+
+test('the slow tokenizer gives the fast one\'s results; batch_size does not change results', async (t) => {
+  const texts = ['Hello there, general Kenobi!', 'short', 'naïve café crème brûlée', 'two words', 'three more words', 'x y'];
+  const fast1 = await pipeline('text-classification', clsDir, { batch_size: 1 });
+  const fast16 = await pipeline('text-classification', clsDir, { batch_size: 16 });
+  const slow = await pipeline('text-classification', clsDir, { tokenizer: 'slow', batch_size: 3 });
+  t.teardown(async () => {
+    await fast1.dispose();
+    await fast16.dispose();
+    await slow.dispose();
+  });
+  const a = await fast1(texts, { top_k: null });
+  t.deepEqual(await fast16(texts, { top_k: null }), a);
+  t.deepEqual(await slow(texts, { top_k: null }), a);
+});
+
+test('a model with forwardPacked is fed every row through it, with the same results', async (t) => {
+  const p = await pipeline('text-classification', clsDir, { batch_size: 4 });
+  t.teardown(() => p.dispose());
+  const texts = ['one', 'two words', 'and three words', 'four', 'five six'];
+  const want = await p(texts, { top_k: null });
+  const calls: number[] = [];
+  // A stand-in packed forward: each row alone through forward(), as the real one must behave.
+  (p.model as unknown as { forwardPacked: unknown }).forwardPacked = async (rows: { input_ids: Int32Array; token_type_ids: Int32Array }[]) => {
+    calls.push(rows.length);
+    const outs = [];
+    for (const r of rows) {
+      const dims = [1, r.input_ids.length];
+      const o = await p.model.forward({ input_ids: new Tensor('int32', r.input_ids, dims), token_type_ids: new Tensor('int32', r.token_type_ids, dims) });
+      outs.push(o as unknown as Record<string, unknown>);
+    }
+    return outs;
+  };
+  const got = (await p(texts, { top_k: null })) as TextClassificationResult[][];
+  t.deepEqual(calls, [4, 1]);
+  t.deepEqual(got, want);
+});
+
+test('loads from a Hub id (fake Hub on 127.0.0.1) into the cache and runs', async (t) => {
+  const hub = await FakeHub.start();
+  t.teardown(() => hub.close());
+  const file = (f: string): Buffer => fs.readFileSync(path.join(clsDir, f));
+  hub.addCommit('org/cls', commitId('c1'), {
+    'config.json': { data: file('config.json') },
+    'model.safetensors': { data: file('model.safetensors'), lfs: 'relative' },
+    'vocab.txt': { data: file('vocab.txt') },
+    'tokenizer_config.json': { data: file('tokenizer_config.json') },
+  });
+  const cacheDir = tmpCache();
+  const fromHub = await pipeline('text-classification', 'org/cls', { cacheDir, revision: 'main', hub: { endpoint: hub.endpoint, progress: false } });
+  const local = await pipeline('text-classification', clsDir);
+  t.teardown(async () => {
+    await fromHub.dispose();
+    await local.dispose();
+  });
+  t.true(fs.existsSync(path.join(cacheDir, 'models--org--cls')));
+  t.deepEqual(await fromHub('good morning', { top_k: null }), await local('good morning', { top_k: null }));
+  await t.throwsAsync(pipeline('text-classification', 'org/missing', { cacheDir, hub: { endpoint: hub.endpoint, progress: false, retries: 0 } }), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_HUB_NOT_FOUND',
+  });
+});
