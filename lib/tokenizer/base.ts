@@ -579,14 +579,14 @@ export abstract class PreTrainedTokenizerBase {
     if (options.text_pair != null) seqs.push(checkText('text_pair', options.text_pair));
     const out: string[] = [];
     for (const s of seqs) {
-      const enc = this.sequenceFromPieces(s, 0, this.splitOnAddedTokens(s), null);
+      const enc = this.sequenceFromPieces(0, this.splitOnAddedTokens(s), null);
       for (let i = 0; i < enc.ids.length; i++) out.push((enc.tokens && enc.tokens[i]) ?? this.idToToken(enc.ids[i]) ?? this.unk_token);
     }
     return out;
   }
 
   /** Build one sequence's Enc from its split pieces and their core outputs (null: run the core now). */
-  private sequenceFromPieces(text: string, seqId: number, pieces: SplitPiece[], cores: CoreEncoding[] | null): Enc {
+  private sequenceFromPieces(seqId: number, pieces: SplitPiece[], cores: CoreEncoding[] | null): Enc {
     if (pieces.length === 1 && pieces[0].specialId < 0) {
       // the common case: no special token in the text, one core call
       const c = pieces[0].text.length === 0 ? null : cores ? cores[0] : this.core.tokenizeWithOffsets(pieces[0].text);
@@ -640,7 +640,6 @@ export abstract class PreTrainedTokenizerBase {
     e.seqs = fill(n, seqId);
     e.special = fill(n, 0);
     e.attn = fill(n, 1);
-    void text;
     return e;
   }
 
@@ -676,9 +675,9 @@ export abstract class PreTrainedTokenizerBase {
     checkText('text', text);
     const pair = options.text_pair;
     if (pair !== undefined && pair !== null) checkText('text_pair', pair);
-    const plan = this.plan(options, false);
-    const a = this.sequenceFromPieces(text, 0, this.splitOnAddedTokens(text), null);
-    const b = pair != null ? this.sequenceFromPieces(pair, 1, this.splitOnAddedTokens(pair), null) : null;
+    const plan = this.plan(options);
+    const a = this.sequenceFromPieces(0, this.splitOnAddedTokens(text), null);
+    const b = pair != null ? this.sequenceFromPieces(1, this.splitOnAddedTokens(pair), null) : null;
     const { main, overflowing } = this.postProcess(a, b, plan);
     if (plan.padding !== 'do_not_pad') this.padAll([{ main, overflowing }], plan);
     return { main, overflowing, texts: [text, pair ?? null] };
@@ -720,7 +719,7 @@ export abstract class PreTrainedTokenizerBase {
       if (p !== null && p !== undefined) row.push(add(checkText(`text_pair[${i}]`, p)));
       seqs.push(row);
     }
-    const plan = this.plan(options, true);
+    const plan = this.plan(options);
     return { seqs, pieceTexts, plan };
   }
 
@@ -729,7 +728,7 @@ export abstract class PreTrainedTokenizerBase {
     for (const row of prep.seqs) {
       const encs = row.map((s, k) => {
         const n = s.pieces.filter((p) => p.specialId < 0 && p.text.length > 0).length;
-        return this.sequenceFromPieces(s.text, k, s.pieces, cores.slice(s.first, s.first + n));
+        return this.sequenceFromPieces(k, s.pieces, cores.slice(s.first, s.first + n));
       });
       const { main, overflowing } = this.postProcess(encs[0], encs[1] ?? null, prep.plan);
       rows.push({ main, overflowing, texts: [row[0].text, row[1]?.text ?? null] });
@@ -767,8 +766,7 @@ export abstract class PreTrainedTokenizerBase {
   }
 
   /** Resolve truncation/padding options the way transformers does. */
-  private plan(o: EncodeOptions, batch: boolean): Plan {
-    void batch;
+  private plan(o: EncodeOptions): Plan {
     const addSpecial = o.add_special_tokens ?? true;
     let padding: PaddingStrategy;
     if (o.padding === undefined || o.padding === false) padding = 'do_not_pad';
