@@ -4,8 +4,8 @@
 //   GET  /metrics    Prometheus text (metrics.ts)
 // Errors are JSON {error, code}: 400 bad JSON / inputs, 404 unknown route, 405, 413 body
 // or batch too large, 415 not JSON, 429 overloaded (the batcher's queue is full), 503
-// draining or timed out, 500 a bug. close() drains: in-flight requests finish, new ones
-// get 503, idle keep-alive sockets close, then the task is disposed.
+// draining or timed out, 500 a bug. close() drains: in-flight requests finish while new ones
+// get 503, then the listener and its sockets close and the task is disposed.
 import * as http from 'http';
 import { type AddressInfo } from 'net';
 
@@ -71,6 +71,8 @@ export class ConvBertServer {
   readonly #o: Required<Omit<ServerOptions, 'log'>> & { log: (line: string) => void };
   readonly #server: http.Server;
   #inFlight = 0;
+  /** Inference requests admitted before the drain began and not yet answered. */
+  #work = 0;
   #draining = false;
   #closing: Promise<void> | null = null;
   #drained: (() => void)[] = [];
@@ -118,17 +120,17 @@ export class ConvBertServer {
   }
 
   /**
-   * Graceful shutdown: stop accepting, answer new requests on open sockets with 503,
-   * let in-flight requests finish (up to drainTimeoutMs), then dispose the task.
+   * Graceful shutdown: every new request (on new or open connections) gets 503 and
+   * /health says draining, so a load balancer moves traffic away; inference requests
+   * that arrived before keep running (up to drainTimeoutMs). Then the listener
+   * closes, the remaining connections close, and the task is disposed.
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#draining = true;
-    this.#o.log(`convbert serve: draining (${this.#inFlight} request(s) in flight)`);
+    this.#o.log(`convbert serve: draining (${this.#work} request(s) in flight)`);
     this.#closing = (async () => {
-      const closed = new Promise<void>((r) => this.#server.close(() => r()));
-      this.#server.closeIdleConnections();
-      if (this.#inFlight > 0) {
+      if (this.#work > 0) {
         let timer: NodeJS.Timeout | null = null;
         await Promise.race([
           new Promise<void>((r) => this.#drained.push(r)),
@@ -136,6 +138,7 @@ export class ConvBertServer {
         ]);
         if (timer) clearTimeout(timer);
       }
+      const closed = new Promise<void>((r) => this.#server.close(() => r()));
       this.#server.closeAllConnections();
       await closed;
       await this.handler.dispose();
@@ -154,7 +157,6 @@ export class ConvBertServer {
       // Unknown paths share one label so a scanner cannot grow the metrics without bound.
       const label = route === `/v1/${this.handler.task}` || route === '/health' || route === '/metrics' ? route : 'other';
       this.metrics.observe(label, res.statusCode, (performance.now() - t0) / 1000);
-      if (this.#inFlight === 0 && this.#drained.length > 0) for (const r of this.#drained.splice(0)) r();
     });
     try {
       if (url === '/health') return this.#health(req, res);
@@ -183,6 +185,11 @@ export class ConvBertServer {
 
   async #infer(req: http.IncomingMessage, res: http.ServerResponse, task: string): Promise<void> {
     if (this.#draining) throw new HttpError(503, 'the server is shutting down; retry on another instance', 'ERR_CONVBERT_SHUTTING_DOWN');
+    this.#work++;
+    res.once('close', () => {
+      this.#work--;
+      if (this.#work === 0 && this.#drained.length > 0) for (const r of this.#drained.splice(0)) r();
+    });
     if (task !== this.handler.task) {
       throw new HttpError(404, `this server runs task ${this.handler.task} (POST /v1/${this.handler.task}), not ${JSON.stringify(task)}`, 'ERR_CONVBERT_NOT_FOUND');
     }
@@ -190,6 +197,7 @@ export class ConvBertServer {
     const ctype = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (ctype !== '' && ctype !== 'application/json') throw new HttpError(415, `expected content-type application/json, got ${ctype}`, 'ERR_CONVBERT_MEDIA_TYPE');
     const body = await this.#readBody(req);
+    // A request that arrived before the drain began finishes; see close().
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.toString('utf8'));
