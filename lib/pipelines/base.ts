@@ -3,7 +3,9 @@
 // ConvBERT's conv branch reads padding (DESIGN.md, Padding semantics), so the
 // runner never pads: it groups rows of equal token length (up to batch_size a
 // forward), or hands the rows to model.forwardPacked when the model has one.
-// Either way each row's output equals the row run alone.
+// Either way each row's output equals the row run alone. Texts longer than the
+// model takes (model_max_length, max_position_embeddings) are truncated, except
+// in question answering, which windows the context (doc stride).
 import { ConvBertError, argError } from '../errors';
 import { resolveModelPath, type HubOptions } from '../hub';
 import { type ConvBertPreTrainedModel } from '../models/base';
