@@ -70,8 +70,14 @@ export interface OnnxExportModelLike {
 export interface OnnxExportOptions {
   /** ai.onnx opset, 14 to 24 (default 17: LayerNormalization; below 17 it is decomposed). */
   opset?: number;
-  /** Weight and activation type of the graph. Only 'float32' is supported. */
-  dtype?: 'float32';
+  /**
+   * 'float32' (default): the exact model. 'int8': onnxruntime's dynamic quantization, done here
+   * (what onnxruntime.quantization.quantize_dynamic writes): every MatMul with a weight gets that
+   * weight as int8 with one symmetric per-tensor scale, and its input quantized per call to uint8
+   * (DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul by both scales). Conv, attention
+   * products, layernorm and softmax stay float32. Lossy: see the test for the measured error.
+   */
+  dtype?: 'float32' | 'int8';
   /** Overrides the head found from the model class, config.architectures or the weights. */
   head?: OnnxHead;
   /** Add a `position_ids` int64 input (same dims as input_ids) instead of arange(L). Default false. */
@@ -84,6 +90,7 @@ export interface OnnxExportInfo {
   opset: number;
   irVersion: number;
   head: OnnxHead;
+  dtype: 'float32' | 'int8';
   inputs: string[];
   outputs: string[];
   /** Forward features that this graph does not take (also in the model's doc_string). */
@@ -357,14 +364,43 @@ interface Ctx {
   w: Weights;
   geo: Geometry;
   opset: number;
+  /** Dynamic int8 quantization of the weight MatMuls. */
+  int8: boolean;
+}
+
+/** Symmetric per-tensor int8 weights, as onnxruntime's quantize_dynamic: q = rint(w / s), s = max|w| / 127. */
+function quantizeWeight(w: Float32Array): { q: Int8Array; scale: number } {
+  let absMax = 0;
+  for (let i = 0; i < w.length; i++) absMax = Math.max(absMax, Math.abs(w[i]));
+  const scale = Math.fround(absMax > 0 ? absMax / 127 : 1);
+  const q = new Int8Array(w.length);
+  for (let i = 0; i < w.length; i++) {
+    const v = w[i] / scale;
+    let r = Math.round(v);
+    if (r - v === 0.5 && r % 2 !== 0) r -= 1; // round half to even, like numpy
+    q[i] = Math.max(-127, Math.min(127, r));
+  }
+  return { q, scale };
+}
+
+/** x @ W for a constant W (in float, or dynamically quantized when c.int8). `w` is W's data in `dims` layout. */
+function weightMatMul(c: Ctx, x: string, name: string, w: Float32Array, dims: readonly number[], at: string): string {
+  const { g } = c;
+  if (!c.int8) return g.op('MatMul', [x, g.float(name, w, dims)], at);
+  const { q, scale } = quantizeWeight(w);
+  const wq = g.int8(`${name}_quantized`, q, dims);
+  const [xq, xScale, xZero] = g.opN('DynamicQuantizeLinear', [x], at, 3);
+  const acc = g.op('MatMulInteger', [xq, wq, xZero], at);
+  const both = g.op('Mul', [xScale, g.f32(scale)], at);
+  return g.op('Mul', [g.op('Cast', [acc], at, { to: attr.i(1) }), both], at);
 }
 
 /** nn.Linear: x @ W^T + b, with W stored transposed as (in, out). `get` picks trunk or head weights. */
 function linear(c: Ctx, x: string, prefix: string, inDim: number, outDim: number, trunk: boolean): string {
   const get = (k: string, d: number[]): Float32Array => (trunk ? c.w.trunk(k, d) : c.w.head(k, d));
-  const wt = c.g.float(`${prefix}.weight_t`, transpose2d(get(`${prefix}.weight`, [outDim, inDim]), outDim, inDim), [inDim, outDim]);
+  const wt = transpose2d(get(`${prefix}.weight`, [outDim, inDim]), outDim, inDim);
   const b = c.g.float(`${prefix}.bias`, get(`${prefix}.bias`, [outDim]), [outDim]);
-  return c.g.op('Add', [c.g.op('MatMul', [x, wt], prefix), b], prefix);
+  return c.g.op('Add', [weightMatMul(c, x, `${prefix}.weight_t`, wt, [inDim, outDim], prefix), b], prefix);
 }
 
 /** GroupedLinearLayer: output group g = x[g-th input slice] @ W[g] (W is (G, in/G, out/G), not transposed), + bias. */
@@ -374,11 +410,10 @@ function groupedLinear(c: Ctx, x: string, prefix: string, inDim: number, outDim:
   const gi = inDim / G;
   const go = outDim / G;
   const { g } = c;
-  const wv = g.float(`${prefix}.weight`, c.w.trunk(`${prefix}.weight`, [G, gi, go]), [G, 1, gi, go]);
   const b = g.float(`${prefix}.bias`, c.w.trunk(`${prefix}.bias`, [outDim]), [outDim]);
   const xs = g.op('Reshape', [x, g.i64([0, 0, G, gi])], prefix); // (B, L, G, gi)
   const xt = g.op('Transpose', [xs], prefix, { perm: attr.ints([2, 0, 1, 3]) }); // (G, B, L, gi)
-  const y = g.op('MatMul', [xt, wv], prefix); // (G, B, L, go)
+  const y = weightMatMul(c, xt, `${prefix}.weight`, c.w.trunk(`${prefix}.weight`, [G, gi, go]), [G, 1, gi, go], prefix); // (G, B, L, go)
   const yt = g.op('Transpose', [y], prefix, { perm: attr.ints([1, 2, 0, 3]) }); // (B, L, G, go)
   const yr = g.op('Reshape', [yt, g.i64([0, 0, outDim])], prefix);
   return g.op('Add', [yr, b], prefix);
@@ -532,9 +567,9 @@ function buildGraph(c: Ctx, head: OnnxHead, positionIds: boolean): Built {
       if (c.w.has('generator_lm_head.weight')) lmW = c.w.head('generator_lm_head.weight', [geo.vocab, E]);
       else if (geo.tie) lmW = wordW;
       else throw weightsErr('weights: missing generator_lm_head.weight (tie_word_embeddings is false)');
-      const wt = g.float('generator_lm_head.weight_t', transpose2d(lmW, geo.vocab, E), [E, geo.vocab]);
+      const wt = transpose2d(lmW, geo.vocab, E);
       const b = g.float('generator_lm_head.bias', c.w.head('generator_lm_head.bias', [geo.vocab]), [geo.vocab]);
-      const logits = g.op('Add', [g.op('MatMul', [ln, wt], 'generator_lm_head'), b], 'generator_lm_head');
+      const logits = g.op('Add', [weightMatMul(c, ln, 'generator_lm_head.weight_t', wt, [E, geo.vocab], 'generator_lm_head'), b], 'generator_lm_head');
       return { inputs, outputs: [out('logits', logits, [BATCH, SEQ, geo.vocab])] };
     }
     case 'sequence_classification': {
@@ -641,24 +676,27 @@ function irVersionFor(opset: number): number {
   return 8;
 }
 
-function checkOptions(options: OnnxExportOptions): { opset: number; positionIds: boolean } {
+function checkOptions(options: OnnxExportOptions): { opset: number; positionIds: boolean; int8: boolean } {
   if (!options || typeof options !== 'object') throw argError('exportOnnx: options must be an object');
   const opset = options.opset ?? DEFAULT_OPSET;
   if (!Number.isSafeInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     throw argError(`exportOnnx: options.opset: expected an integer from ${MIN_OPSET} to ${MAX_OPSET}, got ${String(opset)}`);
   }
-  if (options.dtype !== undefined && options.dtype !== 'float32') {
-    throw new ConvBertError(`exportOnnx: options.dtype: only 'float32' is supported, got ${JSON.stringify(options.dtype)}`, 'ERR_CONVBERT_UNSUPPORTED');
+  if (options.dtype !== undefined && options.dtype !== 'float32' && options.dtype !== 'int8') {
+    throw new ConvBertError(`exportOnnx: options.dtype: expected 'float32' or 'int8', got ${JSON.stringify(options.dtype)}`, 'ERR_CONVBERT_UNSUPPORTED');
   }
   if (options.positionIds !== undefined && typeof options.positionIds !== 'boolean') {
     throw argError(`exportOnnx: options.positionIds: expected a boolean, got ${typeof options.positionIds}`);
   }
-  return { opset, positionIds: options.positionIds === true };
+  return { opset, positionIds: options.positionIds === true, int8: options.dtype === 'int8' };
 }
 
-function docString(head: OnnxHead, geo: Geometry, positionIds: boolean, unsupported: string[]): string {
+function docString(head: OnnxHead, geo: Geometry, positionIds: boolean, int8: boolean, unsupported: string[]): string {
   return [
-    `ConvBERT (${head === 'none' ? 'ConvBertModel' : head}), Hugging Face transformers >= 4.27 semantics, float32.`,
+    `ConvBERT (${head === 'none' ? 'ConvBertModel' : head}), Hugging Face transformers >= 4.27 semantics, ` +
+      (int8
+        ? 'dynamically quantized: weight MatMuls in int8 (per-tensor symmetric weights, uint8 activations quantized per call), the rest float32.'
+        : 'float32.'),
     `Inputs (int64, [${BATCH}, ${SEQ}]${head === 'multiple_choice' ? ` per choice: [${BATCH}, ${CHOICES}, ${SEQ}]` : ''}): input_ids, ` +
       `attention_mask (2-D, 1 = attend, 0 = masked; bias (1 - m) * finfo(float32).min on the attention branch only), ` +
       `token_type_ids${positionIds ? ', position_ids' : ''}. Feed ones / zeros for HF's default mask / token types.`,
@@ -676,14 +714,14 @@ interface Encoded {
 }
 
 async function encode(source: OnnxExportSource | OnnxExportModelLike, options: OnnxExportOptions): Promise<Encoded> {
-  const { opset, positionIds } = checkOptions(options);
+  const { opset, positionIds, int8 } = checkOptions(options);
   const { config, weights, head } = await resolveSource(source, options);
   const geo = readGeometry(config);
   const g = new GraphBuilder();
-  const c: Ctx = { g, w: weights, geo, opset };
+  const c: Ctx = { g, w: weights, geo, opset, int8 };
   const built = buildGraph(c, head, positionIds);
   const unsupported = ONNX_UNSUPPORTED_FEATURES.filter((f) => !(positionIds && f.startsWith('position_ids')));
-  const doc = docString(head, geo, positionIds, unsupported);
+  const doc = docString(head, geo, positionIds, int8, unsupported);
   const irVersion = irVersionFor(opset);
   const model = encodeModel({
     irVersion,
@@ -691,7 +729,7 @@ async function encode(source: OnnxExportSource | OnnxExportModelLike, options: O
     producerName: 'convbert',
     producerVersion: '0.1.0',
     doc,
-    metadata: { head, unsupported: unsupported.join('; ') },
+    metadata: { head, dtype: int8 ? 'int8' : 'float32', unsupported: unsupported.join('; ') },
     graph: { name: 'convbert', nodes: g.nodes, initializers: g.initializers, inputs: built.inputs, outputs: built.outputs },
   });
   if (model.length >= PROTOBUF_LIMIT) {
@@ -707,6 +745,7 @@ async function encode(source: OnnxExportSource | OnnxExportModelLike, options: O
       opset,
       irVersion,
       head,
+      dtype: int8 ? 'int8' : 'float32',
       inputs: built.inputs.map((v) => v.name),
       outputs: built.outputs.map((v) => v.name),
       unsupported,

@@ -46,6 +46,20 @@ export class GraphBuilder {
     return n;
   }
 
+  /** An int8 initializer holding `data` (by reference). */
+  int8(name: string, data: Int8Array, dims: readonly number[]): string {
+    const n = this.unique(name);
+    this.initializers.push({ name: n, dtype: 'int8', dims, raw: rawBytes(data) });
+    return n;
+  }
+
+  /** One node with several outputs; returns their names. */
+  opN(op: string, inputs: readonly string[], name: string, outputs: number, attrs?: Record<string, AttrValue>): string[] {
+    const outs = Array.from({ length: outputs }, (_, i) => this.unique(`${name}/${op}:${i}`));
+    this.nodes.push({ op, name: this.unique(`${name}/${op}:node`), inputs, outputs: outs, attrs });
+    return outs;
+  }
+
   /** A cached int64 constant (1-D unless dims says otherwise, e.g. [] for a scalar). */
   i64(values: readonly number[], dims: readonly number[] = [values.length]): string {
     const key = `i64:${dims.join('x')}:${values.join(',')}`;

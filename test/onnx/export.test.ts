@@ -282,7 +282,7 @@ test('bad arguments, configs and weights are typed errors naming the culprit', a
   };
   await code(exportOnnxBytes(src, { opset: 13 }), 'ERR_CONVBERT_ARG', /options\.opset/);
   await code(exportOnnxBytes(src, { opset: 25 }), 'ERR_CONVBERT_ARG', /options\.opset: expected an integer from 14 to 24/);
-  await code(exportOnnxBytes(src, { dtype: 'float16' as 'float32' }), 'ERR_CONVBERT_UNSUPPORTED', /options\.dtype/);
+  await code(exportOnnxBytes(src, { dtype: 'float16' as 'float32' }), 'ERR_CONVBERT_UNSUPPORTED', /options\.dtype: expected 'float32' or 'int8'/);
   await code(exportOnnx(src, ''), 'ERR_CONVBERT_ARG', /path/);
   await code(exportOnnxBytes({ ...src, head: 'pooler' as OnnxHead }), 'ERR_CONVBERT_ARG', /head/);
   await code(exportOnnxBytes({ ...src, config: { ...src.config, conv_kernel_size: 4 } }), 'ERR_CONVBERT_CONFIG', /conv_kernel_size/);
@@ -349,4 +349,49 @@ test('float16 / bfloat16 weights are widened to float32 initializers', async (t)
   const e = await t.throwsAsync(exportOnnxBytes({ config: src.config, weights: bad }), { instanceOf: ConvBertError });
   t.is((e as ConvBertError).code, 'ERR_CONVBERT_DTYPE');
   t.regex(e!.message, /embeddings\.LayerNorm\.bias/);
+});
+
+test("dtype 'int8': onnxruntime-style dynamic quantization, within a measured error of the fixtures", async (t) => {
+  // Measured on the public fixtures (case1): max |err| <= 0.07 max|exp| and cosine >= 0.998 (the std 0.2-0.3
+  // configs with peaked softmaxes are the worst). Bounds: 0.15 max|exp| and cosine 0.995. A wrong scale,
+  // zero point or rounding gives errors of the order of max|exp|.
+  for (const folder of ['tiny-a/ConvBertForMaskedLM', 'proj-groups-b/ConvBertModel', 'proj-groups-b/ConvBertForMaskedLM', 'odd-heads-e/ConvBertForQuestionAnswering']) {
+    const dir = fixturesDir('convbert', folder);
+    const src = readSource(dir);
+    const { bytes, info } = await exportOnnxBytes(src, { dtype: 'int8' });
+    t.is(info.dtype, 'int8');
+    t.regex(info.doc, /dynamically quantized/);
+    const dec = decodeModel(bytes);
+    t.true(dec.opTypes.has('DynamicQuantizeLinear') && dec.opTypes.has('MatMulInteger'), folder);
+    // No float MatMul keeps a weight: every MatMul with an initializer operand is quantized.
+    const floatWeightMatMuls = dec.nodes.filter((n) => n.op === 'MatMul' && n.inputs.some((i) => dec.initializers.get(i) === 1));
+    t.deepEqual(floatWeightMatMuls, [], `${folder}: float MatMuls with weights`);
+    t.true([...dec.initializers.values()].includes(3), `${folder}: int8 initializers`);
+
+    const exp = readSafetensorsSync(path.join(dir, 'expected.safetensors')).tensors;
+    const c = readJson<FixtureCase[]>(path.join(dir, 'cases.json')).find((x) => x.name === 'case1')!;
+    const sess = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
+    const out = await sess.run(feeds(c, exp, false));
+    await sess.release();
+    for (const o of info.outputs) {
+      const got = out[o].data as Float32Array;
+      const want = exp.get(c.outputs[o] as string)!.data as Float32Array;
+      let err = 0;
+      let peak = 0;
+      let dot = 0;
+      let gg = 0;
+      let ww = 0;
+      for (let i = 0; i < want.length; i++) {
+        err = Math.max(err, Math.abs(got[i] - want[i]));
+        peak = Math.max(peak, Math.abs(want[i]));
+        dot += got[i] * want[i];
+        gg += got[i] * got[i];
+        ww += want[i] * want[i];
+      }
+      const cos = dot / Math.sqrt(gg * ww);
+      t.true(err <= 0.15 * peak, `${folder} ${o}: max abs err ${err} > 0.15 * ${peak}`);
+      t.true(cos >= 0.995, `${folder} ${o}: cosine ${cos} < 0.995`);
+      t.log(`${folder} ${o}: max abs err ${err.toFixed(4)} (max |exp| ${peak.toFixed(2)}), cosine ${cos.toFixed(6)}`);
+    }
+  }
 });

@@ -75,6 +75,9 @@ export interface DecodedModel {
   opTypes: Set<string>;
   nodeCount: number;
   initializerCount: number;
+  nodes: Array<{ op: string; inputs: string[] }>;
+  /** Initializer name -> TensorProto data_type. */
+  initializers: Map<string, number>;
 }
 
 function valueInfo(b: Uint8Array): DecodedValueInfo {
@@ -94,8 +97,16 @@ export function decodeModel(bytes: Uint8Array): DecodedModel {
   const m = decodeFields(bytes);
   const graph = decodeFields(one(m, 7)!.bytes!);
   const opTypes = new Set<string>();
-  const nodes = all(graph, 1);
-  for (const n of nodes) opTypes.add(text(one(decodeFields(n.bytes!), 4)));
+  const nodes = all(graph, 1).map((n) => {
+    const nf = decodeFields(n.bytes!);
+    return { op: text(one(nf, 4)), inputs: all(nf, 1).map(text) };
+  });
+  for (const n of nodes) opTypes.add(n.op);
+  const initializers = new Map<string, number>();
+  for (const i of all(graph, 5)) {
+    const tf = decodeFields(i.bytes!);
+    initializers.set(text(one(tf, 8)), Number(one(tf, 2)?.int ?? 0n));
+  }
   const metadata: Record<string, string> = {};
   for (const e of all(m, 14)) {
     const ef = decodeFields(e.bytes!);
@@ -114,6 +125,8 @@ export function decodeModel(bytes: Uint8Array): DecodedModel {
     outputs: all(graph, 12).map((v) => valueInfo(v.bytes!)),
     opTypes,
     nodeCount: nodes.length,
-    initializerCount: all(graph, 5).length,
+    initializerCount: initializers.size,
+    nodes,
+    initializers,
   };
 }
