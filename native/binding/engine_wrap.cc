@@ -8,6 +8,7 @@
 // kernel path (tests only; the default is the process's active path).
 #include <napi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -87,6 +88,18 @@ bool CheckRange(const int32_t* p, int64_t n, int64_t hi, int64_t L, const char* 
     }
   }
   return true;
+}
+
+bool mask_absent(Napi::Object req) {
+  Napi::Value v = req.Get("attention_mask");
+  return v.IsNull() || v.IsUndefined();
+}
+
+bool out_absent(Napi::Object req, const char* name) {
+  Napi::Value o = req.Get("outputs");
+  if (!o.IsObject()) return true;
+  Napi::Value v = o.As<Napi::Object>().Get(name);
+  return v.IsNull() || v.IsUndefined();
 }
 
 HeadKind ParseKind(const std::string& s, bool* ok) {
@@ -276,9 +289,35 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       f.msg = "req.B x req.L = " + std::to_string(B) + " x " + std::to_string(L) + " is too large";
       return fail();
     }
-    const int64_t T = B * L, H = c.hidden, S = c.sa_heads;
+    const int64_t H = c.hidden, S = c.sa_heads;
+    int64_t T = B * L, longest = L;
     job->B = B;
     job->L = L;
+    // Varlen: cu_seqlens (B + 1) replaces the (B, L) token grid by T = cu_seqlens[B] packed tokens.
+    if (!GetArray<int32_t>(req.Get("cu_seqlens"), "cu_seqlens", napi_int32_array, B + 1, true, &job->seq_starts, keep,
+                           &f))
+      return fail();
+    if (job->seq_starts) {
+      const int32_t* cu = job->seq_starts;
+      longest = 0;
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t len = static_cast<int64_t>(cu[b + 1]) - cu[b];
+        if ((b == 0 && cu[0] != 0) || len < 1 || len > L) {
+          f.base = StatusCode::kShape;
+          f.code = "ERR_CONVBERT_SHAPE";
+          f.msg = "cu_seqlens: expected 0 = cu_seqlens[0] < cu_seqlens[1] < ... with every length in [1, L = " +
+                  std::to_string(L) + "], got cu_seqlens[" + std::to_string(b) + "] = " + std::to_string(cu[b]) +
+                  ", cu_seqlens[" + std::to_string(b + 1) + "] = " + std::to_string(cu[b + 1]);
+          return fail();
+        }
+        longest = std::max(longest, len);
+      }
+      T = cu[B];
+      if (!mask_absent(req) || !out_absent(req, "attentions")) {
+        f.msg = "cu_seqlens: a varlen forward takes no attention_mask and returns no attentions";
+        return fail();
+      }
+    }
     if (!GetArray<int32_t>(req.Get("input_ids"), "input_ids", napi_int32_array, T, true, &job->input_ids, keep, &f) ||
         !GetArray<float>(req.Get("inputs_embeds"), "inputs_embeds", napi_float32_array, T * c.embedding, true,
                          &job->inputs_embeds, keep, &f) ||
@@ -291,14 +330,16 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       f.msg = "forward: exactly one of input_ids and inputs_embeds must be given";
       return fail();
     }
-    if (!CheckRange(job->input_ids, T, c.vocab_size, L, "input_ids", "vocab_size", &f) ||
-        !CheckRange(job->token_type_ids, T, c.type_vocab, L, "token_type_ids", "type_vocab_size", &f) ||
-        !CheckRange(job->position_ids, T, c.max_positions, L, "position_ids", "max_position_embeddings", &f))
+    // Positions in messages are [row, column] in the padded layout, [0, token] in varlen.
+    const int64_t cols = job->seq_starts ? T : L;
+    if (!CheckRange(job->input_ids, T, c.vocab_size, cols, "input_ids", "vocab_size", &f) ||
+        !CheckRange(job->token_type_ids, T, c.type_vocab, cols, "token_type_ids", "type_vocab_size", &f) ||
+        !CheckRange(job->position_ids, T, c.max_positions, cols, "position_ids", "max_position_embeddings", &f))
       return fail();
-    if (!job->position_ids && L > c.max_positions) {
+    if (!job->position_ids && longest > c.max_positions) {
       f.base = StatusCode::kShape;
       f.code = "ERR_CONVBERT_SHAPE";
-      f.msg = "input_ids: sequence length " + std::to_string(L) + " exceeds max_position_embeddings " +
+      f.msg = "input_ids: sequence length " + std::to_string(longest) + " exceeds max_position_embeddings " +
               std::to_string(c.max_positions);
       return fail();
     }
@@ -309,7 +350,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         f.msg = "attention_mask_rank: expected 2 or 3, got " + std::to_string(rank);
         return fail();
       }
-      if (!GetArray<float>(mask, "attention_mask", napi_float32_array, rank == 2 ? T : T * L, false,
+      if (!GetArray<float>(mask, "attention_mask", napi_float32_array, rank == 2 ? B * L : B * L * L, false,
                            &job->attention_mask, keep, &f))
         return fail();
       job->mask_rank = static_cast<int32_t>(rank);
@@ -319,12 +360,14 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         !GetArray<int32_t>(req.Get("cls_index"), "cls_index", napi_int32_array, B, true, &job->cls_index, keep, &f))
       return fail();
     if (job->cls_index) {
-      for (int64_t b = 0; b < B; ++b)
-        if (job->cls_index[b] < 0 || job->cls_index[b] >= L) {
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t len = job->seq_starts ? job->seq_starts[b + 1] - job->seq_starts[b] : L;
+        if (job->cls_index[b] < 0 || job->cls_index[b] >= len) {
           f.msg = "cls_index: value " + std::to_string(job->cls_index[b]) + " at [" + std::to_string(b) +
-                  "] is outside [0, " + std::to_string(L) + ")";
+                  "] is outside [0, " + std::to_string(len) + ")";
           return fail();
         }
+      }
     }
     if (!req.Get("outputs").IsObject()) {
       f.msg = "req.outputs: expected an object";
@@ -357,6 +400,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     };
     for (const ListSpec& ls : {ListSpec{"hidden_states", c.layers + 1, T * H, &job->hidden_states},
                                ListSpec{"attentions", c.layers, B * S * L * L, &job->attentions}}) {
+      // (In varlen mode attentions was checked absent above.)
       Napi::Value v = out.Get(ls.name);
       if (v.IsNull() || v.IsUndefined()) continue;
       if (!v.IsArray() || static_cast<int64_t>(v.As<Napi::Array>().Length()) != ls.count) {

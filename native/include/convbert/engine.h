@@ -132,6 +132,10 @@ struct ForwardJob {
   int32_t mask_rank = 0;
   const float* head_mask = nullptr;        // (layers, sa_heads) or null
   const int32_t* cls_index = nullptr;      // (B,) for summary_type cls_index, or null (last position)
+  // Varlen: null (padded (B, L) layout), or B + 1 offsets into one axis of T = seq_starts[B] tokens;
+  // every (B, L) above is then (T,), L is the longest sequence, and each sequence runs as if alone.
+  // attention_mask must be null and attentions empty.
+  const int32_t* seq_starts = nullptr;
   float* last_hidden_state = nullptr;      // (B, L, hidden), required
   float* logits = nullptr;                 // head output, required unless head kind is none
   std::vector<float*> hidden_states;       // empty, or layers + 1 arrays of (B, L, hidden)

@@ -130,10 +130,13 @@ struct AttentionArgs {
   int64_t ldo = 0;
   // probs: (B, H, L, L) output of the probabilities after head_mult, or null.
   float* probs = nullptr;
-  // scratch: at least attention_scratch_size(args) floats when probs is null.
+  // scratch: at least attention_scratch_size(B, L, H) floats when probs is null.
   float* scratch = nullptr;
+  // Varlen: null, or B + 1 token offsets; sequence b is rows [seq_starts[b], seq_starts[b+1]) of
+  // q/k/v/out and attends only to itself. L is then the longest sequence; mask_bias and probs must be null.
+  const int32_t* seq_starts = nullptr;
 };
-// Scratch floats attention needs when probs is null.
+// Scratch floats attention needs when probs is null (L = the longest sequence).
 int64_t attention_scratch_size(int64_t B, int64_t L, int64_t H);
 // One query row: p (Lk floats) receives the probabilities, out (D floats) the context.
 using AttentionRowFn = void (*)(const float* q, const float* k, const float* v, int64_t ld, int64_t Lk, int64_t D,
@@ -150,6 +153,8 @@ struct DynConvArgs {
   float* out = nullptr;
   int64_t ldo = 0;
   int64_t B = 0, L = 0, H = 0, D = 0, K = 0;
+  // Varlen: null, or B + 1 token offsets (rows of v, w, out); each sequence is zero-padded at its own edges.
+  const int32_t* seq_starts = nullptr;
 };
 // One (b, l, h): vseq = v at (b, 0, h*D); w: K taps; out: D floats.
 using DynConvRowFn = void (*)(const float* vseq, int64_t ldv, int64_t L, int64_t l, const float* w, int64_t K,
@@ -165,6 +170,8 @@ struct SepConvArgs {
   float* y = nullptr;
   const float* wt = nullptr;
   int64_t B = 0, L = 0, C = 0, K = 0;
+  // Varlen: null, or B + 1 token offsets (rows of x, y); each sequence is zero-padded at its own edges.
+  const int32_t* seq_starts = nullptr;
 };
 using SepConvRowFn = void (*)(const float* xseq, int64_t L, int64_t l, int64_t C, const float* wt, int64_t K,
                               float* y);

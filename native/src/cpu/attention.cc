@@ -9,6 +9,7 @@
 #include "convbert/ops.h"
 #include "convbert/thread_pool.h"
 #include "kernels_isa.h"
+#include "seq.h"
 
 namespace convbert {
 
@@ -47,7 +48,10 @@ Status attention(const OpTable& ops, const AttentionArgs& a) {
     return Status::Error(StatusCode::kInvalidArgument, "attention: bad sizes or strides");
   if (a.mask_bias && a.mask_rank != 2 && a.mask_rank != 3)
     return Status::Error(StatusCode::kInvalidArgument, "attention: mask rank must be 2 or 3");
-  const int64_t rows = a.B * a.H * a.L;
+  if (a.seq_starts && (a.mask_bias || a.probs))
+    return Status::Error(StatusCode::kInvalidArgument, "attention: varlen takes no mask and returns no probabilities");
+  const int64_t tokens = a.seq_starts ? (a.B > 0 ? a.seq_starts[a.B] : 0) : a.B * a.L;
+  const int64_t rows = tokens * a.H;
   if (rows == 0) return Status::Ok();
   if (!a.q || !a.k || !a.v || !a.out || (!a.probs && !a.scratch))
     return Status::Error(StatusCode::kInvalidArgument, "attention: null pointer");
@@ -59,6 +63,16 @@ Status attention(const OpTable& ops, const AttentionArgs& a) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t r0 = rows * t / tasks, r1 = rows * (t + 1) / tasks;
       for (int64_t r = r0; r < r1; ++r) {
+        if (a.seq_starts) {
+          // Varlen rows are (token, head); each sequence attends within itself.
+          const int64_t t_ = r / H, h = r % H;
+          int64_t start, len;
+          seq_of_row(a.seq_starts, a.B, L, t_, &start, &len);
+          ops.attention_row(a.q + t_ * a.ld + h * D, a.k + start * a.ld + h * D, a.v + start * a.ld + h * D, a.ld, len,
+                            D, sqrt_d, nullptr, a.head_mult ? a.head_mult[h] : 1.f, a.scratch + t * L,
+                            a.out + t_ * a.ldo + h * D);
+          continue;
+        }
         const int64_t b = r / (H * L), h = (r / L) % H, i = r % L;
         const float* q = a.q + (b * L + i) * a.ld + h * D;
         const float* k = a.k + b * L * a.ld + h * D;

@@ -8,6 +8,7 @@
 #include "convbert/ops.h"
 #include "convbert/thread_pool.h"
 #include "kernels_isa.h"
+#include "seq.h"
 
 namespace convbert {
 
@@ -26,15 +27,16 @@ void sepconv_row_ref(const float* xseq, int64_t L, int64_t l, int64_t C, const f
 
 Status sepconv(const OpTable& ops, const SepConvArgs& a) {
   if (a.B < 0 || a.L < 0 || a.C <= 0 || a.K <= 0) return Status::Error(StatusCode::kInvalidArgument, "sepconv: bad sizes");
-  const int64_t rows = a.B * a.L;
+  const int64_t rows = a.seq_starts ? (a.B > 0 ? a.seq_starts[a.B] : 0) : a.B * a.L;
   if (rows == 0) return Status::Ok();
   if (!a.x || !a.y || !a.wt || a.x == a.y)
     return Status::Error(StatusCode::kInvalidArgument, "sepconv: null or aliased pointer");
   const int64_t grain = std::max<int64_t>(1, 16384 / (a.C * a.K));
   parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / a.L, l = r % a.L;
-      ops.sepconv_row(a.x + b * a.L * a.C, a.L, l, a.C, a.wt, a.K, a.y + r * a.C);
+      int64_t start, len;
+      seq_of_row(a.seq_starts, a.B, a.L, r, &start, &len);
+      ops.sepconv_row(a.x + start * a.C, len, r - start, a.C, a.wt, a.K, a.y + r * a.C);
     }
   });
   return Status::Ok();

@@ -11,8 +11,9 @@ Status engine_linear(const OpTable& ops, const PackedLinear& w, const float* x, 
                      int64_t ldy, Activation act = Activation::kIdentity);
 // Floats of arena the head needs for a (B, L) batch.
 int64_t head_scratch_size(const Model& m, int64_t B, int64_t L);
-// Computes the head's logits from the final hidden states h (B, L, hidden);
+// Computes the head's logits from the final hidden states h (T tokens: B*L padded, or varlen);
 // emb is a (B*L, max(E, hidden)) scratch, buf has head_scratch_size floats.
-Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, const float* h, float* emb, float* buf);
+Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, int64_t T, const float* h, float* emb,
+                float* buf);
 
 }  // namespace convbert

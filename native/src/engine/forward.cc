@@ -43,7 +43,8 @@ Status engine_linear(const OpTable& ops, const PackedLinear& w, const float* x, 
 
 Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
   const EngineConfig& c = m.cfg;
-  const int64_t B = j.B, L = j.L, T = B * L;
+  const int64_t B = j.B, L = j.L;
+  const int64_t T = j.seq_starts ? (B > 0 ? j.seq_starts[B] : 0) : B * L;
   const int64_t H = c.hidden, E = c.embedding, A = c.sa_heads * c.head_dim, I = c.intermediate, K = c.conv_kernel;
   const int64_t S = c.sa_heads, D = c.head_dim;
   if (B <= 0 || L <= 0) return Status::Error(StatusCode::kShape, "forward: B and L must be positive");
@@ -56,11 +57,23 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
     return Status::Error(StatusCode::kInvalidArgument, "forward: hidden_states needs num_hidden_layers + 1 arrays");
   if (!j.attentions.empty() && static_cast<int64_t>(j.attentions.size()) != c.layers)
     return Status::Error(StatusCode::kInvalidArgument, "forward: attentions needs num_hidden_layers arrays");
+  if (j.seq_starts) {
+    if (j.seq_starts[0] != 0) return Status::Error(StatusCode::kInvalidArgument, "cu_seqlens[0] must be 0");
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t len = static_cast<int64_t>(j.seq_starts[b + 1]) - j.seq_starts[b];
+      if (len < 1 || len > L)
+        return Status::Error(StatusCode::kInvalidArgument, "cu_seqlens: sequence " + std::to_string(b) + " has length " +
+                                                               std::to_string(len) + ", expected 1.." + std::to_string(L));
+    }
+    if (j.attention_mask || !j.attentions.empty())
+      return Status::Error(StatusCode::kInvalidArgument,
+                           "cu_seqlens: varlen forwards take no attention_mask and return no attentions");
+  }
   if (j.attention_mask && j.mask_rank != 2 && j.mask_rank != 3)
     return Status::Error(StatusCode::kInvalidArgument, "forward: attention_mask rank must be 2 or 3");
 
   // Arena layout (floats).
-  const int64_t mask_n = j.attention_mask ? (j.mask_rank == 2 ? T : T * L) : 0;
+  const int64_t mask_n = j.attention_mask ? (j.mask_rank == 2 ? B * L : B * L * L) : 0;
   const int64_t scratch_n = attention_scratch_size(B, L, S);
   int64_t off = 0;
   auto carve = [&](int64_t n) {
@@ -96,6 +109,9 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
     int32_t* positions = arena->i.data();
     if (j.position_ids) {
       std::memcpy(positions, j.position_ids, static_cast<size_t>(T) * 4);
+    } else if (j.seq_starts) {
+      for (int64_t b = 0; b < B; ++b)
+        for (int32_t t = j.seq_starts[b]; t < j.seq_starts[b + 1]; ++t) positions[t] = t - j.seq_starts[b];
     } else {
       for (int64_t b = 0; b < B; ++b)
         for (int64_t l = 0; l < L; ++l) positions[b * L + l] = static_cast<int32_t>(l);
@@ -146,6 +162,7 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
       sc.L = L;
       sc.C = H;
       sc.K = K;
+      sc.seq_starts = j.seq_starts;
       CONVBERT_RETURN_IF_ERROR(sepconv(ops, sc));
       CONVBERT_RETURN_IF_ERROR(linear(ops, w.pointwise, dw, H, T, s, A, Activation::kIdentity));
       for (int64_t t = 0; t < T; ++t) {
@@ -172,6 +189,7 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
       dc.H = S;
       dc.D = D;
       dc.K = K;
+      dc.seq_starts = j.seq_starts;
       CONVBERT_RETURN_IF_ERROR(dynconv(ops, dc));
       // Dot-product attention -> context columns [0, A).
       AttentionArgs at;
@@ -190,6 +208,7 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
       at.ldo = H;
       at.probs = j.attentions.empty() ? nullptr : j.attentions[static_cast<size_t>(li)];
       at.scratch = scratch;
+      at.seq_starts = j.seq_starts;
       CONVBERT_RETURN_IF_ERROR(attention(ops, at));
       // attention.output: dense + residual + LayerNorm.
       CONVBERT_RETURN_IF_ERROR(linear(ops, w.attn_out, ctx, H, T, tmp, H, Activation::kIdentity));
@@ -217,7 +236,7 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
         std::memcpy(j.hidden_states[static_cast<size_t>(li + 1)], h, static_cast<size_t>(T * H) * 4);
     }
     std::memcpy(j.last_hidden_state, h, static_cast<size_t>(T * H) * 4);
-    return run_head(m, ops, j, h, emb, head_buf);
+    return run_head(m, ops, j, T, h, emb, head_buf);
   }();
   m.give_arena(std::move(arena));
   return st;

@@ -14,15 +14,19 @@ int64_t head_scratch_size(const Model& m, int64_t B, int64_t L) {
   (void)L;
   const int64_t H = m.cfg.hidden;
   switch (m.head.kind) {
-    case HeadKind::kSequenceClassification: return B * H;
+    case HeadKind::kSequenceClassification: return 2 * B * H;
     case HeadKind::kMultipleChoice: return B * H + B * std::max(H, m.head.summary_proj_out);
     default: return 0;
   }
 }
 
-Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, const float* h, float* emb, float* buf) {
+Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, int64_t T, const float* h, float* emb,
+                float* buf) {
   const EngineConfig& c = m.cfg;
-  const int64_t B = j.B, L = j.L, T = B * L, H = c.hidden, E = c.embedding;
+  const int64_t B = j.B, L = j.L, H = c.hidden, E = c.embedding;
+  // Sequence b's first token and length, padded or varlen.
+  auto start_of = [&](int64_t b) -> int64_t { return j.seq_starts ? j.seq_starts[b] : b * L; };
+  auto len_of = [&](int64_t b) -> int64_t { return j.seq_starts ? j.seq_starts[b + 1] - j.seq_starts[b] : L; };
   switch (m.head.kind) {
     case HeadKind::kNone: return Status::Ok();
     case HeadKind::kMaskedLM: {
@@ -40,9 +44,11 @@ Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, const f
       return engine_linear(ops, m.h_out, emb, E, T, j.logits, m.head.num_outputs);
     }
     case HeadKind::kSequenceClassification: {
-      // Token 0 of each row: row stride L*H picks it without a copy.
+      // Token 0 of each sequence.
+      float* first = buf + B * H;
+      for (int64_t b = 0; b < B; ++b) std::copy(h + start_of(b) * H, h + (start_of(b) + 1) * H, first + b * H);
       CONVBERT_RETURN_IF_ERROR(
-          engine_linear(ops, m.h_dense, h, L * H, B, buf, H, static_cast<Activation>(m.head.act)));
+          engine_linear(ops, m.h_dense, first, H, B, buf, H, static_cast<Activation>(m.head.act)));
       return engine_linear(ops, m.h_out, buf, H, B, j.logits, m.head.num_outputs);
     }
     case HeadKind::kTokenClassification:
@@ -53,28 +59,32 @@ Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, const f
       float* proj = buf + B * H;
       switch (m.head.summary_type) {
         case SummaryType::kLast:
-          for (int64_t b = 0; b < B; ++b) std::copy(h + (b * L + L - 1) * H, h + (b * L + L) * H, pooled + b * H);
+          for (int64_t b = 0; b < B; ++b) {
+            const int64_t t = start_of(b) + len_of(b) - 1;
+            std::copy(h + t * H, h + (t + 1) * H, pooled + b * H);
+          }
           break;
         case SummaryType::kFirst:
-          for (int64_t b = 0; b < B; ++b) std::copy(h + b * L * H, h + (b * L + 1) * H, pooled + b * H);
+          for (int64_t b = 0; b < B; ++b) std::copy(h + start_of(b) * H, h + (start_of(b) + 1) * H, pooled + b * H);
           break;
         case SummaryType::kMean:
           for (int64_t b = 0; b < B; ++b)
             for (int64_t x = 0; x < H; ++x) {
               float acc = 0.f;
-              for (int64_t l = 0; l < L; ++l) acc += h[(b * L + l) * H + x];
-              pooled[b * H + x] = acc / static_cast<float>(L);
+              for (int64_t l = 0; l < len_of(b); ++l) acc += h[(start_of(b) + l) * H + x];
+              pooled[b * H + x] = acc / static_cast<float>(len_of(b));
             }
           break;
         case SummaryType::kClsIndex:
           for (int64_t b = 0; b < B; ++b) {
             // HF defaults to the last position when cls_index is not given.
-            const int64_t idx = j.cls_index ? j.cls_index[b] : L - 1;
-            if (idx < 0 || idx >= L)
+            const int64_t idx = j.cls_index ? j.cls_index[b] : len_of(b) - 1;
+            if (idx < 0 || idx >= len_of(b))
               return Status::Error(StatusCode::kInvalidArgument, "cls_index: " + std::to_string(idx) + " at row " +
                                                                      std::to_string(b) + " is outside [0, " +
-                                                                     std::to_string(L) + ")");
-            std::copy(h + (b * L + idx) * H, h + (b * L + idx + 1) * H, pooled + b * H);
+                                                                     std::to_string(len_of(b)) + ")");
+            const int64_t t = start_of(b) + idx;
+            std::copy(h + t * H, h + (t + 1) * H, pooled + b * H);
           }
           break;
       }
