@@ -271,3 +271,37 @@ export function encodeRow(
     ...(e.special_tokens_mask ? { special: e.special_tokens_mask } : {}),
   };
 }
+
+/** Rows with what encodeRow adds on request. */
+export type EncodedRowPlus = ReturnType<typeof encodeRow>;
+
+/**
+ * encodeRow over many texts at once: a batch goes through encodeBatchAsync (the fast
+ * tokenizer's native threads, off the event loop), unpadded, so each row equals
+ * encodeRow on its own text.
+ */
+export async function encodeRows(
+  tok: PreTrainedTokenizerBase,
+  texts: readonly string[],
+  pairs: readonly (string | null)[] | null,
+  maxLength: number,
+  extra: { offsets?: boolean; words?: boolean; special?: boolean } = {},
+): Promise<EncodedRowPlus[]> {
+  if (texts.length === 1) return [encodeRow(tok, texts[0], pairs ? pairs[0] : null, maxLength, extra)];
+  const b = await tok.encodeBatchAsync(texts, {
+    text_pair: pairs,
+    truncation: true,
+    max_length: maxLength,
+    padding: false,
+    return_offsets_mapping: extra.offsets ?? false,
+    return_word_ids: extra.words ?? false,
+    return_special_tokens_mask: extra.special ?? false,
+  });
+  return b.input_ids.map((ids, i) => ({
+    input_ids: ids,
+    token_type_ids: b.token_type_ids ? b.token_type_ids[i] : new Array<number>(ids.length).fill(0),
+    ...(b.offset_mapping ? { offsets: b.offset_mapping[i] } : {}),
+    ...(b.word_ids ? { word_ids: b.word_ids[i] } : {}),
+    ...(b.special_tokens_mask ? { special: b.special_tokens_mask[i] } : {}),
+  }));
+}

@@ -6,7 +6,7 @@
 // zero-filled after their own length (every text still ran alone, unpadded).
 import { type ConvBertModel } from '../models/convbert';
 import { Tensor } from '../tensor';
-import { asBatch, boolOption, checkKeys, checkText, encodeRow, enumOption, type PipelineCore } from './base';
+import { asBatch, boolOption, checkKeys, checkText, encodeRows, enumOption, type PipelineCore } from './base';
 
 export type Pooling = 'none' | 'cls' | 'mean';
 
@@ -37,7 +37,7 @@ export async function runFeatureExtraction(
   const pooling = enumOption<Pooling>('pooling', o.pooling, ['none', 'cls', 'mean'], 'none');
   const normalize = boolOption('normalize', o.normalize, false);
   const { items } = asBatch('texts', input, checkText);
-  const rows = items.map((t) => encodeRow(core.tokenizer, t, null, core.maxLength));
+  const rows = await encodeRows(core.tokenizer, items, null, core.maxLength);
   const outs = await core.run(rows, ['last_hidden_state']);
   const H = core.model.config.hidden_size;
   const B = rows.length;

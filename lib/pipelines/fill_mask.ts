@@ -5,7 +5,7 @@
 // a list per mask, as HF. `targets` restricts the candidates to given tokens.
 import { argError } from '../errors';
 import { type ConvBertForMaskedLM } from '../models/heads/masked_lm';
-import { asBatch, checkKeys, checkText, describe, encodeRow, intOption, type PipelineCore } from './base';
+import { asBatch, checkKeys, checkText, describe, encodeRows, intOption, type PipelineCore } from './base';
 import { softmax, topk } from './math';
 
 export interface FillMaskOptions {
@@ -37,7 +37,7 @@ export async function runFillMask(
   const targetIds = o.targets === undefined ? null : resolveTargets(core, o.targets);
   const { items, batched } = asBatch('texts', input, checkText);
   const maskId = tok.mask_token_id;
-  const rows = items.map((t) => encodeRow(tok, t, null, core.maxLength));
+  const rows = await encodeRows(tok, items, null, core.maxLength);
   const masks = rows.map((r, i) => {
     const pos: number[] = [];
     r.input_ids.forEach((id, j) => {

@@ -5,7 +5,7 @@
 // only one). scores = softmax over the question's choice logits; best = argmax.
 import { argError } from '../errors';
 import { type ConvBertForMultipleChoice } from '../models/heads/multiple_choice';
-import { asBatch, checkKeys, describe, encodeRow, type PipelineCore } from './base';
+import { asBatch, checkKeys, describe, encodeRows, type PipelineCore } from './base';
 import { argmax, softmax } from './math';
 
 export interface MultipleChoiceInput {
@@ -40,7 +40,12 @@ export async function runMultipleChoice(
   core.checkAlive('multiple-choice');
   checkKeys('multiple-choice options', options, []);
   const { items, batched } = asBatch('inputs', input, checkInput);
-  const rows = items.flatMap((x) => x.choices.map((ch) => encodeRow(core.tokenizer, x.question, ch, core.maxLength)));
+  const rows = await encodeRows(
+    core.tokenizer,
+    items.flatMap((x) => x.choices.map(() => x.question)),
+    items.flatMap((x) => x.choices),
+    core.maxLength,
+  );
   const outs = await core.run(rows, ['logits'], true);
   let k = 0;
   const results = items.map((x) => {

@@ -7,7 +7,7 @@
 import { type ConvBertConfig } from '../config';
 import { argError } from '../errors';
 import { type ConvBertForSequenceClassification } from '../models/heads/sequence_classification';
-import { asBatch, checkKeys, describe, encodeRow, enumOption, intOption, type PipelineCore } from './base';
+import { asBatch, checkKeys, describe, encodeRows, enumOption, intOption, type PipelineCore } from './base';
 import { sigmoid, softmax, topk } from './math';
 
 export type FunctionToApply = 'softmax' | 'sigmoid' | 'none';
@@ -70,7 +70,7 @@ export async function runTextClassification(
   const topK = o.top_k === null ? N : intOption('top_k', o.top_k, 1, 1);
   const fn = enumOption<FunctionToApply>('function_to_apply', o.function_to_apply, ['softmax', 'sigmoid', 'none'], defaultFunction(c));
   const { items, batched } = asBatch('texts', input, checkInput);
-  const rows = items.map((x) => encodeRow(core.tokenizer, x.text, x.pair, core.maxLength));
+  const rows = await encodeRows(core.tokenizer, items.map((x) => x.text), items.map((x) => x.pair), core.maxLength);
   const outs = await core.run(rows, ['logits']);
   const per = outs.map((out) => {
     const scores = applyFunction(fn, out.logits.data as Float32Array);

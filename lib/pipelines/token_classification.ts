@@ -7,7 +7,7 @@
 import { argError } from '../errors';
 import { type ConvBertForTokenClassification } from '../models/heads/token_classification';
 import { type PreTrainedTokenizerBase } from '../tokenizer/base';
-import { asBatch, checkKeys, checkText, describe, encodeRow, enumOption, type PipelineCore } from './base';
+import { asBatch, checkKeys, checkText, describe, encodeRows, enumOption, type PipelineCore } from './base';
 import { argmax, softmax } from './math';
 import { labelName } from './text_classification';
 
@@ -181,7 +181,7 @@ export async function runTokenClassification(
   const c = core.model.config;
   const N = c.num_labels;
   const labels = (i: number): string => labelName(c, i);
-  const rows = items.map((t) => encodeRow(tok, t, null, core.maxLength, { offsets: true, special: true }));
+  const rows = await encodeRows(tok, items, null, core.maxLength, { offsets: true, special: true });
   const outs = await core.run(rows, ['logits']);
   const unk = tok.unk_token_id;
   const results = rows.map((r, i) => {

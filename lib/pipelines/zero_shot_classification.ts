@@ -9,7 +9,7 @@
 import { type ConvBertConfig } from '../config';
 import { argError } from '../errors';
 import { type ConvBertForSequenceClassification } from '../models/heads/sequence_classification';
-import { asBatch, boolOption, checkKeys, checkText, describe, encodeRow, type PipelineCore } from './base';
+import { asBatch, boolOption, checkKeys, checkText, describe, encodeRows, type PipelineCore } from './base';
 import { softmax } from './math';
 import { labelName } from './text_classification';
 
@@ -69,7 +69,13 @@ export async function runZeroShot(
   if (c.num_labels < 2) throw argError(`zero-shot-classification: the model has num_labels ${c.num_labels}; an NLI head needs entailment and contradiction classes`);
   const { entailment, contradiction } = nliIds(c);
   const { items, batched } = asBatch('texts', input, checkText);
-  const rows = items.flatMap((t) => labels.map((l) => encodeRow(core.tokenizer, t, template.split('{}').join(l), core.maxLength)));
+  const hyps = labels.map((l) => template.split('{}').join(l));
+  const rows = await encodeRows(
+    core.tokenizer,
+    items.flatMap((t) => labels.map(() => t)),
+    items.flatMap(() => hyps),
+    core.maxLength,
+  );
   const outs = await core.run(rows, ['logits']);
   const n = labels.length;
   const results = items.map((seq, i) => {
