@@ -9,14 +9,24 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { ConvBertConfig, isConvBertArchitecture } from '../config';
-import { ConvBertError, argError } from '../errors';
+import { ConvBertError, argError, shapeError } from '../errors';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import { saveStateDict, type StateDict } from '../weights';
 import { openCheckpoint, type Checkpoint, type CheckpointEntry } from './checkpoint';
 import { type EngineSpec, type ForwardRequest, type HeadKind, type NativeEngine, type NativeEngineCtor } from './engine_types';
 import { initParam } from './init';
-import { readTrunkInputs, type ConvBertInputs, type ForwardOptions, type TrunkInputs } from './inputs';
+import {
+  fmtDims,
+  idsInRange,
+  readInput,
+  readTrunkInputs,
+  sameDims,
+  type ConvBertInputs,
+  type ForwardOptions,
+  type TensorInput,
+  type TrunkInputs,
+} from './inputs';
 import {
   BASE_PREFIX,
   TIED_HEAD_KEY,
@@ -57,6 +67,15 @@ export interface ModelOutputBase {
   /** num_hidden_layers tensors (rows, sa_heads, L, L), after head_mask. */
   attentions?: Tensor<'float32'>[];
 }
+
+/** One unpadded sequence for forwardPacked. */
+export interface PackedRow {
+  input_ids: Int32Array | TensorInput;
+  token_type_ids?: Int32Array | TensorInput | null;
+}
+
+/** One row's outputs from forwardPacked, batch dim 1. */
+export type PackedRowOutput = Record<string, Tensor<'float32'>>;
 
 /** Where the weights came from, so savePretrained can rebuild them without keeping a JS copy. */
 type WeightSource = { kind: 'seed'; seed: number } | { kind: 'file'; file: string; seed: number };
@@ -488,6 +507,108 @@ export abstract class ConvBertPreTrainedModel {
       throw rethrow(e);
     }
     return this.buildOutput(p);
+  }
+
+  /**
+   * Runs unpadded sequences of different lengths in ONE varlen forward (the engine's
+   * cu_seqlens mode): each row's outputs equal that row run alone, with no compute
+   * on padding. Resolves with one object per row holding this head's outputs with
+   * batch dim 1 (e.g. logits [1, L_row, V]; sequence classification [1, num_labels]).
+   * Batchers and pipelines use it; most callers want forward().
+   */
+  async forwardPacked(rows: readonly PackedRow[]): Promise<PackedRowOutput[]> {
+    const engine = this.checkAlive('forwardPacked');
+    const kind = (this.constructor as ModelClass<ConvBertPreTrainedModel>).headKind;
+    if (kind === 'multiple_choice') {
+      throw new ConvBertError('ConvBertForMultipleChoice.forwardPacked: rows have no choices; use forward with (B, C, L) inputs', 'ERR_CONVBERT_UNSUPPORTED');
+    }
+    const c = this.config;
+    if (!Array.isArray(rows) || rows.length === 0) throw argError(`forwardPacked: rows must be a non-empty array, got ${Array.isArray(rows) ? 'an empty array' : typeof rows}`);
+    const B = rows.length;
+    const cu = new Int32Array(B + 1);
+    const ids: Int32Array[] = [];
+    const types: Array<Int32Array | null> = [];
+    // Rows usually come from a tokenizer as Int32Arrays: take them as 1-D int32 tensors.
+    const asInput = (v: Int32Array | TensorInput): TensorInput => (v instanceof Int32Array ? new Tensor('int32', v, [v.length]) : v);
+    rows.forEach((r, b) => {
+      if (r === null || typeof r !== 'object') throw argError(`rows[${b}]: expected { input_ids, token_type_ids? }, got ${r === null ? 'null' : typeof r}`);
+      const x = readInput(`rows[${b}].input_ids`, asInput(r.input_ids), 'int');
+      if (x.dims.length !== 1 || x.dims[0] === 0) throw shapeError(`rows[${b}].input_ids: expected a non-empty 1-D sequence, got dims ${fmtDims(x.dims)}`);
+      const n = x.dims[0];
+      if (n > c.max_position_embeddings) throw shapeError(`rows[${b}].input_ids: sequence length ${n} exceeds max_position_embeddings ${c.max_position_embeddings}`);
+      ids.push(idsInRange(`rows[${b}].input_ids`, x, c.vocab_size, 'vocab_size'));
+      if (r.token_type_ids !== undefined && r.token_type_ids !== null) {
+        const tt = readInput(`rows[${b}].token_type_ids`, asInput(r.token_type_ids), 'int');
+        if (!sameDims(tt.dims, x.dims)) throw shapeError(`rows[${b}].token_type_ids: expected dims ${fmtDims(x.dims)} like input_ids, got ${fmtDims(tt.dims)}`);
+        types.push(idsInRange(`rows[${b}].token_type_ids`, tt, c.type_vocab_size, 'type_vocab_size'));
+      } else types.push(null);
+      cu[b + 1] = cu[b] + n;
+    });
+    const T = cu[B];
+    let L = 0;
+    for (let b = 0; b < B; b++) L = Math.max(L, cu[b + 1] - cu[b]);
+    const input_ids = new Int32Array(T);
+    const token_type_ids = new Int32Array(T);
+    const position_ids = new Int32Array(T);
+    for (let b = 0; b < B; b++) {
+      input_ids.set(ids[b], cu[b]);
+      if (types[b]) token_type_ids.set(types[b]!, cu[b]);
+      for (let i = cu[b]; i < cu[b + 1]; i++) position_ids[i] = i - cu[b];
+    }
+    const H = c.hidden_size;
+    const n = this.numOutputs();
+    const perSeq = kind === 'sequence_classification';
+    const req: ForwardRequest = {
+      B,
+      L,
+      input_ids,
+      inputs_embeds: null,
+      token_type_ids,
+      position_ids,
+      attention_mask: null,
+      attention_mask_rank: 0,
+      head_mask: null,
+      cls_index: null,
+      cu_seqlens: cu,
+      outputs: {
+        last_hidden_state: new Float32Array(T * H),
+        logits: kind === 'none' ? null : new Float32Array((perSeq ? B : T) * n),
+        hidden_states: null,
+        attentions: null,
+      },
+    };
+    try {
+      await engine.forward(req);
+    } catch (e) {
+      throw rethrow(e);
+    }
+    const out: PackedRowOutput[] = [];
+    const logits = req.outputs.logits;
+    for (let b = 0; b < B; b++) {
+      const s = cu[b];
+      const len = cu[b + 1] - s;
+      switch (kind) {
+        case 'none':
+          out.push({ last_hidden_state: new Tensor('float32', req.outputs.last_hidden_state.slice(s * H, (s + len) * H), [1, len, H]) });
+          break;
+        case 'sequence_classification':
+          out.push({ logits: new Tensor('float32', logits!.slice(b * n, (b + 1) * n), [1, n]) });
+          break;
+        case 'question_answering': {
+          const st = new Float32Array(len);
+          const en = new Float32Array(len);
+          for (let i = 0; i < len; i++) {
+            st[i] = logits![2 * (s + i)];
+            en[i] = logits![2 * (s + i) + 1];
+          }
+          out.push({ start_logits: new Tensor('float32', st, [1, len]), end_logits: new Tensor('float32', en, [1, len]) });
+          break;
+        }
+        default:
+          out.push({ logits: new Tensor('float32', logits!.slice(s * n, (s + len) * n), [1, len, n]) });
+      }
+    }
+    return out;
   }
 }
 

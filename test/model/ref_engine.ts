@@ -123,6 +123,7 @@ export class RefEngine implements NativeEngine {
   forwardSync(req: ForwardRequest): void {
     const s = this.#spec;
     if (!s) throw Object.assign(new Error('disposed'), { code: 'ERR_CONVBERT_DISPOSED' });
+    if (req.cu_seqlens) return this.varlen(s, req, req.cu_seqlens);
     const w = (k: string): Float32Array => {
       const a = s.weights[k];
       if (!a) throw new Error(`ref_engine: no weight ${k}`);
@@ -254,6 +255,39 @@ export class RefEngine implements NativeEngine {
       }
       put(req.outputs.last_hidden_state, h, b * L * H);
       this.head(s, req, b, h, hw);
+    }
+  }
+
+  /** Varlen: each packed sequence runs alone as a (1, len) forward; outputs are copied into place. */
+  private varlen(s: EngineSpec, req: ForwardRequest, cu: Int32Array): void {
+    const H = s.hidden_size;
+    const n = s.head.num_outputs;
+    const perSeq = s.head.kind === 'sequence_classification' || s.head.kind === 'multiple_choice';
+    for (let b = 0; b < req.B; b++) {
+      const a = cu[b];
+      const len = cu[b + 1] - a;
+      const sub: ForwardRequest = {
+        B: 1,
+        L: len,
+        input_ids: req.input_ids ? req.input_ids.slice(a, a + len) : null,
+        inputs_embeds: req.inputs_embeds ? req.inputs_embeds.slice(a * s.embedding_size, (a + len) * s.embedding_size) : null,
+        token_type_ids: req.token_type_ids ? req.token_type_ids.slice(a, a + len) : null,
+        position_ids: req.position_ids ? req.position_ids.slice(a, a + len) : null,
+        attention_mask: null,
+        attention_mask_rank: 0,
+        head_mask: req.head_mask,
+        cls_index: req.cls_index ? req.cls_index.slice(b, b + 1) : null,
+        outputs: {
+          last_hidden_state: new Float32Array(len * H),
+          logits: req.outputs.logits ? new Float32Array((perSeq ? 1 : len) * n) : null,
+          hidden_states: req.outputs.hidden_states ? req.outputs.hidden_states.map(() => new Float32Array(len * H)) : null,
+          attentions: null,
+        },
+      };
+      this.forwardSync(sub);
+      req.outputs.last_hidden_state.set(sub.outputs.last_hidden_state, a * H);
+      if (req.outputs.logits) req.outputs.logits.set(sub.outputs.logits!, (perSeq ? b : a) * n);
+      req.outputs.hidden_states?.forEach((h, i) => h.set(sub.outputs.hidden_states![i], a * H));
     }
   }
 
