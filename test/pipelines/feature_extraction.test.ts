@@ -59,6 +59,20 @@ test('feature-extraction: none / cls / mean / normalize match the trunk, batched
   await t.throwsAsync(fe('x', { normalize: 'yes' as never }), { code: 'ERR_CONVBERT_ARG', message: /normalize/ });
 });
 
+test('feature-extraction on a head checkpoint uses its trunk (the convbert.* weights)', async (t) => {
+  const dir = await makeModelDir('masked_lm', 73);
+  const fe = await pipeline('feature-extraction', dir);
+  const mlm = await pipeline('fill-mask', dir);
+  t.teardown(async () => {
+    await fe.dispose();
+    await mlm.dispose();
+  });
+  const e = fe.tokenizer.encode('the trunk of a head');
+  const out = await mlm.model.forward({ input_ids: [e.input_ids] }, { output_hidden_states: true });
+  const last = out.hidden_states![out.hidden_states!.length - 1];
+  t.deepEqual(Array.from((await fe('the trunk of a head')).data as Float32Array), Array.from(last.data as Float32Array));
+});
+
 test('multiple-choice: each choice scored alone, softmax over choices, best = argmax, batched == alone', async (t) => {
   const mc = await pipeline('multiple-choice', await makeModelDir('multiple_choice', 72), { batch_size: 3 });
   t.teardown(() => mc.dispose());
