@@ -167,6 +167,7 @@ test('batched == alone; bad inputs are typed errors', async (t) => {
   await t.throwsAsync(qa({ question: 'x', context: '   ' }), { code: 'ERR_CONVBERT_ARG', message: /context/ });
   await t.throwsAsync(qa('what?' as never), { code: 'ERR_CONVBERT_ARG', message: /question, context/ });
   await t.throwsAsync(qa({ question: 'x', context: 'y', extra: 1 } as never), { code: 'ERR_CONVBERT_ARG', message: /extra/ });
+  await t.throwsAsync(qa({ question: longContext(1, 60), context: 'y' }, { max_seq_len: 40 }), { code: 'ERR_CONVBERT_ARG', message: /question: \d+ tokens leave no room/ });
   await t.throwsAsync(qa({ question: 'x', context: 'y' }, { max_answer_len: 0 }), { code: 'ERR_CONVBERT_ARG', message: /max_answer_len/ });
   await t.throwsAsync(qa({ question: 'x', context: 'y' }, { handle_impossible_answer: 'yes' as never }), { code: 'ERR_CONVBERT_ARG', message: /handle_impossible_answer/ });
 });
