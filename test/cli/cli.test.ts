@@ -1,0 +1,167 @@
+// The convbert CLI in child processes: --help and usage errors (exit 2), `run`
+// printing JSON equal to the same pipeline run in-process (scores to rtol 1e-6:
+// the same model and inputs in another process run the same float32 code), a
+// missing model (exit 1, message on stderr), and `serve`: a request, then SIGTERM
+// while a request is half-sent: that request still gets its answer, new
+// requests get 503, and the process exits 0.
+import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import { Writable } from 'stream';
+
+import test from 'ava';
+
+import { main } from '../../lib/cli';
+
+import { pipeline } from '../../lib/pipelines';
+import { halfPost, post, rawJson, rawStatus } from '../server/client';
+import { makeTinyModel } from '../server/tiny_model';
+import { repoRoot } from '../helpers/fixtures';
+
+const BIN = path.join(repoRoot, 'bin', 'convbert.js');
+const CLI = path.join(repoRoot, 'lib', 'cli.ts');
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[], useBin = false): Promise<Run> {
+  const argv = useBin ? [BIN, ...args] : ['--import', 'tsx', CLI, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+let mlm = '';
+test.before(async () => {
+  mlm = await makeTinyModel('masked_lm');
+});
+test.after.always(() => {
+  if (mlm) fs.rmSync(mlm, { recursive: true, force: true });
+});
+
+test('--help through the bin launcher prints the usage and exits 0', async (t) => {
+  const r = await runCli(['--help'], true);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /convbert run <task> --model <id\|dir>/);
+  t.regex(r.stdout, /convbert serve --model <id\|dir> --task <task>/);
+  t.regex(r.stdout, /convbert bench/);
+});
+
+/** main() in this process, with stdout and stderr captured. */
+async function mainHere(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = new Writable({ write: (c, _e, cb) => ((stdout += String(c)), cb()) });
+  const err = new Writable({ write: (c, _e, cb) => ((stderr += String(c)), cb()) });
+  const code = await main(args, { out, err });
+  return { code, stdout, stderr };
+}
+
+test('usage errors exit 2 and name the problem', async (t) => {
+  const bad = await mainHere(['frobnicate']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /unknown command "frobnicate"/);
+  const noModel = await mainHere(['run', 'fill-mask', 'a [MASK]']);
+  t.is(noModel.code, 2);
+  t.regex(noModel.stderr, /--model <id\|dir> is required/);
+  const noInputs = await mainHere(['run', 'fill-mask', '--model', 'x']);
+  t.is(noInputs.code, 2);
+  t.regex(noInputs.stderr, /no inputs/);
+  const badFlag = await mainHere(['serve', '--model', 'x', '--task', 'fill-mask', '--prot', '1']);
+  t.is(badFlag.code, 2);
+  t.regex(badFlag.stderr, /unknown option --prot/);
+  const badPort = await mainHere(['serve', '--model', 'x', '--task', 'fill-mask', '--port', 'http']);
+  t.is(badPort.code, 2);
+  t.regex(badPort.stderr, /--port: expected an integer >= 0, got "http"/);
+  const badJson = await mainHere(['run', 'fill-mask', '--model', 'x', '--params', '{top_k: 1}', 'a [MASK]']);
+  t.is(badJson.code, 2);
+  t.regex(badJson.stderr, /--params: not valid JSON/);
+});
+
+test('an unknown task and a missing model folder exit 1 with the reason', async (t) => {
+  const task = await mainHere(['run', 'summarization', '--model', mlm, 'a']);
+  t.is(task.code, 1);
+  t.regex(task.stderr, /unknown task "summarization".*\[ERR_CONVBERT_ARG\]/);
+  const missing = path.join(os.tmpdir(), 'convbert-no-such-model-dir', 'x');
+  const r = await mainHere(['run', 'fill-mask', '--model', missing, 'a [MASK]']);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /^convbert: .*\[ERR_CONVBERT_/m);
+});
+
+test('run --json prints what the pipeline gives in-process', async (t) => {
+  const texts = ['the [MASK] is blue.', 'hello [MASK] world.'];
+  const r = await runCli(['run', 'fill-mask', '--model', mlm, '--json', '--params', '{"top_k": 3}', ...texts]);
+  t.is(r.code, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { score: number; token: number; sequence: string }[][];
+  const pipe = await pipeline('fill-mask', mlm);
+  t.teardown(() => pipe.dispose());
+  const want = (await pipe(texts, { top_k: 3 })) as { score: number; token: number; sequence: string }[][];
+  t.is(got.length, 2);
+  got.forEach((list, i) => {
+    t.deepEqual(list.map((x) => x.token), want[i].map((x) => x.token));
+    t.deepEqual(list.map((x) => x.sequence), want[i].map((x) => x.sequence));
+    list.forEach((x, k) => t.true(Math.abs(x.score - want[i][k].score) <= 1e-6 * want[i][k].score, `score ${i}/${k}`));
+  });
+  // Without --json: a readable form with the same tokens.
+  const plain = await mainHere(['run', 'fill-mask', '--model', mlm, texts[0]]);
+  t.is(plain.code, 0, plain.stderr);
+  t.regex(plain.stdout, new RegExp(`token: ${want[0][0].token}`));
+});
+
+function startServe(args: string[]): Promise<{ child: ChildProcess; port: number; stderr: () => string; exited: Promise<Run> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    let stderr = '';
+    let stdout = '';
+    const exited = new Promise<Run>((r) => child.on('close', (code, signal) => r({ code, signal, stdout, stderr })));
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      const m = /on http:\/\/127\.0\.0\.1:(\d+)\//.exec(stderr);
+      if (m) resolve({ child, port: Number(m[1]), stderr: () => stderr, exited });
+    });
+    void exited.then((r) => reject(new Error(`serve exited early (${r.code}): ${r.stderr}`)));
+  });
+}
+
+test('serve: answers, then on SIGTERM finishes the in-flight request, refuses new ones with 503 and exits 0', async (t) => {
+  const s = await startServe(['--model', mlm, '--task', 'fill-mask', '--port', '0']);
+  t.teardown(() => {
+    if (s.child.exitCode === null) s.child.kill('SIGKILL');
+  });
+  const ok = await post(s.port, '/v1/fill-mask', { inputs: 'a [MASK] day.', parameters: { top_k: 2 } });
+  t.is(ok.status, 200, ok.text);
+  t.is((ok.json as unknown[]).length, 2);
+  const half = await halfPost(s.port, '/v1/fill-mask', { inputs: 'still [MASK] here.' });
+  await new Promise((r) => setTimeout(r, 100));
+  s.child.kill('SIGTERM');
+  // Draining: the process waits for the half-sent request; a new one is refused.
+  let refused = null;
+  for (let i = 0; i < 50 && refused === null; i++) {
+    const r = await post(s.port, '/v1/fill-mask', { inputs: 'new [MASK]' });
+    if (r.status === 503) refused = r;
+    else await new Promise((res) => setTimeout(res, 20));
+  }
+  t.truthy(refused, 'a request after SIGTERM got 503');
+  t.like(refused!.json as object, { code: 'ERR_CONVBERT_SHUTTING_DOWN' });
+  t.is(s.child.exitCode, null, 'still running while a request is in flight');
+  const raw = await half.finish();
+  t.is(rawStatus(raw), 200, raw);
+  t.true(Array.isArray(rawJson(raw)));
+  const exit = await s.exited;
+  t.is(exit.code, 0, exit.stderr);
+  t.regex(exit.stderr, /SIGTERM/);
+  t.regex(exit.stderr, /closed/);
+});
