@@ -5,7 +5,7 @@
 // The proxy keeps the model's own API (instanceof, config, forward, dispose).
 import test from 'ava';
 
-import { withBatching, type PackedRow } from '../../lib/batching';
+import { runRowsByLength, withBatching, type PackedRow } from '../../lib/batching';
 import { ConvBertError } from '../../lib/errors';
 import { ConvBertForMaskedLM, ConvBertModel } from '../../lib/models';
 import { Tensor } from '../../lib/tensor';
@@ -85,4 +85,20 @@ test('maxTokens counts row lengths; bad rows are typed errors', async (t) => {
   const e2 = await t.throwsAsync(bm.forwardPacked([{ input_ids: [1, 2] as unknown as Int32Array }]));
   t.regex(e2!.message, /rows\[0\]\.input_ids: expected a non-empty Int32Array/);
   t.throws(() => withBatching(m, { maxBatchSize: -1 }), { message: /maxBatchSize/ });
+});
+
+test('runRowsByLength (the path for models without forwardPacked) equals each row alone', async (t) => {
+  const m = ConvBertModel.fromConfig(CFG, { seed: 7 });
+  t.teardown(() => m.dispose());
+  const lens = [6, 3, 6, 6, 11, 3];
+  const rows = lens.map((L, i) => row(50 + i, L));
+  const got = await runRowsByLength(m, rows);
+  for (let i = 0; i < rows.length; i++) {
+    const alone = await m.forward({
+      input_ids: new Tensor('int32', rows[i].input_ids, [1, lens[i]]),
+      token_type_ids: new Tensor('int32', rows[i].token_type_ids!, [1, lens[i]]),
+    });
+    t.deepEqual(got[i].last_hidden_state.dims, [1, lens[i], CFG.hidden_size]);
+    assertClose(t, got[i].last_hidden_state.data as Float32Array, alone.last_hidden_state.data as Float32Array, { ...TOL, label: `row ${i}` });
+  }
 });
