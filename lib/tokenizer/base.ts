@@ -126,6 +126,8 @@ export interface TokenizerOptions {
   continuing_subword_prefix?: string;
   /** Decoder cleanup of the WordPiece decoder (tokenizer.json decoder.cleanup; HF default true). */
   wordpiece_decoder_cleanup?: boolean;
+  /** Character tables of the TypeScript core: 'rust' (default, HF fast's classes) or 'js' (plain \p{...}). */
+  unicode_tables?: 'rust' | 'js';
 }
 
 export function tokError(message: string): ConvBertError {
@@ -204,6 +206,7 @@ export abstract class PreTrainedTokenizerBase {
   readonly max_input_chars_per_word: number;
   readonly continuing_subword_prefix: string;
   readonly wordpiece_decoder_cleanup: boolean;
+  readonly unicode_tables: 'rust' | 'js';
 
   /** token -> id over the vocab (the last id wins for duplicates, as HF). */
   protected readonly vocabMap: Map<string, number>;
@@ -255,6 +258,10 @@ export abstract class PreTrainedTokenizerBase {
     this.max_input_chars_per_word = o.max_input_chars_per_word ?? 100;
     this.continuing_subword_prefix = o.continuing_subword_prefix ?? '##';
     this.wordpiece_decoder_cleanup = o.wordpiece_decoder_cleanup ?? true;
+    if (o.unicode_tables !== undefined && o.unicode_tables !== 'rust' && o.unicode_tables !== 'js') {
+      throw tokError(`unicode_tables: expected 'rust' or 'js', got ${describe(o.unicode_tables)}`);
+    }
+    this.unicode_tables = o.unicode_tables ?? 'rust';
 
     // Added vocabulary: the special tokens, then any other added tokens. A token
     // already in the vocab keeps its id; others get ids after the vocab, in order.
@@ -300,6 +307,7 @@ export abstract class PreTrainedTokenizerBase {
       unk_token: this.unk_token,
       max_input_chars_per_word: this.max_input_chars_per_word,
       continuing_subword_prefix: this.continuing_subword_prefix,
+      unicode_tables: this.unicode_tables,
     };
     if (this.never_split) o.never_split = this.never_split;
     return o;

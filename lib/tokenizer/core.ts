@@ -38,6 +38,11 @@ export interface WordPieceOptions {
   max_input_chars_per_word: number;
   /** HF: "##". */
   continuing_subword_prefix: string;
+  /**
+   * Character classes: 'rust' (default) = HF fast's (JS \p{...} tables corrected where HF's
+   * Unicode-8-era Rust tables differ, see unicode_rust.ts); 'js' = plain JS \p{...} tables.
+   */
+  unicode_tables?: 'rust' | 'js';
 }
 
 export const DEFAULT_WORDPIECE_OPTIONS: Omit<WordPieceOptions, 'vocab'> = {

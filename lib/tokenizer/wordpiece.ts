@@ -5,10 +5,11 @@
 // (greedy longest match, "##" continuation, words over max_input_chars_per_word
 // code points -> unk). One pass over the text; each word is matched with a bounded
 // window (the longest vocab entry), so time is linear in the input. Character
-// classes come from the JS \p{...} tables; see the fixtures README for the few
-// code points where HF's Rust tables (Unicode 8) differ.
+// classes are the JS \p{...} tables, corrected by default (unicode_tables 'rust')
+// where HF's Unicode-8-era Rust tables differ (unicode_rust.ts).
 import { ConvBertError } from '../errors';
 import { type CoreEncoding, type TokenizerCore, type WordPieceOptions, DEFAULT_WORDPIECE_OPTIONS, effectiveStripAccents } from './core';
+import { NOT_PUNCT, NOT_REMOVED, PUNCT, STRIP_DROP, STRIP_KEEP, inRanges } from './unicode_rust';
 
 // Per-code-point classes after clean_text and CJK isolation.
 const K_UNKNOWN = 0;
@@ -60,9 +61,14 @@ export function isBertRemoved(cp: number): boolean {
 }
 
 /** Normalised text of one code point: NFD + drop Mn when stripping, then per-code-point lowercase. */
-function normalizeCodePoint(cp: number, lower: boolean, strip: boolean): string {
+function normalizeCodePoint(cp: number, lower: boolean, strip: boolean, rust: boolean): string {
   let s = String.fromCodePoint(cp);
-  if (strip) s = s.normalize('NFD').replace(RE_MN, '');
+  if (strip) {
+    if (rust && inRanges(STRIP_KEEP, cp)) {
+      // HF's tables neither decompose nor drop it
+    } else if (rust && inRanges(STRIP_DROP, cp)) s = '';
+    else s = s.normalize('NFD').replace(RE_MN, '');
+  }
   if (lower) {
     let out = '';
     for (const ch of s) out += ch.toLowerCase();
@@ -71,45 +77,77 @@ function normalizeCodePoint(cp: number, lower: boolean, strip: boolean): string 
   return s;
 }
 
+/** A code point whose normalised form differs from itself: its code points and their classes. */
+interface Mapped {
+  text: string;
+  cps: number[];
+  kinds: number[]; // K_SPACE, K_PUNCT or K_PLAIN per code point of `text`
+}
+
 /** Class tables shared by every core with the same normaliser flags. */
 class CharTable {
   readonly kind = new Uint8Array(0x110000);
-  readonly mapped = new Map<number, string>();
+  readonly mapped = new Map<number, Mapped>();
   constructor(
     readonly lower: boolean,
     readonly strip: boolean,
     readonly cjk: boolean,
+    readonly rust: boolean,
   ) {}
+
+  private removed(cp: number): boolean {
+    return isBertRemoved(cp) && !(this.rust && inRanges(NOT_REMOVED, cp));
+  }
+
+  punct(cp: number): boolean {
+    if (this.rust && cp >= 128) {
+      if (inRanges(PUNCT, cp)) return true;
+      if (inRanges(NOT_PUNCT, cp)) return false;
+    }
+    return isBertPunct(cp);
+  }
 
   classify(cp: number): number {
     let k = this.kind[cp];
     if (k !== K_UNKNOWN) return k;
-    if (isBertRemoved(cp)) k = K_REMOVED;
+    if (this.removed(cp)) k = K_REMOVED;
     else if (isBertWhitespace(cp)) k = K_SPACE;
     else {
-      const norm = normalizeCodePoint(cp, this.lower, this.strip);
+      const norm = normalizeCodePoint(cp, this.lower, this.strip, this.rust);
       const same = norm.length === (cp > 0xffff ? 2 : 1) && norm.codePointAt(0) === cp;
       if (this.cjk && isChineseChar(cp)) {
         k = K_CJK;
-        if (!same) this.mapped.set(cp, norm);
+        if (!same) this.mapped.set(cp, this.describe(norm));
       } else if (same) {
-        k = isBertPunct(cp) ? K_PUNCT : K_PLAIN;
+        k = this.punct(cp) ? K_PUNCT : K_PLAIN;
       } else {
         k = K_MAPPED;
-        this.mapped.set(cp, norm);
+        this.mapped.set(cp, this.describe(norm));
       }
     }
     this.kind[cp] = k;
     return k;
   }
+
+  /** Pre-tokeniser classes of a normalised string (e.g. U+1FEF strips to "`", which is punctuation). */
+  private describe(text: string): Mapped {
+    const cps: number[] = [];
+    const kinds: number[] = [];
+    for (const ch of text) {
+      const c = ch.codePointAt(0)!;
+      cps.push(c);
+      kinds.push(isBertWhitespace(c) ? K_SPACE : this.punct(c) ? K_PUNCT : K_PLAIN);
+    }
+    return { text, cps, kinds };
+  }
 }
 
 const tables = new Map<string, CharTable>();
-function charTable(lower: boolean, strip: boolean, cjk: boolean): CharTable {
-  const key = `${+lower}${+strip}${+cjk}`;
+function charTable(lower: boolean, strip: boolean, cjk: boolean, rust: boolean): CharTable {
+  const key = `${+lower}${+strip}${+cjk}${+rust}`;
   let t = tables.get(key);
   if (!t) {
-    t = new CharTable(lower, strip, cjk);
+    t = new CharTable(lower, strip, cjk, rust);
     tables.set(key, t);
   }
   return t;
@@ -182,7 +220,11 @@ export class WordPieceCore implements TokenizerCore {
     this.maxInit = maxInit;
     this.maxCont = prefix.length > 0 ? maxCont : maxInit;
     this.unkId = this.vocabMap.get(o.unk_token);
-    this.table = charTable(o.do_lower_case, effectiveStripAccents(o), o.tokenize_chinese_chars);
+    const tablesMode = o.unicode_tables ?? 'rust';
+    if (tablesMode !== 'rust' && tablesMode !== 'js') {
+      throw new ConvBertError(`unicode_tables: expected 'rust' or 'js', got ${JSON.stringify(tablesMode)}`, 'ERR_CONVBERT_TOKENIZER');
+    }
+    this.table = charTable(o.do_lower_case, effectiveStripAccents(o), o.tokenize_chinese_chars, tablesMode === 'rust');
     this.neverSplit = o.never_split && o.never_split.length > 0 ? new Set(o.never_split) : null;
   }
 
@@ -321,20 +363,21 @@ export class WordPieceCore implements TokenizerCore {
         word = this.flush(size, 1, start, end, out, word);
         continue;
       }
-      // CJK or mapped: walk the normalised code points, each classified again
+      // CJK or mapped: walk the normalised code points with their own classes
       // (e.g. U+1FEF strips to "`", which is punctuation).
-      const norm = k === K_CJK || k === K_MAPPED ? (t.mapped.get(cp) ?? String.fromCodePoint(cp)) : '';
       if (k === K_CJK) {
         if (nChars > 0) word = this.flush(n, nChars, wordFirst, wordLast, out, word);
         n = 0;
         nChars = 0;
       }
-      for (let j = 0; j < norm.length; ) {
-        const c = norm.codePointAt(j)!;
+      const m = t.mapped.get(cp) ?? cjkSelf(cp);
+      const norm = m.text;
+      for (let j = 0, q = 0; j < norm.length; q++) {
+        const c = m.cps[q];
         const cs = c > 0xffff ? 2 : 1;
         j += cs;
-        const isSpace = isBertWhitespace(c);
-        const isPunct = !isSpace && isBertPunct(c);
+        const isSpace = m.kinds[q] === K_SPACE;
+        const isPunct = m.kinds[q] === K_PUNCT;
         if (isSpace || isPunct) {
           if (nChars > 0) word = this.flush(n, nChars, wordFirst, wordLast, out, word);
           n = 0;
@@ -424,6 +467,11 @@ export class WordPieceCore implements TokenizerCore {
     }
     return word + 1;
   }
+}
+
+/** A CJK ideograph that normalises to itself, described like a mapped one. */
+function cjkSelf(cp: number): Mapped {
+  return { text: String.fromCodePoint(cp), cps: [cp], kinds: [K_PLAIN] };
 }
 
 function isHigh(u: number): boolean {
