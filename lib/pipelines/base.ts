@@ -39,9 +39,10 @@ export interface Row {
 }
 
 /**
- * The packed forward a model may offer: every row run as if alone (no compute on
- * padding), one output per row shaped like forward()'s for a batch of one.
- * Detected at run time; the runner groups equal lengths otherwise.
+ * The packed (varlen) forward of ConvBertPreTrainedModel.forwardPacked: every row run
+ * as if alone in one engine call, one output per row shaped like forward()'s for a
+ * batch of one. Detected at run time (a model without it gets equal-length groups);
+ * multiple choice has no packed form, so its rows always go through forward().
  */
 export type ForwardPacked = (rows: { input_ids: Int32Array; token_type_ids: Int32Array }[]) => Promise<Record<string, unknown>[]>;
 

@@ -10,6 +10,7 @@ import test from 'ava';
 import { ConvBertError } from '../../lib/errors';
 import { pipeline, SUPPORTED_TASKS, type TextClassificationResult } from '../../lib/pipelines';
 import { Tensor } from '../../lib/tensor';
+import { assertClose } from '../helpers/assert_close';
 import { FakeHub, commitId } from '../hub/fake_hub';
 import { isolateHubEnv, removeTmpDirs, tmpCache } from '../hub/setup';
 import { cleanup, makeModelDir } from './setup';
@@ -90,6 +91,27 @@ test('a model with forwardPacked is fed every row through it, with the same resu
   const got = (await p(texts, { top_k: null })) as TextClassificationResult[][];
   t.deepEqual(calls, [4, 1]);
   t.deepEqual(got, want);
+});
+
+test('without forwardPacked, rows run in equal-length groups and give the packed results', async (t) => {
+  const fe = await pipeline('feature-extraction', await makeModelDir('model', 83), { batch_size: 3 });
+  t.teardown(() => fe.dispose());
+  // Equal token lengths on purpose (several share a group), plus odd ones out.
+  const texts = ['red car', 'blue sky', 'green tea', 'a much longer text here', 'dark night', 'x'];
+  const packed = await fe(texts, { pooling: 'mean' });
+  let forwards = 0;
+  const m = fe.model as unknown as { forwardPacked?: unknown; forward: (...a: unknown[]) => Promise<unknown> };
+  m.forwardPacked = undefined; // shadow the method: the runner must fall back to forward()
+  const orig = m.forward.bind(m);
+  m.forward = (...a: unknown[]) => {
+    forwards++;
+    return orig(...a);
+  };
+  const grouped = await fe(texts, { pooling: 'mean' });
+  // 4 rows of length 4 in groups of 3 -> 2 forwards, plus one per other length (2).
+  t.is(forwards, 4);
+  // The varlen and the padded-batch kernels may round differently: 1e-6 absolute on O(1) values.
+  assertClose(t, grouped.data as Float32Array, packed.data as Float32Array, { rtol: 0, atol: 1e-6, label: 'grouped vs packed' });
 });
 
 test('loads from a Hub id (fake Hub on 127.0.0.1) into the cache and runs', async (t) => {
