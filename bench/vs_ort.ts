@@ -6,6 +6,7 @@
 // sequences/s, GFLOP/s and CPU time per run (which shows when other work
 // shared the cores: compare with the load averages printed), plus the command. Options:
 //   --shapes 1x128,8x128   --iters 20   --warmup 3   --threads N   --seed 0   --opset 17
+//   --dtype float32|int8 (int8: the peer's dynamically quantized model, exported by exportOnnx)
 //   --config '{"num_hidden_layers": 12, ...}'   --onnx out.onnx (keep the file)   --no-check   --json
 import * as fs from 'fs';
 import * as os from 'os';
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   const warmup = Number(arg('warmup', '3'));
   const seed = Number(arg('seed', '0'));
   const opset = Number(arg('opset', '17'));
+  const dtype = arg('dtype', 'float32') as 'float32' | 'int8';
   const threads = Number(arg('threads', String(os.availableParallelism())));
   const keep = arg('onnx', '');
   const check = !process.argv.includes('--no-check');
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
   const buildMs = performance.now() - t0;
   const file = keep || path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-vs-ort-')), 'model.onnx');
   t0 = performance.now();
-  const info = await exportOnnx(model, file, { opset });
+  const info = await exportOnnx(model, file, { opset, dtype });
   const exportMs = performance.now() - t0;
   t0 = performance.now();
   const sess = await ort.InferenceSession.create(file, {
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
   });
   const loadMs = performance.now() - t0;
 
-  // The peer must compute our function: compare one forward on the first shape.
+  // The peer must compute our function: compare one forward on the first shape (int8: the quantization error).
   let maxAbsDiff: number | undefined;
   if (check) {
     const [b, l] = shapes[0];
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
     cpu: os.cpus()[0]?.model ?? 'unknown',
     threads,
     opset,
+    dtype,
     onnx_bytes: info.bytes,
     build_ms: +buildMs.toFixed(0),
     export_ms: +exportMs.toFixed(0),
@@ -129,7 +132,7 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`$ ${command}`);
-  console.log(`${meta.peer} | cpu ${meta.cpu} | intra-op threads ${threads} | graph optimisations all | opset ${opset}`);
+  console.log(`${meta.peer} | cpu ${meta.cpu} | intra-op threads ${threads} | graph optimisations all | opset ${opset} | ${dtype}`);
   console.log(
     `model: ConvBertModel, seeded random (seed ${seed}), hidden ${config.hidden_size}, layers ${config.num_hidden_layers}, ` +
       `heads ${config.num_attention_heads}, intermediate ${config.intermediate_size}, vocab ${config.vocab_size}; ` +
