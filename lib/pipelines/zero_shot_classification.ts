@@ -26,7 +26,9 @@ export interface ZeroShotResult {
   scores: number[];
 }
 
-/** The entailment and contradiction class ids of an NLI head. */
+const warned = new WeakSet<ConvBertConfig>();
+
+/** The entailment and contradiction class ids of an NLI head (warns once per config when guessing). */
 export function nliIds(c: ConvBertConfig): { entailment: number; contradiction: number } {
   const N = c.num_labels;
   let entailment = -1;
@@ -36,7 +38,17 @@ export function nliIds(c: ConvBertConfig): { entailment: number; contradiction: 
     if (entailment < 0 && l.startsWith('entail')) entailment = i;
     if (contradiction < 0 && l.startsWith('contradict')) contradiction = i;
   }
-  if (entailment < 0) entailment = N - 1;
+  if (entailment < 0) {
+    entailment = N - 1;
+    if (!warned.has(c)) {
+      warned.add(c);
+      process.emitWarning(
+        `zero-shot-classification: no label of id2label starts with "entail" (${Array.from({ length: N }, (_, i) => labelName(c, i)).join(', ')}); ` +
+          `using the last one (${labelName(c, N - 1)}) as entailment, as HF does. Is this an NLI model?`,
+        { code: 'CONVBERT_ZERO_SHOT_LABELS' },
+      );
+    }
+  }
   if (contradiction < 0) contradiction = entailment === 0 ? N - 1 : 0;
   return { entailment, contradiction };
 }

@@ -126,3 +126,25 @@ test('zero-shot: single-label scores are a softmax over labels, multi-label a pe
   await t.throwsAsync(zs(text, cands, { hypothesis_template: 'no slot' }), { code: 'ERR_CONVBERT_ARG', message: /hypothesis_template/ });
   await t.throwsAsync(zs(text, cands, { multi_label: 1 as never }), { code: 'ERR_CONVBERT_ARG', message: /multi_label/ });
 });
+
+test('zero-shot: without an "entailment" label, the last class is used and a warning says so', async (t) => {
+  const zs = await pipeline('zero-shot-classification', await makeModelDir('sequence_classification', 62, { num_labels: 3 }));
+  t.teardown(() => zs.dispose());
+  const warnings: string[] = [];
+  const onWarn = (w: Error & { code?: string }): void => {
+    if (w.code === 'CONVBERT_ZERO_SHOT_LABELS') warnings.push(w.message);
+  };
+  process.on('warning', onWarn);
+  t.teardown(() => process.off('warning', onWarn));
+  const text = 'hello';
+  const got = (await zs(text, ['a', 'b'], { multi_label: true })) as ZeroShotResult;
+  await zs(text, ['a', 'b']);
+  await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+  t.is(warnings.length, 1, 'warned once');
+  t.regex(warnings[0], /LABEL_2/);
+  // HF's fallback: entailment = 2 (last), contradiction = 0.
+  for (const [k, l] of got.labels.entries()) {
+    const lg = await logitsOf(zs, text, `This example is ${l}.`);
+    t.true(Math.abs(got.scores[k] - sm([lg[0], lg[2]])[1]) < 1e-12);
+  }
+});
