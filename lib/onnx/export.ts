@@ -72,7 +72,8 @@ export interface OnnxExportOptions {
   opset?: number;
   /**
    * 'float32' (default): the exact model. 'int8': onnxruntime's dynamic quantization, done here
-   * (what onnxruntime.quantization.quantize_dynamic writes): every MatMul with a weight gets that
+   * (what onnxruntime.quantization.quantize_dynamic writes for MatMul nodes; its ConvInteger and
+   * quantized-Gather rewrites are not applied): every MatMul with a weight gets that
    * weight as int8 with one symmetric per-tensor scale, and its input quantized per call to uint8
    * (DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul by both scales). Conv, attention
    * products, layernorm and softmax stay float32. Lossy: see the test for the measured error.
@@ -537,10 +538,7 @@ function buildGraph(c: Ctx, head: OnnxHead, positionIds: boolean): Built {
   const te = g.op('Gather', [typ, tt], 'embeddings.token_type_embeddings', { axis: attr.i(0) });
   const sum = g.op('Add', [g.op('Add', [we, pe], 'embeddings'), te], 'embeddings');
   let h = layerNorm(c, sum, 'embeddings.LayerNorm', E, true);
-  if (E !== C) h = linear(c, h, 'embeddings_project', E, C, true);
-  else if (c.w.has('convbert.embeddings_project.weight') || c.w.has('embeddings_project.weight')) {
-    throw weightsErr(`weights: embeddings_project.weight is present but embedding_size == hidden_size (${C}); HF would not create it`);
-  }
+  if (E !== C) h = linear(c, h, 'embeddings_project', E, C, true); // (HF ignores a stray embeddings_project when E == C; so do we)
 
   // Mask bias (1 - m) * finfo(float32).min, shape (B, 1, 1, L); a fully masked row stays finite (uniform softmax).
   const mf = g.op('Cast', [mask], 'mask', { to: attr.i(1) });
