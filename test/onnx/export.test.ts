@@ -275,6 +275,19 @@ test('the head can be overridden: the MaskedLM checkpoint exported as the bare t
   await sess.release();
 });
 
+test('the export is deterministic: the same source gives the same bytes', async (t) => {
+  const src = readSource(fixturesDir('convbert', 'proj-groups-b', 'ConvBertForSequenceClassification'));
+  const a = await exportOnnxBytes(src);
+  const b = await exportOnnxBytes(src);
+  t.is(a.bytes.length, a.info.bytes);
+  t.true(Buffer.from(a.bytes).equals(Buffer.from(b.bytes)));
+  // Also when written to a file, chunk by chunk.
+  const file = path.join(tmp, 'deterministic.onnx');
+  const info = await exportOnnx(src, file);
+  t.is(info.path, file);
+  t.true(fs.readFileSync(file).equals(Buffer.from(a.bytes)));
+});
+
 test('bad arguments, configs and weights are typed errors naming the culprit', async (t) => {
   const src = readSource(fixturesDir('convbert', 'tiny-a', 'ConvBertModel'));
   const code = async (p: Promise<unknown>, want: string, msg: RegExp): Promise<void> => {
