@@ -38,7 +38,7 @@ export class ServerMetrics {
   }
 
   /** The exposition text; `batcher` is absent when the server runs without batching. */
-  render(batcher: BatcherStats | null, extra: { inFlightRequests: number; draining: boolean }): string {
+  render(batcher: BatcherStats | null, extra: { inFlightRequests: number; draining: boolean; eventLoopLag?: { p50: number; p99: number; max: number } }): string {
     const out: string[] = [];
     out.push('# HELP convbert_http_requests_total HTTP requests answered, by route and status code.');
     out.push('# TYPE convbert_http_requests_total counter');
@@ -61,6 +61,14 @@ export class ServerMetrics {
     out.push('# HELP convbert_draining 1 while the server shuts down (new requests get 503).');
     out.push('# TYPE convbert_draining gauge');
     out.push(`convbert_draining ${extra.draining ? 1 : 0}`);
+    if (extra.eventLoopLag) {
+      const l = extra.eventLoopLag;
+      out.push('# HELP convbert_event_loop_lag_seconds Event-loop delay since the server started listening (10 ms sampling).');
+      out.push('# TYPE convbert_event_loop_lag_seconds summary');
+      out.push(`convbert_event_loop_lag_seconds{quantile="0.5"} ${l.p50}`);
+      out.push(`convbert_event_loop_lag_seconds{quantile="0.99"} ${l.p99}`);
+      out.push(`convbert_event_loop_lag_seconds{quantile="1"} ${l.max}`);
+    }
     if (batcher) {
       out.push('# HELP convbert_batcher_queue_depth Rows waiting for a batch.');
       out.push('# TYPE convbert_batcher_queue_depth gauge');

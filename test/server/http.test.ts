@@ -87,6 +87,7 @@ test.serial('GET /health and GET /metrics', async (t) => {
   const bc = /convbert_batch_size_count (\d+)/.exec(m.text);
   t.is(Number(bc![1]), server.handler.stats()!.batches);
   t.regex(m.text, /convbert_batcher_row_latency_seconds\{quantile="0.99"\} [0-9.e-]+/);
+  t.regex(m.text, /convbert_event_loop_lag_seconds\{quantile="0.99"\} [0-9.e+-]+/);
 });
 
 /** [name, request, expected status, expected code, message pattern] */
