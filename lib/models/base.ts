@@ -318,6 +318,7 @@ export abstract class ConvBertPreTrainedModel {
     const config = options.config ?? (await ConvBertConfig.fromPretrained(p.config));
     checkHeadConfig(config, this.name);
     const seed = options.seed ?? SEED_DEFAULT;
+    if (!Number.isSafeInteger(seed)) throw argError(`fromPretrained: seed must be an integer, got ${String(seed)}`);
     const { file, checkpoint } = await openCheckpoint(p.weights);
     const { weights, info } = mapCheckpoint(this.headKind, config, checkpoint, seed, dirOrFile);
     if (info.missing_keys.length > 0) {
