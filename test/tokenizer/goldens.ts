@@ -481,7 +481,19 @@ export async function runUnicodeClassGoldens(t: ExecutionContext, cls: Tokenizer
   t.deepEqual(u.lower_fast_vs_js, [], 'lowercasing: fast and JS agree everywhere (so no soft cases exist)');
 }
 
-/** Register one ava test per golden file for a tokenizer class. */
+/** Every golden file through one tokenizer class, in one test. */
+export async function runGoldens(t: ExecutionContext, cls: TokenizerClass, o: GoldenOptions, files: readonly GoldenFile[] = GOLDEN_FILES): Promise<void> {
+  for (const f of files) {
+    if (f === 'encode') await runEncodeGoldens(t, cls, o);
+    else if (f === 'truncation') await runTruncationGoldens(t, cls);
+    else if (f === 'padding') await runPaddingGoldens(t, cls);
+    else if (f === 'decode') await runDecodeGoldens(t, cls);
+    else if (f === 'never_split') await runNeverSplitGoldens(t, cls, o);
+    else await runUnicodeClassGoldens(t, cls, o);
+  }
+}
+
+/** Register one ava test per golden file for a tokenizer class (the same checks as runGoldens). */
 export function registerGoldenTests(test: TestFn, label: string, cls: TokenizerClass, o: GoldenOptions): void {
   test(`${label}: encode.json goldens`, (t) => runEncodeGoldens(t, cls, o));
   test(`${label}: truncation.json goldens`, (t) => runTruncationGoldens(t, cls));
