@@ -5,6 +5,8 @@ export {
   type FromConfigOptions,
   type LoadInfo,
   type ModelOutputBase,
+  type PackedRow,
+  type PackedRowOutput,
 } from './base';
 export { ConvBertModel, type BaseModelOutput, type ConvBertModelInputs } from './convbert';
 export { ConvBertForMaskedLM, type MaskedLMInputs, type MaskedLMOutput } from './heads/masked_lm';
