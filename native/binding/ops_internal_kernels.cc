@@ -168,7 +168,7 @@ Napi::Value OpAttention(const Napi::CallbackInfo& info) {
   at.D = D;
   const OpTable* ops = a.Path(12);
   if (a.failed) return info.Env().Undefined();
-  std::vector<float> scratch(static_cast<size_t>(attention_scratch_size(B, L, H)));
+  std::vector<float> scratch(static_cast<size_t>(attention_scratch_size(B, L, H, D)));
   at.scratch = scratch.data();
   return a.Done(attention(*ops, at), ops);
 }

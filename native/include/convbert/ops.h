@@ -109,7 +109,8 @@ struct SoftmaxArgs {
 using SoftmaxRowFn = void (*)(float* x, int64_t n);
 
 // ---------------------------------------------------------------------------
-// attention: HF ConvBertSelfAttention's dot-product branch for every (b, h, i):
+// attention: HF ConvBertSelfAttention's dot-product branch for every (b, h, i), run per
+// head on the table's gemm_block and softmax_row kernels (no kernel of its own):
 //   p = softmax(q_i · K_jᵀ / sqrt(D) + bias_ij) * head_mult[h];  out_i = Σ_j p_j V_j
 // bias = (1 - m) * finfo(float32).min (added in float32, so a fully masked row
 // comes out uniform, as in torch).
@@ -130,18 +131,14 @@ struct AttentionArgs {
   int64_t ldo = 0;
   // probs: (B, H, L, L) output of the probabilities after head_mult, or null.
   float* probs = nullptr;
-  // scratch: at least attention_scratch_size(B, L, H) floats when probs is null.
+  // scratch: at least attention_scratch_size(B, L, H, D) floats.
   float* scratch = nullptr;
   // Varlen: null, or B + 1 token offsets; sequence b is rows [seq_starts[b], seq_starts[b+1]) of
   // q/k/v/out and attends only to itself. L is then the longest sequence; mask_bias and probs must be null.
   const int32_t* seq_starts = nullptr;
 };
-// Scratch floats attention needs when probs is null (L = the longest sequence).
-int64_t attention_scratch_size(int64_t B, int64_t L, int64_t H);
-// One query row: p (Lk floats) receives the probabilities, out (D floats) the context.
-using AttentionRowFn = void (*)(const float* q, const float* k, const float* v, int64_t ld, int64_t Lk, int64_t D,
-                                float sqrt_d, const float* bias, float head_mult, float* p, float* out);
-
+// Scratch floats attention needs (L = the longest sequence).
+int64_t attention_scratch_size(int64_t B, int64_t L, int64_t H, int64_t D);
 // ---------------------------------------------------------------------------
 // dynconv: ConvBERT's span-based dynamic convolution, kernels already softmaxed:
 //   out[b,l,h,d] = Σ_j w[b,l,h,j] · v[b, l + j - (K-1)/2, h*D + d], zero outside [0, L).
@@ -202,7 +199,6 @@ struct OpTable {
   GemmBlockFn gemm_block = nullptr;
   LayerNormRowFn layernorm_row = nullptr;
   SoftmaxRowFn softmax_row = nullptr;
-  AttentionRowFn attention_row = nullptr;
   DynConvRowFn dynconv_row = nullptr;
   SepConvRowFn sepconv_row = nullptr;
   EmbeddingRowFn embedding_row = nullptr;

@@ -45,7 +45,6 @@ struct Tables {
     generic.gemm_block = gemm_block_ref;
     generic.layernorm_row = layernorm_row_ref;
     generic.softmax_row = softmax_row_ref;
-    generic.attention_row = attention_row_ref;
     generic.dynconv_row = dynconv_row_ref;
     generic.sepconv_row = sepconv_row_ref;
     generic.embedding_row = embedding_row_ref;
@@ -56,7 +55,6 @@ struct Tables {
     avx2.gemm_block = gemm_block_avx2;
     avx2.layernorm_row = layernorm_row_avx2;
     avx2.softmax_row = softmax_row_avx2;
-    avx2.attention_row = attention_row_avx2;
     avx2.dynconv_row = dynconv_row_avx2;
     avx2.sepconv_row = sepconv_row_avx2;
 
@@ -66,7 +64,6 @@ struct Tables {
     avx512.gemm_block = gemm_block_avx512;
     avx512.layernorm_row = layernorm_row_avx512;
     avx512.softmax_row = softmax_row_avx512;
-    avx512.attention_row = attention_row_avx512;
     avx512.dynconv_row = dynconv_row_avx512;
     avx512.sepconv_row = sepconv_row_avx512;
     avx512.embedding_row = embedding_row_avx512;

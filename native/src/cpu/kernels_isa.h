@@ -34,14 +34,6 @@ void softmax_row_ref(float* x, int64_t n);
 void softmax_row_avx2(float* x, int64_t n);
 void softmax_row_avx512(float* x, int64_t n);
 
-// attention, one query row (ops.h AttentionRowFn).
-void attention_row_ref(const float* q, const float* k, const float* v, int64_t ld, int64_t Lk, int64_t D, float sqrt_d,
-                       const float* bias, float head_mult, float* p, float* out);
-void attention_row_avx2(const float* q, const float* k, const float* v, int64_t ld, int64_t Lk, int64_t D,
-                        float sqrt_d, const float* bias, float head_mult, float* p, float* out);
-void attention_row_avx512(const float* q, const float* k, const float* v, int64_t ld, int64_t Lk, int64_t D,
-                          float sqrt_d, const float* bias, float head_mult, float* p, float* out);
-
 // dynamic convolution, one (b, l, h) (ops.h DynConvRowFn).
 void dynconv_row_ref(const float* vseq, int64_t ldv, int64_t L, int64_t l, const float* w, int64_t K, int64_t D,
                      float* out);

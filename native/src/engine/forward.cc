@@ -74,7 +74,7 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
 
   // Arena layout (floats).
   const int64_t mask_n = j.attention_mask ? (j.mask_rank == 2 ? B * L : B * L * L) : 0;
-  const int64_t scratch_n = attention_scratch_size(B, L, S);
+  const int64_t scratch_n = attention_scratch_size(B, L, S, D);
   int64_t off = 0;
   auto carve = [&](int64_t n) {
     const int64_t at = off;
