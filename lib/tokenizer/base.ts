@@ -902,52 +902,45 @@ export abstract class PreTrainedTokenizerBase {
     const na = a.ids.length;
     const nb = b ? b.ids.length : 0;
     const n = na + nb + (addSpecial ? (b ? 3 : 2) : 0);
-    const out: Enc = {
-      ids: new Array<number>(n),
-      types: new Array<number>(n),
-      offs: new Array<number>(2 * n),
-      words: new Array<number>(n),
-      seqs: new Array<number>(n),
-      special: new Array<number>(n),
-      attn: new Array<number>(n),
-      tokens: a.tokens || (b && b.tokens) ? new Array<string | null>(n) : null,
-    };
+    const ids = new Array<number>(n);
+    const types = new Array<number>(n);
+    const offs = new Array<number>(2 * n);
+    const words = new Array<number>(n);
+    const seqs = new Array<number>(n);
+    const special = new Array<number>(n);
+    const attn = new Array<number>(n);
+    const tokens = a.tokens || (b && b.tokens) ? new Array<string | null>(n).fill(null) : null;
+    // layout: [CLS] A [SEP] (B [SEP]); specials get offsets (0,0), no word/sequence, mask 1
     let k = 0;
-    const special = (id: number, type: number) => {
-      out.ids[k] = id;
-      out.types[k] = type;
-      out.offs[2 * k] = 0;
-      out.offs[2 * k + 1] = 0;
-      out.words[k] = -1;
-      out.seqs[k] = -1;
-      out.special[k] = 1;
-      out.attn[k] = 1;
-      if (out.tokens) out.tokens[k] = null;
+    const putSpecial = (id: number, type: number) => {
+      ids[k] = id;
+      types[k] = type;
+      offs[2 * k] = 0;
+      offs[2 * k + 1] = 0;
+      words[k] = -1;
+      seqs[k] = -1;
+      special[k] = 1;
+      attn[k] = 1;
       k++;
     };
-    const seq = (e: Enc, type: number, seqId: number) => {
+    if (addSpecial) putSpecial(this.cls_token_id, 0);
+    for (let s = 0; s < 2; s++) {
+      const e = s === 0 ? a : b;
+      if (!e) break;
       for (let i = 0, m = e.ids.length; i < m; i++, k++) {
-        out.ids[k] = e.ids[i];
-        out.types[k] = type;
-        out.offs[2 * k] = e.offs[2 * i];
-        out.offs[2 * k + 1] = e.offs[2 * i + 1];
-        out.words[k] = e.words[i];
-        out.seqs[k] = seqId;
-        out.special[k] = e.special[i];
-        out.attn[k] = e.attn[i];
-        if (out.tokens) out.tokens[k] = e.tokens ? e.tokens[i] : null;
+        ids[k] = e.ids[i];
+        types[k] = s;
+        offs[2 * k] = e.offs[2 * i];
+        offs[2 * k + 1] = e.offs[2 * i + 1];
+        words[k] = e.words[i];
+        seqs[k] = s;
+        special[k] = e.special[i];
+        attn[k] = e.attn[i];
+        if (tokens && e.tokens) tokens[k] = e.tokens[i];
       }
-    };
-    const cls = addSpecial ? this.cls_token_id : 0;
-    const sep = addSpecial ? this.sep_token_id : 0;
-    if (addSpecial) special(cls, 0);
-    seq(a, 0, 0);
-    if (addSpecial) special(sep, 0);
-    if (b) {
-      seq(b, 1, 1);
-      if (addSpecial) special(sep, 1);
+      if (addSpecial) putSpecial(this.sep_token_id, s);
     }
-    return out;
+    return { ids, types, offs, words, seqs, special, attn, tokens };
   }
 
   /** tokenizers' pad_encodings: one target length for the batch; overflow windows are padded to it too. */

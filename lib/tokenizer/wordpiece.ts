@@ -235,13 +235,19 @@ export class WordPieceCore implements TokenizerCore {
     return this.unkId;
   }
 
+  /** Reused between calls (results are copied out), so short texts allocate little. */
+  private out = new OutBuf();
+
   tokenizeWithOffsets(text: string): CoreEncoding {
-    const out = new OutBuf();
+    const out = this.out;
+    out.n = 0;
+    out.tokens = undefined;
     if (this.neverSplit) this.runNeverSplit(text, out);
     else this.run(text, 0, text.length, out, 0);
     const n = out.n;
     const res: CoreEncoding = { ids: out.ids.slice(0, n), offsets: out.offs.slice(0, 2 * n), words: out.words.slice(0, n) };
     if (out.tokens) res.tokens = out.tokens;
+    if (out.ids.length > 1 << 16) this.out = new OutBuf(); // do not keep a huge input's buffers alive
     return res;
   }
 
