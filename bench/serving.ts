@@ -8,7 +8,7 @@
 // in-process (pipeline + batching, no HTTP) as the ceiling. Options:
 //   --preset base|small (default base: ConvBERT-base shapes)  --clients 16  --duration 20 (s)
 //   --warmup 3 (s)  --min-len 8 --max-len 256 (tokens)  --modes on,off,inproc
-//   --max-batch-size 16  --max-wait-ms 5  --threads N  --json
+//   --max-batch-size 16  --max-wait-ms 5  --max-concurrent-batches 1  --threads N  --json
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -172,7 +172,7 @@ async function main(): Promise<void> {
   const minLen = Number(arg('min-len', '8'));
   const maxLen = Number(arg('max-len', '256'));
   const modes = arg('modes', 'on,off,inproc').split(',');
-  const batchArgs = ['--max-batch-size', arg('max-batch-size', '16'), '--max-wait-ms', arg('max-wait-ms', '5')];
+  const batchArgs = ['--max-batch-size', arg('max-batch-size', '16'), '--max-wait-ms', arg('max-wait-ms', '5'), '--max-concurrent-batches', arg('max-concurrent-batches', '1')];
   const threads = arg('threads', '');
   if (threads) process.env.CONVBERT_NUM_THREADS = threads;
   const texts = makeTexts(256, minLen, maxLen);
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   try {
     for (const mode of modes) {
       if (mode === 'inproc') {
-        const h = await loadTask('text-classification', dir, { batching: { maxBatchSize: Number(batchArgs[1]), maxWaitMs: Number(batchArgs[3]) } });
+        const h = await loadTask('text-classification', dir, { batching: { maxBatchSize: Number(batchArgs[1]), maxWaitMs: Number(batchArgs[3]), maxConcurrentBatches: Number(batchArgs[5]) } });
         const r = await drive(async (text) => (await h.run(text, {}, {}), true), texts, clients, warmupS, durationS);
         const s = h.stats()!;
         const rows = Object.entries(s.batchSizeHistogram).reduce((a, [n, c]) => a + Number(n) * c, 0);

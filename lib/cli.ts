@@ -35,6 +35,7 @@ Usage:
         --max-wait-ms MS      dynamic batching: wait for partners (default 5)
         --max-tokens N        dynamic batching: tokens per batch (default unbounded)
         --max-queue N         dynamic batching: queued rows before 429 (default 1024)
+        --max-concurrent-batches N  batches run at once (default 1)
         --no-batching         run each request on its own
         --tokenizer fast|slow --revision REV --cache-dir DIR
 
@@ -160,7 +161,7 @@ async function cmdRun(p: Parsed, out: NodeJS.WritableStream): Promise<void> {
 }
 
 async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
-  const known = [...COMMON, 'task', 'port', 'host', 'max-body', 'max-inputs', 'timeout-ms', 'max-batch-size', 'max-wait-ms', 'max-tokens', 'max-queue', 'no-batching'];
+  const known = [...COMMON, 'task', 'port', 'host', 'max-body', 'max-inputs', 'timeout-ms', 'max-batch-size', 'max-wait-ms', 'max-tokens', 'max-queue', 'max-concurrent-batches', 'no-batching'];
   checkKnown(p, known, 'serve');
   if (p.positional.length > 0) throw new UsageError(`convbert serve: unexpected argument ${JSON.stringify(p.positional[0])}`);
   const model = str(p, 'model');
@@ -176,6 +177,7 @@ async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
           maxBatchSize: int(p, 'max-batch-size', 1) ?? 16,
           maxWaitMs: int(p, 'max-wait-ms', 0) ?? 5,
           maxQueue: int(p, 'max-queue', 0) ?? 1024,
+          maxConcurrentBatches: int(p, 'max-concurrent-batches', 1) ?? 1,
           ...(int(p, 'max-tokens', 1) !== undefined ? { maxTokens: int(p, 'max-tokens', 1) } : {}),
         };
   const { loadTask, serve } = loadServer();

@@ -17,6 +17,6 @@ export {
   type BatchingExtras,
   type BatchingOptions,
   type ForwardPackedFn,
-  type PackedRow,
-  type PackedRowOutput,
+  type BatchRow,
+  type BatchRowOutput,
 } from './model';

@@ -13,18 +13,18 @@ import { Tensor } from '../tensor';
 import { DynamicBatcher, type BatcherOptions, type BatcherStats, type SubmitOptions } from './batcher';
 
 /** One sequence: token ids and segment ids of the same length, no padding. */
-export interface PackedRow {
+export interface BatchRow {
   input_ids: Int32Array;
   token_type_ids?: Int32Array | null;
 }
 
 /** One row's outputs: every batch-major float output of the head, with batch dim 1 (e.g. logits [1, L, V]). */
-export type PackedRowOutput = Record<string, Tensor<'float32'>>;
+export type BatchRowOutput = Record<string, Tensor<'float32'>>;
 
 /** The batching options a model or pipeline takes as `{ batching: {...} }`. maxTokens counts tokens (row lengths). */
-export type BatchingOptions = Omit<BatcherOptions<PackedRow>, 'cost'>;
+export type BatchingOptions = Omit<BatcherOptions<BatchRow>, 'cost'>;
 
-export type ForwardPackedFn = (rows: PackedRow[], options?: SubmitOptions) => Promise<PackedRowOutput[]>;
+export type ForwardPackedFn = (rows: BatchRow[], options?: SubmitOptions) => Promise<BatchRowOutput[]>;
 
 /**
  * Submit options (signal, timeoutMs) for every batched row started inside fn,
@@ -42,14 +42,14 @@ export interface BatchingExtras {
   /** Rows through the shared batcher; resolves with one output per row, as if each ran alone. */
   forwardPacked: ForwardPackedFn;
   /** The shared batcher (stats(), close()). */
-  readonly batcher: DynamicBatcher<PackedRow, PackedRowOutput>;
+  readonly batcher: DynamicBatcher<BatchRow, BatchRowOutput>;
 }
 
 export type BatchedModel<M extends ConvBertPreTrainedModel> = M & BatchingExtras;
 
-function checkRow(r: unknown, i: number): PackedRow {
+function checkRow(r: unknown, i: number): BatchRow {
   if (r === null || typeof r !== 'object') throw argError(`rows[${i}]: expected {input_ids, token_type_ids}, got ${r === null ? 'null' : typeof r}`);
-  const row = r as PackedRow;
+  const row = r as BatchRow;
   if (!(row.input_ids instanceof Int32Array) || row.input_ids.length === 0) throw argError(`rows[${i}].input_ids: expected a non-empty Int32Array`);
   if (row.token_type_ids != null && (!(row.token_type_ids instanceof Int32Array) || row.token_type_ids.length !== row.input_ids.length)) {
     throw argError(`rows[${i}].token_type_ids: expected an Int32Array of length ${row.input_ids.length} like input_ids`);
@@ -67,8 +67,8 @@ function sliceRow(t: Tensor<'float32'>, k: number, n: number): Tensor<'float32'>
  * Runs rows as if each were alone on a model without forwardPacked: one forward
  * per distinct length (rows of that length stacked, no padding), in first-seen order.
  */
-export async function runRowsByLength(model: ConvBertPreTrainedModel, rows: readonly PackedRow[]): Promise<PackedRowOutput[]> {
-  const out = new Array<PackedRowOutput>(rows.length);
+export async function runRowsByLength(model: ConvBertPreTrainedModel, rows: readonly BatchRow[]): Promise<BatchRowOutput[]> {
+  const out = new Array<BatchRowOutput>(rows.length);
   const byLen = new Map<number, number[]>();
   rows.forEach((r, i) => {
     const g = byLen.get(r.input_ids.length);
@@ -88,7 +88,7 @@ export async function runRowsByLength(model: ConvBertPreTrainedModel, rows: read
       token_type_ids: new Tensor('int32', types, [n, L]),
     })) as unknown as Record<string, unknown>;
     idx.forEach((ri, k) => {
-      const o: PackedRowOutput = {};
+      const o: BatchRowOutput = {};
       for (const [name, v] of Object.entries(res)) {
         if (v instanceof Tensor && v.dtype === 'float32' && v.dims[0] === n && v.dims.length >= 2) o[name] = sliceRow(v as Tensor<'float32'>, k, n);
       }
@@ -122,7 +122,7 @@ export function withBatching<M extends ConvBertPreTrainedModel>(model: M, option
  * code that already holds the model, such as a built pipeline (`pipe.model`).
  * Returns the batcher. Installing twice is an error.
  */
-export function attachBatching(model: ConvBertPreTrainedModel, options: BatchingOptions = {}): DynamicBatcher<PackedRow, PackedRowOutput> {
+export function attachBatching(model: ConvBertPreTrainedModel, options: BatchingOptions = {}): DynamicBatcher<BatchRow, BatchRowOutput> {
   if (model !== null && typeof model === 'object' && Object.prototype.hasOwnProperty.call(model, 'forwardPacked')) {
     throw argError('attachBatching: this model already has batching attached');
   }
@@ -137,17 +137,17 @@ function makeBatched(model: ConvBertPreTrainedModel, options: BatchingOptions): 
   }
   if (options === null || typeof options !== 'object') throw argError(`withBatching: options must be an object, got ${options === null ? 'null' : typeof options}`);
   if ('cost' in options) throw argError('withBatching: options.cost is not an option here (a row costs its token count)');
-  const own = (model as unknown as { forwardPacked?: (rows: PackedRow[]) => Promise<Record<string, unknown>[]> }).forwardPacked;
+  const own = (model as unknown as { forwardPacked?: (rows: BatchRow[]) => Promise<Record<string, unknown>[]> }).forwardPacked;
   const ownPacked = typeof own === 'function' ? own.bind(model) : null;
-  const runBatch = async (rows: PackedRow[]): Promise<PackedRowOutput[]> => {
+  const runBatch = async (rows: BatchRow[]): Promise<BatchRowOutput[]> => {
     if (!ownPacked) return runRowsByLength(model, rows);
     const res = await ownPacked(rows);
     if (!Array.isArray(res) || res.length !== rows.length) {
       throw new ConvBertError(`forwardPacked: expected ${rows.length} outputs, got ${Array.isArray(res) ? res.length : typeof res}`, 'ERR_CONVBERT_INTERNAL');
     }
-    return res as PackedRowOutput[];
+    return res as BatchRowOutput[];
   };
-  const batcher = new DynamicBatcher<PackedRow, PackedRowOutput>({ ...options, cost: (r) => r.input_ids.length }, runBatch);
+  const batcher = new DynamicBatcher<BatchRow, BatchRowOutput>({ ...options, cost: (r) => r.input_ids.length }, runBatch);
   const forwardPacked: ForwardPackedFn = (rows, submitOptions) => {
     if (!Array.isArray(rows)) return Promise.reject(argError(`forwardPacked: rows must be an array, got ${typeof rows}`));
     try {

@@ -265,6 +265,10 @@ export class ConvBertServer {
         if (!over) resolve(Buffer.concat(chunks));
       });
       req.on('error', (e) => reject(new HttpError(400, `reading the request failed: ${e.message}`, 'ERR_CONVBERT_ARG')));
+      // A client that leaves mid-body: settle, so the request does not hang.
+      req.on('close', () => {
+        if (!req.complete && !over) reject(new HttpError(400, 'the client closed the connection before the body ended', 'ERR_CONVBERT_ARG'));
+      });
     });
   }
 

@@ -5,7 +5,7 @@
 // The proxy keeps the model's own API (instanceof, config, forward, dispose).
 import test from 'ava';
 
-import { runRowsByLength, withBatching, type PackedRow } from '../../lib/batching';
+import { runRowsByLength, withBatching, type BatchRow } from '../../lib/batching';
 import { ConvBertError } from '../../lib/errors';
 import { ConvBertForMaskedLM, ConvBertModel } from '../../lib/models';
 import { Tensor } from '../../lib/tensor';
@@ -15,7 +15,7 @@ import { mulberry32 } from '../helpers/rng';
 const CFG = { vocab_size: 120, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64, embedding_size: 24, max_position_embeddings: 64 };
 const TOL = { rtol: 1e-5, atol: 1e-6 };
 
-function row(seed: number, L: number): PackedRow {
+function row(seed: number, L: number): BatchRow {
   const r = mulberry32(seed);
   const ids = new Int32Array(L);
   const types = new Int32Array(L);
@@ -64,7 +64,7 @@ test("the model's own forwardPacked is used when it has one", async (t) => {
   const m = ConvBertModel.fromConfig(CFG, { seed: 5 });
   t.teardown(() => m.dispose());
   const seen: number[][] = [];
-  (m as unknown as { forwardPacked: (rows: PackedRow[]) => Promise<unknown[]> }).forwardPacked = async (rows) => {
+  (m as unknown as { forwardPacked: (rows: BatchRow[]) => Promise<unknown[]> }).forwardPacked = async (rows) => {
     seen.push(rows.map((r) => r.input_ids.length));
     return rows.map((r) => ({ last_hidden_state: new Tensor('float32', new Float32Array(r.input_ids.length), [1, r.input_ids.length, 1]) }));
   };
