@@ -6,6 +6,7 @@
 // large batches, a worker_threads pool running the same core.
 import * as path from 'path';
 
+import { ConvBertError } from '../errors';
 import { PreTrainedTokenizerBase, type TokenizerOptions } from './base';
 import { type CoreEncoding, type TokenizerCore, type WordPieceOptions } from './core';
 import { CorePool, MIN_POOL_CHARS } from './pool';
@@ -13,6 +14,7 @@ import { WordPieceCore } from './wordpiece';
 
 export class ConvBertTokenizer extends PreTrainedTokenizerBase {
   private pool: CorePool | null = null;
+  private poolBroken = false;
 
   constructor(options: TokenizerOptions) {
     super(options);
@@ -35,8 +37,18 @@ export class ConvBertTokenizer extends PreTrainedTokenizerBase {
   protected override async tokenizePiecesAsync(pieces: readonly string[]): Promise<CoreEncoding[]> {
     let chars = 0;
     for (const p of pieces) chars += p.length;
-    if (chars < MIN_POOL_CHARS) return this.tokenizePieces(pieces); // not worth a thread hop
-    return this.workerPool.run(pieces);
+    if (chars < MIN_POOL_CHARS || this.poolBroken) return this.tokenizePieces(pieces); // not worth a thread hop
+    try {
+      return await this.workerPool.run(pieces);
+    } catch (err) {
+      if (!(err instanceof ConvBertError) || err.code !== 'ERR_CONVBERT_INTERNAL') throw err;
+      // Workers cannot start here (e.g. a TypeScript runner other than tsx): say so once, run inline.
+      this.poolBroken = true;
+      process.emitWarning(`encodeBatchAsync: worker threads unavailable (${err.message}); tokenizing on the main thread`, {
+        code: 'CONVBERT_TOKENIZER_NO_WORKERS',
+      });
+      return this.tokenizePieces(pieces);
+    }
   }
 
   /** Stop the encodeBatchAsync workers (optional: idle workers never keep the process alive). */
