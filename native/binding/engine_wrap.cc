@@ -129,6 +129,15 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   }
 
   explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
+    try {
+      Construct(info);
+    } catch (const Napi::Error& e) {
+      // See Guard below: the environment is going away.
+      if (!e.IsEmpty()) napi_throw(info.Env(), e.Value());
+    }
+  }
+
+  void Construct(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ops_ = &cpu_ops();
     if (info.Length() < 1 || !info[0].IsObject()) {
@@ -421,7 +430,26 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return true;
   }
 
-  Napi::Value Forward(const Napi::CallbackInfo& info) {
+  // Entry points. A worker_thread terminated while it is inside one of them makes
+  // every N-API call fail; node-addon-api then throws Napi::Error, and throwing
+  // that into JS fails too, which would escape as std::terminate. Such an error
+  // is thrown with the plain C call (its failure ignored: the thread is going away).
+  template <Napi::Value (EngineWrap::*Impl)(const Napi::CallbackInfo&)>
+  Napi::Value Guard(const Napi::CallbackInfo& info) {
+    try {
+      return (this->*Impl)(info);
+    } catch (const Napi::Error& e) {
+      if (!e.IsEmpty()) napi_throw(info.Env(), e.Value());
+      return Napi::Value();
+    }
+  }
+  Napi::Value Forward(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::ForwardImpl>(info); }
+  Napi::Value ForwardSync(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::ForwardSyncImpl>(info); }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::DisposeImpl>(info); }
+  Napi::Value NativeBytes(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::NativeBytesImpl>(info); }
+  Napi::Value IsaName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::IsaNameImpl>(info); }
+
+  Napi::Value ForwardImpl(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ForwardJob job;
     std::vector<Napi::Reference<Napi::Value>> keep;
@@ -435,7 +463,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return QueueForward(env, model_, ops_, std::move(job), std::move(keep));
   }
 
-  Napi::Value ForwardSync(const Napi::CallbackInfo& info) {
+  Napi::Value ForwardSyncImpl(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ForwardJob job;
     Napi::Error err;
@@ -448,7 +476,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return env.Undefined();
   }
 
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+  Napi::Value DisposeImpl(const Napi::CallbackInfo& info) {
     if (model_) {
       Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -adjusted_);
       adjusted_ = 0;
@@ -457,12 +485,12 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return info.Env().Undefined();
   }
 
-  Napi::Value NativeBytes(const Napi::CallbackInfo& info) {
+  Napi::Value NativeBytesImpl(const Napi::CallbackInfo& info) {
     const double n = model_ ? static_cast<double>(model_->weight_bytes() + model_->arena_bytes()) : 0.0;
     return Napi::Number::New(info.Env(), n);
   }
 
-  Napi::Value IsaName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ops_->name); }
+  Napi::Value IsaNameImpl(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ops_->name); }
 
   std::shared_ptr<Model> model_;
   const OpTable* ops_ = nullptr;

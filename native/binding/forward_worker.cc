@@ -36,21 +36,38 @@ class ForwardWorker : public Napi::AsyncWorker {
     }
     if (!status_.ok()) SetError(status_.message);
   }
+  // Both completions may run while a worker_thread's environment is being torn
+  // down (Worker.terminate() during a forward): N-API calls then fail, and with
+  // C++ exceptions on they throw. Nobody can observe the promise any more, so
+  // the failure is dropped instead of escaping into libuv (std::terminate).
   void OnOK() override {
     Napi::Env env = Env();
     Release();
-    deferred_.Resolve(env.Undefined());
+    try {
+      deferred_.Resolve(env.Undefined());
+    } catch (const Napi::Error&) {
+    }
   }
-  void OnError(const Napi::Error&) override {
+  void OnError(const Napi::Error& e) override {
     Napi::Env env = Env();
     Release();
-    deferred_.Reject(Addon::Of(env)->MakeError(env, status_).Value());
+    try {
+      // status_ is OK when the work was cancelled before Execute ran (environment teardown).
+      if (status_.ok()) deferred_.Reject(e.Value());
+      else deferred_.Reject(Addon::Of(env)->MakeError(env, status_).Value());
+    } catch (const Napi::Error&) {
+    }
   }
 
  private:
   void Release() {
     model_.reset();
-    for (auto& r : keep_) r.Reset();
+    for (auto& r : keep_) {
+      try {
+        r.Reset();
+      } catch (const Napi::Error&) {
+      }
+    }
     keep_.clear();
   }
 
