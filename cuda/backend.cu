@@ -8,6 +8,7 @@
 
 #include "common.cuh"
 #include "convbert/cuda_backend.h"
+#include "kernels.cuh"
 
 namespace convbert {
 
@@ -52,6 +53,25 @@ const CudaInfo& cuda_info() {
     return i;
   }();
   return info;
+}
+
+const char* cuda_dtype_name(CudaDtype d) {
+  switch (d) {
+    case CudaDtype::kFloat32: return "float32";
+    case CudaDtype::kFloat16: return "float16";
+    case CudaDtype::kBFloat16: return "bfloat16";
+  }
+  return "unknown";
+}
+
+Status cuda_begin(int device) {
+  const CudaInfo& ci = cuda_info();
+  if (!ci.available) return Status::Error(StatusCode::kUnsupported, ci.reason);
+  if (device < 0 || device >= ci.device_count)
+    return Status::Error(StatusCode::kInvalidArgument, "device: CUDA ordinal " + std::to_string(device) +
+                                                           " is outside [0, " + std::to_string(ci.device_count) + ")");
+  CUDA_TRY(cudaSetDevice(device));
+  return Status::Ok();
 }
 
 }  // namespace convbert

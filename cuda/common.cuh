@@ -4,6 +4,7 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <cstdint>
 #include <string>
 
 #include "convbert/status.h"
@@ -43,5 +44,66 @@ class DeviceBuffer {
  private:
   void* ptr_ = nullptr;
 };
+
+}  // namespace convbert
+
+namespace convbert {
+
+// Warp and block reductions (blockDim.x a multiple of 32, at most 1024); every
+// thread of the block must call the block versions, which return the result to all.
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+__device__ __forceinline__ float block_sum(float v, float* red /* 33 floats of shared memory */) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+  v = warp_sum(v);
+  __syncthreads();  // red may still be read by a previous reduction
+  if (lane == 0) red[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    float x = lane < nw ? red[lane] : 0.0f;
+    x = warp_sum(x);
+    if (lane == 0) red[32] = x;
+  }
+  __syncthreads();
+  return red[32];
+}
+__device__ __forceinline__ float block_max(float v, float* red /* 33 floats of shared memory */) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+  v = warp_max(v);
+  __syncthreads();
+  if (lane == 0) red[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    float x = lane < nw ? red[lane] : -INFINITY;
+    x = warp_max(x);
+    if (lane == 0) red[32] = x;
+  }
+  __syncthreads();
+  return red[32];
+}
+
+// Sequence b's first row and length: varlen offsets when given, else b*L and L.
+__device__ __forceinline__ void seq_bounds(const int32_t* seq_starts, int64_t b, int64_t L, int64_t* start,
+                                           int64_t* len) {
+  if (seq_starts) {
+    *start = seq_starts[b];
+    *len = static_cast<int64_t>(seq_starts[b + 1]) - seq_starts[b];
+  } else {
+    *start = b * L;
+    *len = L;
+  }
+}
+
+// Grid size for a grid-stride loop over n items.
+inline int grid_for(int64_t n, int threads) {
+  const int64_t want = (n + threads - 1) / threads;
+  return static_cast<int>(want < 65535 ? (want > 0 ? want : 1) : 65535);
+}
 
 }  // namespace convbert

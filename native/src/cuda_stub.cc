@@ -15,8 +15,34 @@ const CudaInfo& cuda_info() {
   return info;
 }
 
-Status activation_cuda_host(const ActivationArgs&, int) {
-  return Status::Error(StatusCode::kUnsupported, cuda_info().reason);
+const char* cuda_dtype_name(CudaDtype d) {
+  switch (d) {
+    case CudaDtype::kFloat32: return "float32";
+    case CudaDtype::kFloat16: return "float16";
+    case CudaDtype::kBFloat16: return "bfloat16";
+  }
+  return "unknown";
 }
+
+namespace {
+Status unsupported() { return Status::Error(StatusCode::kUnsupported, cuda_info().reason); }
+}  // namespace
+
+Status activation_cuda_host(const ActivationArgs&, int) { return unsupported(); }
+Status gemm_cuda_host(const CudaGemmArgs&, int) { return unsupported(); }
+Status attention_cuda_host(const AttentionArgs&, bool, int, std::string*) { return unsupported(); }
+Status dynconv_cuda_host(const DynConvArgs&, bool, int) { return unsupported(); }
+Status sepconv_cuda_host(const SepConvArgs&, int) { return unsupported(); }
+Status layernorm_cuda_host(const LayerNormArgs&, int) { return unsupported(); }
+Status softmax_cuda_host(const SoftmaxArgs&, int) { return unsupported(); }
+Status embedding_cuda_host(const EmbeddingArgs&, int) { return unsupported(); }
+Status lightconv_cuda_host(const LightConvArgs&, int) { return unsupported(); }
+
+class CudaEngine {};
+Status cuda_engine_create(const Model&, const CudaEngineOptions&, std::shared_ptr<CudaEngine>*) { return unsupported(); }
+Status cuda_engine_forward(CudaEngine&, const ForwardJob&) { return unsupported(); }
+int64_t cuda_engine_weight_bytes(const CudaEngine&) { return 0; }
+int64_t cuda_engine_arena_bytes(const CudaEngine&) { return 0; }
+int64_t cuda_engine_graph_count(const CudaEngine&) { return 0; }
 
 }  // namespace convbert

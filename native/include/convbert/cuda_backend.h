@@ -1,10 +1,15 @@
 // cuda_backend.h: what the CUDA build exposes to the binding. Everything here
-// is callable in a CPU-only build too (cuda_compiled() is then false), so the
-// binding has no #ifdefs. No CUDA headers: the binding never sees them.
+// is callable in a CPU-only build too (cuda_compiled() is then false and every
+// entry point returns kUnsupported with the reason), so the binding has no
+// #ifdefs. No CUDA headers: the binding never sees them. The *_cuda_host entry
+// points copy host arrays in, run one kernel and copy out (tests and bench);
+// the engine keeps everything on the device (cuda/engine.cu).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "convbert/engine.h"
 #include "convbert/ops.h"
 #include "convbert/status.h"
 
@@ -25,7 +30,97 @@ struct CudaInfo {
 bool cuda_compiled();
 // Queries the runtime once (cached); never aborts when there is no driver or GPU.
 const CudaInfo& cuda_info();
-// Elementwise activation on the device: copies x (and bias) in, runs the kernel, copies y out.
+
+// Element type of the gemm weights (and of the tensor-core inputs) on the device.
+enum class CudaDtype : int32_t { kFloat32 = 0, kFloat16 = 1, kBFloat16 = 2 };
+const char* cuda_dtype_name(CudaDtype d);
+
+// ---------------------------------------------------------------------------
+// Single ops on host arrays (test/bench only). `device` is the CUDA ordinal.
+
+// Elementwise activation: copies x (and bias) in, runs the kernel, copies y out.
 Status activation_cuda_host(const ActivationArgs& args, int device);
+
+// gemm with the CUDA epilogue: C = act(A · Bᵀ + bias) + residual.
+struct CudaGemmArgs {
+  // A: (M, K) row-major, row stride lda; B: (N, K) row-major (nn.Linear weight), row stride ldb.
+  const float* A = nullptr;
+  int64_t lda = 0;
+  const float* B = nullptr;
+  int64_t ldb = 0;
+  // bias: N floats or null; residual: (M, N) with row stride ldr, or null (added after act).
+  const float* bias = nullptr;
+  const float* residual = nullptr;
+  int64_t ldr = 0;
+  // C: (M, N), row stride ldc.
+  float* C = nullptr;
+  int64_t ldc = 0;
+  int64_t M = 0, N = 0, K = 0;
+  Activation act = Activation::kIdentity;
+  // dtype: float32 runs the exact fp32 path unless tf32 is set; float16 / bfloat16 round A and B
+  // to that type and accumulate in fp32 on tensor cores.
+  CudaDtype dtype = CudaDtype::kFloat32;
+  bool tf32 = false;
+};
+Status gemm_cuda_host(const CudaGemmArgs& args, int device);
+
+// attention: AttentionArgs as on the CPU (scratch is ignored). The fused (flash) kernel runs when
+// probs is null and D <= 128; exact forces the slower exact path (the one that writes probs).
+// path_out (optional) receives "flash" or "exact".
+Status attention_cuda_host(const AttentionArgs& args, bool exact, int device, std::string* path_out);
+
+// dynconv: DynConvArgs as on the CPU; when softmax_taps is set, w holds the conv_kernel_layer
+// logits and the kernel applies the softmax over the K taps itself (the fused ConvBERT path).
+Status dynconv_cuda_host(const DynConvArgs& args, bool softmax_taps, int device);
+Status sepconv_cuda_host(const SepConvArgs& args, int device);
+Status layernorm_cuda_host(const LayerNormArgs& args, int device);
+Status softmax_cuda_host(const SoftmaxArgs& args, int device);
+// ids/positions/types are range-checked here (kInvalidArgument) before anything runs.
+Status embedding_cuda_host(const EmbeddingArgs& args, int device);
+
+// ---------------------------------------------------------------------------
+// lightconv: lightweight and dynamic convolution of Wu et al. 2019 (fairseq's
+// LightweightConv1dTBC / DynamicConv1dTBC forward, batch-major here):
+//   y[b,t,c] = Σ_k w'[.., head(c), k] · x[b, t + k - padding_l, c] (+ bias[c]), zeros outside [0, T),
+// w' = softmax over k of w when softmax is set. head(c) = c / (C/H) (the TBC modules and
+// dynamicconv_cuda); interleaved_heads selects c % H (LightweightConv1d on B×C×T, lightconv_cuda).
+// Not part of ConvBERT; a general op with a CPU reference (native/src/cpu/lightconv.cc).
+struct LightConvArgs {
+  // x, y: (B, T, C) contiguous; bias: C floats or null.
+  const float* x = nullptr;
+  float* y = nullptr;
+  const float* bias = nullptr;
+  int64_t B = 0, T = 0, C = 0, H = 0, K = 0, padding_l = 0;
+  // w: (H, K) shared by every position (lightweight) or, when per_position, (B, T, H, K) (dynamic).
+  const float* w = nullptr;
+  bool per_position = false;
+  bool softmax = true;
+  bool interleaved_heads = false;
+};
+Status lightconv_check(const LightConvArgs& args);
+// Plain CPU reference (double accumulation), single-threaded.
+Status lightconv_ref(const LightConvArgs& args);
+Status lightconv_cuda_host(const LightConvArgs& args, int device);
+
+// ---------------------------------------------------------------------------
+// The CUDA engine: a Model's weights resident on one device (gemm weights in `dtype`),
+// activations in a device arena, one stream, CUDA graphs replayed for repeated shapes.
+struct CudaEngineOptions {
+  int device = 0;
+  CudaDtype dtype = CudaDtype::kFloat32;
+  bool tf32 = false;   // float32 gemms on TF32 tensor cores (opt-in: ~1e-3 relative error)
+  bool graphs = true;  // capture each new request shape once and replay it
+};
+class CudaEngine;
+// Copies (and unpacks) every weight of a built CPU Model to the device.
+Status cuda_engine_create(const Model& model, const CudaEngineOptions& opts, std::shared_ptr<CudaEngine>* out);
+// Same contract as forward(model, ops, job): host inputs and preallocated host outputs.
+// Calls on one engine are serialized.
+Status cuda_engine_forward(CudaEngine& engine, const ForwardJob& job);
+// Device bytes held: weights, and the arena.
+int64_t cuda_engine_weight_bytes(const CudaEngine& engine);
+int64_t cuda_engine_arena_bytes(const CudaEngine& engine);
+// Graphs captured so far (for tests: a repeated shape must not add one).
+int64_t cuda_engine_graph_count(const CudaEngine& engine);
 
 }  // namespace convbert

@@ -1,0 +1,304 @@
+// cuda_ops.cc: test/bench-only entry points for single CUDA ops (not public API),
+// plus lightconv on either backend. Each takes one options object of typed arrays
+// and sizes, runs synchronously (copy in, one kernel, copy out) and returns new
+// Float32Arrays. In a CPU-only build every CUDA entry point throws
+// ERR_CONVBERT_UNSUPPORTED with the reason (cuda_stub.cc), after the argument checks.
+#include <cmath>
+#include <string>
+
+#include "addon.h"
+#include "convbert/cuda_backend.h"
+
+namespace convbert {
+namespace {
+
+[[noreturn]] void Type(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
+[[noreturn]] void Range(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
+void Check(Napi::Env env, const Status& st) {
+  if (!st.ok()) throw Addon::Of(env)->MakeError(env, st);
+}
+
+Napi::Object Opts(const Napi::CallbackInfo& info, const char* fn) {
+  if (info.Length() < 1 || !info[0].IsObject()) Type(info.Env(), std::string(fn) + "(opts): opts must be an object");
+  return info[0].As<Napi::Object>();
+}
+
+int64_t Int(Napi::Object o, const char* fn, const char* name, int64_t lo, int64_t dflt = INT64_MIN) {
+  Napi::Value v = o.Get(name);
+  if ((v.IsUndefined() || v.IsNull()) && dflt != INT64_MIN) return dflt;
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(std::isfinite(d) && d == std::floor(d) && d >= static_cast<double>(lo) && d <= 9007199254740991.0))
+    Range(o.Env(), std::string(fn) + ": " + name + " must be an integer >= " + std::to_string(lo));
+  return static_cast<int64_t>(d);
+}
+
+bool Bool(Napi::Object o, const char* name) { return o.Get(name).ToBoolean().Value(); }
+
+// A typed array of exactly n elements (n < 0: any length, returned in *len), or null when optional and absent.
+template <typename T>
+const T* Arr(Napi::Object o, const char* fn, const char* name, napi_typedarray_type type, int64_t n, bool optional,
+             int64_t* len = nullptr) {
+  Napi::Value v = o.Get(name);
+  if (v.IsUndefined() || v.IsNull()) {
+    if (optional) return nullptr;
+    Type(o.Env(), std::string(fn) + ": " + name + " is required");
+  }
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+    Type(o.Env(), std::string(fn) + ": " + name + " must be a " +
+                      (type == napi_float32_array ? "Float32Array" : "Int32Array"));
+  auto ta = v.As<Napi::TypedArray>();
+  const int64_t have = static_cast<int64_t>(ta.ElementLength());
+  if (n >= 0 && have != n)
+    Range(o.Env(), std::string(fn) + ": " + name + " must have " + std::to_string(n) + " elements, got " +
+                       std::to_string(have));
+  if (len) *len = have;
+  return reinterpret_cast<const T*>(static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+}
+const float* F32(Napi::Object o, const char* fn, const char* name, int64_t n, bool optional = false,
+                 int64_t* len = nullptr) {
+  return Arr<float>(o, fn, name, napi_float32_array, n, optional, len);
+}
+const int32_t* I32(Napi::Object o, const char* fn, const char* name, int64_t n, bool optional = false) {
+  return Arr<int32_t>(o, fn, name, napi_int32_array, n, optional);
+}
+
+CudaDtype Dtype(Napi::Object o, const char* fn) {
+  Napi::Value v = o.Get("dtype");
+  if (v.IsUndefined() || v.IsNull()) return CudaDtype::kFloat32;
+  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "float32") return CudaDtype::kFloat32;
+  if (s == "float16") return CudaDtype::kFloat16;
+  if (s == "bfloat16") return CudaDtype::kBFloat16;
+  Range(o.Env(), std::string(fn) + ": dtype must be float32|float16|bfloat16, got " + s);
+}
+
+int Device(Napi::Object o, const char* fn) { return static_cast<int>(Int(o, fn, "device", 0, 0)); }
+
+// seq_starts (B + 1 offsets) when given: returns T = seq_starts[B] after checking it is monotone from 0.
+int64_t Tokens(Napi::Object o, const char* fn, const int32_t* seq, int64_t B, int64_t L) {
+  if (!seq) return B * L;
+  if (seq[0] != 0) Range(o.Env(), std::string(fn) + ": seq_starts[0] must be 0");
+  for (int64_t b = 0; b < B; ++b)
+    if (seq[b + 1] < seq[b] || seq[b + 1] - seq[b] > L)
+      Range(o.Env(), std::string(fn) + ": seq_starts must be non-decreasing with lengths <= L");
+  return seq[B];
+}
+
+Napi::Float32Array NewF32(Napi::Env env, int64_t n) { return Napi::Float32Array::New(env, static_cast<size_t>(n)); }
+
+// cudaGemm({A, B, bias?, residual?, M, N, K, act?, dtype?, tf32?, device?}) -> C (M, N)
+Napi::Value CudaGemm(const Napi::CallbackInfo& info) {
+  const char* fn = "cudaGemm";
+  Napi::Env env = info.Env();
+  Napi::Object o = Opts(info, fn);
+  CudaGemmArgs a;
+  a.M = Int(o, fn, "M", 0);
+  a.N = Int(o, fn, "N", 1);
+  a.K = Int(o, fn, "K", 1);
+  a.A = F32(o, fn, "A", a.M * a.K);
+  a.B = F32(o, fn, "B", a.N * a.K);
+  a.bias = F32(o, fn, "bias", a.N, true);
+  a.residual = F32(o, fn, "residual", a.M * a.N, true);
+  a.lda = a.K;
+  a.ldb = a.K;
+  a.ldr = a.N;
+  a.ldc = a.N;
+  const int64_t act = Int(o, fn, "act", 0, 0);
+  if (act >= static_cast<int64_t>(Activation::kCount)) Range(env, std::string(fn) + ": act is not an activation code");
+  a.act = static_cast<Activation>(act);
+  a.dtype = Dtype(o, fn);
+  a.tf32 = Bool(o, "tf32");
+  auto C = NewF32(env, a.M * a.N);
+  a.C = C.Data();
+  Check(env, gemm_cuda_host(a, Device(o, fn)));
+  return C;
+}
+
+// cudaAttention({q, k, v, B, L, H, D, mask_bias?, mask_rank?, head_mult?, seq_starts?, probs?, exact?})
+//   -> {out, probs | null, path}; q/k/v/out are (T, H*D).
+Napi::Value CudaAttention(const Napi::CallbackInfo& info) {
+  const char* fn = "cudaAttention";
+  Napi::Env env = info.Env();
+  Napi::Object o = Opts(info, fn);
+  AttentionArgs a;
+  a.B = Int(o, fn, "B", 0);
+  a.L = Int(o, fn, "L", 1);
+  a.H = Int(o, fn, "H", 1);
+  a.D = Int(o, fn, "D", 1);
+  a.seq_starts = I32(o, fn, "seq_starts", a.B + 1, true);
+  const int64_t T = Tokens(o, fn, a.seq_starts, a.B, a.L);
+  a.ld = a.ldo = a.H * a.D;
+  a.q = F32(o, fn, "q", T * a.ld);
+  a.k = F32(o, fn, "k", T * a.ld);
+  a.v = F32(o, fn, "v", T * a.ld);
+  a.mask_rank = static_cast<int32_t>(Int(o, fn, "mask_rank", 0, 0));
+  if (a.mask_rank != 0 && a.mask_rank != 2 && a.mask_rank != 3) Range(env, std::string(fn) + ": mask_rank must be 0, 2 or 3");
+  a.mask_bias = a.mask_rank ? F32(o, fn, "mask_bias", a.mask_rank == 2 ? a.B * a.L : a.B * a.L * a.L) : nullptr;
+  a.head_mult = F32(o, fn, "head_mult", a.H, true);
+  auto out = NewF32(env, T * a.ld);
+  a.out = out.Data();
+  Napi::Value probs = env.Null();
+  if (Bool(o, "probs")) {
+    auto p = NewF32(env, a.B * a.H * a.L * a.L);
+    a.probs = p.Data();
+    probs = p;
+  }
+  std::string path;
+  Check(env, attention_cuda_host(a, Bool(o, "exact"), Device(o, fn), &path));
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("out", out);
+  r.Set("probs", probs);
+  r.Set("path", path);
+  return r;
+}
+
+// cudaDynconv({v, w, B, L, H, D, K, seq_starts?, softmax_taps?}) -> out (T, H*D); v (T, H*D), w (T, H, K).
+Napi::Value CudaDynconv(const Napi::CallbackInfo& info) {
+  const char* fn = "cudaDynconv";
+  Napi::Env env = info.Env();
+  Napi::Object o = Opts(info, fn);
+  DynConvArgs a;
+  a.B = Int(o, fn, "B", 0);
+  a.L = Int(o, fn, "L", 1);
+  a.H = Int(o, fn, "H", 1);
+  a.D = Int(o, fn, "D", 1);
+  a.K = Int(o, fn, "K", 1);
+  a.seq_starts = I32(o, fn, "seq_starts", a.B + 1, true);
+  const int64_t T = Tokens(o, fn, a.seq_starts, a.B, a.L);
+  a.ldv = a.ldo = a.H * a.D;
+  a.v = F32(o, fn, "v", T * a.ldv);
+  a.w = F32(o, fn, "w", T * a.H * a.K);
+  auto out = NewF32(env, T * a.ldo);
+  a.out = out.Data();
+  Check(env, dynconv_cuda_host(a, Bool(o, "softmax_taps"), Device(o, fn)));
+  return out;
+}
+
+// cudaSepconv({x, wt, B, L, C, K, seq_starts?}) -> y (T, C)
+Napi::Value CudaSepconv(const Napi::CallbackInfo& info) {
+  const char* fn = "cudaSepconv";
+  Napi::Env env = info.Env();
+  Napi::Object o = Opts(info, fn);
+  SepConvArgs a;
+  a.B = Int(o, fn, "B", 0);
+  a.L = Int(o, fn, "L", 1);
+  a.C = Int(o, fn, "C", 1);
+  a.K = Int(o, fn, "K", 1);
+  a.seq_starts = I32(o, fn, "seq_starts", a.B + 1, true);
+  const int64_t T = Tokens(o, fn, a.seq_starts, a.B, a.L);
+  a.x = F32(o, fn, "x", T * a.C);
+  a.wt = F32(o, fn, "wt", a.K * a.C);
+  auto y = NewF32(env, T * a.C);
+  a.y = y.Data();
+  Check(env, sepconv_cuda_host(a, Device(o, fn)));
+  return y;
+}
+
+// cudaLayernorm({x, r?, gamma, beta, C, eps}) -> y
+Napi::Value CudaLayernorm(const Napi::CallbackInfo& info) {
+  const char* fn = "cudaLayernorm";
+  Napi::Env env = info.Env();
+  Napi::Object o = Opts(info, fn);
+  LayerNormArgs a;
+  a.C = Int(o, fn, "C", 1);
+  int64_t n = 0;
+  a.x = F32(o, fn, "x", -1, false, &n);
+  if (n % a.C != 0) Range(env, std::string(fn) + ": x length must be a multiple of C");
+  a.rows = n / a.C;
+  a.r = F32(o, fn, "r", n, true);
+  a.gamma = F32(o, fn, "gamma", a.C);
+  a.beta = F32(o, fn, "beta", a.C);
+  Napi::Value eps = o.Get("eps");
+  a.eps = eps.IsNumber() ? eps.As<Napi::Number>().FloatValue() : 1e-12f;
+  auto y = NewF32(env, n);
+  a.y = y.Data();
+  Check(env, layernorm_cuda_host(a, Device(o, fn)));
+  return y;
+}
+
+// cudaSoftmax({x, n}) -> softmax over each row of n (a new array; x is left as is)
+Napi::Value CudaSoftmax(const Napi::CallbackInfo& info) {
+  const char* fn = "cudaSoftmax";
+  Napi::Env env = info.Env();
+  Napi::Object o = Opts(info, fn);
+  SoftmaxArgs a;
+  a.n = Int(o, fn, "n", 1);
+  int64_t len = 0;
+  const float* x = F32(o, fn, "x", -1, false, &len);
+  if (len % a.n != 0) Range(env, std::string(fn) + ": x length must be a multiple of n");
+  a.rows = len / a.n;
+  auto y = NewF32(env, len);
+  std::copy(x, x + len, y.Data());
+  a.x = y.Data();
+  Check(env, softmax_cuda_host(a, Device(o, fn)));
+  return y;
+}
+
+// cudaEmbedding({ids? | embeds?, positions, types?, word, pos, type, vocab, max_pos, type_vocab, T, E}) -> y (T, E)
+Napi::Value CudaEmbedding(const Napi::CallbackInfo& info) {
+  const char* fn = "cudaEmbedding";
+  Napi::Env env = info.Env();
+  Napi::Object o = Opts(info, fn);
+  EmbeddingArgs a;
+  a.T = Int(o, fn, "T", 0);
+  a.E = Int(o, fn, "E", 1);
+  a.vocab = Int(o, fn, "vocab", 0, 0);
+  a.max_pos = Int(o, fn, "max_pos", 1);
+  a.type_vocab = Int(o, fn, "type_vocab", 1);
+  a.embeds = F32(o, fn, "embeds", a.T * a.E, true);
+  a.ids = a.embeds ? nullptr : I32(o, fn, "ids", a.T);
+  a.positions = I32(o, fn, "positions", a.T);
+  a.types = I32(o, fn, "types", a.T, true);
+  a.word = a.embeds ? nullptr : F32(o, fn, "word", a.vocab * a.E);
+  a.pos = F32(o, fn, "pos", a.max_pos * a.E);
+  a.type = F32(o, fn, "type", a.type_vocab * a.E);
+  auto y = NewF32(env, a.T * a.E);
+  a.y = y.Data();
+  Check(env, embedding_cuda_host(a, Device(o, fn)));
+  return y;
+}
+
+// opLightconv({x, w, bias?, B, T, C, H, K, padding_l, per_position?, softmax?, interleaved_heads?}, path)
+//   -> y (B, T, C); path 'generic' (lightconv_ref) or 'cuda'.
+Napi::Value OpLightconv(const Napi::CallbackInfo& info) {
+  const char* fn = "opLightconv";
+  Napi::Env env = info.Env();
+  Napi::Object o = Opts(info, fn);
+  if (info.Length() < 2 || !info[1].IsString()) Type(env, std::string(fn) + "(opts, path): path must be a string");
+  const std::string path = info[1].As<Napi::String>().Utf8Value();
+  if (path != "generic" && path != "cuda") Range(env, std::string(fn) + ": path must be generic|cuda, got " + path);
+  LightConvArgs a;
+  a.B = Int(o, fn, "B", 0);
+  a.T = Int(o, fn, "T", 0);
+  a.C = Int(o, fn, "C", 1);
+  a.H = Int(o, fn, "H", 1);
+  a.K = Int(o, fn, "K", 1);
+  a.padding_l = Int(o, fn, "padding_l", 0);
+  a.per_position = Bool(o, "per_position");
+  Napi::Value sm = o.Get("softmax");
+  a.softmax = sm.IsUndefined() ? true : sm.ToBoolean().Value();
+  a.interleaved_heads = Bool(o, "interleaved_heads");
+  a.x = F32(o, fn, "x", a.B * a.T * a.C);
+  a.w = F32(o, fn, "w", a.per_position ? a.B * a.T * a.H * a.K : a.H * a.K);
+  a.bias = F32(o, fn, "bias", a.C, true);
+  auto y = NewF32(env, a.B * a.T * a.C);
+  a.y = y.Data();
+  Check(env, path == "cuda" ? lightconv_cuda_host(a, Device(o, fn)) : lightconv_ref(a));
+  return y;
+}
+
+void InitCudaOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("cudaGemm", Napi::Function::New(env, CudaGemm, "cudaGemm"));
+  exports.Set("cudaAttention", Napi::Function::New(env, CudaAttention, "cudaAttention"));
+  exports.Set("cudaDynconv", Napi::Function::New(env, CudaDynconv, "cudaDynconv"));
+  exports.Set("cudaSepconv", Napi::Function::New(env, CudaSepconv, "cudaSepconv"));
+  exports.Set("cudaLayernorm", Napi::Function::New(env, CudaLayernorm, "cudaLayernorm"));
+  exports.Set("cudaSoftmax", Napi::Function::New(env, CudaSoftmax, "cudaSoftmax"));
+  exports.Set("cudaEmbedding", Napi::Function::New(env, CudaEmbedding, "cudaEmbedding"));
+  exports.Set("opLightconv", Napi::Function::New(env, OpLightconv, "opLightconv"));
+}
+
+static BindingRegistrar reg("CudaOps", &InitCudaOps);
+
+}  // namespace
+}  // namespace convbert
