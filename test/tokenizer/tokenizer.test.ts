@@ -12,6 +12,7 @@ import * as path from 'path';
 import { ConvBertError, type ConvBertErrorCode } from '../../lib/errors';
 import { ConvBertTokenizer } from '../../lib/tokenizer/convbert';
 import { parseVocab } from '../../lib/tokenizer/base';
+import { CorePool } from '../../lib/tokenizer/pool';
 import { fixturesDir } from '../helpers/fixtures';
 
 const VOCAB = fixturesDir('tokenizer', 'vocab.txt');
@@ -285,4 +286,11 @@ test('added tokens (added_tokens.json, added_tokens_decoder) get ids after the v
   t.deepEqual(a.encode('hi<new>there <sp>').input_ids, [101, 7632, 30522, 2045, 30523, 102]);
   t.is(a.decode([7632, 30522, 30523], { skip_special_tokens: true }), 'hi <new>');
   t.true(a.all_special_tokens.includes('<sp>'));
+});
+
+test('a worker pool that cannot start rejects with a typed error (never hangs or crashes)', async (t) => {
+  const pool = new CorePool(path.join(tmp, 'no_such_worker.js'), {}, 1);
+  const err = await t.throwsAsync(pool.run(['a b c']), { instanceOf: ConvBertError });
+  t.is(err?.code, 'ERR_CONVBERT_INTERNAL');
+  await pool.close();
 });
