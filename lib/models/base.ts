@@ -12,6 +12,7 @@ import { ConvBertConfig, isConvBertArchitecture } from '../config';
 import { ConvBertError, argError, shapeError } from '../errors';
 import { native } from '../native';
 import { Tensor } from '../tensor';
+import { resolveModelPath, type HubOptions } from '../hub';
 import { saveStateDict, type StateDict } from '../weights';
 import { openCheckpoint, type Checkpoint, type CheckpointEntry } from './checkpoint';
 import { type EngineSpec, type ForwardRequest, type HeadKind, type NativeEngine, type NativeEngineCtor } from './engine_types';
@@ -44,9 +45,13 @@ export interface LoadInfo {
   unexpected_keys: string[];
 }
 
-export interface FromPretrainedOptions {
+export interface FromPretrainedOptions extends Partial<Pick<HubOptions, 'revision' | 'cacheDir' | 'token' | 'localFilesOnly' | 'endpoint' | 'progress'>> {
   /** Use this config instead of the config.json beside the weights. */
   config?: ConvBertConfig;
+  /** Weight precision of the engine. Only 'float32' (the exact reference path) is available in this build. */
+  dtype?: 'float32';
+  /** Where the engine runs: 'cpu' (default) or 'auto' (the best available device, today the CPU). */
+  device?: 'cpu' | 'auto';
   /** Seed for head weights the checkpoint lacks (they are drawn as HF initialises them). Default 0. */
   seed?: number;
   /** @internal Engine constructor to use instead of the native addon's (tests only). */
@@ -252,6 +257,16 @@ function mapCheckpoint(kind: HeadKind, c: ConvBertConfig, ck: Checkpoint, seed: 
 }
 
 /** Resolves `dirOrFile` to the weights path and the config.json beside it. */
+/** dtype/device: refuse what this build cannot do instead of silently running something else. */
+function checkPlacement(o: FromPretrainedOptions): void {
+  if (o.dtype !== undefined && o.dtype !== 'float32') {
+    throw new ConvBertError(`fromPretrained: dtype ${JSON.stringify(o.dtype)} is not available in this build; use 'float32'`, 'ERR_CONVBERT_UNSUPPORTED');
+  }
+  if (o.device !== undefined && o.device !== 'cpu' && o.device !== 'auto') {
+    throw new ConvBertError(`fromPretrained: device ${JSON.stringify(o.device)} is not available in this build; use 'cpu' or 'auto'`, 'ERR_CONVBERT_UNSUPPORTED');
+  }
+}
+
 function resolvePaths(dirOrFile: string): { weights: string; config: string } {
   if (typeof dirOrFile !== 'string' || dirOrFile.length === 0) throw argError(`fromPretrained: dirOrFile must be a path, got ${typeof dirOrFile}`);
   let st: fs.Stats;
@@ -314,6 +329,9 @@ export abstract class ConvBertPreTrainedModel {
    * CONVBERT_MISSING_WEIGHTS) and in `model.loadInfo.missing_keys`.
    */
   static async fromPretrained<T extends ConvBertPreTrainedModel>(this: ModelClass<T>, dirOrFile: string, options: FromPretrainedOptions = {}): Promise<T> {
+    checkPlacement(options);
+    // A Hub repo id ("org/name") is downloaded into huggingface_hub's cache first; local paths are used as they are.
+    if (typeof dirOrFile === 'string' && dirOrFile !== '' && !fs.existsSync(dirOrFile)) dirOrFile = await resolveModelPath(dirOrFile, options);
     const p = resolvePaths(dirOrFile);
     const config = options.config ?? (await ConvBertConfig.fromPretrained(p.config));
     checkHeadConfig(config, this.name);

@@ -1,0 +1,51 @@
+// fromPretrained('org/name'): a Hub repo id is downloaded into the HF cache
+// (from a fake Hub on 127.0.0.1) and loads to the same outputs as the local
+// folder; dtype/device values this build cannot honour are refused, not ignored.
+import test from 'ava';
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { ConvBertError } from '../../lib/errors';
+import { ConvBertForMaskedLM } from '../../lib/models';
+import { FakeHub, commitId } from '../hub/fake_hub';
+import { isolateHubEnv, tmpCache } from '../hub/setup';
+import { fixturesDir } from '../helpers/fixtures';
+
+test.before(isolateHubEnv);
+
+const dir = fixturesDir('convbert', 'tiny-a', 'ConvBertForMaskedLM');
+
+test('fromPretrained takes a Hub repo id and equals the local folder', async (t) => {
+  const hub = await FakeHub.start();
+  t.teardown(() => hub.close());
+  const file = (f: string): Buffer => fs.readFileSync(path.join(dir, f));
+  hub.addCommit('org/tiny', commitId('t1'), {
+    'config.json': { data: file('config.json') },
+    'model.safetensors': { data: file('model.safetensors'), lfs: 'relative' },
+  });
+  const cacheDir = tmpCache();
+  const fromHub = await ConvBertForMaskedLM.fromPretrained('org/tiny', { cacheDir, endpoint: hub.endpoint, progress: false });
+  const local = await ConvBertForMaskedLM.fromPretrained(dir);
+  t.teardown(() => {
+    fromHub.dispose();
+    local.dispose();
+  });
+  t.true(fs.existsSync(path.join(cacheDir, 'models--org--tiny', 'refs', 'main')));
+  const input_ids = [[2, 5, 9, 11, 3]];
+  const a = await fromHub.forward({ input_ids });
+  const b = await local.forward({ input_ids });
+  // Same weights, same kernels: bit-identical.
+  t.deepEqual(Array.from(a.logits.data), Array.from(b.logits.data));
+  await t.throwsAsync(ConvBertForMaskedLM.fromPretrained('org/missing', { cacheDir, endpoint: hub.endpoint, progress: false }), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_HUB_NOT_FOUND',
+  });
+});
+
+test('dtype and device this build cannot honour are refused with ERR_CONVBERT_UNSUPPORTED', async (t) => {
+  await t.throwsAsync(ConvBertForMaskedLM.fromPretrained(dir, { dtype: 'int8' as never }), { code: 'ERR_CONVBERT_UNSUPPORTED' });
+  await t.throwsAsync(ConvBertForMaskedLM.fromPretrained(dir, { device: 'cuda' as never }), { code: 'ERR_CONVBERT_UNSUPPORTED' });
+  const m = await ConvBertForMaskedLM.fromPretrained(dir, { dtype: 'float32', device: 'auto' });
+  m.dispose();
+  t.true(m.disposed);
+});
