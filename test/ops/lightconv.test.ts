@@ -1,0 +1,104 @@
+// lightconv (Wu et al. 2019; fairseq LightweightConv1dTBC / DynamicConv1dTBC forward,
+// batch-major): y[b,t,c] = Σ_k softmax_k(w)[head(c), k] · x[b, t + k - padding_l, c] + bias[c],
+// zeros outside [0, T), against an fp64 reference written here. Covers shared (H, K) and
+// per-position (B, T, H, K) weights, softmax on/off, both head layouts, any K and
+// padding_l (left, centred, right), sequences shorter than the kernel.
+// Tolerance: rtol 1e-5, atol 1e-6 (the reference path accumulates in double and rounds once;
+// the only float error is the rounding of the output and of the fp32 inputs).
+import test from 'ava';
+
+import { native } from '../../lib/native';
+import { assertClose } from '../helpers/assert_close';
+import { mulberry32, randn } from '../helpers/rng';
+
+interface LcOpts {
+  x: Float32Array;
+  w: Float32Array;
+  bias: Float32Array | null;
+  B: number;
+  T: number;
+  C: number;
+  H: number;
+  K: number;
+  padding_l: number;
+  per_position: boolean;
+  softmax: boolean;
+  interleaved_heads: boolean;
+}
+
+function lightconvRef64(o: LcOpts): Float64Array {
+  const { B, T, C, H, K } = o;
+  const R = C / H;
+  const y = new Float64Array(B * T * C);
+  const taps = (b: number, t: number, h: number): number[] => {
+    const base = o.per_position ? ((b * T + t) * H + h) * K : h * K;
+    const w = Array.from(o.w.subarray(base, base + K), Number);
+    if (!o.softmax) return w;
+    const mx = Math.max(...w);
+    const e = w.map((v) => Math.exp(v - mx));
+    const s = e.reduce((a, v) => a + v, 0);
+    return e.map((v) => v / s);
+  };
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++)
+      for (let c = 0; c < C; c++) {
+        const h = o.interleaved_heads ? c % H : Math.floor(c / R);
+        const w = taps(b, t, h);
+        let acc = o.bias ? o.bias[c] : 0;
+        for (let k = 0; k < K; k++) {
+          const s = t + k - o.padding_l;
+          if (s < 0 || s >= T) continue;
+          acc += w[k] * o.x[(b * T + s) * C + c];
+        }
+        y[(b * T + t) * C + c] = acc;
+      }
+  return y;
+}
+
+const run = (o: LcOpts, path: string): Float32Array =>
+  (native() as unknown as { opLightconv(o: LcOpts, p: string): Float32Array }).opLightconv(o, path);
+
+test('lightconv (generic) matches an fp64 reference: lightweight and dynamic, every padding', (t) => {
+  const rand = mulberry32(71);
+  for (const T of [1, 7, 33]) {
+    for (const [C, H] of [[4, 1], [6, 3], [16, 4]]) {
+      for (const K of [1, 3, 4, 9]) {
+        for (const padding_l of [0, Math.floor((K - 1) / 2), K - 1]) {
+          for (const per_position of [false, true]) {
+            const B = 2;
+            const o: LcOpts = {
+              x: randn(rand, B * T * C),
+              w: randn(rand, per_position ? B * T * H * K : H * K),
+              bias: padding_l === 0 ? randn(rand, C) : null,
+              B, T, C, H, K, padding_l, per_position,
+              softmax: K !== 4,
+              interleaved_heads: C === 6,
+            };
+            const got = run(o, 'generic');
+            assertClose(t, got, lightconvRef64(o), {
+              rtol: 1e-5,
+              atol: 1e-6,
+              label: `T=${T} C=${C} H=${H} K=${K} pad=${padding_l} dyn=${per_position}`,
+            });
+          }
+        }
+      }
+    }
+  }
+});
+
+test('lightconv: softmax-normalised shared kernel of ones averages the window (fairseq semantics)', (t) => {
+  // Equal logits -> uniform 1/K taps, so y is the window mean with zero padding: computed by hand.
+  const x = new Float32Array([1, 2, 3, 4, 5]);
+  const y = run({ x, w: new Float32Array([0.5, 0.5, 0.5]), bias: null, B: 1, T: 5, C: 1, H: 1, K: 3, padding_l: 2, per_position: false, softmax: true, interleaved_heads: false }, 'generic');
+  // padding_l = K - 1: causal window [t-2, t].
+  assertClose(t, y, [1 / 3, 1, 2, 3, 4], { rtol: 1e-6, atol: 1e-6, label: 'causal mean' });
+});
+
+test('lightconv: bad arguments are typed errors naming the argument', (t) => {
+  const base = { x: new Float32Array(6), w: new Float32Array(3), bias: null, B: 1, T: 2, C: 3, H: 1, K: 3, padding_l: 1 };
+  t.throws(() => run({ ...base, padding_l: 3 } as LcOpts, 'generic'), { message: /padding_l/ });
+  t.throws(() => run({ ...base, H: 2, w: new Float32Array(6) } as LcOpts, 'generic'), { message: /multiple of heads/ });
+  t.throws(() => run({ ...base, x: new Float32Array(5) } as LcOpts, 'generic'), { instanceOf: RangeError, message: /x must have 6/ });
+  t.throws(() => run(base as LcOpts, 'avx9'), { instanceOf: RangeError, message: /path/ });
+});
