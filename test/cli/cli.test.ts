@@ -165,3 +165,14 @@ test('serve: answers, then on SIGTERM finishes the in-flight request, refuses ne
   t.regex(exit.stderr, /SIGTERM/);
   t.regex(exit.stderr, /closed/);
 });
+
+test('bench runs bench/model.ts with its options and passes its exit code through', async (t) => {
+  const cfg = JSON.stringify({ hidden_size: 32, embedding_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64 });
+  const r = await runCli(['bench', '--shapes', '2x8', '--iters', '2', '--warmup', '0', '--config', cfg, '--json']);
+  t.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { rows: { shape: string; median_ms: number }[] };
+  t.deepEqual(out.rows.map((x) => x.shape), ['2x8']);
+  t.true(out.rows[0].median_ms > 0);
+  const bad = await runCli(['bench', '--config', '{not json']);
+  t.not(bad.code, 0);
+});
