@@ -31,7 +31,7 @@ export {
   type TorchBinFile,
   type SaveStateDictOptions,
 } from './weights';
-export { resolveModelPath, hfHubDownload, hubCacheDir, type HubOptions, type HubProgressEvent } from './hub';
+export { resolveModelPath, resolveTokenizerPath, hfHubDownload, hubCacheDir, type HubOptions, type HubProgressEvent } from './hub';
 export {
   ConvBertTokenizerFast,
   NativeWordPieceCore,
@@ -106,3 +106,42 @@ export {
   type PackedRow as ModelPackedRow,
   type PackedRowOutput as ModelPackedRowOutput,
 } from './models';
+export {
+  ConvBertTokenizer,
+  PreTrainedTokenizerBase,
+  WordPieceCore,
+  parseVocab,
+  readVocabFile,
+  loadTokenizerOptions,
+  type TokenizerOptions,
+  type EncodeOptions,
+  type EncodeSingleOptions,
+  type EncodeBatchOptions,
+  type EncodeResult,
+  type EncodedRow,
+  type BatchEncodeResult,
+  type FullEncoding,
+  type DecodeOptions,
+  type TruncationStrategy,
+  type PaddingStrategy,
+  type Side,
+  type OffsetUnit,
+  type TokenizerCore,
+  type CoreEncoding,
+  type WordPieceOptions,
+} from './tokenizer';
+export {
+  exportOnnx,
+  exportOnnxBytes,
+  ONNX_HEADS,
+  ONNX_UNSUPPORTED_FEATURES,
+  MIN_OPSET,
+  MAX_OPSET,
+  DEFAULT_OPSET,
+  type OnnxHead,
+  type OnnxExportOptions,
+  type OnnxExportInfo,
+  type OnnxExportSource,
+  type OnnxExportModelLike,
+  type ConvBertConfigLike,
+} from './onnx';

@@ -22,7 +22,7 @@ const WEIGHT_CHOICES: ReadonlyArray<{ single: string; index: string }> = [
 ];
 
 /** Tokenizer files, each optional. */
-const TOKENIZER_FILES = ['tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'tokenizer.json'];
+const TOKENIZER_FILES = ['tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'tokenizer.json', 'added_tokens.json'];
 
 /** fnmatch-style: `*` any run of characters (slashes included, as in fnmatch), `?` one character. */
 function globToRegExp(glob: string): RegExp {
@@ -113,6 +113,18 @@ function looksLikePath(s: string): boolean {
  * ConvBERT model needs are downloaded (or found in the cache) and the snapshot folder is returned.
  */
 export async function resolveModelPath(idOrDir: string, opts?: HubOptions): Promise<string> {
+  return resolveSnapshot(idOrDir, opts, 'model');
+}
+
+/**
+ * A local folder with the tokenizer files of `idOrDir` (vocab.txt required; tokenizer_config.json,
+ * special_tokens_map.json, tokenizer.json, added_tokens.json when the repo has them). No weights are fetched.
+ */
+export async function resolveTokenizerPath(idOrDir: string, opts?: HubOptions): Promise<string> {
+  return resolveSnapshot(idOrDir, opts, 'tokenizer');
+}
+
+async function resolveSnapshot(idOrDir: string, opts: HubOptions | undefined, what: 'model' | 'tokenizer'): Promise<string> {
   if (typeof idOrDir !== 'string' || idOrDir === '') {
     throw argError(`idOrDir: expected a local path or a Hub repo id like "org/name", got ${JSON.stringify(idOrDir)}`);
   }
@@ -125,11 +137,11 @@ export async function resolveModelPath(idOrDir: string, opts?: HubOptions): Prom
   }
   const base = resolveSettings(opts);
   const allow = allowedBy(opts?.allowPatterns);
-  const config = await downloadFile(base, idOrDir, 'config.json');
-  const snapshot = path.dirname(config);
-  // Pin every other file to the commit config.json came from (its snapshot folder's name).
+  // The first (required) file fixes the commit; every other file is pinned to it (its snapshot folder's name).
+  const first = await downloadFile(base, idOrDir, what === 'model' ? 'config.json' : 'vocab.txt');
+  const snapshot = path.dirname(first);
   const pinned: HubSettings = { ...base, revision: path.basename(snapshot) };
-  await fetchWeights(pinned, idOrDir, allow);
-  for (const f of TOKENIZER_FILES) if (allow(f)) await optional(pinned, idOrDir, f);
+  if (what === 'model') await fetchWeights(pinned, idOrDir, allow);
+  for (const f of TOKENIZER_FILES) if (allow(f) && !(what === 'tokenizer' && f === 'vocab.txt')) await optional(pinned, idOrDir, f);
   return snapshot;
 }

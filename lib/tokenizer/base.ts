@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { ConvBertError } from '../errors';
+import { resolveTokenizerPath, type HubOptions } from '../hub';
 import { type CoreEncoding, type TokenizerCore, type WordPieceOptions, DEFAULT_WORDPIECE_OPTIONS } from './core';
 
 export type TruncationStrategy = 'longest_first' | 'only_first' | 'only_second' | 'do_not_truncate';
@@ -187,6 +188,9 @@ interface SplitPiece {
 
 const ESCAPE_RE = /[.*+?^${}()|[\]\\]/g;
 
+/** Where fromPretrained finds a Hub repo id (see lib/hub). */
+export type TokenizerHubOptions = Partial<Pick<HubOptions, 'revision' | 'cacheDir' | 'token' | 'localFilesOnly' | 'endpoint' | 'progress'>>;
+
 export abstract class PreTrainedTokenizerBase {
   readonly vocab: readonly string[];
   readonly do_lower_case: boolean;
@@ -323,10 +327,15 @@ export abstract class PreTrainedTokenizerBase {
   static async fromPretrained<T extends PreTrainedTokenizerBase>(
     this: new (options: TokenizerOptions) => T,
     dir: string,
-    overrides: Partial<TokenizerOptions> = {},
+    overrides: Partial<TokenizerOptions> & TokenizerHubOptions = {},
   ): Promise<T> {
+    const { revision, cacheDir, token, localFilesOnly, endpoint, progress, ...rest } = overrides;
+    // A Hub repo id ("org/name") is downloaded into huggingface_hub's cache first; local paths are used as they are.
+    if (typeof dir === 'string' && dir !== '' && !fs.existsSync(dir)) {
+      dir = await resolveTokenizerPath(dir, { revision, cacheDir, token, localFilesOnly, endpoint, progress });
+    }
     const options = await loadTokenizerOptions(dir);
-    return new this({ ...options, ...overrides });
+    return new this({ ...options, ...rest });
   }
 
   // ---------------------------------------------------------------- saving

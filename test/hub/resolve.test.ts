@@ -43,7 +43,7 @@ test('a repo id becomes a snapshot folder with config, weights and the tokenizer
   t.is(dir, path.join(cacheDir, 'models--org--tiny', 'snapshots', C1));
   t.deepEqual(listSnapshot(dir), ['config.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt']);
   for (const f of listSnapshot(dir)) t.deepEqual(fs.readFileSync(path.join(dir, f)), files[f].data, f);
-  t.deepEqual(fs.readdirSync(path.join(cacheDir, 'models--org--tiny', '.no_exist', C1)).sort(), ['special_tokens_map.json', 'tokenizer.json']);
+  t.deepEqual(fs.readdirSync(path.join(cacheDir, 'models--org--tiny', '.no_exist', C1)).sort(), ['added_tokens.json', 'special_tokens_map.json', 'tokenizer.json']);
   t.false(hub.log.some((r) => r.path.endsWith('pytorch_model.bin')), 'no fallback asked for once safetensors exists');
   const others = hub.log.filter((r) => r.path.includes('/resolve/') && !r.path.endsWith('/config.json'));
   t.true(others.length > 0 && others.every((r) => r.path.includes(`/resolve/${C1}/`)), 'every file after config.json is fetched at its commit');
@@ -178,7 +178,7 @@ test("a cache written by Python's huggingface_hub is reused: offline with no req
   // config.json on main, then the two tokenizer files the Python cache has no record of (404s).
   t.deepEqual(
     hub.log.map((r) => r.path).sort(),
-    ['/org/tiny/resolve/main/config.json', `/org/tiny/resolve/${C1}/special_tokens_map.json`, `/org/tiny/resolve/${C1}/tokenizer.json`].sort(),
+    ['/org/tiny/resolve/main/config.json', `/org/tiny/resolve/${C1}/added_tokens.json`, `/org/tiny/resolve/${C1}/special_tokens_map.json`, `/org/tiny/resolve/${C1}/tokenizer.json`].sort(),
   );
   t.deepEqual(fs.readdirSync(blobs).map((b) => `${b}:${fs.statSync(path.join(blobs, b)).mtimeMs}`), before, 'blobs untouched');
 });

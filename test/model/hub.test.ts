@@ -1,12 +1,14 @@
 // fromPretrained('org/name'): a Hub repo id is downloaded into the HF cache
 // (from a fake Hub on 127.0.0.1) and loads to the same outputs as the local
-// folder; dtype/device values this build cannot honour are refused, not ignored.
+// folder (tokenizers fetch only their own files); dtype/device values this build cannot honour are refused, not ignored.
 import test from 'ava';
 import * as fs from 'fs';
 import * as path from 'path';
 
 import { ConvBertError } from '../../lib/errors';
 import { ConvBertForMaskedLM } from '../../lib/models';
+import { ConvBertTokenizer } from '../../lib/tokenizer';
+import { ConvBertTokenizerFast } from '../../lib/tokenizer/fast';
 import { FakeHub, commitId } from '../hub/fake_hub';
 import { isolateHubEnv, tmpCache } from '../hub/setup';
 import { fixturesDir } from '../helpers/fixtures';
@@ -48,4 +50,21 @@ test('dtype and device this build cannot honour are refused with ERR_CONVBERT_UN
   const m = await ConvBertForMaskedLM.fromPretrained(dir, { dtype: 'float32', device: 'auto' });
   m.dispose();
   t.true(m.disposed);
+});
+
+test('both tokenizers take a Hub repo id and equal the local folder', async (t) => {
+  const hub = await FakeHub.start();
+  t.teardown(() => hub.close());
+  const vocab = fs.readFileSync(fixturesDir('tokenizer', 'vocab.txt'));
+  hub.addCommit('org/tok', commitId('k1'), {
+    'config.json': { data: Buffer.from('{"model_type": "convbert"}') },
+    'vocab.txt': { data: vocab },
+    'tokenizer_config.json': { data: Buffer.from('{"do_lower_case": true}') },
+  });
+  const cacheDir = tmpCache();
+  const opts = { cacheDir, endpoint: hub.endpoint, progress: false };
+  for (const tok of [await ConvBertTokenizer.fromPretrained('org/tok', opts), await ConvBertTokenizerFast.fromPretrained('org/tok', opts)]) {
+    t.is(tok.vocabSize, vocab.toString('utf8').split('\n').filter((l) => l !== '').length);
+    t.deepEqual(tok.encode('Hello, world!').input_ids, [101, 7592, 1010, 2088, 999, 102]);
+  }
 });
