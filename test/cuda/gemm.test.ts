@@ -1,0 +1,50 @@
+// CUDA gemm (cuda/gemm.cu) against the CPU gemm (generic path, double accumulation)
+// on random shapes with awkward M, N, K (1, 7, 33, 129, 511), every epilogue
+// (bias, GELU variants, residual). Tolerances:
+// - float32 (exact SIMT path, fp32 accumulation): rtol 1e-5, atol 1e-5 * sqrt(K)
+//   (fp32 sums of K unit-variance products vs a double-accumulated reference).
+// - tf32 / float16: inputs rounded to 10 mantissa bits: |err| <= 2e-3 * sqrt(K) + rtol 2e-3.
+// - bfloat16: 7 mantissa bits: |err| <= 1.6e-2 * sqrt(K) + rtol 1.6e-2.
+import { assertClose } from '../helpers/assert_close';
+import { mulberry32, randn } from '../helpers/rng';
+import { gemm as cpuGemm } from '../ops/kernels';
+import { cudaOps, gpuTest, SIZES } from './helpers';
+
+const probe = () => cudaOps().cudaGemm({ A: new Float32Array(1), B: new Float32Array(1), M: 1, N: 1, K: 1 });
+
+const TOL = {
+  float32: { rel: 1e-5, abs: 1e-5 },
+  tf32: { rel: 2e-3, abs: 2e-3 },
+  float16: { rel: 2e-3, abs: 2e-3 },
+  bfloat16: { rel: 1.6e-2, abs: 1.6e-2 },
+} as const;
+
+gpuTest('gemm: every dtype and epilogue matches the CPU gemm on awkward shapes', probe, (t) => {
+  const rand = mulberry32(3);
+  const shapes: [number, number, number][] = [];
+  for (const s of SIZES) shapes.push([s, 33, 7], [7, s, 33], [33, 7, s]);
+  shapes.push([129, 511, 129], [511, 129, 1], [1, 1, 1]);
+  for (const [M, N, K] of shapes) {
+    const A = randn(rand, M * K);
+    const B = randn(rand, N * K);
+    const bias = randn(rand, N);
+    const res = randn(rand, M * N);
+    for (const act of [0, 1, 2]) {
+      const want = cpuGemm(A, B, bias, M, N, K, 'generic', act).C;
+      const wantRes = Float32Array.from(want, (v, i) => v + res[i]);
+      for (const [name, opts] of [
+        ['float32', { dtype: 'float32' }],
+        ['tf32', { dtype: 'float32', tf32: true }],
+        ['float16', { dtype: 'float16' }],
+        ['bfloat16', { dtype: 'bfloat16' }],
+      ] as const) {
+        const tol = TOL[name];
+        const o = { rtol: tol.rel, atol: tol.abs * Math.sqrt(K), label: `${name} M=${M} N=${N} K=${K} act=${act}` };
+        const got = cudaOps().cudaGemm({ A, B, bias, M, N, K, act, ...opts });
+        assertClose(t, got, want, o);
+        const gotRes = cudaOps().cudaGemm({ A, B, bias, residual: res, M, N, K, act, ...opts });
+        assertClose(t, gotRes, wantRes, { ...o, label: `${o.label} +residual` });
+      }
+    }
+  }
+});
