@@ -307,6 +307,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                            &f))
       return fail();
     if (job->seq_starts) {
+      // Copied: the output sizes checked here depend on it, so JS must not be able to change it later.
+      job->seq_starts_storage.assign(job->seq_starts, job->seq_starts + B + 1);
+      job->seq_starts = job->seq_starts_storage.data();
       const int32_t* cu = job->seq_starts;
       longest = 0;
       for (int64_t b = 0; b < B; ++b) {

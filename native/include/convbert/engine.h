@@ -136,6 +136,9 @@ struct ForwardJob {
   // every (B, L) above is then (T,), L is the longest sequence, and each sequence runs as if alone.
   // attention_mask must be null and attentions empty.
   const int32_t* seq_starts = nullptr;
+  // Owner of seq_starts when the caller copies them (the binding does: JS could
+  // rewrite its array while a forward runs, and output sizes depend on it).
+  std::vector<int32_t> seq_starts_storage;
   float* last_hidden_state = nullptr;      // (B, L, hidden), required
   float* logits = nullptr;                 // head output, required unless head kind is none
   std::vector<float*> hidden_states;       // empty, or layers + 1 arrays of (B, L, hidden)
