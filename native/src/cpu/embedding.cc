@@ -34,15 +34,24 @@ Status embedding(const OpTable& ops, const EmbeddingArgs& a) {
       return Status::Error(StatusCode::kInvalidArgument, "token_type_ids: " + std::to_string(ty) + " at flat position " +
                                                              std::to_string(t) + " is outside [0, " + std::to_string(a.type_vocab) + ")");
   }
+  // Each index is read once and checked again where it is used: the arrays may be
+  // caller memory that another thread rewrites while this runs.
+  std::atomic<bool> bad{false};
   const int64_t grain = std::max<int64_t>(1, 16384 / a.E);
   parallel_for(a.T, grain, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      const float* w = a.ids ? a.word + static_cast<int64_t>(a.ids[t]) * a.E : a.embeds + t * a.E;
-      const int64_t p = a.positions ? a.positions[t] : 0;
+      const int64_t id = a.ids ? a.ids[t] : 0;
+      const int64_t p = a.positions[t];
       const int64_t ty = a.types ? a.types[t] : 0;
+      if ((a.ids && (id < 0 || id >= a.vocab)) || p < 0 || p >= a.max_pos || ty < 0 || ty >= a.type_vocab) {
+        bad.store(true, std::memory_order_relaxed);
+        continue;
+      }
+      const float* w = a.ids ? a.word + id * a.E : a.embeds + t * a.E;
       ops.embedding_row(w, a.pos + p * a.E, a.type + ty * a.E, a.E, a.y + t * a.E);
     }
   });
+  if (bad.load()) return Status::Error(StatusCode::kInvalidArgument, "embedding: an id changed while the forward ran");
   return Status::Ok();
 }
 
