@@ -176,3 +176,17 @@ test('bench runs bench/model.ts with its options and passes its exit code throug
   const bad = await runCli(['bench', '--config', '{not json']);
   t.not(bad.code, 0);
 });
+
+test('serve with a Hub id that is not cached, offline, exits 1 naming the Hub error', async (t) => {
+  const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-cli-cache-'));
+  const before = process.env.HF_HUB_OFFLINE;
+  process.env.HF_HUB_OFFLINE = '1';
+  t.teardown(() => {
+    if (before === undefined) delete process.env.HF_HUB_OFFLINE;
+    else process.env.HF_HUB_OFFLINE = before;
+    fs.rmSync(cache, { recursive: true, force: true });
+  });
+  const r = await mainHere(['serve', '--model', 'nobody/no-such-model', '--task', 'fill-mask', '--port', '0', '--cache-dir', cache]);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /\[ERR_CONVBERT_HUB_OFFLINE\]/);
+});
