@@ -42,6 +42,9 @@ export interface ModeResult {
   p99: number;
   meanBatch: number | null;
   lagP99Ms: number | null;
+  /** Server resident memory at the end of the warmup and at the end of the run, MB. */
+  rssStartMb: number | null;
+  rssEndMb: number | null;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -148,7 +151,7 @@ async function drive(send: (text: string) => Promise<boolean>, texts: string[], 
   return { lat: lat.sort((a, b) => a - b), errors, seconds: durationS };
 }
 
-function summarize(mode: string, r: { lat: number[]; errors: number; seconds: number }, meanBatch: number | null, lagP99Ms: number | null): ModeResult {
+function summarize(mode: string, r: { lat: number[]; errors: number; seconds: number }, meanBatch: number | null, lagP99Ms: number | null, rss: [number | null, number | null] = [null, null]): ModeResult {
   return {
     mode,
     requests: r.lat.length,
@@ -160,6 +163,8 @@ function summarize(mode: string, r: { lat: number[]; errors: number; seconds: nu
     p99: quantile(r.lat, 0.99),
     meanBatch,
     lagP99Ms,
+    rssStartMb: rss[0] === null ? null : rss[0] / 1e6,
+    rssEndMb: rss[1] === null ? null : rss[1] / 1e6,
   };
 }
 
@@ -193,12 +198,16 @@ async function main(): Promise<void> {
       const { child, port } = await startServer(dir, on, on ? batchArgs : []);
       const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
       try {
+        let rssStart: number | null = null;
+        const rssTimer = setTimeout(() => void getText(port, '/metrics').then((t) => (rssStart = metric(t, /^process_resident_memory_bytes (\S+)$/m))), warmupS * 1000);
         const r = await drive(async (text) => (await postJson(agent, port, JSON.stringify({ inputs: text }))) === 200, texts, clients, warmupS, durationS);
+        clearTimeout(rssTimer);
         const m = await getText(port, '/metrics');
+        const rssEnd = metric(m, /^process_resident_memory_bytes (\S+)$/m);
         const count = metric(m, /^convbert_batch_size_count (\S+)$/m);
         const sum = metric(m, /^convbert_batch_size_sum (\S+)$/m);
         const lag = metric(m, /^convbert_event_loop_lag_seconds\{quantile="0.99"\} (\S+)$/m);
-        results.push(summarize(on ? 'HTTP, batching' : 'HTTP, no batching', r, count && sum !== null ? sum / count : null, lag === null ? null : lag * 1000));
+        results.push(summarize(on ? 'HTTP, batching' : 'HTTP, no batching', r, count && sum !== null ? sum / count : null, lag === null ? null : lag * 1000, [rssStart, rssEnd]));
       } finally {
         agent.destroy();
         child.kill('SIGTERM');
@@ -214,10 +223,10 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`${cmd}\npreset ${preset}, ${clients} clients, ${durationS} s (+${warmupS} s warmup), lengths ${minLen}-${maxLen} tokens, ${os.cpus().length} CPUs`);
-  console.log('mode                    req/s   p50 ms   p90 ms   p99 ms  errors  mean batch  loop lag p99 ms');
+  console.log('mode                    req/s   p50 ms   p90 ms   p99 ms  errors  mean batch  loop lag p99 ms  server RSS MB (start -> end)');
   for (const r of results) {
     console.log(
-      `${r.mode.padEnd(22)} ${r.rps.toFixed(1).padStart(6)} ${r.p50.toFixed(1).padStart(8)} ${r.p90.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors).padStart(7)} ${(r.meanBatch === null ? '-' : r.meanBatch.toFixed(2)).padStart(11)} ${(r.lagP99Ms === null ? '-' : r.lagP99Ms.toFixed(1)).padStart(16)}`,
+      `${r.mode.padEnd(22)} ${r.rps.toFixed(1).padStart(6)} ${r.p50.toFixed(1).padStart(8)} ${r.p90.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors).padStart(7)} ${(r.meanBatch === null ? '-' : r.meanBatch.toFixed(2)).padStart(11)} ${(r.lagP99Ms === null ? '-' : r.lagP99Ms.toFixed(1)).padStart(16)}  ${r.rssStartMb === null || r.rssEndMb === null ? '-' : `${r.rssStartMb.toFixed(0)} -> ${r.rssEndMb.toFixed(0)}`}`,
     );
   }
 }

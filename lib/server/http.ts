@@ -184,7 +184,7 @@ export class ConvBertServer {
     if (req.method !== 'GET') throw new HttpError(405, `/metrics takes GET, got ${req.method}`, 'ERR_CONVBERT_METHOD');
     // This scrape is in flight too; it is not counted.
     const lag = { p50: this.#lag.percentile(50) / 1e9, p99: this.#lag.percentile(99) / 1e9, max: this.#lag.max / 1e9 };
-    const text = this.metrics.render(this.handler.stats(), { inFlightRequests: this.#inFlight - 1, draining: this.#draining, eventLoopLag: lag });
+    const text = this.metrics.render(this.handler.stats(), { inFlightRequests: this.#inFlight - 1, draining: this.#draining, eventLoopLag: lag, rssBytes: process.memoryUsage.rss() });
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }

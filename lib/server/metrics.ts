@@ -38,7 +38,7 @@ export class ServerMetrics {
   }
 
   /** The exposition text; `batcher` is absent when the server runs without batching. */
-  render(batcher: BatcherStats | null, extra: { inFlightRequests: number; draining: boolean; eventLoopLag?: { p50: number; p99: number; max: number } }): string {
+  render(batcher: BatcherStats | null, extra: { inFlightRequests: number; draining: boolean; eventLoopLag?: { p50: number; p99: number; max: number }; rssBytes?: number }): string {
     const out: string[] = [];
     out.push('# HELP convbert_http_requests_total HTTP requests answered, by route and status code.');
     out.push('# TYPE convbert_http_requests_total counter');
@@ -61,6 +61,11 @@ export class ServerMetrics {
     out.push('# HELP convbert_draining 1 while the server shuts down (new requests get 503).');
     out.push('# TYPE convbert_draining gauge');
     out.push(`convbert_draining ${extra.draining ? 1 : 0}`);
+    if (extra.rssBytes !== undefined) {
+      out.push('# HELP process_resident_memory_bytes Resident memory of the server process.');
+      out.push('# TYPE process_resident_memory_bytes gauge');
+      out.push(`process_resident_memory_bytes ${extra.rssBytes}`);
+    }
     if (extra.eventLoopLag) {
       const l = extra.eventLoopLag;
       out.push('# HELP convbert_event_loop_lag_seconds Event-loop delay since the server started listening (10 ms sampling).');

@@ -88,6 +88,7 @@ test.serial('GET /health and GET /metrics', async (t) => {
   t.is(Number(bc![1]), server.handler.stats()!.batches);
   t.regex(m.text, /convbert_batcher_row_latency_seconds\{quantile="0.99"\} [0-9.e-]+/);
   t.regex(m.text, /convbert_event_loop_lag_seconds\{quantile="0.99"\} [0-9.e+-]+/);
+  t.regex(m.text, /^process_resident_memory_bytes [1-9][0-9]*$/m);
 });
 
 /** [name, request, expected status, expected code, message pattern] */
