@@ -693,8 +693,17 @@ export abstract class PreTrainedTokenizerBase {
     const pair = options.text_pair;
     if (pair !== undefined && pair !== null) checkText('text_pair', pair);
     const plan = this.plan(options);
-    const a = this.sequenceFromPieces(0, this.splitOnAddedTokens(text), null);
-    const b = pair != null ? this.sequenceFromPieces(1, this.splitOnAddedTokens(pair), null) : null;
+    const pa = this.splitOnAddedTokens(text);
+    const pb = pair != null ? this.splitOnAddedTokens(pair) : null;
+    const ca = plainCore(pa, null, 0, this.core);
+    const cb = pb ? plainCore(pb, null, 0, this.core) : null;
+    if (ca !== undefined && cb !== undefined && this.fitsUntruncated(ca, cb, pb !== null, plan)) {
+      const main = this.templateFromCores(ca, cb, pb !== null, plan.addSpecial);
+      if (plan.padding !== 'do_not_pad') this.padAll([{ main, overflowing: [] }], plan);
+      return { main, overflowing: [], texts: [text, pair ?? null] };
+    }
+    const a = this.sequenceFromPieces(0, pa, ca === undefined ? null : ca ? [ca] : []);
+    const b = pb ? this.sequenceFromPieces(1, pb, cb === undefined ? null : cb ? [cb] : []) : null;
     const { main, overflowing } = this.postProcess(a, b, plan);
     if (plan.padding !== 'do_not_pad') this.padAll([{ main, overflowing }], plan);
     return { main, overflowing, texts: [text, pair ?? null] };
@@ -742,13 +751,25 @@ export abstract class PreTrainedTokenizerBase {
 
   private finishBatch(prep: ReturnType<PreTrainedTokenizerBase['prepareBatch']>, cores: CoreEncoding[], options: EncodeBatchOptions): BatchEncodeResult {
     const rows: { main: Enc; overflowing: Enc[]; texts: [string, string | null] }[] = [];
+    const plan = prep.plan;
+    const none: Enc[] = [];
     for (const row of prep.seqs) {
+      const sa = row[0];
+      const sb = row.length > 1 ? row[1] : null;
+      const texts: [string, string | null] = [sa.text, sb ? sb.text : null];
+      const ca = plainCore(sa.pieces, cores, sa.first, null);
+      const cb = sb ? plainCore(sb.pieces, cores, sb.first, null) : null;
+      if (ca !== undefined && cb !== undefined && this.fitsUntruncated(ca, cb, sb !== null, plan)) {
+        rows.push({ main: this.templateFromCores(ca, cb, sb !== null, plan.addSpecial), overflowing: none, texts });
+        continue;
+      }
       const encs = row.map((s, k) => {
-        const n = s.pieces.filter((p) => p.specialId < 0 && p.text.length > 0).length;
+        let n = 0;
+        for (const p of s.pieces) if (p.specialId < 0 && p.text.length > 0) n++;
         return this.sequenceFromPieces(k, s.pieces, cores.slice(s.first, s.first + n));
       });
-      const { main, overflowing } = this.postProcess(encs[0], encs[1] ?? null, prep.plan);
-      rows.push({ main, overflowing, texts: [row[0].text, row[1]?.text ?? null] });
+      const { main, overflowing } = this.postProcess(encs[0], encs[1] ?? null, plan);
+      rows.push({ main, overflowing, texts });
     }
     if (prep.plan.padding !== 'do_not_pad') this.padAll(rows, prep.plan);
     // every requested column exists, even for an empty batch
@@ -763,10 +784,13 @@ export abstract class PreTrainedTokenizerBase {
     }
     const push = (e: Enc, texts: [string, string | null]) => {
       const r = this.toRow(e, texts, options);
-      for (const k of Object.keys(r) as (keyof EncodedRow)[]) {
-        const col = ((out as unknown as Record<string, unknown[]>)[k] ??= []);
-        col.push(r[k]);
-      }
+      out.input_ids.push(r.input_ids);
+      if (r.token_type_ids) out.token_type_ids!.push(r.token_type_ids);
+      if (r.attention_mask) out.attention_mask!.push(r.attention_mask);
+      if (r.offset_mapping) out.offset_mapping!.push(r.offset_mapping);
+      if (r.special_tokens_mask) out.special_tokens_mask!.push(r.special_tokens_mask);
+      if (r.word_ids) out.word_ids!.push(r.word_ids);
+      if (r.sequence_ids) out.sequence_ids!.push(r.sequence_ids);
     };
     if (options.return_overflowing_tokens) out.overflow_to_sample_mapping = [];
     rows.forEach((r, i) => {
@@ -904,6 +928,71 @@ export abstract class PreTrainedTokenizerBase {
     }
     for (const bo of bOv) overflowing.push(this.applyTemplate(a, bo, plan.addSpecial));
     return { main, overflowing };
+  }
+
+  /**
+   * Whether the template of these core outputs needs no truncation: then postProcess
+   * would only apply the template (keepWords and truncateEnc are no-ops, no error).
+   */
+  private fitsUntruncated(ca: CoreEncoding | null, cb: CoreEncoding | null, hasB: boolean, plan: Plan): boolean {
+    if (plan.truncation === 'do_not_truncate' || plan.maxLength === null) return true;
+    const nAdded = plan.addSpecial ? this.numSpecialTokensToAdd(hasB) : 0;
+    const n = (ca ? ca.ids.length : 0) + (cb ? cb.ids.length : 0);
+    return n + nAdded <= plan.maxLength;
+  }
+
+  /**
+   * The common path: [CLS] A [SEP] (B [SEP]) straight from the core outputs of two
+   * texts that hold no added token (null: empty text). One pass into packed arrays,
+   * no intermediate Enc per sequence; the same result as sequenceFromPieces +
+   * applyTemplate (the goldens check both paths).
+   */
+  private templateFromCores(ca: CoreEncoding | null, cb: CoreEncoding | null, hasB: boolean, addSpecial: boolean): Enc {
+    const ids: number[] = [];
+    const types: number[] = [];
+    const offs: number[] = [];
+    const words: number[] = [];
+    const seqs: number[] = [];
+    const special: number[] = [];
+    const attn: number[] = [];
+    const cls = this.cls_token_id;
+    const sep = this.sep_token_id;
+    if (addSpecial) {
+      ids.push(cls);
+      types.push(0);
+      offs.push(0, 0);
+      words.push(-1);
+      seqs.push(-1);
+      special.push(1);
+      attn.push(1);
+    }
+    for (let s = 0; s < (hasB ? 2 : 1); s++) {
+      const c = s === 0 ? ca : cb;
+      if (c) {
+        const cid = c.ids;
+        const co = c.offsets;
+        const cw = c.words;
+        for (let i = 0, m = cid.length; i < m; i++) {
+          ids.push(cid[i]);
+          types.push(s);
+          offs.push(co[2 * i], co[2 * i + 1]);
+          words.push(cw ? cw[i] : i);
+          seqs.push(s);
+          special.push(0);
+          attn.push(1);
+        }
+      }
+      if (addSpecial) {
+        ids.push(sep);
+        types.push(s);
+        offs.push(0, 0);
+        words.push(-1);
+        seqs.push(-1);
+        special.push(1);
+        attn.push(1);
+      }
+    }
+    return { ids, types, offs, words, seqs, special, attn, tokens: null };
   }
 
   /** [CLS] A [SEP] (B [SEP]) with type ids 0 for A and 1 for B. */
@@ -1054,6 +1143,19 @@ function keepWords(e: Enc, maxTokens: number, side: Side): Enc {
   const first = kept.words[0];
   for (let k = 0; k < kept.words.length; k++) if (kept.words[k] >= 0) kept.words[k] -= first;
   return kept;
+}
+
+/**
+ * The core output of a sequence that is one piece without added tokens: the
+ * CoreEncoding (run now on `core` when `cores` is null, else cores[first]), null for
+ * an empty text; undefined when the sequence has added tokens or the core returned
+ * token strings (never_split), which take the general path.
+ */
+function plainCore(pieces: SplitPiece[], cores: CoreEncoding[] | null, first: number, core: TokenizerCore | null): CoreEncoding | null | undefined {
+  if (pieces.length !== 1 || pieces[0].specialId >= 0) return undefined;
+  if (pieces[0].text.length === 0) return null;
+  const c = cores ? cores[first] : core!.tokenizeWithOffsets(pieces[0].text);
+  return c.tokens ? undefined : c;
 }
 
 /** tokenizers' Encoding::truncate: keep max_len, the rest become stride-overlapping windows. */
