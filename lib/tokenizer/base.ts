@@ -664,7 +664,7 @@ export abstract class PreTrainedTokenizerBase {
 
   /** Encode one text (and optional pair). */
   encode(text: string, options: EncodeSingleOptions = {}): EncodeResult {
-    const full = this.encodeToFull(text, options);
+    const full = this.encodeToFull(text, options, needsDetail(options));
     const row = this.toRow(full.main, full.texts, options) as EncodeResult;
     if (options.return_overflowing_tokens) row.overflowing = full.overflowing.map((o) => this.toRow(o, full.texts, options));
     return row;
@@ -672,7 +672,7 @@ export abstract class PreTrainedTokenizerBase {
 
   /** Encode with every field tokenizers' Encoding has (tokens, word/sequence ids, overflow). */
   encodeFull(text: string, options: EncodeSingleOptions = {}): FullEncoding {
-    const full = this.encodeToFull(text, options);
+    const full = this.encodeToFull(text, options, true);
     const conv = (e: Enc, ov: Enc[]): FullEncoding => ({
       tokens: e.ids.map((id, i) => (e.tokens && e.tokens[i]) ?? this.idToToken(id) ?? this.unk_token),
       input_ids: e.ids,
@@ -687,7 +687,8 @@ export abstract class PreTrainedTokenizerBase {
     return conv(full.main, full.overflowing);
   }
 
-  private encodeToFull(text: string, options: EncodeSingleOptions): { main: Enc; overflowing: Enc[]; texts: [string, string | null] } {
+  /** detail: also fill offsets, words, sequence ids and the special mask on the common path. */
+  private encodeToFull(text: string, options: EncodeSingleOptions, detail: boolean): { main: Enc; overflowing: Enc[]; texts: [string, string | null] } {
     checkOptions(options);
     checkText('text', text);
     const pair = options.text_pair;
@@ -698,7 +699,7 @@ export abstract class PreTrainedTokenizerBase {
     const ca = plainCore(pa, null, 0, this.core);
     const cb = pb ? plainCore(pb, null, 0, this.core) : null;
     if (ca !== undefined && cb !== undefined && this.fitsUntruncated(ca, cb, pb !== null, plan)) {
-      const main = this.templateFromCores(ca, cb, pb !== null, plan.addSpecial);
+      const main = this.templateFromCores(ca, cb, pb !== null, plan.addSpecial, detail);
       if (plan.padding !== 'do_not_pad') this.padAll([{ main, overflowing: [] }], plan);
       return { main, overflowing: [], texts: [text, pair ?? null] };
     }
@@ -753,6 +754,7 @@ export abstract class PreTrainedTokenizerBase {
     const rows: { main: Enc; overflowing: Enc[]; texts: [string, string | null] }[] = [];
     const plan = prep.plan;
     const none: Enc[] = [];
+    const detail = needsDetail(options);
     for (const row of prep.seqs) {
       const sa = row[0];
       const sb = row.length > 1 ? row[1] : null;
@@ -760,7 +762,7 @@ export abstract class PreTrainedTokenizerBase {
       const ca = plainCore(sa.pieces, cores, sa.first, null);
       const cb = sb ? plainCore(sb.pieces, cores, sb.first, null) : null;
       if (ca !== undefined && cb !== undefined && this.fitsUntruncated(ca, cb, sb !== null, plan)) {
-        rows.push({ main: this.templateFromCores(ca, cb, sb !== null, plan.addSpecial), overflowing: none, texts });
+        rows.push({ main: this.templateFromCores(ca, cb, sb !== null, plan.addSpecial, detail), overflowing: none, texts });
         continue;
       }
       const encs = row.map((s, k) => {
@@ -947,49 +949,49 @@ export abstract class PreTrainedTokenizerBase {
    * no intermediate Enc per sequence; the same result as sequenceFromPieces +
    * applyTemplate (the goldens check both paths).
    */
-  private templateFromCores(ca: CoreEncoding | null, cb: CoreEncoding | null, hasB: boolean, addSpecial: boolean): Enc {
-    const ids: number[] = [];
-    const types: number[] = [];
-    const offs: number[] = [];
-    const words: number[] = [];
-    const seqs: number[] = [];
-    const special: number[] = [];
-    const attn: number[] = [];
-    const cls = this.cls_token_id;
-    const sep = this.sep_token_id;
+  private templateFromCores(ca: CoreEncoding | null, cb: CoreEncoding | null, hasB: boolean, addSpecial: boolean, detail: boolean): Enc {
+    // Arrays of their final size, filled by index and Array.fill: no growth garbage.
+    const na = ca ? ca.ids.length : 0;
+    const nb = cb ? cb.ids.length : 0;
+    const sp = addSpecial ? 1 : 0;
+    const n = na + nb + (addSpecial ? (hasB ? 3 : 2) : 0);
+    const ids = new Array<number>(n);
+    const types = new Array<number>(n).fill(0);
+    const attn = new Array<number>(n).fill(1);
+    const bStart = na + 2 * sp; // first index of B (or its [SEP])
+    if (hasB) types.fill(1, bStart);
     if (addSpecial) {
-      ids.push(cls);
-      types.push(0);
-      offs.push(0, 0);
-      words.push(-1);
-      seqs.push(-1);
-      special.push(1);
-      attn.push(1);
+      ids[0] = this.cls_token_id;
+      ids[na + 1] = this.sep_token_id;
+      if (hasB) ids[n - 1] = this.sep_token_id;
+    }
+    if (ca) for (let i = 0, a = ca.ids; i < na; i++) ids[sp + i] = a[i];
+    if (cb) for (let i = 0, b = cb.ids; i < nb; i++) ids[bStart + i] = b[i];
+    if (!detail) {
+      // offsets, words, sequence ids and the special mask are not returned: leave them empty
+      return { ids, types, offs: [], words: [], seqs: [], special: [], attn, tokens: null };
+    }
+    const offs = new Array<number>(2 * n).fill(0);
+    const words = new Array<number>(n).fill(-1);
+    const seqs = new Array<number>(n).fill(-1);
+    const special = new Array<number>(n).fill(0);
+    if (addSpecial) {
+      special[0] = 1;
+      special[na + 1] = 1;
+      if (hasB) special[n - 1] = 1;
     }
     for (let s = 0; s < (hasB ? 2 : 1); s++) {
       const c = s === 0 ? ca : cb;
-      if (c) {
-        const cid = c.ids;
-        const co = c.offsets;
-        const cw = c.words;
-        for (let i = 0, m = cid.length; i < m; i++) {
-          ids.push(cid[i]);
-          types.push(s);
-          offs.push(co[2 * i], co[2 * i + 1]);
-          words.push(cw ? cw[i] : i);
-          seqs.push(s);
-          special.push(0);
-          attn.push(1);
-        }
-      }
-      if (addSpecial) {
-        ids.push(sep);
-        types.push(s);
-        offs.push(0, 0);
-        words.push(-1);
-        seqs.push(-1);
-        special.push(1);
-        attn.push(1);
+      if (!c) continue;
+      const base = s === 0 ? sp : bStart;
+      const co = c.offsets;
+      const cw = c.words;
+      for (let i = 0, m = c.ids.length; i < m; i++) {
+        const k = base + i;
+        offs[2 * k] = co[2 * i];
+        offs[2 * k + 1] = co[2 * i + 1];
+        words[k] = cw ? cw[i] : i;
+        seqs[k] = s;
       }
     }
     return { ids, types, offs, words, seqs, special, attn, tokens: null };
@@ -1143,6 +1145,11 @@ function keepWords(e: Enc, maxTokens: number, side: Side): Enc {
   const first = kept.words[0];
   for (let k = 0; k < kept.words.length; k++) if (kept.words[k] >= 0) kept.words[k] -= first;
   return kept;
+}
+
+/** Whether the caller asked for a field beyond ids, type ids and the attention mask. */
+function needsDetail(o: EncodeOptions): boolean {
+  return !!(o.return_offsets_mapping || o.return_special_tokens_mask || o.return_word_ids);
 }
 
 /**
