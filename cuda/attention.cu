@@ -240,7 +240,7 @@ Status attention_cuda_host(const AttentionArgs& h, bool exact, int device, std::
     CONVBERT_RETURN_IF_ERROR(to_device(&ds, h.seq_starts, h.B + 1));
     a.seq_starts = ds.as<int32_t>();
   }
-  CONVBERT_RETURN_IF_ERROR(attention_cuda(a, exact, 0));
+  CONVBERT_RETURN_IF_ERROR(run_timed([&] { return attention_cuda(a, exact, 0); }));
   CUDA_TRY(cudaDeviceSynchronize());
   CONVBERT_RETURN_IF_ERROR(to_host(h.out, dout, nout));
   if (h.probs) CONVBERT_RETURN_IF_ERROR(to_host(h.probs, dp, np));

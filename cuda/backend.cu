@@ -64,6 +64,15 @@ const char* cuda_dtype_name(CudaDtype d) {
   return "unknown";
 }
 
+namespace {
+thread_local int t_bench_iters = 0;
+thread_local double t_bench_ms = 0.0;
+}  // namespace
+void cuda_bench_set_iters(int iters) { t_bench_iters = iters > 0 ? iters : 0; }
+double cuda_bench_last_ms() { return t_bench_ms; }
+int cuda_bench_iters() { return t_bench_iters; }
+void cuda_bench_record(double ms) { t_bench_ms = ms; }
+
 Status cuda_begin(int device) {
   const CudaInfo& ci = cuda_info();
   if (!ci.available) return Status::Error(StatusCode::kUnsupported, ci.reason);

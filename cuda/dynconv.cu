@@ -94,7 +94,7 @@ Status dynconv_cuda_host(const DynConvArgs& h, bool softmax_taps, int device) {
     CONVBERT_RETURN_IF_ERROR(to_device(&ds, h.seq_starts, h.B + 1));
     a.seq_starts = ds.as<int32_t>();
   }
-  CONVBERT_RETURN_IF_ERROR(dynconv_cuda(a, softmax_taps, 0));
+  CONVBERT_RETURN_IF_ERROR(run_timed([&] { return dynconv_cuda(a, softmax_taps, 0); }));
   CUDA_TRY(cudaDeviceSynchronize());
   return to_host(h.out, dout, T * h.ldo);
 }

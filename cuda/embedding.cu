@@ -91,7 +91,7 @@ Status embedding_cuda_host(const EmbeddingArgs& h, int device) {
   a.pos = dpos.as<float>();
   a.type = dtype.as<float>();
   a.y = dy.as<float>();
-  CONVBERT_RETURN_IF_ERROR(embedding_cuda(a, 0));
+  CONVBERT_RETURN_IF_ERROR(run_timed([&] { return embedding_cuda(a, 0); }));
   CUDA_TRY(cudaDeviceSynchronize());
   return to_host(h.y, dy, h.T * h.E);
 }

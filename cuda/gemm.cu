@@ -272,7 +272,7 @@ Status gemm_cuda_host(const CudaGemmArgs& h, int device) {
   a.N = h.N;
   a.K = h.K;
   a.act = static_cast<int32_t>(h.act);
-  CONVBERT_RETURN_IF_ERROR(gemm_cuda(a, 0));
+  CONVBERT_RETURN_IF_ERROR(run_timed([&] { return gemm_cuda(a, 0); }));
   CUDA_TRY(cudaDeviceSynchronize());
   return to_host(h.C, dC, nC);
 }

@@ -67,6 +67,33 @@ Status to_host(T* host, const DeviceBuffer& buf, int64_t n) {
   if (host && n > 0) CUDA_TRY(cudaMemcpy(host, buf.as<T>(), static_cast<size_t>(n) * sizeof(T), cudaMemcpyDeviceToHost));
   return Status::Ok();
 }
+// Runs launch() once, or, when the thread's bench iters are set, once more to warm up and
+// then iters times between events, recording the mean time for cuda_bench_last_ms().
+int cuda_bench_iters();
+void cuda_bench_record(double ms);
+template <typename Fn>
+Status run_timed(Fn launch) {
+  const int iters = cuda_bench_iters();
+  CONVBERT_RETURN_IF_ERROR(launch());
+  if (iters <= 0) return Status::Ok();
+  cudaEvent_t e0 = nullptr, e1 = nullptr;
+  CUDA_TRY(cudaEventCreate(&e0));
+  Status st = [&]() -> Status {
+    CUDA_TRY(cudaEventCreate(&e1));
+    CUDA_TRY(cudaEventRecord(e0, 0));
+    for (int i = 0; i < iters; ++i) CONVBERT_RETURN_IF_ERROR(launch());
+    CUDA_TRY(cudaEventRecord(e1, 0));
+    CUDA_TRY(cudaEventSynchronize(e1));
+    float ms = 0.0f;
+    CUDA_TRY(cudaEventElapsedTime(&ms, e0, e1));
+    cuda_bench_record(static_cast<double>(ms) / iters);
+    return Status::Ok();
+  }();
+  cudaEventDestroy(e0);
+  if (e1) cudaEventDestroy(e1);
+  return st;
+}
+
 // Fails with kUnsupported (and the reason) when no device is usable, then selects `device`.
 Status cuda_begin(int device);
 

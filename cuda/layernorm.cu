@@ -68,7 +68,7 @@ Status layernorm_cuda_host(const LayerNormArgs& h, int device) {
     CONVBERT_RETURN_IF_ERROR(to_device(&dr, h.r, n));
     a.r = dr.as<float>();
   }
-  CONVBERT_RETURN_IF_ERROR(layernorm_cuda(a, 0));
+  CONVBERT_RETURN_IF_ERROR(run_timed([&] { return layernorm_cuda(a, 0); }));
   CUDA_TRY(cudaDeviceSynchronize());
   return to_host(h.y, dy, n);
 }

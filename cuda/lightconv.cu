@@ -82,7 +82,7 @@ Status lightconv_cuda_host(const LightConvArgs& h, int device) {
     CONVBERT_RETURN_IF_ERROR(to_device(&db, h.bias, h.C));
     a.bias = db.as<float>();
   }
-  CONVBERT_RETURN_IF_ERROR(lightconv_cuda(a, 0));
+  CONVBERT_RETURN_IF_ERROR(run_timed([&] { return lightconv_cuda(a, 0); }));
   CUDA_TRY(cudaDeviceSynchronize());
   return to_host(h.y, dy, n);
 }

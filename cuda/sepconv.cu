@@ -66,7 +66,7 @@ Status sepconv_cuda_host(const SepConvArgs& h, int device) {
     CONVBERT_RETURN_IF_ERROR(to_device(&ds, h.seq_starts, h.B + 1));
     a.seq_starts = ds.as<int32_t>();
   }
-  CONVBERT_RETURN_IF_ERROR(sepconv_cuda(a, 0));
+  CONVBERT_RETURN_IF_ERROR(run_timed([&] { return sepconv_cuda(a, 0); }));
   CUDA_TRY(cudaDeviceSynchronize());
   return to_host(h.y, dy, T * h.C);
 }

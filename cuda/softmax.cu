@@ -53,7 +53,7 @@ Status softmax_cuda_host(const SoftmaxArgs& h, int device) {
   SoftmaxArgs a = h;
   CONVBERT_RETURN_IF_ERROR(to_device(&dx, h.x, h.rows * h.n));
   a.x = dx.as<float>();
-  CONVBERT_RETURN_IF_ERROR(softmax_cuda(a, 0));
+  CONVBERT_RETURN_IF_ERROR(run_timed([&] { return softmax_cuda(a, 0); }));
   CUDA_TRY(cudaDeviceSynchronize());
   return to_host(h.x, dx, h.rows * h.n);
 }

@@ -287,7 +287,21 @@ Napi::Value OpLightconv(const Napi::CallbackInfo& info) {
   return y;
 }
 
+// cudaBench(iters): later cuda* calls on this thread time iters kernel runs; returns nothing.
+Napi::Value CudaBench(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) Type(env, "cudaBench(iters): iters must be a number");
+  cuda_bench_set_iters(info[0].As<Napi::Number>().Int32Value());
+  return env.Undefined();
+}
+// cudaBenchLastMs() -> mean kernel time of the last timed cuda* call, in ms.
+Napi::Value CudaBenchLastMs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), cuda_bench_last_ms());
+}
+
 void InitCudaOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("cudaBench", Napi::Function::New(env, CudaBench, "cudaBench"));
+  exports.Set("cudaBenchLastMs", Napi::Function::New(env, CudaBenchLastMs, "cudaBenchLastMs"));
   exports.Set("cudaGemm", Napi::Function::New(env, CudaGemm, "cudaGemm"));
   exports.Set("cudaAttention", Napi::Function::New(env, CudaAttention, "cudaAttention"));
   exports.Set("cudaDynconv", Napi::Function::New(env, CudaDynconv, "cudaDynconv"));

@@ -28,6 +28,9 @@ namespace {
 Status unsupported() { return Status::Error(StatusCode::kUnsupported, cuda_info().reason); }
 }  // namespace
 
+void cuda_bench_set_iters(int) {}
+double cuda_bench_last_ms() { return 0.0; }
+
 Status activation_cuda_host(const ActivationArgs&, int) { return unsupported(); }
 Status gemm_cuda_host(const CudaGemmArgs&, int) { return unsupported(); }
 Status attention_cuda_host(const AttentionArgs&, bool, int, std::string*) { return unsupported(); }

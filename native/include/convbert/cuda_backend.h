@@ -38,6 +38,11 @@ const char* cuda_dtype_name(CudaDtype d);
 // ---------------------------------------------------------------------------
 // Single ops on host arrays (test/bench only). `device` is the CUDA ordinal.
 
+// Bench hook (this thread): when iters > 0, each *_cuda_host call below runs its kernel once to warm
+// up, then iters more times between CUDA events; cuda_bench_last_ms() is the mean kernel time (ms).
+void cuda_bench_set_iters(int iters);
+double cuda_bench_last_ms();
+
 // Elementwise activation: copies x (and bias) in, runs the kernel, copies y out.
 Status activation_cuda_host(const ActivationArgs& args, int device);
 
