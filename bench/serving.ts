@@ -8,7 +8,7 @@
 // in-process (pipeline + batching, no HTTP) as the ceiling. Options:
 //   --preset base|small (default base: ConvBERT-base shapes)  --clients 16  --duration 20 (s)
 //   --warmup 3 (s)  --min-len 8 --max-len 256 (tokens)  --modes on,off,inproc
-//   --max-batch-size 16  --max-wait-ms 5  --max-concurrent-batches 1  --threads N  --json
+//   --max-batch-size 16  --max-wait-ms 5  --max-concurrent-batches 2  --threads N  --json
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
   const minLen = Number(arg('min-len', '8'));
   const maxLen = Number(arg('max-len', '256'));
   const modes = arg('modes', 'on,off,inproc').split(',');
-  const batchArgs = ['--max-batch-size', arg('max-batch-size', '16'), '--max-wait-ms', arg('max-wait-ms', '5'), '--max-concurrent-batches', arg('max-concurrent-batches', '1')];
+  const batchArgs = ['--max-batch-size', arg('max-batch-size', '16'), '--max-wait-ms', arg('max-wait-ms', '5'), '--max-concurrent-batches', arg('max-concurrent-batches', '2')];
   const threads = arg('threads', '');
   if (threads) process.env.CONVBERT_NUM_THREADS = threads;
   const texts = makeTexts(256, minLen, maxLen);

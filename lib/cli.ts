@@ -35,7 +35,7 @@ Usage:
         --max-wait-ms MS      dynamic batching: wait for partners (default 5)
         --max-tokens N        dynamic batching: tokens per batch (default unbounded)
         --max-queue N         dynamic batching: queued rows before 429 (default 1024)
-        --max-concurrent-batches N  batches run at once (default 1)
+        --max-concurrent-batches N  batches run at once (default 2)
         --no-batching         run each request on its own
         --tokenizer fast|slow --revision REV --cache-dir DIR
 
@@ -177,7 +177,7 @@ async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
           maxBatchSize: int(p, 'max-batch-size', 1) ?? 16,
           maxWaitMs: int(p, 'max-wait-ms', 0) ?? 5,
           maxQueue: int(p, 'max-queue', 0) ?? 1024,
-          maxConcurrentBatches: int(p, 'max-concurrent-batches', 1) ?? 1,
+          maxConcurrentBatches: int(p, 'max-concurrent-batches', 1) ?? 2,
           ...(int(p, 'max-tokens', 1) !== undefined ? { maxTokens: int(p, 'max-tokens', 1) } : {}),
         };
   const { loadTask, serve } = loadServer();

@@ -25,13 +25,14 @@ export interface TaskHandler {
 }
 
 export interface LoadTaskOptions {
-  /** Dynamic batching across requests; false runs each request's rows on its own. Default {maxBatchSize 16, maxWaitMs 5}. */
+  /** Dynamic batching across requests; false runs each request's rows on its own. Default DEFAULT_BATCHING. */
   batching?: BatchingOptions | false;
   /** Passed to pipeline() (tokenizer, revision, cacheDir, hub, batch_size). */
   pipeline?: PipelineOptions;
 }
 
-export const DEFAULT_BATCHING: BatchingOptions = { maxBatchSize: 16, maxWaitMs: 5, maxQueue: 1024 };
+/** Two batches at once let one batch's tokenizing and post-processing overlap the next one's forward. */
+export const DEFAULT_BATCHING: BatchingOptions = { maxBatchSize: 16, maxWaitMs: 5, maxQueue: 1024, maxConcurrentBatches: 2 };
 
 /** The canonical name of a task or alias, or an ERR_CONVBERT_ARG naming the choices. */
 export function canonicalTask(task: string): string {
