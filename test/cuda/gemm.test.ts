@@ -3,8 +3,9 @@
 // (bias, GELU variants, residual). Tolerances:
 // - float32 (exact SIMT path, fp32 accumulation): rtol 1e-5, atol 1e-5 * sqrt(K)
 //   (fp32 sums of K unit-variance products vs a double-accumulated reference).
-// - tf32 / float16: inputs rounded to 10 mantissa bits: |err| <= 2e-3 * sqrt(K) + rtol 2e-3.
-// - bfloat16: 7 mantissa bits: |err| <= 1.6e-2 * sqrt(K) + rtol 1.6e-2.
+// - tf32 / float16: inputs rounded to 10 mantissa bits (relative error std 2.8e-4 per input,
+//   4e-4 per unit-variance product, sqrt(K)·4e-4 per sum): atol 4e-3·sqrt(K) (~10 sigma), rtol 4e-3.
+// - bfloat16: 7 mantissa bits (8x coarser, sqrt(K)·3.2e-3 per sum): atol 2.5e-2·sqrt(K) (~8 sigma), rtol 2.5e-2.
 import { assertClose } from '../helpers/assert_close';
 import { mulberry32, randn } from '../helpers/rng';
 import { gemm as cpuGemm } from '../ops/kernels';
@@ -14,9 +15,9 @@ const probe = () => cudaOps().cudaGemm({ A: new Float32Array(1), B: new Float32A
 
 const TOL = {
   float32: { rel: 1e-5, abs: 1e-5 },
-  tf32: { rel: 2e-3, abs: 2e-3 },
-  float16: { rel: 2e-3, abs: 2e-3 },
-  bfloat16: { rel: 1.6e-2, abs: 1.6e-2 },
+  tf32: { rel: 4e-3, abs: 4e-3 },
+  float16: { rel: 4e-3, abs: 4e-3 },
+  bfloat16: { rel: 2.5e-2, abs: 2.5e-2 },
 } as const;
 
 gpuTest('gemm: every dtype and epilogue matches the CPU gemm on awkward shapes', probe, (t) => {
