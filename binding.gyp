@@ -7,7 +7,9 @@
     "cflags_cc": ["-std=c++17", "-fexceptions", "-fvisibility=hidden", "-O3", "-fno-math-errno"],
     "cflags!": ["-fno-exceptions"],
     "include_dirs": ["native/include"],
-    "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"]
+    # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: when a worker_thread is terminated
+    # mid-call, node-addon-api must drop the pending exception instead of aborting.
+    "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"]
   },
   "targets": [
     {

@@ -145,3 +145,22 @@ export {
   type OnnxExportModelLike,
   type ConvBertConfigLike,
 } from './onnx';
+export {
+  DynamicBatcher,
+  timeoutError,
+  withBatching,
+  attachBatching,
+  runWithSubmitOptions,
+  runRowsByLength,
+  type BatcherOptions,
+  type BatcherStats,
+  type LatencyPercentiles,
+  type SubmitOptions,
+  type BatchedModel,
+  type BatchingExtras,
+  type BatchingOptions,
+  type BatchRow,
+  type BatchRowOutput,
+  type ForwardPackedFn,
+} from './batching';
+export { ConvBertServer, serve, statusForCode, type ServerOptions, type ServeOptions } from './server/http';

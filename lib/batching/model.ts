@@ -120,7 +120,7 @@ export function withBatching<M extends ConvBertPreTrainedModel>(model: M, option
 /**
  * The same, installed on the model object itself (an own `forwardPacked`), for
  * code that already holds the model, such as a built pipeline (`pipe.model`).
- * Returns the batcher. Installing twice is an error.
+ * Returns the batcher, also kept as the model's `batcher`. Installing twice is an error.
  */
 export function attachBatching(model: ConvBertPreTrainedModel, options: BatchingOptions = {}): DynamicBatcher<BatchRow, BatchRowOutput> {
   if (model !== null && typeof model === 'object' && Object.prototype.hasOwnProperty.call(model, 'forwardPacked')) {
@@ -128,6 +128,7 @@ export function attachBatching(model: ConvBertPreTrainedModel, options: Batching
   }
   const { forwardPacked, batcher } = makeBatched(model, options);
   Object.defineProperty(model, 'forwardPacked', { value: forwardPacked, enumerable: false, configurable: true });
+  Object.defineProperty(model, 'batcher', { value: batcher, enumerable: false, configurable: true });
   return batcher;
 }
 

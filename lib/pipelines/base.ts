@@ -7,6 +7,7 @@
 // model takes (model_max_length, max_position_embeddings) are truncated, except
 // in question answering, which windows the context (doc stride).
 import { ConvBertError, argError } from '../errors';
+import { attachBatching, type BatchingOptions } from '../batching/model';
 import { resolveModelPath, type HubOptions } from '../hub';
 import { type ConvBertPreTrainedModel } from '../models/base';
 import { Tensor } from '../tensor';
@@ -30,6 +31,11 @@ export interface PipelineOptions {
   device?: string;
   /** Most rows per forward call (default 8). Results do not depend on it. */
   batch_size?: number;
+  /**
+   * Dynamic batching across concurrent calls (lib/batching): rows of different calls share
+   * one packed forward, each still computed as if alone. Not used by multiple-choice.
+   */
+  batching?: BatchingOptions;
 }
 
 /** One row for the model: token ids and segment ids of equal length (no padding). */
@@ -121,11 +127,15 @@ export async function loadParts<T extends ConvBertPreTrainedModel>(
   if (options.dtype !== undefined) modelOpts.dtype = options.dtype;
   if (options.device !== undefined) modelOpts.device = options.device;
   const model = await load(dir, modelOpts);
+  if (options.batching !== undefined) attachBatching(model, options.batching);
   return { model, tokenizer };
 }
 
 export function checkPipelineOptions(o: unknown): PipelineOptions {
-  const r = checkKeys('options', o, ['tokenizer', 'revision', 'cacheDir', 'hub', 'dtype', 'device', 'batch_size']);
+  const r = checkKeys('options', o, ['tokenizer', 'revision', 'cacheDir', 'hub', 'dtype', 'device', 'batch_size', 'batching']);
+  if (r.batching !== undefined && (r.batching === null || typeof r.batching !== 'object' || Array.isArray(r.batching))) {
+    throw argError(`options.batching: expected an object like { maxBatchSize, maxWaitMs, maxTokens }, got ${describe(r.batching)}`);
+  }
   enumOption('options.tokenizer', r.tokenizer, ['fast', 'slow'], 'fast');
   intOption('options.batch_size', r.batch_size, DEFAULT_BATCH_SIZE, 1, 4096);
   for (const k of ['revision', 'cacheDir', 'dtype', 'device'] as const) {
@@ -164,6 +174,9 @@ export class PipelineCore<M extends ConvBertPreTrainedModel> {
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
+    // A batcher attached by options.batching finishes what it has queued before the model goes.
+    const batcher = (this.model as { batcher?: { close(): Promise<void> } }).batcher;
+    if (batcher) await batcher.close();
     this.model.dispose();
     const tk = this.tokenizer as { dispose?: () => unknown };
     if (typeof tk.dispose === 'function') await tk.dispose();

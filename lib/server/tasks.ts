@@ -65,7 +65,10 @@ export function taskHandler(pipe: AnyPipeline, batching: BatchingOptions | false
   const task = pipe.task;
   let batcher: DynamicBatcher<unknown, unknown> | null = null;
   // Multiple choice runs its choices as one (1, C, L) forward, which has no packed form; it is not batched.
-  if (batching !== false && task !== 'multiple-choice') batcher = attachBatching(pipe.model, batching) as unknown as DynamicBatcher<unknown, unknown>;
+  // A pipeline built with options.batching already has one: reuse it.
+  const own = (pipe.model as { batcher?: DynamicBatcher<unknown, unknown> }).batcher;
+  if (own) batcher = own;
+  else if (batching !== false && task !== 'multiple-choice') batcher = attachBatching(pipe.model, batching) as unknown as DynamicBatcher<unknown, unknown>;
   const call = pipe as unknown as (...args: unknown[]) => Promise<unknown>;
   return {
     task,

@@ -138,3 +138,24 @@ test('loads from a Hub id (fake Hub on 127.0.0.1) into the cache and runs', asyn
     code: 'ERR_CONVBERT_HUB_NOT_FOUND',
   });
 });
+
+test('options.batching: concurrent calls share packed forwards, results equal the unbatched pipeline, dispose drains', async (t) => {
+  const plain = await pipeline('text-classification', clsDir);
+  const batched = await pipeline('text-classification', clsDir, { batching: { maxBatchSize: 16, maxWaitMs: 20 } });
+  t.teardown(() => plain.dispose());
+  const texts = ['good morning', 'a much longer sentence about the weather today', 'hi', 'another one', 'bad'];
+  const want = await Promise.all(texts.map((s) => plain(s, { top_k: null })));
+  const got = await Promise.all(texts.map((s) => batched(s, { top_k: null })));
+  const stats = (batched.model as unknown as { batcher: { stats(): { batches: number; completed: number } } }).batcher.stats();
+  t.is(stats.completed, texts.length);
+  t.true(stats.batches < texts.length, `five concurrent calls ran in ${stats.batches} batches`);
+  // Same rows, same kernels, but packed with other rows: float32 summation order may differ slightly.
+  for (let i = 0; i < texts.length; i++) {
+    const w = want[i] as TextClassificationResult[];
+    const g = got[i] as TextClassificationResult[];
+    t.deepEqual(g.map((r) => r.label), w.map((r) => r.label));
+    assertClose(t, g.map((r) => r.score), w.map((r) => r.score), { rtol: 1e-5, atol: 1e-6, label: texts[i] });
+  }
+  await batched.dispose();
+  await t.throwsAsync(pipeline('text-classification', clsDir, { batching: 5 } as never), { code: 'ERR_CONVBERT_ARG', message: /options.batching/ });
+});
