@@ -1,7 +1,8 @@
 // bench/tokenizer.ts: tokenizer throughput (tokens/s, [CLS]/[SEP] included) on the
 // fixtures' bench_en_1mb.txt (3322 lines), medians of --runs runs:
 //   ConvBertTokenizerFast  encode() line by line; encodeBatch (batches of 1000) on
-//                          1 thread and on every core; encodeBatchAsync; the native
+//                          1 thread and on every core, and on 1 thread with
+//                          offset_mapping (Rust always computes offsets); encodeBatchAsync; the native
 //                          core alone (no JS template/padding work), for reference
 //   ConvBertTokenizer      encode() line by line; encodeBatch (batches of 1000)
 //   HF `tokenizers` (Rust) the same BERT pipeline, when the npm package is installed
@@ -235,6 +236,14 @@ async function main(): Promise<void> {
     });
   }
   benches.push({
+    name: `ConvBertTokenizerFast encodeBatch(${BATCH}) + offset_mapping`,
+    threads: 1,
+    fn: () => {
+      fast.numThreads = 1;
+      return batches(lines, BATCH).reduce((s, b) => s + count(fast.encodeBatch(b, { return_offsets_mapping: true })), 0);
+    },
+  });
+  benches.push({
     name: `ConvBertTokenizerFast encodeBatchAsync(${BATCH})`,
     threads: cores,
     fn: async () => {
@@ -312,6 +321,7 @@ async function main(): Promise<void> {
   const HFL = 'HF tokenizers encode line by line';
   const ratios = {
     fast_batch_1thread_vs_rust_batch_1thread: ratio([`ConvBertTokenizerFast encodeBatch(${BATCH})`, 1], [HFB, 1]),
+    fast_batch_offsets_1thread_vs_rust_batch_1thread: ratio([`ConvBertTokenizerFast encodeBatch(${BATCH}) + offset_mapping`, 1], [HFB, 1]),
     fast_line_vs_rust_line: ratio(['ConvBertTokenizerFast encode line by line', 1], [HFL, 1]),
     fast_batch_allcores_vs_rust_batch_allcores: ratio([`ConvBertTokenizerFast encodeBatch(${BATCH})`, cores], [HFB, cores]),
     fast_batchasync_allcores_vs_rust_batch_allcores: ratio([`ConvBertTokenizerFast encodeBatchAsync(${BATCH})`, cores], [HFB, cores]),
@@ -339,6 +349,7 @@ async function main(): Promise<void> {
       `medians of per-round ratios (ours/Rust, tokens/s):\n` +
         `  fast encodeBatch 1 thr / Rust encodeBatch 1 thr:        ${f(ratios.fast_batch_1thread_vs_rust_batch_1thread)} (target >= 2)\n` +
         `  fast encode line by line / Rust encode line by line:    ${f(ratios.fast_line_vs_rust_line)} (target >= 2)\n` +
+        `  fast encodeBatch + offsets 1 thr / Rust encodeBatch 1 thr: ${f(ratios.fast_batch_offsets_1thread_vs_rust_batch_1thread)}\n` +
         `  fast encodeBatch ${cores} thr / Rust encodeBatch ${cores} thr:        ${f(ratios.fast_batch_allcores_vs_rust_batch_allcores)} (target >= 2)\n` +
         `  fast encodeBatchAsync ${cores} thr / Rust encodeBatch ${cores} thr:   ${f(ratios.fast_batchasync_allcores_vs_rust_batch_allcores)}\n` +
         `  TS encodeBatch / Rust encodeBatch 1 thr:                ${f(ratios.ts_batch_vs_rust_batch_1thread)} (target >= 0.33)\n` +

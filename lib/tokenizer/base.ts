@@ -672,7 +672,7 @@ export abstract class PreTrainedTokenizerBase {
 
   /** Encode with every field tokenizers' Encoding has (tokens, word/sequence ids, overflow). */
   encodeFull(text: string, options: EncodeSingleOptions = {}): FullEncoding {
-    const full = this.encodeToFull(text, options, true);
+    const full = this.encodeToFull(text, options, D_ALL);
     const conv = (e: Enc, ov: Enc[]): FullEncoding => ({
       tokens: e.ids.map((id, i) => (e.tokens && e.tokens[i]) ?? this.idToToken(id) ?? this.unk_token),
       input_ids: e.ids,
@@ -687,8 +687,8 @@ export abstract class PreTrainedTokenizerBase {
     return conv(full.main, full.overflowing);
   }
 
-  /** detail: also fill offsets, words, sequence ids and the special mask on the common path. */
-  private encodeToFull(text: string, options: EncodeSingleOptions, detail: boolean): { main: Enc; overflowing: Enc[]; texts: [string, string | null] } {
+  /** detail: which of offsets, words/sequence ids and the special mask to fill on the common path (D_* bits). */
+  private encodeToFull(text: string, options: EncodeSingleOptions, detail: number): { main: Enc; overflowing: Enc[]; texts: [string, string | null] } {
     checkOptions(options);
     checkText('text', text);
     const pair = options.text_pair;
@@ -949,7 +949,7 @@ export abstract class PreTrainedTokenizerBase {
    * no intermediate Enc per sequence; the same result as sequenceFromPieces +
    * applyTemplate (the goldens check both paths).
    */
-  private templateFromCores(ca: CoreEncoding | null, cb: CoreEncoding | null, hasB: boolean, addSpecial: boolean, detail: boolean): Enc {
+  private templateFromCores(ca: CoreEncoding | null, cb: CoreEncoding | null, hasB: boolean, addSpecial: boolean, detail: number): Enc {
     // Arrays of their final size, filled by index and Array.fill: no growth garbage.
     const na = ca ? ca.ids.length : 0;
     const nb = cb ? cb.ids.length : 0;
@@ -967,31 +967,37 @@ export abstract class PreTrainedTokenizerBase {
     }
     if (ca) for (let i = 0, a = ca.ids; i < na; i++) ids[sp + i] = a[i];
     if (cb) for (let i = 0, b = cb.ids; i < nb; i++) ids[bStart + i] = b[i];
-    if (!detail) {
-      // offsets, words, sequence ids and the special mask are not returned: leave them empty
-      return { ids, types, offs: [], words: [], seqs: [], special: [], attn, tokens: null };
+    // Fields the caller does not get stay empty (padding may append to them; nothing reads them).
+    let offs: number[] = [];
+    let words: number[] = [];
+    let seqs: number[] = [];
+    let special: number[] = [];
+    if (detail & (D_OFFSETS | D_WORDS)) {
+      seqs = new Array<number>(n).fill(-1);
+      if (ca) seqs.fill(0, sp, sp + na);
+      if (cb) seqs.fill(1, bStart, bStart + nb);
     }
-    const offs = new Array<number>(2 * n).fill(0);
-    const words = new Array<number>(n).fill(-1);
-    const seqs = new Array<number>(n).fill(-1);
-    const special = new Array<number>(n).fill(0);
-    if (addSpecial) {
-      special[0] = 1;
-      special[na + 1] = 1;
-      if (hasB) special[n - 1] = 1;
+    if (detail & D_SPECIAL) {
+      special = new Array<number>(n).fill(0);
+      if (addSpecial) {
+        special[0] = 1;
+        special[na + 1] = 1;
+        if (hasB) special[n - 1] = 1;
+      }
     }
-    for (let s = 0; s < (hasB ? 2 : 1); s++) {
-      const c = s === 0 ? ca : cb;
-      if (!c) continue;
-      const base = s === 0 ? sp : bStart;
-      const co = c.offsets;
-      const cw = c.words;
-      for (let i = 0, m = c.ids.length; i < m; i++) {
-        const k = base + i;
-        offs[2 * k] = co[2 * i];
-        offs[2 * k + 1] = co[2 * i + 1];
-        words[k] = cw ? cw[i] : i;
-        seqs[k] = s;
+    if (detail & D_OFFSETS) {
+      offs = new Array<number>(2 * n).fill(0);
+      if (ca) for (let i = 0, co = ca.offsets, m = 2 * na, o = 2 * sp; i < m; i++) offs[o + i] = co[i];
+      if (cb) for (let i = 0, co = cb.offsets, m = 2 * nb, o = 2 * bStart; i < m; i++) offs[o + i] = co[i];
+    }
+    if (detail & D_WORDS) {
+      words = new Array<number>(n).fill(-1);
+      for (let s = 0; s < (hasB ? 2 : 1); s++) {
+        const c = s === 0 ? ca : cb;
+        if (!c) continue;
+        const base = s === 0 ? sp : bStart;
+        const cw = c.words;
+        for (let i = 0, m = c.ids.length; i < m; i++) words[base + i] = cw ? cw[i] : i;
       }
     }
     return { ids, types, offs, words, seqs, special, attn, tokens: null };
@@ -1067,11 +1073,12 @@ export abstract class PreTrainedTokenizerBase {
     } else if (unit !== 'utf16') {
       throw tokError(`offset_unit: expected 'utf16' or 'code_point', got ${describe(unit)}`);
     }
-    for (let i = 0; i < e.ids.length; i++) {
-      const s = e.offs[2 * i];
-      const t = e.offs[2 * i + 1];
-      out[i] = conv ? [conv(e.seqs[i], s), conv(e.seqs[i], t)] : [s, t];
+    const offs = e.offs;
+    if (!conv) {
+      for (let i = 0, n = e.ids.length; i < n; i++) out[i] = [offs[2 * i], offs[2 * i + 1]];
+      return out;
     }
+    for (let i = 0; i < e.ids.length; i++) out[i] = [conv(e.seqs[i], offs[2 * i]), conv(e.seqs[i], offs[2 * i + 1])];
     return out;
   }
 
@@ -1147,9 +1154,14 @@ function keepWords(e: Enc, maxTokens: number, side: Side): Enc {
   return kept;
 }
 
-/** Whether the caller asked for a field beyond ids, type ids and the attention mask. */
-function needsDetail(o: EncodeOptions): boolean {
-  return !!(o.return_offsets_mapping || o.return_special_tokens_mask || o.return_word_ids);
+/** Fields beyond ids, type ids and attention mask that a call returns (bits of templateFromCores). */
+const D_OFFSETS = 1; // offs + seqs
+const D_SPECIAL = 2; // special
+const D_WORDS = 4; // words + seqs
+const D_ALL = D_OFFSETS | D_SPECIAL | D_WORDS;
+
+function needsDetail(o: EncodeOptions): number {
+  return (o.return_offsets_mapping ? D_OFFSETS : 0) | (o.return_special_tokens_mask ? D_SPECIAL : 0) | (o.return_word_ids ? D_WORDS : 0);
 }
 
 /**

@@ -81,3 +81,47 @@ test('ConvBertTokenizerFast: bad input is a typed ConvBertError', async (t) => {
   t.deepEqual(fast.encode('\ud800').input_ids, [101, 102]);
   t.deepEqual(fast.encode('y'.repeat(2 << 20)).input_ids, [101, 100, 102]);
 });
+
+// serial: a long synchronous test must not run while the event-loop test above awaits
+test.serial('each return_* flag alone gives the field encodeFull gives (common path: fields built only on request), both tokenizers', (t) => {
+  const rand = mulberry32(11);
+  const texts: string[] = [];
+  const pairs: (string | null)[] = [];
+  for (let i = 0; i < 40; i++) {
+    texts.push(i % 9 === 0 ? '' : benchLines[Math.floor(rand() * benchLines.length)].slice(0, 120) + (i % 5 === 0 ? ' [MASK] x' : ''));
+    pairs.push(i % 3 === 0 ? null : i % 4 === 0 ? '' : benchLines[Math.floor(rand() * benchLines.length)].slice(0, 60));
+  }
+  const flags = ['return_offsets_mapping', 'return_special_tokens_mask', 'return_word_ids'] as const;
+  let checked = 0;
+  for (const tok of [new ConvBertTokenizerFast({ vocab_file: vocabFile, num_threads: 1 }), new ConvBertTokenizer({ vocab_file: vocabFile })]) {
+    for (const base of [{}, { add_special_tokens: false }, { padding: 'max_length' as const, max_length: 64, padding_side: 'left' as const }, { offset_unit: 'code_point' as const }]) {
+      for (let i = 0; i < texts.length; i++) {
+        const full = tok.encodeFull(texts[i], { ...base, text_pair: pairs[i] });
+        for (const f of flags) {
+          const row = tok.encode(texts[i], { ...base, text_pair: pairs[i], [f]: true });
+          t.deepEqual(row.input_ids, full.input_ids);
+          t.deepEqual(row.token_type_ids, full.token_type_ids);
+          t.deepEqual(row.attention_mask, full.attention_mask);
+          if (f === 'return_offsets_mapping') t.deepEqual(row.offset_mapping, full.offsets, `${tok.constructor.name} ${f} text ${i}`);
+          if (f === 'return_special_tokens_mask') t.deepEqual(row.special_tokens_mask, full.special_tokens_mask, `${tok.constructor.name} ${f} text ${i}`);
+          if (f === 'return_word_ids') {
+            t.deepEqual(row.word_ids, full.word_ids, `${tok.constructor.name} ${f} text ${i}`);
+            t.deepEqual(row.sequence_ids, full.sequence_ids, `${tok.constructor.name} ${f} text ${i}`);
+          }
+          checked++;
+        }
+      }
+      for (const f of flags) {
+        const batch = tok.encodeBatch(texts, { ...base, text_pair: pairs, [f]: true });
+        for (let i = 0; i < texts.length; i++) {
+          const row = tok.encode(texts[i], { ...base, text_pair: pairs[i], [f]: true });
+          t.deepEqual(batch.input_ids[i], row.input_ids);
+          if (f === 'return_offsets_mapping') t.deepEqual(batch.offset_mapping![i], row.offset_mapping);
+          if (f === 'return_special_tokens_mask') t.deepEqual(batch.special_tokens_mask![i], row.special_tokens_mask);
+          if (f === 'return_word_ids') t.deepEqual(batch.word_ids![i], row.word_ids);
+        }
+      }
+    }
+  }
+  t.is(checked, 2 * 4 * texts.length * flags.length);
+});
