@@ -137,6 +137,8 @@ class CudaEngine {
     } else {
       DeviceBuffer tmp;
       CONVBERT_RETURN_IF_ERROR(to_device(&tmp, w.data(), static_cast<int64_t>(w.size())));
+      // A pageable cudaMemcpy may return before its DMA lands; the conversion runs on another stream.
+      CUDA_TRY(cudaDeviceSynchronize());
       auto buf = std::make_unique<DeviceBuffer>();
       CONVBERT_RETURN_IF_ERROR(buf->alloc(w.size() * 2));
       CONVBERT_RETURN_IF_ERROR(convert_f32_cuda(tmp.as<float>(), buf->as<void>(), static_cast<int64_t>(w.size()),
@@ -231,7 +233,8 @@ Status cuda_engine_create(const Model& m, const CudaEngineOptions& opts, std::sh
       break;
     case HeadKind::kNone: break;
   }
-  CUDA_TRY(cudaStreamSynchronize(e->stream));
+  // Every upload (legacy-stream copies and conversions on e->stream) has landed before the first forward.
+  CUDA_TRY(cudaDeviceSynchronize());
   *out = std::move(e);
   return Status::Ok();
 }
