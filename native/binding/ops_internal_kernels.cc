@@ -234,6 +234,35 @@ Napi::Value OpEmbedding(const Napi::CallbackInfo& info) {
   return a.Done(embedding(*ops, e), ops);
 }
 
+// opFmaPeak(path, iters, threads): the machine's FP32 FMA peak on one path, measured
+// by the engine pool -> { gflops, seconds, path, threads }. Bench-only.
+Napi::Value OpFmaPeak(const Napi::CallbackInfo& info) {
+  Args a{info, "opFmaPeak"};
+  const OpTable* ops = a.Path(0);
+  const int64_t iters = a.Int(1, "iters", 1), threads = a.Int(2, "threads", 1);
+  if (a.failed) return info.Env().Undefined();
+  if (threads > 1024) {
+    ThrowArg(info.Env(), true, "opFmaPeak: threads must be <= 1024");
+    return info.Env().Undefined();
+  }
+  const std::string want = info[0].As<Napi::String>().Utf8Value();
+  const int32_t isa = want == "avx512" ? 2 : want == "avx2" ? 1 : 0;
+  (void)ops;
+  FmaPeakResult r;
+  const Status st = fma_peak(isa, iters, static_cast<int32_t>(threads), &r);
+  Napi::Env env = info.Env();
+  if (!st.ok()) {
+    Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("gflops", r.gflops);
+  o.Set("seconds", r.seconds);
+  o.Set("path", r.path);
+  o.Set("threads", r.threads);
+  return o;
+}
+
 void InitKernelOps(Napi::Env env, Napi::Object exports) {
   exports.Set("opGemm", Napi::Function::New(env, OpGemm, "opGemm"));
   exports.Set("opLayerNorm", Napi::Function::New(env, OpLayerNorm, "opLayerNorm"));
@@ -242,6 +271,7 @@ void InitKernelOps(Napi::Env env, Napi::Object exports) {
   exports.Set("opDynConv", Napi::Function::New(env, OpDynConv, "opDynConv"));
   exports.Set("opSepConv", Napi::Function::New(env, OpSepConv, "opSepConv"));
   exports.Set("opEmbedding", Napi::Function::New(env, OpEmbedding, "opEmbedding"));
+  exports.Set("opFmaPeak", Napi::Function::New(env, OpFmaPeak, "opFmaPeak"));
 }
 
 BindingRegistrar reg("KernelOps", &InitKernelOps);

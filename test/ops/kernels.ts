@@ -80,3 +80,15 @@ export function embedding(e: EmbIn, path: OpPath) {
 
 /** finfo(float32).min, the mask bias HF adds for a masked position. */
 export const F32_MIN = -3.4028234663852886e38;
+
+export interface FmaPeak {
+  gflops: number;
+  seconds: number;
+  path: string;
+  threads: number;
+}
+
+/** The machine's FP32 FMA peak on one path (bench-only op opFmaPeak): threads pool tasks of iters x 12 FMAs. */
+export function fmaPeak(path: OpPath, iters: number, threads: number): FmaPeak {
+  return (native().opFmaPeak as (p: string, i: number, t: number) => FmaPeak)(path, iters, threads);
+}

@@ -214,4 +214,13 @@ Status dynconv(const OpTable& ops, const DynConvArgs& args);
 Status sepconv(const OpTable& ops, const SepConvArgs& args);
 Status embedding(const OpTable& ops, const EmbeddingArgs& args);
 
+// Bench-only FMA peak probe: `threads` pool tasks each run iters x 12 independent
+// FMAs of one path (isa: 0 generic, 1 avx2, 2 avx512; lowered to what the CPU has).
+struct FmaPeakResult {
+  double gflops = 0, seconds = 0;
+  const char* path = "";
+  int32_t threads = 0;  // tasks that could run at once (min(threads, pool size))
+};
+Status fma_peak(int32_t isa, int64_t iters, int32_t threads, FmaPeakResult* out);
+
 }  // namespace convbert

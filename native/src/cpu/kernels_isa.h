@@ -51,4 +51,8 @@ void sepconv_row_avx512(const float* xseq, int64_t L, int64_t l, int64_t C, cons
 void embedding_row_ref(const float* a, const float* b, const float* c, int64_t E, float* y);
 void embedding_row_avx512(const float* a, const float* b, const float* c, int64_t E, float* y);
 
+// FMA peak probe loops (fma_peak.cc): iters x 12 independent FMAs; returns a sum to keep them live.
+float fma_loop_avx2(int64_t iters);
+float fma_loop_avx512(int64_t iters);
+
 }  // namespace convbert

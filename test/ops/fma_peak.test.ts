@@ -1,0 +1,32 @@
+// fma_peak.test.ts: the bench-only FMA peak probe (opFmaPeak) the benchmark
+// harness divides achieved GFLOP/s by. Checked here: it runs the path asked
+// for on every CPU path, reports flops consistent with its own timing (the
+// flop count is computed independently in the test: threads x iters x 12 FMAs
+// x 2 flops x lanes of the path), and rejects bad arguments. No speed bound:
+// performance targets live in the benchmarks, not in timed tests.
+import test from 'ava';
+
+import { cpuPaths } from '../helpers/ops';
+import { fmaPeak } from './kernels';
+
+const LANES: Record<string, number> = { generic: 1, avx2: 8, avx512: 16 };
+
+for (const path of cpuPaths()) {
+  test(`fma peak runs on ${path} and its GFLOP/s matches threads x iters x 24 x lanes / seconds`, (t) => {
+    const iters = 200_000;
+    const threads = 2;
+    const r = fmaPeak(path, iters, threads);
+    t.is(r.path, path);
+    t.true(r.seconds > 0, `seconds ${r.seconds}`);
+    t.true(r.threads >= 1 && r.threads <= threads, `threads ${r.threads}`);
+    const expected = (threads * iters * 12 * 2 * LANES[path]) / r.seconds / 1e9;
+    // Same doubles on both sides: only rounding of the division differs (relative 1e-9).
+    t.true(Math.abs(r.gflops - expected) <= 1e-9 * expected, `gflops ${r.gflops} vs ${expected}`);
+  });
+}
+
+test('fma peak rejects a bad path, zero iterations and zero threads', (t) => {
+  t.throws(() => fmaPeak('sse' as never, 10, 1), { instanceOf: RangeError, message: /path must be/ });
+  t.throws(() => fmaPeak('generic', 0, 1), { instanceOf: RangeError, message: /iters/ });
+  t.throws(() => fmaPeak('generic', 10, 0), { instanceOf: RangeError, message: /threads/ });
+});
