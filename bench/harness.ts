@@ -1,0 +1,369 @@
+// harness.ts: the benchmark harness (issue 5): us vs onnxruntime-node in ONE
+// process on identical inputs and identical weights. For each config (the
+// published YituTech/conv-bert-base and -medium-small configs, read from the
+// fixtures' published_configs.json) it builds a seeded random ConvBertModel,
+// saves it as safetensors and times fromPretrained (load time), exports it to
+// ONNX for the peer (graph optimisations all, intra-op threads = cores), then
+// runs every case with ours and the peer alternating run by run, so a busy
+// machine slows both alike:
+//   1x128 latency (p50, p90), 8x128 and 32x128 throughput, 1x512 latency, and a
+//   mixed batch of 32 sequences of lengths 16-256 where we run forwardPacked
+//   (varlen, no padding) and the peer runs the padded (32, 256) batch.
+// Reported per case: p50/p90 wall ms, CPU ms per run (process.cpuUsage: all
+// threads), sequences/s, useful GFLOP/s (padding not counted) and % of the
+// machine's FP32 FMA peak measured at start-up by the bench-only opFmaPeak
+// probe, and the ratio us/peer of p50 wall and of CPU time. Also peak RSS, the
+// load average before/after each case, and the command line. Results go to
+// bench/results/<time>.json (and latest.json). Options:
+//   --quick (fewer runs, medium-small only unless --configs)   --configs base,medium-small
+//   --cases 1x128,8x128,32x128,1x512,mixed   --iters N (runs per case; default per case)
+//   --threads N   --seed 0   --no-peer   --no-save   --json
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { performance } from 'perf_hooks';
+
+import { setNumThreads } from '../lib/backend';
+import { ConvBertConfig } from '../lib/config';
+import { ConvBertModel } from '../lib/models';
+import { native } from '../lib/native';
+import { exportOnnx } from '../lib/onnx/export';
+import { Tensor } from '../lib/tensor';
+import { trunkFlops } from './flops';
+import { quantile } from './model';
+
+type Ort = typeof import('onnxruntime-node');
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
+}
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+const load = (): string => os.loadavg().map((x) => x.toFixed(1)).join(' ');
+const round = (x: number, d = 2): number => +x.toFixed(d);
+
+/** The fixtures folder (CONVBERT_FIXTURES, else ../shared/fixtures beside the repository). */
+function fixturesDir(...parts: string[]): string {
+  const base = process.env.CONVBERT_FIXTURES ?? path.resolve(__dirname, '..', '..', 'shared', 'fixtures');
+  return path.join(base, ...parts);
+}
+
+const CONFIG_IDS: Record<string, string> = {
+  base: 'YituTech/conv-bert-base',
+  'medium-small': 'YituTech/conv-bert-medium-small',
+  small: 'YituTech/conv-bert-small',
+};
+
+/** Deterministic ids in [1000, vocab): no row is padding or a special token. */
+function seqIds(len: number, vocab: number, seed: number): Int32Array {
+  const ids = new Int32Array(len);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < len; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    ids[i] = 1000 + (s % (vocab - 1000));
+  }
+  return ids;
+}
+
+/** A case: B sequences with these lengths (all equal except 'mixed'). */
+interface Case {
+  name: string;
+  lens: number[];
+  iters: number;
+}
+
+function makeCases(names: string[], quick: boolean, itersOverride: number): Case[] {
+  const defIters: Record<string, [number, number]> = {
+    '1x128': [20, 8],
+    '8x128': [6, 3],
+    '32x128': [3, 1],
+    '1x512': [6, 3],
+    mixed: [3, 1],
+  };
+  return names.map((name) => {
+    let lens: number[];
+    if (name === 'mixed') {
+      // 32 lengths spread over 16..256 (deterministic).
+      lens = Array.from({ length: 32 }, (_, i) => 16 + Math.round(((i * 37) % 32) * (240 / 31)));
+    } else {
+      const m = /^(\d+)x(\d+)$/.exec(name);
+      if (!m) throw new Error(`--cases: '${name}' is not BxL or 'mixed'`);
+      lens = new Array<number>(Number(m[1])).fill(Number(m[2]));
+    }
+    const d = defIters[name] ?? [5, 2];
+    return { name, lens, iters: itersOverride > 0 ? itersOverride : quick ? d[1] : d[0] };
+  });
+}
+
+interface Side {
+  p50_ms: number;
+  p90_ms: number;
+  cpu_ms: number;
+  seq_per_s: number;
+  gflop_per_s: number;
+  pct_of_peak: number;
+}
+
+interface CaseResult {
+  case: string;
+  batch: number;
+  tokens: number;
+  padded_tokens: number;
+  gflop: number;
+  runs: number;
+  ours: Side;
+  peer?: Side;
+  ratio_wall?: number;
+  ratio_cpu?: number;
+  load_average_before: string;
+  load_average_after: string;
+  ours_mode: string;
+}
+
+function side(times: number[], cpu: number[], batch: number, gflop: number, peak: number): Side {
+  const t = [...times].sort((a, b) => a - b);
+  const c = [...cpu].sort((a, b) => a - b);
+  const p50 = quantile(t, 0.5);
+  const gps = gflop / (p50 / 1000);
+  return {
+    p50_ms: round(p50),
+    p90_ms: round(quantile(t, 0.9)),
+    cpu_ms: round(quantile(c, 0.5)),
+    seq_per_s: round((batch * 1000) / p50),
+    gflop_per_s: round(gps, 1),
+    pct_of_peak: round((100 * gps) / peak, 1),
+  };
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<[number, number]> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return [wall, (c.user + c.system) / 1000];
+}
+
+/** Best of a few short runs of the FMA probe on the best path with every pool thread (a busy machine lowers it). */
+function measurePeak(threads: number): { gflops: number; path: string; threads: number } {
+  const probe = native().opFmaPeak as (p: string, i: number, t: number) => { gflops: number; path: string; threads: number };
+  const best = native().backendInfo().bestIsa as string;
+  let r = probe(best, 2_000_000, threads);
+  for (let i = 0; i < 4; i++) {
+    const s = probe(best, 2_000_000, threads);
+    if (s.gflops > r.gflops) r = s;
+  }
+  return { gflops: round(r.gflops, 1), path: r.path, threads: r.threads };
+}
+
+async function runConfig(
+  key: string,
+  cases: Case[],
+  seed: number,
+  threads: number,
+  peak: number,
+  ort: Ort | null,
+  log: (s: string) => void,
+): Promise<Record<string, unknown>> {
+  const all = JSON.parse(fs.readFileSync(fixturesDir('convbert', 'published_configs.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+  const id = CONFIG_IDS[key] ?? key;
+  if (!all[id]) throw new Error(`--configs: unknown config '${key}' (known: ${Object.keys(CONFIG_IDS).join(', ')})`);
+  const config = ConvBertConfig.fromDict(all[id]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-bench-'));
+  try {
+    const seeded = ConvBertModel.fromConfig(config, { seed });
+    await seeded.savePretrained(dir);
+    const onnxFile = path.join(dir, 'model.onnx');
+    if (ort) await exportOnnx(seeded, onnxFile, { opset: 17 });
+    seeded.dispose();
+
+    const rss0 = process.memoryUsage().rss;
+    let t0 = performance.now();
+    const model = await ConvBertModel.fromPretrained(dir);
+    const loadMs = performance.now() - t0;
+    const rssModel = process.memoryUsage().rss - rss0;
+    let sess: import('onnxruntime-node').InferenceSession | null = null;
+    let peerLoadMs: number | undefined;
+    if (ort) {
+      t0 = performance.now();
+      sess = await ort.InferenceSession.create(onnxFile, {
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+      });
+      peerLoadMs = performance.now() - t0;
+    }
+    const weightBytes = [...(await model.stateDict()).values()].reduce((s, t) => s + t.data.byteLength, 0);
+    log(
+      `\n## ${id} (seeded random, seed ${seed}): hidden ${config.hidden_size}, layers ${config.num_hidden_layers}, ` +
+        `groups ${config.num_groups}; weights ${(weightBytes / 1e6).toFixed(1)} MB; load (fromPretrained, safetensors) ${loadMs.toFixed(0)} ms` +
+        (peerLoadMs !== undefined ? `, peer session ${peerLoadMs.toFixed(0)} ms` : '') +
+        `; RSS +${(rssModel / 1e6).toFixed(0)} MB after our load`,
+    );
+    log('case      tokens  ours p50   p90      cpu ms   seq/s   GFLOP/s  %peak |  peer p50  p90      cpu ms   seq/s   GFLOP/s |  us/peer wall  cpu | load avg');
+
+    const results: CaseResult[] = [];
+    let maxAbsDiff: number | undefined;
+    for (const c of cases) {
+      const B = c.lens.length;
+      const L = Math.max(...c.lens);
+      const tokens = c.lens.reduce((s, n) => s + n, 0);
+      const gflop = c.lens.reduce((s, n) => s + trunkFlops(config, n), 0) / 1e9;
+      const rows = c.lens.map((n, b) => seqIds(n, config.vocab_size, seed * 1000 + b + 1));
+      const equal = c.lens.every((n) => n === L);
+      // Ours: the padded forward when all lengths are equal, else forwardPacked (varlen).
+      const ids = new Int32Array(B * L);
+      const mask = new BigInt64Array(B * L);
+      rows.forEach((r, b) => {
+        ids.set(r, b * L);
+        mask.fill(1n, b * L, b * L + r.length);
+      });
+      const packedRows = rows.map((r) => ({ input_ids: r }));
+      const idsT = new Tensor('int32', ids, [B, L]);
+      const ours = equal
+        ? async () => (await model.forward({ input_ids: idsT })).last_hidden_state
+        : async () => model.forwardPacked(packedRows);
+      const feeds = ort
+        ? {
+            input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, (x) => BigInt(x)), [B, L]),
+            attention_mask: new ort.Tensor('int64', mask, [B, L]),
+            token_type_ids: new ort.Tensor('int64', new BigInt64Array(B * L), [B, L]),
+          }
+        : null;
+      const peer = sess && feeds ? async () => sess!.run(feeds) : null;
+      // One warm-up each (and the identical-function check on the first equal-length case).
+      const warm = await ours();
+      if (peer) {
+        const theirs = await peer();
+        if (equal && maxAbsDiff === undefined) {
+          const a = (warm as Tensor).data as Float32Array;
+          const b = theirs.last_hidden_state.data as Float32Array;
+          maxAbsDiff = 0;
+          for (let i = 0; i < a.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(a[i] - b[i]));
+        }
+      }
+      const la0 = load();
+      const ow: number[] = [], oc: number[] = [], pw: number[] = [], pc: number[] = [];
+      for (let i = 0; i < c.iters; i++) {
+        const [w, cpu] = await timed(ours);
+        ow.push(w);
+        oc.push(cpu);
+        if (peer) {
+          const [w2, cpu2] = await timed(peer);
+          pw.push(w2);
+          pc.push(cpu2);
+        }
+      }
+      const r: CaseResult = {
+        case: c.name,
+        batch: B,
+        tokens,
+        padded_tokens: B * L,
+        gflop: round(gflop, 2),
+        runs: c.iters,
+        ours: side(ow, oc, B, gflop, peak),
+        ours_mode: equal ? 'forward (B, L)' : 'forwardPacked (varlen)',
+        load_average_before: la0,
+        load_average_after: load(),
+      };
+      if (peer) {
+        r.peer = side(pw, pc, B, gflop, peak);
+        r.ratio_wall = round(r.ours.p50_ms / r.peer.p50_ms, 3);
+        r.ratio_cpu = round(r.ours.cpu_ms / r.peer.cpu_ms, 3);
+      }
+      results.push(r);
+      const o = r.ours;
+      const p = r.peer;
+      log(
+        `${c.name.padEnd(9)} ${String(tokens).padStart(6)} ${String(o.p50_ms).padStart(9)} ${String(o.p90_ms).padStart(8)} ${String(o.cpu_ms).padStart(9)} ` +
+          `${String(o.seq_per_s).padStart(7)} ${String(o.gflop_per_s).padStart(8)} ${String(o.pct_of_peak).padStart(6)} | ` +
+          (p
+            ? `${String(p.p50_ms).padStart(9)} ${String(p.p90_ms).padStart(8)} ${String(p.cpu_ms).padStart(9)} ${String(p.seq_per_s).padStart(7)} ${String(p.gflop_per_s).padStart(8)} | ` +
+              `${String(r.ratio_wall).padStart(12)} ${String(r.ratio_cpu).padStart(5)}`
+            : `${'(no peer)'.padStart(47)} | ${''.padStart(18)}`) +
+          ` | ${la0}`,
+      );
+    }
+    if (maxAbsDiff !== undefined) log(`check: max |peer - ours| on last_hidden_state: ${maxAbsDiff.toExponential(2)}`);
+    model.dispose();
+    if (sess) await sess.release();
+    return {
+      config: id,
+      weight_bytes: weightBytes,
+      load_ms: round(loadMs, 0),
+      peer_load_ms: peerLoadMs !== undefined ? round(peerLoadMs, 0) : undefined,
+      rss_after_load_delta_bytes: rssModel,
+      max_abs_diff_vs_peer: maxAbsDiff,
+      cases: results,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const quick = flag('quick');
+  const json = flag('json');
+  const seed = Number(arg('seed', '0'));
+  const threads = Number(arg('threads', String(os.availableParallelism())));
+  setNumThreads(threads);
+  const configs = arg('configs', quick ? 'medium-small' : 'base,medium-small').split(',');
+  const cases = makeCases(arg('cases', '1x128,8x128,32x128,1x512,mixed').split(','), quick, Number(arg('iters', '0')));
+  let ort: Ort | null = null;
+  if (!flag('no-peer')) {
+    try {
+      ort = (await import('onnxruntime-node')) as Ort;
+    } catch (e) {
+      console.error(`onnxruntime-node not available (${(e as Error).message}): running without the peer`);
+    }
+  }
+  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+  const lines: string[] = [];
+  const log = (s: string): void => {
+    lines.push(s);
+    if (!json) console.log(s);
+  };
+  const peak = measurePeak(threads);
+  const info = native().backendInfo() as unknown as Record<string, unknown>;
+  log(`$ ${command}`);
+  log(
+    `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ISA ${String(info.bestIsa)}, threads ${threads}; ` +
+      `measured FP32 FMA peak ${peak.gflops} GFLOP/s (${peak.path}, ${peak.threads} threads, best of 5); ` +
+      `peer ${ort ? `onnxruntime-node ${ort.env.versions.node ?? ''}`.trim() : 'none'}; load average ${load()}`,
+  );
+  log('wall ms: p50/p90 of runs alternating ours and the peer; cpu ms: median process CPU time per run (all threads);');
+  log('GFLOP/s counts useful flops only (no padding); us/peer < 1 means we are faster.');
+  const out: Record<string, unknown>[] = [];
+  for (const k of configs) out.push(await runConfig(k, cases, seed, threads, peak.gflops, ort, log));
+  const peakRss = process.resourceUsage().maxRSS * 1024;
+  log(`\npeak RSS of the process (both engines, all configs): ${(peakRss / 1e6).toFixed(0)} MB; load average after: ${load()}`);
+  const result = {
+    date: new Date().toISOString(),
+    command,
+    cpu: os.cpus()[0]?.model,
+    cpus: os.cpus().length,
+    threads,
+    fma_peak: peak,
+    peer: ort ? `onnxruntime-node ${ort.env.versions.node ?? ''}`.trim() : null,
+    peak_rss_bytes: peakRss,
+    configs: out,
+    table: lines,
+  };
+  if (json) console.log(JSON.stringify(result, null, 2));
+  if (!flag('no-save')) {
+    const dir = path.join(__dirname, 'results');
+    fs.mkdirSync(dir, { recursive: true });
+    const body = JSON.stringify(result, null, 2) + '\n';
+    fs.writeFileSync(path.join(dir, `${result.date.replace(/[:.]/g, '-')}.json`), body);
+    fs.writeFileSync(path.join(dir, 'latest.json'), body);
+    if (!json) console.log(`results: bench/results/latest.json`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
