@@ -1,6 +1,7 @@
 // flops.ts: floating-point operations of one ConvBERT trunk forward, counted
 // from the config (multiply-add = 2 FLOPs). Used to turn latencies into GFLOP/s.
-// ConvBERT-base at 128 tokens: 21.2 GFLOP per sequence.
+// ConvBERT-base at 128 tokens: 21.2 GFLOP per sequence; medium-small (num_groups 2)
+// counts its grouped FFN at 1/num_groups.
 
 export interface TrunkShape {
   hidden_size: number;
@@ -10,6 +11,8 @@ export interface TrunkShape {
   head_ratio: number;
   intermediate_size: number;
   conv_kernel_size: number;
+  /** Grouped FFN (GroupedLinearLayer) when > 1: each group is (I/G, H/G), so the FFN costs 1/G. */
+  num_groups?: number;
 }
 
 export function trunkFlops(c: TrunkShape, L: number): number {
@@ -27,7 +30,7 @@ export function trunkFlops(c: TrunkShape, L: number): number {
     2 * L * A * k + // span-based dynamic conv (weighted sum over taps)
     2 * 2 * L * L * A + // QK^T and P·V
     2 * L * h * h + // attention output dense
-    2 * 2 * L * h * c.intermediate_size; // FFN in and out
+    (2 * 2 * L * h * c.intermediate_size) / Math.max(1, c.num_groups ?? 1); // FFN in and out (grouped: 1/G)
   const project = c.embedding_size !== h ? 2 * L * c.embedding_size * h : 0;
   return c.num_hidden_layers * perLayer + project;
 }
