@@ -1,7 +1,9 @@
 // The npm tarball: `npm pack`, installed into a fresh project with install
 // scripts disabled (so nothing can compile), must load the addon from its
 // prebuilt binary in prebuilds/linux-x64 and work from require and import.
-// `npm run prebuild` runs first when no prebuild exists yet.
+// When no prebuild exists yet, prebuildify runs in a scratch copy of the native
+// sources: running it here would rebuild build/ under the feet of the tests
+// running beside this one.
 import test from 'ava';
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -19,14 +21,30 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
   return r.stdout;
 }
 
+/** `npm run prebuild` (prebuildify --napi --strip) in a scratch copy; its prebuilds/ is copied back. */
+function prebuildAside(): void {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-prebuild-'));
+  try {
+    for (const f of ['package.json', 'binding.gyp', 'native', 'scripts']) {
+      fs.cpSync(path.join(repoRoot, f), path.join(scratch, f), { recursive: true });
+    }
+    fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(scratch, 'node_modules'), 'dir');
+    run(npm, ['run', 'prebuild'], scratch);
+    fs.cpSync(path.join(scratch, 'prebuilds'), path.join(repoRoot, 'prebuilds'), { recursive: true });
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 test('the packed tarball installs with scripts off and loads the prebuilt binary', (t) => {
   const hasPrebuild = fs.existsSync(prebuilt) && fs.readdirSync(prebuilt).some((f) => f.endsWith('.node'));
-  if (!hasPrebuild) run(npm, ['run', 'prebuild'], repoRoot);
+  if (!hasPrebuild) prebuildAside();
   t.true(fs.readdirSync(prebuilt).some((f) => f.endsWith('.node')), 'npm run prebuild wrote prebuilds/<platform>-<arch>/*.node');
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-pack-'));
   try {
-    const packOut = run(npm, ['pack', '--json', '--pack-destination', tmp], repoRoot);
+    // --ignore-scripts: dist/ is already built by `npm test`, and rebuilding it here would race the other tests.
+    const packOut = run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], repoRoot);
     const packed = JSON.parse(packOut)[0] as { filename: string; files: { path: string }[] };
     const names = packed.files.map((f) => f.path);
     t.true(names.some((n) => n.startsWith('prebuilds/') && n.endsWith('.node')), 'the tarball carries the prebuild');
