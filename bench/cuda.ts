@@ -7,6 +7,7 @@
 //          --dtypes float32,float16,bfloat16  --ops-only  --model-only  --json
 import { performance } from 'perf_hooks';
 
+import { backendInfo } from '../lib/backend';
 import { ConvBertConfig } from '../lib/config';
 import { ConvBertModel } from '../lib/models';
 import type { EngineSpec, NativeEngine, NativeEngineCtor } from '../lib/models/engine_types';
@@ -65,7 +66,8 @@ function cudaEngineCtor(dtype: Dtype): NativeEngineCtor {
 }
 
 async function main(): Promise<void> {
-  const info = native().backendInfo().cuda;
+  // lib/backend's view: when the CUDA build was found but not usable, its reason says why.
+  const info = backendInfo().cuda;
   if (!info.available) {
     console.log(`no GPU: skipped (${info.reason ?? 'no usable CUDA device'})`);
     process.exit(77);
