@@ -235,7 +235,7 @@ Napi::Value OpEmbedding(const Napi::CallbackInfo& info) {
 }
 
 // opFmaPeak(path, iters, threads): the machine's FP32 FMA peak on one path, measured
-// by the engine pool -> { gflops, seconds, path, threads }. Bench-only.
+// by the engine pool -> { gflops, seconds, cpuSeconds, gflopsPerCpuSecond, path, threads }. Bench-only.
 Napi::Value OpFmaPeak(const Napi::CallbackInfo& info) {
   Args a{info, "opFmaPeak"};
   const OpTable* ops = a.Path(0);
@@ -258,6 +258,8 @@ Napi::Value OpFmaPeak(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("gflops", r.gflops);
   o.Set("seconds", r.seconds);
+  o.Set("cpuSeconds", r.cpu_seconds);
+  o.Set("gflopsPerCpuSecond", r.gflops_per_cpu_second);
   o.Set("path", r.path);
   o.Set("threads", r.threads);
   return o;

@@ -22,6 +22,10 @@ for (const path of cpuPaths()) {
     const expected = (threads * iters * 12 * 2 * LANES[path]) / r.seconds / 1e9;
     // Same doubles on both sides: only rounding of the division differs (relative 1e-9).
     t.true(Math.abs(r.gflops - expected) <= 1e-9 * expected, `gflops ${r.gflops} vs ${expected}`);
+    // Per CPU-second: the same flop count over the threads' summed CPU time.
+    t.true(r.cpuSeconds > 0, `cpuSeconds ${r.cpuSeconds}`);
+    const perCpu = (threads * iters * 12 * 2 * LANES[path]) / r.cpuSeconds / 1e9;
+    t.true(Math.abs(r.gflopsPerCpuSecond - perCpu) <= 1e-9 * perCpu, `gflopsPerCpuSecond ${r.gflopsPerCpuSecond} vs ${perCpu}`);
   });
 }
 

@@ -84,6 +84,9 @@ export const F32_MIN = -3.4028234663852886e38;
 export interface FmaPeak {
   gflops: number;
   seconds: number;
+  /** Summed CPU time of the threads that ran the loops, and flops per CPU-second (one core's rate). */
+  cpuSeconds: number;
+  gflopsPerCpuSecond: number;
   path: string;
   threads: number;
 }

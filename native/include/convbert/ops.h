@@ -217,7 +217,8 @@ Status embedding(const OpTable& ops, const EmbeddingArgs& args);
 // Bench-only FMA peak probe: `threads` pool tasks each run iters x 12 independent
 // FMAs of one path (isa: 0 generic, 1 avx2, 2 avx512; lowered to what the CPU has).
 struct FmaPeakResult {
-  double gflops = 0, seconds = 0;
+  double gflops = 0, seconds = 0;          // wall clock: flops / seconds
+  double cpu_seconds = 0, gflops_per_cpu_second = 0;  // summed thread CPU time: one core's rate
   const char* path = "";
   int32_t threads = 0;  // tasks that could run at once (min(threads, pool size))
 };
