@@ -6,6 +6,7 @@
 #include <string>
 
 #include "convbert/engine.h"
+#include "convbert/thread_pool.h"
 
 namespace convbert {
 
@@ -143,6 +144,20 @@ std::vector<WeightSpec> expected_weights(const EngineConfig& c, const HeadConfig
 
 namespace {
 
+// pack_gemm_b over the pool, one 16-column panel per task (each panel only reads
+// its own columns of B, so the result is the serial packing's bit for bit).
+void pack_parallel(const float* B, int64_t ldb, int64_t N, int64_t K, bool transposed, float* dst) {
+  const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, K * kGemmPanel));
+  parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t n0 = p * kGemmPanel;
+      pack_gemm_b(transposed ? B + n0 : B + n0 * ldb, ldb, std::min(kGemmPanel, N - n0), K, transposed,
+                  dst + p * K * kGemmPanel);
+    }
+  });
+}
+
 class Builder {
  public:
   Builder(const WeightLookup& lookup, const std::vector<WeightSpec>& specs) : lookup_(lookup), specs_(specs) {}
@@ -174,8 +189,8 @@ class Builder {
     const int64_t n = N / G, k = K / G, per = packed_gemm_size(n, k);
     out->packed.assign(static_cast<size_t>(G * per), 0.f);
     for (int64_t g = 0; g < G; ++g) {
-      if (G == 1) pack_gemm_b(pw, K, N, K, false, out->packed.data());
-      else pack_gemm_b(pw + g * k * n, n, n, k, true, out->packed.data() + g * per);
+      if (G == 1) pack_parallel(pw, K, N, K, false, out->packed.data());
+      else pack_parallel(pw + g * k * n, n, n, k, true, out->packed.data() + g * per);
     }
     bytes += G * per * 4;
     if (!b.empty()) CONVBERT_RETURN_IF_ERROR(copy(b, N, &out->bias));
@@ -197,7 +212,7 @@ class Builder {
     out->K = K;
     out->G = 1;
     out->packed.assign(static_cast<size_t>(packed_gemm_size(out->N, K)), 0.f);
-    pack_gemm_b(w.data(), K, out->N, K, false, out->packed.data());
+    pack_parallel(w.data(), K, out->N, K, false, out->packed.data());
     out->bias = std::move(bias);
     bytes += static_cast<int64_t>(out->packed.size() + out->bias.size()) * 4;
     return Status::Ok();
