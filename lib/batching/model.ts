@@ -63,19 +63,24 @@ function sliceRow(t: Tensor<'float32'>, k: number, n: number): Tensor<'float32'>
   return new Tensor('float32', (t.data as Float32Array).slice(k * per, (k + 1) * per), [1, ...t.dims.slice(1)]);
 }
 
-/**
- * Runs rows as if each were alone on a model without forwardPacked: one forward
- * per distinct length (rows of that length stacked, no padding), in first-seen order.
- */
-export async function runRowsByLength(model: ConvBertPreTrainedModel, rows: readonly BatchRow[]): Promise<BatchRowOutput[]> {
-  const out = new Array<BatchRowOutput>(rows.length);
+/** Row indices grouped by token count, in first-seen order (so the work is deterministic). */
+export function groupByLength(rows: readonly { input_ids: ArrayLike<number> }[]): Map<number, number[]> {
   const byLen = new Map<number, number[]>();
   rows.forEach((r, i) => {
     const g = byLen.get(r.input_ids.length);
     if (g) g.push(i);
     else byLen.set(r.input_ids.length, [i]);
   });
-  for (const [L, idx] of byLen) {
+  return byLen;
+}
+
+/**
+ * Runs rows as if each were alone on a model without forwardPacked: one forward
+ * per distinct length (rows of that length stacked, no padding), in first-seen order.
+ */
+export async function runRowsByLength(model: ConvBertPreTrainedModel, rows: readonly BatchRow[]): Promise<BatchRowOutput[]> {
+  const out = new Array<BatchRowOutput>(rows.length);
+  for (const [L, idx] of groupByLength(rows)) {
     const n = idx.length;
     const ids = new Int32Array(n * L);
     const types = new Int32Array(n * L);

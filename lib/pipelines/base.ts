@@ -7,7 +7,7 @@
 // model takes (model_max_length, max_position_embeddings) are truncated, except
 // in question answering, which windows the context (doc stride).
 import { ConvBertError, argError } from '../errors';
-import { attachBatching, type BatchingOptions } from '../batching/model';
+import { attachBatching, groupByLength, type BatchingOptions } from '../batching/model';
 import { resolveModelPath, type HubOptions } from '../hub';
 import { type ConvBertPreTrainedModel } from '../models/base';
 import { Tensor } from '../tensor';
@@ -197,14 +197,7 @@ export class PipelineCore<M extends ConvBertPreTrainedModel> {
     const packed = (this.model as unknown as { forwardPacked?: ForwardPacked }).forwardPacked;
     if (typeof packed === 'function' && !rank3) return this.runPacked(packed.bind(this.model), rows, outputs);
     const out = new Array<RowOutput>(rows.length);
-    // Group row indices by length, keeping first-seen order so the work is deterministic.
-    const byLen = new Map<number, number[]>();
-    rows.forEach((r, i) => {
-      const g = byLen.get(r.input_ids.length);
-      if (g) g.push(i);
-      else byLen.set(r.input_ids.length, [i]);
-    });
-    for (const [L, idx] of byLen) {
+    for (const [L, idx] of groupByLength(rows)) {
       for (let s = 0; s < idx.length; s += this.batchSize) {
         const chunk = idx.slice(s, s + this.batchSize);
         const n = chunk.length;
