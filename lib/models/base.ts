@@ -10,12 +10,13 @@ import * as path from 'path';
 
 import { ConvBertConfig, isConvBertArchitecture } from '../config';
 import { ConvBertError, argError, shapeError } from '../errors';
+import { backendInfo } from '../backend';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import { resolveModelPath, type HubOptions } from '../hub';
 import { saveStateDict, type StateDict } from '../weights';
 import { openCheckpoint, type Checkpoint, type CheckpointEntry } from './checkpoint';
-import { type EngineSpec, type ForwardRequest, type HeadKind, type NativeEngine, type NativeEngineCtor } from './engine_types';
+import { type EngineOptions, type EngineSpec, type ForwardRequest, type HeadKind, type NativeEngine, type NativeEngineCtor } from './engine_types';
 import { initParam } from './init';
 import {
   fmtDims,
@@ -48,19 +49,29 @@ export interface LoadInfo {
 export interface FromPretrainedOptions extends Partial<Pick<HubOptions, 'revision' | 'cacheDir' | 'token' | 'localFilesOnly' | 'endpoint' | 'progress'>> {
   /** Use this config instead of the config.json beside the weights. */
   config?: ConvBertConfig;
-  /** Weight precision of the engine. Only 'float32' (the exact reference path) is available in this build. */
-  dtype?: 'float32';
-  /** Where the engine runs: 'cpu' (default) or 'auto' (the best available device, today the CPU). */
-  device?: 'cpu' | 'auto';
+  /**
+   * Weight precision of the engine: 'float32' (default, the exact reference path), or 'float16' /
+   * 'bfloat16' (CUDA only: gemm weights and tensor-core inputs in that type, fp32 accumulation).
+   */
+  dtype?: ModelDtype;
+  /** Where the engine runs: 'cpu' (default), 'cuda' (= 'cuda:0'), 'cuda:N', or 'auto' (CUDA when backendInfo().cuda.available, else the CPU). */
+  device?: ModelDevice;
   /** Seed for head weights the checkpoint lacks (they are drawn as HF initialises them). Default 0. */
   seed?: number;
   /** @internal Engine constructor to use instead of the native addon's (tests only). */
   engine?: NativeEngineCtor;
 }
 
+export type ModelDtype = 'float32' | 'float16' | 'bfloat16';
+export type ModelDevice = 'cpu' | 'cuda' | `cuda:${number}` | 'auto';
+
 export interface FromConfigOptions {
   /** Seed of HF's initialisation; the same seed gives the same weights. Default 0. */
   seed?: number;
+  /** As in fromPretrained. */
+  dtype?: ModelDtype;
+  /** As in fromPretrained. */
+  device?: ModelDevice;
   /** @internal Engine constructor to use instead of the native addon's (tests only). */
   engine?: NativeEngineCtor;
 }
@@ -119,6 +130,8 @@ export interface ModelInit {
   loadInfo: LoadInfo;
   source: WeightSource;
   engine?: NativeEngineCtor;
+  /** Engine placement (from checkPlacement); absent = the CPU, float32. */
+  placement?: EngineOptions;
 }
 
 /** The static side every model class has. */
@@ -256,17 +269,35 @@ function mapCheckpoint(kind: HeadKind, c: ConvBertConfig, ck: Checkpoint, seed: 
   return { weights: { trunk: trunkOrdered, head: headOrdered }, info: { missing_keys: missing, unexpected_keys: unexpected } };
 }
 
-/** Resolves `dirOrFile` to the weights path and the config.json beside it. */
-/** dtype/device: refuse what this build cannot do instead of silently running something else. */
-function checkPlacement(o: FromPretrainedOptions): void {
-  if (o.dtype !== undefined && o.dtype !== 'float32') {
-    throw new ConvBertError(`fromPretrained: dtype ${JSON.stringify(o.dtype)} is not available in this build; use 'float32'`, 'ERR_CONVBERT_UNSUPPORTED');
+/**
+ * dtype/device: resolves 'auto' and refuses what this build or machine cannot do instead of
+ * silently running something else (ERR_CONVBERT_UNSUPPORTED, with the CUDA reason when there is one).
+ * A CUDA device that is reported available is left to the native Engine, whose CUDA errors are typed too.
+ */
+function checkPlacement(o: { dtype?: unknown; device?: unknown; engine?: NativeEngineCtor }, where: string): EngineOptions {
+  const dtype = o.dtype ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') {
+    throw new ConvBertError(`${where}: dtype ${JSON.stringify(o.dtype)} is not supported; use 'float32', 'float16' or 'bfloat16'`, 'ERR_CONVBERT_UNSUPPORTED');
   }
-  if (o.device !== undefined && o.device !== 'cpu' && o.device !== 'auto') {
-    throw new ConvBertError(`fromPretrained: device ${JSON.stringify(o.device)} is not available in this build; use 'cpu' or 'auto'`, 'ERR_CONVBERT_UNSUPPORTED');
+  let device = o.device ?? 'cpu';
+  const isCuda = (d: unknown): d is 'cuda' | `cuda:${number}` => d === 'cuda' || (typeof d === 'string' && /^cuda:(0|[1-9][0-9]{0,2})$/.test(d));
+  if (device !== 'cpu' && device !== 'auto' && !isCuda(device)) {
+    throw new ConvBertError(`${where}: device ${JSON.stringify(o.device)} is not supported; use 'cpu', 'cuda', 'cuda:N' or 'auto'`, 'ERR_CONVBERT_UNSUPPORTED');
   }
+  // A test engine constructor decides for itself; otherwise ask the loaded addon.
+  const cuda = o.engine || device === 'cpu' ? null : backendInfo().cuda;
+  if (device === 'auto') device = cuda?.available ? 'cuda' : 'cpu';
+  if (device === 'cpu' && dtype !== 'float32') {
+    const why = o.device === 'auto' && cuda && !cuda.available ? ` (device 'auto' chose the CPU: ${cuda.reason ?? 'no CUDA device'})` : '';
+    throw new ConvBertError(`${where}: dtype '${dtype}' needs a CUDA device; the CPU engine runs 'float32' only${why}`, 'ERR_CONVBERT_UNSUPPORTED');
+  }
+  if (device !== 'cpu' && cuda && !cuda.available) {
+    throw new ConvBertError(`${where}: device '${device}' is not available: ${cuda.reason ?? 'no CUDA device'}`, 'ERR_CONVBERT_UNSUPPORTED');
+  }
+  return { device: device as EngineOptions['device'], dtype };
 }
 
+/** Resolves `dirOrFile` to the weights path and the config.json beside it. */
 function resolvePaths(dirOrFile: string): { weights: string; config: string } {
   if (typeof dirOrFile !== 'string' || dirOrFile.length === 0) throw argError(`fromPretrained: dirOrFile must be a path, got ${typeof dirOrFile}`);
   let st: fs.Stats;
@@ -289,6 +320,7 @@ export abstract class ConvBertPreTrainedModel {
   /** Keys fromPretrained could not fill (initialised randomly) and checkpoint keys it did not use. */
   readonly loadInfo: LoadInfo;
   #engine: NativeEngine | null;
+  #device: string;
   readonly #source: WeightSource;
 
   /** @internal Use fromPretrained or fromConfig. */
@@ -301,7 +333,13 @@ export abstract class ConvBertPreTrainedModel {
     if (typeof Engine !== 'function') {
       throw new ConvBertError('this build of the native addon has no Engine (rebuild the addon)', 'ERR_CONVBERT_UNSUPPORTED');
     }
-    this.#engine = new Engine(this.engineSpec(kind, init.weights));
+    this.#engine = init.placement ? new Engine(this.engineSpec(kind, init.weights), init.placement) : new Engine(this.engineSpec(kind, init.weights));
+    this.#device = this.#engine.device ?? 'cpu';
+  }
+
+  /** Where the engine runs: 'cpu' or 'cuda:N' (kept after dispose()). */
+  get device(): string {
+    return this.#device;
   }
 
   private engineSpec(kind: HeadKind, w: Weights): EngineSpec {
@@ -329,7 +367,7 @@ export abstract class ConvBertPreTrainedModel {
    * CONVBERT_MISSING_WEIGHTS) and in `model.loadInfo.missing_keys`.
    */
   static async fromPretrained<T extends ConvBertPreTrainedModel>(this: ModelClass<T>, dirOrFile: string, options: FromPretrainedOptions = {}): Promise<T> {
-    checkPlacement(options);
+    const placement = checkPlacement(options, 'fromPretrained');
     // A Hub repo id ("org/name") is downloaded into huggingface_hub's cache first; local paths are used as they are.
     if (typeof dirOrFile === 'string' && dirOrFile !== '' && !fs.existsSync(dirOrFile)) dirOrFile = await resolveModelPath(dirOrFile, options);
     const p = resolvePaths(dirOrFile);
@@ -352,17 +390,18 @@ export abstract class ConvBertPreTrainedModel {
         code: 'CONVBERT_UNEXPECTED_WEIGHTS',
       });
     }
-    return new this({ config, weights, loadInfo: info, source: { kind: 'file', file, seed }, engine: options.engine });
+    return new this({ config, weights, loadInfo: info, source: { kind: 'file', file, seed }, engine: options.engine, placement });
   }
 
   /** A fresh model with HF's initialisation, deterministic for `seed`. */
   static fromConfig<T extends ConvBertPreTrainedModel>(this: ModelClass<T>, config: ConvBertConfig | Record<string, unknown>, options: FromConfigOptions = {}): T {
+    const placement = checkPlacement(options, 'fromConfig');
     const cfg = config instanceof ConvBertConfig ? config : ConvBertConfig.fromDict(config);
     checkHeadConfig(cfg, this.name);
     const seed = options.seed ?? SEED_DEFAULT;
     if (!Number.isSafeInteger(seed)) throw argError(`fromConfig: seed must be an integer, got ${String(seed)}`);
     const weights = initWeights(this.headKind, cfg, seed);
-    return new this({ config: cfg, weights, loadInfo: { missing_keys: [], unexpected_keys: [] }, source: { kind: 'seed', seed }, engine: options.engine });
+    return new this({ config: cfg, weights, loadInfo: { missing_keys: [], unexpected_keys: [] }, source: { kind: 'seed', seed }, engine: options.engine, placement });
   }
 
   /** The model's weights by HF key (trunk under `convbert.` for heads), the tied LM weight left out like HF. */

@@ -123,10 +123,24 @@ export interface NativeEngine {
   forwardSync(req: ForwardRequest): void;
   /** Frees native memory now. Later calls throw ERR_CONVBERT_DISPOSED. */
   dispose(): void;
-  /** Bytes of native memory held (weights + arena). */
+  /** Bytes of native memory held (weights + arena, host and CUDA device together). */
   readonly nativeBytes: number;
+  /** Where the engine runs: 'cpu' or 'cuda:N' (absent on test doubles: read as 'cpu'). */
+  readonly device?: string;
+}
+
+/** Second argument of `new Engine(spec, options)`; every field is optional. */
+export interface EngineOptions {
+  /** 'cpu' (default), 'cuda' (= 'cuda:0') or 'cuda:N'. A build or machine without CUDA refuses 'cuda' with the reason. */
+  device?: 'cpu' | 'cuda' | `cuda:${number}`;
+  /** Gemm weight type on the CUDA device; the CPU engine runs 'float32' only (others: ERR_CONVBERT_UNSUPPORTED). */
+  dtype?: 'float32' | 'float16' | 'bfloat16';
+  /** CUDA float32 gemms on TF32 tensor cores (opt-in: about 1e-3 relative error). Default false. */
+  tf32?: boolean;
+  /** CPU kernel path (tests only); default the process's active path. */
+  isa?: 'generic' | 'avx2' | 'avx512';
 }
 
 export interface NativeEngineCtor {
-  new (spec: EngineSpec): NativeEngine;
+  new (spec: EngineSpec, options?: EngineOptions): NativeEngine;
 }

@@ -4,8 +4,14 @@
 // dims, ids in range) and queues a ForwardWorker; forwardSync runs on the
 // calling thread; dispose() frees native memory at once (a forward in flight
 // keeps the model alive until it ends); the ObjectWrap finalizer frees it otherwise.
-// A second constructor argument { isa: 'generic' | 'avx2' | 'avx512' } picks a
-// kernel path (tests only; the default is the process's active path).
+// A second constructor argument { device, dtype, tf32, isa } places the engine:
+// device 'cpu' (default) | 'cuda' (= 'cuda:0') | 'cuda:N' hands the built Model to
+// cuda_engine_create (weights resident on that device; forwards run there); dtype
+// 'float32' (default) | 'float16' | 'bfloat16' is the CUDA gemm weight type (the
+// CPU engine is float32 only: the others are ERR_CONVBERT_UNSUPPORTED there); tf32
+// opts float32 CUDA gemms into TF32. In a CPU-only build the CUDA stub refuses
+// with its one-line reason. isa: 'generic' | 'avx2' | 'avx512' picks a CPU kernel
+// path (tests only; the default is the process's active path).
 #include <napi.h>
 
 #include <algorithm>
@@ -17,6 +23,7 @@
 
 #include "addon.h"
 #include "convbert/cpu.h"
+#include "convbert/cuda_backend.h"
 #include "convbert/engine.h"
 #include "forward_worker.h"
 
@@ -124,6 +131,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                                          InstanceMethod("dispose", &EngineWrap::Dispose),
                                          InstanceAccessor("nativeBytes", &EngineWrap::NativeBytes, nullptr),
                                          InstanceAccessor("isa", &EngineWrap::IsaName, nullptr),
+                                         InstanceAccessor("device", &EngineWrap::DeviceName, nullptr),
                                      });
     exports.Set("Engine", cls);
   }
@@ -144,8 +152,57 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       ThrowArg(env, false, "Engine(spec): spec must be an object");
       return;
     }
+    bool use_cuda = false;
+    CudaEngineOptions copts;
+    if (info.Length() >= 2 && !info[1].IsUndefined() && !info[1].IsNull() && !info[1].IsObject()) {
+      CodedError(env, StatusCode::kInvalidArgument, nullptr, "Engine(spec, options): options must be an object").ThrowAsJavaScriptException();
+      return;
+    }
     if (info.Length() >= 2 && info[1].IsObject()) {
-      Napi::Value isa = info[1].As<Napi::Object>().Get("isa");
+      Napi::Object o = info[1].As<Napi::Object>();
+      Napi::Value dev = o.Get("device");
+      if (!dev.IsUndefined()) {
+        const std::string s = dev.IsString() ? dev.As<Napi::String>().Utf8Value() : std::string("(not a string)");
+        bool ok = dev.IsString();
+        if (s == "cpu") {
+        } else if (s == "cuda") {
+          use_cuda = true;
+        } else if (ok && s.size() > 5 && s.compare(0, 5, "cuda:") == 0 && s.size() <= 8 &&
+                   s.find_first_not_of("0123456789", 5) == std::string::npos && (s.size() == 6 || s[5] != '0')) {
+          use_cuda = true;
+          copts.device = std::stoi(s.substr(5));
+        } else {
+          CodedError(env, StatusCode::kInvalidArgument, nullptr, "Engine(spec, options): options.device must be 'cpu', 'cuda' or 'cuda:N', got " + s).ThrowAsJavaScriptException();
+          return;
+        }
+      }
+      Napi::Value dt = o.Get("dtype");
+      if (!dt.IsUndefined()) {
+        const std::string s = dt.IsString() ? dt.As<Napi::String>().Utf8Value() : std::string("(not a string)");
+        if (s == "float32") copts.dtype = CudaDtype::kFloat32;
+        else if (s == "float16") copts.dtype = CudaDtype::kFloat16;
+        else if (s == "bfloat16") copts.dtype = CudaDtype::kBFloat16;
+        else {
+          CodedError(env, StatusCode::kInvalidArgument, nullptr, "Engine(spec, options): options.dtype must be float32|float16|bfloat16, got " + s).ThrowAsJavaScriptException();
+          return;
+        }
+      }
+      Napi::Value tf = o.Get("tf32");
+      if (!tf.IsUndefined()) {
+        if (!tf.IsBoolean()) {
+          CodedError(env, StatusCode::kInvalidArgument, nullptr, "Engine(spec, options): options.tf32 must be a boolean").ThrowAsJavaScriptException();
+          return;
+        }
+        copts.tf32 = tf.As<Napi::Boolean>().Value();
+      }
+      if (!use_cuda && copts.dtype != CudaDtype::kFloat32) {
+        CodedError(env, StatusCode::kUnsupported, nullptr,
+                   std::string("Engine(spec, options): options.dtype ") + cuda_dtype_name(copts.dtype) +
+                       " needs device 'cuda' (the CPU engine runs float32 only)")
+            .ThrowAsJavaScriptException();
+        return;
+      }
+      Napi::Value isa = o.Get("isa");
       if (isa.IsString()) {
         const std::string s = isa.As<Napi::String>().Utf8Value();
         if (s == "generic") ops_ = &cpu_ops(Isa::kGeneric);
@@ -258,6 +315,16 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
       return;
     }
+    if (use_cuda) {
+      std::shared_ptr<CudaEngine> ce;
+      st = cuda_engine_create(*model, copts, &ce);
+      if (!st.ok()) {
+        Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
+        return;
+      }
+      cuda_ = std::move(ce);
+      device_ = "cuda:" + std::to_string(copts.device);
+    }
     model_ = std::move(model);
     Napi::MemoryManagement::AdjustExternalMemory(env, model_->weight_bytes());
     adjusted_ = model_->weight_bytes();
@@ -267,6 +334,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   void Finalize(Napi::BasicEnv env) override {
     if (adjusted_) Napi::MemoryManagement::AdjustExternalMemory(env, -adjusted_);
     adjusted_ = 0;
+    cuda_.reset();
     model_.reset();
   }
 
@@ -451,6 +519,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value Dispose(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::DisposeImpl>(info); }
   Napi::Value NativeBytes(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::NativeBytesImpl>(info); }
   Napi::Value IsaName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::IsaNameImpl>(info); }
+  Napi::Value DeviceName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::DeviceNameImpl>(info); }
 
   Napi::Value ForwardImpl(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -463,7 +532,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       return d.Promise();
     }
     keep.push_back(Napi::Persistent(info.This()));  // the Engine outlives its forwards
-    return QueueForward(env, model_, ops_, std::move(job), std::move(keep));
+    return QueueForward(env, model_, cuda_, ops_, std::move(job), std::move(keep));
   }
 
   Napi::Value ForwardSyncImpl(const Napi::CallbackInfo& info) {
@@ -474,7 +543,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       err.ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    Status st = forward(*model_, *ops_, job);
+    Status st = cuda_ ? cuda_engine_forward(*cuda_, job) : forward(*model_, *ops_, job);
     if (!st.ok()) Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -483,19 +552,26 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     if (model_) {
       Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -adjusted_);
       adjusted_ = 0;
+      cuda_.reset();  // a forward in flight holds its own reference
       model_.reset();
     }
     return info.Env().Undefined();
   }
 
   Napi::Value NativeBytesImpl(const Napi::CallbackInfo& info) {
-    const double n = model_ ? static_cast<double>(model_->weight_bytes() + model_->arena_bytes()) : 0.0;
+    double n = model_ ? static_cast<double>(model_->weight_bytes() + model_->arena_bytes()) : 0.0;
+    if (cuda_) n += static_cast<double>(cuda_engine_weight_bytes(*cuda_) + cuda_engine_arena_bytes(*cuda_));
     return Napi::Number::New(info.Env(), n);
   }
 
   Napi::Value IsaNameImpl(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ops_->name); }
+  Napi::Value DeviceNameImpl(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_); }
 
   std::shared_ptr<Model> model_;
+  // Set when the engine runs on a CUDA device (device_ 'cuda:N'); model_ still
+  // holds the config the request checks need.
+  std::shared_ptr<CudaEngine> cuda_;
+  std::string device_ = "cpu";
   const OpTable* ops_ = nullptr;
   int64_t adjusted_ = 0;
 };

@@ -1,7 +1,8 @@
 // forward_worker.cc: one Napi::AsyncWorker per forward (better-sqlite3 /
-// sharp style). Execute runs convbert::forward on a libuv thread with no N-API
-// calls; the model is held by shared_ptr, so dispose() during a forward frees
-// the weights only when the forward ends. OnError builds a ConvBertError.
+// sharp style). Execute runs convbert::forward (or cuda_engine_forward when the
+// Engine lives on a CUDA device) on a libuv thread with no N-API calls; the model
+// and CUDA engine are held by shared_ptr, so dispose() during a forward frees
+// them only when the forward ends. OnError builds a ConvBertError.
 #include "forward_worker.h"
 
 #include <exception>
@@ -14,11 +15,12 @@ namespace {
 
 class ForwardWorker : public Napi::AsyncWorker {
  public:
-  ForwardWorker(Napi::Env env, std::shared_ptr<const Model> model, const OpTable* ops, ForwardJob job,
-                std::vector<Napi::Reference<Napi::Value>> keep)
+  ForwardWorker(Napi::Env env, std::shared_ptr<const Model> model, std::shared_ptr<CudaEngine> cuda,
+                const OpTable* ops, ForwardJob job, std::vector<Napi::Reference<Napi::Value>> keep)
       : Napi::AsyncWorker(env, "convbert.forward"),
         deferred_(Napi::Promise::Deferred::New(env)),
         model_(std::move(model)),
+        cuda_(std::move(cuda)),
         ops_(ops),
         job_(std::move(job)),
         keep_(std::move(keep)) {}
@@ -28,7 +30,7 @@ class ForwardWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      status_ = forward(*model_, *ops_, job_);
+      status_ = cuda_ ? cuda_engine_forward(*cuda_, job_) : forward(*model_, *ops_, job_);
     } catch (const std::bad_alloc&) {
       status_ = Status::Error(StatusCode::kOutOfMemory, "forward: out of memory");
     } catch (const std::exception& e) {
@@ -61,6 +63,7 @@ class ForwardWorker : public Napi::AsyncWorker {
 
  private:
   void Release() {
+    cuda_.reset();
     model_.reset();
     for (auto& r : keep_) {
       try {
@@ -73,6 +76,7 @@ class ForwardWorker : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<const Model> model_;
+  std::shared_ptr<CudaEngine> cuda_;
   const OpTable* ops_;
   ForwardJob job_;
   std::vector<Napi::Reference<Napi::Value>> keep_;
@@ -81,9 +85,9 @@ class ForwardWorker : public Napi::AsyncWorker {
 
 }  // namespace
 
-Napi::Promise QueueForward(Napi::Env env, std::shared_ptr<const Model> model, const OpTable* ops, ForwardJob job,
-                           std::vector<Napi::Reference<Napi::Value>> keep) {
-  auto* w = new ForwardWorker(env, std::move(model), ops, std::move(job), std::move(keep));
+Napi::Promise QueueForward(Napi::Env env, std::shared_ptr<const Model> model, std::shared_ptr<CudaEngine> cuda,
+                           const OpTable* ops, ForwardJob job, std::vector<Napi::Reference<Napi::Value>> keep) {
+  auto* w = new ForwardWorker(env, std::move(model), std::move(cuda), ops, std::move(job), std::move(keep));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

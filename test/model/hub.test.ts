@@ -5,6 +5,7 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { backendInfo } from '../../lib/backend';
 import { ConvBertError } from '../../lib/errors';
 import { ConvBertForMaskedLM } from '../../lib/models';
 import { ConvBertTokenizer } from '../../lib/tokenizer';
@@ -44,10 +45,25 @@ test('fromPretrained takes a Hub repo id and equals the local folder', async (t)
   });
 });
 
-test('dtype and device this build cannot honour are refused with ERR_CONVBERT_UNSUPPORTED', async (t) => {
+test('dtype and device this build or machine cannot honour are refused with ERR_CONVBERT_UNSUPPORTED', async (t) => {
+  const cuda = backendInfo().cuda;
   await t.throwsAsync(ConvBertForMaskedLM.fromPretrained(dir, { dtype: 'int8' as never }), { code: 'ERR_CONVBERT_UNSUPPORTED' });
-  await t.throwsAsync(ConvBertForMaskedLM.fromPretrained(dir, { device: 'cuda' as never }), { code: 'ERR_CONVBERT_UNSUPPORTED' });
+  await t.throwsAsync(ConvBertForMaskedLM.fromPretrained(dir, { device: 'tpu' as never }), { code: 'ERR_CONVBERT_UNSUPPORTED' });
+  // The CPU engine is float32 only, whatever the build.
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    await t.throwsAsync(ConvBertForMaskedLM.fromPretrained(dir, { dtype, device: 'cpu' }), { code: 'ERR_CONVBERT_UNSUPPORTED', message: /needs a CUDA device/ });
+  }
+  if (!cuda.available) {
+    // No usable CUDA device: refused with the backend's one-line reason.
+    const e = await t.throwsAsync(ConvBertForMaskedLM.fromPretrained(dir, { device: 'cuda' }), { code: 'ERR_CONVBERT_UNSUPPORTED' });
+    t.true(cuda.reason !== undefined && cuda.reason !== '' && e!.message.includes(cuda.reason), e!.message);
+  } else {
+    const g = await ConvBertForMaskedLM.fromPretrained(dir, { device: 'cuda' });
+    t.is(g.device, 'cuda:0');
+    g.dispose();
+  }
   const m = await ConvBertForMaskedLM.fromPretrained(dir, { dtype: 'float32', device: 'auto' });
+  t.is(m.device, cuda.available ? 'cuda:0' : 'cpu');
   m.dispose();
   t.true(m.disposed);
 });
