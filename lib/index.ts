@@ -86,6 +86,8 @@ export {
   ConvBertForQuestionAnswering,
   type FromPretrainedOptions as ModelFromPretrainedOptions,
   type FromConfigOptions,
+  type ModelDtype,
+  type ModelDevice,
   type LoadInfo,
   type ModelOutputBase,
   type BaseModelOutput,

@@ -3,6 +3,8 @@ export {
   ConvBertPreTrainedModel,
   type FromPretrainedOptions,
   type FromConfigOptions,
+  type ModelDtype,
+  type ModelDevice,
   type LoadInfo,
   type ModelOutputBase,
   type PackedRow,
