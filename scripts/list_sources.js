@@ -5,6 +5,7 @@
 //   stub     the CPU-only stand-in for the CUDA backend
 //   avx2     native/src/**/*_avx2.cc      (compiled with -mavx2 -mfma)
 //   avx512   native/src/**/*_avx512.cc    (compiled with -mavx512f/bw/vl/dq -mfma)
+//   avx512bf16 native/src/**/*_avx512bf16.cc (as avx512, plus -mavx512bf16)
 //   binding  native/binding/*.cc
 // Paths are relative to the package root, one per line, sorted.
 'use strict';
@@ -25,12 +26,13 @@ function walk(dir) {
 
 function list(group) {
   const src = walk('native/src');
-  const isIsa = (f) => /_(avx2|avx512)\.cc$/.test(f);
+  const isIsa = (f) => /_(avx2|avx512|avx512bf16)\.cc$/.test(f);
   switch (group) {
     case 'core': return src.filter((f) => !isIsa(f) && !f.endsWith('/cuda_stub.cc'));
     case 'stub': return src.filter((f) => f.endsWith('/cuda_stub.cc'));
     case 'avx2': return src.filter((f) => f.endsWith('_avx2.cc'));
     case 'avx512': return src.filter((f) => f.endsWith('_avx512.cc'));
+    case 'avx512bf16': return src.filter((f) => f.endsWith('_avx512bf16.cc'));
     case 'binding': return walk('native/binding');
     default: throw new Error(`list_sources: unknown group ${group}`);
   }

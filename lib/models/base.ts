@@ -287,9 +287,10 @@ function checkPlacement(o: { dtype?: unknown; device?: unknown; engine?: NativeE
   // A test engine constructor decides for itself; otherwise ask the loaded addon.
   const cuda = o.engine || device === 'cpu' ? null : backendInfo().cuda;
   if (device === 'auto') device = cuda?.available ? 'cuda' : 'cpu';
-  if (device === 'cpu' && dtype !== 'float32') {
+  // The CPU engine runs float32 and bfloat16 (bf16 linear layers, fp32 accumulation); float16 needs CUDA.
+  if (device === 'cpu' && dtype === 'float16') {
     const why = o.device === 'auto' && cuda && !cuda.available ? ` (device 'auto' chose the CPU: ${cuda.reason ?? 'no CUDA device'})` : '';
-    throw new ConvBertError(`${where}: dtype '${dtype}' needs a CUDA device; the CPU engine runs 'float32' only${why}`, 'ERR_CONVBERT_UNSUPPORTED');
+    throw new ConvBertError(`${where}: dtype '${dtype}' needs a CUDA device; the CPU engine runs 'float32' and 'bfloat16'${why}`, 'ERR_CONVBERT_UNSUPPORTED');
   }
   if (device !== 'cpu' && cuda && !cuda.available) {
     throw new ConvBertError(`${where}: device '${device}' is not available: ${cuda.reason ?? 'no CUDA device'}`, 'ERR_CONVBERT_UNSUPPORTED');

@@ -7,11 +7,15 @@
 // A second constructor argument { device, dtype, tf32, isa } places the engine:
 // device 'cpu' (default) | 'cuda' (= 'cuda:0') | 'cuda:N' hands the built Model to
 // cuda_engine_create (weights resident on that device; forwards run there); dtype
-// 'float32' (default) | 'float16' | 'bfloat16' is the CUDA gemm weight type (the
-// CPU engine is float32 only: the others are ERR_CONVBERT_UNSUPPORTED there); tf32
+// 'float32' (default) | 'float16' | 'bfloat16' is the CUDA gemm weight type; the
+// CPU engine runs 'float32' and 'bfloat16' (linear layers packed as bf16, fp32
+// accumulation: AVX512_BF16 when the CPU has it, else the fp32 kernels on the
+// same bf16 values) and refuses 'float16' with ERR_CONVBERT_UNSUPPORTED; tf32
 // opts float32 CUDA gemms into TF32. In a CPU-only build the CUDA stub refuses
 // with its one-line reason. isa: 'generic' | 'avx2' | 'avx512' picks a CPU kernel
-// path (tests only; the default is the process's active path).
+// path (tests only; the default is the process's active path). Getters: dtype
+// (the weight type in use) and gemmKernel (the linear layers' block kernel:
+// 'avx512_bf16' for the native bf16 path, else the fp32 path's isa name).
 #include <napi.h>
 
 #include <algorithm>
@@ -132,6 +136,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                                          InstanceAccessor("nativeBytes", &EngineWrap::NativeBytes, nullptr),
                                          InstanceAccessor("isa", &EngineWrap::IsaName, nullptr),
                                          InstanceAccessor("device", &EngineWrap::DeviceName, nullptr),
+                                         InstanceAccessor("dtype", &EngineWrap::DtypeName, nullptr),
+                                         InstanceAccessor("gemmKernel", &EngineWrap::GemmKernel, nullptr),
                                      });
     exports.Set("Engine", cls);
   }
@@ -195,10 +201,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         }
         copts.tf32 = tf.As<Napi::Boolean>().Value();
       }
-      if (!use_cuda && copts.dtype != CudaDtype::kFloat32) {
+      if (!use_cuda && copts.dtype == CudaDtype::kFloat16) {
         CodedError(env, StatusCode::kUnsupported, nullptr,
                    std::string("Engine(spec, options): options.dtype ") + cuda_dtype_name(copts.dtype) +
-                       " needs device 'cuda' (the CPU engine runs float32 only)")
+                       " needs device 'cuda' (the CPU engine runs float32 and bfloat16)")
             .ThrowAsJavaScriptException();
         return;
       }
@@ -292,6 +298,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     // reference is kept: spec.weights may be an object of lazy getters that
     // load one tensor at a time, so peak memory stays near one copy.
     std::shared_ptr<Model> model;
+    // On CUDA the host Model stays fp32 (cuda_engine_create converts per copts.dtype).
+    const WeightDtype cpu_dtype =
+        !use_cuda && copts.dtype == CudaDtype::kBFloat16 ? WeightDtype::kBFloat16 : WeightDtype::kFloat32;
+    dtype_ = use_cuda ? cuda_dtype_name(copts.dtype) : weight_dtype_name(cpu_dtype);
     Fail wf;
     bool weight_failed = false;
     st = build_model(c, h,
@@ -307,7 +317,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                        }
                        return p;
                      },
-                     &model);
+                     &model, cpu_dtype);
     if (!st.ok()) {
       if (weight_failed)
         CodedError(env, StatusCode::kInvalidArgument, "ERR_CONVBERT_WEIGHTS", wf.msg).ThrowAsJavaScriptException();
@@ -520,6 +530,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value NativeBytes(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::NativeBytesImpl>(info); }
   Napi::Value IsaName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::IsaNameImpl>(info); }
   Napi::Value DeviceName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::DeviceNameImpl>(info); }
+  Napi::Value DtypeName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::DtypeNameImpl>(info); }
+  Napi::Value GemmKernel(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::GemmKernelImpl>(info); }
 
   Napi::Value ForwardImpl(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -566,12 +578,18 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   Napi::Value IsaNameImpl(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ops_->name); }
   Napi::Value DeviceNameImpl(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_); }
+  Napi::Value DtypeNameImpl(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), dtype_); }
+  Napi::Value GemmKernelImpl(const Napi::CallbackInfo& info) {
+    const bool bf16 = !cuda_ && dtype_ == "bfloat16" && ops_->gemm_bf16_block;
+    return Napi::String::New(info.Env(), cuda_ ? "cuda" : bf16 ? "avx512_bf16" : ops_->name);
+  }
 
   std::shared_ptr<Model> model_;
   // Set when the engine runs on a CUDA device (device_ 'cuda:N'); model_ still
   // holds the config the request checks need.
   std::shared_ptr<CudaEngine> cuda_;
   std::string device_ = "cpu";
+  std::string dtype_ = "float32";
   const OpTable* ops_ = nullptr;
   int64_t adjusted_ = 0;
 };

@@ -114,6 +114,36 @@ Napi::Value OpGemm(const Napi::CallbackInfo& info) {
   return a.Done(gemm(*ops, g), ops);
 }
 
+// opGemmBf16(A (M,K), B (N,K), bias (N)|null, C (M,N), M, N, K, path, act?): the bf16 gemm (B packed as
+// bf16, A rounded to bf16 per block, fp32 accumulation). Returns 'avx512_bf16' when the AVX512_BF16
+// kernel ran, else the name of the fp32 path that ran on the widened bf16 values.
+Napi::Value OpGemmBf16(const Napi::CallbackInfo& info) {
+  Args a{info, "opGemmBf16"};
+  const int64_t M = a.Int(4, "M"), N = a.Int(5, "N", 1), K = a.Int(6, "K");
+  const float* A = a.Arr<float>(0, "A", M * K);
+  const float* B = a.Arr<float>(1, "B", N * K);
+  const float* bias = a.Arr<float>(2, "bias", N, true);
+  float* C = a.Arr<float>(3, "C", M * N);
+  const OpTable* ops = a.Path(7);
+  if (a.failed) return info.Env().Undefined();
+  std::vector<uint16_t> packed(static_cast<size_t>(packed_gemm_bf16_size(N, K)));
+  pack_gemm_b_bf16(B, K, N, K, false, packed.data());
+  GemmBf16Args g;
+  g.A = A;
+  g.lda = K;
+  g.B.data = packed.data();
+  g.B.N = N;
+  g.B.K = K;
+  g.bias = bias;
+  g.C = C;
+  g.ldc = N;
+  g.M = M;
+  if (info.Length() > 8 && info[8].IsNumber()) g.act = static_cast<Activation>(info[8].As<Napi::Number>().Int32Value());
+  Napi::Value r = a.Done(gemm_bf16(*ops, g), ops);
+  if (r.IsString() && ops->gemm_bf16_block) return Napi::String::New(info.Env(), "avx512_bf16");
+  return r;
+}
+
 // opLayerNorm(x (rows,C), r|null, gamma (C), beta (C), y (rows,C), rows, C, eps, path)
 Napi::Value OpLayerNorm(const Napi::CallbackInfo& info) {
   Args a{info, "opLayerNorm"};
@@ -267,6 +297,7 @@ Napi::Value OpFmaPeak(const Napi::CallbackInfo& info) {
 
 void InitKernelOps(Napi::Env env, Napi::Object exports) {
   exports.Set("opGemm", Napi::Function::New(env, OpGemm, "opGemm"));
+  exports.Set("opGemmBf16", Napi::Function::New(env, OpGemmBf16, "opGemmBf16"));
   exports.Set("opLayerNorm", Napi::Function::New(env, OpLayerNorm, "opLayerNorm"));
   exports.Set("opSoftmax", Napi::Function::New(env, OpSoftmax, "opSoftmax"));
   exports.Set("opAttention", Napi::Function::New(env, OpAttention, "opAttention"));

@@ -58,12 +58,22 @@ Status validate_config(const EngineConfig& cfg, const HeadConfig& head);
 // Every weight build_model reads, for this config.
 std::vector<WeightSpec> expected_weights(const EngineConfig& cfg, const HeadConfig& head);
 
+// Type of the linear layers' packed weights (chosen at load). kBFloat16: every
+// PackedLinear holds bf16 k-pair panels and runs gemm_bf16 (fp32 accumulation,
+// fp32 bias/activation); embeddings, layernorm, softmax, attention and the
+// convolutions stay fp32.
+enum class WeightDtype : int32_t { kFloat32 = 0, kBFloat16 = 1 };
+const char* weight_dtype_name(WeightDtype d);
+
 // A linear layer packed for gemm: G block-diagonal groups of (N/G, K/G) each.
 struct PackedLinear {
   int64_t N = 0, K = 0, G = 1;
-  std::vector<float> packed;  // G * packed_gemm_size(N/G, K/G) floats
-  std::vector<float> bias;    // N floats (empty = no bias)
+  std::vector<float> packed;          // G * packed_gemm_size(N/G, K/G) floats (fp32 models)
+  std::vector<uint16_t> packed_bf16;  // G * packed_gemm_bf16_size(N/G, K/G) values (bf16 models)
+  std::vector<float> bias;            // N floats (empty = no bias)
   PackedMatrix group(int64_t g) const;
+  PackedMatrixBf16 group_bf16(int64_t g) const;
+  bool is_bf16() const { return !packed_bf16.empty(); }
 };
 
 struct LayerWeights {
@@ -88,6 +98,7 @@ class Model {
  public:
   EngineConfig cfg;
   HeadConfig head;
+  WeightDtype dtype = WeightDtype::kFloat32;
   // Embeddings.
   std::vector<float> word, pos, type, emb_ln_g, emb_ln_b;
   bool has_project = false;
@@ -118,8 +129,9 @@ class Model {
 using WeightLookup = std::function<const float*(const WeightSpec& spec)>;
 
 // Copies (and packs) every weight of expected_weights() into a new Model.
+// dtype kBFloat16 packs the linear layers as bf16 (rounded to nearest even).
 Status build_model(const EngineConfig& cfg, const HeadConfig& head, const WeightLookup& lookup,
-                   std::shared_ptr<Model>* out);
+                   std::shared_ptr<Model>* out, WeightDtype dtype = WeightDtype::kFloat32);
 
 // One forward request: inputs and preallocated outputs, all owned by the caller.
 struct ForwardJob {

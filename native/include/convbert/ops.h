@@ -82,6 +82,42 @@ using GemmBlockFn = void (*)(const float* A, int64_t lda, const float* Bp, int64
                              int64_t ldc, int64_t M, int64_t N);
 
 // ---------------------------------------------------------------------------
+// bf16 gemm (opt-in dtype 'bfloat16'): the same C = act(A · Bᵀ + bias), with B
+// rounded to bfloat16 once at pack time and A rounded to bfloat16 (round to
+// nearest even) per row block inside the driver; products are accumulated in
+// fp32 and the bias/activation epilogue runs in fp32. Layout: 16-column panels
+// as above, K padded to even Kp; panel p holds, for each k-pair kk and column j,
+// the two values (B[n][2kk], B[n][2kk+1]) next to each other (uint16 index
+// (kk * 16 + j) * 2 + (k & 1)), the operand layout of vdpbf16ps.
+struct PackedMatrixBf16 {
+  const uint16_t* data = nullptr;  // ceil(N / 16) panels of Kp*16 bf16 values
+  int64_t N = 0;
+  int64_t K = 0;
+};
+// Number of uint16 values pack_gemm_b_bf16 writes for an (N, K) matrix.
+int64_t packed_gemm_bf16_size(int64_t N, int64_t K);
+// As pack_gemm_b, rounding each value to bf16 (nearest even; NaN stays NaN).
+void pack_gemm_b_bf16(const float* B, int64_t ldb, int64_t N, int64_t K, bool transposed, uint16_t* dst);
+// fp32 -> bf16 (round to nearest even) and back.
+uint16_t float_to_bf16(float x);
+float bf16_to_float(uint16_t b);
+
+struct GemmBf16Args {
+  const float* A = nullptr;  // (M, K) fp32, row stride lda; rounded to bf16 by the driver
+  int64_t lda = 0;
+  PackedMatrixBf16 B;
+  const float* bias = nullptr;
+  float* C = nullptr;
+  int64_t ldc = 0;
+  int64_t M = 0;
+  Activation act = Activation::kIdentity;
+};
+// A bf16 block kernel: C[0..M)[0..N) = A · Bpᵀ + bias, A already bf16 with row
+// stride lda (even, >= Kp, zero-padded to Kp), Bp the panels starting at column 0.
+using GemmBf16BlockFn = void (*)(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t K, const float* bias,
+                                 float* C, int64_t ldc, int64_t M, int64_t N);
+
+// ---------------------------------------------------------------------------
 // layernorm: y = LayerNorm(x + r) * gamma + beta over C, eps inside the sqrt
 // (biased variance, as torch.nn.LayerNorm). y may alias x.
 struct LayerNormArgs {
@@ -202,11 +238,15 @@ struct OpTable {
   DynConvRowFn dynconv_row = nullptr;
   SepConvRowFn sepconv_row = nullptr;
   EmbeddingRowFn embedding_row = nullptr;
+  // AVX512_BF16 dot-product kernel, or null: gemm_bf16 then widens B back to
+  // fp32 per block and runs gemm_block (same bf16-rounded inputs, slower).
+  GemmBf16BlockFn gemm_bf16_block = nullptr;
 };
 
 // Drivers: split the work across the engine's thread pool and call the table's row kernels.
 Status activation(const OpTable& ops, const ActivationArgs& args);
 Status gemm(const OpTable& ops, const GemmArgs& args);
+Status gemm_bf16(const OpTable& ops, const GemmBf16Args& args);
 Status layernorm(const OpTable& ops, const LayerNormArgs& args);
 Status softmax(const OpTable& ops, const SoftmaxArgs& args);
 Status attention(const OpTable& ops, const AttentionArgs& args);

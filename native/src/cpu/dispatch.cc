@@ -19,6 +19,16 @@ uint64_t xgetbv0() {
   return (static_cast<uint64_t>(edx) << 32) | eax;
 }
 
+// AVX512_BF16: CPUID leaf 7 subleaf 1 EAX bit 5, on top of the AVX-512 path.
+bool probe_bf16() {
+  if (__get_cpuid_max(0, nullptr) < 7) return false;
+  unsigned a, b, c, d;
+  __cpuid_count(7, 0, a, b, c, d);
+  if (a < 1) return false;  // max subleaf of leaf 7
+  __cpuid_count(7, 1, a, b, c, d);
+  return a & (1u << 5);
+}
+
 Isa probe() {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return Isa::kGeneric;
@@ -67,6 +77,7 @@ struct Tables {
     avx512.dynconv_row = dynconv_row_avx512;
     avx512.sepconv_row = sepconv_row_avx512;
     avx512.embedding_row = embedding_row_avx512;
+    if (probe() == Isa::kAvx512 && probe_bf16()) avx512.gemm_bf16_block = gemm_bf16_block_avx512bf16;
   }
 };
 
@@ -133,5 +144,7 @@ const OpTable& cpu_ops(Isa isa) {
 }
 
 const OpTable& cpu_ops() { return cpu_ops(active_isa()); }
+
+bool cpu_has_avx512bf16() { return tables().avx512.gemm_bf16_block != nullptr; }
 
 }  // namespace convbert

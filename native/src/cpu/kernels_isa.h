@@ -21,6 +21,10 @@ void gemm_block_avx2(const float* A, int64_t lda, const float* Bp, int64_t K, co
 void gemm_block_avx512(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C,
                        int64_t ldc, int64_t M, int64_t N);
 
+// bf16 gemm block kernel (ops.h GemmBf16BlockFn), AVX512_BF16 only.
+void gemm_bf16_block_avx512bf16(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t K, const float* bias,
+                                float* C, int64_t ldc, int64_t M, int64_t N);
+
 // layernorm rows (ops.h LayerNormRowFn).
 void layernorm_row_ref(const float* x, const float* r, const float* gamma, const float* beta, float* y, int64_t C,
                        float eps);

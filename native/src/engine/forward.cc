@@ -19,6 +19,21 @@ namespace {
 
 Status linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t ldx, int64_t M, float* y,
               int64_t ldy, Activation act) {
+  if (w.is_bf16()) {
+    for (int64_t g = 0; g < w.G; ++g) {
+      GemmBf16Args a;
+      a.act = act;
+      a.B = w.group_bf16(g);
+      a.A = x + g * a.B.K;
+      a.lda = ldx;
+      a.bias = w.bias.empty() ? nullptr : w.bias.data() + g * a.B.N;
+      a.C = y + g * a.B.N;
+      a.ldc = ldy;
+      a.M = M;
+      CONVBERT_RETURN_IF_ERROR(gemm_bf16(ops, a));
+    }
+    return Status::Ok();
+  }
   for (int64_t g = 0; g < w.G; ++g) {
     GemmArgs a;
     a.act = act;

@@ -20,6 +20,16 @@ bool act_ok(int32_t a) { return a >= 0 && a < static_cast<int32_t>(Activation::k
 
 }  // namespace
 
+const char* weight_dtype_name(WeightDtype d) { return d == WeightDtype::kBFloat16 ? "bfloat16" : "float32"; }
+
+PackedMatrixBf16 PackedLinear::group_bf16(int64_t g) const {
+  PackedMatrixBf16 m;
+  m.N = N / G;
+  m.K = K / G;
+  m.data = packed_bf16.data() + g * packed_gemm_bf16_size(m.N, m.K);
+  return m;
+}
+
 PackedMatrix PackedLinear::group(int64_t g) const {
   PackedMatrix m;
   m.N = N / G;
@@ -158,9 +168,23 @@ void pack_parallel(const float* B, int64_t ldb, int64_t N, int64_t K, bool trans
   });
 }
 
+// The same over bf16 k-pair panels (Kp = K rounded up to even per panel).
+void pack_parallel_bf16(const float* B, int64_t ldb, int64_t N, int64_t K, bool transposed, uint16_t* dst) {
+  const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel, Kp = (K + 1) & ~int64_t{1};
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, K * kGemmPanel));
+  parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t n0 = p * kGemmPanel;
+      pack_gemm_b_bf16(transposed ? B + n0 : B + n0 * ldb, ldb, std::min(kGemmPanel, N - n0), K, transposed,
+                       dst + p * Kp * kGemmPanel);
+    }
+  });
+}
+
 class Builder {
  public:
-  Builder(const WeightLookup& lookup, const std::vector<WeightSpec>& specs) : lookup_(lookup), specs_(specs) {}
+  Builder(const WeightLookup& lookup, const std::vector<WeightSpec>& specs, WeightDtype dtype)
+      : lookup_(lookup), specs_(specs), bf16_(dtype == WeightDtype::kBFloat16) {}
 
   Status get(const std::string& name, const float** out) {
     for (const WeightSpec& s : specs_) {
@@ -186,13 +210,24 @@ class Builder {
     out->N = N;
     out->K = K;
     out->G = G;
-    const int64_t n = N / G, k = K / G, per = packed_gemm_size(n, k);
-    out->packed.assign(static_cast<size_t>(G * per), 0.f);
-    for (int64_t g = 0; g < G; ++g) {
-      if (G == 1) pack_parallel(pw, K, N, K, false, out->packed.data());
-      else pack_parallel(pw + g * k * n, n, n, k, true, out->packed.data() + g * per);
+    const int64_t n = N / G, k = K / G;
+    if (bf16_) {
+      const int64_t per = packed_gemm_bf16_size(n, k);
+      out->packed_bf16.assign(static_cast<size_t>(G * per), 0);
+      for (int64_t g = 0; g < G; ++g) {
+        if (G == 1) pack_parallel_bf16(pw, K, N, K, false, out->packed_bf16.data());
+        else pack_parallel_bf16(pw + g * k * n, n, n, k, true, out->packed_bf16.data() + g * per);
+      }
+      bytes += G * per * 2;
+    } else {
+      const int64_t per = packed_gemm_size(n, k);
+      out->packed.assign(static_cast<size_t>(G * per), 0.f);
+      for (int64_t g = 0; g < G; ++g) {
+        if (G == 1) pack_parallel(pw, K, N, K, false, out->packed.data());
+        else pack_parallel(pw + g * k * n, n, n, k, true, out->packed.data() + g * per);
+      }
+      bytes += G * per * 4;
     }
-    bytes += G * per * 4;
     if (!b.empty()) CONVBERT_RETURN_IF_ERROR(copy(b, N, &out->bias));
     return Status::Ok();
   }
@@ -211,10 +246,17 @@ class Builder {
     out->N = static_cast<int64_t>(names.size()) * n_each;
     out->K = K;
     out->G = 1;
-    out->packed.assign(static_cast<size_t>(packed_gemm_size(out->N, K)), 0.f);
-    pack_parallel(w.data(), K, out->N, K, false, out->packed.data());
+    if (bf16_) {
+      out->packed_bf16.assign(static_cast<size_t>(packed_gemm_bf16_size(out->N, K)), 0);
+      pack_parallel_bf16(w.data(), K, out->N, K, false, out->packed_bf16.data());
+      bytes += static_cast<int64_t>(out->packed_bf16.size()) * 2;
+    } else {
+      out->packed.assign(static_cast<size_t>(packed_gemm_size(out->N, K)), 0.f);
+      pack_parallel(w.data(), K, out->N, K, false, out->packed.data());
+      bytes += static_cast<int64_t>(out->packed.size()) * 4;
+    }
     out->bias = std::move(bias);
-    bytes += static_cast<int64_t>(out->packed.size() + out->bias.size()) * 4;
+    bytes += static_cast<int64_t>(out->bias.size()) * 4;
     return Status::Ok();
   }
 
@@ -223,16 +265,18 @@ class Builder {
  private:
   const WeightLookup& lookup_;
   const std::vector<WeightSpec>& specs_;
+  bool bf16_ = false;
 };
 
 }  // namespace
 
 Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLookup& lookup,
-                   std::shared_ptr<Model>* out) {
+                   std::shared_ptr<Model>* out, WeightDtype dtype) {
   CONVBERT_RETURN_IF_ERROR(validate_config(c, h));
   const std::vector<WeightSpec> specs = expected_weights(c, h);
-  Builder b(lookup, specs);
+  Builder b(lookup, specs, dtype);
   auto m = std::make_shared<Model>();
+  m->dtype = dtype;
   m->cfg = c;
   m->head = h;
   const int64_t H = c.hidden, E = c.embedding, A = c.sa_heads * c.head_dim, I = c.intermediate, K = c.conv_kernel;
