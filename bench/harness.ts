@@ -19,6 +19,7 @@
 //   --quick (fewer runs, medium-small only unless --configs)   --configs base,medium-small
 //   --cases 1x128,8x128,32x128,1x512,mixed   --iters N (runs per case; default per case)
 //   --threads N   --seed 0   --no-peer   --no-save   --json
+//   --dtype float32|bfloat16 (our engine's weight type; the peer stays fp32, so 'max abs diff' is then the bf16 error)
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -189,7 +190,8 @@ async function runConfig(
     seeded.dispose();
 
     let t0 = performance.now();
-    const model = await ConvBertModel.fromPretrained(dir);
+    const dtype = arg('dtype', 'float32') as 'float32' | 'bfloat16';
+    const model = await ConvBertModel.fromPretrained(dir, { dtype });
     const loadMs = performance.now() - t0;
     let sess: import('onnxruntime-node').InferenceSession | null = null;
     let peerLoadMs: number | undefined;
@@ -205,7 +207,7 @@ async function runConfig(
     }
     const weightBytes = [...(await model.stateDict()).values()].reduce((s, t) => s + t.data.byteLength, 0);
     log(
-      `\n## ${id} (seeded random, seed ${seed}): hidden ${config.hidden_size}, layers ${config.num_hidden_layers}, ` +
+      `\n## ${id} (seeded random, seed ${seed}, ours ${dtype}): hidden ${config.hidden_size}, layers ${config.num_hidden_layers}, ` +
         `groups ${config.num_groups}; weights ${(weightBytes / 1e6).toFixed(1)} MB; load (fromPretrained, safetensors) ${loadMs.toFixed(0)} ms` +
         (peerLoadMs !== undefined ? `, peer session ${peerLoadMs.toFixed(0)} ms` : ''),
     );
