@@ -116,6 +116,8 @@ struct GemmBf16Args {
 // stride lda (even, >= Kp, zero-padded to Kp), Bp the panels starting at column 0.
 using GemmBf16BlockFn = void (*)(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t K, const float* bias,
                                  float* C, int64_t ldc, int64_t M, int64_t N);
+// fp32 -> bf16 for n values (round to nearest even).
+using Bf16ConvertRowFn = void (*)(const float* x, uint16_t* y, int64_t n);
 
 // ---------------------------------------------------------------------------
 // layernorm: y = LayerNorm(x + r) * gamma + beta over C, eps inside the sqrt
@@ -241,6 +243,7 @@ struct OpTable {
   // AVX512_BF16 dot-product kernel, or null: gemm_bf16 then widens B back to
   // fp32 per block and runs gemm_block (same bf16-rounded inputs, slower).
   GemmBf16BlockFn gemm_bf16_block = nullptr;
+  Bf16ConvertRowFn bf16_convert_row = nullptr;  // set with gemm_bf16_block; null: scalar float_to_bf16
 };
 
 // Drivers: split the work across the engine's thread pool and call the table's row kernels.

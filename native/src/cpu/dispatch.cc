@@ -77,7 +77,10 @@ struct Tables {
     avx512.dynconv_row = dynconv_row_avx512;
     avx512.sepconv_row = sepconv_row_avx512;
     avx512.embedding_row = embedding_row_avx512;
-    if (probe() == Isa::kAvx512 && probe_bf16()) avx512.gemm_bf16_block = gemm_bf16_block_avx512bf16;
+    if (probe() == Isa::kAvx512 && probe_bf16()) {
+      avx512.gemm_bf16_block = gemm_bf16_block_avx512bf16;
+      avx512.bf16_convert_row = f32_to_bf16_row_avx512bf16;
+    }
   }
 };
 

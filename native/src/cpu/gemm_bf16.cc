@@ -1,7 +1,7 @@
 // gemm_bf16.cc: the opt-in bfloat16 gemm (ops.h GemmBf16Args). B is packed once
-// into bf16 k-pair panels; the driver rounds each A row block to bf16 (round to
-// nearest even) and runs the table's gemm_bf16_block (AVX512_BF16 vdpbf16ps,
-// fp32 accumulation) when the CPU has it. Otherwise it widens the same bf16
+// into bf16 k-pair panels; the driver rounds A to bf16 once per call (round to
+// nearest even, vectorised where AVX512_BF16 is there) and runs the table's
+// gemm_bf16_block (AVX512_BF16 vdpbf16ps, fp32 accumulation) when the CPU has it. Otherwise it widens the same bf16
 // values back to fp32 and runs the fp32 gemm_block: identical inputs, so the
 // results differ from the fast path only by accumulation order.
 #include <algorithm>
@@ -63,12 +63,26 @@ Status gemm_bf16(const OpTable& ops, const GemmBf16Args& g) {
   if (static_cast<int32_t>(g.act) < 0 || g.act >= Activation::kCount)
     return Status::Error(StatusCode::kInvalidArgument, "gemm_bf16: unknown epilogue activation");
   const int32_t act = static_cast<int32_t>(g.act);
+  // A rounded to bf16 once per call (rows zero-padded to Kp), shared by every
+  // column task; the buffer belongs to the calling thread and only grows.
+  thread_local std::vector<uint16_t> a16;
+  if (a16.size() < static_cast<size_t>(M * Kp)) a16.resize(static_cast<size_t>(M * Kp));
+  uint16_t* a16p = a16.data();
+  parallel_for(M, std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, K)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* a = g.A + r * g.lda;
+      uint16_t* d = a16p + r * Kp;
+      if (ops.bf16_convert_row) ops.bf16_convert_row(a, d, K);
+      else
+        for (int64_t k = 0; k < K; ++k) d[k] = float_to_bf16(a[k]);
+      if (Kp != K) d[K] = 0;
+    }
+  });
   const int64_t mt = (M + kRowsPerTask - 1) / kRowsPerTask;
   const int64_t nt = (N + kColsPerTask - 1) / kColsPerTask;
   const int64_t grain = (M * N * K < (int64_t{1} << 17)) ? mt * nt : 1;
   parallel_for(mt * nt, grain, [&](int64_t t0, int64_t t1) {
-    // Per-thread scratch; grows to the largest block seen, then steady.
-    thread_local std::vector<uint16_t> abuf;
+    // Per-thread scratch of the fallback; grows to the largest block seen, then steady.
     thread_local std::vector<float> af, bf;
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t ni = t / mt, mi = t % mt;
@@ -77,22 +91,16 @@ Status gemm_bf16(const OpTable& ops, const GemmBf16Args& g) {
       float* C = g.C + m0 * g.ldc + n0;
       const uint16_t* Bp = g.B.data + (n0 / kGemmPanel) * Kp * kGemmPanel;
       const float* bias = g.bias ? g.bias + n0 : nullptr;
-      if (abuf.size() < static_cast<size_t>(mb * Kp)) abuf.resize(static_cast<size_t>(mb * Kp));
-      for (int64_t r = 0; r < mb; ++r) {
-        const float* a = g.A + (m0 + r) * g.lda;
-        uint16_t* d = abuf.data() + r * Kp;
-        for (int64_t k = 0; k < K; ++k) d[k] = float_to_bf16(a[k]);
-        if (Kp != K) d[K] = 0;
-      }
+      const uint16_t* ab = a16p + m0 * Kp;
       if (ops.gemm_bf16_block) {
-        ops.gemm_bf16_block(abuf.data(), Kp, Bp, K, bias, C, g.ldc, mb, nb);
+        ops.gemm_bf16_block(ab, Kp, Bp, K, bias, C, g.ldc, mb, nb);
       } else {
         const int64_t panels = (nb + kGemmPanel - 1) / kGemmPanel;
         if (af.size() < static_cast<size_t>(mb * K)) af.resize(static_cast<size_t>(mb * K));
         if (bf.size() < static_cast<size_t>(panels * K * kGemmPanel))
           bf.resize(static_cast<size_t>(panels * K * kGemmPanel));
         for (int64_t r = 0; r < mb; ++r)
-          for (int64_t k = 0; k < K; ++k) af[r * K + k] = bf16_to_float(abuf[r * Kp + k]);
+          for (int64_t k = 0; k < K; ++k) af[r * K + k] = bf16_to_float(ab[r * Kp + k]);
         for (int64_t p = 0; p < panels; ++p)
           for (int64_t k = 0; k < K; ++k)
             for (int64_t j = 0; j < kGemmPanel; ++j)
