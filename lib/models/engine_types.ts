@@ -133,7 +133,7 @@ export interface NativeEngine {
 export interface EngineOptions {
   /** 'cpu' (default), 'cuda' (= 'cuda:0') or 'cuda:N'. A build or machine without CUDA refuses 'cuda' with the reason. */
   device?: 'cpu' | 'cuda' | `cuda:${number}`;
-  /** Gemm weight type on the CUDA device; the CPU engine runs 'float32' only (others: ERR_CONVBERT_UNSUPPORTED). */
+  /** Gemm weight type: 'float32' and 'bfloat16' on the CPU (bf16 dot products where the CPU has AVX512_BF16); 'float16' needs CUDA. */
   dtype?: 'float32' | 'float16' | 'bfloat16';
   /** CUDA float32 gemms on TF32 tensor cores (opt-in: about 1e-3 relative error). Default false. */
   tf32?: boolean;

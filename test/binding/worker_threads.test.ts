@@ -137,7 +137,7 @@ test('the addon runs in several worker_threads at once; workers terminated mid-f
   // Each round terminates one worker inside an async forward (the AsyncWorker then completes during
   // the worker's environment teardown, where resolving its promise must not throw) and one inside
   // forwardSync (the thread stops when the native call returns).
-  const rounds = 4;
+  const rounds = 8;
   const r = await runChild(['loop', 'loop-sync'], rounds);
   t.is(r.signal, null, `the child died of a signal: ${r.err}`);
   t.is(r.code, 0, r.err);
@@ -145,8 +145,9 @@ test('the addon runs in several worker_threads at once; workers terminated mid-f
   t.true(last.done, `the child did not finish: ${r.out} ${r.err}`);
   const rss = last.rss;
   t.is(rss.length, rounds);
-  // Each round builds and terminates two engines (~24 MB). Leaking them would add ~24 MB per round,
-  // ~48 MB from round 2 to round 4; allocator noise stays under one round's worth.
-  const growth = rss[rounds - 1] - rss[1];
-  t.true(growth < 2 * ENGINE_BYTES, `RSS grew ${(growth / 1e6).toFixed(1)} MB from round 2 to ${rounds} (bound ${((2 * ENGINE_BYTES) / 1e6).toFixed(0)} MB)`);
+  // Each round builds and terminates two engines (~12 MB each). Leaking even one of them per round
+  // adds ~60 MB from round 3 to round 8; allocator noise (up to ~27 MB seen on a loaded machine,
+  // where scheduling decides which threads get their own malloc arena) stays under four engines.
+  const growth = rss[rounds - 1] - rss[2];
+  t.true(growth < 4 * ENGINE_BYTES, `RSS grew ${(growth / 1e6).toFixed(1)} MB from round 3 to ${rounds} (bound ${((4 * ENGINE_BYTES) / 1e6).toFixed(0)} MB)`);
 });
