@@ -8,10 +8,10 @@
 // get 503, then the listener and its sockets close and the task is disposed.
 import * as http from 'http';
 import { type AddressInfo } from 'net';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'perf_hooks';
+import { performance } from 'perf_hooks';
 
 import { ConvBertError, argError } from '../errors';
-import { ServerMetrics } from './metrics';
+import { EventLoopLag, ServerMetrics } from './metrics';
 import { type TaskHandler } from './tasks';
 
 export interface ServerOptions {
@@ -78,7 +78,7 @@ export class ConvBertServer {
   #closing: Promise<void> | null = null;
   #drained: (() => void)[] = [];
   /** Event-loop delay while listening (10 ms sampling), for /metrics. */
-  readonly #lag: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  readonly #lag = new EventLoopLag(10);
 
   constructor(handler: TaskHandler, options: ServerOptions = {}) {
     if (!handler || typeof handler.run !== 'function') throw argError('ConvBertServer: handler must be a TaskHandler (see loadTask)');
@@ -108,7 +108,7 @@ export class ConvBertServer {
       this.#server.listen(this.#o.port, this.#o.host, () => {
         this.#server.off('error', onErr);
         const a = this.#server.address() as AddressInfo;
-        this.#lag.enable();
+        this.#lag.start();
         this.#o.log(`convbert serve: ${this.handler.task} on http://${a.address}:${a.port}/v1/${this.handler.task}`);
         resolve(a);
       });
@@ -145,7 +145,7 @@ export class ConvBertServer {
       const closed = new Promise<void>((r) => this.#server.close(() => r()));
       this.#server.closeAllConnections();
       await closed;
-      this.#lag.disable();
+      this.#lag.stop();
       await this.handler.dispose();
       this.#o.log('convbert serve: closed');
     })();
@@ -183,8 +183,7 @@ export class ConvBertServer {
   #metrics(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (req.method !== 'GET') throw new HttpError(405, `/metrics takes GET, got ${req.method}`, 'ERR_CONVBERT_METHOD');
     // This scrape is in flight too; it is not counted.
-    const lag = { p50: this.#lag.percentile(50) / 1e9, p99: this.#lag.percentile(99) / 1e9, max: this.#lag.max / 1e9 };
-    const text = this.metrics.render(this.handler.stats(), { inFlightRequests: this.#inFlight - 1, draining: this.#draining, eventLoopLag: lag, rssBytes: process.memoryUsage.rss() });
+    const text = this.metrics.render(this.handler.stats(), { inFlightRequests: this.#inFlight - 1, draining: this.#draining, eventLoopLag: this.#lag.snapshot(), rssBytes: process.memoryUsage.rss() });
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }

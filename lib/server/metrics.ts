@@ -1,14 +1,85 @@
 // metrics.ts: the server's counters in Prometheus' text exposition format
 // (version 0.0.4): requests by route and status, a request-latency histogram,
 // and the batcher's queue depth, in-flight rows, batch-size histogram, latency
-// percentiles and rejected/timed-out/cancelled counts. No client library: the
-// format is a few lines of text.
+// percentiles and rejected/timed-out/cancelled counts, and the event-loop delay
+// (EventLoopLag). No client library: the format is a few lines of text.
+import { createHistogram, performance, type RecordableHistogram } from 'perf_hooks';
+
 import { type BatcherStats } from '../batching/batcher';
 
 /** Upper bounds of the request-latency buckets, in seconds. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Upper bounds of the batch-size buckets, in rows. */
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128];
+/** Upper bounds of the event-loop delay buckets, in seconds (fine around the 20 ms serving target). */
+export const LAG_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1];
+
+/** What /metrics shows of the event loop: quantiles since start() and cumulative bucket counts. */
+export interface EventLoopLagSnapshot {
+  p50: number;
+  p99: number;
+  max: number;
+  /** Samples at or below LAG_BUCKETS[i] seconds (cumulative, Prometheus' `le`). */
+  buckets: number[];
+  count: number;
+  /** Sum of the delays, seconds. */
+  sum: number;
+}
+
+/**
+ * Event-loop delay: a timer due every `intervalMs` records how late it fired, past
+ * its due time, into an HDR histogram (quantiles since start()) and into cumulative
+ * buckets that a scraper diffs between two scrapes to get any window (what Prometheus'
+ * histogram_quantile over rate() does). Node's monitorEventLoopDelay is not used: it
+ * records the time between its timer's callbacks, interval included, so an idle loop
+ * reads about 10 ms at resolution 10. Timers tick in whole milliseconds, so a sample
+ * is good to about 1 ms.
+ */
+export class EventLoopLag {
+  readonly intervalMs: number;
+  readonly #hist: RecordableHistogram = createHistogram();
+  readonly #buckets = new Array<number>(LAG_BUCKETS.length).fill(0);
+  #count = 0;
+  #sum = 0;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(intervalMs = 10) {
+    this.intervalMs = intervalMs;
+  }
+
+  /** Starts sampling (idempotent); the timer does not keep the process alive. */
+  start(): void {
+    if (this.#timer) return;
+    let due = performance.now() + this.intervalMs;
+    const tick = (): void => {
+      const now = performance.now();
+      this.record(Math.max(0, now - due) / 1000);
+      due = now + this.intervalMs;
+      this.#timer = setTimeout(tick, this.intervalMs).unref();
+    };
+    this.#timer = setTimeout(tick, this.intervalMs).unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Counts one delay of `seconds` (the timer calls this; exposed for tests). */
+  record(seconds: number): void {
+    // The HDR histogram takes integers >= 1: nanoseconds, 1 ns for "on time".
+    this.#hist.record(Math.max(1, Math.round(seconds * 1e9)));
+    for (let i = LAG_BUCKETS.length - 1; i >= 0 && seconds <= LAG_BUCKETS[i]; i--) this.#buckets[i]++;
+    this.#count++;
+    this.#sum += seconds;
+  }
+
+  snapshot(): EventLoopLagSnapshot {
+    const h = this.#hist;
+    const q = (p: number): number => (this.#count === 0 ? 0 : h.percentile(p) / 1e9);
+    return { p50: q(50), p99: q(99), max: this.#count === 0 ? 0 : h.max / 1e9, buckets: [...this.#buckets], count: this.#count, sum: this.#sum };
+  }
+}
 
 function esc(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -38,7 +109,7 @@ export class ServerMetrics {
   }
 
   /** The exposition text; `batcher` is absent when the server runs without batching. */
-  render(batcher: BatcherStats | null, extra: { inFlightRequests: number; draining: boolean; eventLoopLag?: { p50: number; p99: number; max: number }; rssBytes?: number }): string {
+  render(batcher: BatcherStats | null, extra: { inFlightRequests: number; draining: boolean; eventLoopLag?: EventLoopLagSnapshot; rssBytes?: number }): string {
     const out: string[] = [];
     out.push('# HELP convbert_http_requests_total HTTP requests answered, by route and status code.');
     out.push('# TYPE convbert_http_requests_total counter');
@@ -68,11 +139,17 @@ export class ServerMetrics {
     }
     if (extra.eventLoopLag) {
       const l = extra.eventLoopLag;
-      out.push('# HELP convbert_event_loop_lag_seconds Event-loop delay since the server started listening (10 ms sampling).');
+      out.push('# HELP convbert_event_loop_lag_seconds Event-loop delay since the server started listening: how late a 10 ms timer fires.');
       out.push('# TYPE convbert_event_loop_lag_seconds summary');
       out.push(`convbert_event_loop_lag_seconds{quantile="0.5"} ${l.p50}`);
       out.push(`convbert_event_loop_lag_seconds{quantile="0.99"} ${l.p99}`);
       out.push(`convbert_event_loop_lag_seconds{quantile="1"} ${l.max}`);
+      out.push('# HELP convbert_event_loop_delay_seconds The same samples as a histogram: the difference of two scrapes covers the time between them.');
+      out.push('# TYPE convbert_event_loop_delay_seconds histogram');
+      LAG_BUCKETS.forEach((b, i) => out.push(`convbert_event_loop_delay_seconds_bucket{le="${b}"} ${l.buckets[i]}`));
+      out.push(`convbert_event_loop_delay_seconds_bucket{le="+Inf"} ${l.count}`);
+      out.push(`convbert_event_loop_delay_seconds_sum ${l.sum}`);
+      out.push(`convbert_event_loop_delay_seconds_count ${l.count}`);
     }
     if (batcher) {
       out.push('# HELP convbert_batcher_queue_depth Rows waiting for a batch.');

@@ -1,11 +1,14 @@
 // ServerMetrics' Prometheus text, checked against counts computed here: request
 // counters by route and status, cumulative latency buckets, and the batch-size
 // histogram rebuilt from a batcher's batchSizeHistogram (cumulative le buckets,
-// sum = rows, count = batches). Exact integer comparisons.
+// sum = rows, count = batches), and the event-loop delay histogram from delays
+// recorded by the test. Exact integer comparisons; the live sampler is only
+// checked to see a loop blocked for 80 ms as at least 40 ms late (a lower bound,
+// which a busy machine can only raise).
 import test from 'ava';
 
 import { type BatcherStats } from '../../lib/batching';
-import { ServerMetrics } from '../../lib/server/metrics';
+import { EventLoopLag, LAG_BUCKETS, ServerMetrics } from '../../lib/server/metrics';
 
 function stats(hist: Record<number, number>): BatcherStats {
   return {
@@ -57,4 +60,48 @@ test('the batch-size histogram is rebuilt cumulatively from the batcher', (t) =>
   t.regex(txt, /^convbert_batcher_timed_out_total 4$/m);
   t.regex(txt, /^convbert_batcher_cancelled_total 6$/m);
   t.regex(txt, /^convbert_draining 1$/m);
+});
+
+test('event-loop delay: cumulative buckets, count and sum from recorded delays; quantiles in the summary', (t) => {
+  const lag = new EventLoopLag();
+  const delays = [0.0005, 0.012, 0.02, 0.3, 2];
+  for (const d of delays) lag.record(d);
+  const s = lag.snapshot();
+  t.is(s.count, 5);
+  t.true(Math.abs(s.sum - delays.reduce((a, b) => a + b, 0)) < 1e-12);
+  t.deepEqual(s.buckets, LAG_BUCKETS.map((b) => delays.filter((d) => d <= b).length));
+  // HDR histogram: 3 significant digits, so within 0.1%.
+  t.true(Math.abs(s.max - 2) / 2 < 1e-3, String(s.max));
+  t.true(Math.abs(s.p50 - 0.02) / 0.02 < 1e-3, String(s.p50));
+  const txt = new ServerMetrics().render(null, { inFlightRequests: 0, draining: false, eventLoopLag: s });
+  t.regex(txt, /^convbert_event_loop_delay_seconds_bucket\{le="0.001"\} 1$/m);
+  t.regex(txt, /^convbert_event_loop_delay_seconds_bucket\{le="0.015"\} 2$/m);
+  t.regex(txt, /^convbert_event_loop_delay_seconds_bucket\{le="0.02"\} 3$/m);
+  t.regex(txt, /^convbert_event_loop_delay_seconds_bucket\{le="1"\} 4$/m);
+  t.regex(txt, /^convbert_event_loop_delay_seconds_bucket\{le="\+Inf"\} 5$/m);
+  t.regex(txt, /^convbert_event_loop_delay_seconds_count 5$/m);
+  t.regex(txt, /^# TYPE convbert_event_loop_delay_seconds histogram$/m);
+  t.regex(txt, /^convbert_event_loop_lag_seconds\{quantile="1"\} 2(\.\d+)?(e[+-]\d+)?$/m);
+  // An empty monitor renders zeros, not NaN.
+  const e = new EventLoopLag().snapshot();
+  t.deepEqual([e.p50, e.p99, e.max, e.count], [0, 0, 0, 0]);
+});
+
+test('event-loop delay: a blocked loop is seen late by the running sampler', async (t) => {
+  const lag = new EventLoopLag(10);
+  lag.start();
+  lag.start(); // idempotent: one timer
+  await new Promise((r) => setTimeout(r, 30));
+  const t0 = Date.now();
+  while (Date.now() - t0 < 80) {
+    // block the event loop
+  }
+  await new Promise((r) => setTimeout(r, 30));
+  lag.stop();
+  const s = lag.snapshot();
+  t.true(s.count >= 2, `samples ${s.count}`);
+  t.true(s.max >= 0.04, `max ${s.max}`);
+  const n = s.count;
+  await new Promise((r) => setTimeout(r, 40));
+  t.is(lag.snapshot().count, n, 'stop() ends sampling');
 });
