@@ -1,14 +1,19 @@
-// serving.ts: load test of `convbert serve` (npm: node --import tsx bench/serving.ts).
-// Builds a seeded random ConvBERT (text-classification head) in a temp folder with
-// a synthetic WordPiece vocab ("w0".."wN", one token per word, so a text of n words
-// is exactly n + 2 tokens), starts `convbert serve` in a child process on 127.0.0.1,
-// and drives it with closed-loop HTTP clients (keep-alive) sending texts of mixed
-// lengths. For each mode (batching on / off) it prints requests/s, latency p50/p90/p99,
-// errors, mean batch size and the server's event-loop lag p99; then the same load
-// in-process (pipeline + batching, no HTTP) as the ceiling. Options:
-//   --preset base|small (default base: ConvBERT-base shapes)  --clients 16  --duration 20 (s)
-//   --warmup 3 (s)  --min-len 8 --max-len 256 (tokens)  --modes on,off,inproc
-//   --max-batch-size 16  --max-wait-ms 5  --max-concurrent-batches 2  --threads N  --json
+// serving.ts: load test of `convbert serve` (npm run bench:load / bench:soak / bench:serving).
+// Builds a seeded random ConvBERT (text-classification head) in a temp folder with a
+// synthetic WordPiece vocab ("w0".."wN", one token per word, so a text of n words is
+// exactly n + 2 tokens), starts `convbert serve` in a child process on 127.0.0.1 and
+// drives it closed-loop (keep-alive) with texts whose lengths are spread over
+// --min-len..--max-len tokens (seeded). Driver autocannon (default): every connection
+// cycles the same request set from its own offset; a warm-up run, then the measured
+// run. The server's event-loop delay and RSS for the measured window come from two
+// /metrics scrapes (the delay histogram's difference). Mode inproc runs the same texts
+// and concurrency through loadTask (pipeline + batching, no HTTP) in this process: the
+// ceiling that HTTP is compared with. --soak S: one HTTP run of S seconds sampling the
+// server's RSS every --rss-every s, pass/fail on the growth of the RSS floor.
+//   --preset base|small|tiny (default base: ConvBERT-base shapes)  --driver autocannon|loop
+//   --connections 16 (alias --clients)  --duration 60 (s)  --warmup 10 (s)  --min-len 8 --max-len 256
+//   --modes on,inproc (loop default: on,off,inproc)  --max-batch-size 16  --max-wait-ms 5
+//   --max-concurrent-batches 2  --threads N  --soak S  --rss-every 10  --rss-bound-mb 50  --json
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -16,7 +21,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 
+import autocannon from 'autocannon';
+
 import { ConvBertForSequenceClassification } from '../lib/models';
+import { LAG_BUCKETS } from '../lib/server/metrics';
 import { loadTask } from '../lib/server/tasks';
 
 function arg(name: string, def: string): string {
@@ -24,37 +32,31 @@ function arg(name: string, def: string): string {
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
 }
 
-const PRESETS: Record<string, Record<string, number>> = {
+function numArg(name: string, def: string, alias?: string): number {
+  const raw = alias && process.argv.includes(`--${alias}`) ? arg(alias, def) : arg(name, def);
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name}: expected a number >= 0, got ${raw}`);
+  return v;
+}
+
+export const PRESETS: Record<string, Record<string, number>> = {
   base: { hidden_size: 768, embedding_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, max_position_embeddings: 512 },
   small: { hidden_size: 256, embedding_size: 128, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 1024, max_position_embeddings: 512 },
+  tiny: { hidden_size: 32, embedding_size: 16, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64, max_position_embeddings: 512 },
 };
 
 const VOCAB_WORDS = 8000;
+const TASK = 'text-classification';
 
-export interface ModeResult {
-  mode: string;
-  requests: number;
-  errors: number;
-  seconds: number;
-  rps: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  meanBatch: number | null;
-  lagP99Ms: number | null;
-  /** Server resident memory at the end of the warmup and at the end of the run, MB. */
-  rssStartMb: number | null;
-  rssEndMb: number | null;
+/** A text and its exact token count ([CLS] and [SEP] included). */
+export interface Text {
+  text: string;
+  tokens: number;
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-
-/** Deterministic texts: lengths spread evenly over [minLen, maxLen] tokens (incl. [CLS]/[SEP]). */
-function makeTexts(n: number, minLen: number, maxLen: number): string[] {
-  const out: string[] = [];
+/** Deterministic texts: lengths spread evenly over [minLen, maxLen] tokens (incl. [CLS]/[SEP]), in a seeded order. */
+export function makeTexts(n: number, minLen: number, maxLen: number): Text[] {
+  const out: Text[] = [];
   let x = 12345;
   for (let i = 0; i < n; i++) {
     const tokens = minLen + Math.floor(((i * 7919) % n) * ((maxLen - minLen + 1) / n));
@@ -63,12 +65,14 @@ function makeTexts(n: number, minLen: number, maxLen: number): string[] {
       x = (x * 1103515245 + 12345) & 0x7fffffff;
       words.push(`w${x % VOCAB_WORDS}`);
     }
-    out.push(words.join(' '));
+    out.push({ text: words.join(' '), tokens });
   }
   return out;
 }
 
-async function buildModel(preset: string): Promise<string> {
+/** Saves the seeded model, vocab and tokenizer config in a new temp folder; remove it when done. */
+export async function buildModel(preset: string): Promise<string> {
+  if (!PRESETS[preset]) throw new Error(`--preset: expected ${Object.keys(PRESETS).join(', ')}, got ${preset}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-bench-serving-'));
   const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...Array.from({ length: VOCAB_WORDS }, (_, i) => `w${i}`)];
   const m = ConvBertForSequenceClassification.fromConfig({ vocab_size: vocab.length, num_labels: 2, ...PRESETS[preset] }, { seed: 0 });
@@ -79,9 +83,10 @@ async function buildModel(preset: string): Promise<string> {
   return dir;
 }
 
+/** `convbert serve` in a child process on a free port; resolves once it listens. */
 function startServer(dir: string, batching: boolean, extra: string[]): Promise<{ child: ChildProcess; port: number }> {
   const cli = path.join(__dirname, '..', 'lib', 'cli.ts');
-  const args = ['--import', 'tsx', cli, 'serve', '--model', dir, '--task', 'text-classification', '--port', '0', '--max-inputs', '64', ...extra];
+  const args = ['--import', 'tsx', cli, 'serve', '--model', dir, '--task', TASK, '--port', '0', '--max-inputs', '64', ...extra];
   if (!batching) args.push('--no-batching');
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
   return new Promise((resolve, reject) => {
@@ -97,7 +102,7 @@ function startServer(dir: string, batching: boolean, extra: string[]): Promise<{
 
 function postJson(agent: http.Agent, port: number, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/text-classification', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/v1/${TASK}`, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -121,10 +126,151 @@ function metric(text: string, re: RegExp): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** Closed loop: `clients` workers each send one request after the other until the time is up. */
-async function drive(send: (text: string) => Promise<boolean>, texts: string[], clients: number, warmupS: number, durationS: number): Promise<{ lat: number[]; errors: number; seconds: number }> {
+/** What one /metrics scrape says about the server's process and event loop. */
+export interface Scrape {
+  /** Seconds since the bench started (performance.now). */
+  t: number;
+  rssBytes: number;
+  /** Cumulative event-loop delay bucket counts (LAG_BUCKETS, then +Inf). */
+  lagBuckets: number[];
+  /** Answered /v1 requests with a status other than 200, so far. */
+  serverNon200: number;
+}
+
+export async function scrape(port: number): Promise<Scrape> {
+  const text = await getText(port, '/metrics');
+  const rss = metric(text, /^process_resident_memory_bytes (\S+)$/m);
+  const lagBuckets = [...LAG_BUCKETS.map(String), '+Inf'].map((le) => metric(text, new RegExp(`^convbert_event_loop_delay_seconds_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\S+)$`, 'm')));
+  if (rss === null || lagBuckets.some((v) => v === null)) throw new Error(`/metrics lacks the RSS or the event-loop delay histogram:\n${text}`);
+  let non200 = 0;
+  for (const m of text.matchAll(/^convbert_http_requests_total\{route="\/v1\/[^"]*",status="(\d+)"\} (\d+)$/gm)) if (m[1] !== '200') non200 += Number(m[2]);
+  return { t: performance.now() / 1000, rssBytes: rss, lagBuckets: lagBuckets as number[], serverNon200: non200 };
+}
+
+/** Event-loop delay between two scrapes: p99 interpolated inside its bucket (as Prometheus' histogram_quantile), and the share of samples <= 20 ms. */
+export function lagWindow(a: Scrape, b: Scrape): { samples: number; p99Ms: number; shareUnder20ms: number; maxBucketMs: number } {
+  const d = b.lagBuckets.map((v, i) => v - a.lagBuckets[i]);
+  const total = d[d.length - 1];
+  if (total <= 0) return { samples: 0, p99Ms: NaN, shareUnder20ms: NaN, maxBucketMs: NaN };
+  const rank = 0.99 * total;
+  let p99Ms = Infinity;
+  for (let i = 0; i < LAG_BUCKETS.length; i++) {
+    if (d[i] >= rank) {
+      const lo = i === 0 ? 0 : LAG_BUCKETS[i - 1];
+      const below = i === 0 ? 0 : d[i - 1];
+      p99Ms = 1000 * (lo + ((LAG_BUCKETS[i] - lo) * (rank - below)) / Math.max(1, d[i] - below));
+      break;
+    }
+  }
+  const i20 = LAG_BUCKETS.indexOf(0.02);
+  // The smallest bucket bound that holds every sample of the window.
+  const iMax = d.findIndex((v) => v === total);
+  return { samples: total, p99Ms, shareUnder20ms: d[i20] / total, maxBucketMs: iMax < 0 || iMax >= LAG_BUCKETS.length ? Infinity : LAG_BUCKETS[iMax] * 1000 };
+}
+
+export interface LoadResult {
+  mode: string;
+  driver: string;
+  connections: number;
+  seconds: number;
+  /** 2xx answers in the window. */
+  requests: number;
+  rps: number;
+  tokensPerS: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  /** Non-2xx answers, connection errors (timeouts included) and timeouts, as the driver counts them. */
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  meanBatch: number | null;
+  /** Server event-loop delay over the measured window. */
+  lagP99Ms: number | null;
+  lagShareUnder20ms: number | null;
+  lagSamples: number | null;
+  /** Server RSS at the window's start and end, MB, and every --rss-every seconds in between. */
+  rssStartMb: number | null;
+  rssEndMb: number | null;
+  rssSamples: { t: number; mb: number }[];
+}
+
+/** Counts of one driver run over the measured window. */
+interface WindowCounts {
+  lat: number[];
+  tokens: number;
+  seconds: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One autocannon run that keeps the load on through warm-up, window and the scrapes
+ * around it: each connection cycles `texts` from its own offset. Requests answered
+ * inside the window give throughput, tokens (200s only) and latency; `whole` is
+ * autocannon's own count of non-2xx, errors and timeouts over the entire run.
+ */
+export async function runAutocannon(
+  port: number,
+  texts: Text[],
+  o: { connections: number; warmupS: number; durationS: number; onOpen?: () => Promise<void>; onClose?: () => Promise<void> },
+): Promise<{ window: WindowCounts; whole: { non2xx: number; errors: number; timeouts: number; requests: number } }> {
+  let open = false;
+  const w: WindowCounts = { lat: [], tokens: 0, seconds: 0, non2xx: 0, errors: 0, timeouts: 0 };
+  const requestsFor = (offset: number): autocannon.Request[] =>
+    texts.map((_, k) => {
+      const t = texts[(offset + k) % texts.length];
+      return { method: 'POST', path: `/v1/${TASK}`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: t.text }), onResponse: (status: number) => void (open && status === 200 && (w.tokens += t.tokens)) };
+    });
+  let client = 0;
+  let finished: (e: Error | null, r: autocannon.Result) => void = () => {};
+  const done = new Promise<autocannon.Result>((resolve, reject) => (finished = (e, r) => (e ? reject(e) : resolve(r))));
+  const inst = autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: o.connections,
+    // Stopped below once the window closes; this only bounds a run whose caller failed.
+    duration: o.warmupS + o.durationS + 60,
+    // The server's own deadline is 30 s (503 past it); wait a little longer so that answer is seen.
+    timeout: 40,
+    requests: requestsFor(0),
+    setupClient: (c) => c.setRequests(requestsFor(Math.floor((client++ * texts.length) / o.connections))),
+  }, (e, r) => finished(e, r));
+  inst.on('response', (_c, status, _bytes, ms) => {
+    if (!open) return;
+    if (status >= 200 && status < 300) w.lat.push(ms);
+    else w.non2xx++;
+  });
+  inst.on('reqError', (e: Error) => {
+    if (!open) return;
+    w.errors++;
+    if (/timed out/.test(e.message)) w.timeouts++;
+  });
+  let result: autocannon.Result;
+  try {
+    await sleep(o.warmupS * 1000);
+    await o.onOpen?.();
+    open = true;
+    const t0 = performance.now();
+    await sleep(o.durationS * 1000);
+    open = false;
+    w.seconds = (performance.now() - t0) / 1000;
+    await o.onClose?.();
+  } finally {
+    inst.stop();
+    result = await done;
+  }
+  w.lat.sort((a, b) => a - b);
+  return { window: w, whole: { non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, requests: result.requests.total } };
+}
+
+/** Closed loop without autocannon: `clients` workers each send one request after the other until the time is up. */
+async function drive(send: (text: string) => Promise<boolean>, texts: Text[], clients: number, warmupS: number, durationS: number): Promise<{ lat: number[]; errors: number; tokens: number; seconds: number }> {
   const lat: number[] = [];
   let errors = 0;
+  let tokens = 0;
   const tStart = performance.now();
   const tMeasure = tStart + warmupS * 1000;
   const tEnd = tMeasure + durationS * 1000;
@@ -132,84 +278,191 @@ async function drive(send: (text: string) => Promise<boolean>, texts: string[], 
   await Promise.all(
     Array.from({ length: clients }, async () => {
       while (performance.now() < tEnd) {
-        const text = texts[next++ % texts.length];
+        const t = texts[next++ % texts.length];
         const t0 = performance.now();
         let ok = false;
         try {
-          ok = await send(text);
+          ok = await send(t.text);
         } catch {
           ok = false;
         }
         const t1 = performance.now();
-        if (t0 >= tMeasure && t1 <= tEnd) {
-          if (ok) lat.push(t1 - t0);
-          else errors++;
+        // Counted when answered inside the window, as the autocannon driver does.
+        if (t1 >= tMeasure && t1 <= tEnd) {
+          if (ok) {
+            lat.push(t1 - t0);
+            tokens += t.tokens;
+          } else errors++;
         }
       }
     }),
   );
-  return { lat: lat.sort((a, b) => a - b), errors, seconds: durationS };
+  return { lat: lat.sort((a, b) => a - b), errors, tokens, seconds: durationS };
 }
 
-function summarize(mode: string, r: { lat: number[]; errors: number; seconds: number }, meanBatch: number | null, lagP99Ms: number | null, rss: [number | null, number | null] = [null, null]): ModeResult {
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+function loopResult(mode: string, connections: number, r: { lat: number[]; errors: number; tokens: number; seconds: number }, meanBatch: number | null): LoadResult {
   return {
     mode,
-    requests: r.lat.length,
-    errors: r.errors,
+    driver: 'loop',
+    connections,
     seconds: r.seconds,
+    requests: r.lat.length,
     rps: r.lat.length / r.seconds,
+    tokensPerS: r.tokens / r.seconds,
     p50: quantile(r.lat, 0.5),
     p90: quantile(r.lat, 0.9),
     p99: quantile(r.lat, 0.99),
+    non2xx: 0,
+    errors: r.errors,
+    timeouts: 0,
     meanBatch,
-    lagP99Ms,
-    rssStartMb: rss[0] === null ? null : rss[0] / 1e6,
-    rssEndMb: rss[1] === null ? null : rss[1] / 1e6,
+    lagP99Ms: null,
+    lagShareUnder20ms: null,
+    lagSamples: null,
+    rssStartMb: null,
+    rssEndMb: null,
+    rssSamples: [],
   };
+}
+
+export interface HttpLoadOptions {
+  connections: number;
+  warmupS: number;
+  durationS: number;
+  /** RSS sampling period during the measured run, seconds (0: start and end only). */
+  rssEveryS: number;
+  driver: 'autocannon' | 'loop';
+}
+
+/** Warm-up, then the measured run against a listening server, with /metrics scraped around (and during) the window. */
+export async function measureHttp(port: number, texts: Text[], o: HttpLoadOptions, mode = 'HTTP, batching'): Promise<LoadResult> {
+  const samples: Scrape[] = [];
+  let sampler: NodeJS.Timeout | null = null;
+  const startSampling = (): void => {
+    if (o.rssEveryS > 0) sampler = setInterval(() => void scrape(port).then((s) => samples.push(s), () => {}), o.rssEveryS * 1000);
+  };
+  let r: LoadResult;
+  let before: Scrape | undefined;
+  const finish = async (res: LoadResult, a: Scrape, b: Scrape): Promise<LoadResult> => {
+    const m = await getText(port, '/metrics');
+    const count = metric(m, /^convbert_batch_size_count (\S+)$/m);
+    const sum = metric(m, /^convbert_batch_size_sum (\S+)$/m);
+    const lag = lagWindow(a, b);
+    res.meanBatch = count && sum !== null ? sum / count : null;
+    res.lagP99Ms = lag.p99Ms;
+    res.lagShareUnder20ms = lag.shareUnder20ms;
+    res.lagSamples = lag.samples;
+    res.rssStartMb = a.rssBytes / 1e6;
+    res.rssEndMb = b.rssBytes / 1e6;
+    res.rssSamples = [a, ...samples, b].map((s) => ({ t: s.t - a.t, mb: s.rssBytes / 1e6 }));
+    // A non-200 the driver did not see still shows in the server's counters.
+    res.non2xx = Math.max(res.non2xx, b.serverNon200 - a.serverNon200);
+    return res;
+  };
+  if (o.driver === 'autocannon') {
+    let after: Scrape | null = null;
+    const { window: w, whole } = await runAutocannon(port, texts, {
+      ...o,
+      onOpen: async () => {
+        before = await scrape(port);
+        startSampling();
+      },
+      onClose: async () => {
+        if (sampler) clearInterval(sampler);
+        after = await scrape(port);
+      },
+    });
+    r = {
+      mode,
+      driver: 'autocannon',
+      connections: o.connections,
+      seconds: w.seconds,
+      requests: w.lat.length,
+      rps: w.lat.length / w.seconds,
+      tokensPerS: w.tokens / w.seconds,
+      p50: quantile(w.lat, 0.5),
+      p90: quantile(w.lat, 0.9),
+      p99: quantile(w.lat, 0.99),
+      // Over the whole run, warm-up included: the stricter count.
+      non2xx: whole.non2xx,
+      errors: whole.errors,
+      timeouts: whole.timeouts,
+      meanBatch: null,
+      lagP99Ms: null,
+      lagShareUnder20ms: null,
+      lagSamples: null,
+      rssStartMb: null,
+      rssEndMb: null,
+      rssSamples: [],
+    };
+    return finish(r, before!, after!);
+  } else {
+    // The loop driver measures after its own warm-up inside one run: scrape when the window opens.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections });
+    const opened = new Promise<Scrape>((resolve, reject) => setTimeout(() => scrape(port).then(resolve, reject), o.warmupS * 1000));
+    const run = drive(async (text) => (await postJson(agent, port, JSON.stringify({ inputs: text }))) === 200, texts, o.connections, o.warmupS, o.durationS);
+    before = await opened;
+    startSampling();
+    r = loopResult(mode, o.connections, await run, null);
+    agent.destroy();
+  }
+  if (sampler) clearInterval(sampler);
+  return finish(r, before!, await scrape(port));
+}
+
+/** Floors (minimum RSS) of the first and last `spanS` seconds of a soak; a leak raises every sample, a spike does not move a floor. */
+export function rssFloors(samples: { t: number; mb: number }[], spanS: number): { first: number; last: number; growth: number } {
+  const end = samples[samples.length - 1].t;
+  const first = Math.min(...samples.filter((s) => s.t <= spanS).map((s) => s.mb));
+  const last = Math.min(...samples.filter((s) => s.t >= end - spanS).map((s) => s.mb));
+  return { first, last, growth: last - first };
 }
 
 async function main(): Promise<void> {
   const preset = arg('preset', 'base');
-  if (!PRESETS[preset]) throw new Error(`--preset: expected ${Object.keys(PRESETS).join(' or ')}, got ${preset}`);
-  const clients = Number(arg('clients', '16'));
-  const durationS = Number(arg('duration', '20'));
-  const warmupS = Number(arg('warmup', '3'));
-  const minLen = Number(arg('min-len', '8'));
-  const maxLen = Number(arg('max-len', '256'));
-  const modes = arg('modes', 'on,off,inproc').split(',');
-  const batchArgs = ['--max-batch-size', arg('max-batch-size', '16'), '--max-wait-ms', arg('max-wait-ms', '5'), '--max-concurrent-batches', arg('max-concurrent-batches', '2')];
+  const driver = arg('driver', 'autocannon');
+  if (driver !== 'autocannon' && driver !== 'loop') throw new Error(`--driver: expected autocannon or loop, got ${driver}`);
+  const connections = numArg('connections', '16', 'clients');
+  const soakS = numArg('soak', '0');
+  const durationS = soakS > 0 ? soakS : numArg('duration', '60');
+  const warmupS = numArg('warmup', '10');
+  const minLen = numArg('min-len', '8');
+  const maxLen = numArg('max-len', '256');
+  const rssEveryS = numArg('rss-every', soakS > 0 ? '10' : '0');
+  const rssBoundMb = numArg('rss-bound-mb', '50');
+  const modes = arg('modes', soakS > 0 ? 'on' : driver === 'loop' ? 'on,off,inproc' : 'on,inproc').split(',');
+  const batch = { maxBatchSize: numArg('max-batch-size', '16'), maxWaitMs: numArg('max-wait-ms', '5'), maxConcurrentBatches: numArg('max-concurrent-batches', '2') };
+  const batchArgs = ['--max-batch-size', String(batch.maxBatchSize), '--max-wait-ms', String(batch.maxWaitMs), '--max-concurrent-batches', String(batch.maxConcurrentBatches)];
   const threads = arg('threads', '');
   if (threads) process.env.CONVBERT_NUM_THREADS = threads;
   const texts = makeTexts(256, minLen, maxLen);
+  const meanTokens = texts.reduce((a, t) => a + t.tokens, 0) / texts.length;
   const dir = await buildModel(preset);
-  const results: ModeResult[] = [];
+  const results: LoadResult[] = [];
+  const started = new Date();
+  const load0 = os.loadavg()[0];
   try {
     for (const mode of modes) {
       if (mode === 'inproc') {
-        const h = await loadTask('text-classification', dir, { batching: { maxBatchSize: Number(batchArgs[1]), maxWaitMs: Number(batchArgs[3]), maxConcurrentBatches: Number(batchArgs[5]) } });
-        const r = await drive(async (text) => (await h.run(text, {}, {}), true), texts, clients, warmupS, durationS);
+        const h = await loadTask(TASK, dir, { batching: batch });
+        const r = await drive(async (text) => (await h.run(text, {}, {}), true), texts, connections, warmupS, durationS);
         const s = h.stats()!;
         const rows = Object.entries(s.batchSizeHistogram).reduce((a, [n, c]) => a + Number(n) * c, 0);
-        results.push(summarize('in-process, batching', r, rows / Math.max(1, s.batches), null));
+        results.push(loopResult('in-process, batching', connections, r, rows / Math.max(1, s.batches)));
         await h.dispose();
         continue;
       }
+      if (mode !== 'on' && mode !== 'off') throw new Error(`--modes: expected on, off or inproc, got ${mode}`);
       const on = mode === 'on';
       const { child, port } = await startServer(dir, on, on ? batchArgs : []);
-      const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
       try {
-        let rssStart: number | null = null;
-        const rssTimer = setTimeout(() => void getText(port, '/metrics').then((t) => (rssStart = metric(t, /^process_resident_memory_bytes (\S+)$/m))), warmupS * 1000);
-        const r = await drive(async (text) => (await postJson(agent, port, JSON.stringify({ inputs: text }))) === 200, texts, clients, warmupS, durationS);
-        clearTimeout(rssTimer);
-        const m = await getText(port, '/metrics');
-        const rssEnd = metric(m, /^process_resident_memory_bytes (\S+)$/m);
-        const count = metric(m, /^convbert_batch_size_count (\S+)$/m);
-        const sum = metric(m, /^convbert_batch_size_sum (\S+)$/m);
-        const lag = metric(m, /^convbert_event_loop_lag_seconds\{quantile="0.99"\} (\S+)$/m);
-        results.push(summarize(on ? 'HTTP, batching' : 'HTTP, no batching', r, count && sum !== null ? sum / count : null, lag === null ? null : lag * 1000, [rssStart, rssEnd]));
+        results.push(await measureHttp(port, texts, { connections, warmupS, durationS, rssEveryS, driver }, on ? 'HTTP, batching' : 'HTTP, no batching'));
       } finally {
-        agent.destroy();
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
       }
@@ -217,17 +470,38 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  const load1 = os.loadavg()[0];
   const cmd = `node --import tsx bench/serving.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const httpOn = results.find((r) => r.mode === 'HTTP, batching');
+  const inproc = results.find((r) => r.mode === 'in-process, batching');
+  const ratio = httpOn && inproc ? httpOn.rps / inproc.rps : null;
+  const soak = soakS > 0 && httpOn && httpOn.rssSamples.length > 2 ? rssFloors(httpOn.rssSamples, 60) : null;
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ preset, clients, durationS, minLen, maxLen, cpus: os.cpus().length, command: cmd, results }, null, 2));
+    console.log(JSON.stringify({ preset, driver, connections, durationS, warmupS, minLen, maxLen, meanTokens, cpus: os.cpus().length, loadavg: [load0, load1], started, command: cmd, results, ratio, soak, rssBoundMb }, null, 2));
     return;
   }
-  console.log(`${cmd}\npreset ${preset}, ${clients} clients, ${durationS} s (+${warmupS} s warmup), lengths ${minLen}-${maxLen} tokens, ${os.cpus().length} CPUs`);
-  console.log('mode                    req/s   p50 ms   p90 ms   p99 ms  errors  mean batch  loop lag p99 ms  server RSS MB (start -> end)');
+  const f = (v: number | null, d = 1): string => (v === null || Number.isNaN(v) ? '-' : Number.isFinite(v) ? v.toFixed(d) : '>1000');
+  console.log(`${cmd}`);
+  console.log(`${started.toISOString()}: preset ${preset}, driver ${driver}, ${connections} connections, ${durationS} s (+${warmupS} s warm-up), lengths ${minLen}-${maxLen} tokens (mean ${meanTokens.toFixed(1)}), ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${load0.toFixed(2)} at start, ${load1.toFixed(2)} at end, Node ${process.version}`);
+  console.log('');
+  console.log('| mode | req/s | tokens/s | p50 ms | p90 ms | p99 ms | non-2xx | errors | timeouts | mean batch | server loop lag p99 ms (window) | share <= 20 ms | server RSS MB (start -> end) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     console.log(
-      `${r.mode.padEnd(22)} ${r.rps.toFixed(1).padStart(6)} ${r.p50.toFixed(1).padStart(8)} ${r.p90.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors).padStart(7)} ${(r.meanBatch === null ? '-' : r.meanBatch.toFixed(2)).padStart(11)} ${(r.lagP99Ms === null ? '-' : r.lagP99Ms.toFixed(1)).padStart(16)}  ${r.rssStartMb === null || r.rssEndMb === null ? '-' : `${r.rssStartMb.toFixed(0)} -> ${r.rssEndMb.toFixed(0)}`}`,
+      `| ${r.mode} | ${f(r.rps)} | ${f(r.tokensPerS, 0)} | ${f(r.p50)} | ${f(r.p90)} | ${f(r.p99)} | ${r.non2xx} | ${r.errors} | ${r.timeouts} | ${f(r.meanBatch, 2)} | ${f(r.lagP99Ms)} | ${r.lagShareUnder20ms === null ? '-' : `${(100 * r.lagShareUnder20ms).toFixed(2)}%`} | ${r.rssStartMb === null ? '-' : `${f(r.rssStartMb, 0)} -> ${f(r.rssEndMb, 0)}`} |`,
     );
+  }
+  console.log('');
+  if (httpOn) {
+    const bad = httpOn.non2xx + httpOn.errors + httpOn.timeouts;
+    console.log(`errors: ${bad === 0 ? 'PASS' : 'FAIL'} (${httpOn.non2xx} non-2xx, ${httpOn.errors} errors, ${httpOn.timeouts} timeouts over ${f(httpOn.seconds, 0)} s; target 0)`);
+    if (httpOn.lagP99Ms !== null) console.log(`event-loop lag p99: ${httpOn.lagP99Ms < 20 ? 'PASS' : 'FAIL'} (${f(httpOn.lagP99Ms)} ms over the window, ${(100 * (httpOn.lagShareUnder20ms ?? NaN)).toFixed(2)}% of ${httpOn.lagSamples} samples <= 20 ms; target p99 < 20 ms)`);
+  }
+  if (ratio !== null) console.log(`throughput HTTP / in-process: ${ratio >= 0.85 ? 'PASS' : 'FAIL'} (${f(httpOn!.rps, 2)} / ${f(inproc!.rps, 2)} req/s = ${f(100 * ratio)}%; target >= 85%)`);
+  if (soak && httpOn) {
+    console.log('');
+    console.log(`server RSS every ${rssEveryS} s (s: MB): ${httpOn.rssSamples.map((s) => `${s.t.toFixed(0)}: ${s.mb.toFixed(0)}`).join(', ')}`);
+    console.log(`RSS floor: first 60 s ${f(soak.first, 0)} MB, last 60 s ${f(soak.last, 0)} MB, growth ${f(soak.growth, 1)} MB: ${soak.growth <= rssBoundMb ? 'PASS' : 'FAIL'} (bound ${rssBoundMb} MB)`);
   }
 }
 
