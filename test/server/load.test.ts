@@ -20,7 +20,7 @@ test('autocannon driver: zero errors and well-formed stats against a tiny model'
     const { port } = await server.listen();
     const texts = makeTexts(32, 8, 64);
     t.true(texts.every((x) => x.tokens >= 8 && x.tokens <= 64 && x.text.split(' ').length === x.tokens - 2));
-    const r = await measureHttp(port, texts, { connections: 4, warmupS: 0.5, durationS: 2, rssEveryS: 0.5, driver: 'autocannon' });
+    const r = await measureHttp(port, texts, { connections: 4, warmupS: 0.5, durationS: 2, rssEveryS: 0.5, driver: 'autocannon', primeRows: 16 });
     t.is(r.driver, 'autocannon');
     t.is(r.non2xx, 0);
     t.is(r.errors, 0);
