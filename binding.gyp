@@ -31,8 +31,14 @@
       "sources": ["<!@(node scripts/list_sources.js avx512bf16)"]
     },
     {
+      "target_name": "convbert_avx512vnni",
+      "type": "static_library",
+      "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vnni", "-mfma", "-mavx2", "-fPIC"],
+      "sources": ["<!@(node scripts/list_sources.js avx512vnni)"]
+    },
+    {
       "target_name": "convbert",
-      "dependencies": ["convbert_avx2", "convbert_avx512", "convbert_avx512bf16"],
+      "dependencies": ["convbert_avx2", "convbert_avx512", "convbert_avx512bf16", "convbert_avx512vnni"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "sources": [
         "<!@(node scripts/list_sources.js core)",

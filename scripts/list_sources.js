@@ -6,6 +6,7 @@
 //   avx2     native/src/**/*_avx2.cc      (compiled with -mavx2 -mfma)
 //   avx512   native/src/**/*_avx512.cc    (compiled with -mavx512f/bw/vl/dq -mfma)
 //   avx512bf16 native/src/**/*_avx512bf16.cc (as avx512, plus -mavx512bf16)
+//   avx512vnni native/src/**/*_avx512vnni.cc (as avx512, plus -mavx512vnni)
 //   binding  native/binding/*.cc
 // Paths are relative to the package root, one per line, sorted.
 'use strict';
@@ -26,13 +27,14 @@ function walk(dir) {
 
 function list(group) {
   const src = walk('native/src');
-  const isIsa = (f) => /_(avx2|avx512|avx512bf16)\.cc$/.test(f);
+  const isIsa = (f) => /_(avx2|avx512|avx512bf16|avx512vnni)\.cc$/.test(f);
   switch (group) {
     case 'core': return src.filter((f) => !isIsa(f) && !f.endsWith('/cuda_stub.cc'));
     case 'stub': return src.filter((f) => f.endsWith('/cuda_stub.cc'));
     case 'avx2': return src.filter((f) => f.endsWith('_avx2.cc'));
     case 'avx512': return src.filter((f) => f.endsWith('_avx512.cc'));
     case 'avx512bf16': return src.filter((f) => f.endsWith('_avx512bf16.cc'));
+    case 'avx512vnni': return src.filter((f) => f.endsWith('_avx512vnni.cc'));
     case 'binding': return walk('native/binding');
     default: throw new Error(`list_sources: unknown group ${group}`);
   }

@@ -50,8 +50,11 @@ export interface FromPretrainedOptions extends Partial<Pick<HubOptions, 'revisio
   /** Use this config instead of the config.json beside the weights. */
   config?: ConvBertConfig;
   /**
-   * Weight precision of the engine: 'float32' (default, the exact reference path), or 'float16' /
-   * 'bfloat16' (CUDA only: gemm weights and tensor-core inputs in that type, fp32 accumulation).
+   * Weight precision of the engine's linear layers: 'float32' (default, the exact reference path);
+   * 'bfloat16' (CPU or CUDA: bf16 weights and inputs, fp32 accumulation); 'float16' (CUDA only); or
+   * 'int8' (CPU only, opt-in: weights quantised per output channel at load, activations per token row
+   * per call, int32 sums, fp32 epilogue; LayerNorm, softmax, attention and the convolutions stay fp32).
+   * See docs/performance.md for the accuracy each costs.
    */
   dtype?: ModelDtype;
   /** Where the engine runs: 'cpu' (default), 'cuda' (= 'cuda:0'), 'cuda:N', or 'auto' (CUDA when backendInfo().cuda.available, else the CPU). */
@@ -62,7 +65,7 @@ export interface FromPretrainedOptions extends Partial<Pick<HubOptions, 'revisio
   engine?: NativeEngineCtor;
 }
 
-export type ModelDtype = 'float32' | 'float16' | 'bfloat16';
+export type ModelDtype = 'float32' | 'float16' | 'bfloat16' | 'int8';
 export type ModelDevice = 'cpu' | 'cuda' | `cuda:${number}` | 'auto';
 
 export interface FromConfigOptions {
@@ -276,8 +279,8 @@ function mapCheckpoint(kind: HeadKind, c: ConvBertConfig, ck: Checkpoint, seed: 
  */
 function checkPlacement(o: { dtype?: unknown; device?: unknown; engine?: NativeEngineCtor }, where: string): EngineOptions {
   const dtype = o.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') {
-    throw new ConvBertError(`${where}: dtype ${JSON.stringify(o.dtype)} is not supported; use 'float32', 'float16' or 'bfloat16'`, 'ERR_CONVBERT_UNSUPPORTED');
+  if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16' && dtype !== 'int8') {
+    throw new ConvBertError(`${where}: dtype ${JSON.stringify(o.dtype)} is not supported; use 'float32', 'float16', 'bfloat16' or 'int8'`, 'ERR_CONVBERT_UNSUPPORTED');
   }
   let device = o.device ?? 'cpu';
   const isCuda = (d: unknown): d is 'cuda' | `cuda:${number}` => d === 'cuda' || (typeof d === 'string' && /^cuda:(0|[1-9][0-9]{0,2})$/.test(d));
@@ -286,11 +289,16 @@ function checkPlacement(o: { dtype?: unknown; device?: unknown; engine?: NativeE
   }
   // A test engine constructor decides for itself; otherwise ask the loaded addon.
   const cuda = o.engine || device === 'cpu' ? null : backendInfo().cuda;
-  if (device === 'auto') device = cuda?.available ? 'cuda' : 'cpu';
-  // The CPU engine runs float32 and bfloat16 (bf16 linear layers, fp32 accumulation); float16 needs CUDA.
+  // int8 has only a CPU engine, so 'auto' means the CPU for it.
+  if (device === 'auto') device = cuda?.available && dtype !== 'int8' ? 'cuda' : 'cpu';
+  // The CPU engine runs float32, bfloat16 and int8 (bf16 / int8 linear layers); float16 needs CUDA.
   if (device === 'cpu' && dtype === 'float16') {
     const why = o.device === 'auto' && cuda && !cuda.available ? ` (device 'auto' chose the CPU: ${cuda.reason ?? 'no CUDA device'})` : '';
-    throw new ConvBertError(`${where}: dtype '${dtype}' needs a CUDA device; the CPU engine runs 'float32' and 'bfloat16'${why}`, 'ERR_CONVBERT_UNSUPPORTED');
+    throw new ConvBertError(`${where}: dtype '${dtype}' needs a CUDA device; the CPU engine runs 'float32', 'bfloat16' and 'int8'${why}`, 'ERR_CONVBERT_UNSUPPORTED');
+  }
+  // int8 is a CPU engine (VNNI dot products); the CUDA engine has no int8 path.
+  if (device !== 'cpu' && dtype === 'int8') {
+    throw new ConvBertError(`${where}: dtype 'int8' runs on the CPU engine only; use device 'cpu' (got ${JSON.stringify(o.device)})`, 'ERR_CONVBERT_UNSUPPORTED');
   }
   if (device !== 'cpu' && cuda && !cuda.available) {
     throw new ConvBertError(`${where}: device '${device}' is not available: ${cuda.reason ?? 'no CUDA device'}`, 'ERR_CONVBERT_UNSUPPORTED');
@@ -322,6 +330,7 @@ export abstract class ConvBertPreTrainedModel {
   readonly loadInfo: LoadInfo;
   #engine: NativeEngine | null;
   #device: string;
+  #dtype: ModelDtype;
   readonly #source: WeightSource;
 
   /** @internal Use fromPretrained or fromConfig. */
@@ -336,11 +345,17 @@ export abstract class ConvBertPreTrainedModel {
     }
     this.#engine = init.placement ? new Engine(this.engineSpec(kind, init.weights), init.placement) : new Engine(this.engineSpec(kind, init.weights));
     this.#device = this.#engine.device ?? 'cpu';
+    this.#dtype = (this.#engine.dtype ?? init.placement?.dtype ?? 'float32') as ModelDtype;
   }
 
   /** Where the engine runs: 'cpu' or 'cuda:N' (kept after dispose()). */
   get device(): string {
     return this.#device;
+  }
+
+  /** The engine's linear-layer weight type: 'float32', 'float16', 'bfloat16' or 'int8' (kept after dispose()). */
+  get dtype(): ModelDtype {
+    return this.#dtype;
   }
 
   private engineSpec(kind: HeadKind, w: Weights): EngineSpec {

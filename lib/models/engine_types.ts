@@ -127,14 +127,20 @@ export interface NativeEngine {
   readonly nativeBytes: number;
   /** Where the engine runs: 'cpu' or 'cuda:N' (absent on test doubles: read as 'cpu'). */
   readonly device?: string;
+  /** The linear layers' weight type: 'float32', 'float16', 'bfloat16' or 'int8' (absent on test doubles: read as the requested dtype). */
+  readonly dtype?: string;
 }
 
 /** Second argument of `new Engine(spec, options)`; every field is optional. */
 export interface EngineOptions {
   /** 'cpu' (default), 'cuda' (= 'cuda:0') or 'cuda:N'. A build or machine without CUDA refuses 'cuda' with the reason. */
   device?: 'cpu' | 'cuda' | `cuda:${number}`;
-  /** Gemm weight type: 'float32' and 'bfloat16' on the CPU (bf16 dot products where the CPU has AVX512_BF16); 'float16' needs CUDA. */
-  dtype?: 'float32' | 'float16' | 'bfloat16';
+  /**
+   * Gemm weight type: 'float32' and 'bfloat16' on the CPU (bf16 dot products where the CPU has AVX512_BF16);
+   * 'float16' needs CUDA; 'int8' is CPU only (weights quantised per output channel at load, activations per
+   * row per call, int32 sums with AVX512_VNNI where the CPU has it, fp32 epilogue).
+   */
+  dtype?: 'float32' | 'float16' | 'bfloat16' | 'int8';
   /** CUDA float32 gemms on TF32 tensor cores (opt-in: about 1e-3 relative error). Default false. */
   tf32?: boolean;
   /** CPU kernel path (tests only); default the process's active path. */

@@ -8,14 +8,17 @@
 // device 'cpu' (default) | 'cuda' (= 'cuda:0') | 'cuda:N' hands the built Model to
 // cuda_engine_create (weights resident on that device; forwards run there); dtype
 // 'float32' (default) | 'float16' | 'bfloat16' is the CUDA gemm weight type; the
-// CPU engine runs 'float32' and 'bfloat16' (linear layers packed as bf16, fp32
+// CPU engine runs 'float32', 'bfloat16' (linear layers packed as bf16, fp32
 // accumulation: AVX512_BF16 when the CPU has it, else the fp32 kernels on the
-// same bf16 values) and refuses 'float16' with ERR_CONVBERT_UNSUPPORTED; tf32
+// same bf16 values) and 'int8' (linear layers quantised per output channel,
+// activations per row, int32 sums: AVX512_VNNI, else AVX2 or scalar, same
+// integers), refuses 'float16' on the CPU and 'int8' on CUDA with ERR_CONVBERT_UNSUPPORTED; tf32
 // opts float32 CUDA gemms into TF32. In a CPU-only build the CUDA stub refuses
 // with its one-line reason. isa: 'generic' | 'avx2' | 'avx512' picks a CPU kernel
 // path (tests only; the default is the process's active path). Getters: dtype
 // (the weight type in use) and gemmKernel (the linear layers' block kernel:
-// 'avx512_bf16' for the native bf16 path, else the fp32 path's isa name).
+// 'avx512_bf16' for the native bf16 path; for int8 'avx512_vnni', 'avx2' or
+// 'generic'; else the fp32 path's isa name).
 #include <napi.h>
 
 #include <algorithm>
@@ -159,6 +162,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       return;
     }
     bool use_cuda = false;
+    bool int8 = false;  // dtype 'int8': the CPU engine's int8 linear layers (no CUDA int8 path)
     CudaEngineOptions copts;
     if (info.Length() >= 2 && !info[1].IsUndefined() && !info[1].IsNull() && !info[1].IsObject()) {
       CodedError(env, StatusCode::kInvalidArgument, nullptr, "Engine(spec, options): options must be an object").ThrowAsJavaScriptException();
@@ -188,8 +192,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         if (s == "float32") copts.dtype = CudaDtype::kFloat32;
         else if (s == "float16") copts.dtype = CudaDtype::kFloat16;
         else if (s == "bfloat16") copts.dtype = CudaDtype::kBFloat16;
+        else if (s == "int8") int8 = true;
         else {
-          CodedError(env, StatusCode::kInvalidArgument, nullptr, "Engine(spec, options): options.dtype must be float32|float16|bfloat16, got " + s).ThrowAsJavaScriptException();
+          CodedError(env, StatusCode::kInvalidArgument, nullptr, "Engine(spec, options): options.dtype must be float32|float16|bfloat16|int8, got " + s).ThrowAsJavaScriptException();
           return;
         }
       }
@@ -204,7 +209,13 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       if (!use_cuda && copts.dtype == CudaDtype::kFloat16) {
         CodedError(env, StatusCode::kUnsupported, nullptr,
                    std::string("Engine(spec, options): options.dtype ") + cuda_dtype_name(copts.dtype) +
-                       " needs device 'cuda' (the CPU engine runs float32 and bfloat16)")
+                       " needs device 'cuda' (the CPU engine runs float32, bfloat16 and int8)")
+            .ThrowAsJavaScriptException();
+        return;
+      }
+      if (use_cuda && int8) {
+        CodedError(env, StatusCode::kUnsupported, nullptr,
+                   "Engine(spec, options): options.dtype int8 runs on the CPU engine only; use device 'cpu'")
             .ThrowAsJavaScriptException();
         return;
       }
@@ -299,8 +310,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     // load one tensor at a time, so peak memory stays near one copy.
     std::shared_ptr<Model> model;
     // On CUDA the host Model stays fp32 (cuda_engine_create converts per copts.dtype).
-    const WeightDtype cpu_dtype =
-        !use_cuda && copts.dtype == CudaDtype::kBFloat16 ? WeightDtype::kBFloat16 : WeightDtype::kFloat32;
+    const WeightDtype cpu_dtype = int8                                                   ? WeightDtype::kInt8
+                                  : !use_cuda && copts.dtype == CudaDtype::kBFloat16 ? WeightDtype::kBFloat16
+                                                                                     : WeightDtype::kFloat32;
     dtype_ = use_cuda ? cuda_dtype_name(copts.dtype) : weight_dtype_name(cpu_dtype);
     Fail wf;
     bool weight_failed = false;
@@ -581,6 +593,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value DtypeNameImpl(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), dtype_); }
   Napi::Value GemmKernelImpl(const Napi::CallbackInfo& info) {
     const bool bf16 = !cuda_ && dtype_ == "bfloat16" && ops_->gemm_bf16_block;
+    if (!cuda_ && dtype_ == "int8") return Napi::String::New(info.Env(), ops_->gemm_i8_name);
     return Napi::String::New(info.Env(), cuda_ ? "cuda" : bf16 ? "avx512_bf16" : ops_->name);
   }
 

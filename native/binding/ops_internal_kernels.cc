@@ -144,6 +144,58 @@ Napi::Value OpGemmBf16(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// opGemmInt8(A, B, bias|null, C, M, N, K, path, act?, reps?, G?): the int8 gemm (B quantised per output
+// channel at pack time, A per row per call, int32 sums, fp32 epilogue). G groups (default 1) run as the
+// engine runs a grouped linear layer: A (M, G*K) with row stride G*K, group g reading columns [g*K, (g+1)*K);
+// B (G*N, K), group g's rows [g*N, (g+1)*N); bias (G*N); C (M, G*N), group g writing columns [g*N, (g+1)*N);
+// the groups share one scratch. reps (default 1) repeats the gemms after one packing, so a bench can time
+// them alone. Returns the int8 kernel that ran: 'generic', 'avx2' (also the avx512 path on CPUs without
+// VNNI) or 'avx512_vnni'.
+Napi::Value OpGemmInt8(const Napi::CallbackInfo& info) {
+  Args a{info, "opGemmInt8"};
+  const int64_t M = a.Int(4, "M"), N = a.Int(5, "N", 1), K = a.Int(6, "K");
+  const int64_t reps = info.Length() > 9 && !info[9].IsUndefined() ? a.Int(9, "reps", 1) : 1;
+  const int64_t G = info.Length() > 10 && !info[10].IsUndefined() ? a.Int(10, "G", 1) : 1;
+  const float* A = a.Arr<float>(0, "A", M * G * K);
+  const float* B = a.Arr<float>(1, "B", G * N * K);
+  const float* bias = a.Arr<float>(2, "bias", G * N, true);
+  float* C = a.Arr<float>(3, "C", M * G * N);
+  const OpTable* ops = a.Path(7);
+  if (a.failed) return info.Env().Undefined();
+  const int64_t per = packed_gemm_i8_size(N, K), cols = i8_padded_cols(N);
+  std::vector<int8_t> packed(static_cast<size_t>(G * per));
+  std::vector<float> scale(static_cast<size_t>(G * cols));
+  std::vector<int32_t> colsum(static_cast<size_t>(G * cols));
+  for (int64_t g = 0; g < G; ++g)
+    pack_gemm_b_i8(B + g * N * K, K, N, K, false, packed.data() + g * per, scale.data() + g * cols,
+                   colsum.data() + g * cols);
+  std::vector<uint8_t> scratch(static_cast<size_t>(gemm_i8_scratch_size(M, K)) + 64);
+  Activation act = Activation::kIdentity;
+  if (info.Length() > 8 && info[8].IsNumber()) act = static_cast<Activation>(info[8].As<Napi::Number>().Int32Value());
+  Status st = Status::Ok();
+  for (int64_t i = 0; i < reps && st.ok(); ++i)
+    for (int64_t g = 0; g < G && st.ok(); ++g) {
+      GemmI8Args q;
+      q.A = A + g * K;
+      q.lda = G * K;
+      q.B.data = packed.data() + g * per;
+      q.B.scale = scale.data() + g * cols;
+      q.B.colsum = colsum.data() + g * cols;
+      q.B.N = N;
+      q.B.K = K;
+      q.bias = bias ? bias + g * N : nullptr;
+      q.C = C + g * N;
+      q.ldc = G * N;
+      q.M = M;
+      q.act = act;
+      q.scratch = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+      st = gemm_i8(*ops, q);
+    }
+  Napi::Value r = a.Done(st, ops);
+  if (r.IsString()) return Napi::String::New(info.Env(), ops->gemm_i8_name);
+  return r;
+}
+
 // opLayerNorm(x (rows,C), r|null, gamma (C), beta (C), y (rows,C), rows, C, eps, path)
 Napi::Value OpLayerNorm(const Napi::CallbackInfo& info) {
   Args a{info, "opLayerNorm"};
@@ -298,6 +350,7 @@ Napi::Value OpFmaPeak(const Napi::CallbackInfo& info) {
 void InitKernelOps(Napi::Env env, Napi::Object exports) {
   exports.Set("opGemm", Napi::Function::New(env, OpGemm, "opGemm"));
   exports.Set("opGemmBf16", Napi::Function::New(env, OpGemmBf16, "opGemmBf16"));
+  exports.Set("opGemmInt8", Napi::Function::New(env, OpGemmInt8, "opGemmInt8"));
   exports.Set("opLayerNorm", Napi::Function::New(env, OpLayerNorm, "opLayerNorm"));
   exports.Set("opSoftmax", Napi::Function::New(env, OpSoftmax, "opSoftmax"));
   exports.Set("opAttention", Napi::Function::New(env, OpAttention, "opAttention"));

@@ -80,12 +80,25 @@ test('Engine: bad device / dtype / tf32 values name the option', (t) => {
     [{ device: 'cuda:' }, /options\.device/],
     [{ device: 'cuda:-1' }, /options\.device/],
     [{ device: 3 }, /options\.device/],
-    [{ dtype: 'int8' }, /options\.dtype/],
+    [{ dtype: 'int4' }, /options\.dtype/],
     [{ tf32: 'yes' }, /options\.tf32/],
   ] as const) {
     const e = t.throws(() => new Engine(m.spec, opts as never), { instanceOf: ConvBertError, message: re }, JSON.stringify(opts));
     t.is((e as ConvBertError).code, 'ERR_CONVBERT_ARG');
   }
+});
+
+test('Engine: int8 runs on the CPU (test/engine/int8.test.ts checks its values) and is refused on CUDA', (t) => {
+  const m = loadFixtureModel(dir);
+  const Engine = engineClass();
+  for (const opts of [{ dtype: 'int8' }, { dtype: 'int8', device: 'cpu' }]) {
+    const e = new Engine(m.spec, opts as never) as unknown as { device: string; dtype: string; dispose(): void };
+    t.is(e.device, 'cpu');
+    t.is(e.dtype, 'int8');
+    e.dispose();
+  }
+  // The CPU-only refusal comes before any CUDA probing, so it is the same with or without a GPU.
+  t.throws(() => new Engine(m.spec, { dtype: 'int8', device: 'cuda' } as never), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_UNSUPPORTED', message: /CPU engine only/ });
 });
 
 test('Engine: float16 on the CPU is ERR_CONVBERT_UNSUPPORTED; bfloat16 runs there (test/engine/bf16.test.ts checks its values)', (t) => {
@@ -143,7 +156,18 @@ test('models: unusable placements are typed errors that say why', async (t) => {
   // bfloat16 is an accepted CPU dtype.
   const bf = ConvBertModel.fromConfig(tiny, { dtype: 'bfloat16', device: 'cpu' });
   t.is(bf.device, 'cpu');
+  t.is(bf.dtype, 'bfloat16');
   bf.dispose();
+  // int8 is CPU only: 'auto' picks the CPU for it, an explicit CUDA device is refused.
+  for (const device of ['cpu', 'auto'] as const) {
+    const q = ConvBertModel.fromConfig(tiny, { dtype: 'int8', device });
+    t.is(q.device, 'cpu');
+    t.is(q.dtype, 'int8');
+    q.dispose();
+    t.is(q.dtype, 'int8'); // still readable after dispose()
+  }
+  t.throws(() => ConvBertModel.fromConfig(tiny, { dtype: 'int8', device: 'cuda' }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_UNSUPPORTED', message: /CPU engine only/ });
+  t.is(ConvBertModel.fromConfig(tiny).dtype, 'float32');
   t.throws(() => ConvBertModel.fromConfig(tiny, { device: 'cuda:x' as never }), { code: 'ERR_CONVBERT_UNSUPPORTED', message: /device "cuda:x"/ });
   t.throws(() => ConvBertModel.fromConfig(tiny, { dtype: 'float64' as never }), { code: 'ERR_CONVBERT_UNSUPPORTED', message: /dtype "float64"/ });
   if (!cuda.available) {

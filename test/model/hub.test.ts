@@ -47,9 +47,9 @@ test('fromPretrained takes a Hub repo id and equals the local folder', async (t)
 
 test('dtype and device this build or machine cannot honour are refused with ERR_CONVBERT_UNSUPPORTED', async (t) => {
   const cuda = backendInfo().cuda;
-  await t.throwsAsync(ConvBertForMaskedLM.fromPretrained(dir, { dtype: 'int8' as never }), { code: 'ERR_CONVBERT_UNSUPPORTED' });
+  await t.throwsAsync(ConvBertForMaskedLM.fromPretrained(dir, { dtype: 'int4' as never }), { code: 'ERR_CONVBERT_UNSUPPORTED' });
   await t.throwsAsync(ConvBertForMaskedLM.fromPretrained(dir, { device: 'tpu' as never }), { code: 'ERR_CONVBERT_UNSUPPORTED' });
-  // The CPU engine runs float32 and bfloat16, whatever the build; float16 needs CUDA.
+  // The CPU engine runs float32, bfloat16 and int8, whatever the build; float16 needs CUDA.
   await t.throwsAsync(ConvBertForMaskedLM.fromPretrained(dir, { dtype: 'float16', device: 'cpu' }), { code: 'ERR_CONVBERT_UNSUPPORTED', message: /needs a CUDA device/ });
   const bf = await ConvBertForMaskedLM.fromPretrained(dir, { dtype: 'bfloat16', device: 'cpu' });
   t.is(bf.device, 'cpu');

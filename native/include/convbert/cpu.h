@@ -23,6 +23,9 @@ const OpTable& cpu_ops();
 // Whether this CPU has AVX512_BF16 (and the AVX-512 path): the avx512 table then
 // carries gemm_bf16_block; lower paths run bf16 gemms on the fp32 kernels.
 bool cpu_has_avx512bf16();
+// Whether this CPU has AVX512_VNNI (and the AVX-512 path): the avx512 table then
+// runs int8 gemms with vpdpbusd; otherwise with the AVX2 int16 kernels.
+bool cpu_has_avx512vnni();
 // Why CONVBERT_ISA was not honoured, if it was set to something unusable ("" otherwise).
 const std::string& isa_override_note();
 

@@ -60,9 +60,11 @@ std::vector<WeightSpec> expected_weights(const EngineConfig& cfg, const HeadConf
 
 // Type of the linear layers' packed weights (chosen at load). kBFloat16: every
 // PackedLinear holds bf16 k-pair panels and runs gemm_bf16 (fp32 accumulation,
-// fp32 bias/activation); embeddings, layernorm, softmax, attention and the
-// convolutions stay fp32.
-enum class WeightDtype : int32_t { kFloat32 = 0, kBFloat16 = 1 };
+// fp32 bias/activation). kInt8: every PackedLinear holds int8 k-quad panels
+// quantised per output channel and runs gemm_i8 (activations quantised per row
+// per call into the arena, int32 sums, fp32 epilogue). Either way embeddings,
+// layernorm, softmax, attention and the convolutions stay fp32.
+enum class WeightDtype : int32_t { kFloat32 = 0, kBFloat16 = 1, kInt8 = 2 };
 const char* weight_dtype_name(WeightDtype d);
 
 // A linear layer packed for gemm: G block-diagonal groups of (N/G, K/G) each.
@@ -70,10 +72,17 @@ struct PackedLinear {
   int64_t N = 0, K = 0, G = 1;
   std::vector<float> packed;          // G * packed_gemm_size(N/G, K/G) floats (fp32 models)
   std::vector<uint16_t> packed_bf16;  // G * packed_gemm_bf16_size(N/G, K/G) values (bf16 models)
+  // int8 models: G * packed_gemm_i8_size(N/G, K/G) values, and per group i8_padded_cols(N/G)
+  // scales and column sums.
+  std::vector<int8_t> packed_i8;
+  std::vector<float> i8_scale;
+  std::vector<int32_t> i8_colsum;
   std::vector<float> bias;            // N floats (empty = no bias)
   PackedMatrix group(int64_t g) const;
   PackedMatrixBf16 group_bf16(int64_t g) const;
+  PackedMatrixI8 group_i8(int64_t g) const;
   bool is_bf16() const { return !packed_bf16.empty(); }
+  bool is_i8() const { return !packed_i8.empty(); }
 };
 
 struct LayerWeights {
@@ -108,6 +117,8 @@ class Model {
   PackedLinear h_dense;              // MLM generator_predictions.dense, seq-cls classifier.dense, MC summary
   std::vector<float> h_ln_g, h_ln_b; // MLM generator_predictions.LayerNorm
   PackedLinear h_out;                // lm head / out_proj / classifier / qa_outputs
+  // Largest per-group K of any PackedLinear: sizes the int8 activation scratch.
+  int64_t max_linear_k = 0;
 
   // Native bytes held by the packed weights, and by the pooled arenas.
   int64_t weight_bytes() const { return weight_bytes_; }
@@ -129,7 +140,8 @@ class Model {
 using WeightLookup = std::function<const float*(const WeightSpec& spec)>;
 
 // Copies (and packs) every weight of expected_weights() into a new Model.
-// dtype kBFloat16 packs the linear layers as bf16 (rounded to nearest even).
+// dtype kBFloat16 packs the linear layers as bf16 (rounded to nearest even),
+// kInt8 as int8 per output channel (ops.h pack_gemm_b_i8).
 Status build_model(const EngineConfig& cfg, const HeadConfig& head, const WeightLookup& lookup,
                    std::shared_ptr<Model>* out, WeightDtype dtype = WeightDtype::kFloat32);
 

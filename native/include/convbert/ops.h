@@ -120,6 +120,61 @@ using GemmBf16BlockFn = void (*)(const uint16_t* A, int64_t lda, const uint16_t*
 using Bf16ConvertRowFn = void (*)(const float* x, uint16_t* y, int64_t n);
 
 // ---------------------------------------------------------------------------
+// int8 gemm (opt-in dtype 'int8'): the same C = act(A · Bᵀ + bias) with
+//  - B quantised once at pack time per output channel n, symmetric:
+//    sb[n] = max_k |B[n][k]| / 127, qb[n][k] = round(B[n][k] / sb[n]) in [-127, 127];
+//  - A quantised per call per row m, asymmetric over [min(0, min a), max(0, max a)]:
+//    sa[m] = range / 255, q[m][k] = clamp(round(a[m][k] * (255 / range)) + zp[m], 0, 255),
+//    zp[m] = round(-min * (255 / range)) (0 is exact; a row with range 0 or below
+//    kI8MinRange has sa = 0 and q = 0; a row with a NaN or infinity has sa = NaN);
+//  - exact int32 sums acc = Σ_k q·qb (u8 x s8, vpdpbusd), then the fp32 epilogue
+//    C = fma(float(acc - zp[m]·colsum[n]), sa[m]·sb[n], bias[n]) and the activation.
+// Rounding is to nearest even everywhere, so every path yields the same integers
+// and the same floats. Layout: 16-column panels, K padded to Kq = K rounded up to
+// 4; panel p holds, for each k-quad kq and column j, the 4 values B[n][4kq..4kq+3]
+// next to each other (byte index kq*64 + j*4 + (k & 3)), the operand layout of vpdpbusd.
+constexpr int64_t kI8MaxK = 65536;       // |Σ (q - zp)·qb| <= 255·127·K must fit int32
+constexpr double kI8MinRange = 0x1p-100;  // rows narrower than this quantise to zero
+struct PackedMatrixI8 {
+  const int8_t* data = nullptr;      // ceil(N / 16) panels of Kq*16 int8 values
+  const float* scale = nullptr;      // sb: ceil(N / 16) * 16 floats (0 past N)
+  const int32_t* colsum = nullptr;   // Σ_k qb[n][k]: ceil(N / 16) * 16 int32 (0 past N)
+  int64_t N = 0;
+  int64_t K = 0;
+};
+// int8 values pack_gemm_b_i8 writes for an (N, K) matrix (scale/colsum: i8_padded_cols(N) each).
+int64_t packed_gemm_i8_size(int64_t N, int64_t K);
+int64_t i8_padded_cols(int64_t N);
+// Quantises and packs B as above; a row with a NaN or infinity gets scale NaN and zeros.
+void pack_gemm_b_i8(const float* B, int64_t ldb, int64_t N, int64_t K, bool transposed, int8_t* dst, float* scale,
+                    int32_t* colsum);
+// Bytes of scratch gemm_i8 needs for M rows of K (quantised rows, per-row scale and zero point).
+int64_t gemm_i8_scratch_size(int64_t M, int64_t K);
+
+struct GemmI8Args {
+  const float* A = nullptr;  // (M, K) fp32, row stride lda; quantised per row by the driver
+  int64_t lda = 0;
+  PackedMatrixI8 B;
+  const float* bias = nullptr;
+  float* C = nullptr;
+  int64_t ldc = 0;
+  int64_t M = 0;
+  Activation act = Activation::kIdentity;
+  // gemm_i8_scratch_size(M, K) bytes, 4-byte aligned (64 is best), owned by the caller (the engine's arena).
+  uint8_t* scratch = nullptr;
+};
+// An int8 block kernel: C[0..M)[0..N) = the epilogue above over Bp's panels (column 0 = panel
+// start): A quantised u8 rows with stride lda (>= Kq, multiple of 4, zero-padded to Kq), sa/zp
+// per row, sb/colsum per column (padded to whole panels), bias N floats or null.
+using GemmI8BlockFn = void (*)(const uint8_t* A, int64_t lda, const float* sa, const int32_t* zp, const int8_t* Bp,
+                               const float* sb, const int32_t* colsum, int64_t K, const float* bias, float* C,
+                               int64_t ldc, int64_t M, int64_t N);
+// Row min and max of n floats (n >= 1); NaN in *mn when the row holds a NaN.
+using I8MinMaxRowFn = void (*)(const float* x, int64_t n, float* mn, float* mx);
+// q[k] = clamp(round_even(x[k] * inv) + zp, 0, 255) for n values.
+using I8QuantizeRowFn = void (*)(const float* x, int64_t n, float inv, int32_t zp, uint8_t* q);
+
+// ---------------------------------------------------------------------------
 // layernorm: y = LayerNorm(x + r) * gamma + beta over C, eps inside the sqrt
 // (biased variance, as torch.nn.LayerNorm). y may alias x.
 struct LayerNormArgs {
@@ -244,12 +299,19 @@ struct OpTable {
   // fp32 per block and runs gemm_block (same bf16-rounded inputs, slower).
   GemmBf16BlockFn gemm_bf16_block = nullptr;
   Bf16ConvertRowFn bf16_convert_row = nullptr;  // set with gemm_bf16_block; null: scalar float_to_bf16
+  // int8 gemm kernels (always set): the scalar reference (generic), the AVX2 int16
+  // vpmaddwd kernel (avx2, and avx512 without VNNI) or AVX512_VNNI vpdpbusd.
+  GemmI8BlockFn gemm_i8_block = nullptr;
+  I8MinMaxRowFn i8_minmax_row = nullptr;
+  I8QuantizeRowFn i8_quantize_row = nullptr;
+  const char* gemm_i8_name = "generic";  // generic | avx2 | avx512_vnni
 };
 
 // Drivers: split the work across the engine's thread pool and call the table's row kernels.
 Status activation(const OpTable& ops, const ActivationArgs& args);
 Status gemm(const OpTable& ops, const GemmArgs& args);
 Status gemm_bf16(const OpTable& ops, const GemmBf16Args& args);
+Status gemm_i8(const OpTable& ops, const GemmI8Args& args);
 Status layernorm(const OpTable& ops, const LayerNormArgs& args);
 Status softmax(const OpTable& ops, const SoftmaxArgs& args);
 Status attention(const OpTable& ops, const AttentionArgs& args);

@@ -29,6 +29,14 @@ bool probe_bf16() {
   return a & (1u << 5);
 }
 
+// AVX512_VNNI: CPUID leaf 7 subleaf 0 ECX bit 11, on top of the AVX-512 path.
+bool probe_vnni() {
+  if (__get_cpuid_max(0, nullptr) < 7) return false;
+  unsigned a, b, c, d;
+  __cpuid_count(7, 0, a, b, c, d);
+  return c & (1u << 11);
+}
+
 Isa probe() {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return Isa::kGeneric;
@@ -58,6 +66,10 @@ struct Tables {
     generic.dynconv_row = dynconv_row_ref;
     generic.sepconv_row = sepconv_row_ref;
     generic.embedding_row = embedding_row_ref;
+    generic.gemm_i8_block = gemm_i8_block_ref;
+    generic.i8_minmax_row = i8_minmax_row_ref;
+    generic.i8_quantize_row = i8_quantize_row_ref;
+    generic.gemm_i8_name = "generic";
 
     avx2 = generic;
     avx2.name = "avx2";
@@ -67,6 +79,10 @@ struct Tables {
     avx2.softmax_row = softmax_row_avx2;
     avx2.dynconv_row = dynconv_row_avx2;
     avx2.sepconv_row = sepconv_row_avx2;
+    avx2.gemm_i8_block = gemm_i8_block_avx2;
+    avx2.i8_minmax_row = i8_minmax_row_avx2;
+    avx2.i8_quantize_row = i8_quantize_row_avx2;
+    avx2.gemm_i8_name = "avx2";
 
     avx512 = avx2;
     avx512.name = "avx512";
@@ -80,6 +96,13 @@ struct Tables {
     if (probe() == Isa::kAvx512 && probe_bf16()) {
       avx512.gemm_bf16_block = gemm_bf16_block_avx512bf16;
       avx512.bf16_convert_row = f32_to_bf16_row_avx512bf16;
+    }
+    // Without VNNI the avx512 table keeps the AVX2 int8 kernels (same integers).
+    if (probe() == Isa::kAvx512 && probe_vnni()) {
+      avx512.gemm_i8_block = gemm_i8_block_avx512vnni;
+      avx512.i8_minmax_row = i8_minmax_row_avx512vnni;
+      avx512.i8_quantize_row = i8_quantize_row_avx512vnni;
+      avx512.gemm_i8_name = "avx512_vnni";
     }
   }
 };
@@ -149,5 +172,7 @@ const OpTable& cpu_ops(Isa isa) {
 const OpTable& cpu_ops() { return cpu_ops(active_isa()); }
 
 bool cpu_has_avx512bf16() { return tables().avx512.gemm_bf16_block != nullptr; }
+
+bool cpu_has_avx512vnni() { return tables().avx512.gemm_i8_block == gemm_i8_block_avx512vnni; }
 
 }  // namespace convbert

@@ -27,6 +27,24 @@ void gemm_bf16_block_avx512bf16(const uint16_t* A, int64_t lda, const uint16_t* 
 // fp32 -> bf16 of n values, round to nearest even (vcvtne2ps2bf16; denormal inputs become zero).
 void f32_to_bf16_row_avx512bf16(const float* x, uint16_t* y, int64_t n);
 
+// int8 gemm (ops.h GemmI8BlockFn, I8MinMaxRowFn, I8QuantizeRowFn): the reference in
+// gemm_i8.cc; AVX2 widens to int16 and uses vpmaddwd; AVX512_VNNI uses vpdpbusd.
+void gemm_i8_block_ref(const uint8_t* A, int64_t lda, const float* sa, const int32_t* zp, const int8_t* Bp,
+                       const float* sb, const int32_t* colsum, int64_t K, const float* bias, float* C, int64_t ldc,
+                       int64_t M, int64_t N);
+void gemm_i8_block_avx2(const uint8_t* A, int64_t lda, const float* sa, const int32_t* zp, const int8_t* Bp,
+                        const float* sb, const int32_t* colsum, int64_t K, const float* bias, float* C, int64_t ldc,
+                        int64_t M, int64_t N);
+void gemm_i8_block_avx512vnni(const uint8_t* A, int64_t lda, const float* sa, const int32_t* zp, const int8_t* Bp,
+                              const float* sb, const int32_t* colsum, int64_t K, const float* bias, float* C,
+                              int64_t ldc, int64_t M, int64_t N);
+void i8_minmax_row_ref(const float* x, int64_t n, float* mn, float* mx);
+void i8_minmax_row_avx2(const float* x, int64_t n, float* mn, float* mx);
+void i8_minmax_row_avx512vnni(const float* x, int64_t n, float* mn, float* mx);
+void i8_quantize_row_ref(const float* x, int64_t n, float inv, int32_t zp, uint8_t* q);
+void i8_quantize_row_avx2(const float* x, int64_t n, float inv, int32_t zp, uint8_t* q);
+void i8_quantize_row_avx512vnni(const float* x, int64_t n, float inv, int32_t zp, uint8_t* q);
+
 // layernorm rows (ops.h LayerNormRowFn).
 void layernorm_row_ref(const float* x, const float* r, const float* gamma, const float* beta, float* y, int64_t C,
                        float eps);

@@ -18,7 +18,24 @@ namespace convbert {
 namespace {
 
 Status linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t ldx, int64_t M, float* y,
-              int64_t ldy, Activation act) {
+              int64_t ldy, Activation act, uint8_t* q8) {
+  if (w.is_i8()) {
+    // Groups run one after another, so they share the scratch.
+    for (int64_t g = 0; g < w.G; ++g) {
+      GemmI8Args a;
+      a.act = act;
+      a.B = w.group_i8(g);
+      a.A = x + g * a.B.K;
+      a.lda = ldx;
+      a.bias = w.bias.empty() ? nullptr : w.bias.data() + g * a.B.N;
+      a.C = y + g * a.B.N;
+      a.ldc = ldy;
+      a.M = M;
+      a.scratch = q8;
+      CONVBERT_RETURN_IF_ERROR(gemm_i8(ops, a));
+    }
+    return Status::Ok();
+  }
   if (w.is_bf16()) {
     for (int64_t g = 0; g < w.G; ++g) {
       GemmBf16Args a;
@@ -52,8 +69,12 @@ Status linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t
 }  // namespace
 
 Status engine_linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t ldx, int64_t M, float* y,
-                     int64_t ldy, Activation act) {
-  return linear(ops, w, x, ldx, M, y, ldy, act);
+                     int64_t ldy, Activation act, uint8_t* i8_scratch) {
+  return linear(ops, w, x, ldx, M, y, ldy, act, i8_scratch);
+}
+
+int64_t i8_scratch_bytes(const Model& m, int64_t M) {
+  return m.dtype == WeightDtype::kInt8 ? gemm_i8_scratch_size(M, m.max_linear_k) : 0;
 }
 
 Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
@@ -103,7 +124,7 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
   const int64_t big_n = std::max({T * I, conv_n, T * std::max(E, H)});
   const int64_t o_h = carve(T * H), o_h1 = carve(T * H), o_qkvc = carve(T * 4 * A), o_ctx = carve(T * H),
                 o_tmp = carve(T * H), o_big = carve(big_n), o_mask = carve(mask_n), o_scr = carve(scratch_n),
-                o_head = carve(head_scratch_size(m, B, L));
+                o_head = carve(head_scratch_size(m, B, L)), o_q8 = carve((i8_scratch_bytes(m, T) + 3) / 4);
   const int64_t o_inter = o_big, o_emb = o_big, o_dw = o_big, o_s = o_dw + (T * H + 15) / 16 * 16,
                 o_kern = o_s + (T * A + 15) / 16 * 16;
   std::unique_ptr<Arena> arena = m.take_arena();
@@ -118,6 +139,8 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
   float *h = base + o_h, *h1 = base + o_h1, *emb = base + o_emb, *qkvc = base + o_qkvc, *dw = base + o_dw,
         *s = base + o_s, *kern = base + o_kern, *ctx = base + o_ctx, *tmp = base + o_tmp, *inter = base + o_inter,
         *mask_bias = base + o_mask, *scratch = base + o_scr, *head_buf = base + o_head;
+  // int8 models: the quantised activations of every linear layer (rows of at most max_linear_k).
+  uint8_t* q8 = reinterpret_cast<uint8_t*>(base + o_q8);
 
   Status st = [&]() -> Status {
     // Embeddings.
@@ -155,7 +178,7 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
     ln.C = E;
     ln.eps = c.layer_norm_eps;
     CONVBERT_RETURN_IF_ERROR(layernorm(ops, ln));
-    if (m.has_project) CONVBERT_RETURN_IF_ERROR(linear(ops, m.project, emb, E, T, h, H, Activation::kIdentity));
+    if (m.has_project) CONVBERT_RETURN_IF_ERROR(linear(ops, m.project, emb, E, T, h, H, Activation::kIdentity, q8));
     if (!j.hidden_states.empty()) std::memcpy(j.hidden_states[0], h, static_cast<size_t>(T * H) * 4);
 
     // Mask bias (1 - m) * finfo(float32).min, rounded to float as torch does.
@@ -167,7 +190,7 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
     for (int64_t li = 0; li < c.layers; ++li) {
       const LayerWeights& w = m.layers[static_cast<size_t>(li)];
       // [q | k | v | conv_out] in one gemm: (T, 4A).
-      CONVBERT_RETURN_IF_ERROR(linear(ops, w.qkvc, h, H, T, qkvc, 4 * A, Activation::kIdentity));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.qkvc, h, H, T, qkvc, 4 * A, Activation::kIdentity, q8));
       // key_conv_attn_layer: depthwise (T, H), pointwise + bias (T, A), then ⊙ query.
       SepConvArgs sc;
       sc.x = h;
@@ -179,14 +202,14 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
       sc.K = K;
       sc.seq_starts = j.seq_starts;
       CONVBERT_RETURN_IF_ERROR(sepconv(ops, sc));
-      CONVBERT_RETURN_IF_ERROR(linear(ops, w.pointwise, dw, H, T, s, A, Activation::kIdentity));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.pointwise, dw, H, T, s, A, Activation::kIdentity, q8));
       for (int64_t t = 0; t < T; ++t) {
         float* sr = s + t * A;
         const float* qr = qkvc + t * 4 * A;
         for (int64_t a = 0; a < A; ++a) sr[a] *= qr[a];
       }
       // conv_kernel_layer (T, S*K), softmax over the K taps of each head.
-      CONVBERT_RETURN_IF_ERROR(linear(ops, w.conv_kernel, s, A, T, kern, S * K, Activation::kIdentity));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.conv_kernel, s, A, T, kern, S * K, Activation::kIdentity, q8));
       SoftmaxArgs sm;
       sm.x = kern;
       sm.rows = T * S;
@@ -226,7 +249,7 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
       at.seq_starts = j.seq_starts;
       CONVBERT_RETURN_IF_ERROR(attention(ops, at));
       // attention.output: dense + residual + LayerNorm.
-      CONVBERT_RETURN_IF_ERROR(linear(ops, w.attn_out, ctx, H, T, tmp, H, Activation::kIdentity));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.attn_out, ctx, H, T, tmp, H, Activation::kIdentity, q8));
       LayerNormArgs l1;
       l1.x = tmp;
       l1.r = h;
@@ -238,8 +261,8 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
       l1.eps = c.layer_norm_eps;
       CONVBERT_RETURN_IF_ERROR(layernorm(ops, l1));
       // FFN.
-      CONVBERT_RETURN_IF_ERROR(linear(ops, w.inter, h1, H, T, inter, I, static_cast<Activation>(c.hidden_act)));
-      CONVBERT_RETURN_IF_ERROR(linear(ops, w.out, inter, I, T, tmp, H, Activation::kIdentity));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.inter, h1, H, T, inter, I, static_cast<Activation>(c.hidden_act), q8));
+      CONVBERT_RETURN_IF_ERROR(linear(ops, w.out, inter, I, T, tmp, H, Activation::kIdentity, q8));
       LayerNormArgs l2 = l1;
       l2.x = tmp;
       l2.r = h1;
@@ -251,7 +274,7 @@ Status forward(const Model& m, const OpTable& ops, const ForwardJob& j) {
         std::memcpy(j.hidden_states[static_cast<size_t>(li + 1)], h, static_cast<size_t>(T * H) * 4);
     }
     std::memcpy(j.last_hidden_state, h, static_cast<size_t>(T * H) * 4);
-    return run_head(m, ops, j, T, h, emb, head_buf);
+    return run_head(m, ops, j, T, h, emb, head_buf, q8);
   }();
   m.give_arena(std::move(arena));
   return st;

@@ -21,7 +21,7 @@ int64_t head_scratch_size(const Model& m, int64_t B, int64_t L) {
 }
 
 Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, int64_t T, const float* h, float* emb,
-                float* buf) {
+                float* buf, uint8_t* q8) {
   const EngineConfig& c = m.cfg;
   const int64_t B = j.B, L = j.L, H = c.hidden, E = c.embedding;
   // Sequence b's first token and length, padded or varlen.
@@ -31,7 +31,7 @@ Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, int64_t
     case HeadKind::kNone: return Status::Ok();
     case HeadKind::kMaskedLM: {
       // ConvBertGeneratorPredictions always uses erf GELU, whatever hidden_act says.
-      CONVBERT_RETURN_IF_ERROR(engine_linear(ops, m.h_dense, h, H, T, emb, E, Activation::kGeluErf));
+      CONVBERT_RETURN_IF_ERROR(engine_linear(ops, m.h_dense, h, H, T, emb, E, Activation::kGeluErf, q8));
       LayerNormArgs ln;
       ln.x = emb;
       ln.y = emb;
@@ -41,19 +41,19 @@ Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, int64_t
       ln.C = E;
       ln.eps = c.layer_norm_eps;
       CONVBERT_RETURN_IF_ERROR(layernorm(ops, ln));
-      return engine_linear(ops, m.h_out, emb, E, T, j.logits, m.head.num_outputs);
+      return engine_linear(ops, m.h_out, emb, E, T, j.logits, m.head.num_outputs, Activation::kIdentity, q8);
     }
     case HeadKind::kSequenceClassification: {
       // Token 0 of each sequence.
       float* first = buf + B * H;
       for (int64_t b = 0; b < B; ++b) std::copy(h + start_of(b) * H, h + (start_of(b) + 1) * H, first + b * H);
       CONVBERT_RETURN_IF_ERROR(
-          engine_linear(ops, m.h_dense, first, H, B, buf, H, static_cast<Activation>(m.head.act)));
-      return engine_linear(ops, m.h_out, buf, H, B, j.logits, m.head.num_outputs);
+          engine_linear(ops, m.h_dense, first, H, B, buf, H, static_cast<Activation>(m.head.act), q8));
+      return engine_linear(ops, m.h_out, buf, H, B, j.logits, m.head.num_outputs, Activation::kIdentity, q8);
     }
     case HeadKind::kTokenClassification:
     case HeadKind::kQuestionAnswering:
-      return engine_linear(ops, m.h_out, h, H, T, j.logits, m.head.num_outputs);
+      return engine_linear(ops, m.h_out, h, H, T, j.logits, m.head.num_outputs, Activation::kIdentity, q8);
     case HeadKind::kMultipleChoice: {
       float* pooled = buf;
       float* proj = buf + B * H;
@@ -92,7 +92,7 @@ Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, int64_t
       int64_t P = H;
       if (m.head.summary_use_proj) {
         P = m.head.summary_proj_out;
-        CONVBERT_RETURN_IF_ERROR(engine_linear(ops, m.h_dense, pooled, H, B, proj, P));
+        CONVBERT_RETURN_IF_ERROR(engine_linear(ops, m.h_dense, pooled, H, B, proj, P, Activation::kIdentity, q8));
         x = proj;
       }
       if (m.head.summary_act >= 0) {
@@ -105,7 +105,7 @@ Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, int64_t
         ac.act = static_cast<Activation>(m.head.summary_act);
         CONVBERT_RETURN_IF_ERROR(activation(ops, ac));
       }
-      return engine_linear(ops, m.h_out, x, P, B, j.logits, 1);
+      return engine_linear(ops, m.h_out, x, P, B, j.logits, 1, Activation::kIdentity, q8);
     }
   }
   return Status::Error(StatusCode::kInternal, "engine: unknown head kind");

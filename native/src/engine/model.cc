@@ -1,7 +1,8 @@
 // model.cc: builds a Model from HF-named float32 weights: checks the geometry,
 // copies every tensor into native memory and packs each linear layer into the
-// gemm panel layout once (query/key/value/conv_out_layer fused into one
-// (4A, hidden) matrix, grouped layers as G block-diagonal matrices).
+// gemm panel layout once, as fp32, bf16 or int8 per the model's dtype
+// (query/key/value/conv_out_layer fused into one (4A, hidden) matrix, grouped
+// layers as G block-diagonal matrices).
 #include <algorithm>
 #include <string>
 
@@ -20,7 +21,24 @@ bool act_ok(int32_t a) { return a >= 0 && a < static_cast<int32_t>(Activation::k
 
 }  // namespace
 
-const char* weight_dtype_name(WeightDtype d) { return d == WeightDtype::kBFloat16 ? "bfloat16" : "float32"; }
+const char* weight_dtype_name(WeightDtype d) {
+  switch (d) {
+    case WeightDtype::kBFloat16: return "bfloat16";
+    case WeightDtype::kInt8: return "int8";
+    case WeightDtype::kFloat32: break;
+  }
+  return "float32";
+}
+
+PackedMatrixI8 PackedLinear::group_i8(int64_t g) const {
+  PackedMatrixI8 m;
+  m.N = N / G;
+  m.K = K / G;
+  m.data = packed_i8.data() + g * packed_gemm_i8_size(m.N, m.K);
+  m.scale = i8_scale.data() + g * i8_padded_cols(m.N);
+  m.colsum = i8_colsum.data() + g * i8_padded_cols(m.N);
+  return m;
+}
 
 PackedMatrixBf16 PackedLinear::group_bf16(int64_t g) const {
   PackedMatrixBf16 m;
@@ -181,10 +199,27 @@ void pack_parallel_bf16(const float* B, int64_t ldb, int64_t N, int64_t K, bool 
   });
 }
 
+// The same over int8 k-quad panels; each panel quantises its own 16 output channels.
+void pack_parallel_i8(const float* B, int64_t ldb, int64_t N, int64_t K, bool transposed, PackedLinear* out,
+                      int64_t g) {
+  const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel, per = packed_gemm_i8_size(kGemmPanel, K);
+  int8_t* dst = out->packed_i8.data() + g * packed_gemm_i8_size(N, K);
+  float* scale = out->i8_scale.data() + g * i8_padded_cols(N);
+  int32_t* colsum = out->i8_colsum.data() + g * i8_padded_cols(N);
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, K * kGemmPanel));
+  parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t n0 = p * kGemmPanel;
+      pack_gemm_b_i8(transposed ? B + n0 : B + n0 * ldb, ldb, std::min(kGemmPanel, N - n0), K, transposed,
+                     dst + p * per, scale + n0, colsum + n0);
+    }
+  });
+}
+
 class Builder {
  public:
   Builder(const WeightLookup& lookup, const std::vector<WeightSpec>& specs, WeightDtype dtype)
-      : lookup_(lookup), specs_(specs), bf16_(dtype == WeightDtype::kBFloat16) {}
+      : lookup_(lookup), specs_(specs), bf16_(dtype == WeightDtype::kBFloat16), i8_(dtype == WeightDtype::kInt8) {}
 
   Status get(const std::string& name, const float** out) {
     for (const WeightSpec& s : specs_) {
@@ -211,7 +246,17 @@ class Builder {
     out->K = K;
     out->G = G;
     const int64_t n = N / G, k = K / G;
-    if (bf16_) {
+    max_k = std::max(max_k, k);
+    if (i8_) {
+      out->packed_i8.assign(static_cast<size_t>(G * packed_gemm_i8_size(n, k)), 0);
+      out->i8_scale.assign(static_cast<size_t>(G * i8_padded_cols(n)), 0.f);
+      out->i8_colsum.assign(static_cast<size_t>(G * i8_padded_cols(n)), 0);
+      for (int64_t g = 0; g < G; ++g) {
+        if (G == 1) pack_parallel_i8(pw, K, N, K, false, out, 0);
+        else pack_parallel_i8(pw + g * k * n, n, n, k, true, out, g);
+      }
+      bytes += G * (packed_gemm_i8_size(n, k) + 8 * i8_padded_cols(n));
+    } else if (bf16_) {
       const int64_t per = packed_gemm_bf16_size(n, k);
       out->packed_bf16.assign(static_cast<size_t>(G * per), 0);
       for (int64_t g = 0; g < G; ++g) {
@@ -246,7 +291,14 @@ class Builder {
     out->N = static_cast<int64_t>(names.size()) * n_each;
     out->K = K;
     out->G = 1;
-    if (bf16_) {
+    max_k = std::max(max_k, K);
+    if (i8_) {
+      out->packed_i8.assign(static_cast<size_t>(packed_gemm_i8_size(out->N, K)), 0);
+      out->i8_scale.assign(static_cast<size_t>(i8_padded_cols(out->N)), 0.f);
+      out->i8_colsum.assign(static_cast<size_t>(i8_padded_cols(out->N)), 0);
+      pack_parallel_i8(w.data(), K, out->N, K, false, out, 0);
+      bytes += packed_gemm_i8_size(out->N, K) + 8 * i8_padded_cols(out->N);
+    } else if (bf16_) {
       out->packed_bf16.assign(static_cast<size_t>(packed_gemm_bf16_size(out->N, K)), 0);
       pack_parallel_bf16(w.data(), K, out->N, K, false, out->packed_bf16.data());
       bytes += static_cast<int64_t>(out->packed_bf16.size()) * 2;
@@ -261,11 +313,13 @@ class Builder {
   }
 
   int64_t bytes = 0;
+  int64_t max_k = 0;  // largest per-group K packed
 
  private:
   const WeightLookup& lookup_;
   const std::vector<WeightSpec>& specs_;
   bool bf16_ = false;
+  bool i8_ = false;
 };
 
 }  // namespace
@@ -273,6 +327,12 @@ class Builder {
 Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLookup& lookup,
                    std::shared_ptr<Model>* out, WeightDtype dtype) {
   CONVBERT_RETURN_IF_ERROR(validate_config(c, h));
+  if (dtype == WeightDtype::kInt8) {
+    const int64_t widest = std::max({c.hidden, c.embedding, c.intermediate / c.groups, h.summary_proj_out});
+    if (widest > kI8MaxK)
+      return bad_config("dtype int8 needs every linear layer's input width <= " + std::to_string(kI8MaxK) +
+                        " (int32 sums), got " + std::to_string(widest));
+  }
   const std::vector<WeightSpec> specs = expected_weights(c, h);
   Builder b(lookup, specs, dtype);
   auto m = std::make_shared<Model>();
@@ -352,6 +412,7 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
     return Status::Error(StatusCode::kOutOfMemory, "engine: out of memory copying the weights");
   }
   m->weight_bytes_ = b.bytes;
+  m->max_linear_k = b.max_k;
   *out = std::move(m);
   return Status::Ok();
 }
