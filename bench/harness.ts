@@ -19,7 +19,10 @@
 //   --quick (fewer runs, medium-small only unless --configs)   --configs base,medium-small
 //   --cases 1x128,8x128,32x128,1x512,mixed   --iters N (runs per case; default per case)
 //   --threads N   --seed 0   --no-peer   --no-save   --json
-//   --dtype float32|bfloat16 (our engine's weight type; the peer stays fp32, so 'max abs diff' is then the bf16 error)
+//   --dtype float32|bfloat16|int8 (our engine's weight type; for bfloat16 the peer stays fp32, so 'max abs diff'
+//   is then the bf16 error; for int8 the table's peer is its dynamically quantized int8 model (exportOnnx dtype
+//   'int8'), the fp32 peer is timed too (alternating) and printed below the table as 'vs peer fp32', and the check
+//   line gives both int8 errors against the fp32 peer)
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -117,6 +120,10 @@ interface CaseResult {
   peer?: Side;
   ratio_wall?: number;
   ratio_cpu?: number;
+  /** --dtype int8 only: the fp32 peer, timed in the same alternation. */
+  peer_fp32?: Side;
+  ratio_wall_vs_peer_fp32?: number;
+  ratio_cpu_vs_peer_fp32?: number;
   load_average_before: string;
   load_average_after: string;
   ours_mode: string;
@@ -185,36 +192,41 @@ async function runConfig(
   try {
     const seeded = ConvBertModel.fromConfig(config, { seed });
     await seeded.savePretrained(dir);
+    const dtype = arg('dtype', 'float32') as 'float32' | 'bfloat16' | 'int8';
+    if (dtype !== 'float32' && dtype !== 'bfloat16' && dtype !== 'int8') throw new Error(`--dtype: expected float32, bfloat16 or int8, got ${String(dtype)}`);
+    const int8 = dtype === 'int8';
     const onnxFile = path.join(dir, 'model.onnx');
+    const onnxInt8File = path.join(dir, 'model_int8.onnx');
     if (ort) await exportOnnx(seeded, onnxFile, { opset: 17 });
+    // int8: the peer's own int8 model (onnxruntime's dynamic quantization of every weight MatMul).
+    if (ort && int8) await exportOnnx(seeded, onnxInt8File, { opset: 17, dtype: 'int8' });
     seeded.dispose();
 
     let t0 = performance.now();
-    const dtype = arg('dtype', 'float32') as 'float32' | 'bfloat16';
     const model = await ConvBertModel.fromPretrained(dir, { dtype });
     const loadMs = performance.now() - t0;
     let sess: import('onnxruntime-node').InferenceSession | null = null;
+    let sessFp32: import('onnxruntime-node').InferenceSession | null = null;
     let peerLoadMs: number | undefined;
     if (ort) {
+      const opts = { graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' } as const;
       t0 = performance.now();
-      sess = await ort.InferenceSession.create(onnxFile, {
-        graphOptimizationLevel: 'all',
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-      });
+      sess = await ort.InferenceSession.create(int8 ? onnxInt8File : onnxFile, opts);
       peerLoadMs = performance.now() - t0;
+      if (int8) sessFp32 = await ort.InferenceSession.create(onnxFile, opts);
     }
     const weightBytes = [...(await model.stateDict()).values()].reduce((s, t) => s + t.data.byteLength, 0);
     log(
-      `\n## ${id} (seeded random, seed ${seed}, ours ${dtype}): hidden ${config.hidden_size}, layers ${config.num_hidden_layers}, ` +
+      `\n## ${id} (seeded random, seed ${seed}, ours ${dtype}${int8 ? ', peer int8' : ''}): hidden ${config.hidden_size}, layers ${config.num_hidden_layers}, ` +
         `groups ${config.num_groups}; weights ${(weightBytes / 1e6).toFixed(1)} MB; load (fromPretrained, safetensors) ${loadMs.toFixed(0)} ms` +
         (peerLoadMs !== undefined ? `, peer session ${peerLoadMs.toFixed(0)} ms` : ''),
     );
     log('case      tokens  ours p50   p90      cpu ms   seq/s   GFLOP/s  %peak |  peer p50  p90      cpu ms   seq/s   GFLOP/s |  us/peer wall  cpu | load avg');
 
     const results: CaseResult[] = [];
+    const vsFp32: string[] = [];
     let maxAbsDiff: number | undefined;
+    let int8Errors: { ours: number; peer: number } | undefined;
     for (const c of cases) {
       const B = c.lens.length;
       const L = Math.max(...c.lens);
@@ -242,6 +254,12 @@ async function runConfig(
           }
         : null;
       const peer = sess && feeds ? async () => sess!.run(feeds) : null;
+      const peerFp32 = sessFp32 && feeds ? async () => sessFp32!.run(feeds) : null;
+      const maxAbs = (a: Float32Array, b: Float32Array): number => {
+        let m = 0;
+        for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+        return m;
+      };
       // One warm-up each (and the identical-function check on the first equal-length case).
       const warm = await ours();
       if (peer) {
@@ -249,12 +267,17 @@ async function runConfig(
         if (equal && maxAbsDiff === undefined) {
           const a = (warm as Tensor).data as Float32Array;
           const b = theirs.last_hidden_state.data as Float32Array;
-          maxAbsDiff = 0;
-          for (let i = 0; i < a.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(a[i] - b[i]));
+          maxAbsDiff = maxAbs(a, b);
+          if (peerFp32) {
+            // Both int8 models against the fp32 peer (the exact function up to fp32 rounding).
+            const ref = (await peerFp32()).last_hidden_state.data as Float32Array;
+            int8Errors = { ours: maxAbs(a, ref), peer: maxAbs(b, ref) };
+          }
         }
       }
+      if (peerFp32) await peerFp32();
       const la0 = load();
-      const ow: number[] = [], oc: number[] = [], pw: number[] = [], pc: number[] = [];
+      const ow: number[] = [], oc: number[] = [], pw: number[] = [], pc: number[] = [], fw: number[] = [], fc: number[] = [];
       for (let i = 0; i < c.iters; i++) {
         const [w, cpu] = await timed(ours);
         ow.push(w);
@@ -263,6 +286,11 @@ async function runConfig(
           const [w2, cpu2] = await timed(peer);
           pw.push(w2);
           pc.push(cpu2);
+        }
+        if (peerFp32) {
+          const [w3, cpu3] = await timed(peerFp32);
+          fw.push(w3);
+          fc.push(cpu3);
         }
       }
       const r: CaseResult = {
@@ -282,6 +310,16 @@ async function runConfig(
         r.ratio_wall = round(r.ours.p50_ms / r.peer.p50_ms, 3);
         r.ratio_cpu = round(r.ours.cpu_ms / r.peer.cpu_ms, 3);
       }
+      if (peerFp32) {
+        r.peer_fp32 = side(fw, fc, B, gflop, peakPerCpuS);
+        r.ratio_wall_vs_peer_fp32 = round(r.ours.p50_ms / r.peer_fp32.p50_ms, 3);
+        r.ratio_cpu_vs_peer_fp32 = round(r.ours.cpu_ms / r.peer_fp32.cpu_ms, 3);
+        const f = r.peer_fp32;
+        vsFp32.push(
+          `${c.name.padEnd(9)} peer fp32 p50 ${f.p50_ms} ms, p90 ${f.p90_ms}, cpu ${f.cpu_ms} ms, ${f.seq_per_s} seq/s | ` +
+            `us(int8)/peer fp32 wall ${r.ratio_wall_vs_peer_fp32} cpu ${r.ratio_cpu_vs_peer_fp32}; peer int8/peer fp32 wall ${round(r.peer!.p50_ms / f.p50_ms, 3)}`,
+        );
+      }
       results.push(r);
       const o = r.ours;
       const p = r.peer;
@@ -295,15 +333,25 @@ async function runConfig(
           ` | ${la0}`,
       );
     }
+    if (vsFp32.length > 0) {
+      log('vs peer fp32 (the same cases, timed in the same alternation):');
+      for (const line of vsFp32) log(line);
+    }
     if (maxAbsDiff !== undefined) log(`check: max |peer - ours| on last_hidden_state: ${maxAbsDiff.toExponential(2)}`);
+    if (int8Errors)
+      log(`check: int8 error vs the fp32 peer on last_hidden_state (max abs): ours ${int8Errors.ours.toExponential(2)}, peer int8 ${int8Errors.peer.toExponential(2)}`);
     model.dispose();
     if (sess) await sess.release();
+    if (sessFp32) await sessFp32.release();
     return {
       config: id,
+      dtype,
+      peer_dtype: int8 ? 'int8' : 'float32',
       weight_bytes: weightBytes,
       load_ms: round(loadMs, 0),
       peer_load_ms: peerLoadMs !== undefined ? round(peerLoadMs, 0) : undefined,
       max_abs_diff_vs_peer: maxAbsDiff,
+      int8_max_abs_error_vs_peer_fp32: int8Errors,
       cases: results,
     };
   } finally {
