@@ -17,6 +17,7 @@
 //   --connections 16 (alias --clients)  --duration 60 (s)  --warmup 10 (s)  --min-len 8 --max-len 256
 //   --modes on,inproc (loop default: on,off,inproc)  --max-batch-size 16  --max-wait-ms 5
 //   --max-concurrent-batches 2  --threads N  --soak S  --rss-every 10  --rss-bound-mb 50  --json
+//   --rounds R (alternate HTTP and in-process R times, --duration s per mode in all)  --settle 5 (s)
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -440,6 +441,96 @@ export async function measureHttp(port: number, texts: Text[], o: HttpLoadOption
   return finish(r, before!, await scrape(port));
 }
 
+/**
+ * HTTP and in-process alternated: `rounds` times an HTTP segment then an in-process
+ * segment of durationS / rounds each, against one server and one in-process handler
+ * loaded side by side, each segment after `settleS` s of load that is not counted (a
+ * closed loop starts with an empty pipeline). On a shared machine whose other load
+ * comes and goes, both modes then see the same machine; their sums are the results.
+ */
+async function runInterleaved(
+  dir: string,
+  texts: Text[],
+  batch: { maxBatchSize: number; maxWaitMs: number; maxConcurrentBatches: number },
+  batchArgs: string[],
+  o: { connections: number; warmupS: number; durationS: number; rounds: number; settleS: number },
+): Promise<LoadResult[]> {
+  const { child, port } = await startServer(dir, true, batchArgs);
+  const h = await loadTask(TASK, dir, { batching: batch });
+  try {
+    await primeLargestBatches(port, texts, batch.maxBatchSize * batch.maxConcurrentBatches);
+    const seg = o.durationS / o.rounds;
+    const hw: WindowCounts = { lat: [], tokens: 0, seconds: 0, non2xx: 0, errors: 0, timeouts: 0 };
+    const iw = { lat: [] as number[], errors: 0, tokens: 0, seconds: 0 };
+    const lag = new Array<number>(LAG_BUCKETS.length + 1).fill(0);
+    const scrapes: Scrape[] = [];
+    let non200 = 0;
+    for (let k = 0; k < o.rounds; k++) {
+      const settle = k === 0 ? o.warmupS : o.settleS;
+      let a: Scrape | null = null;
+      const { window: w, whole } = await runAutocannon(port, texts, {
+        connections: o.connections,
+        warmupS: settle,
+        durationS: seg,
+        onOpen: async () => void (a = await scrape(port)),
+        onClose: async () => {
+          const b = await scrape(port);
+          b.lagBuckets.forEach((v, i) => (lag[i] += v - a!.lagBuckets[i]));
+          non200 += b.serverNon200 - a!.serverNon200;
+          scrapes.push(a!, b);
+        },
+      });
+      hw.lat.push(...w.lat);
+      hw.tokens += w.tokens;
+      hw.seconds += w.seconds;
+      hw.non2xx += whole.non2xx;
+      hw.errors += whole.errors;
+      hw.timeouts += whole.timeouts;
+      const r = await drive(async (text) => (await h.run(text, {}, {}), true), texts, o.connections, settle, seg);
+      iw.lat.push(...r.lat);
+      iw.errors += r.errors;
+      iw.tokens += r.tokens;
+      iw.seconds += r.seconds;
+    }
+    hw.lat.sort((x, y) => x - y);
+    iw.lat.sort((x, y) => x - y);
+    const m = await getText(port, '/metrics');
+    const count = metric(m, /^convbert_batch_size_count (\S+)$/m);
+    const sum = metric(m, /^convbert_batch_size_sum (\S+)$/m);
+    const zero: Scrape = { t: 0, rssBytes: 0, lagBuckets: lag.map(() => 0), serverNon200: 0 };
+    const lw = lagWindow(zero, { ...zero, lagBuckets: lag });
+    const httpRes: LoadResult = {
+      mode: 'HTTP, batching',
+      driver: 'autocannon',
+      connections: o.connections,
+      seconds: hw.seconds,
+      requests: hw.lat.length,
+      rps: hw.lat.length / hw.seconds,
+      tokensPerS: hw.tokens / hw.seconds,
+      p50: quantile(hw.lat, 0.5),
+      p90: quantile(hw.lat, 0.9),
+      p99: quantile(hw.lat, 0.99),
+      non2xx: Math.max(hw.non2xx, non200),
+      errors: hw.errors,
+      timeouts: hw.timeouts,
+      meanBatch: count && sum !== null ? sum / count : null,
+      lagP99Ms: lw.p99Ms,
+      lagShareUnder20ms: lw.shareUnder20ms,
+      lagSamples: lw.samples,
+      rssStartMb: scrapes[0].rssBytes / 1e6,
+      rssEndMb: scrapes[scrapes.length - 1].rssBytes / 1e6,
+      rssSamples: scrapes.map((x) => ({ t: x.t - scrapes[0].t, mb: x.rssBytes / 1e6 })),
+    };
+    const s = h.stats()!;
+    const rows = Object.entries(s.batchSizeHistogram).reduce((acc, [n, c]) => acc + Number(n) * c, 0);
+    return [httpRes, loopResult('in-process, batching', o.connections, iw, rows / Math.max(1, s.batches))];
+  } finally {
+    await h.dispose();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
 /** Floors (minimum RSS) of the first and last `spanS` seconds of a soak; a leak raises every sample, a spike does not move a floor. */
 export function rssFloors(samples: { t: number; mb: number }[], spanS: number): { first: number; last: number; growth: number } {
   const end = samples[samples.length - 1].t;
@@ -460,6 +551,8 @@ async function main(): Promise<void> {
   const maxLen = numArg('max-len', '256');
   const rssEveryS = numArg('rss-every', soakS > 0 ? '10' : '0');
   const rssBoundMb = numArg('rss-bound-mb', '50');
+  const rounds = numArg('rounds', '0');
+  const settleS = numArg('settle', '5');
   const modes = arg('modes', soakS > 0 ? 'on' : driver === 'loop' ? 'on,off,inproc' : 'on,inproc').split(',');
   const batch = { maxBatchSize: numArg('max-batch-size', '16'), maxWaitMs: numArg('max-wait-ms', '5'), maxConcurrentBatches: numArg('max-concurrent-batches', '2') };
   const batchArgs = ['--max-batch-size', String(batch.maxBatchSize), '--max-wait-ms', String(batch.maxWaitMs), '--max-concurrent-batches', String(batch.maxConcurrentBatches)];
@@ -472,7 +565,11 @@ async function main(): Promise<void> {
   const started = new Date();
   const load0 = os.loadavg()[0];
   try {
-    for (const mode of modes) {
+    if (rounds > 0) {
+      if (soakS > 0 || driver !== 'autocannon') throw new Error('--rounds: only with the autocannon driver and without --soak');
+      results.push(...(await runInterleaved(dir, texts, batch, batchArgs, { connections, warmupS, durationS, rounds, settleS })));
+    }
+    for (const mode of rounds > 0 ? [] : modes) {
       if (mode === 'inproc') {
         const h = await loadTask(TASK, dir, { batching: batch });
         const r = await drive(async (text) => (await h.run(text, {}, {}), true), texts, connections, warmupS, durationS);
@@ -503,12 +600,13 @@ async function main(): Promise<void> {
   const ratio = httpOn && inproc ? httpOn.rps / inproc.rps : null;
   const soak = soakS > 0 && httpOn && httpOn.rssSamples.length > 2 ? rssFloors(httpOn.rssSamples, 60) : null;
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ preset, driver, connections, durationS, warmupS, minLen, maxLen, meanTokens, cpus: os.cpus().length, loadavg: [load0, load1], started, command: cmd, results, ratio, soak, rssBoundMb }, null, 2));
+    console.log(JSON.stringify({ preset, driver, connections, durationS, warmupS, rounds, settleS, minLen, maxLen, meanTokens, cpus: os.cpus().length, loadavg: [load0, load1], started, command: cmd, results, ratio, soak, rssBoundMb }, null, 2));
     return;
   }
   const f = (v: number | null, d = 1): string => (v === null || Number.isNaN(v) ? '-' : Number.isFinite(v) ? v.toFixed(d) : '>1000');
   console.log(`${cmd}`);
-  console.log(`${started.toISOString()}: preset ${preset}, driver ${driver}, ${connections} connections, ${durationS} s (+${warmupS} s warm-up), lengths ${minLen}-${maxLen} tokens (mean ${meanTokens.toFixed(1)}), ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${load0.toFixed(2)} at start, ${load1.toFixed(2)} at end, Node ${process.version}`);
+  const how = rounds > 0 ? `HTTP and in-process alternated, ${rounds} rounds of ${(durationS / rounds).toFixed(0)} s each after ${settleS} s settling (${durationS} s per mode, +${warmupS} s warm-up)` : `${durationS} s (+${warmupS} s warm-up)`;
+  console.log(`${started.toISOString()}: preset ${preset}, driver ${driver}, ${connections} connections, ${how}, lengths ${minLen}-${maxLen} tokens (mean ${meanTokens.toFixed(1)}), ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${load0.toFixed(2)} at start, ${load1.toFixed(2)} at end, Node ${process.version}`);
   console.log('');
   console.log('| mode | req/s | tokens/s | p50 ms | p90 ms | p99 ms | non-2xx | errors | timeouts | mean batch | server loop lag p99 ms (window) | share <= 20 ms | server RSS MB (start -> end) |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
