@@ -109,9 +109,10 @@ namespace {
 void quantize_row(const OpTable& ops, const float* a, int64_t K, int64_t Kq, uint8_t* q, float* sa, int32_t* zp) {
   float mn = 0.f, mx = 0.f;
   if (K > 0) ops.i8_minmax_row(a, K, &mn, &mx);
-  std::memset(q, 0, static_cast<size_t>(Kq));
+  std::memset(q + K, 0, static_cast<size_t>(Kq - K));  // the k-quad padding
   *zp = 0;
   if (!std::isfinite(mn) || !std::isfinite(mx)) {
+    std::memset(q, 0, static_cast<size_t>(K));
     *sa = std::numeric_limits<float>::quiet_NaN();  // the fp32 gemm would give NaN/inf here too
     return;
   }
@@ -119,6 +120,7 @@ void quantize_row(const OpTable& ops, const float* a, int64_t K, int64_t Kq, uin
   mx = std::max(mx, 0.f);
   const double range = static_cast<double>(mx) - static_cast<double>(mn);
   if (!(range >= kI8MinRange)) {
+    std::memset(q, 0, static_cast<size_t>(K));
     *sa = 0.f;
     return;
   }

@@ -194,17 +194,29 @@ void gemm_i8_block_avx512vnni(const uint8_t* A, int64_t lda, const float* sa, co
 }
 
 void i8_minmax_row_avx512vnni(const float* x, int64_t n, float* mn, float* mx) {
-  __m512 lo = _mm512_set1_ps(x[0]), hi = lo;
+  // Four independent min/max chains, so the loop is not bound by their latency.
+  __m512 lo[4], hi[4];
+  for (int j = 0; j < 4; ++j) lo[j] = hi[j] = _mm512_set1_ps(x[0]);
   __mmask16 nan = 0;
-  for (int64_t i = 0; i < n; i += 16) {
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    for (int j = 0; j < 4; ++j) {
+      const __m512 v = _mm512_loadu_ps(x + i + 16 * j);
+      nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+      lo[j] = _mm512_min_ps(lo[j], v);
+      hi[j] = _mm512_max_ps(hi[j], v);
+    }
+  for (; i < n; i += 16) {
     const __mmask16 m = cols_mask(n - i);
-    const __m512 v = _mm512_mask_loadu_ps(lo, m, x + i);  // lanes past n repeat x[0]
+    const __m512 v = _mm512_mask_loadu_ps(lo[0], m, x + i);  // lanes past n repeat a value already seen
     nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-    lo = _mm512_min_ps(lo, v);
-    hi = _mm512_max_ps(hi, v);
+    lo[0] = _mm512_min_ps(lo[0], v);
+    hi[0] = _mm512_max_ps(hi[0], v);
   }
-  *mn = nan ? __builtin_nanf("") : _mm512_reduce_min_ps(lo);
-  *mx = _mm512_reduce_max_ps(hi);
+  const __m512 l = _mm512_min_ps(_mm512_min_ps(lo[0], lo[1]), _mm512_min_ps(lo[2], lo[3]));
+  const __m512 h = _mm512_max_ps(_mm512_max_ps(hi[0], hi[1]), _mm512_max_ps(hi[2], hi[3]));
+  *mn = nan ? __builtin_nanf("") : _mm512_reduce_min_ps(l);
+  *mx = _mm512_reduce_max_ps(h);
 }
 
 void i8_quantize_row_avx512vnni(const float* x, int64_t n, float inv, int32_t zp, uint8_t* q) {
