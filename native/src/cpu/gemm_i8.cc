@@ -155,15 +155,19 @@ Status gemm_i8(const OpTable& ops, const GemmI8Args& g) {
   parallel_for(M, std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, K)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) quantize_row(ops, g.A + r * g.lda, K, Kq, qa + r * Kq, sa + r, zp + r);
   });
+  // Row tasks of at most kRowsPerTask, split evenly in multiples of the 8-row tile, so
+  // M = 128 runs as 2 x 64 rows rather than 96 + 32 (the two threads finish together).
   const int64_t mt = (M + kRowsPerTask - 1) / kRowsPerTask;
+  const int64_t rows = ((M + mt - 1) / mt + 7) / 8 * 8;
   const int64_t nt = (N + kColsPerTask - 1) / kColsPerTask;
   const int64_t grain = (M * N * K < (int64_t{1} << 18)) ? mt * nt : 1;
   parallel_for(mt * nt, grain, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       // Column-block major, so consecutive tasks of one thread reuse the same B panels.
       const int64_t ni = t / mt, mi = t % mt;
-      const int64_t m0 = mi * kRowsPerTask, n0 = ni * kColsPerTask;
-      const int64_t mb = std::min(kRowsPerTask, M - m0), nb = std::min(kColsPerTask, N - n0);
+      const int64_t m0 = mi * rows, n0 = ni * kColsPerTask;
+      const int64_t mb = std::min(rows, M - m0), nb = std::min(kColsPerTask, N - n0);
+      if (mb <= 0) continue;
       float* C = g.C + m0 * g.ldc + n0;
       ops.gemm_i8_block(qa + m0 * Kq, Kq, sa + m0, zp + m0, g.B.data + (n0 / kGemmPanel) * Kq * kGemmPanel,
                         g.B.scale + n0, g.B.colsum + n0, K, g.bias ? g.bias + n0 : nullptr, C, g.ldc, mb, nb);
