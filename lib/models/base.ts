@@ -391,7 +391,9 @@ export abstract class ConvBertPreTrainedModel {
     checkHeadConfig(config, this.name);
     const seed = options.seed ?? SEED_DEFAULT;
     if (!Number.isSafeInteger(seed)) throw argError(`fromPretrained: seed must be an integer, got ${String(seed)}`);
-    const { file, checkpoint } = await openCheckpoint(p.weights);
+    // The native Engine constructor copies or packs each weight before it reads the next, so one read
+    // buffer serves them all. A test engine may keep the arrays it is given: it gets fresh ones.
+    const { file, checkpoint } = await openCheckpoint(p.weights, { reuseReadBuffer: options.engine === undefined });
     const { weights, info } = mapCheckpoint(this.headKind, config, checkpoint, seed, dirOrFile);
     if (info.missing_keys.length > 0) {
       process.emitWarning(

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "convbert/huge_vector.h"
 #include "convbert/ops.h"
 #include "convbert/status.h"
 
@@ -70,11 +71,11 @@ const char* weight_dtype_name(WeightDtype d);
 // A linear layer packed for gemm: G block-diagonal groups of (N/G, K/G) each.
 struct PackedLinear {
   int64_t N = 0, K = 0, G = 1;
-  std::vector<float> packed;          // G * packed_gemm_size(N/G, K/G) floats (fp32 models)
-  std::vector<uint16_t> packed_bf16;  // G * packed_gemm_bf16_size(N/G, K/G) values (bf16 models)
+  HugeVector<float> packed;           // G * packed_gemm_size(N/G, K/G) floats (fp32 models)
+  HugeVector<uint16_t> packed_bf16;   // G * packed_gemm_bf16_size(N/G, K/G) values (bf16 models)
   // int8 models: G * packed_gemm_i8_size(N/G, K/G) values, and per group i8_padded_cols(N/G)
   // scales and column sums.
-  std::vector<int8_t> packed_i8;
+  HugeVector<int8_t> packed_i8;
   std::vector<float> i8_scale;
   std::vector<int32_t> i8_colsum;
   std::vector<float> bias;            // N floats (empty = no bias)
@@ -99,7 +100,7 @@ struct LayerWeights {
 
 // One forward's scratch memory; reused across forwards of any size (it only grows).
 struct Arena {
-  std::vector<float> f;
+  HugeVector<float> f;
   std::vector<int32_t> i;
 };
 
@@ -109,7 +110,8 @@ class Model {
   HeadConfig head;
   WeightDtype dtype = WeightDtype::kFloat32;
   // Embeddings.
-  std::vector<float> word, pos, type, emb_ln_g, emb_ln_b;
+  HugeVector<float> word;  // (vocab, embedding): the largest single weight
+  std::vector<float> pos, type, emb_ln_g, emb_ln_b;
   bool has_project = false;
   PackedLinear project;
   std::vector<LayerWeights> layers;

@@ -231,7 +231,8 @@ class Builder {
     }
     return Status::Error(StatusCode::kInternal, "engine: weight " + name + " is not in expected_weights()");
   }
-  Status copy(const std::string& name, int64_t n, std::vector<float>* dst) {
+  template <class Vec>
+  Status copy(const std::string& name, int64_t n, Vec* dst) {
     const float* p = nullptr;
     CONVBERT_RETURN_IF_ERROR(get(name, &p));
     dst->assign(p, p + n);
