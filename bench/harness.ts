@@ -4,7 +4,7 @@
 // fixtures' published_configs.json) it builds a seeded random ConvBertModel,
 // saves it as safetensors and times fromPretrained (load time), exports it to
 // ONNX for the peer (graph optimisations all, intra-op threads = cores), then
-// runs every case with ours and the peer alternating run by run, so a busy
+// runs every case with ours and the peer alternating in blocks of runs (--block), so a busy
 // machine slows both alike:
 //   1x128 latency (p50, p90), 8x128 and 32x128 throughput, 1x512 latency, and a
 //   mixed batch of 32 sequences of lengths 16-256 where we run forwardPacked
@@ -19,6 +19,7 @@
 //   --quick (fewer runs, medium-small only unless --configs)   --configs base,medium-small
 //   --cases 1x128,8x128,32x128,1x512,mixed   --iters N (runs per case; default per case)
 //   --threads N   --seed 0   --no-peer   --no-save   --json
+//   --block 3 (timed runs per engine in a row, after one untimed run: see the timing loop)
 //   --dtype float32|bfloat16|int8 (our engine's weight type; for bfloat16 the peer stays fp32, so 'max abs diff'
 //   is then the bf16 error; for int8 the table's peer is its dynamically quantized int8 model (exportOnnx dtype
 //   'int8'), the fp32 peer is timed too (alternating) and printed below the table as 'vs peer fp32', and the check
@@ -145,6 +146,8 @@ function side(times: number[], cpu: number[], batch: number, gflop: number, peak
     pct_of_peak: round((100 * (gflop / (cpuMs / 1000))) / peakPerCpuS, 1),
   };
 }
+
+const block = Math.max(1, Number(arg('block', '3')));
 
 async function timed(fn: () => Promise<unknown>): Promise<[number, number]> {
   const c0 = process.cpuUsage();
@@ -278,20 +281,24 @@ async function runConfig(
       if (peerFp32) await peerFp32();
       const la0 = load();
       const ow: number[] = [], oc: number[] = [], pw: number[] = [], pc: number[] = [], fw: number[] = [], fc: number[] = [];
-      for (let i = 0; i < c.iters; i++) {
-        const [w, cpu] = await timed(ours);
-        ow.push(w);
-        oc.push(cpu);
-        if (peer) {
-          const [w2, cpu2] = await timed(peer);
-          pw.push(w2);
-          pc.push(cpu2);
+      // Engines alternate in blocks: one untimed run, then `block` timed runs of the same
+      // engine. Alternating run by run let onnxruntime's intra-op threads, which spin for
+      // a while after a run, take the cores (and add to the CPU time) of our next run;
+      // an idle gap instead lets the cores go cold. Blocks keep the alternation (a load
+      // change on the machine hits both engines) without either effect.
+      const timeBlock = async (fn: () => Promise<unknown>, n: number, wall: number[], cpuMs: number[]) => {
+        await fn();
+        for (let j = 0; j < n; j++) {
+          const [w, cpu] = await timed(fn);
+          wall.push(w);
+          cpuMs.push(cpu);
         }
-        if (peerFp32) {
-          const [w3, cpu3] = await timed(peerFp32);
-          fw.push(w3);
-          fc.push(cpu3);
-        }
+      };
+      for (let i = 0; i < c.iters; i += block) {
+        const n = Math.min(block, c.iters - i);
+        await timeBlock(ours, n, ow, oc);
+        if (peer) await timeBlock(peer, n, pw, pc);
+        if (peerFp32) await timeBlock(peerFp32, n, fw, fc);
       }
       const r: CaseResult = {
         case: c.name,
@@ -390,7 +397,7 @@ async function main(): Promise<void> {
       `${peak.gflops_per_cpu_second} GFLOP per CPU-second; ` +
       `peer ${ort ? `onnxruntime-node ${ort.env.versions.node ?? ''}`.trim() : 'none'}; load average ${load()}`,
   );
-  log('wall ms: p50/p90 of runs alternating ours and the peer; cpu ms: median process CPU time per run (all threads);');
+  log(`wall ms: p50/p90 of runs, ours and the peer alternating in blocks of ${block} after one untimed run each; cpu ms: median process CPU time per run (all threads);`);
   log('GFLOP/s: useful flops (no padding) / p50 wall; %peak: useful flops per CPU-second / the probe\'s per CPU-second;');
   log('us/peer < 1 means we are faster.');
   const out: Record<string, unknown>[] = [];
