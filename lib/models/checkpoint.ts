@@ -10,6 +10,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { native } from '../native';
 import { Tensor, type DataType } from '../tensor';
 import { loadStateDict, resolveWeightsFile, type StateDict } from '../weights';
 
@@ -87,6 +88,16 @@ function decode(fileDtype: string, bytes: Uint8Array, count: number, dims: reado
   }
 }
 
+/**
+ * A fresh buffer of `bytes` for the reused read buffer: from the addon, which backs
+ * large buffers with transparent huge pages (one fault per 2 MiB instead of 512;
+ * see native/binding/memory.cc), or an ordinary array where it cannot.
+ */
+function largeBuffer(bytes: number): Uint8Array {
+  const alloc = native().allocLargeBuffer as ((n: number) => ArrayBuffer) | undefined;
+  return new Uint8Array(typeof alloc === 'function' ? alloc(bytes) : new ArrayBuffer(bytes));
+}
+
 /** The header of one safetensors file as lazy entries, or null when anything looks unusual. */
 function lazySafetensors(file: string, reuse: boolean): Checkpoint | null {
   let size: number;
@@ -103,7 +114,7 @@ function lazySafetensors(file: string, reuse: boolean): Checkpoint | null {
     let maxBytes = 0;
     let shared: Uint8Array | null = null;
     // The shared buffer exists only once something is read, and lives as long as the entries do.
-    const scratch = (): Uint8Array | undefined => (reuse ? (shared ??= new Uint8Array(maxBytes)) : undefined);
+    const scratch = (): Uint8Array | undefined => (reuse ? (shared ??= largeBuffer(maxBytes)) : undefined);
     for (const [k, v] of Object.entries(header as Record<string, unknown>)) {
       if (k === '__metadata__') continue;
       const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
