@@ -108,7 +108,9 @@ class CudaEngine {
     graphs.clear();
   }
 
-  Status upload_f32(const std::vector<float>& v, const float** out) {
+  // Any allocator: the word embeddings are a HugeVector (huge_vector.h).
+  template <class Alloc>
+  Status upload_f32(const std::vector<float, Alloc>& v, const float** out) {
     auto buf = std::make_unique<DeviceBuffer>();
     CONVBERT_RETURN_IF_ERROR(to_device(buf.get(), v.data(), static_cast<int64_t>(v.size())));
     *out = buf->as<float>();
