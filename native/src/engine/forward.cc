@@ -17,53 +17,38 @@ namespace convbert {
 
 namespace {
 
-Status linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t ldx, int64_t M, float* y,
-              int64_t ldy, Activation act, uint8_t* q8) {
-  if (w.is_i8()) {
-    // Groups run one after another, so they share the scratch.
-    for (int64_t g = 0; g < w.G; ++g) {
-      GemmI8Args a;
-      a.act = act;
-      a.B = w.group_i8(g);
-      a.A = x + g * a.B.K;
-      a.lda = ldx;
-      a.bias = w.bias.empty() ? nullptr : w.bias.data() + g * a.B.N;
-      a.C = y + g * a.B.N;
-      a.ldc = ldy;
-      a.M = M;
-      a.scratch = q8;
-      CONVBERT_RETURN_IF_ERROR(gemm_i8(ops, a));
-    }
-    return Status::Ok();
-  }
-  if (w.is_bf16()) {
-    for (int64_t g = 0; g < w.G; ++g) {
-      GemmBf16Args a;
-      a.act = act;
-      a.B = w.group_bf16(g);
-      a.A = x + g * a.B.K;
-      a.lda = ldx;
-      a.bias = w.bias.empty() ? nullptr : w.bias.data() + g * a.B.N;
-      a.C = y + g * a.B.N;
-      a.ldc = ldy;
-      a.M = M;
-      CONVBERT_RETURN_IF_ERROR(gemm_bf16(ops, a));
-    }
-    return Status::Ok();
-  }
+// Runs `run` once per block-diagonal group of w with `a` (the gemm's argument
+// struct, any extra fields preset) pointed at that group's slice of x, y, bias.
+template <class Args, class Group, class Run>
+Status for_each_group(const PackedLinear& w, const float* x, int64_t ldx, int64_t M, float* y, int64_t ldy,
+                      Activation act, Args a, Group group, Run run) {
   for (int64_t g = 0; g < w.G; ++g) {
-    GemmArgs a;
     a.act = act;
-    a.B = w.group(g);
+    a.B = group(g);
     a.A = x + g * a.B.K;
     a.lda = ldx;
     a.bias = w.bias.empty() ? nullptr : w.bias.data() + g * a.B.N;
     a.C = y + g * a.B.N;
     a.ldc = ldy;
     a.M = M;
-    CONVBERT_RETURN_IF_ERROR(gemm(ops, a));
+    CONVBERT_RETURN_IF_ERROR(run(a));
   }
   return Status::Ok();
+}
+
+Status linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t ldx, int64_t M, float* y,
+              int64_t ldy, Activation act, uint8_t* q8) {
+  if (w.is_i8()) {
+    GemmI8Args a;
+    a.scratch = q8;  // groups run one after another, so they share the scratch
+    return for_each_group(w, x, ldx, M, y, ldy, act, a, [&](int64_t g) { return w.group_i8(g); },
+                          [&](const GemmI8Args& args) { return gemm_i8(ops, args); });
+  }
+  if (w.is_bf16())
+    return for_each_group(w, x, ldx, M, y, ldy, act, GemmBf16Args{}, [&](int64_t g) { return w.group_bf16(g); },
+                          [&](const GemmBf16Args& args) { return gemm_bf16(ops, args); });
+  return for_each_group(w, x, ldx, M, y, ldy, act, GemmArgs{}, [&](int64_t g) { return w.group(g); },
+                        [&](const GemmArgs& args) { return gemm(ops, args); });
 }
 
 }  // namespace
