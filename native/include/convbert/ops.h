@@ -290,6 +290,9 @@ struct OpTable {
   const char* name = "generic";       // which path filled the table: generic, avx2, avx512, cuda
   ActivationRowFn activation_row = nullptr;
   GemmBlockFn gemm_block = nullptr;
+  // Optional: the same result as gemm_block, for a task that reads its weight
+  // panels once from memory (the driver's task spans every row); null: gemm_block.
+  GemmBlockFn gemm_block_stream = nullptr;
   LayerNormRowFn layernorm_row = nullptr;
   SoftmaxRowFn softmax_row = nullptr;
   DynConvRowFn dynconv_row = nullptr;
@@ -298,6 +301,7 @@ struct OpTable {
   // AVX512_BF16 dot-product kernel, or null: gemm_bf16 then widens B back to
   // fp32 per block and runs gemm_block (same bf16-rounded inputs, slower).
   GemmBf16BlockFn gemm_bf16_block = nullptr;
+  GemmBf16BlockFn gemm_bf16_block_stream = nullptr;  // as gemm_block_stream; null: gemm_bf16_block
   Bf16ConvertRowFn bf16_convert_row = nullptr;  // set with gemm_bf16_block; null: scalar float_to_bf16
   // int8 gemm kernels (always set): the scalar reference (generic), the AVX2 int16
   // vpmaddwd kernel (avx2, and avx512 without VNNI) or AVX512_VNNI vpdpbusd.

@@ -88,6 +88,7 @@ struct Tables {
     avx512.name = "avx512";
     avx512.activation_row = activation_row_avx512;
     avx512.gemm_block = gemm_block_avx512;
+    avx512.gemm_block_stream = gemm_block_stream_avx512;
     avx512.layernorm_row = layernorm_row_avx512;
     avx512.softmax_row = softmax_row_avx512;
     avx512.dynconv_row = dynconv_row_avx512;
@@ -95,6 +96,7 @@ struct Tables {
     avx512.embedding_row = embedding_row_avx512;
     if (probe() == Isa::kAvx512 && probe_bf16()) {
       avx512.gemm_bf16_block = gemm_bf16_block_avx512bf16;
+      avx512.gemm_bf16_block_stream = gemm_bf16_block_stream_avx512bf16;
       avx512.bf16_convert_row = f32_to_bf16_row_avx512bf16;
     }
     // Without VNNI the avx512 table keeps the AVX2 int8 kernels (same integers).

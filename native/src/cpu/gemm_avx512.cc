@@ -2,8 +2,10 @@
 // gemm.cc). Microtile 6 rows x 32 columns (two packed panels, 12 zmm
 // accumulators), K blocked by kKc so the two panels stay in L1 while the
 // microtile walks down the rows; N tails use store masks (panels are zero-padded).
+// The block order and the B prefetch are gemm_walk_avx512.h's.
 #include <immintrin.h>
 
+#include "gemm_walk_avx512.h"
 #include "kernels_isa.h"
 
 namespace convbert {
@@ -11,9 +13,9 @@ namespace {
 
 constexpr int64_t kKc = 128;
 
-template <int MR, int NP>
+template <int MR, int NP, bool PF>
 void micro(const float* A, int64_t lda, const float* B, int64_t pstride, int64_t kc, float* C, int64_t ldc,
-           const float* bias, bool first, __mmask16 m0, __mmask16 m1) {
+           const float* bias, bool first, __mmask16 m0, __mmask16 m1, const BPrefetch& pf) {
   __m512 acc[MR][NP];
   const __mmask16 mk[2] = {m0, m1};
   for (int r = 0; r < MR; ++r)
@@ -22,6 +24,7 @@ void micro(const float* A, int64_t lda, const float* B, int64_t pstride, int64_t
       else acc[r][p] = _mm512_maskz_loadu_ps(mk[p], C + r * ldc + 16 * p);
     }
   for (int64_t k = 0; k < kc; ++k) {
+    if (PF && k < pf.n) _mm_prefetch(pf.p + k * kPanelLine, _MM_HINT_T0);
     __m512 b[NP];
     for (int p = 0; p < NP; ++p) b[p] = _mm512_loadu_ps(B + p * pstride + k * 16);
     for (int r = 0; r < MR; ++r) {
@@ -33,48 +36,50 @@ void micro(const float* A, int64_t lda, const float* B, int64_t pstride, int64_t
     for (int p = 0; p < NP; ++p) _mm512_mask_storeu_ps(C + r * ldc + 16 * p, mk[p], acc[r][p]);
 }
 
-template <int NP>
+template <int NP, bool PF>
 void micro_rows(int mr, const float* A, int64_t lda, const float* B, int64_t pstride, int64_t kc, float* C,
-                int64_t ldc, const float* bias, bool first, __mmask16 m0, __mmask16 m1) {
+                int64_t ldc, const float* bias, bool first, __mmask16 m0, __mmask16 m1, const BPrefetch& pf) {
   switch (mr) {
-    case 6: micro<6, NP>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1); break;
-    case 5: micro<5, NP>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1); break;
-    case 4: micro<4, NP>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1); break;
-    case 3: micro<3, NP>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1); break;
-    case 2: micro<2, NP>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1); break;
-    default: micro<1, NP>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1); break;
+    case 6: micro<6, NP, PF>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1, pf); break;
+    case 5: micro<5, NP, PF>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1, pf); break;
+    case 4: micro<4, NP, PF>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1, pf); break;
+    case 3: micro<3, NP, PF>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1, pf); break;
+    case 2: micro<2, NP, PF>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1, pf); break;
+    default: micro<1, NP, PF>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1, pf); break;
   }
 }
 
-__mmask16 cols_mask(int64_t n) { return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
-
-}  // namespace
-
-void gemm_block_avx512(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C,
-                       int64_t ldc, int64_t M, int64_t N) {
+template <bool kStream>
+void block(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C, int64_t ldc,
+           int64_t M, int64_t N) {
   const int64_t pstride = K * 16;
   if (K == 0) {
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = bias ? bias[n] : 0.f;
     return;
   }
-  for (int64_t k0 = 0; k0 < K; k0 += kKc) {
-    const int64_t kc = K - k0 < kKc ? K - k0 : kKc;
-    const bool first = k0 == 0;
-    for (int64_t n0 = 0; n0 < N; n0 += 32) {
-      const int64_t nleft = N - n0;
-      const float* B = Bp + (n0 / 16) * pstride + k0 * 16;
-      const float* bz = bias ? bias + n0 : nullptr;
-      const __mmask16 m0 = cols_mask(nleft), m1 = nleft > 16 ? cols_mask(nleft - 16) : 0;
-      for (int64_t r0 = 0; r0 < M; r0 += 6) {
-        const int mr = static_cast<int>(M - r0 < 6 ? M - r0 : 6);
-        const float* a = A + r0 * lda + k0;
-        float* c = C + r0 * ldc + n0;
-        if (nleft > 16) micro_rows<2>(mr, a, lda, B, pstride, kc, c, ldc, bz, first, m0, m1);
-        else micro_rows<1>(mr, a, lda, B, pstride, kc, c, ldc, bz, first, m0, m1);
-      }
-    }
-  }
+  walk_blocks(M, N, K, kKc, kStream, Bp, pstride * 4,
+              [&](int64_t r0, int mr, int64_t n0, int64_t nleft, int64_t k0, int64_t kc, const BPrefetch& pf) {
+                const float* B = Bp + (n0 / 16) * pstride + k0 * 16;
+                const float* bz = bias ? bias + n0 : nullptr;
+                const __mmask16 m0 = cols_mask(nleft), m1 = nleft > 16 ? cols_mask(nleft - 16) : 0;
+                const float* a = A + r0 * lda + k0;
+                float* c = C + r0 * ldc + n0;
+                if (nleft > 16) micro_rows<2, kStream>(mr, a, lda, B, pstride, kc, c, ldc, bz, k0 == 0, m0, m1, pf);
+                else micro_rows<1, kStream>(mr, a, lda, B, pstride, kc, c, ldc, bz, k0 == 0, m0, m1, pf);
+              });
+}
+
+}  // namespace
+
+void gemm_block_avx512(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C,
+                       int64_t ldc, int64_t M, int64_t N) {
+  block<false>(A, lda, Bp, K, bias, C, ldc, M, N);
+}
+
+void gemm_block_stream_avx512(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C,
+                              int64_t ldc, int64_t M, int64_t N) {
+  block<true>(A, lda, Bp, K, bias, C, ldc, M, N);
 }
 
 }  // namespace convbert

@@ -10,13 +10,12 @@
 
 #include "convbert/ops.h"
 #include "convbert/thread_pool.h"
+#include "gemm_tasks.h"
 #include "kernels_isa.h"
 
 namespace convbert {
 
 namespace {
-constexpr int64_t kRowsPerTask = 96;
-constexpr int64_t kColsPerTask = 128;  // 8 panels
 int64_t even(int64_t k) { return (k + 1) & ~int64_t{1}; }
 }  // namespace
 
@@ -78,22 +77,23 @@ Status gemm_bf16(const OpTable& ops, const GemmBf16Args& g) {
       if (Kp != K) d[K] = 0;
     }
   });
-  const int64_t mt = (M + kRowsPerTask - 1) / kRowsPerTask;
-  const int64_t nt = (N + kColsPerTask - 1) / kColsPerTask;
-  const int64_t grain = (M * N * K < (int64_t{1} << 17)) ? mt * nt : 1;
-  parallel_for(mt * nt, grain, [&](int64_t t0, int64_t t1) {
+  const GemmTaskShape ts = gemm_task_shape(M, N, num_threads());
+  const int64_t grain = (M * N * K < (int64_t{1} << 17)) ? ts.mt * ts.nt : 1;
+  const GemmBf16BlockFn block =
+      ts.mt == 1 && ops.gemm_bf16_block_stream ? ops.gemm_bf16_block_stream : ops.gemm_bf16_block;
+  parallel_for(ts.mt * ts.nt, grain, [&](int64_t t0, int64_t t1) {
     // Per-thread scratch of the fallback; grows to the largest block seen, then steady.
     thread_local std::vector<float> af, bf;
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t ni = t / mt, mi = t % mt;
-      const int64_t m0 = mi * kRowsPerTask, n0 = ni * kColsPerTask;
-      const int64_t mb = std::min(kRowsPerTask, M - m0), nb = std::min(kColsPerTask, N - n0);
+      const int64_t ni = t / ts.mt, mi = t % ts.mt;
+      const int64_t m0 = mi * ts.rows, n0 = ni * ts.cols;
+      const int64_t mb = std::min(ts.rows, M - m0), nb = std::min(ts.cols, N - n0);
       float* C = g.C + m0 * g.ldc + n0;
       const uint16_t* Bp = g.B.data + (n0 / kGemmPanel) * Kp * kGemmPanel;
       const float* bias = g.bias ? g.bias + n0 : nullptr;
       const uint16_t* ab = a16p + m0 * Kp;
-      if (ops.gemm_bf16_block) {
-        ops.gemm_bf16_block(ab, Kp, Bp, K, bias, C, g.ldc, mb, nb);
+      if (block) {
+        block(ab, Kp, Bp, K, bias, C, g.ldc, mb, nb);
       } else {
         const int64_t panels = (nb + kGemmPanel - 1) / kGemmPanel;
         if (af.size() < static_cast<size_t>(mb * K)) af.resize(static_cast<size_t>(mb * K));
