@@ -56,23 +56,24 @@ inline void walk_blocks(int64_t M, int64_t N, int64_t steps, int64_t kKc, bool s
     const int64_t pi = stream ? b / kblocks : b % pairs, ki = stream ? b % kblocks : b / pairs;
     const int64_t n0 = pi * 32, k0 = ki * kKc, kc = steps - k0 < kKc ? steps - k0 : kKc;
     // The next block's panels (one or two runs of kc1 lines), split among this
-    // block's microtiles: the first half of the tiles take the first panel.
+    // block's microtiles: tiles [0, half) take the first panel, the rest the second.
     const char* next = nullptr;
-    int64_t kc1 = 0, panels1 = 0;
+    int64_t kc1 = 0, half = tiles, share0 = 0, share1 = 0;
     if (stream && b + 1 < blocks) {
       const int64_t pn = (b + 1) / kblocks, kn = (b + 1) % kblocks;
       kc1 = steps - kn * kKc < kKc ? steps - kn * kKc : kKc;
       next = base + (pn * 2) * pstride_bytes + kn * kKc * kPanelLine;
-      panels1 = N - pn * 32 > 16 ? 2 : 1;
+      if (N - pn * 32 > 16) half = (tiles + 1) / 2;
+      share0 = (kc1 + half - 1) / half;
+      share1 = tiles > half ? (kc1 + tiles - half - 1) / (tiles - half) : 0;
     }
     for (int64_t r0 = 0, t = 0; r0 < M; r0 += 6, ++t) {
       BPrefetch pf;
       if (next) {
-        const int64_t p = t * panels1 / tiles;
-        const int64_t first = (p * tiles + panels1 - 1) / panels1, last = ((p + 1) * tiles + panels1 - 1) / panels1;
-        const int64_t count = last - first > 0 ? last - first : 1, share = (kc1 + count - 1) / count;
-        const int64_t j = (t - first) * share < kc1 ? (t - first) * share : kc1;
-        pf.p = next + p * pstride_bytes + j * kPanelLine;
+        const bool second = t >= half;
+        const int64_t share = second ? share1 : share0, j0 = (second ? t - half : t) * share;
+        const int64_t j = j0 < kc1 ? j0 : kc1;
+        pf.p = next + (second ? pstride_bytes : 0) + j * kPanelLine;
         pf.n = j + share < kc1 ? share : kc1 - j;
       }
       tile(r0, static_cast<int>(M - r0 < 6 ? M - r0 : 6), n0, N - n0, k0, kc, pf);
