@@ -1,7 +1,7 @@
 // gemm (C = A·Bᵀ + bias over the packed 16-column panel layout) on every CPU
 // path against an fp64 reference written here. Shapes cross every tail: rows
-// not a multiple of the 6-row microtile, columns not a multiple of 16/32, and
-// K past one K block (128/256). Tolerance: rtol 1e-5, atol 1e-5 — B is scaled
+// not a multiple of the 6-row microtile (every remainder), columns not a multiple
+// of 16/32, K past one K block (128/256), and both of the AVX-512 block walks. Tolerance: rtol 1e-5, atol 1e-5 — B is scaled
 // by 1/sqrt(K) so outputs are O(1), and float sums of K <= 300 terms stay well below that.
 import test from 'ava';
 
@@ -28,6 +28,12 @@ const SHAPES: [number, number, number][] = [
   [129, 33, 7],
   [13, 129, 300],
   [100, 130, 64],
+  // Microtile tails (row_tiles in gemm_walk_avx512.h): 11 rows = 6 + 5; 128 = 20 x 6 + 4 + 4,
+  // one task over every row (the streaming walk and its prefetch) across three K blocks;
+  // 200 rows = three row tasks (the k-major walk), the last of 56 = 8 x 6 + 4 + 4.
+  [11, 17, 129],
+  [128, 70, 300],
+  [200, 40, 260],
 ];
 
 test('gemm matches an fp64 reference on every path, with and without bias', (t) => {
