@@ -3,6 +3,7 @@
 // Tolerance: rtol 1e-5, atol 2e-6 (vector exp/erf errors are ~1e-7).
 #include <atomic>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 #include "convbert/cpu.h"
@@ -68,6 +69,36 @@ CONVBERT_TEST(thread_pool_covers_every_index_once) {
       for (auto& h : hits) once = once && h.load() == 1;
       EXPECT_TRUE(once);
     }
+  }
+  set_num_threads(before);
+  EXPECT_TRUE(num_threads() == before);
+}
+
+// Regions back to back with part counts that change from one to the next, from
+// two calling threads at once: a worker that claims late (while the next region is
+// being published) must never run a part of the next region a second time.
+CONVBERT_TEST(thread_pool_back_to_back_regions_run_each_part_once) {
+  const int before = num_threads();
+  for (int threads : {4, 8}) {
+    set_num_threads(threads);
+    std::atomic<int> bad{0};
+    auto caller = [&](int seed) {
+      const int64_t sizes[] = {2, 3, 1000, 5, 9, 1};
+      std::vector<std::atomic<int>> hits(1000);
+      for (int r = 0; r < 3000; ++r) {
+        const int64_t n = sizes[(r + seed) % 6];
+        for (int64_t i = 0; i < n; ++i) hits[static_cast<size_t>(i)].store(0);
+        parallel_for(n, 1, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+        });
+        for (int64_t i = 0; i < n; ++i)
+          if (hits[static_cast<size_t>(i)].load() != 1) bad.fetch_add(1);
+      }
+    };
+    std::thread other(caller, 3);
+    caller(0);
+    other.join();
+    EXPECT_TRUE(bad.load() == 0);
   }
   set_num_threads(before);
   EXPECT_TRUE(num_threads() == before);

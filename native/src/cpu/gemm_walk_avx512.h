@@ -33,7 +33,7 @@ struct BPrefetch {
 // 2-row tail of a 128-row block ran at a fraction of the peak and took 5% of a
 // 128-token forward). 128 = 20 x 6 + 4 + 4; 127 = 19 x 6 + 5 + 4 + 4.
 struct RowTiles {
-  int64_t six = 0;       // leading tiles of 6 rows
+  int64_t six = 0;          // leading tiles of 6 rows
   int tail[3] = {0, 0, 0};  // then up to three smaller tiles
   int ntail = 0;
   int64_t count() const { return six + ntail; }
