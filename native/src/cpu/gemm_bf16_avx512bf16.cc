@@ -41,38 +41,12 @@ void micro(const uint16_t* A, int64_t lda, const uint16_t* B, int64_t pstride, i
     for (int p = 0; p < NP; ++p) _mm512_mask_storeu_ps(C + r * ldc + 16 * p, mk[p], acc[r][p]);
 }
 
-template <int NP, bool PF>
-void micro_rows(int mr, const uint16_t* A, int64_t lda, const uint16_t* B, int64_t pstride, int64_t kc, float* C,
-                int64_t ldc, const float* bias, bool first, __mmask16 m0, __mmask16 m1, const BPrefetch& pf) {
-  switch (mr) {
-    case 6: micro<6, NP, PF>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1, pf); break;
-    case 5: micro<5, NP, PF>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1, pf); break;
-    case 4: micro<4, NP, PF>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1, pf); break;
-    case 3: micro<3, NP, PF>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1, pf); break;
-    case 2: micro<2, NP, PF>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1, pf); break;
-    default: micro<1, NP, PF>(A, lda, B, pstride, kc, C, ldc, bias, first, m0, m1, pf); break;
-  }
-}
-
 template <bool kStream>
 void block(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t K, const float* bias, float* C, int64_t ldc,
            int64_t M, int64_t N) {
-  const int64_t pairs = (K + 1) / 2, pstride = pairs * 32;
-  if (K == 0) {
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = bias ? bias[n] : 0.f;
-    return;
-  }
-  walk_blocks(M, N, pairs, kKc, kStream, Bp, pstride * 2,
-              [&](int64_t r0, int mr, int64_t n0, int64_t nleft, int64_t k0, int64_t kc, const BPrefetch& pf) {
-                const uint16_t* B = Bp + (n0 / 16) * pstride + k0 * 32;
-                const float* bz = bias ? bias + n0 : nullptr;
-                const __mmask16 m0 = cols_mask(nleft), m1 = nleft > 16 ? cols_mask(nleft - 16) : 0;
-                const uint16_t* a = A + r0 * lda + 2 * k0;
-                float* c = C + r0 * ldc + n0;
-                if (nleft > 16) micro_rows<2, kStream>(mr, a, lda, B, pstride, kc, c, ldc, bz, k0 == 0, m0, m1, pf);
-                else micro_rows<1, kStream>(mr, a, lda, B, pstride, kc, c, ldc, bz, k0 == 0, m0, m1, pf);
-              });
+  block_kernel<kStream, 2>(A, lda, Bp, (K + 1) / 2, kKc, bias, C, ldc, M, N, [](auto mr, auto np, auto&&... args) {
+    micro<decltype(mr)::value, decltype(np)::value, kStream>(args...);
+  });
 }
 
 }  // namespace
