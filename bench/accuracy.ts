@@ -26,6 +26,7 @@ import { ConvBertForMaskedLM } from '../lib/models';
 import { exportOnnx } from '../lib/onnx/export';
 import { Tensor } from '../lib/tensor';
 import { readSafetensorsSync } from '../lib/weights/safetensors';
+import { fixturesDir, publishedConfig } from './configs';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,18 +34,8 @@ function arg(name: string, def: string): string {
 }
 const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 
-/** The fixtures folder (CONVBERT_FIXTURES, else ../shared/fixtures beside the repository), as bench/harness.ts finds it. */
-function fixturesDir(...parts: string[]): string {
-  const base = process.env.CONVBERT_FIXTURES ?? path.resolve(__dirname, '..', '..', 'shared', 'fixtures');
-  return path.join(base, ...parts);
-}
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 
-const CONFIG_IDS: Record<string, string> = {
-  base: 'YituTech/conv-bert-base',
-  'medium-small': 'YituTech/conv-bert-medium-small',
-  small: 'YituTech/conv-bert-small',
-};
 /** [MASK] in the published (bert-base-uncased) vocabulary. */
 const MASK_ID = 103;
 
@@ -297,10 +288,8 @@ async function runOrt(ort: Ort, file: string, sets: InputSet[]): Promise<Float32
 }
 
 async function randomModel(key: string, dtypes: Dtype[], seed: number, shape: [number, number], peer: boolean, log: (s: string) => void): Promise<Record<string, unknown>> {
-  const all = readJson<Record<string, Record<string, unknown>>>(fixturesDir('convbert', 'published_configs.json'));
-  const id = CONFIG_IDS[key] ?? key;
-  if (!all[id]) throw new ConvBertError(`--config: unknown config '${key}' (known: ${Object.keys(CONFIG_IDS).join(', ')})`, 'ERR_CONVBERT_ARG');
-  const config = ConvBertConfig.fromDict(all[id]);
+  const { id, config: dict } = publishedConfig(key, '--config');
+  const config = ConvBertConfig.fromDict(dict);
   const C = config.hidden_size;
   const V = config.vocab_size;
   const nl = config.num_hidden_layers;

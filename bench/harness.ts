@@ -35,6 +35,7 @@ import { ConvBertModel } from '../lib/models';
 import { native } from '../lib/native';
 import { exportOnnx } from '../lib/onnx/export';
 import { Tensor } from '../lib/tensor';
+import { publishedConfig } from './configs';
 import { trunkFlops } from './flops';
 import { quantile } from './model';
 
@@ -48,17 +49,7 @@ const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 const load = (): string => os.loadavg().map((x) => x.toFixed(1)).join(' ');
 const round = (x: number, d = 2): number => +x.toFixed(d);
 
-/** The fixtures folder (CONVBERT_FIXTURES, else ../shared/fixtures beside the repository). */
-function fixturesDir(...parts: string[]): string {
-  const base = process.env.CONVBERT_FIXTURES ?? path.resolve(__dirname, '..', '..', 'shared', 'fixtures');
-  return path.join(base, ...parts);
-}
 
-const CONFIG_IDS: Record<string, string> = {
-  base: 'YituTech/conv-bert-base',
-  'medium-small': 'YituTech/conv-bert-medium-small',
-  small: 'YituTech/conv-bert-small',
-};
 
 /** Deterministic ids in [1000, vocab): no row is padding or a special token. */
 function seqIds(len: number, vocab: number, seed: number): Int32Array {
@@ -187,10 +178,8 @@ async function runConfig(
   ort: Ort | null,
   log: (s: string) => void,
 ): Promise<Record<string, unknown>> {
-  const all = JSON.parse(fs.readFileSync(fixturesDir('convbert', 'published_configs.json'), 'utf8')) as Record<string, Record<string, unknown>>;
-  const id = CONFIG_IDS[key] ?? key;
-  if (!all[id]) throw new Error(`--configs: unknown config '${key}' (known: ${Object.keys(CONFIG_IDS).join(', ')})`);
-  const config = ConvBertConfig.fromDict(all[id]);
+  const { id, config: dict } = publishedConfig(key, '--configs');
+  const config = ConvBertConfig.fromDict(dict);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-bench-'));
   try {
     const seeded = ConvBertModel.fromConfig(config, { seed });

@@ -26,6 +26,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
+import { fixturesDir, publishedConfig } from './configs';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,17 +35,7 @@ function arg(name: string, def: string): string {
 const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 const MB = (b: number): number => +(b / 1e6).toFixed(1);
 
-/** The fixtures folder (CONVBERT_FIXTURES, else ../shared/fixtures beside the repository), as bench/harness.ts finds it. */
-function fixturesDir(...parts: string[]): string {
-  const base = process.env.CONVBERT_FIXTURES ?? path.resolve(__dirname, '..', '..', 'shared', 'fixtures');
-  return path.join(base, ...parts);
-}
 
-const CONFIG_IDS: Record<string, string> = {
-  base: 'YituTech/conv-bert-base',
-  'medium-small': 'YituTech/conv-bert-medium-small',
-  small: 'YituTech/conv-bert-small',
-};
 
 interface ChildArgs {
   dir: string;
@@ -288,9 +279,7 @@ async function parent(): Promise<void> {
 
   const { ConvBertConfig } = await import('../lib/config');
   const models = (await import('../lib/models')) as unknown as Record<string, { fromConfig(c: unknown, o: unknown): { savePretrained(d: string): Promise<void>; dispose(): void } }>;
-  const all = JSON.parse(fs.readFileSync(fixturesDir('convbert', 'published_configs.json'), 'utf8')) as Record<string, Record<string, unknown>>;
-  const id = CONFIG_IDS[key] ?? key;
-  if (!all[id]) throw new Error(`--config: unknown config '${key}' (known: ${Object.keys(CONFIG_IDS).join(', ')})`);
+  const { id, config: published } = publishedConfig(key, '--config');
   if (!models[clsName]) throw new Error(`--class: no model class ${clsName}`);
   const command = `node --import tsx bench/load.ts ${process.argv.slice(2).join(' ')}`.trim();
   log(`${command}\n${new Date().toISOString()} | ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length} | node ${process.version} | load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
@@ -299,7 +288,7 @@ async function parent(): Promise<void> {
   const results: Array<{ variant: string; run: number; r: ChildResult }> = [];
   let probe: ReturnType<typeof faultProbe> | undefined;
   try {
-    const seeded = models[clsName].fromConfig(ConvBertConfig.fromDict(all[id]), { seed: 0 });
+    const seeded = models[clsName].fromConfig(ConvBertConfig.fromDict(published), { seed: 0 });
     await seeded.savePretrained(dir);
     seeded.dispose();
     const file = path.join(dir, 'model.safetensors');
