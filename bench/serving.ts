@@ -309,18 +309,25 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
+/** Throughput and latency quantiles of one measured window (lat sorted, in ms). */
+function windowStats(w: { lat: number[]; tokens: number; seconds: number }): Pick<LoadResult, 'seconds' | 'requests' | 'rps' | 'tokensPerS' | 'p50' | 'p90' | 'p99'> {
+  return {
+    seconds: w.seconds,
+    requests: w.lat.length,
+    rps: w.lat.length / w.seconds,
+    tokensPerS: w.tokens / w.seconds,
+    p50: quantile(w.lat, 0.5),
+    p90: quantile(w.lat, 0.9),
+    p99: quantile(w.lat, 0.99),
+  };
+}
+
 function loopResult(mode: string, connections: number, r: { lat: number[]; errors: number; tokens: number; seconds: number }, meanBatch: number | null): LoadResult {
   return {
     mode,
     driver: 'loop',
     connections,
-    seconds: r.seconds,
-    requests: r.lat.length,
-    rps: r.lat.length / r.seconds,
-    tokensPerS: r.tokens / r.seconds,
-    p50: quantile(r.lat, 0.5),
-    p90: quantile(r.lat, 0.9),
-    p99: quantile(r.lat, 0.99),
+    ...windowStats(r),
     non2xx: 0,
     errors: r.errors,
     timeouts: 0,
@@ -407,13 +414,7 @@ export async function measureHttp(port: number, texts: Text[], o: HttpLoadOption
       mode,
       driver: 'autocannon',
       connections: o.connections,
-      seconds: w.seconds,
-      requests: w.lat.length,
-      rps: w.lat.length / w.seconds,
-      tokensPerS: w.tokens / w.seconds,
-      p50: quantile(w.lat, 0.5),
-      p90: quantile(w.lat, 0.9),
-      p99: quantile(w.lat, 0.99),
+      ...windowStats(w),
       // Over the whole run, warm-up included: the stricter count.
       non2xx: whole.non2xx,
       errors: whole.errors,
@@ -503,13 +504,7 @@ async function runInterleaved(
       mode: 'HTTP, batching',
       driver: 'autocannon',
       connections: o.connections,
-      seconds: hw.seconds,
-      requests: hw.lat.length,
-      rps: hw.lat.length / hw.seconds,
-      tokensPerS: hw.tokens / hw.seconds,
-      p50: quantile(hw.lat, 0.5),
-      p90: quantile(hw.lat, 0.9),
-      p99: quantile(hw.lat, 0.99),
+      ...windowStats(hw),
       non2xx: Math.max(hw.non2xx, non200),
       errors: hw.errors,
       timeouts: hw.timeouts,
