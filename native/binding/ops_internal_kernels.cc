@@ -6,12 +6,15 @@
 // RangeError/TypeError, never an out-of-bounds access.
 #include <napi.h>
 
+#include <chrono>
+#include <ctime>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "addon.h"
 #include "convbert/cpu.h"
+#include "convbert/huge_vector.h"
 #include "convbert/ops.h"
 
 namespace convbert {
@@ -347,6 +350,86 @@ Napi::Value OpFmaPeak(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// opGemmTime(M, N, K, iters, copies, path): times the packed fp32 gemm on the engine
+// pool as the model runs it: `copies` packed weight matrices of (N, K) (so the
+// weights come from memory, as a 12-layer model's do, when copies x N x K x 4
+// bytes exceeds the caches), walked in turn for `iters` products after one
+// untimed pass over all of them -> { seconds, cpuSeconds, gflops,
+// gflopsPerCpuSecond, path }; cpuSeconds is the process CPU time (every pool
+// thread). Bench-only (bench/gemm.ts).
+Napi::Value OpGemmTime(const Napi::CallbackInfo& info) {
+  Args a{info, "opGemmTime"};
+  const int64_t M = a.Int(0, "M", 1), N = a.Int(1, "N", 1), K = a.Int(2, "K", 1);
+  const int64_t iters = a.Int(3, "iters", 1), copies = a.Int(4, "copies", 1);
+  const OpTable* ops = a.Path(5);
+  if (a.failed) return info.Env().Undefined();
+  const int64_t lim = int64_t{1} << 28;  // each checked before any product, so none overflows
+  if (copies > 64 || M > lim || N > lim || K > lim || M * K > lim || M * N > lim ||
+      packed_gemm_size(N, K) > (int64_t{1} << 29) / copies) {
+    ThrowArg(info.Env(), true,
+             "opGemmTime: copies must be <= 64, M*K and M*N <= 2^28 and copies*N*K <= 2^29 elements");
+    return info.Env().Undefined();
+  }
+  // Huge pages where the engine uses them (weights and the activation arena).
+  HugeVector<float> A(static_cast<size_t>(M * K)), C(static_cast<size_t>(M * N));
+  std::vector<float> bias(static_cast<size_t>(N));
+  std::vector<HugeVector<float>> W(static_cast<size_t>(copies));
+  uint32_t s = 12345;
+  auto next = [&s]() {
+    s = s * 1664525u + 1013904223u;
+    return static_cast<float>(s >> 8) / 16777216.f - 0.5f;
+  };
+  for (float& v : A) v = next();
+  for (float& v : bias) v = next();
+  const int64_t packed_n = packed_gemm_size(N, K);
+  {
+    std::vector<float> B(static_cast<size_t>(N * K));
+    for (float& v : B) v = next() * 0.05f;
+    for (auto& w : W) {
+      w.resize(static_cast<size_t>(packed_n));
+      pack_gemm_b(B.data(), K, N, K, false, w.data());
+    }
+  }
+  GemmArgs g;
+  g.A = A.data();
+  g.lda = K;
+  g.B.N = N;
+  g.B.K = K;
+  g.bias = bias.data();
+  g.C = C.data();
+  g.ldc = N;
+  g.M = M;
+  Status st = Status::Ok();
+  for (int64_t i = 0; i < copies && st.ok(); ++i) {
+    g.B.data = W[static_cast<size_t>(i)].data();
+    st = gemm(*ops, g);
+  }
+  timespec c0{}, c1{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < iters && st.ok(); ++i) {
+    g.B.data = W[static_cast<size_t>(i % copies)].data();
+    st = gemm(*ops, g);
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+  Napi::Env env = info.Env();
+  if (!st.ok()) {
+    Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const double cpu = static_cast<double>(c1.tv_sec - c0.tv_sec) + static_cast<double>(c1.tv_nsec - c0.tv_nsec) / 1e9;
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) *
+                       static_cast<double>(iters);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("seconds", secs);
+  o.Set("cpuSeconds", cpu);
+  o.Set("gflops", secs > 0 ? flops / secs / 1e9 : 0.0);
+  o.Set("gflopsPerCpuSecond", cpu > 0 ? flops / cpu / 1e9 : 0.0);
+  o.Set("path", ops->name);
+  return o;
+}
+
 void InitKernelOps(Napi::Env env, Napi::Object exports) {
   exports.Set("opGemm", Napi::Function::New(env, OpGemm, "opGemm"));
   exports.Set("opGemmBf16", Napi::Function::New(env, OpGemmBf16, "opGemmBf16"));
@@ -358,6 +441,7 @@ void InitKernelOps(Napi::Env env, Napi::Object exports) {
   exports.Set("opSepConv", Napi::Function::New(env, OpSepConv, "opSepConv"));
   exports.Set("opEmbedding", Napi::Function::New(env, OpEmbedding, "opEmbedding"));
   exports.Set("opFmaPeak", Napi::Function::New(env, OpFmaPeak, "opFmaPeak"));
+  exports.Set("opGemmTime", Napi::Function::New(env, OpGemmTime, "opGemmTime"));
 }
 
 BindingRegistrar reg("KernelOps", &InitKernelOps);

@@ -95,3 +95,17 @@ export interface FmaPeak {
 export function fmaPeak(path: OpPath, iters: number, threads: number): FmaPeak {
   return (native().opFmaPeak as (p: string, i: number, t: number) => FmaPeak)(path, iters, threads);
 }
+
+export interface GemmTime {
+  seconds: number;
+  /** Process CPU time of the timed products (every pool thread), and flops per CPU-second. */
+  cpuSeconds: number;
+  gflops: number;
+  gflopsPerCpuSecond: number;
+  path: string;
+}
+
+/** Times `iters` packed fp32 gemms (M, K) x (N, K)ᵀ over `copies` weight copies (bench-only op opGemmTime). */
+export function gemmTime(M: number, N: number, K: number, iters: number, copies: number, path: OpPath): GemmTime {
+  return (native().opGemmTime as (...a: unknown[]) => GemmTime)(M, N, K, iters, copies, path);
+}
