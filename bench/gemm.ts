@@ -52,8 +52,9 @@ export function layerLinears(c: Record<string, unknown>): LinearShape[] {
   };
   const H = num('hidden_size');
   const heads = num('num_attention_heads');
+  // HF's ConvBertSelfAttention: S heads of (hidden_size // S) // 2 (lib/config.ts allHeadSize).
   const S = Math.max(1, Math.floor(heads / num('head_ratio', 2)));
-  const A = S * Math.floor(H / heads);
+  const A = S * Math.floor(Math.floor(H / S) / 2);
   const I = num('intermediate_size');
   const G = num('num_groups', 1);
   const K = num('conv_kernel_size', 9);

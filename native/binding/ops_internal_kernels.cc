@@ -6,6 +6,7 @@
 // RangeError/TypeError, never an out-of-bounds access.
 #include <napi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <string>
@@ -350,45 +351,75 @@ Napi::Value OpFmaPeak(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// The seeded operands of opGemmTime, in this order from one LCG (state 12345,
+// x = x * 1664525 + 1013904223 mod 2^32, value (x >> 8) / 2^24 - 0.5 in float):
+// A (M*K), bias (N), then B (N*K, each value times 0.05f). test/ops/kernels.ts
+// rebuilds them to check the timed products.
+void gemm_time_inputs(float* A, int64_t nA, float* bias, int64_t nb, float* B, int64_t nB) {
+  uint32_t s = 12345;
+  auto next = [&s]() {
+    s = s * 1664525u + 1013904223u;
+    return static_cast<float>(s >> 8) / 16777216.f - 0.5f;
+  };
+  for (int64_t i = 0; i < nA; ++i) A[i] = next();
+  for (int64_t i = 0; i < nb; ++i) bias[i] = next();
+  for (int64_t i = 0; i < nB; ++i) B[i] = next() * 0.05f;
+}
+
 // opGemmTime(M, N, K, iters, copies, path): times the packed fp32 gemm on the engine
 // pool as the model runs it: `copies` packed weight matrices of (N, K) (so the
 // weights come from memory, as a 12-layer model's do, when copies x N x K x 4
 // bytes exceeds the caches), walked in turn for `iters` products after one
 // untimed pass over all of them -> { seconds, cpuSeconds, gflops,
-// gflopsPerCpuSecond, path }; cpuSeconds is the process CPU time (every pool
-// thread). Bench-only (bench/gemm.ts).
+// gflopsPerCpuSecond, path, checksum }; cpuSeconds is the process CPU time (every
+// pool thread). The inputs are seeded (gemm_time_inputs) and checksum is the sum
+// of C in double, so a test can check that the timed products computed the gemm.
+// Bench-only (bench/gemm.ts).
 Napi::Value OpGemmTime(const Napi::CallbackInfo& info) {
   Args a{info, "opGemmTime"};
   const int64_t M = a.Int(0, "M", 1), N = a.Int(1, "N", 1), K = a.Int(2, "K", 1);
   const int64_t iters = a.Int(3, "iters", 1), copies = a.Int(4, "copies", 1);
   const OpTable* ops = a.Path(5);
   if (a.failed) return info.Env().Undefined();
-  const int64_t lim = int64_t{1} << 28;  // each checked before any product, so none overflows
-  if (copies > 64 || M > lim || N > lim || K > lim || M * K > lim || M * N > lim ||
-      packed_gemm_size(N, K) > (int64_t{1} << 29) / copies) {
-    ThrowArg(info.Env(), true,
-             "opGemmTime: copies must be <= 64, M*K and M*N <= 2^28 and copies*N*K <= 2^29 elements");
+  // Each bound is checked before any product that could overflow: at most 256 MiB
+  // each for A, C and the unpacked B, 512 MiB of packed copies, and about a minute
+  // of products at 200 GFLOP/s.
+  const int64_t lim = int64_t{1} << 26;
+  if (copies > 64) {
+    ThrowArg(info.Env(), true, "opGemmTime: copies must be <= 64, got " + std::to_string(copies));
     return info.Env().Undefined();
   }
-  // Huge pages where the engine uses them (weights and the activation arena).
-  HugeVector<float> A(static_cast<size_t>(M * K)), C(static_cast<size_t>(M * N));
-  std::vector<float> bias(static_cast<size_t>(N));
-  std::vector<HugeVector<float>> W(static_cast<size_t>(copies));
-  uint32_t s = 12345;
-  auto next = [&s]() {
-    s = s * 1664525u + 1013904223u;
-    return static_cast<float>(s >> 8) / 16777216.f - 0.5f;
-  };
-  for (float& v : A) v = next();
-  for (float& v : bias) v = next();
+  if (M > lim || N > lim || K > lim || M * K > lim || M * N > lim || N * K > lim ||
+      packed_gemm_size(N, K) > (int64_t{1} << 27) / copies) {
+    ThrowArg(info.Env(), true, "opGemmTime: M*K, M*N and N*K must be <= 2^26 and copies*N*K <= 2^27 elements");
+    return info.Env().Undefined();
+  }
+  if (static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) * static_cast<double>(iters) > 6e12) {
+    ThrowArg(info.Env(), true, "opGemmTime: iters*M*N*K must be <= 6e12 (about a minute of products)");
+    return info.Env().Undefined();
+  }
   const int64_t packed_n = packed_gemm_size(N, K);
-  {
+  // Huge pages where the engine uses them (weights and the activation arena).
+  HugeVector<float> A, C;
+  std::vector<float> bias;
+  std::vector<HugeVector<float>> W;
+  try {
+    A.resize(static_cast<size_t>(M * K));
+    C.resize(static_cast<size_t>(M * N));
+    bias.resize(static_cast<size_t>(N));
+    W.resize(static_cast<size_t>(copies));
     std::vector<float> B(static_cast<size_t>(N * K));
-    for (float& v : B) v = next() * 0.05f;
+    gemm_time_inputs(A.data(), M * K, bias.data(), N, B.data(), N * K);
     for (auto& w : W) {
       w.resize(static_cast<size_t>(packed_n));
       pack_gemm_b(B.data(), K, N, K, false, w.data());
     }
+  } catch (const std::bad_alloc&) {
+    Napi::Env env = info.Env();
+    Addon::Of(env)
+        ->MakeError(env, Status::Error(StatusCode::kOutOfMemory, "opGemmTime: cannot allocate the operands"))
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
   }
   GemmArgs g;
   g.A = A.data();
@@ -404,6 +435,7 @@ Napi::Value OpGemmTime(const Napi::CallbackInfo& info) {
     g.B.data = W[static_cast<size_t>(i)].data();
     st = gemm(*ops, g);
   }
+  std::fill(C.begin(), C.end(), 0.f);  // the timed products must write C again
   timespec c0{}, c1{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
   const auto t0 = std::chrono::steady_clock::now();
@@ -418,6 +450,8 @@ Napi::Value OpGemmTime(const Napi::CallbackInfo& info) {
     Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  double checksum = 0;
+  for (float v : C) checksum += v;
   const double cpu = static_cast<double>(c1.tv_sec - c0.tv_sec) + static_cast<double>(c1.tv_nsec - c0.tv_nsec) / 1e9;
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) *
                        static_cast<double>(iters);
@@ -427,6 +461,7 @@ Napi::Value OpGemmTime(const Napi::CallbackInfo& info) {
   o.Set("gflops", secs > 0 ? flops / secs / 1e9 : 0.0);
   o.Set("gflopsPerCpuSecond", cpu > 0 ? flops / cpu / 1e9 : 0.0);
   o.Set("path", ops->name);
+  o.Set("checksum", checksum);
   return o;
 }
 

@@ -103,6 +103,29 @@ export interface GemmTime {
   gflops: number;
   gflopsPerCpuSecond: number;
   path: string;
+  /** Sum of C (in double) after the timed products. */
+  checksum: number;
+}
+
+/**
+ * The seeded operands opGemmTime builds (native/binding/ops_internal_kernels.cc
+ * gemm_time_inputs): one LCG from 12345, value (x >> 8) / 2^24 - 0.5 in float,
+ * A (M*K), then bias (N), then B (N*K) times 0.05f.
+ */
+export function gemmTimeInputs(M: number, N: number, K: number): { A: Float32Array; bias: Float32Array; B: Float32Array } {
+  let s = 12345;
+  const next = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return Math.fround(Math.fround((s >>> 8) / 16777216) - 0.5);
+  };
+  const A = new Float32Array(M * K);
+  const bias = new Float32Array(N);
+  const B = new Float32Array(N * K);
+  for (let i = 0; i < A.length; i++) A[i] = next();
+  for (let i = 0; i < N; i++) bias[i] = next();
+  const f = Math.fround(0.05);
+  for (let i = 0; i < B.length; i++) B[i] = Math.fround(next() * f);
+  return { A, bias, B };
 }
 
 /** Times `iters` packed fp32 gemms (M, K) x (N, K)ᵀ over `copies` weight copies (bench-only op opGemmTime). */
