@@ -30,6 +30,21 @@ void ThrowArg(Napi::Env env, bool range, const std::string& msg) {
   else Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
 }
 
+bool IntegerArg(const Napi::CallbackInfo& info, size_t i, const std::string& what, double lo, double hi,
+                const char* expected, int64_t* out) {
+  if (info.Length() <= i || !info[i].IsNumber()) {
+    ThrowArg(info.Env(), false, what + " must be a number");
+    return false;
+  }
+  const double n = info[i].As<Napi::Number>().DoubleValue();
+  if (!(n >= lo && n <= hi) || n != static_cast<double>(static_cast<int64_t>(n))) {
+    ThrowArg(info.Env(), true, what + " must be " + expected + ", got " + std::to_string(n));
+    return false;
+  }
+  *out = static_cast<int64_t>(n);
+  return true;
+}
+
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   DefineAddon(exports, {
       InstanceMethod("setErrorClass", &Addon::SetErrorClass),
@@ -88,15 +103,8 @@ Napi::Value Addon::BackendInfo(const Napi::CallbackInfo& info) {
 
 Napi::Value Addon::SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) {
-    ThrowArg(env, false, "setNumThreads: n must be a number");
-    return env.Undefined();
-  }
-  const double n = info[0].As<Napi::Number>().DoubleValue();
-  if (!(n >= 1 && n <= 1024) || n != static_cast<double>(static_cast<int>(n))) {
-    ThrowArg(env, true, "setNumThreads: n must be an integer in [1, 1024], got " + std::to_string(n));
-    return env.Undefined();
-  }
+  int64_t n = 0;
+  if (!IntegerArg(info, 0, "setNumThreads: n", 1, 1024, "an integer in [1, 1024]", &n)) return env.Undefined();
   set_num_threads(static_cast<int>(n));
   return env.Undefined();
 }

@@ -38,4 +38,10 @@ struct BindingRegistrar {
 // Throws a JS TypeError/RangeError naming the argument (binding-level checks).
 void ThrowArg(Napi::Env env, bool range, const std::string& msg);
 
+// info[i] as an integer in [lo, hi] (both at most 2^53 - 1). Otherwise throws
+// "<what> must be a number" (TypeError) or "<what> must be <expected>, got <value>"
+// (RangeError) and returns false.
+bool IntegerArg(const Napi::CallbackInfo& info, size_t i, const std::string& what, double lo, double hi,
+                const char* expected, int64_t* out);
+
 }  // namespace convbert

@@ -17,16 +17,10 @@ namespace {
 
 Napi::Value AllocLargeBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) {
-    ThrowArg(env, false, "allocLargeBuffer: bytes must be a number");
-    return env.Undefined();
-  }
-  const double n = info[0].As<Napi::Number>().DoubleValue();
+  int64_t n = 0;
   // 2^53 - 1 is the largest exact integer; ArrayBuffers stay far below it anyway.
-  if (!(n >= 0 && n <= 9007199254740991.0) || n != static_cast<double>(static_cast<int64_t>(n))) {
-    ThrowArg(env, true, "allocLargeBuffer: bytes must be a non-negative integer, got " + std::to_string(n));
+  if (!IntegerArg(info, 0, "allocLargeBuffer: bytes", 0, 9007199254740991.0, "a non-negative integer", &n))
     return env.Undefined();
-  }
   const size_t bytes = static_cast<size_t>(n);
   if (bytes < kHugePageBytes) return Napi::ArrayBuffer::New(env, bytes);
   uint8_t* p = nullptr;
