@@ -10,9 +10,13 @@
 // golden fixture folder through fromPretrained at each dtype: max |error| and min
 // cosine against the golden outputs. Optionally onnxruntime-node's dynamic int8
 // (exportOnnx dtype 'int8') on the same inputs, for comparison. A dtype the
-// engine refuses is skipped with one line. Results: bench/results/accuracy-<time>.json.
+// engine refuses is skipped with one line. --modules-to-not-convert adds rows for the
+// random model with those linear modules kept in float32 (fromPretrained's
+// modulesToNotConvert): names joined by ',', variants by ';'. Results:
+// bench/results/accuracy-<time>.json.
 //   node --import tsx bench/accuracy.ts [--config base|medium-small] [--dtypes bfloat16,int8]
 //     [--shape 8x128] [--seed 0] [--no-fixtures] [--peer] [--no-save] [--json]
+//     [--modules-to-not-convert 'generator_lm_head;intermediate.dense,output.dense']
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -41,12 +45,12 @@ const MASK_ID = 103;
 
 type Dtype = string;
 type LoadedModel = { forward(i: unknown, o?: unknown): Promise<Record<string, unknown>>; dispose(): void };
-type ModelClass = { fromPretrained(p: string, o?: { dtype?: never }): Promise<LoadedModel> };
+type ModelClass = { fromPretrained(p: string, o?: { dtype?: never; modulesToNotConvert?: string[] }): Promise<LoadedModel> };
 
-/** fromPretrained at `dtype`, or the reason the library refused it (ERR_CONVBERT_UNSUPPORTED). */
-async function loadAs(cls: ModelClass, dir: string, dtype: Dtype): Promise<LoadedModel | string> {
+/** fromPretrained at `dtype` (with `keep` left in float32), or the reason the library refused it (ERR_CONVBERT_UNSUPPORTED). */
+async function loadAs(cls: ModelClass, dir: string, dtype: Dtype, keep: string[] = []): Promise<LoadedModel | string> {
   try {
-    return await cls.fromPretrained(dir, { dtype: dtype as never });
+    return await cls.fromPretrained(dir, { dtype: dtype as never, ...(keep.length > 0 ? { modulesToNotConvert: keep } : {}) });
   } catch (e) {
     if (e instanceof ConvBertError && e.code === 'ERR_CONVBERT_UNSUPPORTED') return e.message;
     throw e;
@@ -287,7 +291,15 @@ async function runOrt(ort: Ort, file: string, sets: InputSet[]): Promise<Float32
   }
 }
 
-async function randomModel(key: string, dtypes: Dtype[], seed: number, shape: [number, number], peer: boolean, log: (s: string) => void): Promise<Record<string, unknown>> {
+async function randomModel(
+  key: string,
+  dtypes: Dtype[],
+  keeps: string[][],
+  seed: number,
+  shape: [number, number],
+  peer: boolean,
+  log: (s: string) => void,
+): Promise<Record<string, unknown>> {
   const { id, config: dict } = publishedConfig(key, '--config');
   const config = ConvBertConfig.fromDict(dict);
   const C = config.hidden_size;
@@ -327,11 +339,13 @@ async function randomModel(key: string, dtypes: Dtype[], seed: number, shape: [n
     ref32.dispose();
     log(`float32 reference: ${(performance.now() - t0).toFixed(0)} ms (load + ${sets.length} forwards)`);
 
-    const rows: Array<{ dtype: string; results?: SetResult[]; skipped?: string }> = [];
-    for (const dtype of dtypes) {
-      const m = await loadAs(ConvBertForMaskedLM as unknown as ModelClass, dir, dtype);
+    const rows: Array<{ dtype: string; modules_to_not_convert?: string[]; results?: SetResult[]; skipped?: string }> = [];
+    for (const [dtype, keep] of [[], ...keeps].flatMap((k) => dtypes.map((d): [Dtype, string[]] => [d, k]))) {
+      const m = await loadAs(ConvBertForMaskedLM as unknown as ModelClass, dir, dtype, keep);
+      // Variant v of --modules-to-not-convert is labelled "<dtype> [v]"; the legend is printed with the table.
+      const label = keep.length > 0 ? `${dtype} [${keeps.indexOf(keep) + 1}]` : dtype;
       if (typeof m === 'string') {
-        log(`${dtype}: skipped, the engine refuses it: ${m}`);
+        log(`${label}: skipped, the engine refuses it: ${m}`);
         rows.push({ dtype, skipped: m });
         continue;
       }
@@ -344,7 +358,7 @@ async function randomModel(key: string, dtypes: Dtype[], seed: number, shape: [n
       } finally {
         m.dispose();
       }
-      rows.push({ dtype, results });
+      rows.push(keep.length > 0 ? { dtype: label, modules_to_not_convert: keep, results } : { dtype, results });
     }
     if (typeof ort === 'string') {
       if (peer) log(`onnxruntime int8: skipped: ${ort}`);
@@ -356,6 +370,7 @@ async function randomModel(key: string, dtypes: Dtype[], seed: number, shape: [n
 
     log('\nvs our float32 on the same inputs (attended tokens only; cos: cosine per token of last_hidden_state;')
     log('margin: float32 top-1 logit minus runner-up; "safe": tokens with margin > 2x this dtype\'s max |logit err|)');
+    keeps.forEach((k, i) => log(`[${i + 1}]: ${k.join(', ')} in float32`));
     log('dtype                 input     hid max|err|  mean|err|  min cos    mean cos    logit max|err|  top-1 all          top-1 [MASK]     top-1 safe         margin p10/p50    flip max margin');
     for (const r of rows) {
       if (!r.results) continue;
@@ -478,6 +493,10 @@ async function fixtures(dtypes: Dtype[], log: (s: string) => void): Promise<Fixt
 async function main(): Promise<void> {
   const key = arg('config', 'base');
   const dtypes = arg('dtypes', 'bfloat16,int8').split(',').filter(Boolean);
+  const keeps = arg('modules-to-not-convert', '')
+    .split(';')
+    .map((v) => v.split(',').filter(Boolean))
+    .filter((v) => v.length > 0);
   const seed = Number(arg('seed', '0'));
   const shape = arg('shape', '8x128').split('x').map(Number) as [number, number];
   if (shape.length !== 2 || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
@@ -493,7 +512,7 @@ async function main(): Promise<void> {
   const command = `node --import tsx bench/accuracy.ts ${process.argv.slice(2).join(' ')}`.trim();
   log(`${command}\nconvbert ${info.version} | isa ${info.isa} | threads ${info.threads} | ${new Date().toISOString()}`);
   const t0 = performance.now();
-  const random = await randomModel(key, dtypes, seed, shape, flag('peer'), log);
+  const random = await randomModel(key, dtypes, keeps, seed, shape, flag('peer'), log);
   const fx = flag('no-fixtures') ? [] : await fixtures(dtypes, log);
   log(`\ntotal ${(performance.now() - t0).toFixed(0)} ms`);
   const result = { date: new Date().toISOString(), command, isa: info.isa, threads: info.threads, random_model: random, fixtures: fx };

@@ -24,6 +24,8 @@
 //   is then the bf16 error; for int8 the table's peer is its dynamically quantized int8 model (exportOnnx dtype
 //   'int8'), the fp32 peer is timed too (alternating) and printed below the table as 'vs peer fp32', and the check
 //   line gives both int8 errors against the fp32 peer)
+//   --modules-to-not-convert a,b (with --dtype bfloat16|int8: these linear modules of ours stay float32;
+//   fromPretrained's modulesToNotConvert)
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -195,7 +197,8 @@ async function runConfig(
     seeded.dispose();
 
     let t0 = performance.now();
-    const model = await ConvBertModel.fromPretrained(dir, { dtype });
+    const keep = arg('modules-to-not-convert', '').split(',').filter(Boolean);
+    const model = await ConvBertModel.fromPretrained(dir, { dtype, ...(keep.length > 0 ? { modulesToNotConvert: keep } : {}) });
     const loadMs = performance.now() - t0;
     let sess: import('onnxruntime-node').InferenceSession | null = null;
     let sessFp32: import('onnxruntime-node').InferenceSession | null = null;
@@ -209,7 +212,7 @@ async function runConfig(
     }
     const weightBytes = [...(await model.stateDict()).values()].reduce((s, t) => s + t.data.byteLength, 0);
     log(
-      `\n## ${id} (seeded random, seed ${seed}, ours ${dtype}${int8 ? ', peer int8' : ''}): hidden ${config.hidden_size}, layers ${config.num_hidden_layers}, ` +
+      `\n## ${id} (seeded random, seed ${seed}, ours ${dtype}${keep.length > 0 ? ` with ${keep.join(',')} in float32` : ''}${int8 ? ', peer int8' : ''}): hidden ${config.hidden_size}, layers ${config.num_hidden_layers}, ` +
         `groups ${config.num_groups}; weights ${(weightBytes / 1e6).toFixed(1)} MB; load (fromPretrained, safetensors) ${loadMs.toFixed(0)} ms` +
         (peerLoadMs !== undefined ? `, peer session ${peerLoadMs.toFixed(0)} ms` : ''),
     );
@@ -342,6 +345,7 @@ async function runConfig(
     return {
       config: id,
       dtype,
+      modules_to_not_convert: keep.length > 0 ? keep : undefined,
       peer_dtype: int8 ? 'int8' : 'float32',
       weight_bytes: weightBytes,
       load_ms: round(loadMs, 0),

@@ -57,6 +57,16 @@ export interface FromPretrainedOptions extends Partial<Pick<HubOptions, 'revisio
    * See docs/performance.md for the accuracy each costs.
    */
   dtype?: ModelDtype;
+  /**
+   * Linear modules to keep in float32 when `dtype` is 'bfloat16' or 'int8' (CPU engine), like
+   * `modules_to_not_convert` in HF's quantization configs: trades speed for accuracy where it matters
+   * most (docs/accuracy.md measures each part). A name matches every linear module whose HF name
+   * contains its dot-separated parts as a contiguous run: 'generator_lm_head', 'encoder.layer.11',
+   * 'intermediate.dense', 'output.dense' (each layer's attention.output.dense and output.dense).
+   * A layer's query, key, value and conv_out_layer run as one product, so naming any of them keeps all
+   * four. A name that matches no linear module is an error; `model.float32Modules` lists what matched.
+   */
+  modulesToNotConvert?: readonly string[];
   /** Where the engine runs: 'cpu' (default), 'cuda' (= 'cuda:0'), 'cuda:N', or 'auto' (CUDA when backendInfo().cuda.available, else the CPU). */
   device?: ModelDevice;
   /** Seed for head weights the checkpoint lacks (they are drawn as HF initialises them). Default 0. */
@@ -73,6 +83,8 @@ export interface FromConfigOptions {
   seed?: number;
   /** As in fromPretrained. */
   dtype?: ModelDtype;
+  /** As in fromPretrained. */
+  modulesToNotConvert?: readonly string[];
   /** As in fromPretrained. */
   device?: ModelDevice;
   /** @internal Engine constructor to use instead of the native addon's (tests only). */
@@ -277,11 +289,22 @@ function mapCheckpoint(kind: HeadKind, c: ConvBertConfig, ck: Checkpoint, seed: 
  * silently running something else (ERR_CONVBERT_UNSUPPORTED, with the CUDA reason when there is one).
  * A CUDA device that is reported available is left to the native Engine, whose CUDA errors are typed too.
  */
-function checkPlacement(o: { dtype?: unknown; device?: unknown; engine?: NativeEngineCtor }, where: string): EngineOptions {
+/** options.modulesToNotConvert as a fresh array of non-empty strings (which modules they match, the engine checks). */
+function checkModuleNames(v: unknown, where: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw argError(`${where}: modulesToNotConvert must be an array of module names, got ${v === null ? 'null' : typeof v}`);
+  return v.map((name: unknown, i) => {
+    if (typeof name !== 'string' || name === '') throw argError(`${where}: modulesToNotConvert[${i}] must be a non-empty module name, got ${JSON.stringify(name)}`);
+    return name;
+  });
+}
+
+function checkPlacement(o: { dtype?: unknown; device?: unknown; modulesToNotConvert?: unknown; engine?: NativeEngineCtor }, where: string): EngineOptions {
   const dtype = o.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16' && dtype !== 'int8') {
     throw new ConvBertError(`${where}: dtype ${JSON.stringify(o.dtype)} is not supported; use 'float32', 'float16', 'bfloat16' or 'int8'`, 'ERR_CONVBERT_UNSUPPORTED');
   }
+  const keep = checkModuleNames(o.modulesToNotConvert, where);
   let device = o.device ?? 'cpu';
   const isCuda = (d: unknown): d is 'cuda' | `cuda:${number}` => d === 'cuda' || (typeof d === 'string' && /^cuda:(0|[1-9][0-9]{0,2})$/.test(d));
   if (device !== 'cpu' && device !== 'auto' && !isCuda(device)) {
@@ -300,10 +323,16 @@ function checkPlacement(o: { dtype?: unknown; device?: unknown; engine?: NativeE
   if (device !== 'cpu' && dtype === 'int8') {
     throw new ConvBertError(`${where}: dtype 'int8' runs on the CPU engine only; use device 'cpu' (got ${JSON.stringify(o.device)})`, 'ERR_CONVBERT_UNSUPPORTED');
   }
+  // Mixed precision per module is the CPU engine's; the CUDA engine converts every linear layer.
+  if (device !== 'cpu' && keep.length > 0) {
+    throw new ConvBertError(`${where}: modulesToNotConvert runs on the CPU engine only; use device 'cpu' (got ${JSON.stringify(o.device)})`, 'ERR_CONVBERT_UNSUPPORTED');
+  }
   if (device !== 'cpu' && cuda && !cuda.available) {
     throw new ConvBertError(`${where}: device '${device}' is not available: ${cuda.reason ?? 'no CUDA device'}`, 'ERR_CONVBERT_UNSUPPORTED');
   }
-  return { device: device as EngineOptions['device'], dtype };
+  const placement: EngineOptions = { device: device as EngineOptions['device'], dtype };
+  if (keep.length > 0) placement.modulesToNotConvert = keep;
+  return placement;
 }
 
 /** Resolves `dirOrFile` to the weights path and the config.json beside it. */
@@ -331,6 +360,7 @@ export abstract class ConvBertPreTrainedModel {
   #engine: NativeEngine | null;
   #device: string;
   #dtype: ModelDtype;
+  #float32Modules: string[];
   readonly #source: WeightSource;
 
   /** @internal Use fromPretrained or fromConfig. */
@@ -346,6 +376,7 @@ export abstract class ConvBertPreTrainedModel {
     this.#engine = init.placement ? new Engine(this.engineSpec(kind, init.weights), init.placement) : new Engine(this.engineSpec(kind, init.weights));
     this.#device = this.#engine.device ?? 'cpu';
     this.#dtype = (this.#engine.dtype ?? init.placement?.dtype ?? 'float32') as ModelDtype;
+    this.#float32Modules = [...(this.#engine.float32Modules ?? [])];
   }
 
   /** Where the engine runs: 'cpu' or 'cuda:N' (kept after dispose()). */
@@ -356,6 +387,14 @@ export abstract class ConvBertPreTrainedModel {
   /** The engine's linear-layer weight type: 'float32', 'float16', 'bfloat16' or 'int8' (kept after dispose()). */
   get dtype(): ModelDtype {
     return this.#dtype;
+  }
+
+  /**
+   * HF names of the linear modules that `modulesToNotConvert` kept in float32 (empty without it; kept
+   * after dispose()). With dtype 'float32' every module is float32 anyway; these are the ones named.
+   */
+  get float32Modules(): string[] {
+    return [...this.#float32Modules];
   }
 
   private engineSpec(kind: HeadKind, w: Weights): EngineSpec {

@@ -129,6 +129,8 @@ export interface NativeEngine {
   readonly device?: string;
   /** The linear layers' weight type: 'float32', 'float16', 'bfloat16' or 'int8' (absent on test doubles: read as the requested dtype). */
   readonly dtype?: string;
+  /** HF names of the linear modules kept in float32 by options.modulesToNotConvert (absent on test doubles). */
+  readonly float32Modules?: string[];
 }
 
 /** Second argument of `new Engine(spec, options)`; every field is optional. */
@@ -141,6 +143,12 @@ export interface EngineOptions {
    * row per call, int32 sums with AVX512_VNNI where the CPU has it, fp32 epilogue).
    */
   dtype?: 'float32' | 'float16' | 'bfloat16' | 'int8';
+  /**
+   * Linear modules the CPU engine keeps in float32 whatever `dtype` is (HF quantization configs'
+   * modules_to_not_convert): a name matches every module whose dotted HF name contains its parts as a
+   * contiguous run; one that matches none is an error. Refused on CUDA.
+   */
+  modulesToNotConvert?: string[];
   /** CUDA float32 gemms on TF32 tensor cores (opt-in: about 1e-3 relative error). Default false. */
   tf32?: boolean;
   /** CPU kernel path (tests only); default the process's active path. */

@@ -15,8 +15,10 @@
 // integers), refuses 'float16' on the CPU and 'int8' on CUDA with ERR_CONVBERT_UNSUPPORTED; tf32
 // opts float32 CUDA gemms into TF32. In a CPU-only build the CUDA stub refuses
 // with its one-line reason. isa: 'generic' | 'avx2' | 'avx512' picks a CPU kernel
-// path (tests only; the default is the process's active path). Getters: dtype
-// (the weight type in use) and gemmKernel (the linear layers' block kernel:
+// path (tests only; the default is the process's active path).
+// modulesToNotConvert: HF module names whose linear layers the CPU engine keeps
+// in float32 whatever dtype is (engine.h build_model; refused on CUDA). Getters: dtype
+// (the weight type in use), float32Modules (the linear modules so kept) and gemmKernel (the linear layers' block kernel:
 // 'avx512_bf16' for the native bf16 path; for int8 'avx512_vnni', 'avx2' or
 // 'generic'; else the fp32 path's isa name).
 #include <napi.h>
@@ -141,6 +143,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                                          InstanceAccessor("device", &EngineWrap::DeviceName, nullptr),
                                          InstanceAccessor("dtype", &EngineWrap::DtypeName, nullptr),
                                          InstanceAccessor("gemmKernel", &EngineWrap::GemmKernel, nullptr),
+                                         InstanceAccessor("float32Modules", &EngineWrap::Float32Modules, nullptr),
                                      });
     exports.Set("Engine", cls);
   }
@@ -163,6 +166,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     }
     bool use_cuda = false;
     bool int8 = false;  // dtype 'int8': the CPU engine's int8 linear layers (no CUDA int8 path)
+    std::vector<std::string> keep_float32;  // options.modulesToNotConvert (CPU engine only)
     CudaEngineOptions copts;
     if (info.Length() >= 2 && !info[1].IsUndefined() && !info[1].IsNull() && !info[1].IsObject()) {
       CodedError(env, StatusCode::kInvalidArgument, nullptr, "Engine(spec, options): options must be an object").ThrowAsJavaScriptException();
@@ -219,6 +223,23 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
             .ThrowAsJavaScriptException();
         return;
       }
+      Napi::Value keep = o.Get("modulesToNotConvert");
+      if (!keep.IsUndefined()) {
+        const char* what = "Engine(spec, options): options.modulesToNotConvert must be an array of module names";
+        if (!keep.IsArray()) {
+          ThrowArg(env, false, what);
+          return;
+        }
+        Napi::Array a = keep.As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); ++i) {
+          Napi::Value v = a.Get(i);
+          if (!v.IsString()) {
+            ThrowArg(env, false, std::string(what) + " (element " + std::to_string(i) + " is not a string)");
+            return;
+          }
+          keep_float32.push_back(v.As<Napi::String>().Utf8Value());
+        }
+      }
       Napi::Value isa = o.Get("isa");
       if (isa.IsString()) {
         const std::string s = isa.As<Napi::String>().Utf8Value();
@@ -230,6 +251,12 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
           return;
         }
       }
+    }
+    if (use_cuda && !keep_float32.empty()) {
+      CodedError(env, StatusCode::kUnsupported, nullptr,
+                 "Engine(spec, options): options.modulesToNotConvert runs on the CPU engine only; use device 'cpu'")
+          .ThrowAsJavaScriptException();
+      return;
     }
     Napi::Object spec = info[0].As<Napi::Object>();
     Fail f;
@@ -329,7 +356,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                        }
                        return p;
                      },
-                     &model, cpu_dtype);
+                     &model, cpu_dtype, keep_float32);
     if (!st.ok()) {
       if (weight_failed)
         CodedError(env, StatusCode::kInvalidArgument, "ERR_CONVBERT_WEIGHTS", wf.msg).ThrowAsJavaScriptException();
@@ -347,6 +374,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       cuda_ = std::move(ce);
       device_ = "cuda:" + std::to_string(copts.device);
     }
+    float32_modules_ = model->float32_modules;
     model_ = std::move(model);
     Napi::MemoryManagement::AdjustExternalMemory(env, model_->weight_bytes());
     adjusted_ = model_->weight_bytes();
@@ -543,6 +571,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value IsaName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::IsaNameImpl>(info); }
   Napi::Value DeviceName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::DeviceNameImpl>(info); }
   Napi::Value DtypeName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::DtypeNameImpl>(info); }
+  Napi::Value Float32Modules(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::Float32ModulesImpl>(info); }
   Napi::Value GemmKernel(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::GemmKernelImpl>(info); }
 
   Napi::Value ForwardImpl(const Napi::CallbackInfo& info) {
@@ -591,6 +620,11 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value IsaNameImpl(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ops_->name); }
   Napi::Value DeviceNameImpl(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_); }
   Napi::Value DtypeNameImpl(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), dtype_); }
+  Napi::Value Float32ModulesImpl(const Napi::CallbackInfo& info) {
+    Napi::Array a = Napi::Array::New(info.Env(), float32_modules_.size());
+    for (size_t i = 0; i < float32_modules_.size(); ++i) a.Set(static_cast<uint32_t>(i), float32_modules_[i]);
+    return a;
+  }
   Napi::Value GemmKernelImpl(const Napi::CallbackInfo& info) {
     const bool bf16 = !cuda_ && dtype_ == "bfloat16" && ops_->gemm_bf16_block;
     if (!cuda_ && dtype_ == "int8") return Napi::String::New(info.Env(), ops_->gemm_i8_name);
@@ -603,6 +637,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   std::shared_ptr<CudaEngine> cuda_;
   std::string device_ = "cpu";
   std::string dtype_ = "float32";
+  std::vector<std::string> float32_modules_;  // kept after dispose(), like dtype_
   const OpTable* ops_ = nullptr;
   int64_t adjusted_ = 0;
 };

@@ -1,7 +1,9 @@
 // test_engine.cc: the whole engine without Node, so the sanitizer run covers
 // it: a small random ConvBERT (grouped FFN, embeddings_project, k = 9, MLM
 // head) on every CPU path against the generic path, padded and varlen, masks
-// and head_mask, and bad input returning a Status instead of crashing.
+// and head_mask, bf16 / int8 models with every linear module kept in float32
+// (modulesToNotConvert) equal to the float32 model, and bad input returning a
+// Status instead of crashing.
 // Tolerance: 1e-4 + 1e-4|x| between paths (the fixture tolerance; paths differ
 // only in summation order).
 #include <cmath>
@@ -44,7 +46,8 @@ HeadConfig mlm_head(const EngineConfig& c) {
   return h;
 }
 
-std::shared_ptr<Model> build(const EngineConfig& c, const HeadConfig& h, Status* st) {
+std::shared_ptr<Model> build(const EngineConfig& c, const HeadConfig& h, Status* st,
+                             WeightDtype dtype = WeightDtype::kFloat32, const std::vector<std::string>& keep = {}) {
   std::map<std::string, std::vector<float>> store;
   uint32_t s = 7;
   for (const WeightSpec& w : expected_weights(c, h)) {
@@ -59,7 +62,7 @@ std::shared_ptr<Model> build(const EngineConfig& c, const HeadConfig& h, Status*
   *st = build_model(c, h, [&](const WeightSpec& w) -> const float* {
     auto it = store.find(w.name);
     return it == store.end() ? nullptr : it->second.data();
-  }, &m);
+  }, &m, dtype, keep);
   return m;
 }
 
@@ -160,4 +163,40 @@ CONVBERT_TEST(engine_bad_input_returns_status) {
   EXPECT_TRUE(!validate_config(even, mlm_head(even)).ok());
   Status missing = build_model(c, mlm_head(c), [](const WeightSpec&) -> const float* { return nullptr; }, nullptr);
   EXPECT_TRUE(!missing.ok());
+}
+
+CONVBERT_TEST(engine_keep_float32_modules_equals_float32) {
+  const EngineConfig c = small_config();
+  const HeadConfig h = mlm_head(c);
+  Status st;
+  std::shared_ptr<Model> f32 = build(c, h, &st);
+  EXPECT_TRUE(st.ok());
+  const std::vector<std::string> every = {"encoder", "embeddings_project", "generator_predictions", "generator_lm_head"};
+  std::vector<int32_t> ids = {1, 7, 3, 9, 4, 2, 8, 5};
+  Outputs ref, plain, kept;
+  EXPECT_TRUE(run(*f32, Isa::kGeneric, 2, 4, ids, nullptr, nullptr, nullptr, &ref).ok());
+  for (WeightDtype d : {WeightDtype::kBFloat16, WeightDtype::kInt8}) {
+    std::shared_ptr<Model> p = build(c, h, &st, d);
+    EXPECT_TRUE(st.ok());
+    std::shared_ptr<Model> k = build(c, h, &st, d, every);
+    EXPECT_TRUE(st.ok());
+    if (!p || !k) continue;
+    // Per layer: the fused q|k|v|conv_out (4 names), pointwise, conv_kernel_layer, attention.output.dense,
+    // intermediate.dense, output.dense; then embeddings_project and the head's two.
+    EXPECT_TRUE(k->float32_modules.size() == static_cast<size_t>(c.layers * 9 + 3));
+    EXPECT_TRUE(k->float32_modules.front() == "convbert.embeddings_project");
+    EXPECT_TRUE(k->float32_modules.back() == "generator_lm_head");
+    EXPECT_TRUE(run(*p, Isa::kGeneric, 2, 4, ids, nullptr, nullptr, nullptr, &plain).ok());
+    EXPECT_TRUE(run(*k, Isa::kGeneric, 2, 4, ids, nullptr, nullptr, nullptr, &kept).ok());
+    EXPECT_TRUE(plain.hidden != ref.hidden);  // the bf16 / int8 layers really ran
+    EXPECT_TRUE(kept.hidden == ref.hidden);
+    EXPECT_TRUE(kept.logits == ref.logits);
+  }
+  // Keys that match nothing, or are not dotted names, are errors, not ignored.
+  for (const char* bad : {"decoder", "layer.9", "encoder..dense", ".dense", "dense.", ""}) {
+    std::shared_ptr<Model> m = build(c, h, &st, WeightDtype::kBFloat16, {bad});
+    EXPECT_TRUE(!st.ok());
+    EXPECT_TRUE(st.code == StatusCode::kInvalidArgument);
+    EXPECT_TRUE(m == nullptr);
+  }
 }

@@ -121,6 +121,8 @@ class Model {
   PackedLinear h_out;                // lm head / out_proj / classifier / qa_outputs
   // Largest per-group K of any PackedLinear: sizes the int8 activation scratch.
   int64_t max_linear_k = 0;
+  // Linear modules build_model was asked to keep in float32 (HF module names).
+  std::vector<std::string> float32_modules;
 
   // Native bytes held by the packed weights, and by the pooled arenas.
   int64_t weight_bytes() const { return weight_bytes_; }
@@ -143,9 +145,15 @@ using WeightLookup = std::function<const float*(const WeightSpec& spec)>;
 
 // Copies (and packs) every weight of expected_weights() into a new Model.
 // dtype kBFloat16 packs the linear layers as bf16 (rounded to nearest even),
-// kInt8 as int8 per output channel (ops.h pack_gemm_b_i8).
+// kInt8 as int8 per output channel (ops.h pack_gemm_b_i8). keep_float32 (HF's
+// modules_to_not_convert) names linear modules packed as float32 whatever dtype
+// is: a key matches a module whose dot-separated name contains the key's parts as
+// a contiguous run (trunk modules of a head model are under "convbert."); the
+// fused query|key|value|conv_out_layer product stays float32 when any of the four
+// matches. A key that matches no linear module is an error (kInvalidArgument).
 Status build_model(const EngineConfig& cfg, const HeadConfig& head, const WeightLookup& lookup,
-                   std::shared_ptr<Model>* out, WeightDtype dtype = WeightDtype::kFloat32);
+                   std::shared_ptr<Model>* out, WeightDtype dtype = WeightDtype::kFloat32,
+                   const std::vector<std::string>& keep_float32 = {});
 
 // One forward request: inputs and preallocated outputs, all owned by the caller.
 struct ForwardJob {

@@ -4,6 +4,7 @@
 // (query/key/value/conv_out_layer fused into one (4A, hidden) matrix, grouped
 // layers as G block-diagonal matrices).
 #include <algorithm>
+#include <cstddef>
 #include <string>
 
 #include "convbert/engine.h"
@@ -216,10 +217,48 @@ void pack_parallel_i8(const float* B, int64_t ldb, int64_t N, int64_t K, bool tr
   });
 }
 
+std::vector<std::string> dot_parts(const std::string& s) {
+  std::vector<std::string> parts;
+  size_t p = 0;
+  for (;;) {
+    const size_t q = s.find('.', p);
+    parts.push_back(s.substr(p, q == std::string::npos ? std::string::npos : q - p));
+    if (q == std::string::npos) return parts;
+    p = q + 1;
+  }
+}
+
+// True when the dot-separated parts of `key` occur in `module` as a contiguous run
+// ("output.dense" matches encoder.layer.3.output.dense and ...attention.output.dense;
+// "layer.1" matches encoder.layer.1.*, not encoder.layer.11.*).
+bool module_matches(const std::string& module, const std::string& key) {
+  const std::vector<std::string> m = dot_parts(module), k = dot_parts(key);
+  for (size_t i = 0; i + k.size() <= m.size(); ++i)
+    if (std::equal(k.begin(), k.end(), m.begin() + static_cast<std::ptrdiff_t>(i))) return true;
+  return false;
+}
+
 class Builder {
  public:
-  Builder(const WeightLookup& lookup, const std::vector<WeightSpec>& specs, WeightDtype dtype)
-      : lookup_(lookup), specs_(specs), bf16_(dtype == WeightDtype::kBFloat16), i8_(dtype == WeightDtype::kInt8) {}
+  Builder(const WeightLookup& lookup, const std::vector<WeightSpec>& specs, WeightDtype dtype,
+          const std::vector<std::string>& keep_float32, const std::string& trunk_prefix)
+      : lookup_(lookup),
+        specs_(specs),
+        bf16_(dtype == WeightDtype::kBFloat16),
+        i8_(dtype == WeightDtype::kInt8),
+        keep_(keep_float32),
+        hits_(keep_float32.size(), 0),
+        trunk_prefix_(trunk_prefix) {}
+
+  // Linear modules left in float32 (HF module names), in build order.
+  std::vector<std::string> kept;
+
+  // The first key of keep_float32 that matched no linear module, or null.
+  const std::string* unmatched() const {
+    for (size_t i = 0; i < keep_.size(); ++i)
+      if (hits_[i] == 0) return &keep_[i];
+    return nullptr;
+  }
 
   Status get(const std::string& name, const float** out) {
     for (const WeightSpec& s : specs_) {
@@ -241,6 +280,7 @@ class Builder {
   }
   // nn.Linear (N, K) weight; G > 1: HF's grouped (G, K/G, N/G) weight, not transposed.
   Status linear(const std::string& w, const std::string& b, int64_t N, int64_t K, int64_t G, PackedLinear* out) {
+    const bool f32 = keep_float32({w});
     const float* pw = nullptr;
     CONVBERT_RETURN_IF_ERROR(get(w, &pw));
     out->N = N;
@@ -248,7 +288,7 @@ class Builder {
     out->G = G;
     const int64_t n = N / G, k = K / G;
     max_k = std::max(max_k, k);
-    if (i8_) {
+    if (i8_ && !f32) {
       out->packed_i8.assign(static_cast<size_t>(G * packed_gemm_i8_size(n, k)), 0);
       out->i8_scale.assign(static_cast<size_t>(G * i8_padded_cols(n)), 0.f);
       out->i8_colsum.assign(static_cast<size_t>(G * i8_padded_cols(n)), 0);
@@ -257,7 +297,7 @@ class Builder {
         else pack_parallel_i8(pw + g * k * n, n, n, k, true, out, g);
       }
       bytes += G * (packed_gemm_i8_size(n, k) + 8 * i8_padded_cols(n));
-    } else if (bf16_) {
+    } else if (bf16_ && !f32) {
       const int64_t per = packed_gemm_bf16_size(n, k);
       out->packed_bf16.assign(static_cast<size_t>(G * per), 0);
       for (int64_t g = 0; g < G; ++g) {
@@ -278,7 +318,11 @@ class Builder {
     return Status::Ok();
   }
   // Several nn.Linear layers on the same input, stacked along N into one packed matrix.
+  // Naming any of them in keep_float32 keeps the whole stack in float32 (one packed product).
   Status stacked(const std::vector<std::string>& names, int64_t n_each, int64_t K, PackedLinear* out) {
+    std::vector<std::string> weights;
+    for (const std::string& n : names) weights.push_back(n + ".weight");
+    const bool f32 = keep_float32(weights);
     std::vector<float> w(static_cast<size_t>(names.size() * n_each * K));
     std::vector<float> bias(static_cast<size_t>(names.size() * n_each));
     for (size_t i = 0; i < names.size(); ++i) {
@@ -293,13 +337,13 @@ class Builder {
     out->K = K;
     out->G = 1;
     max_k = std::max(max_k, K);
-    if (i8_) {
+    if (i8_ && !f32) {
       out->packed_i8.assign(static_cast<size_t>(packed_gemm_i8_size(out->N, K)), 0);
       out->i8_scale.assign(static_cast<size_t>(i8_padded_cols(out->N)), 0.f);
       out->i8_colsum.assign(static_cast<size_t>(i8_padded_cols(out->N)), 0);
       pack_parallel_i8(w.data(), K, out->N, K, false, out, 0);
       bytes += packed_gemm_i8_size(out->N, K) + 8 * i8_padded_cols(out->N);
-    } else if (bf16_) {
+    } else if (bf16_ && !f32) {
       out->packed_bf16.assign(static_cast<size_t>(packed_gemm_bf16_size(out->N, K)), 0);
       pack_parallel_bf16(w.data(), K, out->N, K, false, out->packed_bf16.data());
       bytes += static_cast<int64_t>(out->packed_bf16.size()) * 2;
@@ -317,16 +361,38 @@ class Builder {
   int64_t max_k = 0;  // largest per-group K packed
 
  private:
+  // Whether the linear module(s) of these weights stay float32: true when any
+  // keep_float32 key matches any of them (HF module name: the weight key without
+  // ".weight", trunk modules under trunk_prefix). Records the modules and the hits.
+  bool keep_float32(const std::vector<std::string>& weights) {
+    std::vector<std::string> modules;
+    bool any = false;
+    for (const std::string& w : weights) {
+      const bool trunk = std::any_of(specs_.begin(), specs_.end(), [&](const WeightSpec& s) { return s.name == w && !s.head; });
+      modules.push_back((trunk ? trunk_prefix_ : std::string()) + w.substr(0, w.size() - std::string(".weight").size()));
+      for (size_t i = 0; i < keep_.size(); ++i)
+        if (module_matches(modules.back(), keep_[i])) {
+          ++hits_[i];
+          any = true;
+        }
+    }
+    if (any) kept.insert(kept.end(), modules.begin(), modules.end());
+    return any;
+  }
+
   const WeightLookup& lookup_;
   const std::vector<WeightSpec>& specs_;
   bool bf16_ = false;
   bool i8_ = false;
+  const std::vector<std::string>& keep_;
+  std::vector<int64_t> hits_;
+  std::string trunk_prefix_;
 };
 
 }  // namespace
 
 Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLookup& lookup,
-                   std::shared_ptr<Model>* out, WeightDtype dtype) {
+                   std::shared_ptr<Model>* out, WeightDtype dtype, const std::vector<std::string>& keep_float32) {
   CONVBERT_RETURN_IF_ERROR(validate_config(c, h));
   if (dtype == WeightDtype::kInt8) {
     const int64_t widest = std::max({c.hidden, c.embedding, c.intermediate / c.groups, h.summary_proj_out});
@@ -335,7 +401,12 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
                         " (int32 sums), got " + std::to_string(widest));
   }
   const std::vector<WeightSpec> specs = expected_weights(c, h);
-  Builder b(lookup, specs, dtype);
+  for (const std::string& k : keep_float32)
+    if (k.empty() || k.front() == '.' || k.back() == '.' || k.find("..") != std::string::npos)
+      return Status::Error(StatusCode::kInvalidArgument,
+                           "modulesToNotConvert: '" + k + "' is not a module name (dot-separated, like 'output.dense')");
+  // HF names a head model's trunk modules under its base_model_prefix.
+  Builder b(lookup, specs, dtype, keep_float32, h.kind == HeadKind::kNone ? "" : "convbert.");
   auto m = std::make_shared<Model>();
   m->dtype = dtype;
   m->cfg = c;
@@ -412,8 +483,13 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
   } catch (const std::bad_alloc&) {
     return Status::Error(StatusCode::kOutOfMemory, "engine: out of memory copying the weights");
   }
+  if (const std::string* k = b.unmatched())
+    return Status::Error(StatusCode::kInvalidArgument,
+                         "modulesToNotConvert: '" + *k + "' matches no linear module of this model (for example '" +
+                             (h.kind == HeadKind::kNone ? "" : "convbert.") + "encoder.layer.0.output.dense')");
   m->weight_bytes_ = b.bytes;
   m->max_linear_k = b.max_k;
+  m->float32_modules = std::move(b.kept);
   *out = std::move(m);
   return Status::Ok();
 }
