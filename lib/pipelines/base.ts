@@ -29,6 +29,8 @@ export interface PipelineOptions {
   dtype?: string;
   /** Passed to the model's fromPretrained as is. */
   device?: string;
+  /** Passed to the model's fromPretrained (linear modules kept in float32 under dtype 'bfloat16' or 'int8'). */
+  modulesToNotConvert?: readonly string[];
   /** Most rows per forward call (default 8). Results do not depend on it. */
   batch_size?: number;
   /**
@@ -126,13 +128,14 @@ export async function loadParts<T extends ConvBertPreTrainedModel>(
   const modelOpts: Record<string, unknown> = {};
   if (options.dtype !== undefined) modelOpts.dtype = options.dtype;
   if (options.device !== undefined) modelOpts.device = options.device;
+  if (options.modulesToNotConvert !== undefined) modelOpts.modulesToNotConvert = options.modulesToNotConvert;
   const model = await load(dir, modelOpts);
   if (options.batching !== undefined) attachBatching(model, options.batching);
   return { model, tokenizer };
 }
 
 export function checkPipelineOptions(o: unknown): PipelineOptions {
-  const r = checkKeys('options', o, ['tokenizer', 'revision', 'cacheDir', 'hub', 'dtype', 'device', 'batch_size', 'batching']);
+  const r = checkKeys('options', o, ['tokenizer', 'revision', 'cacheDir', 'hub', 'dtype', 'device', 'modulesToNotConvert', 'batch_size', 'batching']);
   if (r.batching !== undefined && (r.batching === null || typeof r.batching !== 'object' || Array.isArray(r.batching))) {
     throw argError(`options.batching: expected an object like { maxBatchSize, maxWaitMs, maxTokens }, got ${describe(r.batching)}`);
   }

@@ -85,3 +85,15 @@ test('errors: no mask, bad top_k, bad targets, non-string input', async (t) => {
   await t.throwsAsync(fm(null as never), { code: 'ERR_CONVBERT_ARG', message: /text/ });
   await t.throwsAsync(fm('[MASK]', { topk: 3 } as never), { code: 'ERR_CONVBERT_ARG', message: /unknown option 'topk'/ });
 });
+
+test('options.modulesToNotConvert reaches fromPretrained: the bf16 model keeps the LM head in float32; a bad name is a typed error', async (t) => {
+  const fm = await pipeline('fill-mask', dir, { dtype: 'bfloat16', modulesToNotConvert: ['generator_lm_head'] });
+  t.teardown(() => fm.dispose());
+  t.is(fm.model.dtype, 'bfloat16');
+  t.deepEqual(fm.model.float32Modules, ['generator_lm_head']);
+  t.is(((await fm('Hello [MASK].', { top_k: 2 })) as FillMaskResult[]).length, 2);
+  await t.throwsAsync(pipeline('fill-mask', dir, { dtype: 'bfloat16', modulesToNotConvert: ['lm_head_typo'] }), {
+    code: 'ERR_CONVBERT_ARG',
+    message: /'lm_head_typo' matches no linear module/,
+  });
+});
