@@ -171,7 +171,7 @@ test('bad modulesToNotConvert: typed errors naming the option', (t) => {
   const cfg = { vocab_size: 40, hidden_size: 16, embedding_size: 16, num_attention_heads: 2, intermediate_size: 32, num_hidden_layers: 1, max_position_embeddings: 32 };
   const bad = (keep: unknown, code: string, message: RegExp, device?: string): void => {
     const e = t.throws(() => ConvBertModel.fromConfig(cfg, { dtype: 'bfloat16', modulesToNotConvert: keep as string[], device: device as never }), { instanceOf: ConvBertError, message });
-    t.is((e as ConvBertError).code, code, String(keep));
+    t.is((e as ConvBertError).code as string, code, String(keep));
   };
   bad('encoder', 'ERR_CONVBERT_ARG', /fromConfig: modulesToNotConvert must be an array of module names, got string/);
   bad(null, 'ERR_CONVBERT_ARG', /must be an array of module names, got null/);
