@@ -22,6 +22,8 @@ Usage:
         --candidate-labels L  comma-separated labels (zero-shot-classification)
         --json                print JSON (one line) instead of a readable form
         --tokenizer fast|slow --revision REV --cache-dir DIR
+        --dtype float32|bfloat16|int8|float16  --device cpu|auto|cuda|cuda:N
+        --modules-to-not-convert M,M  linear modules kept in float32 (bfloat16/int8)
 
   convbert serve --model <id|dir> --task <task> [options]
       HTTP JSON API: POST /v1/<task> {"inputs": ..., "parameters": {...}},
@@ -38,6 +40,8 @@ Usage:
         --max-concurrent-batches N  batches run at once (default 2)
         --no-batching         run each request on its own
         --tokenizer fast|slow --revision REV --cache-dir DIR
+        --dtype float32|bfloat16|int8|float16  --device cpu|auto|cuda|cuda:N
+        --modules-to-not-convert M,M  linear modules kept in float32 (bfloat16/int8)
 
   convbert bench [options]
       Times forward passes of a seeded random ConvBERT-base (bench/model.ts;
@@ -122,6 +126,13 @@ function pipelineOptions(p: Parsed): Record<string, unknown> {
   if (rev !== undefined) o.revision = rev;
   const cache = str(p, 'cache-dir');
   if (cache !== undefined) o.cacheDir = cache;
+  // dtype, device and the module names are checked by fromPretrained (typed errors naming the option).
+  const dtype = str(p, 'dtype');
+  if (dtype !== undefined) o.dtype = dtype;
+  const device = str(p, 'device');
+  if (device !== undefined) o.device = device;
+  const keep = str(p, 'modules-to-not-convert');
+  if (keep !== undefined) o.modulesToNotConvert = keep.split(',').map((m) => m.trim());
   return o;
 }
 
@@ -131,7 +142,7 @@ function loadServer(): typeof import('./server/tasks') & typeof import('./server
   return { ...(require('./server/tasks') as typeof import('./server/tasks')), ...(require('./server/http') as typeof import('./server/http')) };
 }
 
-const COMMON = ['model', 'tokenizer', 'revision', 'cache-dir', 'help'];
+const COMMON = ['model', 'tokenizer', 'revision', 'cache-dir', 'dtype', 'device', 'modules-to-not-convert', 'help'];
 
 async function cmdRun(p: Parsed, out: NodeJS.WritableStream): Promise<void> {
   checkKnown(p, [...COMMON, 'inputs', 'params', 'candidate-labels', 'json'], 'run');

@@ -120,6 +120,29 @@ test('run --json prints what the pipeline gives in-process', async (t) => {
   t.regex(plain.stdout, new RegExp(`token: ${want[0][0].token}`));
 });
 
+test('run --dtype and --modules-to-not-convert reach fromPretrained; bad values exit 1 naming the option', async (t) => {
+  const text = 'the [MASK] is blue.';
+  const f32 = await mainHere(['run', 'fill-mask', '--model', mlm, '--json', text]);
+  const bf = await mainHere(['run', 'fill-mask', '--model', mlm, '--json', '--dtype', 'bfloat16', '--modules-to-not-convert', 'generator_lm_head, generator_predictions', text]);
+  t.is(f32.code, 0, f32.stderr);
+  t.is(bf.code, 0, bf.stderr);
+  const a = JSON.parse(f32.stdout) as { score: number }[];
+  const b = JSON.parse(bf.stdout) as { score: number }[];
+  t.is(b.length, a.length);
+  // The trunk ran in bf16: the scores move, a little.
+  const moved = Math.max(...a.map((x, i) => Math.abs(x.score - b[i].score)));
+  t.true(moved > 0 && moved < 0.05, `scores moved by ${moved}`);
+  const typo = await mainHere(['run', 'fill-mask', '--model', mlm, '--dtype', 'bfloat16', '--modules-to-not-convert', 'lm_head', text]);
+  t.is(typo.code, 1);
+  t.regex(typo.stderr, /modulesToNotConvert: 'lm_head' matches no linear module.*\[ERR_CONVBERT_ARG\]/);
+  const dtype = await mainHere(['run', 'fill-mask', '--model', mlm, '--dtype', 'float64', text]);
+  t.is(dtype.code, 1);
+  t.regex(dtype.stderr, /dtype "float64" is not supported.*\[ERR_CONVBERT_UNSUPPORTED\]/);
+  const noValue = await mainHere(['run', 'fill-mask', '--model', mlm, text, '--dtype']);
+  t.is(noValue.code, 2);
+  t.regex(noValue.stderr, /--dtype: expected a value/);
+});
+
 function startServe(args: string[]): Promise<{ child: ChildProcess; port: number; stderr: () => string; exited: Promise<Run> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
