@@ -369,7 +369,9 @@ class Builder {
     bool any = false;
     for (const std::string& w : weights) {
       const bool trunk = std::any_of(specs_.begin(), specs_.end(), [&](const WeightSpec& s) { return s.name == w && !s.head; });
-      modules.push_back((trunk ? trunk_prefix_ : std::string()) + w.substr(0, w.size() - std::string(".weight").size()));
+      const std::string suffix = ".weight";
+      const bool has_suffix = w.size() > suffix.size() && w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0;
+      modules.push_back((trunk ? trunk_prefix_ : std::string()) + (has_suffix ? w.substr(0, w.size() - suffix.size()) : w));
       for (size_t i = 0; i < keep_.size(); ++i)
         if (module_matches(modules.back(), keep_[i])) {
           ++hits_[i];
