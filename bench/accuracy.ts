@@ -339,14 +339,14 @@ async function randomModel(
     ref32.dispose();
     log(`float32 reference: ${(performance.now() - t0).toFixed(0)} ms (load + ${sets.length} forwards)`);
 
-    const rows: Array<{ dtype: string; modules_to_not_convert?: string[]; results?: SetResult[]; skipped?: string }> = [];
+    const rows: Array<{ dtype: string; label: string; modules_to_not_convert?: string[]; results?: SetResult[]; skipped?: string }> = [];
     for (const [dtype, keep] of [[], ...keeps].flatMap((k) => dtypes.map((d): [Dtype, string[]] => [d, k]))) {
       const m = await loadAs(ConvBertForMaskedLM as unknown as ModelClass, dir, dtype, keep);
       // Variant v of --modules-to-not-convert is labelled "<dtype> [v]"; the legend is printed with the table.
       const label = keep.length > 0 ? `${dtype} [${keeps.indexOf(keep) + 1}]` : dtype;
       if (typeof m === 'string') {
         log(`${label}: skipped, the engine refuses it: ${m}`);
-        rows.push({ dtype, skipped: m });
+        rows.push({ dtype, label, ...(keep.length > 0 ? { modules_to_not_convert: keep } : {}), skipped: m });
         continue;
       }
       const results: SetResult[] = [];
@@ -358,14 +358,14 @@ async function randomModel(
       } finally {
         m.dispose();
       }
-      rows.push(keep.length > 0 ? { dtype: label, modules_to_not_convert: keep, results } : { dtype, results });
+      rows.push({ dtype, label, ...(keep.length > 0 ? { modules_to_not_convert: keep } : {}), results });
     }
     if (typeof ort === 'string') {
       if (peer) log(`onnxruntime int8: skipped: ${ort}`);
     } else {
       const hidden = await runOrt(ort, onnx.hidden, sets);
       const logits = await runOrt(ort, onnx.logits, sets);
-      rows.push({ dtype: 'onnxruntime int8', results: sets.map((x, i) => compareSet(x, refs[i], hidden[i], logits[i], C, V)) });
+      rows.push({ dtype: 'onnxruntime int8', label: 'onnxruntime int8', results: sets.map((x, i) => compareSet(x, refs[i], hidden[i], logits[i], C, V)) });
     }
 
     log('\nvs our float32 on the same inputs (attended tokens only; cos: cosine per token of last_hidden_state;')
@@ -377,7 +377,7 @@ async function randomModel(
       for (const s of r.results) {
         const pct = (a: Agreement): string => `${a.pct}% (${a.agree}/${a.total})`;
         log(
-          `${r.dtype.padEnd(21)} ${s.input.padEnd(9)} ${sig(s.hidden.max_abs).padStart(12)} ${sig(s.hidden.mean_abs).padStart(10)}  ` +
+          `${r.label.padEnd(21)} ${s.input.padEnd(9)} ${sig(s.hidden.max_abs).padStart(12)} ${sig(s.hidden.mean_abs).padStart(10)}  ` +
             `${s.hidden.min_cos.toFixed(6)}  ${s.hidden.mean_cos.toFixed(7)}  ${sig(s.logits_max_abs).padStart(14)}  ` +
             `${pct(s.top1_all).padEnd(18)} ${pct(s.top1_masked).padEnd(16)} ${pct(s.safe_margin).padEnd(18)} ` +
             `${`${sig(s.margin.p10)}/${sig(s.margin.p50)}`.padEnd(17)} ${s.margin.disagree_max === null ? '-' : sig(s.margin.disagree_max)}`,

@@ -13,6 +13,7 @@ import { ConvBertError, argError, shapeError } from '../errors';
 import { backendInfo } from '../backend';
 import { native } from '../native';
 import { Tensor } from '../tensor';
+import { describe } from '../tokenizer/base';
 import { resolveModelPath, type HubOptions } from '../hub';
 import { saveStateDict, type StateDict } from '../weights';
 import { openCheckpoint, type Checkpoint, type CheckpointEntry } from './checkpoint';
@@ -284,20 +285,29 @@ function mapCheckpoint(kind: HeadKind, c: ConvBertConfig, ck: Checkpoint, seed: 
   return { weights: { trunk: trunkOrdered, head: headOrdered }, info: { missing_keys: missing, unexpected_keys: unexpected } };
 }
 
+/** More names than any model has linear modules (a base model has 111); a longer list is a mistake. */
+const MAX_MODULE_NAMES = 1024;
+
+/** options.modulesToNotConvert as a fresh array of non-empty strings (which modules they match, the engine checks). */
+function checkModuleNames(v: unknown, where: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw argError(`${where}: modulesToNotConvert must be an array of module names, got ${describe(v)}`);
+  if (v.length > MAX_MODULE_NAMES) throw argError(`${where}: modulesToNotConvert has ${v.length} names; at most ${MAX_MODULE_NAMES}`);
+  const names: string[] = [];
+  // An index loop, so that a hole in a sparse array is reported like any other non-string.
+  for (let i = 0; i < v.length; i++) {
+    const name: unknown = v[i];
+    if (typeof name !== 'string' || name === '') throw argError(`${where}: modulesToNotConvert[${i}] must be a non-empty module name, got ${describe(name)}`);
+    names.push(name);
+  }
+  return names;
+}
+
 /**
  * dtype/device: resolves 'auto' and refuses what this build or machine cannot do instead of
  * silently running something else (ERR_CONVBERT_UNSUPPORTED, with the CUDA reason when there is one).
  * A CUDA device that is reported available is left to the native Engine, whose CUDA errors are typed too.
  */
-/** options.modulesToNotConvert as a fresh array of non-empty strings (which modules they match, the engine checks). */
-function checkModuleNames(v: unknown, where: string): string[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) throw argError(`${where}: modulesToNotConvert must be an array of module names, got ${v === null ? 'null' : typeof v}`);
-  return v.map((name: unknown, i) => {
-    if (typeof name !== 'string' || name === '') throw argError(`${where}: modulesToNotConvert[${i}] must be a non-empty module name, got ${JSON.stringify(name)}`);
-    return name;
-  });
-}
 
 function checkPlacement(o: { dtype?: unknown; device?: unknown; modulesToNotConvert?: unknown; engine?: NativeEngineCtor }, where: string): EngineOptions {
   const dtype = o.dtype ?? 'float32';
@@ -312,8 +322,8 @@ function checkPlacement(o: { dtype?: unknown; device?: unknown; modulesToNotConv
   }
   // A test engine constructor decides for itself; otherwise ask the loaded addon.
   const cuda = o.engine || device === 'cpu' ? null : backendInfo().cuda;
-  // int8 has only a CPU engine, so 'auto' means the CPU for it.
-  if (device === 'auto') device = cuda?.available && dtype !== 'int8' ? 'cuda' : 'cpu';
+  // int8 and per-module float32 have only a CPU engine, so 'auto' means the CPU for them.
+  if (device === 'auto') device = cuda?.available && dtype !== 'int8' && keep.length === 0 ? 'cuda' : 'cpu';
   // The CPU engine runs float32, bfloat16 and int8 (bf16 / int8 linear layers); float16 needs CUDA.
   if (device === 'cpu' && dtype === 'float16') {
     const why = o.device === 'auto' && cuda && !cuda.available ? ` (device 'auto' chose the CPU: ${cuda.reason ?? 'no CUDA device'})` : '';

@@ -226,15 +226,16 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       Napi::Value keep = o.Get("modulesToNotConvert");
       if (!keep.IsUndefined()) {
         const char* what = "Engine(spec, options): options.modulesToNotConvert must be an array of module names";
-        if (!keep.IsArray()) {
-          ThrowArg(env, false, what);
+        if (!keep.IsArray() || keep.As<Napi::Array>().Length() > 1024) {
+          CodedError(env, StatusCode::kInvalidArgument, nullptr, std::string(what) + " (at most 1024)").ThrowAsJavaScriptException();
           return;
         }
         Napi::Array a = keep.As<Napi::Array>();
         for (uint32_t i = 0; i < a.Length(); ++i) {
-          Napi::Value v = a.Get(i);
+          Napi::Value v = a.Get(i);  // a hole reads as undefined
           if (!v.IsString()) {
-            ThrowArg(env, false, std::string(what) + " (element " + std::to_string(i) + " is not a string)");
+            CodedError(env, StatusCode::kInvalidArgument, nullptr, std::string(what) + " (element " + std::to_string(i) + " is not a string)")
+                .ThrowAsJavaScriptException();
             return;
           }
           keep_float32.push_back(v.As<Napi::String>().Utf8Value());

@@ -173,9 +173,14 @@ test('bad modulesToNotConvert: typed errors naming the option', (t) => {
     const e = t.throws(() => ConvBertModel.fromConfig(cfg, { dtype: 'bfloat16', modulesToNotConvert: keep as string[], device: device as never }), { instanceOf: ConvBertError, message });
     t.is((e as ConvBertError).code as string, code, String(keep));
   };
-  bad('encoder', 'ERR_CONVBERT_ARG', /fromConfig: modulesToNotConvert must be an array of module names, got string/);
+  bad('encoder', 'ERR_CONVBERT_ARG', /fromConfig: modulesToNotConvert must be an array of module names, got "encoder"/);
   bad(null, 'ERR_CONVBERT_ARG', /must be an array of module names, got null/);
-  bad(['encoder', 3], 'ERR_CONVBERT_ARG', /modulesToNotConvert\[1\] must be a non-empty module name, got 3/);
+  bad(['encoder', 3], 'ERR_CONVBERT_ARG', /modulesToNotConvert\[1\] must be a non-empty module name, got number 3/);
+  // eslint-disable-next-line no-sparse-arrays
+  bad(['encoder', , 'output.dense'], 'ERR_CONVBERT_ARG', /modulesToNotConvert\[1\] must be a non-empty module name, got undefined/);
+  bad(new Array(5), 'ERR_CONVBERT_ARG', /modulesToNotConvert\[0\] must be a non-empty module name, got undefined/);
+  bad(new Array(2000).fill('encoder'), 'ERR_CONVBERT_ARG', /modulesToNotConvert has 2000 names; at most 1024/);
+  bad([new String('encoder')], 'ERR_CONVBERT_ARG', /modulesToNotConvert\[0\] must be a non-empty module name, got an object \(\[object String\]\)/);
   bad([''], 'ERR_CONVBERT_ARG', /modulesToNotConvert\[0\] must be a non-empty module name/);
   bad(['generator_lm_head'], 'ERR_CONVBERT_ARG', /'generator_lm_head' matches no linear module of this model/);
   bad(['layer.1'], 'ERR_CONVBERT_ARG', /'layer.1' matches no linear module/);
@@ -187,8 +192,10 @@ test('bad modulesToNotConvert: typed errors naming the option', (t) => {
   // The Engine itself (what the classes call) checks its option too.
   const m = loadFixtureModel(path.join(root, 'tiny-a', 'ConvBertModel'));
   const Engine = engineClass() as unknown as Ctor;
-  t.throws(() => new Engine(m.spec, { dtype: 'int8', modulesToNotConvert: 'encoder' }), { instanceOf: TypeError, message: /options.modulesToNotConvert must be an array of module names/ });
-  t.throws(() => new Engine(m.spec, { dtype: 'int8', modulesToNotConvert: ['encoder', null] }), { instanceOf: TypeError, message: /element 1 is not a string/ });
+  t.throws(() => new Engine(m.spec, { dtype: 'int8', modulesToNotConvert: 'encoder' }), { code: 'ERR_CONVBERT_ARG', message: /options.modulesToNotConvert must be an array of module names/ });
+  t.throws(() => new Engine(m.spec, { dtype: 'int8', modulesToNotConvert: ['encoder', null] }), { code: 'ERR_CONVBERT_ARG', message: /element 1 is not a string/ });
+  // eslint-disable-next-line no-sparse-arrays
+  t.throws(() => new Engine(m.spec, { dtype: 'int8', modulesToNotConvert: [, 'encoder'] }), { code: 'ERR_CONVBERT_ARG', message: /element 0 is not a string/ });
   t.throws(() => new Engine(m.spec, { dtype: 'int8', modulesToNotConvert: ['decoder'] }), { message: /'decoder' matches no linear module/ });
   t.throws(() => new Engine(m.spec, { device: 'cuda', dtype: 'bfloat16', modulesToNotConvert: ['encoder'] }), { message: /runs on the CPU engine only/ });
 });

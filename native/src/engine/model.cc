@@ -397,6 +397,7 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
                    std::shared_ptr<Model>* out, WeightDtype dtype, const std::vector<std::string>& keep_float32) {
   CONVBERT_RETURN_IF_ERROR(validate_config(c, h));
   if (dtype == WeightDtype::kInt8) {
+    // Counts layers keep_float32 leaves in float32 too: the check is on the model's widths.
     const int64_t widest = std::max({c.hidden, c.embedding, c.intermediate / c.groups, h.summary_proj_out});
     if (widest > kI8MaxK)
       return bad_config("dtype int8 needs every linear layer's input width <= " + std::to_string(kI8MaxK) +
