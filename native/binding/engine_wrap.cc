@@ -226,8 +226,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       Napi::Value keep = o.Get("modulesToNotConvert");
       if (!keep.IsUndefined()) {
         const char* what = "Engine(spec, options): options.modulesToNotConvert must be an array of module names";
-        if (!keep.IsArray() || keep.As<Napi::Array>().Length() > 1024) {
-          CodedError(env, StatusCode::kInvalidArgument, nullptr, std::string(what) + " (at most 1024)").ThrowAsJavaScriptException();
+        constexpr uint32_t kMaxNames = 1024;  // as lib/models/base.ts MAX_MODULE_NAMES
+        if (!keep.IsArray() || keep.As<Napi::Array>().Length() > kMaxNames) {
+          CodedError(env, StatusCode::kInvalidArgument, nullptr, std::string(what) + " (at most " + std::to_string(kMaxNames) + ")")
+              .ThrowAsJavaScriptException();
           return;
         }
         Napi::Array a = keep.As<Napi::Array>();

@@ -409,7 +409,8 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
       return Status::Error(StatusCode::kInvalidArgument,
                            "modulesToNotConvert: '" + k + "' is not a module name (dot-separated, like 'output.dense')");
   // HF names a head model's trunk modules under its base_model_prefix.
-  Builder b(lookup, specs, dtype, keep_float32, h.kind == HeadKind::kNone ? "" : "convbert.");
+  const std::string trunk_prefix = h.kind == HeadKind::kNone ? "" : "convbert.";
+  Builder b(lookup, specs, dtype, keep_float32, trunk_prefix);
   auto m = std::make_shared<Model>();
   m->dtype = dtype;
   m->cfg = c;
@@ -489,7 +490,7 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
   if (const std::string* k = b.unmatched())
     return Status::Error(StatusCode::kInvalidArgument,
                          "modulesToNotConvert: '" + *k + "' matches no linear module of this model (for example '" +
-                             (h.kind == HeadKind::kNone ? "" : "convbert.") + "encoder.layer.0.output.dense')");
+                             trunk_prefix + "encoder.layer.0.output.dense')");
   m->weight_bytes_ = b.bytes;
   m->max_linear_k = b.max_k;
   m->float32_modules = std::move(b.kept);
