@@ -2,15 +2,13 @@
 // (the fixtures' convbert/published_configs.json). Imports nothing from lib/ but
 // the error class, so bench/load.ts can import it before it times anything.
 import * as fs from 'fs';
-import * as path from 'path';
 
 import { ConvBertError } from '../lib/errors';
 
-/** The fixtures folder (CONVBERT_FIXTURES, else ../shared/fixtures beside the repository). */
-export function fixturesDir(...parts: string[]): string {
-  const base = process.env.CONVBERT_FIXTURES ?? path.resolve(__dirname, '..', '..', 'shared', 'fixtures');
-  return path.join(base, ...parts);
-}
+import { fixturesDir } from '../test/helpers/fixtures';
+
+/** The fixtures folder: one definition, shared with the tests (CONVBERT_FIXTURES, else test/fixtures). */
+export { fixturesDir };
 
 /** Short names of the published configs. */
 const CONFIG_IDS: Record<string, string> = {

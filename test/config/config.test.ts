@@ -1,4 +1,4 @@
-// ConvBertConfig against the fixture configs (../shared/fixtures/convbert), the
+// ConvBertConfig against the fixture configs (test/fixtures/convbert), the
 // published YituTech configs and invalid_configs.json: values and HF defaults on
 // load, rejection (naming the field) of what transformers cannot run and nothing
 // more, and config.json round trips. Every comparison is exact: configs hold

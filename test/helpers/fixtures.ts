@@ -1,12 +1,12 @@
 // fixtures.ts: where the golden data lives. CONVBERT_FIXTURES overrides the
-// default, which is ../shared/fixtures beside the repository.
+// default, test/fixtures in this repository (see its README for where it came from).
 import * as fs from 'fs';
 import * as path from 'path';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 
 export function fixturesDir(...parts: string[]): string {
-  const base = process.env.CONVBERT_FIXTURES ?? path.resolve(repoRoot, '..', 'shared', 'fixtures');
+  const base = process.env.CONVBERT_FIXTURES ?? path.join(repoRoot, 'test', 'fixtures');
   return path.join(base, ...parts);
 }
 
