@@ -1,8 +1,10 @@
 // http.ts: one HTTP(S) request with Node's http/https, redirect following with
 // huggingface_hub's rules, and the mapping of Hub answers to ConvBertErrors.
-// Redirects: the metadata HEAD follows only relative ones (a renamed repo) and
-// reports an absolute one (the LFS CDN) as the download location; a GET follows
-// any, and drops Authorization once the host differs from the one it was sent to.
+// Redirects: the metadata HEAD follows only those that stay on the original
+// origin (a renamed repo) and reports any other (the LFS CDN) as the download
+// location; a GET follows any. "Same origin" is decided on the parsed URL, never
+// on the Location text (`/\host`, `/<TAB>/host` are other hosts), and credentials
+// go only to the original request's origin, on every hop.
 import * as http from 'http';
 import * as https from 'https';
 
@@ -73,8 +75,29 @@ export function normalizeEtag(etag: string | undefined): string | undefined {
   return etag.trim().replace(/^W\//, '').replace(/^"+|"+$/g, '');
 }
 
+/** Scheme, host name and port all equal (URL already lowercases the host and drops a default port). */
 export function sameOrigin(a: URL, b: URL): boolean {
-  return a.protocol === b.protocol && a.host === b.host;
+  return a.protocol === b.protocol && a.hostname === b.hostname && a.port === b.port;
+}
+
+// Request headers that carry credentials: they never leave the origin they were meant for.
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+
+/**
+ * The headers and URL for one hop: unchanged on the credentials' origin; elsewhere without
+ * credential headers and without user:password in the URL (Node would send those as Basic auth).
+ */
+function forHop(url: URL, headers: Record<string, string>, withCredentials: boolean): { url: URL; headers: Record<string, string> } {
+  if (withCredentials) return { url, headers };
+  const h: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (!CREDENTIAL_HEADERS.has(k.toLowerCase())) h[k] = v;
+  let u = url;
+  if (u.username !== '' || u.password !== '') {
+    u = new URL(url.href);
+    u.username = '';
+    u.password = '';
+  }
+  return { url: u, headers: h };
 }
 
 /** The Hub's answer as an error: 401/403 auth, 404 not found, 5xx/429 retryable, the rest a network error. */
@@ -117,23 +140,28 @@ export interface MetadataResponse {
 }
 
 /**
- * HEAD for file metadata, following relative redirects only. A redirect that already carries the
- * Hub's file headers (X-Repo-Commit and an etag) is the LFS redirect: its answer is the metadata
- * and its target the download location, whether the target is relative or on another host.
+ * HEAD for file metadata, following only redirects that stay on `url`'s origin (huggingface_hub's
+ * relative redirects, decided on the resolved URL). A redirect that already carries the Hub's file
+ * headers (X-Repo-Commit and an etag) is the LFS redirect: its answer is the metadata and its target
+ * the download location, on this host or another. Credentials are sent to `url`'s origin only.
  */
 export async function headMetadata(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<MetadataResponse> {
   let cur = url;
-  let hdrs = headers;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const res = await send('HEAD', cur, { ...hdrs, 'Accept-Encoding': 'identity' }, timeoutMs);
+    const h = forHop(cur, headers, sameOrigin(cur, url));
+    const res = await send('HEAD', h.url, { ...h.headers, 'Accept-Encoding': 'identity' }, timeoutMs);
     res.resume();
     const status = res.statusCode ?? 0;
     const loc = header(res, 'location');
     if (status >= 300 && status < 400 && loc !== undefined) {
-      const target = new URL(loc, cur);
-      const isRelative = !/^[a-z][a-z0-9+.-]*:/i.test(loc) && !loc.startsWith('//');
+      let target: URL;
+      try {
+        target = new URL(loc, cur);
+      } catch {
+        throw new ConvBertError(`HEAD ${cur.href}: redirect to an invalid URL ${JSON.stringify(loc)}`, 'ERR_CONVBERT_HUB_NETWORK');
+      }
       const carriesMetadata = header(res, 'x-repo-commit') !== undefined && (header(res, 'x-linked-etag') ?? header(res, 'etag')) !== undefined;
-      if (isRelative && !carriesMetadata) {
+      if (sameOrigin(target, url) && !carriesMetadata) {
         cur = target;
         continue;
       }
@@ -145,8 +173,9 @@ export async function headMetadata(url: URL, headers: Record<string, string>, ti
 }
 
 /**
- * GET following redirects (relative or absolute, to any host). Authorization goes only to the host
- * it was meant for (`authOrigin`); every other header (Range included) travels along.
+ * GET following redirects (relative or absolute, to any host). Credentials (Authorization, cookies,
+ * user:password) go only to `authOrigin`, the origin they were meant for; every other header (Range
+ * included) travels along.
  */
 export async function getFollowing(
   url: URL,
@@ -155,18 +184,23 @@ export async function getFollowing(
   timeoutMs: number,
 ): Promise<{ res: http.IncomingMessage; url: URL }> {
   let cur = url;
-  // Once dropped (a hop to another host), the token stays dropped, as in requests' rebuild_auth.
+  // Once dropped (a hop off authOrigin), the token stays dropped, as in requests' rebuild_auth:
+  // a host that redirects back must not be able to bounce the token through itself.
   let withAuth = sameOrigin(cur, authOrigin);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const h = { ...headers };
-    if (!withAuth) delete h.Authorization;
-    const res = await send('GET', cur, { ...h, 'Accept-Encoding': 'identity' }, timeoutMs);
+    const h = forHop(cur, headers, withAuth);
+    const res = await send('GET', h.url, { ...h.headers, 'Accept-Encoding': 'identity' }, timeoutMs);
     const status = res.statusCode ?? 0;
     const loc = header(res, 'location');
     if (status >= 300 && status < 400 && loc !== undefined) {
       res.resume();
-      const next = new URL(loc, cur);
-      if (!sameOrigin(next, cur)) withAuth = false;
+      let next: URL;
+      try {
+        next = new URL(loc, cur);
+      } catch {
+        throw new ConvBertError(`GET ${cur.href}: redirect to an invalid URL ${JSON.stringify(loc)}`, 'ERR_CONVBERT_HUB_NETWORK');
+      }
+      withAuth = withAuth && sameOrigin(next, authOrigin);
       cur = next;
       continue;
     }
