@@ -4,15 +4,19 @@
 // read up front and each tensor is read from disk when the engine asks for it,
 // so loading peaks near one copy of the weights (the engine's). With
 // reuseReadBuffer every tensor is read into one buffer, so the load touches the
-// largest tensor's bytes of fresh memory instead of the whole file's. Anything this
-// fast path does not recognise goes through lib/weights' full loader, which
-// also owns the error messages for malformed files and reads pytorch_model.bin.
+// largest tensor's bytes of fresh memory instead of the whole file's. The header
+// goes through the same validator as lib/weights' full loader, so a malformed
+// file is the same error on both paths; pytorch_model.bin, .bin shards and the
+// integer dtypes this path does not decode go through the full loader.
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { ConvBertError } from '../errors';
+import { openRegularSync, readExactlySync, readTextFileSync } from '../files';
 import { native } from '../native';
 import { Tensor, type DataType } from '../tensor';
 import { loadStateDict, resolveWeightsFile, type StateDict } from '../weights';
+import { mergeShards, parseSafetensorsHeader, parseShardIndex, safetensorsHeaderLength, type SafetensorsHeader } from '../weights/safetensors';
 
 export interface CheckpointEntry {
   dims: readonly number[];
@@ -55,18 +59,20 @@ export interface OpenCheckpointOptions {
   reuseReadBuffer?: boolean;
 }
 
-function readAt(file: string, offset: number, length: number, into?: Uint8Array): Uint8Array {
+/**
+ * `length` bytes at `offset` of `file`, which must still be the regular file of `size` bytes whose
+ * header was checked (a file replaced or cut since is an error, not other bytes read as weights).
+ */
+function readAt(file: string, size: number, offset: number, length: number, into?: Uint8Array): Uint8Array {
   const buf = into ? into.subarray(0, length) : new Uint8Array(length);
-  const fd = fs.openSync(file, 'r');
+  const f = openRegularSync(file);
   try {
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(fd, buf, done, length - done, offset + done);
-      if (n <= 0) throw new Error(`${file}: unexpected end of file`);
-      done += n;
+    if (f.size !== size) {
+      throw new ConvBertError(`${file}: changed on disk while loading (${f.size} bytes now, ${size} when its header was read)`, 'ERR_CONVBERT_IO');
     }
+    readExactlySync(f.fd, file, buf, offset);
   } finally {
-    fs.closeSync(fd);
+    fs.closeSync(f.fd);
   }
   return buf;
 }
@@ -98,72 +104,68 @@ function largeBuffer(bytes: number): Uint8Array {
   return new Uint8Array(typeof alloc === 'function' ? alloc(bytes) : new ArrayBuffer(bytes));
 }
 
-/** The header of one safetensors file as lazy entries, or null when anything looks unusual. */
-function lazySafetensors(file: string, reuse: boolean): Checkpoint | null {
-  let size: number;
+/** The header of one safetensors file, checked by lib/weights' validator, and the file's size. */
+function readHeader(file: string): { header: SafetensorsHeader; size: number } {
+  const { fd, size } = openRegularSync(file);
   try {
-    size = fs.statSync(file).size;
-    if (size < 8) return null;
-    const head = readAt(file, 0, 8);
-    const n = Number(new DataView(head.buffer).getBigUint64(0, true));
-    if (n < 2 || n > 100_000_000 || 8 + n > size) return null;
-    const header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(readAt(file, 8, n))) as unknown;
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) return null;
-    const dataStart = 8 + n;
-    const out: Checkpoint = new Map();
-    let maxBytes = 0;
-    let shared: Uint8Array | null = null;
-    // The shared buffer exists only once something is read, and lives as long as the entries do.
-    const scratch = (): Uint8Array | undefined => (reuse ? (shared ??= largeBuffer(maxBytes)) : undefined);
-    for (const [k, v] of Object.entries(header as Record<string, unknown>)) {
-      if (k === '__metadata__') continue;
-      const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-      const info = typeof e?.dtype === 'string' ? FLOAT_FILE_DTYPES[e.dtype] : undefined;
-      if (!info || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) return null;
-      const dims = e.shape as number[];
-      if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) return null;
-      const count = dims.reduce((a, b) => a * b, 1);
-      const [begin, end] = e.data_offsets as number[];
-      if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || end - begin !== count * info.bytes || begin < 0 || dataStart + end > size) return null;
-      const fileDtype = e.dtype as string;
-      maxBytes = Math.max(maxBytes, end - begin);
-      out.set(k, { dims, dtype: info.dtype, read: () => decode(fileDtype, readAt(file, dataStart + begin, end - begin, scratch()), count, dims) });
-    }
-    return out;
-  } catch {
-    return null;
-  }
-}
-
-/** A sharded safetensors checkpoint (model.safetensors.index.json) as lazy entries, or null. */
-function lazySharded(indexFile: string, reuse: boolean): Checkpoint | null {
-  try {
-    const index = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as { weight_map?: Record<string, string> };
-    if (!index.weight_map || typeof index.weight_map !== 'object') return null;
-    const shards = new Map<string, Checkpoint>();
-    const out: Checkpoint = new Map();
-    for (const [k, f] of Object.entries(index.weight_map)) {
-      if (typeof f !== 'string' || !f.endsWith('.safetensors') || f.includes('/') || f.includes('\\')) return null;
-      let shard = shards.get(f);
-      if (!shard) {
-        const s = lazySafetensors(path.join(path.dirname(indexFile), f), reuse);
-        if (!s) return null;
-        shards.set(f, (shard = s));
-      }
-      const e = shard.get(k);
-      if (!e) return null;
-      out.set(k, e);
-    }
-    return out;
-  } catch {
-    return null;
+    const prefix = new Uint8Array(Math.min(size, 8));
+    readExactlySync(fd, file, prefix, 0);
+    // N is checked against the file's size before it sizes the read.
+    const json = new Uint8Array(safetensorsHeaderLength(prefix, size, file));
+    readExactlySync(fd, file, json, 8);
+    return { header: parseSafetensorsHeader(json, size, file), size };
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
 /**
+ * One safetensors file as lazy entries. A malformed file throws the validator's error; null only
+ * for a valid file holding a dtype this path does not decode, which the full loader then reads.
+ */
+function lazySafetensors(file: string, reuse: boolean): Checkpoint | null {
+  const { header, size } = readHeader(file);
+  if (header.entries.some((e) => FLOAT_FILE_DTYPES[e.entry.dtype] === undefined)) return null;
+  const out: Checkpoint = new Map();
+  let maxBytes = 0;
+  let shared: Uint8Array | null = null;
+  // The shared buffer exists only once something is read, and lives as long as the entries do.
+  const scratch = (): Uint8Array | undefined => (reuse ? (shared ??= largeBuffer(maxBytes)) : undefined);
+  for (const { name, entry, numel } of header.entries) {
+    const [begin, end] = entry.dataOffsets;
+    const dims = entry.shape;
+    maxBytes = Math.max(maxBytes, end - begin);
+    out.set(name, {
+      dims,
+      dtype: FLOAT_FILE_DTYPES[entry.dtype].dtype,
+      read: () => decode(entry.dtype, readAt(file, size, header.dataStart + begin, end - begin, scratch()), numel, dims),
+    });
+  }
+  return out;
+}
+
+/**
+ * A sharded safetensors checkpoint (model.safetensors.index.json) as lazy entries, with the full
+ * loader's index rules (parseShardIndex, mergeShards); null when a shard is not safetensors or a
+ * shard holds a dtype this path does not decode.
+ */
+function lazySharded(indexFile: string, reuse: boolean): Checkpoint | null {
+  const index = parseShardIndex(readTextFileSync(indexFile), indexFile);
+  const files = [...new Set(Object.values(index.weight_map))];
+  if (files.some((f) => !f.toLowerCase().endsWith('.safetensors'))) return null;
+  const shards = new Map<string, { tensors: Checkpoint }>();
+  for (const f of files) {
+    const s = lazySafetensors(path.join(path.dirname(indexFile), f), reuse);
+    if (!s) return null;
+    shards.set(f, { tensors: s });
+  }
+  return mergeShards(indexFile, index, shards);
+}
+
+/**
  * Opens the checkpoint at `dirOrFile` (a directory, or a weights file): lazily for
- * safetensors, fully through lib/weights otherwise (pytorch_model.bin, or any file
- * the lazy path finds unusual, so that lib/weights reports what is wrong with it).
+ * safetensors, fully through lib/weights otherwise (pytorch_model.bin, or a valid
+ * safetensors file with integer dtypes the lazy reader does not decode).
  */
 export async function openCheckpoint(dirOrFile: string, options: OpenCheckpointOptions = {}): Promise<{ file: string; checkpoint: Checkpoint; lazy: boolean }> {
   const file = resolveWeightsFile(dirOrFile);

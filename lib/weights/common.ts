@@ -2,10 +2,10 @@
 // the tensor, reading a whole file into ONE ArrayBuffer (offset 0, so typed
 // views over it are aligned exactly as the file is), and zero-copy views that
 // fall back to a copy only when the bytes are misaligned for the item size.
-import * as fs from 'fs';
 import * as os from 'os';
 
 import { ConvBertError, type ConvBertErrorCode } from '../errors';
+import { readRegularFile, readRegularFileSync } from '../files';
 import { allocTyped, itemSize, typedView, type DataType, type DataTypeMap } from '../tensor';
 
 /** `file: tensor "name": message` as a ConvBertError (ERR_CONVBERT_WEIGHTS unless told). */
@@ -34,55 +34,14 @@ export function checkLittleEndian(file: string): void {
 /**
  * The whole file in a fresh ArrayBuffer starting at offset 0 (never Node's
  * shared pool), read in place: the only copy of the file the readers hold.
+ * Only a regular file is read (lib/files.ts): a FIFO or a device is an error, not a hang.
  */
 export function readWholeFileSync(file: string): Uint8Array {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    throw ioError(file, 'open', err);
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const out = new Uint8Array(new ArrayBuffer(size));
-    let pos = 0;
-    while (pos < size) {
-      const n = fs.readSync(fd, out, pos, Math.min(size - pos, 1 << 30), pos);
-      if (n === 0) throw new Error(`file shrank while reading (${pos} of ${size} bytes)`);
-      pos += n;
-    }
-    return out;
-  } catch (err) {
-    if (err instanceof ConvBertError) throw err;
-    throw ioError(file, 'read', err);
-  } finally {
-    fs.closeSync(fd);
-  }
+  return readRegularFileSync(file);
 }
 
 export async function readWholeFile(file: string): Promise<Uint8Array> {
-  let fh: fs.promises.FileHandle;
-  try {
-    fh = await fs.promises.open(file, 'r');
-  } catch (err) {
-    throw ioError(file, 'open', err);
-  }
-  try {
-    const size = (await fh.stat()).size;
-    const out = new Uint8Array(new ArrayBuffer(size));
-    let pos = 0;
-    while (pos < size) {
-      const { bytesRead } = await fh.read(out, pos, Math.min(size - pos, 1 << 30), pos);
-      if (bytesRead === 0) throw new Error(`file shrank while reading (${pos} of ${size} bytes)`);
-      pos += bytesRead;
-    }
-    return out;
-  } catch (err) {
-    if (err instanceof ConvBertError) throw err;
-    throw ioError(file, 'read', err);
-  } finally {
-    await fh.close();
-  }
+  return readRegularFile(file);
 }
 
 /**

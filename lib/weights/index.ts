@@ -8,7 +8,8 @@ import * as path from 'path';
 
 import { ConvBertError } from '../errors';
 import type { Tensor } from '../tensor';
-import { ioError, readWholeFile, readWholeFileSync } from './common';
+import { readTextFile, readTextFileSync } from '../files';
+import { readWholeFile, readWholeFileSync } from './common';
 import {
   mergeShards,
   parseSafetensors,
@@ -112,13 +113,7 @@ function shardFiles(indexFile: string, text: string): { index: ReturnType<typeof
 export function loadStateDictSync(dirOrFile: string): StateDict {
   const file = resolveWeightsFile(dirOrFile);
   if (formatByName(file) !== 'index') return parseWeights(readWholeFileSync(file), file);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw ioError(file, 'read', err);
-  }
-  const { index, files } = shardFiles(file, text);
+  const { index, files } = shardFiles(file, readTextFileSync(file));
   const shards = new Map<string, { tensors: TensorMap }>();
   for (const f of files) {
     const p = path.join(path.dirname(file), f);
@@ -130,13 +125,7 @@ export function loadStateDictSync(dirOrFile: string): StateDict {
 export async function loadStateDict(dirOrFile: string): Promise<StateDict> {
   const file = resolveWeightsFile(dirOrFile);
   if (formatByName(file) !== 'index') return parseWeights(await readWholeFile(file), file);
-  let text: string;
-  try {
-    text = await fs.promises.readFile(file, 'utf8');
-  } catch (err) {
-    throw ioError(file, 'read', err);
-  }
-  const { index, files } = shardFiles(file, text);
+  const { index, files } = shardFiles(file, await readTextFile(file));
   const shards = new Map<string, { tensors: TensorMap }>();
   for (const f of files) {
     const p = path.join(path.dirname(file), f);

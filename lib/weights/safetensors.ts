@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { ConvBertError } from '../errors';
+import { readTextFile, readTextFileSync } from '../files';
 import { Tensor, itemSize, type DataType, type TypedArray } from '../tensor';
 import {
   bytesOf,
@@ -103,24 +104,90 @@ function describe(x: unknown): string {
   return `${typeof x} ${String(x)}`;
 }
 
-/** Parse and validate a whole safetensors file held in `bytes`. `file` names it in errors. */
-export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): SafetensorsFile {
+/** One checked header entry with its element count, as every reader uses it. */
+export interface CheckedEntry {
+  name: string;
+  entry: SafetensorsEntry;
+  numel: number;
+}
+
+/** A safetensors header that passed every rule of the format (parseSafetensorsHeader). */
+export interface SafetensorsHeader {
+  /** N, the JSON header's length in bytes (padding included). */
+  headerLength: number;
+  /** 8 + N: where the data area starts in the file. */
+  dataStart: number;
+  metadata: Record<string, string> | undefined;
+  /** The entries in data order (by offset), tiling the data area exactly. */
+  entries: CheckedEntry[];
+}
+
+/**
+ * N from the file's first 8 bytes, checked against the whole file's size: at least 2 (`{}`), at
+ * most MAX_HEADER_BYTES, and inside the file. Every reader calls this before it sizes a read by N.
+ */
+export function safetensorsHeaderLength(prefix: Uint8Array, fileSize: number, file: string): number {
   checkLittleEndian(file);
-  if (bytes.length < 8) {
-    throw weightsError(file, undefined, `truncated: ${bytes.length} bytes, too short for the 8-byte header length`);
+  if (fileSize < 8 || prefix.length < 8) {
+    throw weightsError(file, undefined, `truncated: ${fileSize} bytes, too short for the 8-byte header length`);
   }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n64 = dv.getBigUint64(0, true);
-  if (n64 > BigInt(bytes.length - 8)) {
-    throw weightsError(file, undefined, `header length ${n64} runs past the end of the file (${bytes.length} bytes; truncated or not safetensors)`);
+  const n64 = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (n64 > BigInt(fileSize - 8)) {
+    throw weightsError(file, undefined, `header length ${n64} runs past the end of the file (${fileSize} bytes; truncated or not safetensors)`);
   }
   const n = Number(n64);
   if (n > MAX_HEADER_BYTES) throw weightsError(file, undefined, `header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   if (n < 2) throw weightsError(file, undefined, `header length ${n} is too small for a JSON object`);
+  return n;
+}
 
+/**
+ * The first key that appears twice in one JSON object of `text` (already valid JSON), or undefined.
+ * JSON.parse keeps the last of duplicate keys silently, so a header could say one thing to us and
+ * another to a reader that keeps the first; the format has one entry per name.
+ */
+export function duplicateJsonKey(text: string): string | undefined {
+  // One frame per open container: the keys seen (objects) and whether a key comes next.
+  const stack: Array<{ keys: Set<string> | undefined; expectKey: boolean }> = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b /* { */) stack.push({ keys: new Set(), expectKey: true });
+    else if (c === 0x5b /* [ */) stack.push({ keys: undefined, expectKey: false });
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) stack.pop();
+    else if (c === 0x2c /* , */) {
+      const top = stack[stack.length - 1];
+      if (top?.keys) top.expectKey = true;
+    } else if (c === 0x22 /* " */) {
+      const start = i;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+      const top = stack[stack.length - 1];
+      if (top?.keys && top.expectKey) {
+        // Decoded, so "a" and "\u0061" are the same key, as JSON.parse sees them.
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (top.keys.has(key)) return key;
+        top.keys.add(key);
+        top.expectKey = false;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The one safetensors header validator, used by every reader (the whole-file reader here and the
+ * lazy one the model loader uses): `json` is the N header bytes, `fileSize` the whole file's size.
+ * The rules are the format's: a JSON object without duplicate keys; `__metadata__` absent, null or
+ * a string -> string map; per tensor a known dtype, a shape of non-negative safe integers and
+ * data_offsets [begin, end] with end - begin = numel x itemsize; sorted by offset, the tensors tile
+ * the data area from 0 with no gap or overlap and end exactly at the end of the file.
+ */
+export function parseSafetensorsHeader(json: Uint8Array, fileSize: number, file: string): SafetensorsHeader {
+  const n = json.length;
+  const dataStart = 8 + n;
+  if (dataStart > fileSize) throw weightsError(file, undefined, `header length ${n} runs past the end of the file (${fileSize} bytes)`);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(json);
   } catch {
     throw weightsError(file, undefined, 'header is not valid UTF-8');
   }
@@ -131,11 +198,12 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Safetens
     throw weightsError(file, undefined, `header is not valid JSON (${(err as Error).message})`);
   }
   if (!isPlainObject(header)) throw weightsError(file, undefined, `header must be a JSON object, got ${describe(header)}`);
+  const dup = duplicateJsonKey(text);
+  if (dup !== undefined) throw weightsError(file, undefined, `header has the key ${quote(dup)} twice (each name must appear once)`);
 
-  const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
+  const dataLen = fileSize - dataStart;
   let metadata: Record<string, string> | undefined;
-  const raw: Array<{ name: string; entry: SafetensorsEntry; numel: number }> = [];
+  const raw: CheckedEntry[] = [];
 
   for (const name of Object.keys(header)) {
     const info = header[name];
@@ -153,13 +221,13 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Safetens
     if (!isPlainObject(info)) throw weightsError(file, name, `header entry must be an object, got ${describe(info)}`);
     const { dtype, shape, data_offsets: offsets } = info;
     if (typeof dtype !== 'string') throw weightsError(file, name, `dtype must be a string, got ${describe(dtype)}`);
-    const known = FILE_DTYPES[dtype];
     if (!Object.prototype.hasOwnProperty.call(FILE_DTYPES, dtype)) {
       if (UNSUPPORTED_DTYPES.has(dtype)) {
         throw weightsError(file, name, `dtype ${dtype} is not supported (supported: ${Object.keys(FILE_DTYPES).join(', ')})`, 'ERR_CONVBERT_DTYPE');
       }
       throw weightsError(file, name, `unknown dtype ${quote(dtype, 40)}`);
     }
+    const known = FILE_DTYPES[dtype];
     if (!Array.isArray(shape)) throw weightsError(file, name, `shape must be an array, got ${describe(shape)}`);
     const numel = safeProduct(shape);
     if (numel === undefined) throw weightsError(file, name, `shape must hold non-negative integers with a safe product, got ${quote(JSON.stringify(shape), 80)}`);
@@ -192,12 +260,23 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Safetens
     prev = name;
   }
   if (cursor !== dataLen) {
-    throw weightsError(file, undefined, `the data area has ${dataLen} bytes but the tensors cover ${cursor} (trailing bytes or a bad header)`);
+    throw weightsError(file, undefined, `the data area has ${dataLen} bytes but the tensors cover ${cursor} (trailing bytes or a bad header length)`);
   }
+  return { headerLength: n, dataStart, metadata, entries: raw };
+}
 
+/** The tensor dtype a safetensors dtype reads as (F64 -> float32, I16 -> int32), and its size in the file. */
+export function safetensorsDtype(fileDtype: string): { dtype: DataType; bytes: number } | undefined {
+  return Object.prototype.hasOwnProperty.call(FILE_DTYPES, fileDtype) ? FILE_DTYPES[fileDtype] : undefined;
+}
+
+/** Parse and validate a whole safetensors file held in `bytes`. `file` names it in errors. */
+export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): SafetensorsFile {
+  const n = safetensorsHeaderLength(bytes.subarray(0, 8), bytes.length, file);
+  const { dataStart, metadata, entries: checked } = parseSafetensorsHeader(bytes.subarray(8, 8 + n), bytes.length, file);
   const tensors: TensorMap = new Map();
   const entries = new Map<string, SafetensorsEntry>();
-  for (const { name, entry, numel } of raw) {
+  for (const { name, entry, numel } of checked) {
     const begin = dataStart + entry.dataOffsets[0];
     let data: TypedArray;
     if (entry.dtype === 'F64') {
@@ -567,12 +646,8 @@ export interface ShardedFile {
 }
 
 /** Merge shards in index order, checking each tensor is where the index says and appears once. */
-export function mergeShards<S extends { tensors: TensorMap }>(
-  indexFile: string,
-  index: ShardIndex,
-  shards: Map<string, S>,
-): TensorMap {
-  const out: TensorMap = new Map();
+export function mergeShards<T>(indexFile: string, index: ShardIndex, shards: Map<string, { tensors: Map<string, T> }>): Map<string, T> {
+  const out = new Map<string, T>();
   const owner = new Map<string, string>();
   for (const [shardName, shard] of shards) {
     for (const [name, t] of shard.tensors) {
@@ -595,26 +670,14 @@ function uniqueShards(index: ShardIndex): string[] {
 }
 
 export function readShardedSafetensorsSync(indexFile: string): ShardedFile {
-  let text: string;
-  try {
-    text = fs.readFileSync(indexFile, 'utf8');
-  } catch (err) {
-    throw ioError(indexFile, 'read', err);
-  }
-  const index = parseShardIndex(text, indexFile);
+  const index = parseShardIndex(readTextFileSync(indexFile), indexFile);
   const shards = new Map<string, SafetensorsFile>();
   for (const f of uniqueShards(index)) shards.set(f, readSafetensorsSync(path.join(path.dirname(indexFile), f)));
   return { tensors: mergeShards(indexFile, index, shards), index, shardMetadata: new Map([...shards].map(([k, v]) => [k, v.metadata])) };
 }
 
 export async function readShardedSafetensors(indexFile: string): Promise<ShardedFile> {
-  let text: string;
-  try {
-    text = await fs.promises.readFile(indexFile, 'utf8');
-  } catch (err) {
-    throw ioError(indexFile, 'read', err);
-  }
-  const index = parseShardIndex(text, indexFile);
+  const index = parseShardIndex(await readTextFile(indexFile), indexFile);
   const shards = new Map<string, SafetensorsFile>();
   for (const f of uniqueShards(index)) shards.set(f, await readSafetensors(path.join(path.dirname(indexFile), f)));
   return { tensors: mergeShards(indexFile, index, shards), index, shardMetadata: new Map([...shards].map(([k, v]) => [k, v.metadata])) };
