@@ -5,7 +5,10 @@
 // forward), or hands the rows to model.forwardPacked when the model has one.
 // Either way each row's output equals the row run alone. Texts longer than the
 // model takes (model_max_length, max_position_embeddings) are truncated, except
-// in question answering, which windows the context (doc stride).
+// in question answering, which windows the context (doc stride). Every row a call
+// makes counts against its limits (PipelineLimits), checked before the rows run.
+import { AsyncLocalStorage } from 'async_hooks';
+
 import { ConvBertError, argError } from '../errors';
 import { attachBatching, groupByLength, type BatchingOptions } from '../batching/model';
 import { resolveModelPath, type HubOptions } from '../hub';
@@ -38,6 +41,84 @@ export interface PipelineOptions {
    * one packed forward, each still computed as if alone. Not used by multiple-choice.
    */
   batching?: BatchingOptions;
+  /** Bounds on the work one call may ask for (defaults: DEFAULT_LIMITS). */
+  limits?: PipelineLimits;
+}
+
+/**
+ * Bounds on the work one pipeline call may generate. HF's pipelines have none; here a
+ * short input cannot make unbounded work: question answering with a tiny max_seq_len
+ * makes a window per few tokens, zero-shot makes inputs x candidate_labels rows, and
+ * fill-mask makes masks x top_k candidates, each a decoded sentence.
+ */
+export interface PipelineLimits {
+  /**
+   * Most rows the model runs for one call: inputs, zero-shot's inputs x candidate_labels,
+   * multiple-choice's choices, question answering's windows. Beyond: ERR_CONVBERT_LIMIT.
+   */
+  maxRows?: number;
+  /** Largest top_k of fill-mask and question-answering. Beyond: ERR_CONVBERT_ARG. */
+  maxTopK?: number;
+  /** Most mask tokens in one fill-mask input. Beyond: ERR_CONVBERT_ARG. */
+  maxMasks?: number;
+  /**
+   * Most fill-mask candidates one call returns (over its inputs, masks x top_k, or x the
+   * number of targets when smaller). Each carries a decoded sentence, so this bounds the
+   * reply: at most maxCandidates x model_max_length tokens. Beyond: ERR_CONVBERT_LIMIT.
+   */
+  maxCandidates?: number;
+}
+
+/**
+ * In-process defaults: generous enough for batch jobs (a few thousand texts, a book-length
+ * QA context at the default max_seq_len), small enough that no call makes millions of rows.
+ * The server has its own, smaller defaults (lib/server/http.ts) and passes them per request.
+ */
+export const DEFAULT_LIMITS: Readonly<Required<PipelineLimits>> = Object.freeze({
+  maxRows: 16384,
+  maxTopK: 100,
+  maxMasks: 32,
+  maxCandidates: 65536,
+});
+
+/** Where each limit is set, for the messages: the option, and the server's flag. */
+const LIMIT_SOURCE: Readonly<Record<keyof PipelineLimits, string>> = {
+  maxRows: 'limits.maxRows; convbert serve --max-inputs',
+  maxTopK: 'limits.maxTopK; convbert serve --max-top-k',
+  maxMasks: 'limits.maxMasks; convbert serve --max-masks',
+  maxCandidates: 'limits.maxCandidates; convbert serve --max-candidates',
+};
+
+const LIMIT_KEYS = Object.keys(LIMIT_SOURCE) as (keyof PipelineLimits)[];
+
+/** Checks a limits object: known keys, each an integer >= 1 (absent keys stay absent). */
+export function checkLimits(what: string, v: unknown): PipelineLimits {
+  const o = checkKeys(what, v, LIMIT_KEYS);
+  const r: PipelineLimits = {};
+  for (const k of LIMIT_KEYS) if (o[k] !== undefined) r[k] = intOption(`${what}.${k}`, o[k], 1, 1);
+  return r;
+}
+
+/** A request-scoped override of the limits (what the server sets per request); see runWithLimits. */
+const limitsContext = new AsyncLocalStorage<PipelineLimits>();
+
+/**
+ * Runs fn with these limits in place of the pipelines' own (key by key) for every
+ * pipeline call started inside it, however deep: the server passes its flags this
+ * way, since a pipeline's per-call options come from the client.
+ */
+export function runWithLimits<T>(limits: PipelineLimits, fn: () => T): T {
+  return limitsContext.run(checkLimits('limits', limits), fn);
+}
+
+/** The refusal of a call whose work passes a limit: names what made the work, the count and the limit. */
+export function limitError(what: string, count: number, unit: string, key: keyof PipelineLimits, limit: number): ConvBertError {
+  return new ConvBertError(`${what}: ${count} ${unit}, more than the limit of ${limit} (${LIMIT_SOURCE[key]})`, 'ERR_CONVBERT_LIMIT');
+}
+
+/** An option (top_k) or a count in one input (masks) above its limit: a value out of range, ERR_CONVBERT_ARG. */
+export function checkAtMost(name: string, v: number, key: keyof PipelineLimits, limit: number): void {
+  if (v > limit) throw argError(`${name}: ${v}, more than the limit of ${limit} (${LIMIT_SOURCE[key]})`);
 }
 
 /** One row for the model: token ids and segment ids of equal length (no padding). */
@@ -135,7 +216,8 @@ export async function loadParts<T extends ConvBertPreTrainedModel>(
 }
 
 export function checkPipelineOptions(o: unknown): PipelineOptions {
-  const r = checkKeys('options', o, ['tokenizer', 'revision', 'cacheDir', 'hub', 'dtype', 'device', 'modulesToNotConvert', 'batch_size', 'batching']);
+  const r = checkKeys('options', o, ['tokenizer', 'revision', 'cacheDir', 'hub', 'dtype', 'device', 'modulesToNotConvert', 'batch_size', 'batching', 'limits']);
+  if (r.limits !== undefined) checkLimits('options.limits', r.limits);
   if (r.batching !== undefined && (r.batching === null || typeof r.batching !== 'object' || Array.isArray(r.batching))) {
     throw argError(`options.batching: expected an object like { maxBatchSize, maxWaitMs, maxTokens }, got ${describe(r.batching)}`);
   }
@@ -157,13 +239,27 @@ export class PipelineCore<M extends ConvBertPreTrainedModel> {
   readonly batchSize: number;
   /** Longest row the model takes: the tokenizer's model_max_length capped by max_position_embeddings. */
   readonly maxLength: number;
+  readonly #limits: Readonly<Required<PipelineLimits>>;
   #disposed = false;
 
-  constructor(model: M, tokenizer: PreTrainedTokenizerBase, batchSize = DEFAULT_BATCH_SIZE) {
+  constructor(model: M, tokenizer: PreTrainedTokenizerBase, batchSize = DEFAULT_BATCH_SIZE, limits: PipelineLimits = {}) {
     this.model = model;
     this.tokenizer = tokenizer;
     this.batchSize = batchSize;
     this.maxLength = Math.min(tokenizer.model_max_length, model.config.max_position_embeddings);
+    this.#limits = Object.freeze({ ...DEFAULT_LIMITS, ...checkLimits('limits', limits) });
+  }
+
+  /** The limits of the current call: the pipeline's own, with runWithLimits' keys in their place. */
+  get limits(): Readonly<Required<PipelineLimits>> {
+    const over = limitsContext.getStore();
+    return over ? { ...this.#limits, ...over } : this.#limits;
+  }
+
+  /** Refuses (ERR_CONVBERT_LIMIT) a call whose `count` model rows, made as `what` says, pass maxRows. */
+  checkRows(what: string, count: number): void {
+    const max = this.limits.maxRows;
+    if (count > max) throw limitError(what, count, 'rows for the model', 'maxRows', max);
   }
 
   get disposed(): boolean {
@@ -191,6 +287,8 @@ export class PipelineCore<M extends ConvBertPreTrainedModel> {
    * (multiple choice); otherwise (n, L).
    */
   async run(rows: readonly Row[], outputs: readonly string[], rank3 = false): Promise<RowOutput[]> {
+    // The tasks count their rows before encoding them; this catches any row they missed.
+    this.checkRows('this call', rows.length);
     for (const r of rows) {
       if (r.input_ids.length === 0) throw argError('inputs: a row with no tokens (the tokenizer returned nothing)');
       if (r.input_ids.length > this.model.config.max_position_embeddings) {

@@ -37,6 +37,7 @@ export async function runFeatureExtraction(
   const pooling = enumOption<Pooling>('pooling', o.pooling, ['none', 'cls', 'mean'], 'none');
   const normalize = boolOption('normalize', o.normalize, false);
   const { items } = asBatch('texts', input, checkText);
+  core.checkRows('texts', items.length);
   const rows = await encodeRows(core.tokenizer, items, null, core.maxLength);
   const outs = await core.run(rows, ['last_hidden_state']);
   const H = core.model.config.hidden_size;

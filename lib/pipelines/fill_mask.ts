@@ -3,13 +3,17 @@
 // {score, token, token_str, sequence}, the sequence being the text decoded with
 // that mask filled (special tokens skipped). One mask gives a list; several give
 // a list per mask, as HF. `targets` restricts the candidates to given tokens.
+// The work is bounded before the model runs: top_k <= maxTopK, masks per text <=
+// maxMasks, candidates (masks x top_k) per call <= maxCandidates (PipelineLimits).
+import { setImmediate as nextTurn } from 'timers/promises';
+
 import { argError } from '../errors';
 import { type ConvBertForMaskedLM } from '../models/heads/masked_lm';
-import { asBatch, checkKeys, checkText, describe, encodeRows, intOption, type PipelineCore } from './base';
-import { softmax, topk } from './math';
+import { asBatch, checkAtMost, checkKeys, checkText, describe, encodeRows, intOption, limitError, type PipelineCore } from './base';
+import { softmaxInto, topk } from './math';
 
 export interface FillMaskOptions {
-  /** How many candidates per mask (default 5). */
+  /** How many candidates per mask (default 5, at most the pipeline's limits.maxTopK). */
   top_k?: number;
   /** Only score these tokens (each a vocab token or a word that tokenizes to one token first). */
   targets?: string | string[];
@@ -25,53 +29,83 @@ export interface FillMaskResult {
 /** One text's answer: the candidates of its mask, or one list per mask when it has several. */
 export type FillMaskOutput = FillMaskResult[] | FillMaskResult[][];
 
+/**
+ * Post-processing runs on the event loop (softmax and selection are O(vocab) per
+ * mask, decoding O(tokens) per candidate). After about this many element steps it
+ * yields a turn, so other requests' I/O runs between slices of a large call.
+ */
+const WORK_PER_TURN = 1 << 21;
+
 export async function runFillMask(
   core: PipelineCore<ConvBertForMaskedLM>,
   input: string | string[],
   options?: FillMaskOptions,
 ): Promise<FillMaskOutput | FillMaskOutput[]> {
   core.checkAlive('fill-mask');
+  const limits = core.limits;
   const o = checkKeys('fill-mask options', options, ['top_k', 'targets']);
   const topK = intOption('top_k', o.top_k, 5, 1);
+  checkAtMost('top_k', topK, 'maxTopK', limits.maxTopK);
   const tok = core.tokenizer;
+  const V = core.model.config.vocab_size;
   const targetIds = o.targets === undefined ? null : resolveTargets(core, o.targets);
   const { items, batched } = asBatch('texts', input, checkText);
+  core.checkRows('texts', items.length);
   const maskId = tok.mask_token_id;
   const rows = await encodeRows(tok, items, null, core.maxLength);
+  const perMask = Math.min(topK, targetIds ? targetIds.length : V);
+  let candidates = 0;
   const masks = rows.map((r, i) => {
     const pos: number[] = [];
     r.input_ids.forEach((id, j) => {
       if (id === maskId) pos.push(j);
     });
+    const name = batched ? `texts[${i}]` : 'text';
     if (pos.length === 0) {
-      throw argError(`${batched ? `texts[${i}]` : 'text'}: no mask token (${tok.mask_token}) in ${describe(items[i])} (after truncation to ${core.maxLength} tokens)`);
+      throw argError(`${name}: no mask token (${tok.mask_token}) in ${describe(items[i])} (after truncation to ${core.maxLength} tokens)`);
     }
+    checkAtMost(`${name}: mask tokens (${tok.mask_token})`, pos.length, 'maxMasks', limits.maxMasks);
+    candidates += pos.length * perMask;
     return pos;
   });
+  if (candidates > limits.maxCandidates) {
+    const nMasks = masks.reduce((s, m) => s + m.length, 0);
+    throw limitError(`fill-mask: ${nMasks} mask(s) x top_k ${perMask}`, candidates, 'candidates', 'maxCandidates', limits.maxCandidates);
+  }
   const outs = await core.run(rows, ['logits']);
-  const V = core.model.config.vocab_size;
-  const results = rows.map((r, i): FillMaskOutput => {
+  // One buffer for every mask's probabilities: the same float64 softmax as math.softmax.
+  const probs = new Float64Array(V);
+  let work = 0;
+  const results: FillMaskOutput[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
     const logits = outs[i].logits.data as Float32Array;
-    const perMask = masks[i].map((p) => {
-      const probs = softmax(logits.subarray(p * V, (p + 1) * V));
-      let cand: number[];
-      if (targetIds) {
-        const sc = targetIds.map((id) => probs[id]);
-        cand = topk(sc, topK).map((k) => targetIds[k]);
-      } else cand = topk(probs, topK);
-      return cand.map((id) => {
-        const filled = r.input_ids.slice();
-        filled[p] = id;
-        return {
-          score: probs[id],
-          token: id,
-          token_str: tok.decode([id]),
-          sequence: tok.decode(filled, { skip_special_tokens: true }),
-        };
-      });
-    });
-    return perMask.length === 1 ? perMask[0] : perMask;
-  });
+    const lists: FillMaskResult[][] = [];
+    for (const p of masks[i]) {
+      softmaxInto(logits.subarray(p * V, (p + 1) * V), probs);
+      // Ties go to the lower id (index), as a stable sort of the probabilities gives.
+      const cand = targetIds ? topk(targetIds.map((id) => probs[id]), topK).map((k) => targetIds[k]) : topk(probs, topK);
+      lists.push(
+        cand.map((id) => {
+          const filled = r.input_ids.slice();
+          filled[p] = id;
+          return {
+            score: probs[id],
+            token: id,
+            token_str: tok.decode([id]),
+            sequence: tok.decode(filled, { skip_special_tokens: true }),
+          };
+        }),
+      );
+      work += V + cand.length * r.input_ids.length;
+      if (work >= WORK_PER_TURN) {
+        work = 0;
+        await nextTurn();
+        core.checkAlive('fill-mask');
+      }
+    }
+    results.push(lists.length === 1 ? lists[0] : lists);
+  }
   return batched ? results : results[0];
 }
 
@@ -81,7 +115,8 @@ function resolveTargets(core: PipelineCore<ConvBertForMaskedLM>, targets: unknow
     throw argError(`targets: expected a string or a non-empty array of strings, got ${describe(targets)}`);
   }
   const tok = core.tokenizer;
-  const ids: number[] = [];
+  // A Set keeps the first occurrence of each id in order, in O(1) per target (a long list stays linear).
+  const ids = new Set<number>();
   for (const t of list as string[]) {
     let id = tok.tokenToId(t);
     if (id === null) {
@@ -91,7 +126,7 @@ function resolveTargets(core: PipelineCore<ConvBertForMaskedLM>, targets: unknow
       id = pieces[0];
     }
     if (id >= core.model.config.vocab_size) throw argError(`targets: ${JSON.stringify(t)} maps to id ${id}, outside the model's vocab_size ${core.model.config.vocab_size}`);
-    if (!ids.includes(id)) ids.push(id);
+    ids.add(id);
   }
-  return ids;
+  return [...ids];
 }

@@ -22,7 +22,8 @@ import { runTextClassification, type TextClassificationInput, type TextClassific
 import { runTokenClassification, type EntityGroup, type TokenClassificationOptions, type TokenEntity } from './token_classification';
 import { runZeroShot, type ZeroShotOptions, type ZeroShotResult } from './zero_shot_classification';
 
-export type { PipelineOptions } from './base';
+export type { PipelineLimits, PipelineOptions } from './base';
+export { DEFAULT_LIMITS, runWithLimits } from './base';
 export type { FeatureExtractionOptions, Pooling } from './feature_extraction';
 export type { FillMaskOptions, FillMaskOutput, FillMaskResult } from './fill_mask';
 export type { MultipleChoiceInput, MultipleChoiceResult } from './multiple_choice';
@@ -126,7 +127,8 @@ function makePipe<M extends ConvBertPreTrainedModel>(task: PipelineTask, core: P
 /**
  * Builds a pipeline for `task` from a Hub id ("org/name") or a local model folder.
  * Options: tokenizer 'fast' | 'slow', revision, cacheDir, hub (other Hub settings),
- * dtype/device (passed to fromPretrained), batch_size (most rows per forward).
+ * dtype/device (passed to fromPretrained), batch_size (most rows per forward),
+ * limits (the work one call may ask for; DEFAULT_LIMITS otherwise).
  */
 export async function pipeline<T extends keyof PipelineTypes>(task: T, modelIdOrDir: string, options?: PipelineOptions): Promise<PipelineTypes[T]>;
 export async function pipeline(task: string, modelIdOrDir: string, options?: PipelineOptions): Promise<AnyPipeline>;
@@ -146,43 +148,43 @@ export async function pipeline(task: string, modelIdOrDir: string, options: Pipe
   switch (t) {
     case 'fill-mask': {
       const p = await loadParts((d, mo) => ConvBertForMaskedLM.fromPretrained(d, mo), modelIdOrDir, o);
-      const core = new PipelineCore(p.model, p.tokenizer, bs);
+      const core = new PipelineCore(p.model, p.tokenizer, bs, o.limits);
       return makePipe(t, core, (input: string | string[], opts?: FillMaskOptions) => runFillMask(core, input, opts)) as FillMaskPipeline;
     }
     case 'text-classification': {
       const p = await loadParts((d, mo) => ConvBertForSequenceClassification.fromPretrained(d, mo), modelIdOrDir, o);
-      const core = new PipelineCore(p.model, p.tokenizer, bs);
+      const core = new PipelineCore(p.model, p.tokenizer, bs, o.limits);
       return makePipe(t, core, (input: TextClassificationInput | TextClassificationInput[], opts?: TextClassificationOptions) =>
         runTextClassification(core, input, opts),
       ) as TextClassificationPipeline;
     }
     case 'token-classification': {
       const p = await loadParts((d, mo) => ConvBertForTokenClassification.fromPretrained(d, mo), modelIdOrDir, o);
-      const core = new PipelineCore(p.model, p.tokenizer, bs);
+      const core = new PipelineCore(p.model, p.tokenizer, bs, o.limits);
       return makePipe(t, core, (input: string | string[], opts?: TokenClassificationOptions) => runTokenClassification(core, input, opts)) as TokenClassificationPipeline;
     }
     case 'question-answering': {
       const p = await loadParts((d, mo) => ConvBertForQuestionAnswering.fromPretrained(d, mo), modelIdOrDir, o);
-      const core = new PipelineCore(p.model, p.tokenizer, bs);
+      const core = new PipelineCore(p.model, p.tokenizer, bs, o.limits);
       return makePipe(t, core, (input: QuestionAnsweringInput | QuestionAnsweringInput[], opts?: QuestionAnsweringOptions) =>
         runQuestionAnswering(core, input, opts),
       ) as QuestionAnsweringPipeline;
     }
     case 'feature-extraction': {
       const p = await loadParts((d, mo) => ConvBertModel.fromPretrained(d, mo), modelIdOrDir, o);
-      const core = new PipelineCore(p.model, p.tokenizer, bs);
+      const core = new PipelineCore(p.model, p.tokenizer, bs, o.limits);
       return makePipe(t, core, (input: string | string[], opts?: FeatureExtractionOptions) => runFeatureExtraction(core, input, opts)) as FeatureExtractionPipeline;
     }
     case 'zero-shot-classification': {
       const p = await loadParts((d, mo) => ConvBertForSequenceClassification.fromPretrained(d, mo), modelIdOrDir, o);
-      const core = new PipelineCore(p.model, p.tokenizer, bs);
+      const core = new PipelineCore(p.model, p.tokenizer, bs, o.limits);
       return makePipe(t, core, (input: string | string[], labels: string | string[], opts?: ZeroShotOptions) =>
         runZeroShot(core, input, labels, opts),
       ) as ZeroShotClassificationPipeline;
     }
     case 'multiple-choice': {
       const p = await loadParts((d, mo) => ConvBertForMultipleChoice.fromPretrained(d, mo), modelIdOrDir, o);
-      const core = new PipelineCore(p.model, p.tokenizer, bs);
+      const core = new PipelineCore(p.model, p.tokenizer, bs, o.limits);
       return makePipe(t, core, (input: MultipleChoiceInput | MultipleChoiceInput[], opts?: Record<string, never>) =>
         runMultipleChoice(core, input, opts),
       ) as MultipleChoicePipeline;

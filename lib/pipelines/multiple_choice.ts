@@ -3,6 +3,7 @@
 // ConvBertForMultipleChoice ALONE, unpadded (HF pads choices to one length and its
 // 'last' summary then reads a pad position; we score each choice as if it were the
 // only one). scores = softmax over the question's choice logits; best = argmax.
+// Every choice is a model row, counted against limits.maxRows.
 import { argError } from '../errors';
 import { type ConvBertForMultipleChoice } from '../models/heads/multiple_choice';
 import { asBatch, checkKeys, describe, encodeRows, type PipelineCore } from './base';
@@ -40,6 +41,7 @@ export async function runMultipleChoice(
   core.checkAlive('multiple-choice');
   checkKeys('multiple-choice options', options, []);
   const { items, batched } = asBatch('inputs', input, checkInput);
+  core.checkRows('multiple-choice: the choices of all inputs', items.reduce((sum, x) => sum + x.choices.length, 0));
   const rows = await encodeRows(
     core.tokenizer,
     items.flatMap((x) => x.choices.map(() => x.question)),

@@ -6,10 +6,12 @@
 // max_answer_len tokens) scored start_p * end_p; the best spans over all windows
 // win. Character offsets come from the tokenizer's offset mapping (aligned to
 // whole words by default), so context.slice(start, end) === answer.
+// Every window is a model row: the windows of a call are counted (from the token
+// counts, before any is built) against limits.maxRows.
 import { argError } from '../errors';
 import { type ConvBertForQuestionAnswering } from '../models/heads/question_answering';
-import { asBatch, boolOption, checkKeys, describe, intOption, type PipelineCore, type Row } from './base';
-import { softmax } from './math';
+import { asBatch, boolOption, checkAtMost, checkKeys, describe, intOption, type PipelineCore, type Row } from './base';
+import { softmax, topk } from './math';
 
 export interface QuestionAnsweringOptions {
   /** Answers to return (default 1: one object; more: a list). */
@@ -56,6 +58,11 @@ function checkInput(v: unknown, name: string): QuestionAnsweringInput {
   return { question: o.question, context: o.context };
 }
 
+/** How many windows of `room` context tokens, each starting `room - stride` after the last, cover n tokens (at least one). */
+export function windowCount(n: number, room: number, stride: number): number {
+  return n <= room ? 1 : 1 + Math.ceil((n - room) / (room - stride));
+}
+
 export async function runQuestionAnswering(
   core: PipelineCore<ConvBertForQuestionAnswering>,
   input: QuestionAnsweringInput | QuestionAnsweringInput[],
@@ -63,22 +70,22 @@ export async function runQuestionAnswering(
 ): Promise<QuestionAnsweringResult | QuestionAnsweringResult[] | (QuestionAnsweringResult | QuestionAnsweringResult[])[]> {
   core.checkAlive('question-answering');
   const o = checkKeys('question-answering options', options, ['top_k', 'doc_stride', 'max_seq_len', 'max_answer_len', 'handle_impossible_answer', 'align_to_words']);
+  const limits = core.limits;
   const topK = intOption('top_k', o.top_k, 1, 1);
+  checkAtMost('top_k', topK, 'maxTopK', limits.maxTopK);
   const maxSeqLen = Math.min(intOption('max_seq_len', o.max_seq_len, 384, 4), core.maxLength);
   const docStride = Math.min(intOption('doc_stride', o.doc_stride, 128, 0), Math.floor(maxSeqLen / 2));
   const maxAnswerLen = intOption('max_answer_len', o.max_answer_len, 15, 1);
   const impossible = boolOption('handle_impossible_answer', o.handle_impossible_answer, false);
   const align = boolOption('align_to_words', o.align_to_words, true);
   const { items, batched } = asBatch('inputs', input, checkInput);
+  core.checkRows('inputs', items.length);
   const tok = core.tokenizer;
 
-  const windows: Window[] = [];
-  const cls = tok.cls_token_id;
-  const sep = tok.sep_token_id;
-  items.forEach((x, ex) => {
-    // The windows are built here from the question's and the context's own encodings
-    // (WordPiece tokenizes each text alone, so this equals encoding the pair): every
-    // context token lands in some window whatever the tokenizer's overflow rules.
+  // The windows are built from the question's and the context's own encodings
+  // (WordPiece tokenizes each text alone, so this equals encoding the pair): every
+  // context token lands in some window whatever the tokenizer's overflow rules.
+  const encoded = items.map((x, ex) => {
     const q = tok.encode(x.question, { add_special_tokens: false }).input_ids;
     const c = tok.encode(x.context, { add_special_tokens: false, return_offsets_mapping: true, return_word_ids: true });
     const room = maxSeqLen - q.length - 3;
@@ -86,6 +93,15 @@ export async function runQuestionAnswering(
       throw argError(`inputs${batched ? `[${ex}]` : ''}.question: ${q.length} tokens leave no room for the context in max_seq_len ${maxSeqLen}`);
     }
     const stride = Math.min(docStride, room - 1);
+    return { q, c, room, stride };
+  });
+  const nWindows = encoded.reduce((sum, e) => sum + windowCount(e.c.input_ids.length, e.room, e.stride), 0);
+  core.checkRows(`question-answering windows (max_seq_len ${maxSeqLen}, doc_stride ${docStride}, over ${items.length} input(s))`, nWindows);
+
+  const windows: Window[] = [];
+  const cls = tok.cls_token_id;
+  const sep = tok.sep_token_id;
+  encoded.forEach(({ q, c, room, stride }, ex) => {
     const n = c.input_ids.length;
     for (let s0 = 0; ; s0 += room - stride) {
       const s1 = Math.min(s0 + room, n);
@@ -129,35 +145,54 @@ export async function runQuestionAnswering(
     const ps = softmax(masked(outs[wi].start_logits.data as Float32Array));
     const pe = softmax(masked(outs[wi].end_logits.data as Float32Array));
     nullScore[w.example] = Math.min(nullScore[w.example], ps[0] * pe[0]);
-    const spans: { s: number; e: number; score: number }[] = [];
+    // Spans (end >= start, at most max_answer_len tokens) in (start, end) order, so
+    // equal scores keep that order, as a stable sort of the list would.
+    const spanS: number[] = [];
+    const spanE: number[] = [];
+    const spanScore: number[] = [];
     for (let s = 0; s < L; s++) {
       if (!inCtx[s]) continue;
       for (let e = s; e < Math.min(L, s + maxAnswerLen); e++) {
         if (!inCtx[e]) continue;
-        spans.push({ s, e, score: ps[s] * pe[e] });
+        spanS.push(s);
+        spanE.push(e);
+        spanScore.push(ps[s] * pe[e]);
       }
     }
-    spans.sort((a, b) => b.score - a.score || a.s - b.s || a.e - b.e);
-    // Word alignment can map two token spans to one character span: keep the first (best) of each.
-    const seen = new Set<string>();
-    for (const sp of spans) {
-      if (seen.size >= topK) break;
-      let start = w.offsets[sp.s][0];
-      let end = w.offsets[sp.e][1];
-      if (align) {
-        // Widen to the words' character spans, over the tokens of this window.
-        const ws = w.wordIds[sp.s];
-        const we = w.wordIds[sp.e];
-        for (let j = 0; j < L; j++) {
-          if (!inCtx[j]) continue;
-          if (w.wordIds[j] === ws) start = Math.min(start, w.offsets[j][0]);
-          if (w.wordIds[j] === we) end = Math.max(end, w.offsets[j][1]);
+    // Each word's character span over this window's context tokens (for align_to_words).
+    const wordSpan = new Map<number | null, [number, number]>();
+    for (let j = 0; j < L; j++) {
+      if (!inCtx[j]) continue;
+      const ws = wordSpan.get(w.wordIds[j]);
+      if (ws) {
+        ws[0] = Math.min(ws[0], w.offsets[j][0]);
+        ws[1] = Math.max(ws[1], w.offsets[j][1]);
+      } else wordSpan.set(w.wordIds[j], [w.offsets[j][0], w.offsets[j][1]]);
+    }
+    // Word alignment can map two token spans to one character span: keep the first (best) of
+    // each. The best `want` spans come from a partial selection; only when duplicates leave
+    // fewer than top_k answers among them is the selection widened (doubled), up to all spans.
+    for (let want = topK; ; want *= 2) {
+      const order = topk(spanScore, want);
+      const seen = new Set<string>();
+      const found: QuestionAnsweringResult[] = [];
+      for (const k of order) {
+        if (seen.size >= topK) break;
+        let start = w.offsets[spanS[k]][0];
+        let end = w.offsets[spanE[k]][1];
+        if (align) {
+          start = Math.min(start, wordSpan.get(w.wordIds[spanS[k]])![0]);
+          end = Math.max(end, wordSpan.get(w.wordIds[spanE[k]])![1]);
         }
+        const key = `${start}:${end}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        found.push({ answer: ctx.slice(start, end), score: spanScore[k], start, end });
       }
-      const key = `${start}:${end}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      answers[w.example].push({ answer: ctx.slice(start, end), score: sp.score, start, end });
+      if (seen.size >= topK || order.length >= spanScore.length) {
+        answers[w.example].push(...found);
+        break;
+      }
     }
   });
 

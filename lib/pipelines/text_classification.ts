@@ -70,6 +70,7 @@ export async function runTextClassification(
   const topK = o.top_k === null ? N : intOption('top_k', o.top_k, 1, 1);
   const fn = enumOption<FunctionToApply>('function_to_apply', o.function_to_apply, ['softmax', 'sigmoid', 'none'], defaultFunction(c));
   const { items, batched } = asBatch('texts', input, checkInput);
+  core.checkRows('texts', items.length);
   const rows = await encodeRows(core.tokenizer, items.map((x) => x.text), items.map((x) => x.pair), core.maxLength);
   const outs = await core.run(rows, ['logits']);
   const per = outs.map((out) => {

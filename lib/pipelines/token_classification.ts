@@ -175,8 +175,10 @@ export async function runTokenClassification(
   core.checkAlive('token-classification');
   const o = checkKeys('token-classification options', options, ['aggregation_strategy', 'ignore_labels']);
   const strategy = enumOption<AggregationStrategy>('aggregation_strategy', o.aggregation_strategy, ['none', 'simple', 'first', 'average', 'max'], 'none');
-  const ignore = checkIgnore(o.ignore_labels);
+  // A Set: the list comes from the caller and is checked once per entity.
+  const ignore = new Set(checkIgnore(o.ignore_labels));
   const { items, batched } = asBatch('texts', input, checkText);
+  core.checkRows('texts', items.length);
   const tok = core.tokenizer;
   const c = core.model.config;
   const N = c.num_labels;
@@ -204,7 +206,7 @@ export async function runTokenClassification(
       pre.push({ word, scores: softmax(logits.subarray(j * N, (j + 1) * N)), start, end, index: j, isSubword });
     }
     const ents = aggregateEntities(tok, pre, strategy, labels);
-    return ents.filter((e) => !ignore.includes('entity' in e ? e.entity : e.entity_group));
+    return ents.filter((e) => !ignore.has('entity' in e ? e.entity : e.entity_group));
   });
   return batched ? results : results[0];
 }

@@ -6,8 +6,9 @@
 // contradiction ids come from the config's label names (prefixes "entail" and
 // "contradict"); without them, HF's fallback (entailment = last, contradiction =
 // 0, or last when entailment is 0). Output {sequence, labels, scores}, sorted.
+// Every (text, label) pair is a model row, counted against limits.maxRows.
 import { type ConvBertConfig } from '../config';
-import { argError } from '../errors';
+import { ConvBertError, argError } from '../errors';
 import { type ConvBertForSequenceClassification } from '../models/heads/sequence_classification';
 import { asBatch, boolOption, checkKeys, checkText, describe, encodeRows, type PipelineCore } from './base';
 import { softmax } from './math';
@@ -27,6 +28,13 @@ export interface ZeroShotResult {
 }
 
 const warned = new WeakSet<ConvBertConfig>();
+
+/**
+ * Most characters of all hypotheses together: a template with many {} and long labels
+ * would otherwise build strings far larger than the request (each is truncated to the
+ * model's length by the tokenizer anyway).
+ */
+export const MAX_HYPOTHESIS_CHARS = 1 << 20;
 
 /** The entailment and contradiction class ids of an NLI head (warns once per config when guessing). */
 export function nliIds(c: ConvBertConfig): { entailment: number; contradiction: number } {
@@ -81,7 +89,16 @@ export async function runZeroShot(
   if (c.num_labels < 2) throw argError(`zero-shot-classification: the model has num_labels ${c.num_labels}; an NLI head needs entailment and contradiction classes`);
   const { entailment, contradiction } = nliIds(c);
   const { items, batched } = asBatch('texts', input, checkText);
-  const hyps = labels.map((l) => template.split('{}').join(l));
+  core.checkRows(`zero-shot-classification: ${items.length} text(s) x ${labels.length} candidate_labels`, items.length * labels.length);
+  const parts = template.split('{}');
+  const hypChars = labels.reduce((sum, l) => sum + template.length - 2 * (parts.length - 1) + (parts.length - 1) * l.length, 0);
+  if (hypChars > MAX_HYPOTHESIS_CHARS) {
+    throw new ConvBertError(
+      `hypothesis_template: its ${parts.length - 1} {} filled with ${labels.length} candidate_labels make ${hypChars} characters of hypotheses, more than the limit of ${MAX_HYPOTHESIS_CHARS}`,
+      'ERR_CONVBERT_LIMIT',
+    );
+  }
+  const hyps = labels.map((l) => parts.join(l));
   const rows = await encodeRows(
     core.tokenizer,
     items.flatMap((t) => labels.map(() => t)),

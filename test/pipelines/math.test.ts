@@ -5,18 +5,7 @@
 import test from 'ava';
 
 import { softmax, softmaxInto, topk } from '../../lib/pipelines/math';
-
-/** mulberry32: a small seeded generator, so every run draws the same values. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../helpers/rng';
 
 /** The reference: every index sorted by value, largest first, equal values by index; NaNs last, by index. */
 function sortRef(x: ArrayLike<number>, k: number): number[] {
