@@ -1,7 +1,8 @@
 // tensor.ts: the Tensor type shared with the ecosystem (onnxruntime-common,
 // transformers.js): `new Tensor(dtype, data, dims)` with .dtype .dims .data .size.
-// Typed arrays are kept as given (zero-copy); nested or flat JS arrays are
-// converted once. float16 and bfloat16 hold their raw bits in a Uint16Array.
+// Typed arrays are kept as given (zero-copy; over a SharedArrayBuffer too,
+// though forward() refuses those); nested or flat JS arrays are converted once.
+// float16 and bfloat16 hold their raw bits in a Uint16Array.
 import { dtypeError, shapeError, argError } from './errors';
 
 export type DataType = 'float32' | 'float16' | 'bfloat16' | 'int8' | 'uint8' | 'int32' | 'int64' | 'bool';
@@ -50,6 +51,26 @@ export function typedView<T extends DataType>(dtype: T, buffer: ArrayBufferLike,
 
 export function allocTyped<T extends DataType>(dtype: T, length: number): DataTypeMap[T] {
   return new CTORS[dtype](length) as DataTypeMap[T];
+}
+
+/**
+ * Why the memory under a typed array cannot be handed to a forward: 'over a
+ * SharedArrayBuffer' (another thread may write it while the engine reads) or
+ * 'whose ArrayBuffer is detached' (it was transferred; nothing is left to read).
+ * Null when it is a live ArrayBuffer.
+ */
+export function bufferProblem(a: ArrayBufferView): string | null {
+  const buf = a.buffer;
+  if (typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer) return 'over a SharedArrayBuffer';
+  if (buf.byteLength === 0) {
+    // Node 20 has no ArrayBuffer.prototype.detached; only a detached buffer refuses a view.
+    try {
+      new Uint8Array(buf);
+    } catch {
+      return 'whose ArrayBuffer is detached';
+    }
+  }
+  return null;
 }
 
 /** Product of dims, checking each is a non-negative safe integer. */
@@ -294,6 +315,10 @@ export class Tensor<T extends DataType = DataType> {
     if (ArrayBuffer.isView(data)) {
       if (!matchesDtype(dtype, data)) {
         throw dtypeError(`Tensor: data for dtype ${dtype} must be a ${CTORS[dtype].name}, got ${data.constructor.name}`);
+      }
+      // A detached view reads as empty: say so rather than report a size mismatch.
+      if (bufferProblem(data) === 'whose ArrayBuffer is detached') {
+        throw argError(`Tensor: data must be a typed array over a live ArrayBuffer, got a ${data.constructor.name} whose ArrayBuffer is detached (transferred)`);
       }
       flat = data as TypedArray;
       shape = dims ? [...dims] : [flat.length];

@@ -2,7 +2,10 @@
 // the native engine (native/binding/engine_wrap.cc, exported as addon.Engine).
 // One native call per forward: TS validates user input, builds a
 // ForwardRequest of typed arrays, preallocates every output, and the engine
-// writes into them on a worker thread.
+// writes into them on a worker thread. forward() copies the input arrays before
+// it returns, so they may change afterwards; the outputs must stay unreachable
+// by other code (no transfer, no reuse) until its promise settles. Arrays over a
+// SharedArrayBuffer or a detached buffer are refused (ERR_CONVBERT_ARG).
 
 /** Activation codes shared with native/include/convbert/ops.h (enum Activation). */
 export const ACTIVATION_CODES = {

@@ -1,10 +1,13 @@
 // inputs.ts: validation of forward() inputs, before any native call. Every
 // input may be a Tensor or (nested) JS arrays; ids must be int64 or int32,
-// masks int or float, embeddings and head masks float. Messages name the
-// argument, what was expected and what was found, e.g.
+// masks int or float, embeddings and head masks float; masks and embeddings
+// finite; no data over a SharedArrayBuffer or a detached buffer. Float32 data is
+// passed on as is: the engine copies every input when forward() reads the
+// request, so callers may reuse their arrays once forward() has returned.
+// Messages name the argument, what was expected and what was found, e.g.
 // `attention_mask: expected dims [2, 128] like input_ids, got [2, 127]`.
 import { ConvBertError, argError, dtypeError, shapeError } from '../errors';
-import { Tensor, type DataType, type NestedArray } from '../tensor';
+import { Tensor, bufferProblem, type DataType, type NestedArray } from '../tensor';
 
 /** A Tensor, or nested JS arrays of numbers (bigints and booleans where they make sense). */
 export type TensorInput = Tensor | NestedArray<number | bigint | boolean>;
@@ -72,6 +75,8 @@ export function readInput(name: string, x: TensorInput, kind: InputKind): ReadTe
     if (!allowed(kind).includes(t.dtype)) {
       throw dtypeError(`${name}: expected dtype ${allowed(kind).join(' or ')}, got ${t.dtype}`);
     }
+    const problem = bufferProblem(t.data);
+    if (problem) throw argError(`${name}: expected data over an ArrayBuffer, got a ${t.data.constructor.name} ${problem}`);
   } else if (Array.isArray(x) || typeof x === 'number' || typeof x === 'bigint' || typeof x === 'boolean') {
     try {
       const probe = new Tensor('float32', Array.isArray(x) ? (x as NestedArray<number>) : [x as number]);
@@ -143,6 +148,18 @@ export function idsInRange(name: string, r: ReadTensor, hi: number, limitName: s
     out[i] = v;
   }
   return out;
+}
+
+/**
+ * Throws unless every value is finite. torch would run NaN or ±Inf through a
+ * mask or an embedding and answer NaN; our kernel paths would not all carry it
+ * the same way (vector clamps turn NaN into numbers), so it is refused instead.
+ */
+export function checkFinite(name: string, r: ReadTensor): void {
+  const v = r.values;
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) throw argError(`${name}: expected finite values, got ${v[i]} at ${where(i, r.dims)}`);
+  }
 }
 
 /** What the trunk needs from the config to validate inputs. */
@@ -217,7 +234,7 @@ export function readTrunkInputs(
     batchDims = r.dims.slice(0, batchRank);
     ref = 'inputs_embeds';
     checkNonEmpty('inputs_embeds', batchDims);
-    // NaN and Inf are passed through: they propagate like in torch, they do not crash.
+    checkFinite('inputs_embeds', r);
     inputs_embeds = r.values instanceof Float32Array ? r.values : Float32Array.from(r.values);
   }
   const L = batchDims[batchRank - 1];
@@ -259,6 +276,7 @@ export function readTrunkInputs(
       const alt = batchRank === 2 ? ` (a 3-D mask is ${fmtDims(dims3)})` : '';
       throw shapeError(`attention_mask: expected dims ${fmtDims(batchDims)} ${like}, got ${fmtDims(r.dims)}${alt}`);
     }
+    checkFinite('attention_mask', r);
     attention_mask = r.values instanceof Float32Array ? r.values : Float32Array.from(r.values);
   }
 
@@ -273,6 +291,7 @@ export function readTrunkInputs(
     else {
       throw shapeError(`head_mask: expected dims [${sa}] (attention heads) or [${nl}, ${sa}] (layers, attention heads), got ${fmtDims(r.dims)}`);
     }
+    checkFinite('head_mask', r);
   }
   return { batchDims, rows, L, input_ids, inputs_embeds, token_type_ids, position_ids, attention_mask, attention_mask_rank, head_mask };
 }

@@ -30,6 +30,28 @@ void ThrowArg(Napi::Env env, bool range, const std::string& msg) {
   else Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
 }
 
+bool ReadTypedArray(Napi::Value v, TypedArrayView* out) {
+  *out = TypedArrayView();
+  napi_env env = v.Env();
+  bool is_ta = false;
+  if (v.IsEmpty() || napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
+  napi_value buffer = nullptr;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &out->type, &out->length, &out->data, &buffer, &offset) != napi_ok) return false;
+  bool plain = false, detached = false;
+  if (napi_is_arraybuffer(env, buffer, &plain) != napi_ok || !plain) {
+    out->problem = "one over a SharedArrayBuffer";
+    out->shared = true;
+  } else if (napi_is_detached_arraybuffer(env, buffer, &detached) != napi_ok || detached) {
+    out->problem = "one whose ArrayBuffer is detached";
+  }
+  if (out->problem) {
+    out->data = nullptr;
+    out->length = 0;
+  }
+  return true;
+}
+
 bool IntegerArg(const Napi::CallbackInfo& info, size_t i, const std::string& what, double lo, double hi,
                 const char* expected, int64_t* out) {
   if (info.Length() <= i || !info[i].IsNumber()) {
@@ -87,6 +109,7 @@ Napi::Value Addon::BackendInfo(const Napi::CallbackInfo& info) {
   Napi::Object c = Napi::Object::New(env);
   c.Set("compiled", ci.compiled);
   c.Set("available", ci.available);
+  if (ci.emulated) c.Set("emulated", true);  // the emulated CUDA build (cuda/emu/), never a GPU
   c.Set("deviceCount", ci.device_count);
   c.Set("runtimeVersion", ci.runtime_version);
   c.Set("driverVersion", ci.driver_version);

@@ -44,4 +44,20 @@ void ThrowArg(Napi::Env env, bool range, const std::string& msg);
 bool IntegerArg(const Napi::CallbackInfo& info, size_t i, const std::string& what, double lo, double hi,
                 const char* expected, int64_t* out);
 
+// A typed array's element type, length and first element, read with the plain
+// C call (node-addon-api's ArrayBuffer() throws a bare "Invalid argument" for a
+// view over a SharedArrayBuffer). problem is null for a view over a live
+// ArrayBuffer; otherwise it says why the view must not be read ("one over a
+// SharedArrayBuffer": another thread may write it meanwhile; "one whose
+// ArrayBuffer is detached": its memory was transferred or freed).
+struct TypedArrayView {
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  const char* problem = nullptr;
+  bool shared = false;  // the problem is a SharedArrayBuffer
+};
+// False (nothing thrown) when v is not a typed array.
+bool ReadTypedArray(Napi::Value v, TypedArrayView* out);
+
 }  // namespace convbert

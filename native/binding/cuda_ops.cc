@@ -43,16 +43,16 @@ const T* Arr(Napi::Object o, const char* fn, const char* name, napi_typedarray_t
     if (optional) return nullptr;
     Type(o.Env(), std::string(fn) + ": " + name + " is required");
   }
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
-    Type(o.Env(), std::string(fn) + ": " + name + " must be a " +
-                      (type == napi_float32_array ? "Float32Array" : "Int32Array"));
-  auto ta = v.As<Napi::TypedArray>();
-  const int64_t have = static_cast<int64_t>(ta.ElementLength());
+  TypedArrayView ta;
+  const char* want = type == napi_float32_array ? "Float32Array" : "Int32Array";
+  if (!ReadTypedArray(v, &ta) || ta.type != type) Type(o.Env(), std::string(fn) + ": " + name + " must be a " + want);
+  if (ta.problem) Type(o.Env(), std::string(fn) + ": " + name + " must be a " + want + " over an ArrayBuffer, got " + ta.problem);
+  const int64_t have = static_cast<int64_t>(ta.length);
   if (n >= 0 && have != n)
     Range(o.Env(), std::string(fn) + ": " + name + " must have " + std::to_string(n) + " elements, got " +
                        std::to_string(have));
   if (len) *len = have;
-  return reinterpret_cast<const T*>(static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  return static_cast<const T*>(ta.data);
 }
 const float* F32(Napi::Object o, const char* fn, const char* name, int64_t n, bool optional = false,
                  int64_t* len = nullptr) {

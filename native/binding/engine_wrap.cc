@@ -1,9 +1,12 @@
 // engine_wrap.cc: addon.Engine, the native half of lib/models/engine_types.ts
 // (EngineSpec, ForwardRequest, NativeEngine). The constructor copies and packs
-// the weights; forward(req) re-checks every array (type, length = product of
-// dims, ids in range) and queues a ForwardWorker; forwardSync runs on the
-// calling thread; dispose() frees native memory at once (a forward in flight
-// keeps the model alive until it ends); the ObjectWrap finalizer frees it otherwise.
+// the weights; forward(req) copies the request's input arrays (the queued work
+// must not read JS memory that JS may change or transfer once the promise is
+// returned), re-checks them (type, length = product of dims, ids in range, masks
+// and embeddings finite; none over a SharedArrayBuffer or detached) and queues a
+// ForwardWorker; forwardSync reads them in place on the calling thread;
+// dispose() frees native memory at once (a forward in flight keeps the model
+// alive until it ends); the ObjectWrap finalizer frees it otherwise.
 // A second constructor argument { device, dtype, tf32, isa } places the engine:
 // device 'cpu' (default) | 'cuda' (= 'cuda:0') | 'cuda:N' hands the built Model to
 // cuda_engine_create (weights resident on that device; forwards run there); dtype
@@ -65,32 +68,84 @@ bool GetInt(Napi::Object o, const char* where, const char* name, int64_t lo, int
 }
 
 const char* TypeName(napi_typedarray_type t) { return t == napi_float32_array ? "Float32Array" : "Int32Array"; }
+const char* Article(napi_typedarray_type t) { return t == napi_int32_array ? "an " : "a "; }
 
 // Reads an optional typed array of exactly n elements; null/undefined -> *out = nullptr.
+// copy set: the elements are copied into *copy and *out points there, so the
+// caller owns them (a forward queued on the pool must not read JS memory that JS
+// may change, transfer or free once forward() has returned). Otherwise *out
+// points into the JS array, which keep (when set) references until completion.
+// A view over a SharedArrayBuffer or a detached ArrayBuffer is refused.
 template <typename T>
 bool GetArray(Napi::Value v, const std::string& name, napi_typedarray_type type, int64_t n, bool nullable,
-              const T** out, std::vector<Napi::Reference<Napi::Value>>* keep, Fail* f) {
+              const T** out, std::vector<Napi::Reference<Napi::Value>>* keep, Fail* f,
+              std::vector<T>* copy = nullptr) {
   *out = nullptr;
   if (v.IsNull() || v.IsUndefined()) {
     if (nullable) return true;
-    f->msg = name + ": expected a " + TypeName(type) + ", got " + (v.IsNull() ? "null" : "undefined");
+    f->msg = name + ": expected " + Article(type) + TypeName(type) + ", got " + (v.IsNull() ? "null" : "undefined");
     return false;
   }
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+  TypedArrayView ta;
+  if (!ReadTypedArray(v, &ta) || ta.type != type) {
     f->code = "ERR_CONVBERT_DTYPE";
     f->base = StatusCode::kDtype;
-    f->msg = name + ": expected a " + TypeName(type);
+    f->msg = name + ": expected " + Article(type) + TypeName(type);
     return false;
   }
-  auto ta = v.As<Napi::TypedArray>();
-  if (static_cast<int64_t>(ta.ElementLength()) != n) {
+  if (ta.problem) {
+    if (ta.shared)
+      f->msg = name + ": expected " + Article(type) + TypeName(type) + " over an ArrayBuffer, got " + ta.problem +
+               " (another thread could change it while it is read)";
+    else
+      f->msg = name + ": expected " + Article(type) + TypeName(type) + " of " + std::to_string(n) + " elements, got " +
+               ta.problem;
+    return false;
+  }
+  if (static_cast<int64_t>(ta.length) != n) {
     f->code = "ERR_CONVBERT_SHAPE";
     f->base = StatusCode::kShape;
-    f->msg = name + ": expected " + std::to_string(n) + " elements, got " + std::to_string(ta.ElementLength());
+    f->msg = name + ": expected " + std::to_string(n) + " elements, got " + std::to_string(ta.length);
     return false;
   }
-  *out = reinterpret_cast<const T*>(static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  const T* p = static_cast<const T*>(ta.data);
+  if (copy) {
+    copy->assign(p, p + n);
+    *out = copy->data();
+    return true;
+  }
+  *out = p;
   if (keep) keep->push_back(Napi::Persistent(v));
+  return true;
+}
+
+// JS spelling of a float for messages (NaN, Infinity, -Infinity, else the number).
+std::string JsNumber(float x) {
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x > 0 ? "Infinity" : "-Infinity";
+  return std::to_string(x);
+}
+
+// Masks and embeddings must be finite: NaN and ±Inf would not give one answer on
+// every kernel path (vector clamps map NaN to numbers), and torch's answer for
+// them is NaN anyway. dims give the position of the first bad value in the message.
+bool CheckFinite(const float* p, const std::vector<int64_t>& dims, const char* name, Fail* f) {
+  if (!p) return true;
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  for (int64_t i = 0; i < n; ++i) {
+    if (std::isfinite(p[i])) continue;
+    std::vector<int64_t> idx(dims.size());
+    int64_t r = i;
+    for (size_t k = dims.size(); k-- > 0;) {
+      idx[k] = r % dims[k];
+      r /= dims[k];
+    }
+    std::string at = "[";
+    for (size_t k = 0; k < idx.size(); ++k) at += (k ? ", " : "") + std::to_string(idx[k]);
+    f->msg = std::string(name) + ": expected finite values, got " + JsNumber(p[i]) + " at " + at + "]";
+    return false;
+  }
   return true;
 }
 
@@ -393,8 +448,13 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
  private:
   // Parses and checks a ForwardRequest; on failure returns false with *err set.
+  // own set (forward): the inputs are copied into it before they are checked, so
+  // the values checked are the values the queued forward reads; keep then holds
+  // the outputs (which lib/ allocates and hands out only when the promise
+  // settles). own null (forwardSync): the forward runs before JS runs again, so
+  // it reads the JS arrays in place.
   bool Parse(Napi::Env env, Napi::Value reqv, ForwardJob* job, std::vector<Napi::Reference<Napi::Value>>* keep,
-             Napi::Error* err) {
+             ForwardInputs* own, Napi::Error* err) {
     Fail f;
     auto fail = [&]() {
       *err = CodedError(env, f.base, f.code, f.msg);
@@ -424,7 +484,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     job->B = B;
     job->L = L;
     // Varlen: cu_seqlens (B + 1) replaces the (B, L) token grid by T = cu_seqlens[B] packed tokens.
-    if (!GetArray<int32_t>(req.Get("cu_seqlens"), "cu_seqlens", napi_int32_array, B + 1, true, &job->seq_starts, keep,
+    if (!GetArray<int32_t>(req.Get("cu_seqlens"), "cu_seqlens", napi_int32_array, B + 1, true, &job->seq_starts, nullptr,
                            &f))
       return fail();
     if (job->seq_starts) {
@@ -451,13 +511,14 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         return fail();
       }
     }
-    if (!GetArray<int32_t>(req.Get("input_ids"), "input_ids", napi_int32_array, T, true, &job->input_ids, keep, &f) ||
+    if (!GetArray<int32_t>(req.Get("input_ids"), "input_ids", napi_int32_array, T, true, &job->input_ids, nullptr, &f,
+                           own ? &own->input_ids : nullptr) ||
         !GetArray<float>(req.Get("inputs_embeds"), "inputs_embeds", napi_float32_array, T * c.embedding, true,
-                         &job->inputs_embeds, keep, &f) ||
+                         &job->inputs_embeds, nullptr, &f, own ? &own->inputs_embeds : nullptr) ||
         !GetArray<int32_t>(req.Get("token_type_ids"), "token_type_ids", napi_int32_array, T, true, &job->token_type_ids,
-                           keep, &f) ||
-        !GetArray<int32_t>(req.Get("position_ids"), "position_ids", napi_int32_array, T, true, &job->position_ids, keep,
-                           &f))
+                           nullptr, &f, own ? &own->token_type_ids : nullptr) ||
+        !GetArray<int32_t>(req.Get("position_ids"), "position_ids", napi_int32_array, T, true, &job->position_ids,
+                           nullptr, &f, own ? &own->position_ids : nullptr))
       return fail();
     if (!job->input_ids == !job->inputs_embeds) {
       f.msg = "forward: exactly one of input_ids and inputs_embeds must be given";
@@ -484,13 +545,24 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         return fail();
       }
       if (!GetArray<float>(mask, "attention_mask", napi_float32_array, rank == 2 ? B * L : B * L * L, false,
-                           &job->attention_mask, keep, &f))
+                           &job->attention_mask, nullptr, &f, own ? &own->attention_mask : nullptr))
         return fail();
       job->mask_rank = static_cast<int32_t>(rank);
     }
     if (!GetArray<float>(req.Get("head_mask"), "head_mask", napi_float32_array, c.layers * S, true, &job->head_mask,
-                         keep, &f) ||
-        !GetArray<int32_t>(req.Get("cls_index"), "cls_index", napi_int32_array, B, true, &job->cls_index, keep, &f))
+                         nullptr, &f, own ? &own->head_mask : nullptr) ||
+        !GetArray<int32_t>(req.Get("cls_index"), "cls_index", napi_int32_array, B, true, &job->cls_index, nullptr, &f,
+                           own ? &own->cls_index : nullptr))
+      return fail();
+    // torch would run NaN or ±Inf through (NaN out); the kernel paths would not all
+    // agree on it, so they are refused here, as lib/models/inputs.ts refuses them.
+    const std::vector<int64_t> tokens = job->seq_starts ? std::vector<int64_t>{T} : std::vector<int64_t>{B, L};
+    std::vector<int64_t> embeds_dims = tokens;
+    embeds_dims.push_back(c.embedding);
+    if (!CheckFinite(job->inputs_embeds, embeds_dims, "inputs_embeds", &f) ||
+        !CheckFinite(job->attention_mask, job->mask_rank == 3 ? std::vector<int64_t>{B, L, L} : std::vector<int64_t>{B, L},
+                     "attention_mask", &f) ||
+        !CheckFinite(job->head_mask, {c.layers, S}, "head_mask", &f))
       return fail();
     if (job->cls_index) {
       for (int64_t b = 0; b < B; ++b) {
@@ -581,21 +653,28 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     Napi::Env env = info.Env();
     ForwardJob job;
     std::vector<Napi::Reference<Napi::Value>> keep;
+    ForwardInputs own;
     Napi::Error err;
-    if (!Parse(env, info.Length() > 0 ? info[0] : env.Undefined(), &job, &keep, &err)) {
+    bool parsed = false;
+    try {
+      parsed = Parse(env, info.Length() > 0 ? info[0] : env.Undefined(), &job, &keep, &own, &err);
+    } catch (const std::bad_alloc&) {
+      err = Addon::Of(env)->MakeError(env, Status::Error(StatusCode::kOutOfMemory, "forward: out of memory copying the inputs"));
+    }
+    if (!parsed) {
       auto d = Napi::Promise::Deferred::New(env);
       d.Reject(err.Value());
       return d.Promise();
     }
     keep.push_back(Napi::Persistent(info.This()));  // the Engine outlives its forwards
-    return QueueForward(env, model_, cuda_, ops_, std::move(job), std::move(keep));
+    return QueueForward(env, model_, cuda_, ops_, std::move(job), std::move(own), std::move(keep));
   }
 
   Napi::Value ForwardSyncImpl(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ForwardJob job;
     Napi::Error err;
-    if (!Parse(env, info.Length() > 0 ? info[0] : env.Undefined(), &job, nullptr, &err)) {
+    if (!Parse(env, info.Length() > 0 ? info[0] : env.Undefined(), &job, nullptr, nullptr, &err)) {
       err.ThrowAsJavaScriptException();
       return env.Undefined();
     }

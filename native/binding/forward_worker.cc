@@ -1,5 +1,5 @@
 // forward_worker.cc: one Napi::AsyncWorker per forward (better-sqlite3 /
-// sharp style). Execute runs convbert::forward (or cuda_engine_forward when the
+// sharp style), owning copies of the request's inputs. Execute runs convbert::forward (or cuda_engine_forward when the
 // Engine lives on a CUDA device) on a libuv thread with no N-API calls; the model
 // and CUDA engine are held by shared_ptr, so dispose() during a forward frees
 // them only when the forward ends. OnError builds a ConvBertError.
@@ -16,13 +16,15 @@ namespace {
 class ForwardWorker : public Napi::AsyncWorker {
  public:
   ForwardWorker(Napi::Env env, std::shared_ptr<const Model> model, std::shared_ptr<CudaEngine> cuda,
-                const OpTable* ops, ForwardJob job, std::vector<Napi::Reference<Napi::Value>> keep)
+                const OpTable* ops, ForwardJob job, ForwardInputs inputs,
+                std::vector<Napi::Reference<Napi::Value>> keep)
       : Napi::AsyncWorker(env, "convbert.forward"),
         deferred_(Napi::Promise::Deferred::New(env)),
         model_(std::move(model)),
         cuda_(std::move(cuda)),
         ops_(ops),
         job_(std::move(job)),
+        inputs_(std::move(inputs)),
         keep_(std::move(keep)) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
@@ -79,6 +81,7 @@ class ForwardWorker : public Napi::AsyncWorker {
   std::shared_ptr<CudaEngine> cuda_;
   const OpTable* ops_;
   ForwardJob job_;
+  ForwardInputs inputs_;  // what job_'s input pointers point into
   std::vector<Napi::Reference<Napi::Value>> keep_;
   Status status_;
 };
@@ -86,8 +89,10 @@ class ForwardWorker : public Napi::AsyncWorker {
 }  // namespace
 
 Napi::Promise QueueForward(Napi::Env env, std::shared_ptr<const Model> model, std::shared_ptr<CudaEngine> cuda,
-                           const OpTable* ops, ForwardJob job, std::vector<Napi::Reference<Napi::Value>> keep) {
-  auto* w = new ForwardWorker(env, std::move(model), std::move(cuda), ops, std::move(job), std::move(keep));
+                           const OpTable* ops, ForwardJob job, ForwardInputs inputs,
+                           std::vector<Napi::Reference<Napi::Value>> keep) {
+  auto* w = new ForwardWorker(env, std::move(model), std::move(cuda), ops, std::move(job), std::move(inputs),
+                              std::move(keep));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

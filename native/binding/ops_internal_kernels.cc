@@ -60,17 +60,21 @@ struct Args {
       if (!nullable) Fail(false, std::string(name) + " is required");
       return nullptr;
     }
-    if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != want) {
-      Fail(false, std::string(name) + (want == napi_int32_array ? " must be an Int32Array" : " must be a Float32Array"));
+    TypedArrayView ta;
+    const char* type = want == napi_int32_array ? " must be an Int32Array" : " must be a Float32Array";
+    if (!ReadTypedArray(info[i], &ta) || ta.type != want) {
+      Fail(false, std::string(name) + type);
       return nullptr;
     }
-    auto ta = info[i].As<Napi::TypedArray>();
-    if (static_cast<int64_t>(ta.ElementLength()) != n) {
-      Fail(true, std::string(name) + ": expected " + std::to_string(n) + " elements, got " +
-                     std::to_string(ta.ElementLength()));
+    if (ta.problem) {
+      Fail(false, std::string(name) + type + " over an ArrayBuffer, got " + ta.problem);
       return nullptr;
     }
-    return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+    if (static_cast<int64_t>(ta.length) != n) {
+      Fail(true, std::string(name) + ": expected " + std::to_string(n) + " elements, got " + std::to_string(ta.length));
+      return nullptr;
+    }
+    return static_cast<T*>(ta.data);
   }
   const OpTable* Path(size_t i) {
     if (failed) return nullptr;
