@@ -31,7 +31,11 @@ Usage:
         --port N              (default 8080; 0 = any free port)
         --host H              (default 127.0.0.1)
         --max-body BYTES      request size limit (default 1048576) -> 413
-        --max-inputs N        rows per request limit (default 64) -> 413
+        --max-inputs N        model rows per request: inputs, x candidate labels,
+                              choices, question-answering windows (default 64) -> 413
+        --max-top-k N         largest top_k, fill-mask and question-answering (default 100) -> 400
+        --max-masks N         mask tokens per fill-mask input (default 32) -> 400
+        --max-candidates N    fill-mask candidates per request, masks x top_k (default 1024) -> 413
         --timeout-ms MS       per-request deadline in the batcher (default 30000) -> 503
         --max-batch-size N    dynamic batching: rows per batch (default 16)
         --max-wait-ms MS      dynamic batching: wait for partners (default 5)
@@ -172,7 +176,7 @@ async function cmdRun(p: Parsed, out: NodeJS.WritableStream): Promise<void> {
 }
 
 async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
-  const known = [...COMMON, 'task', 'port', 'host', 'max-body', 'max-inputs', 'timeout-ms', 'max-batch-size', 'max-wait-ms', 'max-tokens', 'max-queue', 'max-concurrent-batches', 'no-batching'];
+  const known = [...COMMON, 'task', 'port', 'host', 'max-body', 'max-inputs', 'max-top-k', 'max-masks', 'max-candidates', 'timeout-ms', 'max-batch-size', 'max-wait-ms', 'max-tokens', 'max-queue', 'max-concurrent-batches', 'no-batching'];
   checkKnown(p, known, 'serve');
   if (p.positional.length > 0) throw new UsageError(`convbert serve: unexpected argument ${JSON.stringify(p.positional[0])}`);
   const model = str(p, 'model');
@@ -198,6 +202,9 @@ async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
     port: port ?? 8080,
     maxBodyBytes: int(p, 'max-body', 1),
     maxInputs: int(p, 'max-inputs', 1),
+    maxTopK: int(p, 'max-top-k', 1),
+    maxMasks: int(p, 'max-masks', 1),
+    maxCandidates: int(p, 'max-candidates', 1),
     requestTimeoutMs: int(p, 'timeout-ms', 0),
     log,
   });

@@ -2,10 +2,11 @@
 //   POST /v1/<task>  {"inputs": ..., "parameters": {...}} -> the pipeline's output (HF Inference API shapes)
 //   GET  /health     {"status": "ok", task, ...} (503 {"status": "draining"} while shutting down)
 //   GET  /metrics    Prometheus text (metrics.ts)
-// Errors are JSON {error, code}: 400 bad JSON / inputs, 404 unknown route, 405, 413 body
-// or batch too large, 415 not JSON, 429 overloaded (the batcher's queue is full), 503
-// draining or timed out, 500 a bug. close() drains: in-flight requests finish while new ones
-// get 503, then the listener and its sockets close and the task is disposed.
+// Errors are JSON {error, code}: 400 bad JSON / inputs / a top_k or mask count over its
+// limit, 404 unknown route, 405, 413 body too large or more work than the limits allow
+// (rows, windows, candidates), 415 not JSON, 429 overloaded (the batcher's queue is full),
+// 503 draining or timed out, 500 a bug. close() drains: in-flight requests finish while new
+// ones get 503, then the listener and its sockets close and the task is disposed.
 import * as http from 'http';
 import { type AddressInfo } from 'net';
 import { performance } from 'perf_hooks';
@@ -21,8 +22,17 @@ export interface ServerOptions {
   port?: number;
   /** Largest request body in bytes (default 1 MiB); larger gets 413. */
   maxBodyBytes?: number;
-  /** Most rows one request may ask for (inputs x candidate labels / choices; default 64); more gets 413. */
+  /**
+   * Most model rows one request may make (default 64): inputs, x candidate labels, choices,
+   * question-answering windows. More gets 413.
+   */
   maxInputs?: number;
+  /** Largest top_k (fill-mask, question-answering; default 100); larger gets 400. */
+  maxTopK?: number;
+  /** Most mask tokens in one fill-mask input (default 32); more gets 400. */
+  maxMasks?: number;
+  /** Most fill-mask candidates (masks x top_k over the inputs) one request may ask for (default 1024); more gets 413. */
+  maxCandidates?: number;
   /** Deadline for one request's rows in the batcher, ms (default 30000; 0 = none). Passed it: 503. */
   requestTimeoutMs?: number;
   /** How long close() waits for in-flight requests before cutting them, ms (default 30000). */
@@ -50,6 +60,8 @@ export function statusForCode(code: string): number {
     case 'ERR_CONVBERT_DTYPE':
     case 'ERR_CONVBERT_TOKENIZER':
       return 400;
+    case 'ERR_CONVBERT_LIMIT':
+      return 413;
     case 'ERR_CONVBERT_OVERLOADED':
       return 429;
     case 'ERR_CONVBERT_TIMEOUT':
@@ -88,6 +100,9 @@ export class ConvBertServer {
       port: checkPositiveInt('port', options.port, 8080, 0),
       maxBodyBytes: checkPositiveInt('maxBodyBytes', options.maxBodyBytes, 1 << 20),
       maxInputs: checkPositiveInt('maxInputs', options.maxInputs, 64),
+      maxTopK: checkPositiveInt('maxTopK', options.maxTopK, 100),
+      maxMasks: checkPositiveInt('maxMasks', options.maxMasks, 32),
+      maxCandidates: checkPositiveInt('maxCandidates', options.maxCandidates, 1024),
       requestTimeoutMs: checkPositiveInt('requestTimeoutMs', options.requestTimeoutMs, 30_000, 0),
       drainTimeoutMs: checkPositiveInt('drainTimeoutMs', options.drainTimeoutMs, 30_000, 0),
       log: options.log ?? (() => {}),
@@ -230,7 +245,8 @@ export class ConvBertServer {
     };
     res.on('close', onGone);
     try {
-      const out = await this.handler.run(o.inputs, o.parameters, { signal: ac.signal, timeoutMs: this.#o.requestTimeoutMs });
+      const limits = { maxRows: this.#o.maxInputs, maxTopK: this.#o.maxTopK, maxMasks: this.#o.maxMasks, maxCandidates: this.#o.maxCandidates };
+      const out = await this.handler.run(o.inputs, o.parameters, { signal: ac.signal, timeoutMs: this.#o.requestTimeoutMs, limits });
       if (ac.signal.aborted) return;
       this.#json(res, 200, out);
     } finally {

@@ -3,20 +3,28 @@
 // request shape ({"inputs": ..., "parameters": {...}}) to the pipeline's call.
 // Zero-shot takes parameters.candidate_labels as the pipeline's second argument;
 // every other task passes parameters as the pipeline's options. Outputs are made
-// JSON-ready (Tensors become nested arrays).
+// JSON-ready (Tensors become nested arrays). The server's limits reach the
+// pipeline per request (runWithLimits), where the rows it makes are counted.
 import { attachBatching, runWithSubmitOptions, type BatchingOptions } from '../batching/model';
 import { type BatcherStats, type DynamicBatcher } from '../batching/batcher';
 import { argError } from '../errors';
-import { pipeline, SUPPORTED_TASKS, TASK_ALIASES, type AnyPipeline, type PipelineOptions } from '../pipelines';
+import { pipeline, runWithLimits, SUPPORTED_TASKS, TASK_ALIASES, type AnyPipeline, type PipelineLimits, type PipelineOptions } from '../pipelines';
 import { Tensor } from '../tensor';
 
 /** What the HTTP server needs from a task. Tests may supply their own. */
 export interface TaskHandler {
   /** Canonical task name; the route is POST /v1/<task>. */
   readonly task: string;
-  /** Runs one request. Errors with ConvBertError codes map to HTTP statuses. */
-  run(inputs: unknown, parameters: unknown, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<unknown>;
-  /** How many rows a request's inputs make (for the maxInputs limit); throws ERR_CONVBERT_ARG on bad shapes. */
+  /**
+   * Runs one request. Errors with ConvBertError codes map to HTTP statuses. `limits`
+   * replace the pipeline's own for this request (the server's flags).
+   */
+  run(inputs: unknown, parameters: unknown, options: { signal?: AbortSignal; timeoutMs?: number; limits?: PipelineLimits }): Promise<unknown>;
+  /**
+   * How many rows a request's inputs make, as far as their shape tells (for the maxInputs
+   * limit, before any work); throws ERR_CONVBERT_ARG on bad shapes. Rows that only
+   * tokenizing reveals (question answering's windows) are counted by the pipeline.
+   */
   countInputs(inputs: unknown, parameters: unknown): number;
   /** The batcher's stats, or null without batching. */
   stats(): BatcherStats | null;
@@ -77,7 +85,8 @@ export function taskHandler(pipe: AnyPipeline, batching: BatchingOptions | false
       const n = Array.isArray(inputs) ? inputs.length : 1;
       if (task === 'zero-shot-classification') {
         const labels = paramsObject(parameters).candidate_labels;
-        const k = Array.isArray(labels) ? labels.length : 1;
+        // A string is a comma-separated list (see the pipeline's checkLabels): count its labels too.
+        const k = Array.isArray(labels) ? labels.length : typeof labels === 'string' ? Math.max(1, labels.split(',').filter((l) => l.trim().length > 0).length) : 1;
         return n * k;
       }
       if (task === 'multiple-choice') {
@@ -88,15 +97,17 @@ export function taskHandler(pipe: AnyPipeline, batching: BatchingOptions | false
     },
     async run(inputs, parameters, options) {
       const p = paramsObject(parameters);
-      const out = await runWithSubmitOptions({ signal: options.signal, timeoutMs: options.timeoutMs }, () => {
-        if (task === 'zero-shot-classification') {
-          const { candidate_labels, ...rest } = p;
-          if (candidate_labels === undefined) throw argError('parameters.candidate_labels: required for zero-shot-classification');
-          return call(inputs, candidate_labels, rest);
-        }
-        if (task === 'multiple-choice') return Object.keys(p).length === 0 ? call(inputs) : call(inputs, p);
-        return call(inputs, p);
-      });
+      const out = await runWithSubmitOptions({ signal: options.signal, timeoutMs: options.timeoutMs }, () =>
+        runWithLimits(options.limits ?? {}, () => {
+          if (task === 'zero-shot-classification') {
+            const { candidate_labels, ...rest } = p;
+            if (candidate_labels === undefined) throw argError('parameters.candidate_labels: required for zero-shot-classification');
+            return call(inputs, candidate_labels, rest);
+          }
+          if (task === 'multiple-choice') return Object.keys(p).length === 0 ? call(inputs) : call(inputs, p);
+          return call(inputs, p);
+        }),
+      );
       return toJsonable(out);
     },
     stats: () => (batcher ? batcher.stats() : null),

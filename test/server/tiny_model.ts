@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { ConvBertForMaskedLM, ConvBertForSequenceClassification, ConvBertModel } from '../../lib/models';
+import { ConvBertForMaskedLM, ConvBertForQuestionAnswering, ConvBertForSequenceClassification, ConvBertModel } from '../../lib/models';
 import { fixturesDir } from '../helpers/fixtures';
 
 export const TINY_CONFIG = {
@@ -19,7 +19,7 @@ export const TINY_CONFIG = {
   max_position_embeddings: 128,
 };
 
-export type TinyHead = 'masked_lm' | 'sequence_classification' | 'base';
+export type TinyHead = 'masked_lm' | 'sequence_classification' | 'question_answering' | 'base';
 
 /** Writes the model folder and returns its path; remove it with fs.rmSync(dir, {recursive: true}). */
 export async function makeTinyModel(head: TinyHead, extra: Record<string, unknown> = {}): Promise<string> {
@@ -30,7 +30,9 @@ export async function makeTinyModel(head: TinyHead, extra: Record<string, unknow
       ? ConvBertForMaskedLM.fromConfig(cfg, { seed: 11 })
       : head === 'sequence_classification'
         ? ConvBertForSequenceClassification.fromConfig({ num_labels: 3, id2label: { 0: 'contradiction', 1: 'neutral', 2: 'entailment' }, label2id: { contradiction: 0, neutral: 1, entailment: 2 }, ...cfg }, { seed: 12 })
-        : ConvBertModel.fromConfig(cfg, { seed: 13 });
+        : head === 'question_answering'
+          ? ConvBertForQuestionAnswering.fromConfig(cfg, { seed: 14 })
+          : ConvBertModel.fromConfig(cfg, { seed: 13 });
   try {
     await m.savePretrained(dir);
   } finally {
