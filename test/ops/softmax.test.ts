@@ -36,3 +36,28 @@ test('softmax matches an fp64 reference on every path', (t) => {
     }
   }
 });
+
+test('rows with NaN, +Inf or only -Inf come out all NaN on every path, as in torch; -Inf elsewhere weighs 0', (t) => {
+  // softmaxRef follows IEEE like torch (Math.max carries NaN; Inf - Inf is NaN).
+  // Row widths 5 and 21 put the odd values in full vectors and in tails.
+  for (const n of [5, 21]) {
+    const rows: number[][] = [
+      Array.from({ length: n }, (_, i) => (i === n - 1 ? NaN : i / n)),
+      Array.from({ length: n }, (_, i) => (i === 1 ? Infinity : -i)),
+      Array.from({ length: n }, () => -Infinity),
+      Array.from({ length: n }, (_, i) => (i % 2 ? -Infinity : i / 3)),
+      Array.from({ length: n }, (_, i) => (i === 0 ? NaN : 1)),
+    ];
+    const x = Float32Array.from(rows.flat());
+    const want = softmaxRef(x, rows.length, n);
+    for (const path of cpuPaths()) {
+      const { y, ran } = softmax(x, rows.length, n, path);
+      t.is(ran, path);
+      for (let i = 0; i < want.length; i++) {
+        const ok = Number.isNaN(want[i]) ? Number.isNaN(y[i]) : Math.abs(y[i] - want[i]) <= 1e-7 + 1e-5 * want[i];
+        if (!ok) t.fail(`${path} n=${n}: element ${i} (row ${Math.floor(i / n)}) got ${y[i]}, expected ${want[i]}`);
+      }
+      t.pass();
+    }
+  }
+});

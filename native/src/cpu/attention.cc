@@ -1,6 +1,8 @@
 // attention.cc: the dot-product branch of ConvBertSelfAttention, per (b, h):
 //   S = Q Kᵀ (float), S = S / sqrt(D) + bias with bias = (1 - m) · finfo(float32).min
-//   (added in float, so a fully masked row is uniform, not NaN, as in torch),
+//   (added in float, so a fully masked row is uniform, not NaN, as in torch; a
+//   mask value whose bias overflows follows IEEE as in torch: +Inf in a row, or a
+//   row of -Inf, makes it NaN on every path, see softmax.cc),
 //   P = softmax(S) · head_mult, out = P V.
 // q/k/v/out: (B, L, ld) with head h at columns [h*D, (h+1)*D). Both products run
 // on the table's gemm block kernel (K and Vᵀ packed per head into a scratch

@@ -1,7 +1,10 @@
 // softmax.cc: in-place softmax over each contiguous group of n floats
 // (x: (rows, n)), max-subtracted like torch. Used for the dynamic-convolution
-// kernels (n = conv_kernel_size); attention has its own fused row kernel.
-// softmax_row_ref is the reference and the portable path (fp64 sums).
+// kernels (n = conv_kernel_size) and, row by row, inside attention.
+// softmax_row_ref is the reference and the portable path (fp64 sums). It follows
+// IEEE as torch does: a row holding a NaN, a +Inf or only -Inf comes out all NaN
+// (x - max is NaN there, so the sum is), and a -Inf elsewhere weighs exactly 0;
+// the _avx2/_avx512 rows detect the same case and give the same answer.
 #include <algorithm>
 #include <cmath>
 

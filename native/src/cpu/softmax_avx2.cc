@@ -1,5 +1,7 @@
 // softmax_avx2.cc: 8-wide in-place softmax rows (reference: softmax_row_ref in
-// softmax.cc). Max-subtracted, polynomial exp, float sums.
+// softmax.cc). Max-subtracted, polynomial exp, float sums. Non-finite rows give
+// what torch and the reference give: a row with a NaN, a +Inf or nothing but
+// -Inf is all NaN (x - max is NaN somewhere), -Inf elsewhere weighs exactly 0.
 #include <immintrin.h>
 
 #include "kernels_isa.h"
@@ -43,13 +45,19 @@ void softmax_row_avx2(float* x, int64_t n) {
   for (int64_t i = 1; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
   const __m256 vmx = _mm256_set1_ps(mx);
   __m256 vsum = _mm256_setzero_ps();
+  // exp8 clamps its input, which would turn a NaN difference into a number; the
+  // unordered lanes are collected and make the whole row NaN at the end.
+  __m256 vnan = _mm256_setzero_ps();
   for (int64_t i = 0; i < n; i += 8) {
     const __m256i m = tail8(n - i);
-    const __m256 e = _mm256_and_ps(_mm256_castsi256_ps(m), exp8(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), vmx)));
+    const __m256 d = _mm256_sub_ps(_mm256_maskload_ps(x + i, m), vmx);
+    vnan = _mm256_or_ps(vnan, _mm256_and_ps(_mm256_castsi256_ps(m), _mm256_cmp_ps(d, d, _CMP_UNORD_Q)));
+    const __m256 e = _mm256_and_ps(_mm256_castsi256_ps(m), exp8(d));
     vsum = _mm256_add_ps(vsum, e);
     _mm256_maskstore_ps(x + i, m, e);
   }
-  const __m256 inv = _mm256_set1_ps(1.0f / hsum8(vsum));
+  const float sum = _mm256_movemask_ps(vnan) ? __builtin_nanf("") : hsum8(vsum);
+  const __m256 inv = _mm256_set1_ps(1.0f / sum);
   for (int64_t i = 0; i < n; i += 8) {
     const __m256i m = tail8(n - i);
     _mm256_maskstore_ps(x + i, m, _mm256_mul_ps(_mm256_maskload_ps(x + i, m), inv));

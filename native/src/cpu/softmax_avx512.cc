@@ -1,5 +1,7 @@
 // softmax_avx512.cc: 16-wide in-place softmax rows (reference: softmax_row_ref in
-// softmax.cc). Max-subtracted, polynomial exp, float sums.
+// softmax.cc). Max-subtracted, polynomial exp, float sums. Non-finite rows give
+// what torch and the reference give: a row with a NaN, a +Inf or nothing but
+// -Inf is all NaN (x - max is NaN somewhere), -Inf elsewhere weighs exactly 0.
 #include <immintrin.h>
 
 #include "kernels_isa.h"
@@ -35,13 +37,19 @@ void softmax_row_avx512(float* x, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) vmax = _mm512_max_ps(vmax, _mm512_mask_loadu_ps(vmax, tail(n - i), x + i));
   const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
   __m512 vsum = _mm512_setzero_ps();
+  // exp16 clamps its input, which would turn a NaN difference into a number; the
+  // unordered lanes are collected and make the whole row NaN at the end.
+  __mmask16 nan = 0;
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail(n - i);
-    const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mx));
+    const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mx);
+    nan |= _mm512_mask_cmp_ps_mask(m, d, d, _CMP_UNORD_Q);
+    const __m512 e = exp16(d);
     vsum = _mm512_add_ps(vsum, _mm512_maskz_mov_ps(m, e));
     _mm512_mask_storeu_ps(x + i, m, e);
   }
-  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+  const float sum = nan ? __builtin_nanf("") : _mm512_reduce_add_ps(vsum);
+  const __m512 inv = _mm512_set1_ps(1.0f / sum);
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail(n - i);
     _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv));
