@@ -195,9 +195,8 @@ async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
           maxConcurrentBatches: int(p, 'max-concurrent-batches', 1) ?? 2,
           ...(int(p, 'max-tokens', 1) !== undefined ? { maxTokens: int(p, 'max-tokens', 1) } : {}),
         };
-  const { loadTask, serve } = loadServer();
-  const handler = await loadTask(task, model, { batching, pipeline: pipelineOptions(p) as never });
-  await serve(handler, {
+  // Every flag is read before the model loads, so a bad value is a usage error (exit 2) at once.
+  const options = {
     host: str(p, 'host'),
     port: port ?? 8080,
     maxBodyBytes: int(p, 'max-body', 1),
@@ -207,7 +206,10 @@ async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
     maxCandidates: int(p, 'max-candidates', 1),
     requestTimeoutMs: int(p, 'timeout-ms', 0),
     log,
-  });
+  };
+  const { loadTask, serve } = loadServer();
+  const handler = await loadTask(task, model, { batching, pipeline: pipelineOptions(p) as never });
+  await serve(handler, options);
 }
 
 /** bench/model.ts lives in the source tree (it is not part of the built package); it runs under tsx. */

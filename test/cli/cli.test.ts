@@ -189,6 +189,40 @@ test('serve: answers, then on SIGTERM finishes the in-flight request, refuses ne
   t.regex(exit.stderr, /closed/);
 });
 
+test('serve: --max-top-k, --max-masks, --max-candidates and --max-inputs reach the server; bad values exit 2', async (t) => {
+  // Checked before the model loads (the model 'x' does not exist).
+  const bad = await mainHere(['serve', '--model', 'x', '--task', 'fill-mask', '--max-top-k', '0']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--max-top-k: expected an integer >= 1, got "0"/);
+  const badMasks = await mainHere(['serve', '--model', 'x', '--task', 'fill-mask', '--max-masks', 'many']);
+  t.is(badMasks.code, 2);
+  t.regex(badMasks.stderr, /--max-masks: expected an integer >= 1, got "many"/);
+  const badInputs = await mainHere(['serve', '--model', 'x', '--task', 'fill-mask', '--max-inputs', '-3']);
+  t.is(badInputs.code, 2);
+  t.regex(badInputs.stderr, /--max-inputs: expected an integer >= 1, got "-3"/);
+  const s = await startServe(['--model', mlm, '--task', 'fill-mask', '--port', '0', '--max-top-k', '3', '--max-masks', '2', '--max-candidates', '4', '--max-inputs', '2']);
+  t.teardown(() => {
+    if (s.child.exitCode === null) s.child.kill('SIGKILL');
+  });
+  const send = (inputs: unknown, parameters: unknown) => post(s.port, '/v1/fill-mask', { inputs, parameters });
+  t.is((await send(['[MASK] [MASK]', 'a [MASK]'], { top_k: 1 })).status, 200);
+  const topK = await send('a [MASK]', { top_k: 4 });
+  t.is(topK.status, 400, topK.text);
+  t.regex((topK.json as { error: string }).error, /top_k: 4, more than the limit of 3/);
+  const masks = await send('[MASK] [MASK] [MASK]', { top_k: 1 });
+  t.is(masks.status, 400, masks.text);
+  t.regex((masks.json as { error: string }).error, /mask tokens \(\[MASK\]\): 3, more than the limit of 2/);
+  const cand = await send(['[MASK] [MASK]', 'a [MASK]'], { top_k: 2 });
+  t.is(cand.status, 413, cand.text);
+  t.like(cand.json as object, { code: 'ERR_CONVBERT_LIMIT' });
+  t.regex((cand.json as { error: string }).error, /6 candidates, more than the limit of 4/);
+  const rows = await send(['a [MASK]', 'b [MASK]', 'c [MASK]'], { top_k: 1 });
+  t.is(rows.status, 413, rows.text);
+  t.like(rows.json as object, { code: 'ERR_CONVBERT_TOO_MANY_INPUTS' });
+  s.child.kill('SIGTERM');
+  t.is((await s.exited).code, 0);
+});
+
 test('bench runs bench/model.ts with its options and passes its exit code through', async (t) => {
   const cfg = JSON.stringify({ hidden_size: 32, embedding_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64 });
   const r = await runCli(['bench', '--shapes', '2x8', '--iters', '2', '--warmup', '0', '--config', cfg, '--json']);
