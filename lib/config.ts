@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { ConvBertError } from './errors';
+import { readTextFile, readTextFileSync } from './files';
 import { ACTIVATION_CODES, type EngineSpec, type HeadKind } from './models/engine_types';
 
 /** Activation names this library runs (a subset of HF's ACT2FN). */
@@ -414,9 +415,9 @@ export class ConvBertConfig {
     const file = await resolveConfigPath(dirOrFile);
     let text: string;
     try {
-      text = await fs.promises.readFile(file, 'utf8');
+      text = await readTextFile(file);
     } catch (e) {
-      throw ioError(file, e);
+      throw readError(file, e);
     }
     return ConvBertConfig.fromText(text, file, options);
   }
@@ -425,9 +426,9 @@ export class ConvBertConfig {
     const file = resolveConfigPathSync(dirOrFile);
     let text: string;
     try {
-      text = fs.readFileSync(file, 'utf8');
+      text = readTextFileSync(file);
     } catch (e) {
-      throw ioError(file, e);
+      throw readError(file, e);
     }
     return ConvBertConfig.fromText(text, file, options);
   }
@@ -794,6 +795,12 @@ function ioError(file: string, e: unknown): ConvBertError {
   const code = (e as NodeJS.ErrnoException)?.code;
   const why = code === 'ENOENT' ? 'no such file' : (e as Error)?.message ?? String(e);
   return new ConvBertError(`${file}: cannot read or write the config (${why})`, 'ERR_CONVBERT_IO', { cause: e });
+}
+
+/** lib/files' errors as config errors: an open or read failure in ioError's words, the rest (not a regular file, too large) as they are. */
+function readError(file: string, e: unknown): ConvBertError {
+  if (e instanceof ConvBertError && e.cause !== undefined) return ioError(file, e.cause);
+  return e instanceof ConvBertError ? e : ioError(file, e);
 }
 
 function checkPathArg(p: unknown, fn: string): asserts p is string {

@@ -10,9 +10,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { argError, ConvBertError } from '../errors';
+import { readTextFileSync } from '../files';
 
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
+
+/** A refs/<revision> file holds one commit hash: more than this is not a ref (and is not read whole). */
+const REF_MAX_BYTES = 4096;
 
 /** A git commit hash: such a revision never moves, so a cached file needs no network check. */
 export function isCommitHash(revision: string): boolean {
@@ -102,7 +106,7 @@ export class RepoCache {
     if (isCommitHash(revision)) return revision;
     if (revision.split('/').some((p) => p === '' || p === '.' || p === '..')) return undefined;
     try {
-      const c = fs.readFileSync(this.refPath(revision), 'utf8').trim();
+      const c = readTextFileSync(this.refPath(revision), REF_MAX_BYTES).trim();
       return /^[A-Za-z0-9._-]{1,200}$/.test(c) && !/^\.+$/.test(c) ? c : undefined;
     } catch {
       return undefined;
@@ -134,7 +138,7 @@ export class RepoCache {
     if (revision === commit || revision.split('/').some((p) => p === '' || p === '.' || p === '..')) return;
     const p = this.refPath(revision);
     try {
-      if (fs.readFileSync(p, 'utf8') === commit) return;
+      if (readTextFileSync(p, REF_MAX_BYTES) === commit) return;
     } catch {
       // absent: write it
     }

@@ -14,6 +14,7 @@ import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 
 import { ConvBertError } from '../errors';
+import { readTextFileSync } from '../files';
 import { checkPathSegment, checkRepoFilename, checkRepoId, isCommitHash, isSha256, RepoCache } from './cache';
 import { getFollowing, header, headMetadata, httpError, normalizeEtag, RetryableError, resolveUrl, type RequestContext } from './http';
 import { progressSink, type ProgressSink } from './progress';
@@ -252,7 +253,7 @@ const LOCK_POLL_MS = 100;
 function lockIsStale(p: string): boolean {
   try {
     const st = fs.statSync(p);
-    const [pidText, host] = fs.readFileSync(p, 'utf8').split('\n');
+    const [pidText, host] = readTextFileSync(p, 4096).split('\n');
     const pid = Number(pidText);
     if (host === os.hostname() && Number.isInteger(pid) && pid > 0) {
       try {

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { argError, ConvBertError } from '../errors';
+import { readTextFileSync } from '../files';
 import { checkRepoFilename, isRepoId } from './cache';
 import { downloadFile } from './download';
 import { resolveSettings, type HubOptions, type HubSettings } from './settings';
@@ -60,9 +61,10 @@ async function optional(s: HubSettings, repoId: string, file: string): Promise<s
 
 /** The shard names of a sharded checkpoint's index ({"weight_map": {tensor: shard}}). */
 function shardsOf(indexFile: string, repoId: string, name: string): string[] {
+  const text = readTextFileSync(indexFile);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new ConvBertError(`${repoId}/${name}: not a readable JSON index (${(e as Error).message})`, 'ERR_CONVBERT_WEIGHTS');
   }

@@ -9,6 +9,7 @@ import * as path from 'path';
 import * as fs from 'fs';
 
 import { argError } from '../errors';
+import { readTextFileSync } from '../files';
 
 /** One progress report: `loaded` of `total` bytes of `file` (total is undefined when unknown). */
 export interface HubProgressEvent {
@@ -106,7 +107,8 @@ function envSeconds(name: string, env: NodeJS.ProcessEnv): number | undefined {
 function readTokenFile(env: NodeJS.ProcessEnv): string | undefined {
   const file = nonEmpty(env.HF_TOKEN_PATH) ? expandHome(env.HF_TOKEN_PATH as string) : path.join(hfHome(env), 'token');
   try {
-    const t = fs.readFileSync(file, 'utf8').trim();
+    // A regular file only (a FIFO there must not hang every call), and a token is short.
+    const t = readTextFileSync(file, 64 * 1024).trim();
     return t !== '' ? t : undefined;
   } catch {
     return undefined;

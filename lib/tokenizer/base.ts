@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { ConvBertError } from '../errors';
+import { MAX_TEXT_FILE_BYTES, readRegularFileSync, readTextFile } from '../files';
 import { resolveTokenizerPath, type HubOptions } from '../hub';
 import { type CoreEncoding, type TokenizerCore, type WordPieceOptions, DEFAULT_WORDPIECE_OPTIONS } from './core';
 
@@ -1337,13 +1338,13 @@ export function parseVocab(text: string, file = 'vocab.txt'): string[] {
 }
 
 export function readVocabFile(file: string): string[] {
-  let buf: Buffer;
+  let buf: Uint8Array;
   try {
-    buf = fs.readFileSync(file);
+    buf = readRegularFileSync(file, { maxBytes: MAX_TEXT_FILE_BYTES });
   } catch (err) {
     throw new ConvBertError(`vocab_file: cannot read ${file}: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
   }
-  return parseVocab(decodeUtf8(buf, file), file);
+  return parseVocab(decodeUtf8(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), file), file);
 }
 
 function decodeUtf8(buf: Buffer, file: string): string {
@@ -1357,10 +1358,11 @@ function decodeUtf8(buf: Buffer, file: string): string {
 async function readOptionalJson(file: string): Promise<Record<string, unknown> | null> {
   let text: string;
   try {
-    text = await fs.promises.readFile(file, 'utf8');
+    text = await readTextFile(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new ConvBertError(`${file}: cannot read: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
+    const cause = err instanceof ConvBertError ? err.cause : err;
+    if ((cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return null;
+    throw err instanceof ConvBertError ? err : new ConvBertError(`${file}: cannot read: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
   }
   let v: unknown;
   try {
