@@ -94,6 +94,14 @@ test('Engine: an input or output over a SharedArrayBuffer, or detached, is a typ
   }
   // The same request over plain ArrayBuffers runs.
   await t.notThrowsAsync(engine.forward(request(m)));
+  // Weights are copied at construction; a view the binding cannot read is named there too.
+  const key = 'encoder.layer.0.output.dense.bias';
+  const weights = { ...m.spec.weights, [key]: shared(m.spec.weights[key]) };
+  t.throws(() => new Engine({ ...m.spec, weights }), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_WEIGHTS',
+    message: /^spec\.weights\['encoder\.layer\.0\.output\.dense\.bias'\]: .*SharedArrayBuffer/,
+  });
 });
 
 test('ConvBertModel.forward: a Tensor over a SharedArrayBuffer or a detached buffer is ERR_CONVBERT_ARG naming the input', async (t) => {
