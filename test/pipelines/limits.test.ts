@@ -64,6 +64,16 @@ test('fill-mask: top_k and masks per text are capped (ERR_CONVBERT_ARG), candida
   t.is(tg.length, 3);
 });
 
+test('fill-mask: a call with many masks (post-processed in slices, yielding between them) equals each text alone', async (t) => {
+  const fm = await pipeline('fill-mask', dirs.mlm, { batch_size: 4 });
+  t.teardown(() => fm.dispose());
+  // 24 masks of a 30522-token vocab: past one slice of post-processing work.
+  const texts = Array.from({ length: 8 }, (_, i) => `w${i} [MASK] and [MASK] or [MASK].`);
+  const together = (await fm(texts, { top_k: 3 })) as FillMaskResult[][][];
+  t.is(together.length, 8);
+  for (let i = 0; i < texts.length; i++) t.deepEqual(together[i], await fm(texts[i], { top_k: 3 }), texts[i]);
+});
+
 test('fill-mask: the in-process defaults refuse the issue\'s requests (510 masks; top_k = vocab size)', async (t) => {
   const fm = await pipeline('fill-mask', dirs.mlm);
   t.teardown(() => fm.dispose());
