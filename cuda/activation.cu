@@ -28,7 +28,7 @@ Status activation_cuda(const float* x, float* y, const float* bias, int64_t n, i
   const int threads = 256;
   const int64_t want = (n + threads - 1) / threads;
   const int blocks = static_cast<int>(want < 65535 ? want : 65535);
-  activation_kernel<<<blocks, threads, 0, stream>>>(x, y, bias, n, C, static_cast<int>(act));
+  CONVBERT_LAUNCH(activation_kernel, blocks, threads, 0, stream)(x, y, bias, n, C, static_cast<int>(act));
   CUDA_TRY(cudaGetLastError());
   return Status::Ok();
 }

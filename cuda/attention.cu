@@ -30,7 +30,7 @@ int64_t flash_smem_bytes(int64_t D) { return (kBQ * D + kBKV * (D + 1) + kBKV * 
 
 template <int DPL>
 __global__ void __launch_bounds__(kWarps * 32) attention_flash_kernel(AttentionArgs p, float sqrt_d) {
-  extern __shared__ float sm[];
+  CONVBERT_DYNAMIC_SHARED(float, sm);
   const int D = static_cast<int>(p.D);
   float* Qs = sm;                  // kBQ x D
   float* Ks = Qs + kBQ * D;        // kBKV x (D + 1): the +1 keeps lanes (one key each) on distinct banks
@@ -111,7 +111,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_flash_kernel(AttentionA
 
 // One block per (query i, h, b). Shared: the score row (L floats) + 33 for reductions.
 __global__ void __launch_bounds__(kExactThreads) attention_exact_kernel(AttentionArgs p, float sqrt_d) {
-  extern __shared__ float sm[];
+  CONVBERT_DYNAMIC_SHARED(float, sm);
   float* red = sm;
   float* srow = sm + 33;
   const int64_t i = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
@@ -178,9 +178,9 @@ Status attention_cuda(const AttentionArgs& a, bool exact, cudaStream_t stream) {
     const int64_t smem = flash_smem_bytes(a.D);
     const dim3 grid(static_cast<unsigned>((a.L + kBQ - 1) / kBQ), static_cast<unsigned>(a.H),
                     static_cast<unsigned>(a.B));
-    if (a.D <= 32) attention_flash_kernel<1><<<grid, kWarps * 32, smem, stream>>>(a, sqrt_d);
-    else if (a.D <= 64) attention_flash_kernel<2><<<grid, kWarps * 32, smem, stream>>>(a, sqrt_d);
-    else attention_flash_kernel<4><<<grid, kWarps * 32, smem, stream>>>(a, sqrt_d);
+    if (a.D <= 32) CONVBERT_LAUNCH(attention_flash_kernel<1>, grid, kWarps * 32, smem, stream)(a, sqrt_d);
+    else if (a.D <= 64) CONVBERT_LAUNCH(attention_flash_kernel<2>, grid, kWarps * 32, smem, stream)(a, sqrt_d);
+    else CONVBERT_LAUNCH(attention_flash_kernel<4>, grid, kWarps * 32, smem, stream)(a, sqrt_d);
   } else {
     const int64_t smem = (33 + a.L) * 4;
     if (smem > kMaxSmem)
@@ -190,7 +190,7 @@ Status attention_cuda(const AttentionArgs& a, bool exact, cudaStream_t stream) {
                                                          std::to_string(a.L));
     if (a.L > 2147483647) return Status::Error(StatusCode::kUnsupported, "attention_cuda: L too large");
     const dim3 grid(static_cast<unsigned>(a.L), static_cast<unsigned>(a.H), static_cast<unsigned>(a.B));
-    attention_exact_kernel<<<grid, kExactThreads, smem, stream>>>(a, sqrt_d);
+    CONVBERT_LAUNCH(attention_exact_kernel, grid, kExactThreads, smem, stream)(a, sqrt_d);
   }
   CUDA_TRY(cudaGetLastError());
   return Status::Ok();

@@ -18,6 +18,9 @@ const CudaInfo& cuda_info() {
   static const CudaInfo info = [] {
     CudaInfo i;
     i.compiled = true;
+#ifdef CONVBERT_CUDA_EMULATED
+    i.emulated = true;  // cuda/emu/: CI's stand-in for a GPU; lib/ never picks it for device 'auto'
+#endif
     cudaRuntimeGetVersion(&i.runtime_version);
     if (cudaDriverGetVersion(&i.driver_version) != cudaSuccess) i.driver_version = 0;
     int n = 0;

@@ -20,7 +20,7 @@ namespace {
 constexpr int kThreads = 256;
 
 __global__ void __launch_bounds__(kThreads) dynconv_kernel(DynConvArgs p, bool softmax_taps) {
-  extern __shared__ float ws[];  // H * K taps
+  CONVBERT_DYNAMIC_SHARED(float, ws);  // H * K taps
   const int64_t l = blockIdx.x, b = blockIdx.y;
   int64_t start, len;
   seq_bounds(p.seq_starts, b, p.L, &start, &len);
@@ -71,7 +71,7 @@ Status dynconv_cuda(const DynConvArgs& a, bool softmax_taps, cudaStream_t stream
   if (a.B == 0 || a.L == 0) return Status::Ok();
   if (!a.v || !a.w || !a.out) return Status::Error(StatusCode::kInvalidArgument, "dynconv: null pointer");
   const dim3 grid(static_cast<unsigned>(a.L), static_cast<unsigned>(a.B));
-  dynconv_kernel<<<grid, kThreads, a.H * a.K * 4, stream>>>(a, softmax_taps);
+  CONVBERT_LAUNCH(dynconv_kernel, grid, kThreads, a.H * a.K * 4, stream)(a, softmax_taps);
   CUDA_TRY(cudaGetLastError());
   return Status::Ok();
 }

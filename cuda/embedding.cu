@@ -34,7 +34,7 @@ Status embedding_cuda(const EmbeddingArgs& a, cudaStream_t stream) {
   if ((!a.ids && !a.embeds) || !a.positions || !a.pos || !a.type || !a.y || (!a.embeds && !a.word))
     return Status::Error(StatusCode::kInvalidArgument, "embedding: null pointer");
   if (a.T > 2147483647) return Status::Error(StatusCode::kUnsupported, "embedding_cuda: too many tokens");
-  embedding_kernel<<<static_cast<unsigned>(a.T), kThreads, 0, stream>>>(a);
+  CONVBERT_LAUNCH(embedding_kernel, static_cast<unsigned>(a.T), kThreads, 0, stream)(a);
   CUDA_TRY(cudaGetLastError());
   return Status::Ok();
 }

@@ -352,7 +352,7 @@ Status enqueue(CudaEngine& e, const ForwardJob& j, const Plan& p, float* F, int3
   if (!j.hidden_states.empty())
     CUDA_TRY(cudaMemcpyAsync(hidden, h, static_cast<size_t>(T * H) * 4, cudaMemcpyDeviceToDevice, st));
   if (j.attention_mask) {
-    mask_bias_kernel<<<grid_for(p.mask_n, 256), 256, 0, st>>>(F + p.mask_in, mask_bias, p.mask_n);
+    CONVBERT_LAUNCH(mask_bias_kernel, grid_for(p.mask_n, 256), 256, 0, st)(F + p.mask_in, mask_bias, p.mask_n);
     CUDA_TRY(cudaGetLastError());
   }
 
@@ -370,7 +370,7 @@ Status enqueue(CudaEngine& e, const ForwardJob& j, const Plan& p, float* F, int3
     sc.seq_starts = seq;
     CONVBERT_RETURN_IF_ERROR(sepconv_cuda(sc, st));
     CONVBERT_RETURN_IF_ERROR(e.linear(w.pointwise, dw, H, T, s, A));
-    mul_rows_kernel<<<grid_for(T * A, 256), 256, 0, st>>>(s, qkvc, T, A, 4 * A);
+    CONVBERT_LAUNCH(mul_rows_kernel, grid_for(T * A, 256), 256, 0, st)(s, qkvc, T, A, 4 * A);
     CUDA_TRY(cudaGetLastError());
     CONVBERT_RETURN_IF_ERROR(e.linear(w.conv_kernel, s, A, T, kern, S * K));
     DynConvArgs dc;
@@ -448,7 +448,7 @@ Status enqueue(CudaEngine& e, const ForwardJob& j, const Plan& p, float* F, int3
       return e.linear(e.h_out, emb, E, T, logits, n_out);
     }
     case HeadKind::kSequenceClassification: {
-      pool_kernel<<<static_cast<unsigned>(B), 256, 0, st>>>(h, pooled, H, L, seq, nullptr, 0);
+      CONVBERT_LAUNCH(pool_kernel, static_cast<unsigned>(B), 256, 0, st)(h, pooled, H, L, seq, nullptr, 0);
       CUDA_TRY(cudaGetLastError());
       float* x = F + p.proj;
       CONVBERT_RETURN_IF_ERROR(e.linear(e.h_dense, pooled, H, B, x, H, static_cast<Activation>(e.head.act)));
@@ -465,7 +465,7 @@ Status enqueue(CudaEngine& e, const ForwardJob& j, const Plan& p, float* F, int3
         case SummaryType::kMean: mode = 2; break;
         case SummaryType::kClsIndex: mode = 3; break;
       }
-      pool_kernel<<<static_cast<unsigned>(B), 256, 0, st>>>(h, pooled, H, L, seq, j.cls_index ? I32 + p.cls : nullptr,
+      CONVBERT_LAUNCH(pool_kernel, static_cast<unsigned>(B), 256, 0, st)(h, pooled, H, L, seq, j.cls_index ? I32 + p.cls : nullptr,
                                                             mode);
       CUDA_TRY(cudaGetLastError());
       float* x = pooled;

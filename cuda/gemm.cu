@@ -34,8 +34,8 @@ __device__ __forceinline__ void gemm_store(const GemmDevArgs& p, int64_t m, int6
 constexpr int kF32BK = 16;
 
 __global__ void __launch_bounds__(256) gemm_f32_kernel(GemmDevArgs p) {
-  __shared__ float As[kF32BK][kBM + 4];  // transposed tiles: [k][row]
-  __shared__ float Bs[kF32BK][kBN + 4];
+  CONVBERT_SHARED(float, As, [kF32BK][kBM + 4]);  // transposed tiles: [k][row]
+  CONVBERT_SHARED(float, Bs, [kF32BK][kBN + 4]);
   const float* B = static_cast<const float*>(p.B);
   const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kBM, n0 = static_cast<int64_t>(blockIdx.x) * kBN;
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
@@ -112,9 +112,9 @@ constexpr int kCLd = kBN + 4;     // float accumulator tile, a multiple of 4
 template <class Tr>
 __global__ void __launch_bounds__(128) gemm_wmma_kernel(GemmDevArgs p) {
   using S = typename Tr::Smem;
-  __shared__ __align__(128) S As[kBM * kTcLd];
-  __shared__ __align__(128) S Bs[kBN * kTcLd];
-  __shared__ __align__(128) float Cs[kBM * kCLd];
+  CONVBERT_SHARED_ALIGNED(128, S, As, [kBM * kTcLd]);
+  CONVBERT_SHARED_ALIGNED(128, S, Bs, [kBN * kTcLd]);
+  CONVBERT_SHARED_ALIGNED(128, float, Cs, [kBM * kCLd]);
   const typename Tr::Global* B = static_cast<const typename Tr::Global*>(p.B);
   const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kBM, n0 = static_cast<int64_t>(blockIdx.x) * kBN;
   const int warp = threadIdx.x / 32, wm = warp / 2, wn = warp % 2;
@@ -197,11 +197,11 @@ Status gemm_cuda(const GemmDevArgs& a, cudaStream_t stream) {
     return Status::Error(StatusCode::kUnsupported, "gemm_cuda: M = " + std::to_string(a.M) + " is above 4194240 rows");
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
   switch (a.bdtype) {
-    case CudaDtype::kFloat16: gemm_wmma_kernel<TraitsF16><<<grid, 128, 0, stream>>>(a); break;
-    case CudaDtype::kBFloat16: gemm_wmma_kernel<TraitsBF16><<<grid, 128, 0, stream>>>(a); break;
+    case CudaDtype::kFloat16: CONVBERT_LAUNCH(gemm_wmma_kernel<TraitsF16>, grid, 128, 0, stream)(a); break;
+    case CudaDtype::kBFloat16: CONVBERT_LAUNCH(gemm_wmma_kernel<TraitsBF16>, grid, 128, 0, stream)(a); break;
     case CudaDtype::kFloat32:
-      if (a.tf32) gemm_wmma_kernel<TraitsTF32><<<grid, 128, 0, stream>>>(a);
-      else gemm_f32_kernel<<<grid, 256, 0, stream>>>(a);
+      if (a.tf32) CONVBERT_LAUNCH(gemm_wmma_kernel<TraitsTF32>, grid, 128, 0, stream)(a);
+      else CONVBERT_LAUNCH(gemm_f32_kernel, grid, 256, 0, stream)(a);
       break;
   }
   CUDA_TRY(cudaGetLastError());
@@ -225,9 +225,9 @@ __global__ void f32_to_bf16_kernel(const float* x, __nv_bfloat16* y, int64_t n) 
 Status convert_f32_cuda(const float* src, void* dst, int64_t n, CudaDtype dtype, cudaStream_t stream) {
   if (n <= 0) return Status::Ok();
   switch (dtype) {
-    case CudaDtype::kFloat16: f32_to_f16_kernel<<<grid_for(n, 256), 256, 0, stream>>>(src, static_cast<__half*>(dst), n); break;
+    case CudaDtype::kFloat16: CONVBERT_LAUNCH(f32_to_f16_kernel, grid_for(n, 256), 256, 0, stream)(src, static_cast<__half*>(dst), n); break;
     case CudaDtype::kBFloat16:
-      f32_to_bf16_kernel<<<grid_for(n, 256), 256, 0, stream>>>(src, static_cast<__nv_bfloat16*>(dst), n);
+      CONVBERT_LAUNCH(f32_to_bf16_kernel, grid_for(n, 256), 256, 0, stream)(src, static_cast<__nv_bfloat16*>(dst), n);
       break;
     case CudaDtype::kFloat32:
       CUDA_TRY(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToDevice, stream));

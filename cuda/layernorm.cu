@@ -14,7 +14,7 @@ namespace {
 constexpr int kThreads = 256;
 
 __global__ void __launch_bounds__(kThreads) layernorm_kernel(LayerNormArgs p) {
-  __shared__ float red[33];
+  CONVBERT_SHARED(float, red, [33]);
   const int64_t row = blockIdx.x;
   const float* x = p.x + row * p.C;
   const float* r = p.r ? p.r + row * p.C : nullptr;
@@ -43,7 +43,7 @@ Status layernorm_cuda(const LayerNormArgs& a, cudaStream_t stream) {
   if (a.rows == 0) return Status::Ok();
   if (!a.x || !a.y || !a.gamma || !a.beta) return Status::Error(StatusCode::kInvalidArgument, "layernorm: null pointer");
   if (a.rows > 2147483647) return Status::Error(StatusCode::kUnsupported, "layernorm_cuda: too many rows");
-  layernorm_kernel<<<static_cast<unsigned>(a.rows), kThreads, 0, stream>>>(a);
+  CONVBERT_LAUNCH(layernorm_kernel, static_cast<unsigned>(a.rows), kThreads, 0, stream)(a);
   CUDA_TRY(cudaGetLastError());
   return Status::Ok();
 }

@@ -18,7 +18,7 @@ namespace {
 constexpr int kThreads = 256;
 
 __global__ void __launch_bounds__(kThreads) lightconv_kernel(LightConvArgs p) {
-  extern __shared__ float ws[];  // H * K
+  CONVBERT_DYNAMIC_SHARED(float, ws);  // H * K
   const int64_t t = blockIdx.x, b = blockIdx.y, HK = p.H * p.K;
   const float* src = p.per_position ? p.w + (b * p.T + t) * HK : p.w;
   for (int64_t i = threadIdx.x; i < HK; i += blockDim.x) ws[i] = src[i];
@@ -60,7 +60,7 @@ Status lightconv_cuda(const LightConvArgs& a, cudaStream_t stream) {
   if (a.H * a.K * 4 > 48 * 1024)
     return Status::Error(StatusCode::kUnsupported, "lightconv_cuda: heads * kernel taps must be at most 12288");
   const dim3 grid(static_cast<unsigned>(a.T), static_cast<unsigned>(a.B));
-  lightconv_kernel<<<grid, kThreads, a.H * a.K * 4, stream>>>(a);
+  CONVBERT_LAUNCH(lightconv_kernel, grid, kThreads, a.H * a.K * 4, stream)(a);
   CUDA_TRY(cudaGetLastError());
   return Status::Ok();
 }

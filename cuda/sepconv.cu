@@ -43,7 +43,7 @@ Status sepconv_cuda(const SepConvArgs& a, cudaStream_t stream) {
   if (a.B == 0 || a.L == 0) return Status::Ok();
   if (!a.x || !a.y || !a.wt) return Status::Error(StatusCode::kInvalidArgument, "sepconv: null pointer");
   const dim3 grid(static_cast<unsigned>(a.L), static_cast<unsigned>(a.B));
-  sepconv_kernel<<<grid, kThreads, 0, stream>>>(a);
+  CONVBERT_LAUNCH(sepconv_kernel, grid, kThreads, 0, stream)(a);
   CUDA_TRY(cudaGetLastError());
   return Status::Ok();
 }

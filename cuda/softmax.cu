@@ -39,7 +39,7 @@ Status softmax_cuda(const SoftmaxArgs& a, cudaStream_t stream) {
   if (!a.x) return Status::Error(StatusCode::kInvalidArgument, "softmax: null pointer");
   const int64_t blocks = (a.rows + kWarps - 1) / kWarps;
   if (blocks > 2147483647) return Status::Error(StatusCode::kUnsupported, "softmax_cuda: too many rows");
-  softmax_kernel<<<static_cast<unsigned>(blocks), kWarps * 32, 0, stream>>>(a);
+  CONVBERT_LAUNCH(softmax_kernel, static_cast<unsigned>(blocks), kWarps * 32, 0, stream)(a);
   CUDA_TRY(cudaGetLastError());
   return Status::Ok();
 }

@@ -12,6 +12,11 @@ import { ConvBertError } from './errors';
 export interface CudaStatus {
   compiled: boolean;
   available: boolean;
+  /**
+   * True for the emulated CUDA build (`npm run build:cuda:emulated`, loaded only through
+   * CONVBERT_CUDA_BINARY): the kernels run on the host CPU for CI. Device 'auto' never picks it.
+   */
+  emulated?: boolean;
   deviceCount: number;
   runtimeVersion: number;
   driverVersion: number;

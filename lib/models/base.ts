@@ -323,7 +323,8 @@ function checkPlacement(o: { dtype?: unknown; device?: unknown; modulesToNotConv
   // A test engine constructor decides for itself; otherwise ask the loaded addon.
   const cuda = o.engine || device === 'cpu' ? null : backendInfo().cuda;
   // int8 and per-module float32 have only a CPU engine, so 'auto' means the CPU for them.
-  if (device === 'auto') device = cuda?.available && dtype !== 'int8' && keep.length === 0 ? 'cuda' : 'cpu';
+  // The emulated CUDA build (CI's stand-in for a GPU) runs only when 'cuda' is asked for by name.
+  if (device === 'auto') device = cuda?.available && !cuda.emulated && dtype !== 'int8' && keep.length === 0 ? 'cuda' : 'cpu';
   // The CPU engine runs float32, bfloat16 and int8 (bf16 / int8 linear layers); float16 needs CUDA.
   if (device === 'cpu' && dtype === 'float16') {
     const why = o.device === 'auto' && cuda && !cuda.available ? ` (device 'auto' chose the CPU: ${cuda.reason ?? 'no CUDA device'})` : '';

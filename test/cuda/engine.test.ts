@@ -5,7 +5,10 @@
 // - float16 / bfloat16 weights and tensor-core inputs, fp32 everywhere else: against the
 //   same goldens (which equal the fp32 result to 1e-4) at |d| <= tol + tol|exp| with
 //   tol = 2e-2 (fp16: 11-bit mantissa, ~5e-4 relative per gemm input, a few layers deep)
-//   and 6e-2 (bf16: 8-bit mantissa, 8x coarser). Measured values belong in docs/gpu.md.
+//   and 1.6e-1 (bf16: 8-bit mantissa, 8x coarser, so 8x fp16's tolerance). Measured on the
+//   emulator (exact products, fp32 sums, as tensor cores): worst |d|/(1+|exp|) 1.2e-2 for
+//   fp16 and 8.5e-2 for bf16 (odd-heads-e, a LayerNorm-amplified element); docs/cuda.md.
+//   Measured values on a GPU belong in docs/gpu.md.
 // The engine must really be the CUDA one: its `device` must read 'cuda:0'.
 import * as path from 'path';
 
@@ -18,7 +21,7 @@ import { fixtureIndex, modelClass, type FixtureCase } from '../model/fixture_run
 import { cudaOps, gpuTest } from './helpers';
 
 type Dtype = 'float32' | 'float16' | 'bfloat16';
-const TOL: Record<Dtype, number> = { float32: 1e-4, float16: 2e-2, bfloat16: 6e-2 };
+const TOL: Record<Dtype, number> = { float32: 1e-4, float16: 2e-2, bfloat16: 1.6e-1 };
 
 function cudaEngineCtor(dtype: Dtype): NativeEngineCtor {
   const Engine = native().Engine as unknown as new (spec: EngineSpec, opts: object) => NativeEngine & { device?: string };

@@ -18,6 +18,7 @@ namespace convbert {
 struct CudaInfo {
   bool compiled = false;      // this binary contains the CUDA backend
   bool available = false;     // a usable device and driver were found
+  bool emulated = false;      // the emulated build (cuda/emu/): kernels run on the host CPU, never a GPU
   int device_count = 0;
   int runtime_version = 0;    // e.g. 13000
   int driver_version = 0;     // 0 when no driver is installed

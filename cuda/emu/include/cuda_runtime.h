@@ -1,0 +1,3 @@
+// cuda_runtime.h: the emulator's stand-in for the CUDA header of this name (see ../cuda_emu.h).
+#pragma once
+#include "../cuda_emu.h"
