@@ -9,7 +9,7 @@ import { Tensor, allocTyped, type DataType, type TypedArray } from '../tensor';
 import { checkLittleEndian, quote, readWholeFile, readWholeFileSync, safeProduct, viewOrCopy, weightsError } from './common';
 import { PyDict, PyGlobal, PyTuple, unpickle } from './pickle';
 import type { TensorMap } from './safetensors';
-import { ZipArchive, looksLikeZip } from './zip';
+import { ZipArchive, defaultInflateBudget, looksLikeZip, type InflateBudget } from './zip';
 
 /** torch storage class -> how its bytes are read and which dtype the tensor gets. */
 interface StorageKind {
@@ -112,8 +112,11 @@ export interface TorchBinOptions {
 
 /** Parse a torch zip held in `bytes`. `file` names it in errors. */
 export function parseTorchBin(bytes: Uint8Array, file = '<buffer>', options: TorchBinOptions = {}): TorchBinFile {
-  const readOpts = { verifyCrc: options.verifyCrc !== false };
   checkLittleEndian(file);
+  // Inflated entries and gathered or converted tensors are copies; bound them together so a small
+  // archive (a deflated storage, thousands of views of one big storage) cannot allocate without limit.
+  const copyBudget: InflateBudget = { left: defaultInflateBudget(bytes.length) };
+  const readOpts = { verifyCrc: options.verifyCrc !== false, budget: copyBudget };
   if (!looksLikeZip(bytes)) {
     const legacy = bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] <= 5;
     throw weightsError(
@@ -153,11 +156,19 @@ export function parseTorchBin(bytes: Uint8Array, file = '<buffer>', options: Tor
     }
     const entry = `${archive}/data/${key}`;
     if (!zip.entries.has(entry)) throw weightsError(file, undefined, `storage ${quote(key)}: the archive has no entry ${quote(entry)}`);
+    // The size the pickle's type and count need, checked against the directory before the entry is
+    // read, so a deflated entry inflates to exactly this many bytes or is refused.
+    const need = numel * kind.bytes;
+    const declared = zip.entries.get(entry)!.size;
+    if (declared !== need) {
+      throw weightsError(file, undefined, `storage ${quote(key)}: ${numel} x ${kindName} needs ${need} bytes, the archive entry has ${declared}`);
+    }
     let data = zip.read(entry, readOpts);
     // Align once per storage (torch pads entries to 64 bytes, so this is for odd writers only); views then never copy.
-    if (data.byteOffset % kind.bytes !== 0) data = data.slice();
-    if (data.length !== numel * kind.bytes) {
-      throw weightsError(file, undefined, `storage ${quote(key)}: ${numel} x ${kindName} needs ${numel * kind.bytes} bytes, the archive entry has ${data.length}`);
+    if (data.byteOffset % kind.bytes !== 0) {
+      if (copyBudget.left < data.length) throw weightsError(file, undefined, `storage ${quote(key)}: copying it to align it would pass the memory bound for this file; refusing`);
+      copyBudget.left -= data.length;
+      data = data.slice();
     }
     const s: Storage = { key, kind, kindName, bytes: data, numel };
     storages.set(key, s);
@@ -166,9 +177,6 @@ export function parseTorchBin(bytes: Uint8Array, file = '<buffer>', options: Tor
 
   // Tensor -> storage key, to report shared storages and name tensors in errors.
   const tensorStorage = new Map<Tensor, Storage>();
-  // Gathered and converted tensors are copies; bound them so thousands of views
-  // of one big storage cannot make a small pickle allocate without limit.
-  const copyBudget = { left: 4 * bytes.length + (1 << 20) };
   const reduce = (fn: PyGlobal, args: PyTuple): unknown => {
     const a = args.items;
     switch (fn.qualname) {
@@ -239,7 +247,7 @@ function rebuildTensor(file: string, s: Storage, offset: unknown, size: unknown,
   const what = `storage ${quote(s.key)}`;
   const spend = (n: number): void => {
     budget.left -= n;
-    if (budget.left < 0) throw weightsError(file, undefined, `${what}: strided or converted tensors would copy more than 4x the file size; refusing`);
+    if (budget.left < 0) throw weightsError(file, undefined, `${what}: strided or converted tensors and inflated entries would need more than 4x the file size (+1 MiB); refusing`);
   };
   const dims = size instanceof PyTuple ? size.items : undefined;
   const strides = stride instanceof PyTuple ? stride.items : undefined;

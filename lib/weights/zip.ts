@@ -1,7 +1,8 @@
 // zip.ts: a read-only zip reader for the archives torch.save writes.
 // It reads the central directory (zip64 too) from bytes already in memory.
 // Stored entries come back as views of those bytes (no copy), deflated ones
-// through zlib, each bounded by its declared size and checked against its CRC-32.
+// through zlib, each bounded by its declared size, which is charged to a memory
+// budget before inflating, and checked against its CRC-32.
 // Encrypted entries, multi-disk archives and other methods are refused.
 import * as zlib from 'zlib';
 
@@ -16,6 +17,16 @@ export interface ZipEntry {
   size: number;
   /** Where the entry's bytes start in the archive (after its local header). */
   dataOffset: number;
+}
+
+/** Bytes a reader may still allocate beyond the file (inflated entries, gathered copies); shared and spent down. */
+export interface InflateBudget {
+  left: number;
+}
+
+/** The bound torch_bin uses: 4x the file's size plus 1 MiB for everything allocated beyond the file. */
+export function defaultInflateBudget(fileSize: number): number {
+  return 4 * fileSize + (1 << 20);
 }
 
 const SIG_LOCAL = 0x04034b50;
@@ -143,8 +154,13 @@ export class ZipArchive {
     }
   }
 
-  /** An entry's bytes: a view for stored entries, inflated for deflated ones. Checks the CRC unless told not to. */
-  read(name: string, options: { verifyCrc?: boolean } = {}): Uint8Array {
+  /**
+   * An entry's bytes: a view for stored entries, inflated for deflated ones. Checks the CRC unless
+   * told not to. A deflated entry's size, from the directory, is charged to `budget` (the caller's
+   * bound on memory beyond the file) before inflating, and zlib may write exactly that many bytes
+   * and no more, so a small archive cannot inflate into gigabytes.
+   */
+  read(name: string, options: { verifyCrc?: boolean; budget?: InflateBudget } = {}): Uint8Array {
     const e = this.entries.get(name);
     if (!e) this.fail(`no entry ${quote(name)} in the archive`);
     const raw = this.bytes.subarray(e.dataOffset, e.dataOffset + e.compressedSize);
@@ -152,10 +168,15 @@ export class ZipArchive {
     if (e.method === 0) {
       out = raw;
     } else {
+      const budget = options.budget ?? { left: defaultInflateBudget(this.bytes.length) };
+      if (e.size > budget.left) {
+        this.fail(`entry ${quote(name)}: inflating it to ${e.size} bytes would pass the memory bound for this file (4x its ${this.bytes.length} bytes + 1 MiB, ${budget.left} left); refusing`);
+      }
+      budget.left -= e.size;
       try {
         out = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
       } catch (err) {
-        this.fail(`entry ${quote(name)}: cannot inflate (${(err as Error).message})`);
+        this.fail(`entry ${quote(name)}: cannot inflate to the ${e.size} bytes the directory says (${(err as Error).message})`);
       }
       if (out.length !== e.size) this.fail(`entry ${quote(name)}: inflated to ${out.length} bytes, the directory says ${e.size}`);
     }

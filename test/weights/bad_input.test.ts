@@ -11,7 +11,7 @@ import test, { type ExecutionContext } from 'ava';
 import { ConvBertError, type ConvBertErrorCode } from '../../lib/errors';
 import { ALLOWED_GLOBALS, loadStateDictSync, parseSafetensors, parseTorchBin, readSafetensorsSync, unpickle } from '../../lib/weights';
 import { fixturesDir } from '../helpers/fixtures';
-import { PickleWriter, makeZip, stateDictPickle, torchZip } from './builders';
+import { PickleWriter, makeZip, stateDictPickle, torchZip, zeroBomb, type ZipInput } from './builders';
 
 function expectError(t: ExecutionContext, fn: () => unknown, code: ConvBertErrorCode, ...mentions: Array<string | RegExp>): ConvBertError {
   const err = t.throws(fn) as unknown;
@@ -220,6 +220,72 @@ test('hostile sizes are refused before they cost time or memory', (t) => {
   // A view that reads elements twice (expand, stride 0) is refused rather than materialised.
   const expand = stateDictPickle([{ name: 'e', storage: '0', storageType: 'FloatStorage', offset: 0, size: [1000000], stride: [0] }], { '0': 1 });
   expectError(t, () => parseTorchBin(torchZip(expand, { '0': new Uint8Array(4) }), 'e.bin'), 'ERR_CONVBERT_WEIGHTS', 'more than once');
+});
+
+/** Peak RSS growth (getrusage's max RSS, bytes) while `fn` runs. */
+function peakGrowth(fn: () => void): number {
+  const before = process.resourceUsage().maxRSS * 1024;
+  fn();
+  return process.resourceUsage().maxRSS * 1024 - before;
+}
+
+test('a deflated storage that inflates to 1 GiB from a 1 MB file is refused before inflating', (t) => {
+  // 2^28 floats = 1 GiB: the pickle, the directory and the stream all agree, and the CRC is right,
+  // so only the memory bound (4x the file + 1 MiB, shared with strided copies) stops it.
+  const bomb = zeroBomb(1024);
+  const pkl = stateDictPickle([{ name: 'w', storage: '0', storageType: 'FloatStorage', offset: 0, size: [1 << 28], stride: [1] }], { '0': 1 << 28 });
+  const zip = makeZip([
+    { name: 'archive/data.pkl', data: pkl },
+    { name: 'archive/data/0', data: new Uint8Array(0), deflated: bomb },
+    { name: 'archive/version', data: Buffer.from('3\n') },
+  ]);
+  t.true(zip.length < 2_000_000, `the archive is ${zip.length} bytes`);
+  // Tolerance: 256 MiB of RSS, a quarter of what inflating would take, for the test's own buffers.
+  const grew = peakGrowth(() => {
+    expectError(t, () => parseTorchBin(zip, 'bomb.bin'), 'ERR_CONVBERT_WEIGHTS', 'bomb.bin', '"archive/data/0"', `inflating it to ${1 << 30} bytes would pass the memory bound`);
+  });
+  t.true(grew < 256 * 2 ** 20, `peak RSS grew ${(grew / 2 ** 20).toFixed(0)} MiB`);
+});
+
+test('a deflated entry whose directory size disagrees with the tensor, or with its stream, is refused before it costs memory', (t) => {
+  const bomb = zeroBomb(1024);
+  const pkl = stateDictPickle([{ name: 'w', storage: '0', storageType: 'FloatStorage', offset: 0, size: [4], stride: [1] }], { '0': 4 });
+  const archive = (storage: ZipInput) => makeZip([{ name: 'archive/data.pkl', data: pkl }, storage, { name: 'archive/version', data: Buffer.from('3\n') }]);
+  // The directory says 1 GiB; the pickle's 4 floats need 16 bytes: refused on the sizes alone.
+  const big = archive({ name: 'archive/data/0', data: new Uint8Array(0), deflated: bomb });
+  let grew = peakGrowth(() => {
+    expectError(t, () => parseTorchBin(big, 'b.bin'), 'ERR_CONVBERT_WEIGHTS', 'storage "0"', 'needs 16 bytes', `the archive entry has ${1 << 30}`);
+  });
+  t.true(grew < 256 * 2 ** 20, `peak RSS grew ${(grew / 2 ** 20).toFixed(0)} MiB`);
+  // The directory says 16 bytes, the stream holds 1 GiB: zlib stops at 16.
+  const lying = archive({ name: 'archive/data/0', data: new Uint8Array(0), deflated: { ...bomb, size: 16 } });
+  grew = peakGrowth(() => {
+    expectError(t, () => parseTorchBin(lying, 'l.bin'), 'ERR_CONVBERT_WEIGHTS', '"archive/data/0"', 'cannot inflate to the 16 bytes');
+  });
+  t.true(grew < 256 * 2 ** 20, `peak RSS grew ${(grew / 2 ** 20).toFixed(0)} MiB`);
+  // data.pkl itself deflated to 1 GiB (its size comes from the directory only): the same bound.
+  const pklBomb = makeZip([{ name: 'archive/data.pkl', data: new Uint8Array(0), deflated: bomb }, { name: 'archive/version', data: Buffer.from('3\n') }]);
+  grew = peakGrowth(() => {
+    expectError(t, () => parseTorchBin(pklBomb, 'p.bin'), 'ERR_CONVBERT_WEIGHTS', '"archive/data.pkl"', 'would pass the memory bound');
+  });
+  t.true(grew < 256 * 2 ** 20, `peak RSS grew ${(grew / 2 ** 20).toFixed(0)} MiB`);
+});
+
+test('a deflated storage within the bound still loads, and counts against the same bound as strided copies', (t) => {
+  const n = 256;
+  const data = new Float32Array(n * n).map((_, i) => i);
+  const one = [{ name: 'w', storage: '0', storageType: 'FloatStorage', offset: 0, size: [n, n], stride: [n, 1] }];
+  const ok = parseTorchBin(torchZip(stateDictPickle(one, { '0': n * n }), { '0': new Uint8Array(data.buffer) }, { deflate: true }), 'ok.bin');
+  t.deepEqual(Array.from(ok.tensors.get('w')!.data as Float32Array).slice(0, 5), [0, 1, 2, 3, 4]);
+  // Four transposed copies (1 MiB) of a 256 KiB storage of zeros fit the bound of the stored file
+  // (4 x 258 KB + 1 MiB). Deflated, the file is ~2 KB: the copies alone would still fit 4 x 2 KB +
+  // 1 MiB, but the 256 KiB inflated first are charged to the same bound, and then they do not.
+  const four = Array.from({ length: 4 }, (_, i) => ({ name: `t${i}`, storage: '0', storageType: 'FloatStorage', offset: 0, size: [n, n], stride: [1, n] }));
+  const zeros = new Uint8Array(4 * n * n);
+  t.is(parseTorchBin(torchZip(stateDictPickle(four, { '0': n * n }), { '0': zeros }), 's.bin').tensors.size, 4);
+  const deflated = torchZip(stateDictPickle(four, { '0': n * n }), { '0': zeros }, { deflate: true });
+  t.true(4 * deflated.length + (1 << 20) >= 4 * zeros.length, 'the copies alone fit the deflated file\'s bound');
+  expectError(t, () => parseTorchBin(deflated, 'd.bin'), 'ERR_CONVBERT_WEIGHTS', 'd.bin', 'more than 4x the file size');
 });
 
 test('a state dict holding something other than tensors', (t) => {

@@ -103,6 +103,22 @@ export interface ZipInput {
   name: string;
   data: Uint8Array;
   deflate?: boolean;
+  /** A body deflated elsewhere (`data` is then unused), with the size and CRC-32 the directory states. */
+  deflated?: { body: Uint8Array; size: number; crc: number };
+}
+
+/**
+ * A raw deflate stream of `mib` MiB of zeros, about 1 KB per MiB: one 1 MiB block compressed with a
+ * full flush (so it does not depend on what came before) repeated, then an empty final block.
+ * Also returns the CRC-32 of the zeros, computed a MiB at a time.
+ */
+export function zeroBomb(mib: number): { body: Uint8Array; size: number; crc: number } {
+  const chunk = Buffer.alloc(1 << 20);
+  const block = zlib.deflateRawSync(chunk, { finishFlush: zlib.constants.Z_FULL_FLUSH });
+  let crc = 0;
+  for (let i = 0; i < mib; i++) crc = zlib.crc32(chunk, crc);
+  const body = Buffer.concat([...new Array<Buffer>(mib).fill(block), Buffer.from([0x03, 0x00])]);
+  return { body: new Uint8Array(body), size: mib << 20, crc: crc >>> 0 };
 }
 
 /** A zip archive (PKWARE APPNOTE): local headers + data, central directory, end record(s). */
@@ -116,8 +132,10 @@ export function makeZip(entries: ZipInput[], opts: { zip64?: boolean; align?: nu
   };
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
-    const body = e.deflate ? new Uint8Array(zlib.deflateRawSync(e.data)) : e.data;
-    const crc = zlib.crc32(e.data) >>> 0;
+    const deflate = e.deflate === true || e.deflated !== undefined;
+    const body = e.deflated ? e.deflated.body : e.deflate ? new Uint8Array(zlib.deflateRawSync(e.data)) : e.data;
+    const crc = e.deflated ? e.deflated.crc : zlib.crc32(e.data) >>> 0;
+    const size = e.deflated ? e.deflated.size : e.data.length;
     const local = offset;
     // Pad the extra field so data starts aligned, as torch's writer does (64 bytes).
     let extraLen = 0;
@@ -126,13 +144,13 @@ export function makeZip(entries: ZipInput[], opts: { zip64?: boolean; align?: nu
       extraLen = 4 + ((opts.align - (start % opts.align)) % opts.align);
     }
     const extra = extraLen ? [...u16le(0xcafe), ...u16le(extraLen - 4), ...new Array<number>(extraLen - 4).fill(0)] : [];
-    push([...u32le(0x04034b50), ...u16le(20), ...u16le(0), ...u16le(e.deflate ? 8 : 0), 0, 0, 0, 0, ...u32le(crc), ...u32le(body.length), ...u32le(e.data.length), ...u16le(name.length), ...u16le(extra.length), ...name, ...extra]);
+    push([...u32le(0x04034b50), ...u16le(20), ...u16le(0), ...u16le(deflate ? 8 : 0), 0, 0, 0, 0, ...u32le(crc), ...u32le(body.length), ...u32le(size), ...u16le(name.length), ...u16le(extra.length), ...name, ...extra]);
     push(body);
-    const z64 = opts.zip64 ? [...u16le(1), ...u16le(24), ...u64le(e.data.length), ...u64le(body.length), ...u64le(local)] : [];
+    const z64 = opts.zip64 ? [...u16le(1), ...u16le(24), ...u64le(size), ...u64le(body.length), ...u64le(local)] : [];
     const big = opts.zip64 ? 0xffffffff : -1;
     central.push([
-      ...u32le(0x02014b50), ...u16le(45), ...u16le(45), ...u16le(0), ...u16le(e.deflate ? 8 : 0), 0, 0, 0, 0, ...u32le(crc),
-      ...u32le(big >= 0 ? big : body.length), ...u32le(big >= 0 ? big : e.data.length), ...u16le(name.length), ...u16le(z64.length), ...u16le(0),
+      ...u32le(0x02014b50), ...u16le(45), ...u16le(45), ...u16le(0), ...u16le(deflate ? 8 : 0), 0, 0, 0, 0, ...u32le(crc),
+      ...u32le(big >= 0 ? big : body.length), ...u32le(big >= 0 ? big : size), ...u16le(name.length), ...u16le(z64.length), ...u16le(0),
       ...u16le(0), ...u16le(0), ...u32le(0), ...u32le(big >= 0 ? big : local), ...name, ...z64,
     ]);
   }
