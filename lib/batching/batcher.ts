@@ -73,8 +73,19 @@ interface Pending<Req, Res> {
   settled: boolean;
   state: 'queued' | 'running';
   timer: NodeJS.Timeout | null;
-  signal: AbortSignal | null;
-  onAbort: (() => void) | null;
+  /** The abort listener this request shares with the other requests of its submit call. */
+  link: AbortLink | null;
+}
+
+/**
+ * One abort listener for all the requests of one submitMany call: a request of
+ * many rows would otherwise add a listener per row to the caller's signal (and
+ * Node warns past 10). Removed once the last of them has its answer.
+ */
+interface AbortLink {
+  signal: AbortSignal;
+  onAbort: () => void;
+  open: number;
 }
 
 const LATENCY_WINDOW = 1024;
@@ -138,19 +149,54 @@ export class DynamicBatcher<Req, Res> {
 
   /** Queues one request; resolves with its own result (never a partner's). */
   submit(req: Req, options: SubmitOptions = {}): Promise<Res> {
-    if (options === null || typeof options !== 'object') return Promise.reject(argError(`submit: options must be an object, got ${options === null ? 'null' : typeof options}`));
+    return this.submitMany([req], options)[0];
+  }
+
+  /**
+   * Queues several requests of one caller (the rows of one HTTP request, say)
+   * with one set of options: one promise per request, in order, each settled on
+   * its own, and one abort listener on options.signal for all of them.
+   */
+  submitMany(reqs: readonly Req[], options: SubmitOptions = {}): Promise<Res>[] {
+    const all = (e: unknown): Promise<Res>[] => reqs.map(() => Promise.reject(e));
+    if (options === null || typeof options !== 'object') return all(argError(`submit: options must be an object, got ${options === null ? 'null' : typeof options}`));
     const signal = options.signal ?? null;
-    if (signal !== null && !(signal instanceof AbortSignal)) return Promise.reject(argError('submit: options.signal must be an AbortSignal'));
+    if (signal !== null && !(signal instanceof AbortSignal)) return all(argError('submit: options.signal must be an AbortSignal'));
     let timeoutMs: number;
     try {
       timeoutMs = checkMs('submit: options.timeoutMs', options.timeoutMs, this.timeoutMs);
     } catch (e) {
-      return Promise.reject(e);
+      return all(e);
     }
     if (signal?.aborted) {
-      this.#s.cancelled++;
-      return Promise.reject(signal.reason);
+      this.#s.cancelled += reqs.length;
+      return all(signal.reason);
     }
+    const queued: Pending<Req, Res>[] = [];
+    const out = reqs.map((req) => this.#enqueue(req, timeoutMs, queued));
+    if (signal && queued.length > 0) {
+      const link: AbortLink = {
+        signal,
+        open: queued.length,
+        onAbort: () => {
+          for (const p of queued) {
+            if (this.#drop(p)) {
+              this.#s.cancelled++;
+              p.reject(signal.reason);
+            }
+          }
+        },
+      };
+      // Nothing has settled yet: timers fire later, and results come after #schedule.
+      for (const p of queued) p.link = link;
+      signal.addEventListener('abort', link.onAbort, { once: true });
+    }
+    this.#schedule();
+    return out;
+  }
+
+  /** One request into the queue (pushed onto `queued`), or a rejected promise when it cannot be taken. */
+  #enqueue(req: Req, timeoutMs: number, queued: Pending<Req, Res>[]): Promise<Res> {
     if (this.#closed) {
       this.#s.rejected++;
       return Promise.reject(new ConvBertError('the batcher is closed (shutting down); no new requests are taken', 'ERR_CONVBERT_OVERLOADED'));
@@ -174,7 +220,7 @@ export class DynamicBatcher<Req, Res> {
       );
     }
     return new Promise<Res>((resolve, reject) => {
-      const p: Pending<Req, Res> = { req, cost, t0: performance.now(), resolve, reject, settled: false, state: 'queued', timer: null, signal, onAbort: null };
+      const p: Pending<Req, Res> = { req, cost, t0: performance.now(), resolve, reject, settled: false, state: 'queued', timer: null, link: null };
       if (timeoutMs > 0) {
         p.timer = setTimeout(() => {
           p.timer = null;
@@ -184,18 +230,9 @@ export class DynamicBatcher<Req, Res> {
           }
         }, timeoutMs);
       }
-      if (signal) {
-        p.onAbort = () => {
-          if (this.#drop(p)) {
-            this.#s.cancelled++;
-            reject(signal.reason);
-          }
-        };
-        signal.addEventListener('abort', p.onAbort, { once: true });
-      }
       this.#queue.push(p);
       this.#queuedTokens += cost;
-      this.#schedule();
+      queued.push(p);
     });
   }
 
@@ -250,8 +287,8 @@ export class DynamicBatcher<Req, Res> {
     p.settled = true;
     if (p.timer) clearTimeout(p.timer);
     p.timer = null;
-    if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
-    p.onAbort = null;
+    if (p.link && --p.link.open === 0) p.link.signal.removeEventListener('abort', p.link.onAbort);
+    p.link = null;
   }
 
   /** Starts every batch that may leave now, and arms the timer for the next. */

@@ -156,14 +156,20 @@ function makeBatched(model: ConvBertPreTrainedModel, options: BatchingOptions): 
   const batcher = new DynamicBatcher<BatchRow, BatchRowOutput>({ ...options, cost: (r) => r.input_ids.length }, runBatch);
   const forwardPacked: ForwardPackedFn = (rows, submitOptions) => {
     if (!Array.isArray(rows)) return Promise.reject(argError(`forwardPacked: rows must be an array, got ${typeof rows}`));
+    let own: BatchRow[];
     try {
-      rows.forEach(checkRow);
+      // Copies: a row waits in the queue while the caller runs on, and must not change (or be
+      // detached by a transfer) before its batch runs.
+      own = rows.map((r, i) => {
+        const row = checkRow(r, i);
+        return { input_ids: row.input_ids.slice(), token_type_ids: row.token_type_ids ? row.token_type_ids.slice() : null };
+      });
     } catch (e) {
       return Promise.reject(e);
     }
     const so = submitOptions ?? submitContext.getStore();
     // If one row fails (overload, timeout), the others of this call are left to finish on their own.
-    return Promise.all(rows.map((r) => batcher.submit(r, so)));
+    return Promise.all(batcher.submitMany(own, so));
   };
   return { forwardPacked, batcher };
 }

@@ -102,3 +102,56 @@ test('runRowsByLength (the path for models without forwardPacked) equals each ro
     assertClose(t, got[i].last_hidden_state.data as Float32Array, alone.last_hidden_state.data as Float32Array, { ...TOL, label: `row ${i}` });
   }
 });
+
+test('rows are the batcher\'s own once submitted: changing or transferring the caller\'s arrays while they wait changes nothing', async (t) => {
+  const m = ConvBertModel.fromConfig(CFG, { seed: 5 });
+  t.teardown(() => m.dispose());
+  const bm = withBatching(m, { maxBatchSize: 8, maxWaitMs: 30 });
+  const probe = row(77, 9);
+  const [want] = await bm.forwardPacked([{ input_ids: probe.input_ids.slice(), token_type_ids: probe.token_type_ids!.slice() }]);
+  const mutated = { input_ids: probe.input_ids.slice(), token_type_ids: probe.token_type_ids!.slice() };
+  const moved = { input_ids: probe.input_ids.slice(), token_type_ids: probe.token_type_ids!.slice() };
+  const p1 = bm.forwardPacked([mutated]);
+  const p2 = bm.forwardPacked([moved]);
+  // Both wait for partners (maxWaitMs 30) while the caller changes one row and transfers the other's buffers away.
+  mutated.input_ids.fill(3);
+  mutated.token_type_ids.fill(0);
+  structuredClone(moved.input_ids, { transfer: [moved.input_ids.buffer] });
+  structuredClone(moved.token_type_ids, { transfer: [moved.token_type_ids.buffer] });
+  t.is(moved.input_ids.length, 0, 'the transfer detached the caller\'s array');
+  const [[a], [b]] = await Promise.all([p1, p2]);
+  assertClose(t, a.last_hidden_state.data as Float32Array, want.last_hidden_state.data as Float32Array, { ...TOL, label: 'mutated after submit' });
+  assertClose(t, b.last_hidden_state.data as Float32Array, want.last_hidden_state.data as Float32Array, { ...TOL, label: 'transferred after submit' });
+});
+
+test('a call of many rows with a signal adds one abort listener (no MaxListenersExceededWarning), removed when the rows are done; aborting cancels them all', async (t) => {
+  const m = ConvBertModel.fromConfig(CFG, { seed: 6 });
+  t.teardown(() => m.dispose());
+  const bm = withBatching(m, { maxBatchSize: 4, maxWaitMs: 1 });
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.name);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  const ac = new AbortController();
+  const counted = { adds: 0, removes: 0 };
+  const add = ac.signal.addEventListener.bind(ac.signal);
+  const remove = ac.signal.removeEventListener.bind(ac.signal);
+  ac.signal.addEventListener = ((...a: Parameters<typeof add>) => (counted.adds++, add(...a))) as typeof add;
+  ac.signal.removeEventListener = ((...a: Parameters<typeof remove>) => (counted.removes++, remove(...a))) as typeof remove;
+  const rows = Array.from({ length: 24 }, (_, i) => row(200 + i, 3 + (i % 5)));
+  const out = await bm.forwardPacked(rows, { signal: ac.signal });
+  t.is(out.length, 24);
+  t.is(counted.adds, 1, 'one listener for the 24 rows');
+  t.is(counted.removes, 1, 'removed once every row had its answer');
+  const rows2 = Array.from({ length: 24 }, (_, i) => row(300 + i, 4));
+  const bm2 = withBatching(m, { maxBatchSize: 1, maxWaitMs: 1000 });
+  const ac2 = new AbortController();
+  const pending = bm2.forwardPacked(rows2, { signal: ac2.signal });
+  ac2.abort(new Error('client went away'));
+  const err = await t.throwsAsync(pending);
+  t.is(err?.message, 'client went away');
+  // One batch of one row runs at once (maxBatchSize 1), the rest wait: the abort drops all 24 (the running one's result too).
+  t.is(bm2.batcher.stats().cancelled, 24);
+  await new Promise((r) => setImmediate(r));
+  t.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+});
