@@ -77,10 +77,13 @@ __global__ void __launch_bounds__(kWarps * 32) attention_flash_kernel(AttentionA
       if (p.mask_bias && kvalid && qrow < len)
         s += p.mask_rank == 2 ? p.mask_bias[b * p.L + kj] : p.mask_bias[(b * p.L + qrow) * p.L + kj];
       if (!kvalid) s = -INFINITY;
-      // Key k0 is always valid, so the tile maximum is finite and m_new is too.
       const float m_new = fmaxf(m[qi], warp_max(s));
-      const float pj_own = kvalid ? expf(s - m_new) : 0.0f;
-      const float corr = expf(m[qi] - m_new);  // 0 on the first tile (m = -inf)
+      // Scores can be -inf (a -inf mask bias): when every score so far is, m_new is -inf and
+      // expf(-inf - -inf) would be NaN. Exponentiate against 0 then: those keys get weight 0 and
+      // the first finite tile rescales from there, as the CPU softmax does over the whole row.
+      const float m_ref = m_new == -INFINITY ? 0.0f : m_new;
+      const float pj_own = kvalid ? expf(s - m_ref) : 0.0f;
+      const float corr = expf(m[qi] - m_ref);  // 0 while m = -inf
       l[qi] = l[qi] * corr + warp_sum(pj_own);
 #pragma unroll
       for (int t = 0; t < DPL; ++t) acc[qi][t] *= corr;

@@ -568,21 +568,29 @@ Status cuda_engine_forward(CudaEngine& e, const ForwardJob& j) {
     CONVBERT_RETURN_IF_ERROR(embedding_check_ids(ea));
   }
 
-  // Arena: grow (dropping the graphs that point into it) when this shape needs more.
+  // Arena: grow (dropping the graphs that point into it) when this shape needs more. Each part
+  // grows to the larger of what it had and what this shape needs, never to exactly this shape's
+  // size: shapes that need more floats but fewer ints (or the reverse) would otherwise reallocate
+  // on every alternation and throw away every captured graph each time.
   if (p.f_total > e.arena_f_n || p.i_total > e.arena_i_n) {
     e.drop_graphs();
     CUDA_TRY(cudaStreamSynchronize(e.stream));
-    e.arena_f.reset();
-    e.arena_i.reset();
-    e.arena_f_n = e.arena_i_n = 0;
-    auto f = std::make_unique<DeviceBuffer>();
-    auto i = std::make_unique<DeviceBuffer>();
-    CONVBERT_RETURN_IF_ERROR(f->alloc(static_cast<size_t>(p.f_total) * 4));
-    CONVBERT_RETURN_IF_ERROR(i->alloc(static_cast<size_t>(p.i_total) * 4));
-    e.arena_f = std::move(f);
-    e.arena_i = std::move(i);
-    e.arena_f_n = p.f_total;
-    e.arena_i_n = p.i_total;
+    if (p.f_total > e.arena_f_n) {
+      e.arena_f.reset();  // free first, so the old and new arenas are never held together
+      e.arena_f_n = 0;
+      auto f = std::make_unique<DeviceBuffer>();
+      CONVBERT_RETURN_IF_ERROR(f->alloc(static_cast<size_t>(p.f_total) * 4));
+      e.arena_f = std::move(f);
+      e.arena_f_n = p.f_total;
+    }
+    if (p.i_total > e.arena_i_n) {
+      e.arena_i.reset();
+      e.arena_i_n = 0;
+      auto i = std::make_unique<DeviceBuffer>();
+      CONVBERT_RETURN_IF_ERROR(i->alloc(static_cast<size_t>(p.i_total) * 4));
+      e.arena_i = std::move(i);
+      e.arena_i_n = p.i_total;
+    }
   }
   float* F = e.arena_f->as<float>();
   int32_t* I32 = e.arena_i->as<int32_t>();

@@ -62,3 +62,21 @@ gpuTest('attention: varlen rows equal each sequence run alone', probe, (t) => {
     }
   }
 });
+
+// Regression: a query whose scores over one whole 32-key tile are -inf (a -inf mask bias on
+// keys 0..31) made the flash kernel's running max -inf and every later weight
+// expf(-inf - -inf) = NaN; the CPU op and the exact kernel give the softmax over the finite keys.
+gpuTest('attention: a tile of -inf scores stays finite in the flash kernel', probe, (t) => {
+  const rand = mulberry32(13);
+  const B = 1, L = 70, H = 2, D = 32;
+  const n = B * L * H * D;
+  const q = randn(rand, n), k = randn(rand, n), v = randn(rand, n);
+  const mb = new Float32Array(B * L * L);
+  for (let j = 0; j < 32; j++) mb[0 * L + j] = -Infinity;   // query 0: first tile all -inf
+  for (let j = 32; j < 64; j++) mb[5 * L + j] = -Infinity;  // query 5: a middle tile all -inf
+  const want = cpuAttention({ q, k, v, maskBias: mb, maskRank: 3, headMult: null, B, L, H, D }, false, 'generic');
+  const got = cudaOps().cudaAttention({ q, k, v, B, L, H, D, mask_bias: mb, mask_rank: 3 });
+  t.is(got.path, 'flash');
+  t.true(got.out.every(Number.isFinite), 'flash output has NaN or inf');
+  assertClose(t, got.out, want.out, { ...TOL, label: 'flash, -inf tiles' });
+});

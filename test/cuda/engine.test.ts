@@ -87,3 +87,33 @@ for (const dtype of ['float32', 'float16', 'bfloat16'] as const) {
     t.deepEqual(failures.slice(0, 20), [], `${failures.length} of ${compared} outputs out of tolerance`);
   });
 }
+
+// Regression: when either arena part had to grow, both were reallocated to exactly the new
+// shape's sizes, so a shape needing more floats but fewer ints (output_attentions on a shorter
+// sequence) and its opposite reallocated on every alternation and dropped every captured graph.
+// Each part now grows to max(old, new): after both shapes ran once the device bytes stay put.
+gpuTest('engine: alternating shapes grow the arena to the larger of each part, once', probe, async (t) => {
+  let engine: (NativeEngine & { nativeBytes?: number }) | undefined;
+  const Engine = native().Engine as unknown as new (spec: EngineSpec, opts: object) => NativeEngine & { nativeBytes: number };
+  const ctor = class {
+    constructor(spec: EngineSpec) {
+      engine = new Engine(spec, { device: 'cuda:0', dtype: 'float32' });
+      return engine;
+    }
+  } as unknown as NativeEngineCtor;
+  const model = await modelClass('ConvBertModel').fromPretrained(fixturesDir('convbert', 'tiny-a/ConvBertModel'), { engine: ctor });
+  try {
+    const ids = (L: number) => new Tensor('int32', Int32Array.from({ length: L }, (_, i) => (i * 7) % 50), [1, L]);
+    const bytes: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      await model.forward({ input_ids: ids(128) });  // more ints (3 per token), fewer floats
+      bytes.push(engine!.nativeBytes!);
+      await model.forward({ input_ids: ids(64) }, { output_attentions: true, output_hidden_states: true });
+      bytes.push(engine!.nativeBytes!);
+    }
+    t.true(bytes[1] > bytes[0], `the second shape must need more device memory (${bytes.join(', ')})`);
+    t.deepEqual(bytes.slice(1), bytes.slice(1).map(() => bytes[1]), `device bytes after each forward: ${bytes.join(', ')}`);
+  } finally {
+    model.dispose();
+  }
+});
