@@ -253,7 +253,13 @@ const LOCK_POLL_MS = 100;
 function lockIsStale(p: string): boolean {
   try {
     const st = fs.statSync(p);
-    const [pidText, host] = readTextFileSync(p, 4096).split('\n');
+    let text = '';
+    try {
+      text = readTextFileSync(p, 4096);
+    } catch {
+      // Not a readable regular file (a FIFO, a directory): only its age can say it was abandoned.
+    }
+    const [pidText, host] = text.split('\n');
     const pid = Number(pidText);
     if (host === os.hostname() && Number.isInteger(pid) && pid > 0) {
       try {

@@ -3,7 +3,7 @@
 // the blob lock under .locks/ makes a second downloader wait, and a lock left
 // by a dead process is taken over; the stderr bar appears only on a TTY.
 import test from 'ava';
-import { spawnSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -91,6 +91,26 @@ test('a lock left by a dead process is taken over at once', async (t) => {
   const p = await hfHubDownload('org/tiny', 'model.safetensors', { endpoint: hub.endpoint, cacheDir });
   t.is(sha256(fs.readFileSync(p)), weightsSha);
   t.true(Date.now() - t0 < 15_000, 'did not wait for the 20 s staleness window');
+  t.false(fs.existsSync(lock));
+});
+
+test('a lock file that is a FIFO is never read (no hang) and, once old, is taken over like any abandoned lock', async (t) => {
+  const hub = await tinyHub();
+  t.teardown(() => hub.close());
+  const cacheDir = tmpCache();
+  const lock = path.join(cacheDir, '.locks', 'models--org--tiny', `${weightsSha}.convbert.lock`);
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  execFileSync('mkfifo', [lock]);
+  const old = new Date(Date.now() - 60_000);
+  fs.utimesSync(lock, old, old);
+  // A deadline turns a wait that never ends into a failure instead of a stalled suite.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('hfHubDownload still waiting on the FIFO lock after 15 s')), 15_000);
+  });
+  t.teardown(() => clearTimeout(timer));
+  const p = await Promise.race([hfHubDownload('org/tiny', 'model.safetensors', { endpoint: hub.endpoint, cacheDir }), deadline]);
+  t.is(sha256(fs.readFileSync(p)), weightsSha);
   t.false(fs.existsSync(lock));
 });
 
