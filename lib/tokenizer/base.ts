@@ -272,8 +272,22 @@ export abstract class PreTrainedTokenizerBase {
     // already in the vocab keeps its id; others get ids after the vocab, in order.
     const specials = [this.pad_token, this.unk_token, this.cls_token, this.sep_token, this.mask_token, ...this.additional_special_tokens];
     const fixed = o.added_token_ids ?? {};
-    for (const s of specials) this.addToken(s, true, fixed[s]);
-    for (const s of o.added_tokens ?? []) this.addToken(s, false, fixed[s]);
+    if (fixed === null || typeof fixed !== 'object' || Array.isArray(fixed)) throw tokError(`added_token_ids: expected an object of {token: id}, got ${describe(fixed)}`);
+    if (o.added_tokens != null && !Array.isArray(o.added_tokens)) throw tokError(`added_tokens: expected an array of strings, got ${describe(o.added_tokens)}`);
+    // Ids beyond the vocab: at most one per added token, so none can stand for a gap of millions.
+    const idLimit = vocab.length + specials.length + (o.added_tokens?.length ?? 0);
+    const fixedId = (s: string): number | undefined => {
+      if (!Object.prototype.hasOwnProperty.call(fixed, s)) return undefined;
+      const id: unknown = fixed[s];
+      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id >= idLimit) {
+        throw tokError(
+          `added_token_ids[${JSON.stringify(s)}]: expected an integer id in [0, ${idLimit}) (the ${vocab.length} vocabulary ids, then at most one per added token), got ${describe(id)}`,
+        );
+      }
+      return id;
+    };
+    for (const s of specials) this.addToken(s, true, fixedId(s));
+    for (const s of o.added_tokens ?? []) this.addToken(s, false, fixedId(s));
     const contents = [...this.addedMap.keys()].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
     this.splitRe = contents.length > 0 ? new RegExp(contents.map((s) => s.replace(ESCAPE_RE, '\\$&')).join('|'), 'g') : null;
   }
@@ -1374,6 +1388,39 @@ async function readOptionalJson(file: string): Promise<Record<string, unknown> |
   return v as Record<string, unknown>;
 }
 
+/**
+ * tokenizer.json's WordPiece vocab {token: id} as tokens in id order. The ids must number
+ * the n entries 0..n-1 (HF's Rust WordPiece tolerates holes; our id-ordered vocab cannot
+ * hold one). Every id is checked against the entry count before it indexes anything, so
+ * the array is sized by the file, never by an id it names: a 150-byte file with an id of
+ * 4e8 is an error here, not a 4e8-entry allocation. Duplicate tokens collapse in JSON.parse
+ * (the last wins), which leaves a hole that the same check reports.
+ */
+function vocabFromIds(v: Record<string, unknown>, file: string): string[] {
+  const entries = Object.entries(v);
+  const n = entries.length;
+  if (n === 0) throw tokError(`${file}: model.vocab: expected at least one token, got an empty object`);
+  const vocab = new Array<string>(n);
+  for (const [tok, id] of entries) {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= n) {
+      throw tokError(
+        `${file}: model.vocab[${JSON.stringify(tok)}]: expected an integer id in [0, ${n}) (the ids number the ${n} entries from 0), got ${describe(id)}`,
+      );
+    }
+    if (vocab[id] !== undefined) {
+      throw tokError(`${file}: model.vocab: id ${id} is given to both ${JSON.stringify(vocab[id])} and ${JSON.stringify(tok)}; expected each id once`);
+    }
+    vocab[id] = tok;
+  }
+  return vocab;
+}
+
+/** An added token's id from a file: a non-negative safe integer (its upper bound is checked once the vocab is known). */
+function addedId(id: unknown, where: string): number {
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) throw tokError(`${where}: expected a non-negative integer id, got ${describe(id)}`);
+  return id;
+}
+
 /** A special token value from a config: a string or an AddedToken dict {content, ...}. */
 function tokenContent(v: unknown, where: string): string | undefined {
   if (v === undefined || v === null) return undefined;
@@ -1405,26 +1452,14 @@ export async function loadTokenizerOptions(dir: string): Promise<TokenizerOption
   const o: TokenizerOptions = {};
 
   // tokenizer.json: the vocab and, as defaults, its normaliser/model/decoder settings.
-  const added: { id: number; content: string; special: boolean }[] = [];
+  // Added tokens from every source, with where each came from (for errors): ids checked below.
+  const added: { id: number; content: string; special: boolean; where: string }[] = [];
   if (tj) {
     const model = tj.model as Record<string, unknown> | undefined;
     if (model && (model.type === 'WordPiece' || (model.type === undefined && model.vocab && typeof model.vocab === 'object'))) {
       const v = model.vocab as Record<string, unknown>;
       if (!v || typeof v !== 'object' || Array.isArray(v)) throw tokError(`${tokFile}: model.vocab: expected an object of token -> id`);
-      const entries = Object.entries(v);
-      let maxId = -1;
-      for (const [tok, id] of entries) {
-        if (!Number.isInteger(id) || (id as number) < 0) throw tokError(`${tokFile}: model.vocab[${JSON.stringify(tok)}]: expected a non-negative integer id, got ${describe(id)}`);
-        if ((id as number) > maxId) maxId = id as number;
-      }
-      const vocab: string[] = fill(maxId + 1, '');
-      const seen = new Uint8Array(maxId + 1);
-      for (const [tok, id] of entries) {
-        vocab[id as number] = tok;
-        seen[id as number] = 1;
-      }
-      if (seen.includes(0)) throw tokError(`${tokFile}: model.vocab: ids are not contiguous from 0 to ${maxId}`);
-      o.vocab = vocab;
+      o.vocab = vocabFromIds(v, tokFile);
       if (typeof model.unk_token === 'string') o.unk_token = model.unk_token;
       if (typeof model.continuing_subword_prefix === 'string') o.continuing_subword_prefix = model.continuing_subword_prefix;
       if (typeof model.max_input_chars_per_word === 'number') o.max_input_chars_per_word = model.max_input_chars_per_word;
@@ -1440,9 +1475,14 @@ export async function loadTokenizerOptions(dir: string): Promise<TokenizerOption
     const dec = tj.decoder as Record<string, unknown> | null | undefined;
     if (dec && dec.type === 'WordPiece' && typeof dec.cleanup === 'boolean') o.wordpiece_decoder_cleanup = dec.cleanup;
     if (Array.isArray(tj.added_tokens)) {
-      for (const t of tj.added_tokens as Record<string, unknown>[]) {
-        if (t && typeof t.content === 'string' && typeof t.id === 'number') added.push({ id: t.id, content: t.content, special: t.special === true });
-      }
+      (tj.added_tokens as unknown[]).forEach((t, i) => {
+        const where = `${tokFile}: added_tokens[${i}]`;
+        if (t === null || typeof t !== 'object' || typeof (t as Record<string, unknown>).content !== 'string') {
+          throw tokError(`${where}: expected {"id": ..., "content": "..."}, got ${describe(t)}`);
+        }
+        const { id, content, special } = t as Record<string, unknown>;
+        added.push({ id: addedId(id, where), content: content as string, special: special === true, where });
+      });
     }
   }
   if (!o.vocab) {
@@ -1491,15 +1531,29 @@ export async function loadTokenizerOptions(dir: string): Promise<TokenizerOption
   }
   // Added tokens beyond the special ones (tokenizer_config's added_tokens_decoder, tokenizer.json's added_tokens).
   if (c.added_tokens_decoder && typeof c.added_tokens_decoder === 'object') {
-    for (const [id, t] of Object.entries(c.added_tokens_decoder as Record<string, Record<string, unknown>>)) {
-      if (t && typeof t.content === 'string') added.push({ id: Number(id), content: t.content, special: t.special === true });
+    for (const [key, t] of Object.entries(c.added_tokens_decoder as Record<string, Record<string, unknown>>)) {
+      if (!t || typeof t.content !== 'string') continue;
+      const where = `${cfgFile}: added_tokens_decoder[${JSON.stringify(key)}]`;
+      // transformers reads the key with int(); only plain non-negative integers name an id
+      added.push({ id: addedId(/^\d+$/.test(key) ? Number(key) : key, where), content: t.content, special: t.special === true, where });
     }
   }
   if (addedJson) {
     // the legacy {token: id} file of transformers < 4.34
     for (const [content, id] of Object.entries(addedJson)) {
-      if (!Number.isInteger(id)) throw tokError(`${addedFile}: ${JSON.stringify(content)}: expected an integer id, got ${describe(id)}`);
-      added.push({ id: id as number, content, special: false });
+      const where = `${addedFile}: ${JSON.stringify(content)}`;
+      added.push({ id: addedId(id, where), content, special: false, where });
+    }
+  }
+  // An added token's id is a vocab id or one of the ids after the vocab, at most one per
+  // added token: checked here against the entry counts, so no id from a file can stand for
+  // millions of missing entries in anything indexed by id later.
+  const idLimit = o.vocab.length + added.length;
+  for (const t of added) {
+    if (t.id >= idLimit) {
+      throw tokError(
+        `${t.where}: expected an id below ${idLimit} (the ${o.vocab.length} vocabulary ids, then at most one per added token), got ${t.id}`,
+      );
     }
   }
   const known = new Set<string>([...names.map((n) => o[n] ?? DEFAULT_SPECIALS[n]), ...(o.additional_special_tokens ?? [])]);
@@ -1510,8 +1564,9 @@ export async function loadTokenizerOptions(dir: string): Promise<TokenizerOption
     known.add(t.content);
     (t.special ? extraSpecial : extra).push(t.content);
   }
-  const ids: Record<string, number> = {};
-  for (const t of added) if (Number.isInteger(t.id)) ids[t.content] = t.id;
+  // no prototype: a token named "__proto__" is a key like any other
+  const ids: Record<string, number> = Object.create(null);
+  for (const t of added) ids[t.content] = t.id;
   if (added.length > 0) o.added_token_ids = ids;
   if (extraSpecial.length > 0) o.additional_special_tokens = [...(o.additional_special_tokens ?? []), ...extraSpecial];
   if (extra.length > 0) o.added_tokens = extra;
