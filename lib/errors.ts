@@ -25,6 +25,7 @@ export type ConvBertErrorCode =
   | 'ERR_CONVBERT_OVERLOADED' // a batcher's queue is full (the server answers 429): retry later
   | 'ERR_CONVBERT_TIMEOUT' // a request passed its deadline (timeoutMs) before its result came
   | 'ERR_CONVBERT_LIMIT' // a call asks for more work than its limits allow (model rows, fill-mask candidates; the server answers 413)
+  | 'ERR_CONVBERT_QUEUE' // the job queue: bullmq not installed, Redis unreachable, a job lost or failed without a library code
   | 'ERR_CONVBERT_INTERNAL'; // a bug: please report it
 
 export class ConvBertError extends Error {

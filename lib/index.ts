@@ -169,3 +169,23 @@ export {
   type ForwardPackedFn,
 } from './batching';
 export { ConvBertServer, serve, statusForCode, type ServerOptions, type ServeOptions } from './server/http';
+export {
+  inferenceQueue,
+  InferenceQueue,
+  InferenceJobError,
+  InferenceWorker,
+  runWorker,
+  DEFAULT_JOB_OPTIONS,
+  DEFAULT_JOB_LIMITS,
+  DEFAULT_REDIS_URL,
+  type InferenceQueueOptions,
+  type InferenceWorkerOptions,
+  type RunWorkerOptions,
+  type RunningWorker,
+  type JobOutcome,
+  type JobLimits,
+  type RunOptions as QueueRunOptions,
+  type RunManyOptions as QueueRunManyOptions,
+  type RedisConnection,
+  type RedisConnectionOptions,
+} from './queue';

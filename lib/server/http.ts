@@ -13,6 +13,7 @@ import { performance } from 'perf_hooks';
 
 import { ConvBertError, argError } from '../errors';
 import { EventLoopLag, ServerMetrics } from './metrics';
+import { RequestError, checkRequestBody } from './request';
 import { type TaskHandler } from './tasks';
 
 export interface ServerOptions {
@@ -42,15 +43,7 @@ export interface ServerOptions {
 }
 
 /** An error answered to the client. `code` is a ConvBertError code or one of the HTTP-level ones below. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
+const HttpError = RequestError;
 
 /** HTTP status for a library error code. */
 export function statusForCode(code: string): number {
@@ -224,20 +217,7 @@ export class ConvBertServer {
     } catch (e) {
       throw new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`, 'ERR_CONVBERT_BAD_JSON');
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new HttpError(400, `request body: expected an object {"inputs": ..., "parameters": {...}}, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`, 'ERR_CONVBERT_ARG');
-    }
-    const o = parsed as Record<string, unknown>;
-    for (const k of Object.keys(o)) {
-      // HF clients send "options" (use_cache, wait_for_model); they do not apply to a local server.
-      if (k !== 'inputs' && k !== 'parameters' && k !== 'options') throw new HttpError(400, `request body: unknown field '${k}'; expected inputs, parameters`, 'ERR_CONVBERT_ARG');
-    }
-    if (o.inputs === undefined) throw new HttpError(400, 'request body: "inputs" is required', 'ERR_CONVBERT_ARG');
-    if (Array.isArray(o.inputs) && o.inputs.length === 0) throw new HttpError(400, 'inputs: expected at least one input, got an empty array', 'ERR_CONVBERT_ARG');
-    const n = this.handler.countInputs(o.inputs, o.parameters);
-    if (n > this.#o.maxInputs) {
-      throw new HttpError(413, `inputs: this request makes ${n} rows, more than the server's limit of ${this.#o.maxInputs} (--max-inputs)`, 'ERR_CONVBERT_TOO_MANY_INPUTS');
-    }
+    const o = checkRequestBody(parsed, this.handler, { maxInputs: this.#o.maxInputs });
     // The client leaving cancels its queued rows (and drops running ones' results).
     const ac = new AbortController();
     const onGone = (): void => {

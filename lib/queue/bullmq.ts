@@ -1,0 +1,102 @@
+// bullmq.ts: the one place that loads bullmq (an optional peer dependency), and the
+// Redis connection options the queue code hands it. bullmq is required lazily, on
+// the first worker or queue client, so `import 'convbert'` never loads it; without
+// it the worker and client fail with ERR_CONVBERT_QUEUE saying what to install.
+// A connection is a redis:// or rediss:// URL or ioredis-style options.
+import { ConvBertError, argError } from '../errors';
+
+/** bullmq's module, typed by its own declarations (a type-only import: erased at run time). */
+export type BullMQ = typeof import('bullmq');
+
+let cached: BullMQ | null = null;
+
+/** bullmq, or ERR_CONVBERT_QUEUE naming the package to install. */
+export function loadBullMQ(): BullMQ {
+  if (cached) return cached;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    cached = require('bullmq') as BullMQ;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err && err.code === 'MODULE_NOT_FOUND' && /'bullmq'/.test(err.message)) {
+      throw new ConvBertError(
+        'the queue worker and client need the optional dependency bullmq, which is not installed: run `npm install bullmq` (it brings ioredis) next to convbert',
+        'ERR_CONVBERT_QUEUE',
+        { cause: e },
+      );
+    }
+    throw new ConvBertError(`loading bullmq failed: ${err && err.message ? err.message : String(e)}`, 'ERR_CONVBERT_QUEUE', { cause: e });
+  }
+  return cached;
+}
+
+/** The Redis options the queue code uses (a subset of ioredis' RedisOptions). */
+export interface RedisConnectionOptions {
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  /** TLS options (ioredis' `tls`); rediss:// URLs set it to {}. */
+  tls?: Record<string, unknown>;
+  /** Any other ioredis option, passed through. */
+  [option: string]: unknown;
+}
+
+/** A Redis URL (redis://[user:password@]host[:port][/db], rediss:// for TLS) or options. */
+export type RedisConnection = string | RedisConnectionOptions;
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** The URL the CLI uses when --redis is not given: REDIS_URL, then redis://127.0.0.1:6379. */
+export function defaultRedisUrl(env: NodeJS.ProcessEnv = process.env): string {
+  const v = env.REDIS_URL;
+  return v !== undefined && v.trim() !== '' ? v.trim() : DEFAULT_REDIS_URL;
+}
+
+/** Parses a Redis URL into ioredis options; `name` is the argument named in errors. */
+export function parseRedisUrl(url: string, name = 'connection'): RedisConnectionOptions {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw argError(`${name}: expected a Redis URL like redis://host:6379/0, got ${JSON.stringify(url)}`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw argError(`${name}: expected a redis:// or rediss:// URL, got protocol ${JSON.stringify(u.protocol)}`);
+  if (u.hostname === '') throw argError(`${name}: the URL has no host: ${JSON.stringify(url)}`);
+  const o: RedisConnectionOptions = { host: u.hostname.replace(/^\[(.*)\]$/, '$1') };
+  if (u.port !== '') o.port = Number(u.port); // URL already refuses ports outside 0..65535
+  else o.port = 6379;
+  if (u.username !== '') o.username = decodeURIComponent(u.username);
+  if (u.password !== '') o.password = decodeURIComponent(u.password);
+  const db = u.pathname.replace(/^\//, '');
+  if (db !== '') {
+    const n = Number(db);
+    if (!/^\d+$/.test(db) || !Number.isSafeInteger(n) || n > 65535) throw argError(`${name}: expected a database number after the host (redis://host:6379/0), got ${JSON.stringify(db)}`);
+    o.db = n;
+  }
+  if (u.protocol === 'rediss:') o.tls = {};
+  return o;
+}
+
+/**
+ * ioredis options for bullmq. maxRetriesPerRequest null makes commands wait through a
+ * Redis restart (ioredis reconnects and replays them) instead of failing after 20 tries,
+ * which is what a worker or a long batch wants; bullmq requires it for its blocking
+ * connections anyway.
+ */
+export function connectionOptions(c: RedisConnection | undefined, name = 'connection'): RedisConnectionOptions {
+  if (c === undefined) return { ...parseRedisUrl(defaultRedisUrl(), 'REDIS_URL'), maxRetriesPerRequest: null };
+  if (typeof c === 'string') return { ...parseRedisUrl(c, name), maxRetriesPerRequest: null };
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw argError(`${name}: expected a Redis URL or an options object {host, port, ...}, got ${c === null ? 'null' : Array.isArray(c) ? 'an array' : typeof c}`);
+  if (c.port !== undefined && (typeof c.port !== 'number' || !Number.isInteger(c.port) || c.port < 0 || c.port > 65535)) throw argError(`${name}.port: expected an integer in [0, 65535], got ${String(c.port)}`);
+  if (c.host !== undefined && typeof c.host !== 'string') throw argError(`${name}.host: expected a string, got ${typeof c.host}`);
+  return { maxRetriesPerRequest: null, ...c };
+}
+
+/** A positive integer option or its default; ERR_CONVBERT_ARG naming it otherwise. */
+export function intOption(name: string, v: unknown, dflt: number, lo = 1, hi = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < lo || v > hi) throw argError(`${name}: expected an integer in [${lo}, ${hi}], got ${String(v)}`);
+  return v;
+}
