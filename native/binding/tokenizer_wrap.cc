@@ -4,6 +4,7 @@
 // encodeBatchAsync does the same inside an AsyncWorker, so the event loop stays
 // free. Strings are read once as UTF-16 (napi_get_value_string_utf16); results
 // come back as typed arrays. Errors a user can cause reject/throw ConvBertError.
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -20,6 +21,11 @@ using tokenizer::WordPieceOptions;
 using tokenizer::WordPieceTokenizer;
 
 constexpr const char* kTokErr = "ERR_CONVBERT_TOKENIZER";
+// Token ids are int32 (WordPieceTokenizer::Create refuses more tokens than that).
+constexpr uint32_t kMaxTokens = 0x7fffffff;
+// Vectors sized by a JS array's length start at most this big and grow with what is
+// really read: a sparse array's length (up to 2^32 - 1) costs nothing until an entry is.
+constexpr uint32_t kReserveCap = 1u << 16;
 
 Napi::Error TokError(Napi::Env env, const std::string& msg) {
   Napi::Error e = Addon::Of(env)->MakeError(env, Status::Error(StatusCode::kInvalidArgument, msg));
@@ -116,9 +122,9 @@ class WordPieceCore : public Napi::ObjectWrap<WordPieceCore> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "WordPieceCore",
                        {
-                           InstanceMethod("encode", &WordPieceCore::Encode),
-                           InstanceMethod("encodeBatch", &WordPieceCore::EncodeBatch),
-                           InstanceMethod("encodeBatchAsync", &WordPieceCore::EncodeBatchAsync),
+                           InstanceMethod("encode", &WordPieceCore::Guard<&WordPieceCore::Encode>),
+                           InstanceMethod("encodeBatch", &WordPieceCore::Guard<&WordPieceCore::EncodeBatch>),
+                           InstanceMethod("encodeBatchAsync", &WordPieceCore::Guard<&WordPieceCore::EncodeBatchAsync>),
                            InstanceAccessor("vocabSize", &WordPieceCore::VocabSize, nullptr),
                            InstanceAccessor("unkId", &WordPieceCore::UnkId, nullptr),
                        });
@@ -126,20 +132,42 @@ class WordPieceCore : public Napi::ObjectWrap<WordPieceCore> {
 
   // new WordPieceCore(vocab: string[], options)
   explicit WordPieceCore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WordPieceCore>(info) {
+    // node-addon-api turns only Napi::Error into a JS exception; anything else thrown
+    // out of a constructor would terminate the process.
+    try {
+      Construct(info);
+    } catch (const std::bad_alloc&) {
+      Napi::Env env = info.Env();
+      Addon::Of(env)
+          ->MakeError(env, Status::Error(StatusCode::kOutOfMemory, "WordPieceCore: out of memory reading the vocabulary"))
+          .ThrowAsJavaScriptException();
+    }
+  }
+
+ private:
+  void Construct(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsArray()) {
       TokError(env, "vocab: expected an array of strings").ThrowAsJavaScriptException();
       return;
     }
     Napi::Array va = info[0].As<Napi::Array>();
-    std::vector<std::string> vocab(va.Length());
-    for (uint32_t i = 0; i < va.Length(); ++i) {
+    const uint32_t nv = va.Length();
+    if (nv > kMaxTokens) {
+      TokError(env, "vocab: expected at most " + std::to_string(kMaxTokens) + " tokens (int32 ids), got " +
+                        std::to_string(nv))
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    std::vector<std::string> vocab;
+    vocab.reserve(std::min(nv, kReserveCap));
+    for (uint32_t i = 0; i < nv; ++i) {
       Napi::Value v = va.Get(i);
       if (!v.IsString()) {
         TokError(env, "vocab: entry " + std::to_string(i) + " is not a string").ThrowAsJavaScriptException();
         return;
       }
-      vocab[i] = v.As<Napi::String>().Utf8Value();
+      vocab.push_back(v.As<Napi::String>().Utf8Value());
     }
     WordPieceOptions opts;
     std::vector<std::u16string> added;
@@ -171,15 +199,28 @@ class WordPieceCore : public Napi::ObjectWrap<WordPieceCore> {
       Napi::Value ai = o.Get("addedIds");
       if (at.IsArray() && ai.IsArray()) {
         Napi::Array ta = at.As<Napi::Array>(), ia = ai.As<Napi::Array>();
-        for (uint32_t i = 0; i < ta.Length() && i < ia.Length(); ++i) {
+        if (ta.Length() != ia.Length()) {
+          TokError(env, "addedIds: expected one id per added token (" + std::to_string(ta.Length()) + "), got " +
+                            std::to_string(ia.Length()))
+              .ThrowAsJavaScriptException();
+          return;
+        }
+        for (uint32_t i = 0; i < ta.Length(); ++i) {
           Napi::Value tv = ta.Get(i), iv = ia.Get(i);
           std::u16string s;
-          if (!tv.IsString() || !iv.IsNumber() || !ReadUtf16(env, tv, &s)) {
-            TokError(env, "addedTokens/addedIds: expected strings and ids").ThrowAsJavaScriptException();
+          if (!tv.IsString() || !ReadUtf16(env, tv, &s)) {
+            TokError(env, "addedTokens[" + std::to_string(i) + "]: expected a string").ThrowAsJavaScriptException();
+            return;
+          }
+          // Int32Value() would wrap 1e10 to some other id and NaN to 0: take only exact int32 ids.
+          const double d = iv.IsNumber() ? iv.As<Napi::Number>().DoubleValue() : -1;
+          if (!(d >= 0 && d <= static_cast<double>(kMaxTokens) && d == static_cast<double>(static_cast<int64_t>(d)))) {
+            TokError(env, "addedIds[" + std::to_string(i) + "]: expected an integer id in [0, 2^31)")
+                .ThrowAsJavaScriptException();
             return;
           }
           added.push_back(std::move(s));
-          added_ids.push_back(iv.As<Napi::Number>().Int32Value());
+          added_ids.push_back(static_cast<int32_t>(d));
         }
       }
     }
@@ -187,7 +228,21 @@ class WordPieceCore : public Napi::ObjectWrap<WordPieceCore> {
     if (!st.ok()) TokError(env, st.message).ThrowAsJavaScriptException();
   }
 
- private:
+  // A method whose allocations (texts, results) may fail: out of memory becomes a JS
+  // error instead of an exception node-addon-api does not catch (which terminates).
+  template <Napi::Value (WordPieceCore::*M)(const Napi::CallbackInfo&)>
+  Napi::Value Guard(const Napi::CallbackInfo& info) {
+    try {
+      return (this->*M)(info);
+    } catch (const std::bad_alloc&) {
+      Napi::Env env = info.Env();
+      Addon::Of(env)
+          ->MakeError(env, Status::Error(StatusCode::kOutOfMemory, "WordPieceCore: out of memory"))
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+
   bool Ready(Napi::Env env) {
     if (tok_) return true;
     TokError(env, "WordPieceCore: not initialised").ThrowAsJavaScriptException();
@@ -222,10 +277,13 @@ class WordPieceCore : public Napi::ObjectWrap<WordPieceCore> {
       return false;
     }
     Napi::Array a = info[0].As<Napi::Array>();
-    texts->resize(a.Length());
-    for (uint32_t i = 0; i < a.Length(); ++i) {
+    const uint32_t n = a.Length();
+    texts->clear();
+    texts->reserve(std::min(n, kReserveCap));
+    for (uint32_t i = 0; i < n; ++i) {
       Napi::Value v = a.Get(i);
-      if (!v.IsString() || !ReadUtf16(env, v, &(*texts)[i])) {
+      texts->emplace_back();
+      if (!v.IsString() || !ReadUtf16(env, v, &texts->back())) {
         TokError(env, "texts[" + std::to_string(i) + "]: expected a string").ThrowAsJavaScriptException();
         return false;
       }

@@ -4,12 +4,14 @@
 // repeated ids, repeated tokens, holes) give a typed ERR_CONVBERT_TOKENIZER naming the
 // file and the entry, for both tokenizers; before the checks an id of 4e8 made the
 // loader fill a 4e8-entry array and die of heap exhaustion. Valid files still load.
+// The native core checks what it is handed again (sparse arrays, added ids).
 import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
 import { ConvBertError } from '../../lib/errors';
+import { native } from '../../lib/native';
 import { ConvBertTokenizer } from '../../lib/tokenizer/convbert';
 import { ConvBertTokenizerFast } from '../../lib/tokenizer/fast';
 
@@ -99,4 +101,27 @@ test('added_token_ids given in code are checked the same way', (t) => {
   }
   const ok = new ConvBertTokenizer({ vocab, added_tokens: ['<x>'], added_token_ids: { '<x>': 6, constructor: 99 } });
   t.is(ok.convertTokensToIds('<x>'), 6);
+});
+
+test('the native core re-checks what it is handed: sparse arrays and out-of-range added ids are typed errors, not aborts', async (t) => {
+  type Core = { encode(s: string): { ids: Int32Array }; encodeBatch(a: unknown, n: number): unknown; encodeBatchAsync(a: unknown, n: number): Promise<unknown> };
+  const WordPieceCore = native().WordPieceCore as new (vocab: unknown, opts?: unknown) => Core;
+  // A sparse array of length 2^32 - 1: sizing a vector by its length used to throw
+  // std::bad_alloc out of the constructor, which terminated the process.
+  const sparse: string[] = [];
+  sparse.length = 2 ** 32 - 1;
+  const codeOf = (f: () => unknown): string | undefined => (t.throws(f) as { code?: string } | undefined)?.code;
+  t.is(codeOf(() => new WordPieceCore(sparse, {})), 'ERR_CONVBERT_TOKENIZER');
+  const core = new WordPieceCore(['[UNK]', 'a', 'b'], {});
+  t.is(codeOf(() => core.encodeBatch(sparse, 1)), 'ERR_CONVBERT_TOKENIZER');
+  t.is(codeOf(() => core.encodeBatchAsync(sparse, 1)), 'ERR_CONVBERT_TOKENIZER');
+  // Added ids must be exact int32 ids below vocab + added count (3 + 1 here); 1e10 used to wrap to another id.
+  for (const id of [1e10, Number.NaN, -1, 1.5, 4, 400000000]) {
+    const err = t.throws(() => new WordPieceCore(['[UNK]', 'a', 'b'], { addedTokens: ['<x>'], addedIds: [id] }));
+    t.is((err as { code?: string } | undefined)?.code, 'ERR_CONVBERT_TOKENIZER', `id ${id}`);
+    t.regex(err?.message ?? '', /addedIds\[0\]/);
+  }
+  t.throws(() => new WordPieceCore(['[UNK]'], { addedTokens: ['<x>', '<y>'], addedIds: [1] }), { message: /addedIds: expected one id per added token \(2\), got 1/ });
+  const ok = new WordPieceCore(['[UNK]', 'a', 'b'], { addedTokens: ['<x>'], addedIds: [3] });
+  t.deepEqual([...ok.encode('a<x>b').ids], [1, 3, 2]);
 });

@@ -142,7 +142,13 @@ Status WordPieceTokenizer::Create(const std::vector<std::string>& vocab, const s
   tok->added_first_.assign(65536, 0);
   for (size_t i = 0; i < added.size(); ++i) {
     if (added[i].empty()) continue;
-    if (added_ids[i] < 0) return Status::Error(StatusCode::kInvalidArgument, "addedIds: expected ids >= 0");
+    // An added token's id is a vocab id or one of the ids right after the vocab (at most
+    // one per added token), like the ones the TypeScript loader accepts from files.
+    const size_t limit = vocab.size() + added.size();
+    if (added_ids[i] < 0 || static_cast<size_t>(added_ids[i]) >= limit)
+      return Status::Error(StatusCode::kInvalidArgument, "addedIds[" + std::to_string(i) + "]: expected an id in [0, " +
+                                                             std::to_string(limit) + "), got " +
+                                                             std::to_string(added_ids[i]));
     tok->added_.push_back({added[i], added_ids[i]});
     tok->added_first_[added[i][0]] = 1;
   }
