@@ -21,6 +21,24 @@ export type OffsetUnit = 'utf16' | 'code_point';
 /** transformers' VERY_LARGE_INTEGER: "no limit" for model_max_length. */
 export const VERY_LARGE_INTEGER = 1e30;
 
+/**
+ * The longest row padding may make: padding to a max_length (or the model_max_length
+ * that stands in for it) or a pad_to_multiple_of beyond this is refused with
+ * ERR_CONVBERT_LIMIT. transformers only warns; here a max_length of 1e9 would fill
+ * arrays of 1e9 entries and kill the process. 2^20 tokens is 2000 times what a
+ * ConvBERT checkpoint takes (max_position_embeddings 512).
+ */
+export const MAX_PADDED_LENGTH = 1 << 20;
+
+/**
+ * The most tokens one encode / encodeBatch call may return once padding (rows x padded
+ * length) and overflow windows are counted; beyond it the call is refused with
+ * ERR_CONVBERT_LIMIT before anything is allocated. Calls without padding or overflow are
+ * not counted: their size is the input's. 2^24 tokens with every optional field is about
+ * 3 GB of JS arrays, under V8's default heap; split larger batches.
+ */
+export const MAX_OUTPUT_TOKENS = 1 << 24;
+
 export interface EncodeOptions {
   add_special_tokens?: boolean;
   /** true = 'longest_first'; false = 'do_not_truncate'. Unset with max_length set (and no padding) = 'longest_first', as HF. */
@@ -136,6 +154,10 @@ export function tokError(message: string): ConvBertError {
   return new ConvBertError(message, 'ERR_CONVBERT_TOKENIZER');
 }
 
+function limitError(message: string): ConvBertError {
+  return new ConvBertError(message, 'ERR_CONVBERT_LIMIT');
+}
+
 /** Internal encoding: flat arrays; -1 stands for null in words/seqs. */
 interface Enc {
   ids: number[];
@@ -179,6 +201,10 @@ interface Plan {
   padding: PaddingStrategy;
   padMultiple: number | null;
   padSide: Side;
+  /** Build the overflow windows (the caller returns them); otherwise truncation only cuts. */
+  keepOverflow: boolean;
+  /** Tokens of the overflow windows built so far in this call (checked against MAX_OUTPUT_TOKENS). */
+  overflowTokens: number;
 }
 
 interface SplitPiece {
@@ -679,7 +705,7 @@ export abstract class PreTrainedTokenizerBase {
 
   /** Encode one text (and optional pair). */
   encode(text: string, options: EncodeSingleOptions = {}): EncodeResult {
-    const full = this.encodeToFull(text, options, needsDetail(options));
+    const full = this.encodeToFull(text, options, needsDetail(options), options.return_overflowing_tokens === true);
     const row = this.toRow(full.main, full.texts, options) as EncodeResult;
     if (options.return_overflowing_tokens) row.overflowing = full.overflowing.map((o) => this.toRow(o, full.texts, options));
     return row;
@@ -687,7 +713,7 @@ export abstract class PreTrainedTokenizerBase {
 
   /** Encode with every field tokenizers' Encoding has (tokens, word/sequence ids, overflow). */
   encodeFull(text: string, options: EncodeSingleOptions = {}): FullEncoding {
-    const full = this.encodeToFull(text, options, D_ALL);
+    const full = this.encodeToFull(text, options, D_ALL, true);
     const conv = (e: Enc, ov: Enc[]): FullEncoding => ({
       tokens: e.ids.map((id, i) => (e.tokens && e.tokens[i]) ?? this.idToToken(id) ?? this.unk_token),
       input_ids: e.ids,
@@ -702,13 +728,21 @@ export abstract class PreTrainedTokenizerBase {
     return conv(full.main, full.overflowing);
   }
 
-  /** detail: which of offsets, words/sequence ids and the special mask to fill on the common path (D_* bits). */
-  private encodeToFull(text: string, options: EncodeSingleOptions, detail: number): { main: Enc; overflowing: Enc[]; texts: [string, string | null] } {
+  /**
+   * detail: which of offsets, words/sequence ids and the special mask to fill on the common path (D_* bits).
+   * keepOverflow: build the overflow windows (encodeFull, or return_overflowing_tokens).
+   */
+  private encodeToFull(
+    text: string,
+    options: EncodeSingleOptions,
+    detail: number,
+    keepOverflow: boolean,
+  ): { main: Enc; overflowing: Enc[]; texts: [string, string | null] } {
     checkOptions(options);
     checkText('text', text);
     const pair = options.text_pair;
     if (pair !== undefined && pair !== null) checkText('text_pair', pair);
-    const plan = this.plan(options);
+    const plan = this.plan(options, keepOverflow);
     const pa = this.splitOnAddedTokens(text);
     const pb = pair != null ? this.splitOnAddedTokens(pair) : null;
     const ca = plainCore(pa, null, 0, this.core);
@@ -761,7 +795,7 @@ export abstract class PreTrainedTokenizerBase {
       if (p !== null && p !== undefined) row.push(add(checkText(`text_pair[${i}]`, p)));
       seqs.push(row);
     }
-    const plan = this.plan(options);
+    const plan = this.plan(options, options.return_overflowing_tokens === true);
     return { seqs, pieceTexts, plan };
   }
 
@@ -824,7 +858,7 @@ export abstract class PreTrainedTokenizerBase {
   }
 
   /** Resolve truncation/padding options the way transformers does. */
-  private plan(o: EncodeOptions): Plan {
+  private plan(o: EncodeOptions, keepOverflow: boolean): Plan {
     const addSpecial = o.add_special_tokens ?? true;
     let padding: PaddingStrategy;
     if (o.padding === undefined || o.padding === false) padding = 'do_not_pad';
@@ -863,6 +897,14 @@ export abstract class PreTrainedTokenizerBase {
     if (padding !== 'do_not_pad' && this.tokenToId(this.pad_token) === null) {
       throw tokError('padding: Asking to pad but the tokenizer does not have a padding token in its vocabulary.');
     }
+    // Lengths that size the padded rows, refused before any text is tokenized.
+    if (padding === 'max_length' && maxLength !== null && maxLength > MAX_PADDED_LENGTH) {
+      const from = o.max_length == null ? `model_max_length: padding='max_length' without max_length pads every row to the tokenizer's model_max_length` : `max_length: padding='max_length' pads every row to max_length`;
+      throw limitError(`${from}, expected at most ${MAX_PADDED_LENGTH} tokens (MAX_PADDED_LENGTH), got ${maxLength}`);
+    }
+    if (padding !== 'do_not_pad' && padMultiple !== null && padMultiple > MAX_PADDED_LENGTH) {
+      throw limitError(`pad_to_multiple_of: rows are padded to a multiple of it, expected at most ${MAX_PADDED_LENGTH} tokens (MAX_PADDED_LENGTH), got ${padMultiple}`);
+    }
     if (truncation !== 'do_not_truncate' && maxLength !== null && addSpecial) {
       // tokenizers checks at configuration time against the single-sequence template
       const effective = maxLength - this.numSpecialTokensToAdd(false);
@@ -884,6 +926,8 @@ export abstract class PreTrainedTokenizerBase {
       padding,
       padMultiple,
       padSide: checkSide('padding_side', o.padding_side ?? this.padding_side),
+      keepOverflow,
+      overflowTokens: 0,
     };
   }
 
@@ -918,10 +962,12 @@ export abstract class PreTrainedTokenizerBase {
               n2 = n1 + (maxLen % 2);
             }
             if (swap) [n1, n2] = [n2, n1];
-            [a, aOv] = truncateEnc(a, n1, plan.stride, plan.truncSide);
-            [b, bOv] = truncateEnc(b, n2, plan.stride, plan.truncSide);
+            this.chargeOverflow(plan, a.ids.length, n1, b.ids.length, n2, nAdded);
+            [a, aOv] = truncateEnc(a, n1, plan.stride, plan.truncSide, plan.keepOverflow);
+            [b, bOv] = truncateEnc(b, n2, plan.stride, plan.truncSide, plan.keepOverflow);
           } else {
-            [a, aOv] = truncateEnc(a, total - toRemove, plan.stride, plan.truncSide);
+            this.chargeOverflow(plan, a.ids.length, total - toRemove, 0, 0, nAdded);
+            [a, aOv] = truncateEnc(a, total - toRemove, plan.stride, plan.truncSide, plan.keepOverflow);
           }
         } else {
           const first = plan.truncation === 'only_first';
@@ -929,7 +975,10 @@ export abstract class PreTrainedTokenizerBase {
           const target = first ? a : b!;
           const len = target.ids.length;
           if (len <= toRemove) throw tokError('Truncation error: Sequence to truncate too short to respect the provided max_length');
-          const [t, ov] = truncateEnc(target, len - toRemove, plan.stride, plan.truncSide);
+          const other = first ? b : a;
+          const otherLen = other ? other.ids.length : 0;
+          this.chargeOverflow(plan, len, len - toRemove, otherLen, otherLen, nAdded);
+          const [t, ov] = truncateEnc(target, len - toRemove, plan.stride, plan.truncSide, plan.keepOverflow);
           if (first) [a, aOv] = [t, ov];
           else [b, bOv] = [t, ov];
         }
@@ -945,6 +994,30 @@ export abstract class PreTrainedTokenizerBase {
     }
     for (const bo of bOv) overflowing.push(this.applyTemplate(a, bo, plan.addSpecial));
     return { main, overflowing };
+  }
+
+  /**
+   * Counts the tokens of the overflow windows that truncating sequences of aLen and bLen
+   * tokens to aKeep and bKeep will build (A windows, B windows, and every A x B pair, as
+   * tokenizers merges them) and refuses the call once they pass MAX_OUTPUT_TOKENS, before
+   * any window exists: a stride of max_length - 1 over a long text makes one window per
+   * token, each nearly max_length long.
+   */
+  private chargeOverflow(plan: Plan, aLen: number, aKeep: number, bLen: number, bKeep: number, nAdded: number): void {
+    if (!plan.keepOverflow) return;
+    const wa = extraWindows(aLen, aKeep, plan.stride);
+    const wb = extraWindows(bLen, bKeep, plan.stride);
+    const rows = wa + wa * wb + wb;
+    if (rows === 0) return;
+    // a window holds at most its side's kept length (the whole sequence when that is 0)
+    const rowLen = (aKeep > 0 ? Math.min(aKeep, aLen) : aLen) + (bKeep > 0 ? Math.min(bKeep, bLen) : bLen) + nAdded;
+    plan.overflowTokens += rows * rowLen;
+    if (plan.overflowTokens > MAX_OUTPUT_TOKENS) {
+      throw limitError(
+        `return_overflowing_tokens: ${rows} overflow windows of up to ${rowLen} tokens (max_length ${plan.maxLength}, stride ${plan.stride}) ` +
+          `would make this call return more than ${MAX_OUTPUT_TOKENS} tokens (MAX_OUTPUT_TOKENS); use a smaller stride, a larger max_length or fewer texts per call`,
+      );
+    }
   }
 
   /**
@@ -1070,6 +1143,19 @@ export abstract class PreTrainedTokenizerBase {
     if (plan.padding === 'max_length') target = plan.maxLength!;
     else target = rows.reduce((m, r) => Math.max(m, r.main.ids.length), 0);
     if (plan.padMultiple && target % plan.padMultiple !== 0) target += plan.padMultiple - (target % plan.padMultiple);
+    // Refuse before padding anything: every shorter row (overflow windows too) becomes
+    // target long. A call that padding does not grow is the input's size, and passes.
+    let n = 0;
+    let grows = false;
+    for (const r of rows) {
+      n += 1 + r.overflowing.length;
+      if (r.main.ids.length < target || r.overflowing.some((o) => o.ids.length < target)) grows = true;
+    }
+    if (grows && n * target > MAX_OUTPUT_TOKENS) {
+      throw limitError(
+        `padding: ${n} rows padded to ${target} tokens would make this call return ${n * target} tokens, more than ${MAX_OUTPUT_TOKENS} (MAX_OUTPUT_TOKENS); split the batch or pad less`,
+      );
+    }
     const padId = this.pad_token_id;
     for (const r of rows) {
       for (const e of [r.main, ...r.overflowing]) padEnc(e, target, padId, plan.padSide);
@@ -1192,14 +1278,26 @@ function plainCore(pieces: SplitPiece[], cores: CoreEncoding[] | null, first: nu
   return c.tokens ? undefined : c;
 }
 
-/** tokenizers' Encoding::truncate: keep max_len, the rest become stride-overlapping windows. */
-function truncateEnc(e: Enc, maxLen: number, stride: number, side: Side): [Enc, Enc[]] {
+/** How many overflow windows truncateEnc makes past the first (0 when it throws or keeps everything). */
+function extraWindows(len: number, maxLen: number, stride: number): number {
+  if (maxLen >= len) return 0;
+  if (maxLen === 0) return 1;
+  if (stride >= maxLen) return 0;
+  return Math.ceil((len - maxLen) / (maxLen - stride));
+}
+
+/**
+ * tokenizers' Encoding::truncate: keep max_len, the rest become stride-overlapping windows.
+ * windows false: only the kept part (the caller does not return the overflow).
+ */
+function truncateEnc(e: Enc, maxLen: number, stride: number, side: Side, windows: boolean): [Enc, Enc[]] {
   const len = e.ids.length;
   if (maxLen >= len) return [e, []];
-  if (maxLen === 0) return [sliceEnc(e, 0, 0), [e]];
+  if (maxLen === 0) return [sliceEnc(e, 0, 0), windows ? [e] : []];
   if (stride >= maxLen) {
     throw tokError(`stride: ${stride} must be strictly less than the truncated length (${maxLen}); tokenizers asserts here (transformers raises)`);
   }
+  if (!windows) return [side === 'right' ? sliceEnc(e, 0, maxLen) : sliceEnc(e, len - maxLen, len), []];
   const step = maxLen - stride;
   const ranges: [number, number][] = [];
   if (side === 'right') {

@@ -4,6 +4,8 @@
 export {
   PreTrainedTokenizerBase,
   VERY_LARGE_INTEGER,
+  MAX_PADDED_LENGTH,
+  MAX_OUTPUT_TOKENS,
   cleanUpTokenization,
   loadTokenizerOptions,
   parseVocab,
