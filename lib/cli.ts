@@ -1,6 +1,8 @@
 // cli.ts: the `convbert` command.
 //   convbert run <task> --model <id|dir> [inputs...] [--inputs JSON] [--params JSON] [--json]
 //   convbert serve --model <id|dir> --task <task> [--port N] [--host H] [limits, batching]
+//   convbert worker --model <id|dir> --task <task> --queue NAME [--redis URL] [--concurrency N] [...]
+//   convbert batch --queue NAME --task <task> --input corpus.jsonl|.txt --output results.jsonl [...]
 //   convbert bench [bench/model.ts options]
 //   convbert --help | --version
 // Exit codes: 0 ok, 1 a failure at run time (its message on stderr), 2 bad usage.
@@ -11,7 +13,7 @@ import { inspect } from 'util';
 
 import { ConvBertError } from './errors';
 
-const HELP = `convbert: ConvBERT pipelines, server and benchmark
+const HELP = `convbert: ConvBERT pipelines, server, queue worker and benchmark
 
 Usage:
   convbert run <task> --model <id|dir> [inputs...] [options]
@@ -46,6 +48,37 @@ Usage:
         --tokenizer fast|slow --revision REV --cache-dir DIR
         --dtype float32|bfloat16|int8|float16  --device cpu|auto|cuda|cuda:N
         --modules-to-not-convert M,M  linear modules kept in float32 (bfloat16/int8)
+
+  convbert worker --model <id|dir> --task <task> --queue NAME [options]
+      Consumes BullMQ jobs from Redis (needs \`npm install bullmq\`): a job named <task>
+      with the data {"inputs": ..., "parameters": {...}} of POST /v1/<task> returns that
+      route's JSON. Concurrent jobs share the dynamic batcher; bad input fails a job at
+      once (its code in failedReason), other errors are retried. SIGTERM drains and exits.
+        --redis URL           (default $REDIS_URL, then redis://127.0.0.1:6379)
+        --concurrency N       jobs run at once (default 16)
+        --metrics-port N      serve GET /metrics and /health (0 = any free port)
+        --metrics-host H      (default 127.0.0.1)
+        --lock-duration-ms MS a job's lock without renewal (default 30000): a killed
+                              worker's jobs go back to the queue after about this long
+        --stalled-interval-ms MS  how often expired locks are looked for (default 30000)
+        --max-stalled-count N stalls a job may survive before it fails (default 1)
+        --drain-timeout-ms MS how long SIGTERM waits for running jobs (default 60000)
+        --prefix P            bullmq key prefix (default bull)
+        the serve limits (--max-body, --max-inputs, --max-top-k, --max-masks,
+        --max-candidates, --timeout-ms) and batching options, --tokenizer, --revision,
+        --cache-dir, --dtype, --device, --modules-to-not-convert
+
+  convbert batch --queue NAME --task <task> --input FILE --output FILE [options]
+      Sends each non-empty line of a .txt (a text) or .jsonl file (a body {"inputs", "parameters"}
+      or an input) as a job and writes {"line": N, "result" | "error": ...} per line, in input
+      order. Re-running with the same output resumes after the lines already written.
+        --redis URL --prefix P
+        --params JSON         parameters for lines without their own, e.g. '{"top_k": 3}'
+        --max-in-flight N     jobs queued and not finished at once (default 256)
+        --max-line-bytes N    longest input line (default 16777216); longer: an error line
+        --attempts N          tries per job for transient failures (default 3)
+        --poll-ms MS          look up unfinished jobs in Redis this often (default 5000)
+        --progress-interval-ms MS  plain progress lines (not a TTY) this often (default 5000)
 
   convbert bench [options]
       Times forward passes of a seeded random ConvBERT-base (bench/model.ts;
@@ -146,6 +179,17 @@ function loadServer(): typeof import('./server/tasks') & typeof import('./server
   return { ...(require('./server/tasks') as typeof import('./server/tasks')), ...(require('./server/http') as typeof import('./server/http')) };
 }
 
+/** The queue code (and bullmq, when a command builds a worker or client) loads only for worker and batch. */
+function loadQueue(): typeof import('./queue/worker') & typeof import('./queue/batch') & typeof import('./queue/bullmq') {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return {
+    ...(require('./queue/worker') as typeof import('./queue/worker')),
+    ...(require('./queue/batch') as typeof import('./queue/batch')),
+    ...(require('./queue/bullmq') as typeof import('./queue/bullmq')),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
 const COMMON = ['model', 'tokenizer', 'revision', 'cache-dir', 'dtype', 'device', 'modules-to-not-convert', 'help'];
 
 async function cmdRun(p: Parsed, out: NodeJS.WritableStream): Promise<void> {
@@ -175,6 +219,19 @@ async function cmdRun(p: Parsed, out: NodeJS.WritableStream): Promise<void> {
   }
 }
 
+/** --max-batch-size ... --no-batching, shared by serve and worker. */
+function batchingOptions(p: Parsed) {
+  return p.flags.get('no-batching') === true
+    ? (false as const)
+    : {
+        maxBatchSize: int(p, 'max-batch-size', 1) ?? 16,
+        maxWaitMs: int(p, 'max-wait-ms', 0) ?? 5,
+        maxQueue: int(p, 'max-queue', 0) ?? 1024,
+        maxConcurrentBatches: int(p, 'max-concurrent-batches', 1) ?? 2,
+        ...(int(p, 'max-tokens', 1) !== undefined ? { maxTokens: int(p, 'max-tokens', 1) } : {}),
+      };
+}
+
 async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
   const known = [...COMMON, 'task', 'port', 'host', 'max-body', 'max-inputs', 'max-top-k', 'max-masks', 'max-candidates', 'timeout-ms', 'max-batch-size', 'max-wait-ms', 'max-tokens', 'max-queue', 'max-concurrent-batches', 'no-batching'];
   checkKnown(p, known, 'serve');
@@ -185,16 +242,7 @@ async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
   if (!task) throw new UsageError('convbert serve: --task <task> is required');
   const port = int(p, 'port', 0);
   if (port !== undefined && port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
-  const batching =
-    p.flags.get('no-batching') === true
-      ? (false as const)
-      : {
-          maxBatchSize: int(p, 'max-batch-size', 1) ?? 16,
-          maxWaitMs: int(p, 'max-wait-ms', 0) ?? 5,
-          maxQueue: int(p, 'max-queue', 0) ?? 1024,
-          maxConcurrentBatches: int(p, 'max-concurrent-batches', 1) ?? 2,
-          ...(int(p, 'max-tokens', 1) !== undefined ? { maxTokens: int(p, 'max-tokens', 1) } : {}),
-        };
+  const batching = batchingOptions(p);
   // Every flag is read before the model loads, so a bad value is a usage error (exit 2) at once.
   const options = {
     host: str(p, 'host'),
@@ -210,6 +258,97 @@ async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
   const { loadTask, serve } = loadServer();
   const handler = await loadTask(task, model, { batching, pipeline: pipelineOptions(p) as never });
   await serve(handler, options);
+}
+
+const LIMIT_FLAGS = ['max-body', 'max-inputs', 'max-top-k', 'max-masks', 'max-candidates', 'timeout-ms'];
+const BATCHING_FLAGS = ['max-batch-size', 'max-wait-ms', 'max-tokens', 'max-queue', 'max-concurrent-batches', 'no-batching'];
+
+async function cmdWorker(p: Parsed, log: (line: string) => void): Promise<void> {
+  const known = [...COMMON, 'task', 'queue', 'redis', 'prefix', 'concurrency', 'metrics-port', 'metrics-host', 'lock-duration-ms', 'stalled-interval-ms', 'max-stalled-count', 'drain-timeout-ms', ...LIMIT_FLAGS, ...BATCHING_FLAGS];
+  checkKnown(p, known, 'worker');
+  if (p.positional.length > 0) throw new UsageError(`convbert worker: unexpected argument ${JSON.stringify(p.positional[0])}`);
+  const model = str(p, 'model');
+  if (!model) throw new UsageError('convbert worker: --model <id|dir> is required');
+  const task = str(p, 'task');
+  if (!task) throw new UsageError('convbert worker: --task <task> is required');
+  const queue = str(p, 'queue');
+  if (!queue) throw new UsageError('convbert worker: --queue NAME is required');
+  const metricsPort = int(p, 'metrics-port', 0);
+  if (metricsPort !== undefined && metricsPort > 65535) throw new UsageError(`--metrics-port: expected 0..65535, got ${metricsPort}`);
+  const { runWorker, loadBullMQ, redisUrlFlag, checkQueueName } = loadQueue();
+  // Every flag, bullmq and the URL are checked before the model loads, which can take a while.
+  checkQueueName(queue, '--queue');
+  loadBullMQ();
+  const options = {
+    connection: redisUrlFlag(str(p, 'redis')),
+    prefix: str(p, 'prefix'),
+    concurrency: int(p, 'concurrency', 1),
+    metricsPort,
+    metricsHost: str(p, 'metrics-host'),
+    lockDurationMs: int(p, 'lock-duration-ms', 1),
+    stalledIntervalMs: int(p, 'stalled-interval-ms', 1),
+    maxStalledCount: int(p, 'max-stalled-count', 0),
+    drainTimeoutMs: int(p, 'drain-timeout-ms', 0),
+    limits: {
+      maxBodyBytes: int(p, 'max-body', 1),
+      maxInputs: int(p, 'max-inputs', 1),
+      maxTopK: int(p, 'max-top-k', 1),
+      maxMasks: int(p, 'max-masks', 1),
+      maxCandidates: int(p, 'max-candidates', 1),
+      requestTimeoutMs: int(p, 'timeout-ms', 0),
+    },
+    log,
+  };
+  const batching = batchingOptions(p);
+  const { loadTask } = loadServer();
+  const handler = await loadTask(task, model, { batching, pipeline: pipelineOptions(p) as never });
+  try {
+    await runWorker(handler, queue, options);
+  } catch (e) {
+    await handler.dispose().catch(() => {});
+    throw e;
+  }
+}
+
+async function cmdBatch(p: Parsed, err: NodeJS.WritableStream): Promise<number> {
+  checkKnown(p, ['queue', 'task', 'input', 'output', 'redis', 'prefix', 'params', 'max-in-flight', 'max-line-bytes', 'attempts', 'poll-ms', 'progress-interval-ms', 'help'], 'batch');
+  if (p.positional.length > 0) throw new UsageError(`convbert batch: unexpected argument ${JSON.stringify(p.positional[0])}`);
+  const need = (name: string, what: string): string => {
+    const v = str(p, name);
+    if (!v) throw new UsageError(`convbert batch: --${name} ${what} is required`);
+    return v;
+  };
+  const queue = need('queue', 'NAME');
+  const task = need('task', '<task>');
+  const input = need('input', 'FILE');
+  const output = need('output', 'FILE');
+  const params = json(p, 'params');
+  if (params !== undefined && (params === null || typeof params !== 'object' || Array.isArray(params))) throw new UsageError('--params: expected a JSON object');
+  const attempts = int(p, 'attempts', 1);
+  const { runBatch, redisUrlFlag } = loadQueue();
+  const s = await runBatch({
+    queue,
+    task,
+    input,
+    output,
+    connection: redisUrlFlag(str(p, 'redis')),
+    maxLineBytes: int(p, 'max-line-bytes', 1),
+    prefix: str(p, 'prefix'),
+    parameters: params as Record<string, unknown> | undefined,
+    maxInFlight: int(p, 'max-in-flight', 1),
+    jobOptions: attempts !== undefined ? { attempts } : undefined,
+    pollMs: int(p, 'poll-ms', 10),
+    progressIntervalMs: int(p, 'progress-interval-ms', 10),
+    progress: err,
+    log: (line) => err.write(line + '\n'),
+  });
+  const thisRun = s.completed + s.failed;
+  err.write(
+    `convbert batch: ${s.total} records, ${s.skipped} already in ${output}, ${thisRun} run now (${s.completed} ok, ${s.failed} failed) in ${s.seconds.toFixed(1)} s` +
+      `${s.failed > 0 ? '; the failures are in the output with their error' : ''}\n`,
+  );
+  // Every line has its output; failed records make the exit status 1 so a script notices.
+  return s.failed > 0 ? 1 : 0;
 }
 
 /** bench/model.ts lives in the source tree (it is not part of the built package); it runs under tsx. */
@@ -262,7 +401,12 @@ export async function main(argv: readonly string[], io: { out?: NodeJS.WritableS
       await cmdServe(p, (line) => err.write(line + '\n'));
       return 0;
     }
-    throw new UsageError(`convbert: unknown command ${JSON.stringify(cmd)}; expected run, serve or bench (see convbert --help)`);
+    if (cmd === 'worker') {
+      await cmdWorker(p, (line) => err.write(line + '\n'));
+      return 0;
+    }
+    if (cmd === 'batch') return await cmdBatch(p, err);
+    throw new UsageError(`convbert: unknown command ${JSON.stringify(cmd)}; expected run, serve, worker, batch or bench (see convbert --help)`);
   } catch (e) {
     if (e instanceof UsageError) {
       err.write(`${e.message}\n`);
@@ -276,7 +420,7 @@ export async function main(argv: readonly string[], io: { out?: NodeJS.WritableS
 
 if (require.main === module) {
   void main(process.argv.slice(2)).then((code) => {
-    // serve keeps the process alive through its server; everything else exits with its code.
-    if (code !== 0 || !['serve'].includes(process.argv[2] ?? '')) process.exitCode = code;
+    // serve and worker keep the process alive (server, Redis); everything else exits with its code.
+    if (code !== 0 || !['serve', 'worker'].includes(process.argv[2] ?? '')) process.exitCode = code;
   });
 }

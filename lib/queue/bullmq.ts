@@ -54,6 +54,15 @@ export function defaultRedisUrl(env: NodeJS.ProcessEnv = process.env): string {
   return v !== undefined && v.trim() !== '' ? v.trim() : DEFAULT_REDIS_URL;
 }
 
+/**
+ * The CLI's --redis: the flag's URL, else REDIS_URL, else the default; checked now
+ * (naming the flag or the variable) and returned as options.
+ */
+export function redisUrlFlag(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): RedisConnectionOptions {
+  if (flag !== undefined) return connectionOptions(flag, '--redis');
+  return connectionOptions(defaultRedisUrl(env), env.REDIS_URL !== undefined && env.REDIS_URL.trim() !== '' ? 'REDIS_URL' : 'connection');
+}
+
 /** Parses a Redis URL into ioredis options; `name` is the argument named in errors. */
 export function parseRedisUrl(url: string, name = 'connection'): RedisConnectionOptions {
   let u: URL;

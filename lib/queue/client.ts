@@ -181,6 +181,7 @@ export class InferenceQueue {
       const replies = await Promise.all(
         due.map(([id]) => client.hmget(this.#queue!.toKey(id), 'timestamp', 'finishedOn', 'returnvalue', 'failedReason').then((f) => [null, f] as const, (e: unknown) => [e, null] as const)),
       );
+      const lost: [string, Waiter][] = [];
       for (let i = 0; i < due.length; i++) {
         const [id, w] = due[i];
         const [err, fields] = replies[i];
@@ -190,9 +191,7 @@ export class InferenceQueue {
           if (++w.missing < 2) continue;
           w.missing = 0;
           w.addedAt = Date.now();
-          this.readded++;
-          this.#log(`convbert queue ${this.name}: job ${id} is no longer in Redis (restarted without persistence, or evicted); adding it again`);
-          await this.#add(id, w);
+          lost.push([id, w]);
           continue;
         }
         w.missing = 0;
@@ -207,6 +206,11 @@ export class InferenceQueue {
           }
           this.#settle(id, true, v);
         } else this.#settle(id, false, failedReason ?? undefined);
+      }
+      if (lost.length > 0) {
+        this.readded += lost.length;
+        this.#log(`convbert queue ${this.name}: ${lost.length} job(s) no longer in Redis (restarted without persistence, or evicted; first ${lost[0][0]}); adding them again`);
+        await Promise.all(lost.map(([id, w]) => this.#add(id, w)));
       }
     } catch (e) {
       this.#onError(e instanceof Error ? e : new Error(String(e)));

@@ -129,6 +129,8 @@ export class InferenceWorker {
       this.#lastErrorAt = now;
       this.#log(`convbert worker: ${e.message}`);
     });
+    // Jobs whose worker died: this worker's stalled check put them back in the queue.
+    this.#worker.on('stalled', (jobId: string) => this.#log(`convbert worker: job ${jobId} stalled (its worker stopped renewing the lock); back in the queue`));
   }
 
   get draining(): boolean {
@@ -142,8 +144,9 @@ export class InferenceWorker {
 
   /** Connects and starts taking jobs; resolves once connected. */
   async start(): Promise<void> {
-    if (this.#running) return;
+    if (this.#running || this.#closing) return;
     await this.#worker.waitUntilReady();
+    if (this.#closing) return;
     this.metrics.lag.start();
     this.#running = this.#worker.run().catch((e: unknown) => this.#log(`convbert worker: stopped taking jobs: ${e instanceof Error ? e.message : String(e)}`));
     this.#log(`convbert worker: ${this.handler.task} on queue ${this.queueName} at ${describeConnection(this.connection)} (concurrency ${this.concurrency})`);
@@ -218,17 +221,7 @@ export async function runWorker(handler: TaskHandler, queueName: string, options
       s.closeAllConnections();
     }
   };
-  try {
-    if (metricsPort !== undefined) {
-      metricsServer = await serveMetrics(metricsPort, options.metricsHost ?? '127.0.0.1', { text: () => worker.renderMetrics(), draining: () => worker.draining });
-      const a = metricsServer.address();
-      if (a && typeof a === 'object') options.log?.(`convbert worker: metrics on http://${a.address}:${a.port}/metrics`);
-    }
-    await worker.start();
-  } catch (e) {
-    await closeAll().catch(() => {});
-    throw e;
-  }
+  // Handlers first: a SIGTERM that comes while connecting still drains and exits 0.
   if (options.handleSignals ?? true) {
     const onSignal = (sig: NodeJS.Signals): void => {
       options.log?.(`convbert worker: ${sig}`);
@@ -242,6 +235,17 @@ export async function runWorker(handler: TaskHandler, queueName: string, options
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+  }
+  try {
+    if (metricsPort !== undefined) {
+      metricsServer = await serveMetrics(metricsPort, options.metricsHost ?? '127.0.0.1', { text: () => worker.renderMetrics(), draining: () => worker.draining });
+      const a = metricsServer.address();
+      if (a && typeof a === 'object') options.log?.(`convbert worker: metrics on http://${a.address}:${a.port}/metrics`);
+    }
+    await worker.start();
+  } catch (e) {
+    await closeAll().catch(() => {});
+    throw e;
   }
   return { worker, metricsServer, close: closeAll };
 }

@@ -14,7 +14,7 @@ import { Job, Queue } from 'bullmq';
 import { DynamicBatcher } from '../../lib/batching';
 import { ConvBertError } from '../../lib/errors';
 import { InferenceQueue, InferenceJobError, inferenceQueue } from '../../lib/queue/client';
-import { parseRedisUrl } from '../../lib/queue/bullmq';
+import { parseRedisUrl, redisUrlFlag } from '../../lib/queue/bullmq';
 import { InferenceWorker, runWorker } from '../../lib/queue/worker';
 import { ConvBertServer } from '../../lib/server/http';
 import { loadTask, type TaskHandler } from '../../lib/server/tasks';
@@ -164,7 +164,7 @@ test.serial('a job Redis lost (flushed) is added again by the client and complet
   const want = await handler.run('lost and found', undefined, {});
   t.deepEqual(await within(20_000, result, 'the flushed job'), want);
   t.is(q.readded, 1);
-  t.true(lines.some((l) => /is no longer in Redis/.test(l)), lines.join('\n'));
+  t.true(lines.some((l) => /1 job\(s\) no longer in Redis/.test(l)), lines.join('\n'));
 });
 
 test.serial('--metrics-port: GET /metrics counts jobs and batches, GET /health says ok', async (t) => {
@@ -196,6 +196,12 @@ test('bad arguments are typed errors naming the argument', (t) => {
   t.throws(() => new InferenceWorker(handler, 'q', { connection: redis.url, concurrency: 0 }), { code: 'ERR_CONVBERT_ARG', message: /concurrency: expected an integer in \[1, 4096\], got 0/ });
   t.throws(() => new InferenceWorker(handler, 'q', { connection: redis.url, lockDurationMs: 1.5 }), { code: 'ERR_CONVBERT_ARG', message: /lockDurationMs/ });
   t.deepEqual(parseRedisUrl('rediss://u:p%40ss@example.com:6380/2'), { host: 'example.com', port: 6380, username: 'u', password: 'p@ss', db: 2, tls: {} });
+  // --redis, then REDIS_URL, then the default; errors name where the URL came from.
+  t.like(redisUrlFlag(undefined, { REDIS_URL: 'redis://cache.internal:6390' }), { host: 'cache.internal', port: 6390, maxRetriesPerRequest: null });
+  t.like(redisUrlFlag(undefined, {}), { host: '127.0.0.1', port: 6379 });
+  t.like(redisUrlFlag('redis://a:1', { REDIS_URL: 'redis://b:2' }), { host: 'a', port: 1 });
+  t.throws(() => redisUrlFlag(undefined, { REDIS_URL: 'localhost:6379' }), { code: 'ERR_CONVBERT_ARG', message: /^REDIS_URL: expected a redis:\/\/ or rediss:\/\/ URL/ });
+  t.throws(() => redisUrlFlag('redis://h:99999'), { code: 'ERR_CONVBERT_ARG', message: /^--redis: expected a Redis URL/ });
 });
 
 test('q.run and runMany check the task and bodies before adding jobs', async (t) => {
