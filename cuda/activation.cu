@@ -4,16 +4,20 @@
 // library's erff/tanhf/expf (a few ulp), so tests compare at float tolerance.
 #include <cuda_runtime.h>
 
+#include <cstdint>
+#include <string>
+
 #include "act.cuh"
 #include "common.cuh"
 #include "convbert/cuda_backend.h"
 #include "convbert/ops.h"
+#include "kernels.cuh"
 
 namespace convbert {
 
-// One thread per element; grid-stride so any n fits the launch limits.
-__global__ void activation_kernel(const float* __restrict__ x, float* __restrict__ y, const float* __restrict__ bias,
-                                  int64_t n, int64_t C, int act) {
+// One thread per element; grid-stride so any n fits the launch limits. x and y may be the
+// same array (the multiple-choice head's summary activation runs in place), so no __restrict__.
+__global__ void activation_kernel(const float* x, float* y, const float* bias, int64_t n, int64_t C, int act) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const float v = x[i] + (bias ? bias[i % C] : 0.0f);
@@ -24,7 +28,16 @@ __global__ void activation_kernel(const float* __restrict__ x, float* __restrict
 // Launcher on device pointers, on `stream`.
 Status activation_cuda(const float* x, float* y, const float* bias, int64_t n, int64_t C, Activation act,
                        cudaStream_t stream) {
+  if (n < 0 || C <= 0 || (n > 0 && n % C != 0))
+    return Status::Error(StatusCode::kInvalidArgument, "activation_cuda: n = " + std::to_string(n) +
+                                                           " must be a non-negative multiple of C = " + std::to_string(C));
+  // act_device maps an unknown code to the identity; the CPU op refuses it, so refuse it here too.
+  if (static_cast<int32_t>(act) < 0 || static_cast<int32_t>(act) >= static_cast<int32_t>(Activation::kCount))
+    return Status::Error(StatusCode::kInvalidArgument, "activation: code " + std::to_string(static_cast<int32_t>(act)) +
+                                                           " is not an activation (expected 0.." +
+                                                           std::to_string(static_cast<int32_t>(Activation::kCount) - 1) + ")");
   if (n == 0) return Status::Ok();
+  if (!x || !y) return Status::Error(StatusCode::kInvalidArgument, "activation_cuda: null pointer");
   const int threads = 256;
   const int64_t want = (n + threads - 1) / threads;
   const int blocks = static_cast<int>(want < 65535 ? want : 65535);
@@ -34,10 +47,12 @@ Status activation_cuda(const float* x, float* y, const float* bias, int64_t n, i
 }
 
 Status activation_cuda_host(const ActivationArgs& a, int device) {
-  if (!cuda_info().available) return Status::Error(StatusCode::kUnsupported, cuda_info().reason);
+  CONVBERT_RETURN_IF_ERROR(cuda_begin(device));  // availability and the device ordinal, as every entry point
   if (a.rows < 0 || a.C <= 0 || !a.x || !a.y) return Status::Error(StatusCode::kInvalidArgument, "activation: bad arguments");
+  if (a.rows > INT64_MAX / a.C)
+    return Status::Error(StatusCode::kInvalidArgument, "activation: rows * C overflows (rows " + std::to_string(a.rows) +
+                                                 ", C " + std::to_string(a.C) + ")");
   const int64_t n = a.rows * a.C;
-  CUDA_TRY(cudaSetDevice(device));
   DeviceBuffer dx, dy, db;
   CONVBERT_RETURN_IF_ERROR(dx.alloc(n * sizeof(float)));
   CONVBERT_RETURN_IF_ERROR(dy.alloc(n * sizeof(float)));

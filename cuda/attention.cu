@@ -206,14 +206,7 @@ Status attention_cuda_host(const AttentionArgs& h, bool exact, int device, std::
   if (h.B == 0 || h.L == 0) return Status::Ok();
   if (!h.q || !h.k || !h.v || !h.out) return Status::Error(StatusCode::kInvalidArgument, "attention: null pointer");
   const int64_t T = h.seq_starts ? h.seq_starts[h.B] : h.B * h.L;
-  if (h.seq_starts) {
-    if (h.seq_starts[0] != 0) return Status::Error(StatusCode::kInvalidArgument, "attention: seq_starts[0] must be 0");
-    for (int64_t b = 0; b < h.B; ++b) {
-      const int64_t n = static_cast<int64_t>(h.seq_starts[b + 1]) - h.seq_starts[b];
-      if (n < 0 || n > h.L)
-        return Status::Error(StatusCode::kInvalidArgument, "attention: sequence lengths must be in [0, L]");
-    }
-  }
+  CONVBERT_RETURN_IF_ERROR(check_seq_starts(h.seq_starts, h.B, h.L, "attention"));
   const int64_t nqkv = T * h.ld, nout = T * h.ldo;
   DeviceBuffer dq, dk, dv, dm, dh, dout, dp, ds;
   AttentionArgs a = h;

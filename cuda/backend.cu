@@ -76,6 +76,22 @@ double cuda_bench_last_ms() { return t_bench_ms; }
 int cuda_bench_iters() { return t_bench_iters; }
 void cuda_bench_record(double ms) { t_bench_ms = ms; }
 
+Status check_seq_starts(const int32_t* s, int64_t B, int64_t L, const char* what) {
+  if (!s) return Status::Ok();
+  if (s[0] != 0)
+    return Status::Error(StatusCode::kInvalidArgument,
+                         std::string(what) + ": seq_starts[0] must be 0, got " + std::to_string(s[0]));
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t n = static_cast<int64_t>(s[b + 1]) - s[b];
+    if (n < 0 || n > L)
+      return Status::Error(StatusCode::kInvalidArgument, std::string(what) + ": sequence " + std::to_string(b) +
+                                                             " has length " + std::to_string(n) + " (seq_starts[" +
+                                                             std::to_string(b + 1) + "] - seq_starts[" +
+                                                             std::to_string(b) + "]), expected 0.." + std::to_string(L));
+  }
+  return Status::Ok();
+}
+
 Status cuda_begin(int device) {
   const CudaInfo& ci = cuda_info();
   if (!ci.available) return Status::Error(StatusCode::kUnsupported, ci.reason);

@@ -45,7 +45,12 @@ class DeviceBuffer {
   }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  // A second alloc frees the first buffer (it used to leak it).
   Status alloc(size_t bytes) {
+    if (ptr_) {
+      cudaFree(ptr_);
+      ptr_ = nullptr;
+    }
     CUDA_TRY(cudaMalloc(&ptr_, bytes > 0 ? bytes : 1));
     return Status::Ok();
   }

@@ -70,6 +70,8 @@ Status dynconv_cuda(const DynConvArgs& a, bool softmax_taps, cudaStream_t stream
   CONVBERT_RETURN_IF_ERROR(dynconv_check(a));
   if (a.B == 0 || a.L == 0) return Status::Ok();
   if (!a.v || !a.w || !a.out) return Status::Error(StatusCode::kInvalidArgument, "dynconv: null pointer");
+  // Block l reads rows l - pad .. l + pad of v that other blocks write when out overlaps v.
+  if (a.out == a.v) return Status::Error(StatusCode::kInvalidArgument, "dynconv: out must not alias v (blocks read neighbouring rows)");
   const dim3 grid(static_cast<unsigned>(a.L), static_cast<unsigned>(a.B));
   CONVBERT_LAUNCH(dynconv_kernel, grid, kThreads, a.H * a.K * 4, stream)(a, softmax_taps);
   CUDA_TRY(cudaGetLastError());
@@ -79,6 +81,8 @@ Status dynconv_cuda(const DynConvArgs& a, bool softmax_taps, cudaStream_t stream
 Status dynconv_cuda_host(const DynConvArgs& h, bool softmax_taps, int device) {
   CONVBERT_RETURN_IF_ERROR(cuda_begin(device));
   CONVBERT_RETURN_IF_ERROR(dynconv_check(h));
+  // A length above L would leave rows of out unwritten (the grid has L blocks per sequence).
+  CONVBERT_RETURN_IF_ERROR(check_seq_starts(h.seq_starts, h.B, h.L, "dynconv"));
   const int64_t T = h.seq_starts ? (h.B > 0 ? h.seq_starts[h.B] : 0) : h.B * h.L;
   if (T == 0) return Status::Ok();
   if (!h.v || !h.w || !h.out) return Status::Error(StatusCode::kInvalidArgument, "dynconv: null pointer");

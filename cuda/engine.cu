@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -120,6 +121,14 @@ class CudaEngine {
   }
 
   Status upload_linear(const PackedLinear& p, DevLinear* d) {
+    // The unpacking below reads fp32 panels; a bf16 or int8 model has none (packed is empty),
+    // so reading it would be a garbage or out-of-bounds read, not a conversion.
+    if (p.is_bf16() || p.is_i8() || p.G <= 0 || p.N % p.G != 0 || p.K % p.G != 0 ||
+        p.packed.size() < static_cast<size_t>(p.G) * static_cast<size_t>(packed_gemm_size(p.N / p.G, p.K / p.G)))
+      return Status::Error(StatusCode::kUnsupported,
+                           std::string("cuda engine: a linear layer holds ") +
+                               (p.is_bf16() ? "bfloat16" : p.is_i8() ? "int8" : "no float32") +
+                               " packed weights; the CUDA engine takes a float32 Model and converts to its dtype itself");
     d->N = p.N;
     d->K = p.K;
     d->G = p.G;
@@ -183,10 +192,17 @@ class CudaEngine {
 };
 
 
-Status cuda_engine_create(const Model& m, const CudaEngineOptions& opts, std::shared_ptr<CudaEngine>* out) {
+namespace {
+
+Status cuda_engine_create_impl(const Model& m, const CudaEngineOptions& opts, std::shared_ptr<CudaEngine>* out) {
   CONVBERT_RETURN_IF_ERROR(cuda_begin(opts.device));
   if (opts.tf32 && opts.dtype != CudaDtype::kFloat32)
     return Status::Error(StatusCode::kInvalidArgument, "tf32: only applies to dtype float32");
+  if (m.dtype != WeightDtype::kFloat32)
+    return Status::Error(StatusCode::kUnsupported, std::string("cuda engine: the model's linear weights are ") +
+                                                       weight_dtype_name(m.dtype) +
+                                                       "; the CUDA engine takes a float32 Model and converts to its "
+                                                       "dtype (float32, float16, bfloat16) itself");
   auto e = std::make_shared<CudaEngine>();
   e->opts = opts;
   e->cfg = m.cfg;
@@ -239,6 +255,18 @@ Status cuda_engine_create(const Model& m, const CudaEngineOptions& opts, std::sh
   CUDA_TRY(cudaDeviceSynchronize());
   *out = std::move(e);
   return Status::Ok();
+}
+
+}  // namespace
+
+// Host-side staging (unpacked weights, positions) uses std::vector: an allocation failure
+// becomes kOutOfMemory here instead of a bad_alloc thrown through the caller's worker.
+Status cuda_engine_create(const Model& m, const CudaEngineOptions& opts, std::shared_ptr<CudaEngine>* out) {
+  try {
+    return cuda_engine_create_impl(m, opts, out);
+  } catch (const std::bad_alloc&) {
+    return Status::Error(StatusCode::kOutOfMemory, "cuda engine: out of host memory while uploading the weights");
+  }
 }
 
 namespace {
@@ -534,7 +562,8 @@ Status copy_out(cudaStream_t st, void* dst, const void* src, int64_t bytes) {
 
 }  // namespace
 
-Status cuda_engine_forward(CudaEngine& e, const ForwardJob& j) {
+namespace {
+Status cuda_engine_forward_impl(CudaEngine& e, const ForwardJob& j) {
   std::lock_guard<std::mutex> lock(e.mu);
   CONVBERT_RETURN_IF_ERROR(cuda_begin(e.opts.device));
   CONVBERT_RETURN_IF_ERROR(check_job(e, j));
@@ -642,6 +671,15 @@ Status cuda_engine_forward(CudaEngine& e, const ForwardJob& j) {
     CONVBERT_RETURN_IF_ERROR(copy_out(st, j.attentions[i], F + p.attn + static_cast<int64_t>(i) * an, an * 4));
   CUDA_TRY(cudaStreamSynchronize(st));
   return Status::Ok();
+}
+}  // namespace
+
+Status cuda_engine_forward(CudaEngine& e, const ForwardJob& j) {
+  try {
+    return cuda_engine_forward_impl(e, j);
+  } catch (const std::bad_alloc&) {
+    return Status::Error(StatusCode::kOutOfMemory, "forward (cuda): out of host memory");
+  }
 }
 
 int64_t cuda_engine_weight_bytes(const CudaEngine& e) { return e.weight_bytes; }

@@ -81,7 +81,11 @@ struct TraitsF16 {
   using Smem = __half;    // staged tiles
   using Frag = __half;    // fragment element type
   static constexpr int kWK = 16;
-  static __device__ __forceinline__ Smem from_float(float v) { return __float2half_rn(v); }
+  // fp16's largest finite value is 65504: larger activations would become inf (and the row
+  // NaN after a 0 * inf); they saturate instead, a documented fp16 limit (docs/cuda.md).
+  static __device__ __forceinline__ Smem from_float(float v) {
+    return __float2half_rn(v > 65504.0f ? 65504.0f : v < -65504.0f ? -65504.0f : v);  // NaN stays NaN
+  }
   static __device__ __forceinline__ Smem from_global(Global v) { return v; }
   static __device__ __forceinline__ Smem zero() { return __float2half_rn(0.0f); }
 };
@@ -212,7 +216,7 @@ namespace {
 __global__ void f32_to_f16_kernel(const float* x, __half* y, int64_t n) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    y[i] = __float2half_rn(x[i]);
+    y[i] = __float2half_rn(x[i] > 65504.0f ? 65504.0f : x[i] < -65504.0f ? -65504.0f : x[i]);  // as from_float
 }
 __global__ void f32_to_bf16_kernel(const float* x, __nv_bfloat16* y, int64_t n) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;

@@ -42,6 +42,8 @@ Status sepconv_cuda(const SepConvArgs& a, cudaStream_t stream) {
   CONVBERT_RETURN_IF_ERROR(sepconv_check(a));
   if (a.B == 0 || a.L == 0) return Status::Ok();
   if (!a.x || !a.y || !a.wt) return Status::Error(StatusCode::kInvalidArgument, "sepconv: null pointer");
+  // Block (l, b) reads rows l - K/2 .. l + K/2 of x that other blocks write when y is x.
+  if (a.x == a.y) return Status::Error(StatusCode::kInvalidArgument, "sepconv: y must not alias x (blocks read neighbouring rows)");
   const dim3 grid(static_cast<unsigned>(a.L), static_cast<unsigned>(a.B));
   CONVBERT_LAUNCH(sepconv_kernel, grid, kThreads, 0, stream)(a);
   CUDA_TRY(cudaGetLastError());
@@ -51,6 +53,8 @@ Status sepconv_cuda(const SepConvArgs& a, cudaStream_t stream) {
 Status sepconv_cuda_host(const SepConvArgs& h, int device) {
   CONVBERT_RETURN_IF_ERROR(cuda_begin(device));
   CONVBERT_RETURN_IF_ERROR(sepconv_check(h));
+  // A length above L would leave rows of y unwritten (the grid has L blocks per sequence).
+  CONVBERT_RETURN_IF_ERROR(check_seq_starts(h.seq_starts, h.B, h.L, "sepconv"));
   const int64_t T = h.seq_starts ? (h.B > 0 ? h.seq_starts[h.B] : 0) : h.B * h.L;
   if (T == 0) return Status::Ok();
   if (!h.x || !h.y || !h.wt) return Status::Error(StatusCode::kInvalidArgument, "sepconv: null pointer");

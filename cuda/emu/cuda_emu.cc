@@ -133,6 +133,9 @@ cudaError_t copy_checked(void* dst, const void* src, size_t bytes, cudaMemcpyKin
 }  // namespace
 
 // ---- the execution of one block ----
+// Each warp synchronises through its own lock, and the block barrier through the block's, so
+// in the threads mode the sanitizers see only the happens-before edges CUDA guarantees: a
+// missing __syncthreads between warps stays a race instead of being hidden by a shared lock.
 struct WarpState {
   unsigned arrived = 0;  // lanes that published in this round
   unsigned mask = 0;     // the round's mask
@@ -140,6 +143,10 @@ struct WarpState {
   uint64_t gen = 0;
   uint64_t vals[32] = {};
   uint64_t read[32] = {};
+#ifdef CONVBERT_CUDA_EMU_THREADS
+  std::mutex mu;
+  std::condition_variable cv;
+#endif
 };
 
 struct KernelAbort {};  // unwinds one CUDA thread after a fault of its block
@@ -148,11 +155,11 @@ struct BlockState {
   uint3 idx;
   dim3 bdim, gdim;
   unsigned nthreads = 0;
-  unsigned alive = 0;
-  // __syncthreads
-  unsigned bar_arrived = 0;
+  std::atomic<unsigned> alive{0};  // relaxed: counting creates no ordering between threads
+  // __syncthreads (under mu)
+  std::atomic<unsigned> bar_arrived{0};
   uint64_t bar_gen = 0;
-  std::vector<WarpState> warps;
+  std::unique_ptr<WarpState[]> warps;
   // shared memory
   void* dyn = nullptr;
   size_t dyn_bytes = 0, static_bytes = 0, smem_limit = kDefaultSmem;
@@ -161,11 +168,12 @@ struct BlockState {
     size_t bytes;
   };
   std::vector<Static> statics;
-  // faults: the first one wins; every thread then unwinds
-  bool fault = false;
+  // faults: the first one wins (under fault_mu); every thread then unwinds
+  std::atomic<bool> fault{false};
+  std::mutex fault_mu;
   cudaError_t fault_code = cudaSuccess;
   std::string fault_msg;
-  uint64_t progress = 0;  // bumped on every arrival, release and exit (deadlock detection)
+  std::atomic<uint64_t> progress{0};  // bumped on every arrival, release and exit (fiber deadlock detection)
   const char* kernel = "";
 #ifdef CONVBERT_CUDA_EMU_THREADS
   std::mutex mu;
@@ -188,41 +196,51 @@ thread_local ThreadState* t_self = nullptr;
 #ifdef CONVBERT_CUDA_EMU_THREADS
 using Lock = std::unique_lock<std::mutex>;
 Lock lock_block(BlockState& b) { return Lock(b.mu); }
+Lock lock_warp(WarpState& w) { return Lock(w.mu); }
 void wake(BlockState& b) { b.cv.notify_all(); }
+void wake(WarpState& w) { w.cv.notify_all(); }
 #else
 struct Lock {};
 Lock lock_block(BlockState&) { return {}; }
+Lock lock_warp(WarpState&) { return {}; }
 void wake(BlockState&) {}
+void wake(WarpState&) {}
 void yield();
 #endif
 
-// Records a fault (first one wins) and unwinds the calling thread.
+void record_fault(BlockState& b, cudaError_t code, const std::string& msg) {
+  std::lock_guard<std::mutex> lk(b.fault_mu);
+  if (!b.fault.load()) {
+    b.fault_code = code;
+    b.fault_msg = msg;
+    b.fault.store(true);
+  }
+  b.progress.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Records a fault (first one wins) and unwinds the calling thread; waiters notice by polling.
 [[noreturn]] void raise_fault(BlockState& b, Lock& lk, cudaError_t code, const std::string& msg) {
   (void)lk;
-  if (!b.fault) {
-    b.fault = true;
-    b.fault_code = code;
-    b.fault_msg = b.where() + " thread " + std::to_string(t_self->linear) + ": " + msg;
-  }
-  ++b.progress;
-  wake(b);
+  record_fault(b, code, b.where() + " thread " + std::to_string(t_self->linear) + ": " + msg);
   throw KernelAbort{};
 }
 
-// Waits until pred() holds; a fault of the block unwinds the waiter instead.
-template <class Pred>
-void wait_until(BlockState& b, Lock& lk, Pred pred) {
+// Waits on cv until pred() holds; a fault of the block unwinds the waiter instead.
+template <class Cv, class Pred>
+void wait_until(BlockState& b, Lock& lk, Cv* cv, Pred pred) {
 #ifdef CONVBERT_CUDA_EMU_THREADS
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!pred() && !b.fault) {
-    if (b.cv.wait_until(lk, deadline) == std::cv_status::timeout && !pred() && !b.fault)
+  while (!pred() && !b.fault.load()) {
+    cv->wait_for(lk, std::chrono::milliseconds(20));  // polls for faults raised elsewhere
+    if (std::chrono::steady_clock::now() > deadline && !pred() && !b.fault.load())
       raise_fault(b, lk, cudaErrorLaunchFailure, "deadlock: no progress for 60 s");
   }
 #else
   (void)lk;
-  while (!pred() && !b.fault) yield();
+  (void)cv;
+  while (!pred() && !b.fault.load()) yield();
 #endif
-  if (b.fault) throw KernelAbort{};
+  if (b.fault.load()) throw KernelAbort{};
 }
 
 }  // namespace
@@ -236,27 +254,32 @@ void syncthreads() {
   BlockState& b = *t_self->block;
   Lock lk = lock_block(b);
   if (b.fault) throw KernelAbort{};
-  if (b.alive != b.nthreads)
+  const unsigned alive = b.alive.load(std::memory_order_relaxed);
+  if (alive != b.nthreads)
     raise_fault(b, lk, cudaErrorLaunchFailure,
-                "__syncthreads reached while " + std::to_string(b.nthreads - b.alive) + " of " +
+                "__syncthreads reached while " + std::to_string(b.nthreads - alive) + " of " +
                     std::to_string(b.nthreads) + " threads of the block have exited (barrier divergence)");
-  ++b.progress;
+  b.progress.fetch_add(1, std::memory_order_relaxed);
   const uint64_t gen = b.bar_gen;
-  if (++b.bar_arrived == b.alive) {
-    b.bar_arrived = 0;
+  if (b.bar_arrived.fetch_add(1) + 1 == b.nthreads) {
+    b.bar_arrived.store(0);
     ++b.bar_gen;
     wake(b);
     return;
   }
-  wait_until(b, lk, [&] { return b.bar_gen != gen; });
+#ifdef CONVBERT_CUDA_EMU_THREADS
+  wait_until(b, lk, &b.cv, [&] { return b.bar_gen != gen; });
+#else
+  wait_until(b, lk, static_cast<int*>(nullptr), [&] { return b.bar_gen != gen; });
+#endif
 }
 
 uint64_t warp_exchange(unsigned mask, uint64_t bits, int src, const char* what) {
   BlockState& b = *t_self->block;
   const unsigned lane = t_self->linear & 31u, w = t_self->linear >> 5;
   WarpState& W = b.warps[w];
-  Lock lk = lock_block(b);
-  if (b.fault) throw KernelAbort{};
+  Lock lk = lock_warp(W);
+  if (b.fault.load()) throw KernelAbort{};
   const unsigned lanes = std::min(32u, b.nthreads - w * 32);
   const unsigned exists = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1u;
   auto hex = [](unsigned v) {
@@ -286,15 +309,19 @@ uint64_t warp_exchange(unsigned mask, uint64_t bits, int src, const char* what) 
   W.mask = mask;
   W.vals[lane] = bits;
   W.arrived |= 1u << lane;
-  ++b.progress;
+  b.progress.fetch_add(1, std::memory_order_relaxed);
   const uint64_t gen = W.gen;
   if (W.arrived == mask) {
     std::copy(W.vals, W.vals + 32, W.read);
     W.arrived = 0;
     ++W.gen;
-    wake(b);
+    wake(W);
   } else {
-    wait_until(b, lk, [&] { return W.gen != gen; });
+#ifdef CONVBERT_CUDA_EMU_THREADS
+    wait_until(b, lk, &W.cv, [&] { return W.gen != gen; });
+#else
+    wait_until(b, lk, static_cast<int*>(nullptr), [&] { return W.gen != gen; });
+#endif
   }
   return W.read[src];
 }
@@ -305,7 +332,7 @@ void* static_smem(size_t bytes, size_t align, const char* name) {
   BlockState& b = *t_self->block;
   const unsigned k = t_self->static_smem_next++;
   Lock lk = lock_block(b);
-  if (b.fault) throw KernelAbort{};
+  if (b.fault.load()) throw KernelAbort{};
   if (k < b.statics.size()) {
     if (b.statics[k].bytes != bytes)
       raise_fault(b, lk, cudaErrorLaunchFailure, std::string("__shared__ ") + name +
@@ -421,11 +448,7 @@ void thread_exit_bookkeeping(BlockState& b, ThreadState& ts);
   } catch (KernelAbort&) {
   } catch (...) {
     BlockState& b = *f->ts.block;
-    if (!b.fault) {
-      b.fault = true;
-      b.fault_code = cudaErrorLaunchFailure;
-      b.fault_msg = b.where() + ": a C++ exception escaped the kernel";
-    }
+    record_fault(b, cudaErrorLaunchFailure, b.where() + ": a C++ exception escaped the kernel");
   }
   try {
     thread_exit_bookkeeping(*f->ts.block, f->ts);
@@ -442,26 +465,25 @@ void fiber_main_c() { fiber_main(); }
 #endif  // !CONVBERT_CUDA_EMU_THREADS
 
 // A thread that returns: its lanes leave the warp; a barrier or warp round waiting on it is a fault.
+// Only the warp's lock is taken, so an exit creates no ordering with other warps.
 void thread_exit_bookkeeping(BlockState& b, ThreadState& ts) {
-  Lock lk = lock_block(b);
-  --b.alive;
-  ++b.progress;
   const unsigned lane = ts.linear & 31u, w = ts.linear >> 5;
   WarpState& W = b.warps[w];
+  Lock lk = lock_warp(W);
   W.exited |= 1u << lane;
-  if (b.fault) {
-    wake(b);
-    return;
-  }
-  if (b.bar_arrived > 0)
+  const bool awaited = W.arrived && (W.mask & (1u << lane));
+  b.alive.fetch_sub(1, std::memory_order_relaxed);
+  b.progress.fetch_add(1, std::memory_order_relaxed);
+  if (b.fault.load()) return;
+  const unsigned waiting = b.bar_arrived.load(std::memory_order_relaxed);
+  if (waiting > 0)
     raise_fault(b, lk, cudaErrorLaunchFailure,
-                "returned while " + std::to_string(b.bar_arrived) +
+                "returned while " + std::to_string(waiting) +
                     " threads of its block wait at __syncthreads (barrier divergence)");
-  if (W.arrived && (W.mask & (1u << lane)))
+  if (awaited)
     raise_fault(b, lk, cudaErrorLaunchFailure,
                 "lane " + std::to_string(lane) + " of warp " + std::to_string(w) +
                     " returned while other lanes wait for it in a warp shuffle");
-  wake(b);
 }
 
 // Runs one block to completion; returns its fault, if any.
@@ -481,13 +503,7 @@ cudaError_t run_block(BlockState& b, const std::function<void()>& body, std::str
         body();
       } catch (KernelAbort&) {
       } catch (...) {
-        Lock lk = lock_block(b);
-        if (!b.fault) {
-          b.fault = true;
-          b.fault_code = cudaErrorLaunchFailure;
-          b.fault_msg = b.where() + ": a C++ exception escaped the kernel";
-        }
-        wake(b);
+        record_fault(b, cudaErrorLaunchFailure, b.where() + ": a C++ exception escaped the kernel");
       }
       try {
         thread_exit_bookkeeping(b, *t);
@@ -532,7 +548,7 @@ cudaError_t run_block(BlockState& b, const std::function<void()>& body, std::str
   }
   unsigned left = n;
   while (left > 0) {
-    const uint64_t before = b.progress;
+    const uint64_t before = b.progress.load(std::memory_order_relaxed);
     bool exited = false;
     for (unsigned i = 0; i < n; ++i) {
       Fiber& f = fibers[i];
@@ -549,19 +565,18 @@ cudaError_t run_block(BlockState& b, const std::function<void()>& body, std::str
         exited = true;
       }
     }
-    if (left > 0 && !exited && b.progress == before && !b.fault) {
+    if (left > 0 && !exited && b.progress.load(std::memory_order_relaxed) == before && !b.fault.load()) {
       // Every live thread waits for something no thread will do.
-      b.fault = true;
-      b.fault_code = cudaErrorLaunchFailure;
-      b.fault_msg = b.where() + ": deadlock: " + std::to_string(left) +
-                    " threads wait at __syncthreads or a warp collective that can never complete";
+      record_fault(b, cudaErrorLaunchFailure,
+                   b.where() + ": deadlock: " + std::to_string(left) +
+                       " threads wait at __syncthreads or a warp collective that can never complete");
     }
   }
   t_self = saved_self;
   t_fiber = saved_fiber;
   t_body = saved_body;
 #endif
-  if (b.fault) {
+  if (b.fault.load()) {
     *msg = b.fault_msg;
     return b.fault_code;
   }
@@ -595,8 +610,9 @@ cudaError_t run_grid(const LaunchConfig& c, const std::function<void()>& body, s
         b.idx = {x, y, z};
         b.bdim = c.block;
         b.gdim = c.grid;
-        b.nthreads = b.alive = nthreads;
-        b.warps.resize((nthreads + 31) / 32);
+        b.nthreads = nthreads;
+        b.alive.store(nthreads);
+        b.warps.reset(new WarpState[(nthreads + 31) / 32]);
         b.smem_limit = limit;
         b.kernel = c.name;
         b.dyn_bytes = c.dyn_smem;

@@ -72,11 +72,24 @@ CudaDtype Dtype(Napi::Object o, const char* fn) {
   Range(o.Env(), std::string(fn) + ": dtype must be float32|float16|bfloat16, got " + s);
 }
 
+// Element counts from user sizes: each product is checked before it can overflow int64 (sizes
+// go up to 2^53, so M * K could wrap to a small number and pass the length check).
+constexpr int64_t kMaxElems = 9007199254740991;  // 2^53 - 1
+int64_t Mul(Napi::Env env, const char* fn, const char* what, int64_t a, int64_t b) {
+  if (a != 0 && b > kMaxElems / a)
+    Range(env, std::string(fn) + ": " + what + " = " + std::to_string(a) + " * " + std::to_string(b) +
+                   " is over 2^53 - 1 elements");
+  return a * b;
+}
+int64_t Mul(Napi::Env env, const char* fn, const char* what, int64_t a, int64_t b, int64_t c) {
+  return Mul(env, fn, what, Mul(env, fn, what, a, b), c);
+}
+
 int Device(Napi::Object o, const char* fn) { return static_cast<int>(Int(o, fn, "device", 0, 0)); }
 
 // seq_starts (B + 1 offsets) when given: returns T = seq_starts[B] after checking it is monotone from 0.
 int64_t Tokens(Napi::Object o, const char* fn, const int32_t* seq, int64_t B, int64_t L) {
-  if (!seq) return B * L;
+  if (!seq) return Mul(o.Env(), fn, "B * L", B, L);
   if (seq[0] != 0) Range(o.Env(), std::string(fn) + ": seq_starts[0] must be 0");
   for (int64_t b = 0; b < B; ++b)
     if (seq[b + 1] < seq[b] || seq[b + 1] - seq[b] > L)
@@ -95,10 +108,10 @@ Napi::Value CudaGemm(const Napi::CallbackInfo& info) {
   a.M = Int(o, fn, "M", 0);
   a.N = Int(o, fn, "N", 1);
   a.K = Int(o, fn, "K", 1);
-  a.A = F32(o, fn, "A", a.M * a.K);
-  a.B = F32(o, fn, "B", a.N * a.K);
+  a.A = F32(o, fn, "A", Mul(env, fn, "M * K", a.M, a.K));
+  a.B = F32(o, fn, "B", Mul(env, fn, "N * K", a.N, a.K));
   a.bias = F32(o, fn, "bias", a.N, true);
-  a.residual = F32(o, fn, "residual", a.M * a.N, true);
+  a.residual = F32(o, fn, "residual", Mul(env, fn, "M * N", a.M, a.N), true);
   a.lda = a.K;
   a.ldb = a.K;
   a.ldr = a.N;
@@ -108,7 +121,7 @@ Napi::Value CudaGemm(const Napi::CallbackInfo& info) {
   a.act = static_cast<Activation>(act);
   a.dtype = Dtype(o, fn);
   a.tf32 = Bool(o, "tf32");
-  auto C = NewF32(env, a.M * a.N);
+  auto C = NewF32(env, Mul(env, fn, "M * N", a.M, a.N));
   a.C = C.Data();
   Check(env, gemm_cuda_host(a, Device(o, fn)));
   return C;
@@ -127,19 +140,22 @@ Napi::Value CudaAttention(const Napi::CallbackInfo& info) {
   a.D = Int(o, fn, "D", 1);
   a.seq_starts = I32(o, fn, "seq_starts", a.B + 1, true);
   const int64_t T = Tokens(o, fn, a.seq_starts, a.B, a.L);
-  a.ld = a.ldo = a.H * a.D;
-  a.q = F32(o, fn, "q", T * a.ld);
-  a.k = F32(o, fn, "k", T * a.ld);
-  a.v = F32(o, fn, "v", T * a.ld);
+  a.ld = a.ldo = Mul(env, fn, "H * D", a.H, a.D);
+  const int64_t nqkv = Mul(env, fn, "T * H * D", T, a.ld);
+  a.q = F32(o, fn, "q", nqkv);
+  a.k = F32(o, fn, "k", nqkv);
+  a.v = F32(o, fn, "v", nqkv);
   a.mask_rank = static_cast<int32_t>(Int(o, fn, "mask_rank", 0, 0));
   if (a.mask_rank != 0 && a.mask_rank != 2 && a.mask_rank != 3) Range(env, std::string(fn) + ": mask_rank must be 0, 2 or 3");
-  a.mask_bias = a.mask_rank ? F32(o, fn, "mask_bias", a.mask_rank == 2 ? a.B * a.L : a.B * a.L * a.L) : nullptr;
+  a.mask_bias = a.mask_rank ? F32(o, fn, "mask_bias", a.mask_rank == 2 ? Mul(env, fn, "B * L", a.B, a.L)
+                                                                        : Mul(env, fn, "B * L * L", a.B, a.L, a.L))
+                            : nullptr;
   a.head_mult = F32(o, fn, "head_mult", a.H, true);
-  auto out = NewF32(env, T * a.ld);
+  auto out = NewF32(env, nqkv);
   a.out = out.Data();
   Napi::Value probs = env.Null();
   if (Bool(o, "probs")) {
-    auto p = NewF32(env, a.B * a.H * a.L * a.L);
+    auto p = NewF32(env, Mul(env, fn, "B * H * L * L", Mul(env, fn, "B * H * L * L", a.B, a.H), a.L, a.L));
     a.probs = p.Data();
     probs = p;
   }
@@ -165,9 +181,9 @@ Napi::Value CudaDynconv(const Napi::CallbackInfo& info) {
   a.K = Int(o, fn, "K", 1);
   a.seq_starts = I32(o, fn, "seq_starts", a.B + 1, true);
   const int64_t T = Tokens(o, fn, a.seq_starts, a.B, a.L);
-  a.ldv = a.ldo = a.H * a.D;
-  a.v = F32(o, fn, "v", T * a.ldv);
-  a.w = F32(o, fn, "w", T * a.H * a.K);
+  a.ldv = a.ldo = Mul(env, fn, "H * D", a.H, a.D);
+  a.v = F32(o, fn, "v", Mul(env, fn, "T * H * D", T, a.ldv));
+  a.w = F32(o, fn, "w", Mul(env, fn, "T * H * K", T, a.H, a.K));
   auto out = NewF32(env, T * a.ldo);
   a.out = out.Data();
   Check(env, dynconv_cuda_host(a, Bool(o, "softmax_taps"), Device(o, fn)));
@@ -186,8 +202,8 @@ Napi::Value CudaSepconv(const Napi::CallbackInfo& info) {
   a.K = Int(o, fn, "K", 1);
   a.seq_starts = I32(o, fn, "seq_starts", a.B + 1, true);
   const int64_t T = Tokens(o, fn, a.seq_starts, a.B, a.L);
-  a.x = F32(o, fn, "x", T * a.C);
-  a.wt = F32(o, fn, "wt", a.K * a.C);
+  a.x = F32(o, fn, "x", Mul(env, fn, "T * C", T, a.C));
+  a.wt = F32(o, fn, "wt", Mul(env, fn, "K * C", a.K, a.C));
   auto y = NewF32(env, T * a.C);
   a.y = y.Data();
   Check(env, sepconv_cuda_host(a, Device(o, fn)));
@@ -245,14 +261,14 @@ Napi::Value CudaEmbedding(const Napi::CallbackInfo& info) {
   a.vocab = Int(o, fn, "vocab", 0, 0);
   a.max_pos = Int(o, fn, "max_pos", 1);
   a.type_vocab = Int(o, fn, "type_vocab", 1);
-  a.embeds = F32(o, fn, "embeds", a.T * a.E, true);
+  a.embeds = F32(o, fn, "embeds", Mul(env, fn, "T * E", a.T, a.E), true);
   a.ids = a.embeds ? nullptr : I32(o, fn, "ids", a.T);
   a.positions = I32(o, fn, "positions", a.T);
   a.types = I32(o, fn, "types", a.T, true);
-  a.word = a.embeds ? nullptr : F32(o, fn, "word", a.vocab * a.E);
-  a.pos = F32(o, fn, "pos", a.max_pos * a.E);
-  a.type = F32(o, fn, "type", a.type_vocab * a.E);
-  auto y = NewF32(env, a.T * a.E);
+  a.word = a.embeds ? nullptr : F32(o, fn, "word", Mul(env, fn, "vocab * E", a.vocab, a.E));
+  a.pos = F32(o, fn, "pos", Mul(env, fn, "max_pos * E", a.max_pos, a.E));
+  a.type = F32(o, fn, "type", Mul(env, fn, "type_vocab * E", a.type_vocab, a.E));
+  auto y = NewF32(env, Mul(env, fn, "T * E", a.T, a.E));
   a.y = y.Data();
   Check(env, embedding_cuda_host(a, Device(o, fn)));
   return y;
@@ -278,10 +294,12 @@ Napi::Value OpLightconv(const Napi::CallbackInfo& info) {
   Napi::Value sm = o.Get("softmax");
   a.softmax = sm.IsUndefined() ? true : sm.ToBoolean().Value();
   a.interleaved_heads = Bool(o, "interleaved_heads");
-  a.x = F32(o, fn, "x", a.B * a.T * a.C);
-  a.w = F32(o, fn, "w", a.per_position ? a.B * a.T * a.H * a.K : a.H * a.K);
+  const int64_t nx = Mul(env, fn, "B * T * C", a.B, a.T, a.C);
+  a.x = F32(o, fn, "x", nx);
+  a.w = F32(o, fn, "w", a.per_position ? Mul(env, fn, "B * T * H * K", Mul(env, fn, "B * T * H * K", a.B, a.T), a.H, a.K)
+                                       : Mul(env, fn, "H * K", a.H, a.K));
   a.bias = F32(o, fn, "bias", a.C, true);
-  auto y = NewF32(env, a.B * a.T * a.C);
+  auto y = NewF32(env, nx);
   a.y = y.Data();
   Check(env, path == "cuda" ? lightconv_cuda_host(a, Device(o, fn)) : lightconv_ref(a));
   return y;

@@ -49,3 +49,27 @@ gpuTest('gemm: every dtype and epilogue matches the CPU gemm on awkward shapes',
     }
   }
 });
+
+// Regression: fp16 has no finite value above 65504, so a larger activation rounded to fp16
+// while it was staged became inf (and 0 * inf = NaN further on). It saturates to +-65504
+// (docs/cuda.md); the result is the gemm of the saturated A, finite.
+gpuTest('gemm: fp16 activations above 65504 saturate instead of becoming inf', probe, (t) => {
+  const M = 2, N = 3, K = 4;
+  const A = Float32Array.from([1e5, -2e5, 1, 0.5, 70000, 3, -1, 2]);
+  const B = Float32Array.from([0.5, 0.25, 1, -1, 1, 0, 0, 0, 0, 1, 0, 0]);
+  const Asat = A.map((v) => Math.max(-65504, Math.min(65504, v)));
+  const want = cpuGemm(Asat, B, null, M, N, K, 'generic', 0).C;
+  const got = cudaOps().cudaGemm({ A, B, M, N, K, dtype: 'float16' });
+  t.true(got.every(Number.isFinite), `fp16 gemm gave ${Array.from(got).join(', ')}`);
+  // B is exact in fp16; A rounds to fp16 (ulp 32 at 65504): rtol 1e-3.
+  assertClose(t, got, want, { rtol: 1e-3, atol: 1e-3, label: 'fp16 saturated' });
+});
+
+// Regression: the binding multiplied user sizes unchecked, so M * K could wrap int64 to a small
+// number, pass the length check and reach the kernel with huge M, N, K.
+gpuTest('gemm: size products that overflow are a RangeError naming them', probe, (t) => {
+  const big = 2 ** 32;
+  const err = t.throws(() => cudaOps().cudaGemm({ A: new Float32Array(0), B: new Float32Array(0), M: big, N: big, K: big }));
+  t.true(err instanceof RangeError, String(err));
+  t.regex(String(err?.message), /cudaGemm: M \* K = 4294967296 \* 4294967296 is over 2\^53 - 1 elements/);
+});
