@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // test_cuda.js (`npm run test:cuda`): runs test/cuda/*.test.ts against the CUDA build
-// (build-cuda/ from `npm run build:cuda`, or CONVBERT_CUDA_BINARY) on a real GPU.
+// (build-cuda/ from `npm run build:cuda`, or CONVBERT_CUDA_BINARY) on a real GPU, or on the
+// emulator with CONVBERT_CUDA_BINARY=build-cuda-emu/Release/convbert.node (CI).
 // Where the CUDA build is missing or no GPU is usable it prints "no GPU: skipped" with
 // the reason and exits 77 (the automake "skipped" code), which is NOT a pass.
 'use strict';
@@ -28,7 +29,12 @@ try {
 }
 if (!info.available) skip(info.reason || 'no usable CUDA device');
 
-console.log(`test:cuda on ${info.deviceName} (sm ${info.computeCapability}), runtime ${info.runtimeVersion}, driver ${info.driverVersion}`);
+if (info.emulated) {
+  // npm run build:cuda:emulated: the same kernels on the host CPU (docs/cuda.md, "The emulator").
+  console.log(`test:cuda on the CUDA emulator (${info.deviceName}): semantics against the CPU, not GPU numerics or speed`);
+} else {
+  console.log(`test:cuda on ${info.deviceName} (sm ${info.computeCapability}), runtime ${info.runtimeVersion}, driver ${info.driverVersion}`);
+}
 const files = fs.readdirSync(path.join(root, 'test', 'cuda')).filter((f) => f.endsWith('.test.ts')).map((f) => `test/cuda/${f}`);
 // ava's CLI is not in its exports map: run it from the installed package folder.
 const avaCli = path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');

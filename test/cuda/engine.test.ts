@@ -117,3 +117,34 @@ gpuTest('engine: alternating shapes grow the arena to the larger of each part, o
     model.dispose();
   }
 });
+
+// The public API on the CUDA build: fromPretrained(dir, { device: 'cuda' }) runs the CUDA engine
+// (on the emulator in CI) and matches the goldens at the fixture tolerance; device 'auto' never
+// picks the emulated build (backendInfo().cuda.emulated), only a real GPU.
+gpuTest('engine: fromPretrained with device cuda matches the goldens; auto skips the emulator', probe, async (t) => {
+  const entry = fixtureIndex().find((e) => e.architecture === 'ConvBertForMaskedLM')!;
+  const dir = fixturesDir('convbert', entry.path);
+  const cases = readJson<FixtureCase[]>(path.join(dir, 'cases.json'));
+  const tensors = readSafetensorsSync(path.join(dir, 'expected.safetensors')).tensors;
+  const Cls = modelClass(entry.architecture) as unknown as {
+    fromPretrained(p: string, o: object): Promise<{ device: string; forward(i: object, k?: object): Promise<Record<string, unknown>>; dispose(): void }>;
+  };
+  const model = await Cls.fromPretrained(dir, { device: 'cuda' });
+  try {
+    t.is(model.device, 'cuda:0');
+    const c = cases[0];
+    const inputs: Record<string, Tensor> = {};
+    for (const [arg, name] of Object.entries(c.inputs)) inputs[arg] = tensors.get(name)!;
+    const res = await model.forward(inputs, c.kwargs);
+    const name = c.outputs.logits as string;
+    t.is(worst(res.logits, tensors.get(name)!, TOL.float32), null);
+  } finally {
+    model.dispose();
+  }
+  const auto = await Cls.fromPretrained(dir, { device: 'auto' });
+  try {
+    t.is(auto.device, native().backendInfo().cuda.emulated ? 'cpu' : 'cuda:0');
+  } finally {
+    auto.dispose();
+  }
+});
