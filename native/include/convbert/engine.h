@@ -54,7 +54,16 @@ struct WeightSpec {
   bool head = false;  // looked up among the head weights rather than the trunk's
 };
 
-// Checks the geometry (the shapes transformers itself can run) and the head options.
+// Bounds validate_config puts on sizes that come from a config, so that no product of
+// them overflows int64 and no loop or vector is sized by an absurd number: at most
+// kMaxLayers encoder layers (the TypeScript side refuses more first), every size (and
+// the head's outputs) at most kMaxDim, every weight at most kMaxWeightNumel elements.
+constexpr int64_t kMaxLayers = 1024;
+constexpr int64_t kMaxDim = (int64_t{1} << 31) - 1;
+constexpr int64_t kMaxWeightNumel = int64_t{1} << 40;
+
+// Checks the geometry (the shapes transformers itself can run), the head options and
+// the bounds above (kUnsupported naming the size).
 Status validate_config(const EngineConfig& cfg, const HeadConfig& head);
 // Every weight build_model reads, for this config.
 std::vector<WeightSpec> expected_weights(const EngineConfig& cfg, const HeadConfig& head);

@@ -5,7 +5,9 @@
 // layers as G block-diagonal matrices).
 #include <algorithm>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "convbert/engine.h"
 #include "convbert/thread_pool.h"
@@ -19,6 +21,12 @@ std::string L(int64_t i, const char* rest) { return "encoder.layer." + std::to_s
 Status bad_config(const std::string& m) { return Status::Error(StatusCode::kUnsupported, "engine spec: " + m); }
 
 bool act_ok(int32_t a) { return a >= 0 && a < static_cast<int32_t>(Activation::kCount); }
+
+// a * b * c when each factor is in [0, kMaxDim] and the product is at most kMaxWeightNumel.
+bool numel_ok(int64_t a, int64_t b, int64_t c = 1) {
+  int64_t ab = 0, abc = 0;
+  return !__builtin_mul_overflow(a, b, &ab) && !__builtin_mul_overflow(ab, c, &abc) && abc <= kMaxWeightNumel;
+}
 
 }  // namespace
 
@@ -61,6 +69,41 @@ Status validate_config(const EngineConfig& c, const HeadConfig& h) {
   if (c.vocab_size <= 0 || c.hidden <= 0 || c.embedding <= 0 || c.layers < 0 || c.sa_heads <= 0 || c.head_dim <= 0 ||
       c.intermediate <= 0 || c.conv_kernel <= 0 || c.groups <= 0 || c.max_positions <= 0 || c.type_vocab <= 0)
     return bad_config("every size must be positive (num_hidden_layers may be 0)");
+  if (c.layers > kMaxLayers)
+    return bad_config("num_hidden_layers " + std::to_string(c.layers) + " is more than this engine builds (at most " +
+                      std::to_string(kMaxLayers) + ")");
+  {
+    const std::pair<const char*, int64_t> dims[] = {
+        {"vocab_size", c.vocab_size},     {"hidden_size", c.hidden},         {"embedding_size", c.embedding},
+        {"sa_heads", c.sa_heads},         {"head_dim", c.head_dim},          {"intermediate_size", c.intermediate},
+        {"conv_kernel_size", c.conv_kernel}, {"num_groups", c.groups},       {"max_position_embeddings", c.max_positions},
+        {"type_vocab_size", c.type_vocab}, {"head.num_outputs", h.num_outputs}, {"head.summary_proj_out", h.summary_proj_out}};
+    for (const auto& d : dims)
+      if (d.second > kMaxDim)
+        return bad_config(std::string(d.first) + " " + std::to_string(d.second) + " is more than this engine takes (at most " +
+                          std::to_string(kMaxDim) + ")");
+  }
+  // Every weight's element count (expected_weights), before anything multiplies them.
+  {
+    const int64_t A = c.sa_heads * c.head_dim;  // both <= kMaxDim: fits int64
+    const int64_t widest_head = std::max({h.num_outputs, h.summary_proj_out, c.vocab_size, int64_t{2}});
+    const std::pair<const char*, bool> weights[] = {
+        {"embeddings.word_embeddings", numel_ok(c.vocab_size, c.embedding)},
+        {"embeddings.position_embeddings", numel_ok(c.max_positions, c.embedding)},
+        {"embeddings.token_type_embeddings", numel_ok(c.type_vocab, c.embedding)},
+        {"embeddings_project", numel_ok(c.hidden, c.embedding)},
+        {"attention.self.query|key|value|conv_out_layer", numel_ok(4, A, c.hidden)},
+        {"attention.self.key_conv_attn_layer.depthwise", numel_ok(c.hidden, c.conv_kernel)},
+        {"attention.self.conv_kernel_layer", numel_ok(c.sa_heads, c.conv_kernel, A)},
+        {"attention.output.dense", numel_ok(c.hidden, c.hidden)},
+        {"intermediate.dense / output.dense", numel_ok(c.intermediate, c.hidden)},
+        {"the head's output layer", numel_ok(widest_head, std::max(c.hidden, c.embedding))},
+    };
+    for (const auto& w : weights)
+      if (!w.second)
+        return bad_config(std::string(w.first) + ": the config makes this weight larger than this engine takes (at most " +
+                          std::to_string(kMaxWeightNumel) + " elements)");
+  }
   if (2 * c.sa_heads * c.head_dim != c.hidden)
     return bad_config("2 * sa_heads * head_dim = " + std::to_string(2 * c.sa_heads * c.head_dim) +
                       " must equal hidden_size " + std::to_string(c.hidden));
@@ -403,7 +446,12 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
       return bad_config("dtype int8 needs every linear layer's input width <= " + std::to_string(kI8MaxK) +
                         " (int32 sums), got " + std::to_string(widest));
   }
-  const std::vector<WeightSpec> specs = expected_weights(c, h);
+  std::vector<WeightSpec> specs;
+  try {
+    specs = expected_weights(c, h);
+  } catch (const std::bad_alloc&) {
+    return Status::Error(StatusCode::kOutOfMemory, "engine: out of memory listing the weights");
+  }
   for (const std::string& k : keep_float32)
     if (k.empty() || k.front() == '.' || k.back() == '.' || k.find("..") != std::string::npos)
       return Status::Error(StatusCode::kInvalidArgument,
@@ -486,6 +534,9 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
     }
   } catch (const std::bad_alloc&) {
     return Status::Error(StatusCode::kOutOfMemory, "engine: out of memory copying the weights");
+  } catch (const std::length_error&) {
+    // a vector asked for more than max_size(): validate_config's bounds should make this unreachable
+    return Status::Error(StatusCode::kOutOfMemory, "engine: a weight is larger than a vector can hold");
   }
   if (const std::string* k = b.unmatched())
     return Status::Error(StatusCode::kInvalidArgument,
