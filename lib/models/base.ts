@@ -5,10 +5,12 @@
 // the loss in TS. Weights reach the engine through getters that read (or draw)
 // one tensor at a time, and are not kept in JS: loading peaks near one copy,
 // and savePretrained re-reads the checkpoint or re-draws the seed.
+import { constants as bufferConstants } from 'buffer';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
-import { ConvBertConfig, isConvBertArchitecture } from '../config';
+import { ARCHITECTURE_HEADS, ConvBertConfig, isConvBertArchitecture } from '../config';
 import { ConvBertError, argError, shapeError } from '../errors';
 import { backendInfo } from '../backend';
 import { native } from '../native';
@@ -285,6 +287,115 @@ function mapCheckpoint(kind: HeadKind, c: ConvBertConfig, ck: Checkpoint, seed: 
   return { weights: { trunk: trunkOrdered, head: headOrdered }, info: { missing_keys: missing, unexpected_keys: unexpected } };
 }
 
+/**
+ * The most encoder layers a model may have (the native engine's kMaxLayers). The deepest
+ * published BERT-family encoders have 48; without a bound a 30-byte
+ * `"num_hidden_layers": 1e6` listed 31 million weight specs before anything failed.
+ */
+export const MAX_NUM_HIDDEN_LAYERS = 1024;
+
+/** The most elements one weight may have: it is drawn or read as one Float32Array. */
+const MAX_TENSOR_ELEMENTS = bufferConstants.MAX_LENGTH;
+
+/**
+ * Refuses, from the config's numbers alone (no layout is built), a model this library
+ * cannot hold: more than MAX_NUM_HIDDEN_LAYERS layers, a weight larger than one typed
+ * array, or parameters that need more memory than the machine has (at the engine's
+ * bytes per weight: 4 for float32 and CUDA hosts, 2 for bfloat16, 1 for int8).
+ */
+function checkModelSize(kind: HeadKind, c: ConvBertConfig, placement: EngineOptions, where: string): void {
+  if (c.num_hidden_layers > MAX_NUM_HIDDEN_LAYERS) {
+    throw new ConvBertError(
+      `${where}: num_hidden_layers: expected at most ${MAX_NUM_HIDDEN_LAYERS} layers (MAX_NUM_HIDDEN_LAYERS), got ${c.num_hidden_layers}`,
+      'ERR_CONVBERT_UNSUPPORTED',
+    );
+  }
+  const V = c.vocab_size;
+  const H = c.hidden_size;
+  const E = c.embedding_size;
+  const I = c.intermediate_size;
+  const k = c.conv_kernel_size;
+  const sa = c.saHeads;
+  const A = c.allHeadSize;
+  const n = c.headOutputs(headArchitecture(kind));
+  const P = kind === 'multiple_choice' && c.summaryUseProj ? c.summaryProjOut : 0;
+  // [name, elements] of the largest weight of each kind (grouped FFN weights hold I * H / G)
+  const big: [string, number][] = [
+    ['embeddings.word_embeddings.weight (vocab_size x embedding_size)', V * E],
+    ['embeddings.position_embeddings.weight (max_position_embeddings x embedding_size)', c.max_position_embeddings * E],
+    ['embeddings.token_type_embeddings.weight (type_vocab_size x embedding_size)', c.type_vocab_size * E],
+    ['embeddings_project.weight (hidden_size x embedding_size)', E === H ? 0 : H * E],
+    ['attention.self.query.weight (all-head size x hidden_size)', A * H],
+    ['attention.self.conv_kernel_layer.weight', sa * k * A],
+    ['attention.output.dense.weight (hidden_size x hidden_size)', H * H],
+    ['intermediate.dense.weight (intermediate_size x hidden_size / num_groups)', (I * H) / c.num_groups],
+    ['the head output layer (outputs x hidden_size)', n * Math.max(H, E)],
+    ['sequence_summary.summary.weight', P * H],
+  ];
+  for (const [name, count] of big) {
+    if (count > MAX_TENSOR_ELEMENTS) {
+      throw new ConvBertError(`${where}: ${name} would have ${count} elements, more than one Float32Array holds (${MAX_TENSOR_ELEMENTS})`, 'ERR_CONVBERT_UNSUPPORTED');
+    }
+  }
+  const perLayer = 4 * (A * H + A) + H * k + A * H + A + sa * k * A + sa * k + H * H + H + 2 * H + 2 * ((I * H) / c.num_groups) + I + H + 2 * H;
+  const embeddings = (V + c.max_position_embeddings + c.type_vocab_size) * E + 2 * E + (E === H ? 0 : H * E + H);
+  const head = n * Math.max(H, E) + n + H * Math.max(H, E) + 2 * E + P * H + P;
+  const params = embeddings + c.num_hidden_layers * perLayer + head;
+  const bytesPer = placement.device !== 'cpu' ? 4 : placement.dtype === 'int8' ? 1 : placement.dtype === 'bfloat16' ? 2 : 4;
+  const total = os.totalmem();
+  if (params * bytesPer > total) {
+    const gb = (b: number) => (b / 2 ** 30).toPrecision(3);
+    throw new ConvBertError(
+      `${where}: the config makes a model of about ${params.toExponential(2)} parameters (${gb(params * bytesPer)} GiB as ${placement.dtype}), more than this machine's ${gb(total)} GiB of memory`,
+      'ERR_CONVBERT_OOM',
+    );
+  }
+}
+
+/** The architecture whose head is `kind` (for headOutputs). */
+function headArchitecture(kind: HeadKind): Parameters<ConvBertConfig['headOutputs']>[0] {
+  const found = (Object.keys(ARCHITECTURE_HEADS) as (keyof typeof ARCHITECTURE_HEADS)[]).find((a) => ARCHITECTURE_HEADS[a] === kind);
+  return found ?? 'ConvBertModel';
+}
+
+/**
+ * Compares the config with the checkpoint's tensors before any layout is built, so a
+ * config that asks for more than the file holds fails at once with the field named:
+ * encoder layers (the highest `encoder.layer.N.` present), the word embeddings' shape,
+ * and the classifier's rows against num_labels.
+ */
+function checkAgainstCheckpoint(kind: HeadKind, c: ConvBertConfig, ck: Checkpoint, file: string): void {
+  let layers = 0;
+  const layerRe = /(?:^|\.)encoder\.layer\.(\d+)\./;
+  for (const k of ck.keys()) {
+    const m = layerRe.exec(k);
+    if (m) layers = Math.max(layers, Number(m[1]) + 1);
+  }
+  if (c.num_hidden_layers > layers) {
+    const held = layers === 0 ? 'no encoder layers' : `encoder layers 0..${layers - 1} (${layers})`;
+    throw new ConvBertError(
+      `checkpoint ${file}: config num_hidden_layers = ${c.num_hidden_layers}, but the checkpoint holds ${held}; expected num_hidden_layers <= ${layers}`,
+      'ERR_CONVBERT_WEIGHTS',
+    );
+  }
+  const entry = (key: string): CheckpointEntry | undefined => ck.get(key) ?? ck.get(BASE_PREFIX + key);
+  const word = entry(WORD_EMBEDDINGS_KEY);
+  if (word && (word.dims.length !== 2 || word.dims[0] !== c.vocab_size || word.dims[1] !== c.embedding_size)) {
+    throw new ConvBertError(
+      `checkpoint ${file}: config vocab_size = ${c.vocab_size} and embedding_size = ${c.embedding_size} expect ${WORD_EMBEDDINGS_KEY} of shape ${fmt([c.vocab_size, c.embedding_size])}, got ${fmt(word.dims)}`,
+      'ERR_CONVBERT_WEIGHTS',
+    );
+  }
+  const classifier = kind === 'sequence_classification' ? 'classifier.out_proj.weight' : kind === 'token_classification' ? 'classifier.weight' : null;
+  const cls = classifier ? ck.get(classifier) : undefined;
+  if (classifier && cls && cls.dims[0] !== c.num_labels) {
+    throw new ConvBertError(
+      `checkpoint ${file}: config num_labels = ${c.num_labels}, but ${classifier} has ${cls.dims[0]} rows (shape ${fmt(cls.dims)}); set num_labels to ${cls.dims[0]} or drop the head weights`,
+      'ERR_CONVBERT_WEIGHTS',
+    );
+  }
+}
+
 /** More names than any model has linear modules (a base model has 111); a longer list is a mistake. */
 const MAX_MODULE_NAMES = 1024;
 
@@ -444,6 +555,8 @@ export abstract class ConvBertPreTrainedModel {
     // The native Engine constructor copies or packs each weight before it reads the next, so one read
     // buffer serves them all. A test engine may keep the arrays it is given: it gets fresh ones.
     const { file, checkpoint } = await openCheckpoint(p.weights, { reuseReadBuffer: options.engine === undefined });
+    checkAgainstCheckpoint(this.headKind, config, checkpoint, dirOrFile);
+    checkModelSize(this.headKind, config, placement, 'fromPretrained');
     const { weights, info } = mapCheckpoint(this.headKind, config, checkpoint, seed, dirOrFile);
     if (info.missing_keys.length > 0) {
       process.emitWarning(
@@ -468,6 +581,7 @@ export abstract class ConvBertPreTrainedModel {
     checkHeadConfig(cfg, this.name);
     const seed = options.seed ?? SEED_DEFAULT;
     if (!Number.isSafeInteger(seed)) throw argError(`fromConfig: seed must be an integer, got ${String(seed)}`);
+    checkModelSize(this.headKind, cfg, placement, 'fromConfig');
     const weights = initWeights(this.headKind, cfg, seed);
     return new this({ config: cfg, weights, loadInfo: { missing_keys: [], unexpected_keys: [] }, source: { kind: 'seed', seed }, engine: options.engine, placement });
   }
@@ -591,10 +705,10 @@ export abstract class ConvBertPreTrainedModel {
       head_mask: trunk.head_mask,
       cls_index,
       outputs: {
-        last_hidden_state: new Float32Array(rows * L * H),
-        logits: kind === 'none' ? null : new Float32Array(this.logitsLength(rows, L)),
-        hidden_states: wantHidden ? Array.from({ length: nl + 1 }, () => new Float32Array(rows * L * H)) : null,
-        attentions: wantAttn ? Array.from({ length: nl }, () => new Float32Array(rows * sa * L * L)) : null,
+        last_hidden_state: outputArray(rows * L * H, `last_hidden_state [${rows}, ${L}, ${H}]`),
+        logits: kind === 'none' ? null : outputArray(this.logitsLength(rows, L), `the ${kind} logits of ${rows} rows of ${L} tokens`),
+        hidden_states: wantHidden ? Array.from({ length: nl + 1 }, () => outputArray(rows * L * H, `hidden_states [${rows}, ${L}, ${H}]`)) : null,
+        attentions: wantAttn ? Array.from({ length: nl }, () => outputArray(rows * sa * L * L, `attentions [${rows}, ${sa}, ${L}, ${L}]`)) : null,
       },
     };
     return { trunk, req, opts: o, labels };
@@ -697,8 +811,8 @@ export abstract class ConvBertPreTrainedModel {
       cls_index: null,
       cu_seqlens: cu,
       outputs: {
-        last_hidden_state: new Float32Array(T * H),
-        logits: kind === 'none' ? null : new Float32Array((perSeq ? B : T) * n),
+        last_hidden_state: outputArray(T * H, `last_hidden_state [${T}, ${H}]`),
+        logits: kind === 'none' ? null : outputArray((perSeq ? B : T) * n, `the ${kind} logits of ${perSeq ? B : T} ${perSeq ? 'rows' : 'tokens'} x ${n}`),
         hidden_states: null,
         attentions: null,
       },
@@ -735,6 +849,25 @@ export abstract class ConvBertPreTrainedModel {
       }
     }
     return out;
+  }
+}
+
+/**
+ * A zeroed output array of n floats. Its size comes from the request (rows x length x
+ * width), so one that no Float32Array can hold is ERR_CONVBERT_LIMIT and one the heap
+ * cannot give is ERR_CONVBERT_OOM, both naming the output, never a bare RangeError.
+ */
+function outputArray(n: number, what: string): Float32Array {
+  if (n > MAX_TENSOR_ELEMENTS) {
+    throw new ConvBertError(
+      `forward: ${what} would hold ${n} floats, more than one Float32Array holds (${MAX_TENSOR_ELEMENTS}); run fewer or shorter rows per call`,
+      'ERR_CONVBERT_LIMIT',
+    );
+  }
+  try {
+    return new Float32Array(n);
+  } catch (e) {
+    throw new ConvBertError(`forward: cannot allocate ${what} (${n} floats): ${(e as Error).message}`, 'ERR_CONVBERT_OOM', { cause: e });
   }
 }
 
