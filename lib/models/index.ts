@@ -1,6 +1,7 @@
 // index.ts: the model classes and their input/output types (re-exported by lib/index.ts).
 export {
   ConvBertPreTrainedModel,
+  MAX_NUM_HIDDEN_LAYERS,
   type FromPretrainedOptions,
   type FromConfigOptions,
   type ModelDtype,
