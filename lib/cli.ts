@@ -63,6 +63,8 @@ Usage:
         --stalled-interval-ms MS  how often expired locks are looked for (default 30000)
         --max-stalled-count N stalls a job may survive before it fails (default 1)
         --drain-timeout-ms MS how long SIGTERM waits for running jobs (default 60000)
+        --connect-timeout-ms MS  how long the first connection to Redis may take
+                              (default 30000; later drops are retried for ever)
         --prefix P            bullmq key prefix (default bull)
         the serve limits (--max-body, --max-inputs, --max-top-k, --max-masks,
         --max-candidates, --timeout-ms) and batching options, --tokenizer, --revision,
@@ -78,6 +80,7 @@ Usage:
         --max-line-bytes N    longest input line (default 16777216); longer: an error line
         --attempts N          tries per job for transient failures (default 3)
         --poll-ms MS          look up unfinished jobs in Redis this often (default 5000)
+        --connect-timeout-ms MS  how long the first connection to Redis may take (default 30000)
         --progress-interval-ms MS  plain progress lines (not a TTY) this often (default 5000)
 
   convbert bench [options]
@@ -264,7 +267,7 @@ const LIMIT_FLAGS = ['max-body', 'max-inputs', 'max-top-k', 'max-masks', 'max-ca
 const BATCHING_FLAGS = ['max-batch-size', 'max-wait-ms', 'max-tokens', 'max-queue', 'max-concurrent-batches', 'no-batching'];
 
 async function cmdWorker(p: Parsed, log: (line: string) => void): Promise<void> {
-  const known = [...COMMON, 'task', 'queue', 'redis', 'prefix', 'concurrency', 'metrics-port', 'metrics-host', 'lock-duration-ms', 'stalled-interval-ms', 'max-stalled-count', 'drain-timeout-ms', ...LIMIT_FLAGS, ...BATCHING_FLAGS];
+  const known = [...COMMON, 'task', 'queue', 'redis', 'prefix', 'concurrency', 'metrics-port', 'metrics-host', 'lock-duration-ms', 'stalled-interval-ms', 'max-stalled-count', 'drain-timeout-ms', 'connect-timeout-ms', ...LIMIT_FLAGS, ...BATCHING_FLAGS];
   checkKnown(p, known, 'worker');
   if (p.positional.length > 0) throw new UsageError(`convbert worker: unexpected argument ${JSON.stringify(p.positional[0])}`);
   const model = str(p, 'model');
@@ -289,6 +292,7 @@ async function cmdWorker(p: Parsed, log: (line: string) => void): Promise<void> 
     stalledIntervalMs: int(p, 'stalled-interval-ms', 1),
     maxStalledCount: int(p, 'max-stalled-count', 0),
     drainTimeoutMs: int(p, 'drain-timeout-ms', 0),
+    connectTimeoutMs: int(p, 'connect-timeout-ms', 1),
     limits: {
       maxBodyBytes: int(p, 'max-body', 1),
       maxInputs: int(p, 'max-inputs', 1),
@@ -311,7 +315,7 @@ async function cmdWorker(p: Parsed, log: (line: string) => void): Promise<void> 
 }
 
 async function cmdBatch(p: Parsed, err: NodeJS.WritableStream): Promise<number> {
-  checkKnown(p, ['queue', 'task', 'input', 'output', 'redis', 'prefix', 'params', 'max-in-flight', 'max-line-bytes', 'attempts', 'poll-ms', 'progress-interval-ms', 'help'], 'batch');
+  checkKnown(p, ['queue', 'task', 'input', 'output', 'redis', 'prefix', 'params', 'max-in-flight', 'max-line-bytes', 'attempts', 'poll-ms', 'progress-interval-ms', 'connect-timeout-ms', 'help'], 'batch');
   if (p.positional.length > 0) throw new UsageError(`convbert batch: unexpected argument ${JSON.stringify(p.positional[0])}`);
   const need = (name: string, what: string): string => {
     const v = str(p, name);
@@ -333,6 +337,7 @@ async function cmdBatch(p: Parsed, err: NodeJS.WritableStream): Promise<number> 
     output,
     connection: redisUrlFlag(str(p, 'redis')),
     maxLineBytes: int(p, 'max-line-bytes', 1),
+    connectTimeoutMs: int(p, 'connect-timeout-ms', 1),
     prefix: str(p, 'prefix'),
     parameters: params as Record<string, unknown> | undefined,
     maxInFlight: int(p, 'max-in-flight', 1),

@@ -35,6 +35,8 @@ export interface BatchOptions {
   jobOptions?: Record<string, unknown>;
   /** How often jobs still waiting are looked up in Redis, ms (see InferenceQueueOptions.pollMs). */
   pollMs?: number;
+  /** How long the first connection to Redis may take, ms (default 30000). */
+  connectTimeoutMs?: number;
   /** Where progress goes (default process.stderr). */
   progress?: NodeJS.WritableStream;
   /** Draw a redrawn bar (default: whether `progress` is a TTY). */
@@ -239,10 +241,17 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   for await (const _ of lines(o.input, maxLineBytes)) total++;
   const resume = resumePoint(o.output);
   if (resume.records > total) throw argError(`--output: ${o.output} already has ${resume.records} result lines but ${o.input} has only ${total} records; is it the output of another input?`);
+  const q = new InferenceQueue(o.queue, { connection: o.connection, prefix: o.prefix, jobOptions: o.jobOptions, pollMs: o.pollMs, connectTimeoutMs: o.connectTimeoutMs, log: o.log });
+  // Reach Redis before anything is written: an unreachable server fails the command, not every line.
+  try {
+    await q.counts();
+  } catch (err) {
+    await q.close();
+    throw err;
+  }
   const out = fs.createWriteStream(o.output, { flags: 'a' });
   const outError = new Promise<never>((_, reject) => out.once('error', (e) => reject(new ConvBertError(`--output: writing ${o.output} failed: ${e.message}`, 'ERR_CONVBERT_IO', { cause: e }))));
   outError.catch(() => {});
-  const q = new InferenceQueue(o.queue, { connection: o.connection, prefix: o.prefix, jobOptions: o.jobOptions, pollMs: o.pollMs, log: o.log });
 
   const progress = o.progress ?? process.stderr;
   const tty = o.tty ?? Boolean((progress as NodeJS.WriteStream).isTTY);

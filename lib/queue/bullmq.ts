@@ -109,3 +109,29 @@ export function intOption(name: string, v: unknown, dflt: number, lo = 1, hi = N
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < lo || v > hi) throw argError(`${name}: expected an integer in [${lo}, ${hi}], got ${String(v)}`);
   return v;
 }
+
+/**
+ * `ready`, or ERR_CONVBERT_QUEUE after `ms` naming the server and the last connection
+ * error: ioredis retries for ever (which is what a running worker wants through a Redis
+ * restart), so without this a wrong URL at start would wait silently.
+ */
+export async function connectWithin(ready: Promise<unknown>, ms: number, where: string, lastError: () => string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const why = lastError();
+      reject(new ConvBertError(`cannot reach Redis at ${where} within ${ms} ms${why ? `: ${why}` : ''} (connectTimeoutMs)`, 'ERR_CONVBERT_QUEUE'));
+    }, ms);
+  });
+  try {
+    await Promise.race([ready, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A URL for messages and logs, without the password. */
+export function describeConnection(o: RedisConnectionOptions): string {
+  const auth = o.username !== undefined ? `${String(o.username)}:***@` : o.password !== undefined ? ':***@' : '';
+  return `${o.tls ? 'rediss' : 'redis'}://${auth}${String(o.host ?? '127.0.0.1')}:${String(o.port ?? 6379)}${o.db ? `/${String(o.db)}` : ''}`;
+}

@@ -9,7 +9,7 @@ import { randomUUID } from 'crypto';
 
 import { ConvBertError, argError, type ConvBertErrorCode } from '../errors';
 import { canonicalTask } from '../server/tasks';
-import { connectionOptions, intOption, loadBullMQ, type RedisConnection, type RedisConnectionOptions } from './bullmq';
+import { connectWithin, connectionOptions, describeConnection, intOption, loadBullMQ, type RedisConnection, type RedisConnectionOptions } from './bullmq';
 import { parseFailureReason } from './job';
 import { checkQueueName } from './worker';
 
@@ -25,6 +25,8 @@ export interface InferenceQueueOptions {
   jobOptions?: Record<string, unknown>;
   /** How often jobs still waiting for a result are looked up in Redis, ms (default 5000). */
   pollMs?: number;
+  /** How long the first connection to Redis may take, ms (default 30000); later drops are retried for ever. */
+  connectTimeoutMs?: number;
   /** One line per notable event (a job added again, connection errors); default: nothing. */
   log?: (line: string) => void;
 }
@@ -95,6 +97,7 @@ export class InferenceQueue {
   readonly #prefix: string | undefined;
   readonly #jobOptions: Record<string, unknown>;
   readonly #pollMs: number;
+  readonly #connectTimeoutMs: number;
   readonly #log: (line: string) => void;
   readonly #waiters = new Map<string, Waiter>();
   #queue: import('bullmq').Queue | null = null;
@@ -116,6 +119,7 @@ export class InferenceQueue {
     if (options.jobOptions !== undefined && (options.jobOptions === null || typeof options.jobOptions !== 'object' || Array.isArray(options.jobOptions))) throw argError('jobOptions: expected an object of bullmq job options');
     this.#jobOptions = { ...DEFAULT_JOB_OPTIONS, ...(options.jobOptions ?? {}) };
     this.#pollMs = intOption('pollMs', options.pollMs, 5000, 10, 3_600_000);
+    this.#connectTimeoutMs = intOption('connectTimeoutMs', options.connectTimeoutMs, 30_000, 1, 86_400_000);
     this.#log = options.log ?? (() => {});
     // Fail now, not at the first job, when bullmq is missing.
     loadBullMQ();
@@ -135,13 +139,31 @@ export class InferenceQueue {
     if (this.#ready) return this.#ready;
     const { Queue, QueueEvents } = loadBullMQ();
     const base = { connection: this.connection as never, ...(this.#prefix !== undefined ? { prefix: this.#prefix } : {}) };
-    this.#queue = new Queue(this.name, base);
-    this.#events = new QueueEvents(this.name, base);
-    this.#queue.on('error', this.#onError);
-    this.#events.on('error', this.#onError);
-    this.#events.on('completed', ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => this.#settle(jobId, true, returnvalue));
-    this.#events.on('failed', ({ jobId, failedReason }: { jobId: string; failedReason: string }) => this.#settle(jobId, false, failedReason));
-    this.#ready = Promise.all([this.#queue.waitUntilReady(), this.#events.waitUntilReady()]).then(() => undefined);
+    const where = describeConnection(this.connection);
+    this.#ready = (async () => {
+      // The queue first: a Queue that never connected closes cleanly, a QueueEvents waits
+      // for its connection in close(), so the event stream is opened once Redis answers.
+      const queue = new Queue(this.name, base);
+      queue.on('error', this.#onError);
+      try {
+        await connectWithin(queue.waitUntilReady(), this.#connectTimeoutMs, where, () => this.#lastError);
+      } catch (e) {
+        await queue.close().catch(() => {});
+        throw e;
+      }
+      const events = new QueueEvents(this.name, base);
+      events.on('error', this.#onError);
+      events.on('completed', ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => this.#settle(jobId, true, returnvalue));
+      events.on('failed', ({ jobId, failedReason }: { jobId: string; failedReason: string }) => this.#settle(jobId, false, failedReason));
+      this.#queue = queue;
+      this.#events = events;
+      // Not waited for: until the event stream connects, the poll finds the results.
+      events.waitUntilReady().catch(() => {});
+    })().catch((e: unknown) => {
+      // Unreachable: the next call tries anew.
+      this.#ready = null;
+      throw e instanceof ConvBertError ? new ConvBertError(`queue ${this.name}: ${e.message}`, e.code) : e;
+    });
     return this.#ready;
   }
 
@@ -352,7 +374,10 @@ export class InferenceQueue {
     this.#timer = null;
     for (const [id, w] of this.#waiters) w.reject(new ConvBertError(`queue ${this.name}: closed while job ${id} was running`, 'ERR_CONVBERT_QUEUE'));
     this.#waiters.clear();
-    await Promise.allSettled([this.#events?.close(), this.#queue?.close()]);
+    // A QueueEvents that never connected waits for its connection in close(): bounded here.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([this.#events?.close(), this.#queue?.close()]), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
   }
 }
 

@@ -11,7 +11,7 @@ import { performance } from 'perf_hooks';
 
 import { argError } from '../errors';
 import { type TaskHandler } from '../server/tasks';
-import { connectionOptions, intOption, loadBullMQ, type RedisConnection, type RedisConnectionOptions } from './bullmq';
+import { connectWithin, connectionOptions, describeConnection, intOption, loadBullMQ, type RedisConnection, type RedisConnectionOptions } from './bullmq';
 import { DEFAULT_JOB_LIMITS, classifyFailure, failureReason, runJob, type JobLimits } from './job';
 import { WorkerMetrics, serveMetrics } from './metrics';
 
@@ -32,14 +32,10 @@ export interface InferenceWorkerOptions {
   drainTimeoutMs?: number;
   /** bullmq's key prefix (default "bull"). */
   prefix?: string;
+  /** How long start() waits for the first connection to Redis, ms (default 30000); later drops are retried for ever. */
+  connectTimeoutMs?: number;
   /** One line per lifecycle event and per error; default: nothing. */
   log?: (line: string) => void;
-}
-
-/** A URL for the logs without its password. */
-export function describeConnection(o: RedisConnectionOptions): string {
-  const auth = o.username !== undefined ? `${String(o.username)}:***@` : o.password !== undefined ? ':***@' : '';
-  return `${o.tls ? 'rediss' : 'redis'}://${auth}${String(o.host ?? '127.0.0.1')}:${String(o.port ?? 6379)}${o.db ? `/${String(o.db)}` : ''}`;
 }
 
 export function checkQueueName(name: unknown, what = 'queue'): string {
@@ -58,6 +54,7 @@ export class InferenceWorker {
   readonly limits: JobLimits;
   readonly connection: RedisConnectionOptions;
   readonly #drainTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
   readonly #log: (line: string) => void;
   readonly #worker: import('bullmq').Worker;
   #draining = false;
@@ -86,6 +83,7 @@ export class InferenceWorker {
     const stalledInterval = intOption('stalledIntervalMs', options.stalledIntervalMs, 30_000, 100, day);
     const maxStalledCount = intOption('maxStalledCount', options.maxStalledCount, 1, 0, 1000);
     this.#drainTimeoutMs = intOption('drainTimeoutMs', options.drainTimeoutMs, 60_000, 0, day);
+    this.#connectTimeoutMs = intOption('connectTimeoutMs', options.connectTimeoutMs, 30_000, 1, day);
     if (options.prefix !== undefined && (typeof options.prefix !== 'string' || options.prefix.length === 0)) throw argError(`prefix: expected a non-empty string, got ${JSON.stringify(options.prefix)}`);
     this.#log = options.log ?? (() => {});
     this.connection = connectionOptions(options.connection);
@@ -142,10 +140,10 @@ export class InferenceWorker {
     return this.#drainTimedOut;
   }
 
-  /** Connects and starts taking jobs; resolves once connected. */
+  /** Connects and starts taking jobs; resolves once connected (ERR_CONVBERT_QUEUE past connectTimeoutMs). */
   async start(): Promise<void> {
     if (this.#running || this.#closing) return;
-    await this.#worker.waitUntilReady();
+    await connectWithin(this.#worker.waitUntilReady(), this.#connectTimeoutMs, describeConnection(this.connection), () => this.#lastError);
     if (this.#closing) return;
     this.metrics.lag.start();
     this.#running = this.#worker.run().catch((e: unknown) => this.#log(`convbert worker: stopped taking jobs: ${e instanceof Error ? e.message : String(e)}`));

@@ -7,6 +7,8 @@
 // the batch command) is in scale.test.ts.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 
 import test from 'ava';
 import { Job, Queue } from 'bullmq';
@@ -15,11 +17,12 @@ import { DynamicBatcher } from '../../lib/batching';
 import { ConvBertError } from '../../lib/errors';
 import { InferenceQueue, InferenceJobError, inferenceQueue } from '../../lib/queue/client';
 import { parseRedisUrl, redisUrlFlag } from '../../lib/queue/bullmq';
+import { runBatch } from '../../lib/queue/batch';
 import { InferenceWorker, runWorker } from '../../lib/queue/worker';
 import { ConvBertServer } from '../../lib/server/http';
 import { loadTask, type TaskHandler } from '../../lib/server/tasks';
 import { repoRoot } from '../helpers/fixtures';
-import { startRedis, type RedisServer } from '../helpers/redis';
+import { freePort, startRedis, type RedisServer } from '../helpers/redis';
 import { post, request } from '../server/client';
 import { makeTinyModel } from '../server/tiny_model';
 
@@ -202,6 +205,25 @@ test('bad arguments are typed errors naming the argument', (t) => {
   t.like(redisUrlFlag('redis://a:1', { REDIS_URL: 'redis://b:2' }), { host: 'a', port: 1 });
   t.throws(() => redisUrlFlag(undefined, { REDIS_URL: 'localhost:6379' }), { code: 'ERR_CONVBERT_ARG', message: /^REDIS_URL: expected a redis:\/\/ or rediss:\/\/ URL/ });
   t.throws(() => redisUrlFlag('redis://h:99999'), { code: 'ERR_CONVBERT_ARG', message: /^--redis: expected a Redis URL/ });
+});
+
+test('an unreachable Redis is ERR_CONVBERT_QUEUE after connectTimeoutMs, not a silent wait', async (t) => {
+  const port = await freePort(); // nothing listens there
+  const q = inferenceQueue('nowhere', { connection: `redis://127.0.0.1:${port}`, connectTimeoutMs: 300 });
+  cleanup.push(() => q.close());
+  const e = await t.throwsAsync(q.run('text-classification', { inputs: 'x' }), { code: 'ERR_CONVBERT_QUEUE' });
+  t.regex(e!.message, new RegExp(`queue nowhere: cannot reach Redis at redis://127\\.0\\.0\\.1:${port} within 300 ms: .*ECONNREFUSED`));
+  t.is(q.pending, 0);
+  const w = new InferenceWorker(shared(handler), 'nowhere', { connection: `redis://127.0.0.1:${port}`, connectTimeoutMs: 300 });
+  cleanup.push(() => w.close());
+  await t.throwsAsync(w.start(), { code: 'ERR_CONVBERT_QUEUE', message: /cannot reach Redis at .* within 300 ms/ });
+  // The batch command fails before it writes anything.
+  const input = path.join(os.tmpdir(), `convbert-nowhere-${port}.txt`);
+  fs.writeFileSync(input, 'a\n');
+  t.teardown(() => fs.rmSync(input, { force: true }));
+  const output = `${input}.out.jsonl`;
+  await t.throwsAsync(runBatch({ queue: 'nowhere', task: 'fill-mask', input, output, connection: `redis://127.0.0.1:${port}`, connectTimeoutMs: 300 }), { code: 'ERR_CONVBERT_QUEUE' });
+  t.false(fs.existsSync(output));
 });
 
 test('q.run and runMany check the task and bodies before adding jobs', async (t) => {
