@@ -280,13 +280,20 @@ export abstract class PreTrainedTokenizerBase {
     this.mask_token = checkStr('mask_token', o.mask_token, '[MASK]');
     this.additional_special_tokens = o.additional_special_tokens ?? [];
     this.model_max_length = o.model_max_length ?? VERY_LARGE_INTEGER;
-    if (typeof this.model_max_length !== 'number' || !(this.model_max_length > 0)) {
-      throw tokError(`model_max_length: expected a positive number, got ${describe(o.model_max_length)}`);
+    // A length in tokens (Python int): 8.5 used to pad rows to 9 tokens and truncate them to 8.
+    // VERY_LARGE_INTEGER and above (Infinity too) mean no limit.
+    const mml = this.model_max_length;
+    if (typeof mml !== 'number' || !(mml > 0) || (mml < VERY_LARGE_INTEGER && !Number.isInteger(mml))) {
+      throw tokError(`model_max_length: expected a positive integer, got ${describe(o.model_max_length)}`);
     }
     this.padding_side = checkSide('padding_side', o.padding_side);
     this.truncation_side = checkSide('truncation_side', o.truncation_side);
     this.clean_up_tokenization_spaces = checkBool('clean_up_tokenization_spaces', o.clean_up_tokenization_spaces, true);
+    // a word-length threshold (usize in HF); NaN used to drop every word, -1 to make each one [UNK]
     this.max_input_chars_per_word = o.max_input_chars_per_word ?? 100;
+    if (!Number.isSafeInteger(this.max_input_chars_per_word) || this.max_input_chars_per_word < 0) {
+      throw tokError(`max_input_chars_per_word: expected a non-negative integer, got ${describe(o.max_input_chars_per_word)}`);
+    }
     this.continuing_subword_prefix = o.continuing_subword_prefix ?? '##';
     this.wordpiece_decoder_cleanup = o.wordpiece_decoder_cleanup ?? true;
     if (o.unicode_tables !== undefined && o.unicode_tables !== 'rust' && o.unicode_tables !== 'js') {
@@ -1609,8 +1616,8 @@ export async function loadTokenizerOptions(dir: string): Promise<TokenizerOption
     o.never_split = c.never_split as string[];
   }
   if (c.model_max_length !== undefined && c.model_max_length !== null) {
-    if (typeof c.model_max_length !== 'number' || !(c.model_max_length > 0)) {
-      throw tokError(`${cfgFile}: model_max_length: expected a positive number, got ${describe(c.model_max_length)}`);
+    if (typeof c.model_max_length !== 'number' || !(c.model_max_length > 0) || (c.model_max_length < VERY_LARGE_INTEGER && !Number.isInteger(c.model_max_length))) {
+      throw tokError(`${cfgFile}: model_max_length: expected a positive integer, got ${describe(c.model_max_length)}`);
     }
     o.model_max_length = Math.min(c.model_max_length, VERY_LARGE_INTEGER);
   }

@@ -102,3 +102,30 @@ test('overflow windows of a text pair (A windows x B windows) are counted before
     t.deepEqual(few.overflowing?.map((w) => w.input_ids), [[101, 1039, 1040, 1041, 102]]);
   }
 });
+
+test('model_max_length and max_input_chars_per_word must be integers: 8.5 padded to 9 and truncated to 8, NaN dropped every word', async (t) => {
+  const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a'];
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ model_max_length: 8.5 }, /^model_max_length: expected a positive integer, got number 8\.5$/],
+    [{ model_max_length: 0 }, /^model_max_length: expected a positive integer, got number 0$/],
+    [{ max_input_chars_per_word: Number.NaN }, /^max_input_chars_per_word: expected a non-negative integer, got number NaN$/],
+    [{ max_input_chars_per_word: -1 }, /^max_input_chars_per_word: expected a non-negative integer, got number -1$/],
+    [{ max_input_chars_per_word: 2.5 }, /^max_input_chars_per_word: expected a non-negative integer, got number 2\.5$/],
+  ];
+  for (const [o, re] of bad) {
+    for (const make of [() => new ConvBertTokenizer({ vocab, ...o }), () => new ConvBertTokenizerFast({ vocab, ...o })]) {
+      const err = t.throws(make, { instanceOf: ConvBertError }, JSON.stringify(o));
+      t.is(err?.code, 'ERR_CONVBERT_TOKENIZER');
+      t.regex(err?.message ?? '', re);
+    }
+  }
+  // "no limit" stays accepted: HF's int(1e30) and Infinity
+  t.is(new ConvBertTokenizer({ vocab, model_max_length: 1e30 }).model_max_length, 1e30);
+  t.is(new ConvBertTokenizer({ vocab, model_max_length: Number.POSITIVE_INFINITY }).model_max_length, Number.POSITIVE_INFINITY);
+  const dir = path.join(tmp, 'frac');
+  fs.mkdirSync(dir);
+  fs.copyFileSync(VOCAB, path.join(dir, 'vocab.txt'));
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ model_max_length: 512.5 }));
+  const err = await t.throwsAsync(ConvBertTokenizer.fromPretrained(dir), { instanceOf: ConvBertError });
+  t.regex(err?.message ?? '', /tokenizer_config\.json: model_max_length: expected a positive integer, got number 512\.5$/);
+});
