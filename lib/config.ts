@@ -770,7 +770,12 @@ export function activationCode(name: string, field = 'hidden_act', where = 'conf
 function readId2Label(v: unknown, where: string): Record<number, string> {
   if (!isPlainObject(v)) throw configError(where, 'id2label', `expected an object of {"index": name}, got ${describe(v)}`);
   const out: Record<number, string> = {};
-  for (const key of Object.keys(v)) {
+  const keys = Object.keys(v);
+  // the same bound as num_labels: every label also gets a label2id entry and a classifier row
+  if (keys.length > MAX_NUM_LABELS) {
+    throw new ConvBertError(`${where}id2label: expected at most ${MAX_NUM_LABELS} labels (MAX_NUM_LABELS), got ${keys.length}`, 'ERR_CONVBERT_UNSUPPORTED');
+  }
+  for (const key of keys) {
     // HF converts with int(key); JSON keys are strings.
     if (!/^\s*[-+]?\d+\s*$/.test(key)) throw configError(where, 'id2label', `expected integer keys, got ${JSON.stringify(key)}`);
     const name = v[key];

@@ -1,7 +1,7 @@
 // bounded.test.ts: num_labels expands into id2label and label2id before anything else
 // reads it, so it is bounded (MAX_NUM_LABELS) with a typed error; a 20-byte
 // "num_labels": 1e7 used to build two 10^7-entry maps for minutes and then run out of
-// heap. Label maps at the limit still build quickly (the maps are written by plain
+// heap. An explicit id2label is held to the same bound. Label maps at the limit still build quickly (the maps are written by plain
 // assignment: defineProperty on integer keys had made each write slow).
 import test from 'ava';
 
@@ -33,4 +33,14 @@ test('num_labels at the limit builds its label maps (LABEL_i, both directions)',
   t.deepEqual(Object.keys(odd.label2id), ['__proto__', 'constructor']);
   t.is(odd.label2id['__proto__'], 0);
   t.is(Object.getPrototypeOf(odd.label2id), Object.prototype);
+});
+
+test('an explicit id2label is held to the same MAX_NUM_LABELS', (t) => {
+  const id2label: Record<string, string> = {};
+  for (let i = 0; i <= MAX_NUM_LABELS; i++) id2label[i] = `L${i}`;
+  const err = t.throws(() => ConvBertConfig.fromDict({ id2label }), { instanceOf: ConvBertError });
+  t.is(err?.code, 'ERR_CONVBERT_UNSUPPORTED');
+  t.is(err?.message, 'config: id2label: expected at most 65536 labels (MAX_NUM_LABELS), got 65537');
+  delete id2label[MAX_NUM_LABELS];
+  t.is(ConvBertConfig.fromDict({ id2label }).num_labels, MAX_NUM_LABELS);
 });
