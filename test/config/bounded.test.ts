@@ -1,8 +1,9 @@
 // bounded.test.ts: num_labels expands into id2label and label2id before anything else
 // reads it, so it is bounded (MAX_NUM_LABELS) with a typed error; a 20-byte
 // "num_labels": 1e7 used to build two 10^7-entry maps for minutes and then run out of
-// heap. An explicit id2label is held to the same bound. Label maps at the limit still build quickly (the maps are written by plain
-// assignment: defineProperty on integer keys had made each write slow).
+// heap. An explicit id2label is held to the same bound. Label maps at the limit still
+// build quickly (they are written by plain assignment: defineProperty on integer keys
+// had made each write slow).
 import test from 'ava';
 
 import { ConvBertConfig, MAX_NUM_LABELS } from '../../lib/config';
