@@ -9,6 +9,7 @@ export {
   isConvBertArchitecture,
   PROBLEM_TYPES,
   SUMMARY_TYPES,
+  MAX_NUM_LABELS,
   type ConvBertArchitecture,
   type ProblemType,
   type SummaryType,
@@ -82,6 +83,7 @@ export {
 export {
   ConvBertPreTrainedModel,
   ConvBertModel,
+  MAX_NUM_HIDDEN_LAYERS,
   ConvBertForMaskedLM,
   ConvBertForSequenceClassification,
   ConvBertForMultipleChoice,
@@ -134,6 +136,8 @@ export {
   type TokenizerCore,
   type CoreEncoding,
   type WordPieceOptions,
+  MAX_PADDED_LENGTH,
+  MAX_OUTPUT_TOKENS,
 } from './tokenizer';
 export {
   exportOnnx,
@@ -169,6 +173,8 @@ export {
   type ForwardPackedFn,
 } from './batching';
 export { ConvBertServer, serve, statusForCode, type ServerOptions, type ServeOptions } from './server/http';
+export { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './server/request';
+export { MAX_TEXT_FILE_BYTES } from './files';
 export {
   inferenceQueue,
   InferenceQueue,

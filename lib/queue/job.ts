@@ -7,33 +7,12 @@
 import { ConvBertError } from '../errors';
 import { type PipelineLimits } from '../pipelines';
 import { statusForCode } from '../server/http';
-import { RequestError, checkRequestBody } from '../server/request';
+import { DEFAULT_REQUEST_LIMITS, RequestError, checkRequestBody, type RequestLimits } from '../server/request';
 import { canonicalTask, type TaskHandler } from '../server/tasks';
 
-/** Per-job limits: the HTTP server's, with the same defaults (see ServerOptions). */
-export interface JobLimits {
-  /** Largest job data, as JSON, in bytes (default 1 MiB; the server's maxBodyBytes). */
-  maxBodyBytes: number;
-  /** Most model rows one job may make (default 64). */
-  maxInputs: number;
-  /** Largest top_k (default 100). */
-  maxTopK: number;
-  /** Most mask tokens per fill-mask input (default 32). */
-  maxMasks: number;
-  /** Most fill-mask candidates per job (default 1024). */
-  maxCandidates: number;
-  /** Deadline for one job's rows in the batcher, ms (default 30000; 0 = none). */
-  requestTimeoutMs: number;
-}
-
-export const DEFAULT_JOB_LIMITS: Readonly<JobLimits> = Object.freeze({
-  maxBodyBytes: 1 << 20,
-  maxInputs: 64,
-  maxTopK: 100,
-  maxMasks: 32,
-  maxCandidates: 1024,
-  requestTimeoutMs: 30_000,
-});
+/** Per-job limits: the HTTP server's request limits, with the same defaults (lib/server/request.ts). */
+export type JobLimits = RequestLimits;
+export const DEFAULT_JOB_LIMITS: Readonly<JobLimits> = DEFAULT_REQUEST_LIMITS;
 
 /** Why a job failed, and whether another attempt could succeed. */
 export interface JobFailure {

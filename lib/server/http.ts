@@ -13,7 +13,7 @@ import { performance } from 'perf_hooks';
 
 import { ConvBertError, argError } from '../errors';
 import { EventLoopLag, ServerMetrics } from './metrics';
-import { RequestError, checkRequestBody } from './request';
+import { DEFAULT_REQUEST_LIMITS, RequestError, checkRequestBody } from './request';
 import { type TaskHandler } from './tasks';
 
 export interface ServerOptions {
@@ -91,12 +91,12 @@ export class ConvBertServer {
     this.#o = {
       host: options.host ?? '127.0.0.1',
       port: checkPositiveInt('port', options.port, 8080, 0),
-      maxBodyBytes: checkPositiveInt('maxBodyBytes', options.maxBodyBytes, 1 << 20),
-      maxInputs: checkPositiveInt('maxInputs', options.maxInputs, 64),
-      maxTopK: checkPositiveInt('maxTopK', options.maxTopK, 100),
-      maxMasks: checkPositiveInt('maxMasks', options.maxMasks, 32),
-      maxCandidates: checkPositiveInt('maxCandidates', options.maxCandidates, 1024),
-      requestTimeoutMs: checkPositiveInt('requestTimeoutMs', options.requestTimeoutMs, 30_000, 0),
+      maxBodyBytes: checkPositiveInt('maxBodyBytes', options.maxBodyBytes, DEFAULT_REQUEST_LIMITS.maxBodyBytes),
+      maxInputs: checkPositiveInt('maxInputs', options.maxInputs, DEFAULT_REQUEST_LIMITS.maxInputs),
+      maxTopK: checkPositiveInt('maxTopK', options.maxTopK, DEFAULT_REQUEST_LIMITS.maxTopK),
+      maxMasks: checkPositiveInt('maxMasks', options.maxMasks, DEFAULT_REQUEST_LIMITS.maxMasks),
+      maxCandidates: checkPositiveInt('maxCandidates', options.maxCandidates, DEFAULT_REQUEST_LIMITS.maxCandidates),
+      requestTimeoutMs: checkPositiveInt('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_LIMITS.requestTimeoutMs, 0),
       drainTimeoutMs: checkPositiveInt('drainTimeoutMs', options.drainTimeoutMs, 30_000, 0),
       log: options.log ?? (() => {}),
     };

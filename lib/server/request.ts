@@ -5,6 +5,32 @@
 // its rows are counted against maxInputs before any work.
 import { type TaskHandler } from './tasks';
 
+/** What one request (an HTTP body or a queue job) may ask for; ServerOptions and the worker's limits take these. */
+export interface RequestLimits {
+  /** Largest body (a job's data as JSON), in bytes (default 1 MiB). */
+  maxBodyBytes: number;
+  /** Most model rows one request may make: inputs x candidate labels / choices, QA windows (default 64). */
+  maxInputs: number;
+  /** Largest top_k (default 100). */
+  maxTopK: number;
+  /** Most mask tokens per fill-mask input (default 32). */
+  maxMasks: number;
+  /** Most fill-mask candidates (masks x top_k over the inputs) per request (default 1024). */
+  maxCandidates: number;
+  /** Deadline for one request's rows in the batcher, ms (default 30000; 0 = none). */
+  requestTimeoutMs: number;
+}
+
+/** The defaults of `convbert serve` and `convbert worker` (docs/security.md lists them with their flags). */
+export const DEFAULT_REQUEST_LIMITS: Readonly<RequestLimits> = Object.freeze({
+  maxBodyBytes: 1 << 20,
+  maxInputs: 64,
+  maxTopK: 100,
+  maxMasks: 32,
+  maxCandidates: 1024,
+  requestTimeoutMs: 30_000,
+});
+
 /** A refused request: the HTTP status the server answers and a ConvBertError-style code. */
 export class RequestError extends Error {
   constructor(
