@@ -12,6 +12,7 @@ import * as path from 'path';
 import { inspect } from 'util';
 
 import { ConvBertError } from './errors';
+import type { RequestLimits } from './server/request';
 
 const HELP = `convbert: ConvBERT pipelines, server, queue worker and benchmark
 
@@ -250,12 +251,7 @@ async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
   const options = {
     host: str(p, 'host'),
     port: port ?? 8080,
-    maxBodyBytes: int(p, 'max-body', 1),
-    maxInputs: int(p, 'max-inputs', 1),
-    maxTopK: int(p, 'max-top-k', 1),
-    maxMasks: int(p, 'max-masks', 1),
-    maxCandidates: int(p, 'max-candidates', 1),
-    requestTimeoutMs: int(p, 'timeout-ms', 0),
+    ...readLimits(p),
     log,
   };
   const { loadTask, serve } = loadServer();
@@ -264,6 +260,18 @@ async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
 }
 
 const LIMIT_FLAGS = ['max-body', 'max-inputs', 'max-top-k', 'max-masks', 'max-candidates', 'timeout-ms'];
+
+/** The request limits of serve and worker (undefined: the default in DEFAULT_REQUEST_LIMITS). */
+function readLimits(p: Parsed): { [K in keyof RequestLimits]: number | undefined } {
+  return {
+    maxBodyBytes: int(p, 'max-body', 1),
+    maxInputs: int(p, 'max-inputs', 1),
+    maxTopK: int(p, 'max-top-k', 1),
+    maxMasks: int(p, 'max-masks', 1),
+    maxCandidates: int(p, 'max-candidates', 1),
+    requestTimeoutMs: int(p, 'timeout-ms', 0),
+  };
+}
 const BATCHING_FLAGS = ['max-batch-size', 'max-wait-ms', 'max-tokens', 'max-queue', 'max-concurrent-batches', 'no-batching'];
 
 async function cmdWorker(p: Parsed, log: (line: string) => void): Promise<void> {
@@ -293,14 +301,7 @@ async function cmdWorker(p: Parsed, log: (line: string) => void): Promise<void> 
     maxStalledCount: int(p, 'max-stalled-count', 0),
     drainTimeoutMs: int(p, 'drain-timeout-ms', 0),
     connectTimeoutMs: int(p, 'connect-timeout-ms', 1),
-    limits: {
-      maxBodyBytes: int(p, 'max-body', 1),
-      maxInputs: int(p, 'max-inputs', 1),
-      maxTopK: int(p, 'max-top-k', 1),
-      maxMasks: int(p, 'max-masks', 1),
-      maxCandidates: int(p, 'max-candidates', 1),
-      requestTimeoutMs: int(p, 'timeout-ms', 0),
-    },
+    limits: readLimits(p),
     log,
   };
   const batching = batchingOptions(p);

@@ -105,6 +105,16 @@ export interface ReadFileOptions {
   maxBytes?: number;
 }
 
+/** A fresh buffer for the whole file, after the size cap; out-of-memory as a typed error. */
+function allocFor(file: string, size: number, options: ReadFileOptions): Uint8Array {
+  if (options.maxBytes !== undefined && size > options.maxBytes) throw tooLargeError(file, size, options.maxBytes);
+  try {
+    return new Uint8Array(new ArrayBuffer(size));
+  } catch (err) {
+    throw new ConvBertError(`${file}: cannot allocate ${size} bytes to read it: ${(err as Error).message}`, 'ERR_CONVBERT_OOM', { cause: err });
+  }
+}
+
 /**
  * The whole regular file in a fresh ArrayBuffer starting at offset 0 (never Node's shared pool), so
  * typed views over it are aligned exactly as the file is. The size is fstat's, read on the same fd.
@@ -112,13 +122,7 @@ export interface ReadFileOptions {
 export function readRegularFileSync(file: string, options: ReadFileOptions = {}): Uint8Array {
   const { fd, size } = openRegularSync(file);
   try {
-    if (options.maxBytes !== undefined && size > options.maxBytes) throw tooLargeError(file, size, options.maxBytes);
-    let out: Uint8Array;
-    try {
-      out = new Uint8Array(new ArrayBuffer(size));
-    } catch (err) {
-      throw new ConvBertError(`${file}: cannot allocate ${size} bytes to read it: ${(err as Error).message}`, 'ERR_CONVBERT_OOM', { cause: err });
-    }
+    const out = allocFor(file, size, options);
     readExactlySync(fd, file, out, 0);
     return out;
   } finally {
@@ -129,13 +133,7 @@ export function readRegularFileSync(file: string, options: ReadFileOptions = {})
 export async function readRegularFile(file: string, options: ReadFileOptions = {}): Promise<Uint8Array> {
   const { fh, size } = await openRegular(file);
   try {
-    if (options.maxBytes !== undefined && size > options.maxBytes) throw tooLargeError(file, size, options.maxBytes);
-    let out: Uint8Array;
-    try {
-      out = new Uint8Array(new ArrayBuffer(size));
-    } catch (err) {
-      throw new ConvBertError(`${file}: cannot allocate ${size} bytes to read it: ${(err as Error).message}`, 'ERR_CONVBERT_OOM', { cause: err });
-    }
+    const out = allocFor(file, size, options);
     let pos = 0;
     while (pos < size) {
       let n: number;
