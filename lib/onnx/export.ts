@@ -79,6 +79,13 @@ export interface OnnxExportOptions {
    * products, layernorm and softmax stay float32. Lossy: see the test for the measured error.
    */
   dtype?: 'float32' | 'int8';
+  /**
+   * With dtype 'int8': weights in 7 bits ([-64, 64], s = max|w| / 64), onnxruntime's
+   * `reduce_range=True`. On CPUs without VNNI, onnxruntime's uint8 x int8 kernels add
+   * pairs of products in int16 and saturate with 8-bit weights (255 * 127 * 2 > 32767);
+   * 7-bit weights cannot. Default false (what quantize_dynamic writes by default).
+   */
+  reduceRange?: boolean;
   /** Overrides the head found from the model class, config.architectures or the weights. */
   head?: OnnxHead;
   /** Add a `position_ids` int64 input (same dims as input_ids) instead of arange(L). Default false. */
@@ -367,19 +374,21 @@ interface Ctx {
   opset: number;
   /** Dynamic int8 quantization of the weight MatMuls. */
   int8: boolean;
+  /** Largest weight code: 127, or 64 with reduceRange. */
+  qmax: number;
 }
 
-/** Symmetric per-tensor int8 weights, as onnxruntime's quantize_dynamic: q = rint(w / s), s = max|w| / 127. */
-function quantizeWeight(w: Float32Array): { q: Int8Array; scale: number } {
+/** Symmetric per-tensor int8 weights, as onnxruntime's quantize_dynamic: q = rint(w / s), s = max|w| / qmax (127; 64 with reduce_range). */
+function quantizeWeight(w: Float32Array, qmax: number): { q: Int8Array; scale: number } {
   let absMax = 0;
   for (let i = 0; i < w.length; i++) absMax = Math.max(absMax, Math.abs(w[i]));
-  const scale = Math.fround(absMax > 0 ? absMax / 127 : 1);
+  const scale = Math.fround(absMax > 0 ? absMax / qmax : 1);
   const q = new Int8Array(w.length);
   for (let i = 0; i < w.length; i++) {
     const v = w[i] / scale;
     let r = Math.round(v);
     if (r - v === 0.5 && r % 2 !== 0) r -= 1; // round half to even, like numpy
-    q[i] = Math.max(-127, Math.min(127, r));
+    q[i] = Math.max(-qmax, Math.min(qmax, r));
   }
   return { q, scale };
 }
@@ -388,7 +397,7 @@ function quantizeWeight(w: Float32Array): { q: Int8Array; scale: number } {
 function weightMatMul(c: Ctx, x: string, name: string, w: Float32Array, dims: readonly number[], at: string): string {
   const { g } = c;
   if (!c.int8) return g.op('MatMul', [x, g.float(name, w, dims)], at);
-  const { q, scale } = quantizeWeight(w);
+  const { q, scale } = quantizeWeight(w, c.qmax);
   const wq = g.int8(`${name}_quantized`, q, dims);
   const [xq, xScale, xZero] = g.opN('DynamicQuantizeLinear', [x], at, 3);
   const acc = g.op('MatMulInteger', [xq, wq, xZero], at);
@@ -674,7 +683,7 @@ function irVersionFor(opset: number): number {
   return 8;
 }
 
-function checkOptions(options: OnnxExportOptions): { opset: number; positionIds: boolean; int8: boolean } {
+function checkOptions(options: OnnxExportOptions): { opset: number; positionIds: boolean; int8: boolean; qmax: number } {
   if (!options || typeof options !== 'object') throw argError('exportOnnx: options must be an object');
   const opset = options.opset ?? DEFAULT_OPSET;
   if (!Number.isSafeInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
@@ -686,7 +695,11 @@ function checkOptions(options: OnnxExportOptions): { opset: number; positionIds:
   if (options.positionIds !== undefined && typeof options.positionIds !== 'boolean') {
     throw argError(`exportOnnx: options.positionIds: expected a boolean, got ${typeof options.positionIds}`);
   }
-  return { opset, positionIds: options.positionIds === true, int8: options.dtype === 'int8' };
+  if (options.reduceRange !== undefined && typeof options.reduceRange !== 'boolean') {
+    throw argError(`exportOnnx: options.reduceRange: expected a boolean, got ${typeof options.reduceRange}`);
+  }
+  if (options.reduceRange && options.dtype !== 'int8') throw argError("exportOnnx: options.reduceRange: applies to dtype 'int8' only");
+  return { opset, positionIds: options.positionIds === true, int8: options.dtype === 'int8', qmax: options.reduceRange ? 64 : 127 };
 }
 
 function docString(head: OnnxHead, geo: Geometry, positionIds: boolean, int8: boolean, unsupported: string[]): string {
@@ -712,11 +725,11 @@ interface Encoded {
 }
 
 async function encode(source: OnnxExportSource | OnnxExportModelLike, options: OnnxExportOptions): Promise<Encoded> {
-  const { opset, positionIds, int8 } = checkOptions(options);
+  const { opset, positionIds, int8, qmax } = checkOptions(options);
   const { config, weights, head } = await resolveSource(source, options);
   const geo = readGeometry(config);
   const g = new GraphBuilder();
-  const c: Ctx = { g, w: weights, geo, opset, int8 };
+  const c: Ctx = { g, w: weights, geo, opset, int8, qmax };
   const built = buildGraph(c, head, positionIds);
   const unsupported = ONNX_UNSUPPORTED_FEATURES.filter((f) => !(positionIds && f.startsWith('position_ids')));
   const doc = docString(head, geo, positionIds, int8, unsupported);

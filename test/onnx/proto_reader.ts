@@ -78,6 +78,8 @@ export interface DecodedModel {
   nodes: Array<{ op: string; inputs: string[] }>;
   /** Initializer name -> TensorProto data_type. */
   initializers: Map<string, number>;
+  /** The raw data of every int8 (data_type 3) initializer. */
+  int8Data: Int8Array[];
 }
 
 function valueInfo(b: Uint8Array): DecodedValueInfo {
@@ -103,9 +105,13 @@ export function decodeModel(bytes: Uint8Array): DecodedModel {
   });
   for (const n of nodes) opTypes.add(n.op);
   const initializers = new Map<string, number>();
+  const int8Data: Int8Array[] = [];
   for (const i of all(graph, 5)) {
     const tf = decodeFields(i.bytes!);
-    initializers.set(text(one(tf, 8)), Number(one(tf, 2)?.int ?? 0n));
+    const type = Number(one(tf, 2)?.int ?? 0n);
+    initializers.set(text(one(tf, 8)), type);
+    const raw = one(tf, 9)?.bytes;
+    if (type === 3 && raw) int8Data.push(new Int8Array(raw.buffer, raw.byteOffset, raw.byteLength));
   }
   const metadata: Record<string, string> = {};
   for (const e of all(m, 14)) {
@@ -128,5 +134,6 @@ export function decodeModel(bytes: Uint8Array): DecodedModel {
     initializerCount: initializers.size,
     nodes,
     initializers,
+    int8Data,
   };
 }
