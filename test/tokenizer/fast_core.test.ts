@@ -266,11 +266,10 @@ test('encodeBatchAsync does not block the event loop, and matches the sync batch
   const asyncMs = Number(process.hrtime.bigint() - t1) / 1e6;
   clearInterval(timer);
   // A 1 ms timer fires about once per ms while the loop is free; a loop blocked for the
-  // whole batch gives 0. No assertion on how long the batch takes (a fast machine may
-  // finish it in a few ms): ask for at least 1 tick, and up to 5 on a longer batch,
-  // allowing for timer coarseness on a busy machine.
-  const want = Math.max(1, Math.min(5, Math.floor(asyncMs / 10)));
-  t.true(ticks >= want, `${ticks} timer ticks during a ${asyncMs.toFixed(1)} ms batch (sync: ${syncMs.toFixed(1)} ms)`);
+  // whole batch gives 0 (the sync call would). No assertion on how many: on a machine whose
+  // cores are taken by other jobs the main thread itself may get few time slices, so only
+  // "the loop ran during the batch" is something the code decides.
+  t.true(ticks >= 1, `${ticks} timer ticks during a ${asyncMs.toFixed(1)} ms batch (sync: ${syncMs.toFixed(1)} ms)`);
   t.is(rows.length, texts.length);
   for (let i = 0; i < texts.length; i++) {
     if (!same(rows[i], sync[i])) {
