@@ -13,7 +13,7 @@
 // engine refuses is skipped with one line. --modules-to-not-convert adds rows for the
 // random model with those linear modules kept in float32 (fromPretrained's
 // modulesToNotConvert): names joined by ',', variants by ';'. Results:
-// bench/results/accuracy-<time>.json.
+// bench/results/accuracy-<time>.json. Options (bench/args.ts, or --help):
 //   node --import tsx bench/accuracy.ts [--config base|medium-small] [--dtypes bfloat16,int8]
 //     [--shape 8x128] [--seed 0] [--no-fixtures] [--peer] [--no-save] [--json]
 //     [--modules-to-not-convert 'generator_lm_head;intermediate.dense,output.dense']
@@ -30,13 +30,8 @@ import { ConvBertForMaskedLM } from '../lib/models';
 import { exportOnnx } from '../lib/onnx/export';
 import { Tensor } from '../lib/tensor';
 import { readSafetensorsSync } from '../lib/weights/safetensors';
+import { ACCURACY, benchArgs, benchFailed } from './args';
 import { fixturesDir, publishedConfig } from './configs';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 
@@ -491,18 +486,17 @@ async function fixtures(dtypes: Dtype[], log: (s: string) => void): Promise<Fixt
 }
 
 async function main(): Promise<void> {
-  const key = arg('config', 'base');
-  const dtypes = arg('dtypes', 'bfloat16,int8').split(',').filter(Boolean);
-  const keeps = arg('modules-to-not-convert', '')
+  const a = benchArgs(ACCURACY);
+  const key = a.str('config');
+  const dtypes = a.list('dtypes');
+  const keeps = a
+    .str('modules-to-not-convert')
     .split(';')
     .map((v) => v.split(',').filter(Boolean))
     .filter((v) => v.length > 0);
-  const seed = Number(arg('seed', '0'));
-  const shape = arg('shape', '8x128').split('x').map(Number) as [number, number];
-  if (shape.length !== 2 || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
-    throw new ConvBertError(`--shape: expected BxL like 8x128, got '${arg('shape', '')}'`, 'ERR_CONVBERT_ARG');
-  }
-  const json = flag('json');
+  const seed = a.int('seed', 0);
+  const shape = a.shape('shape');
+  const json = a.flag('json');
   const lines: string[] = [];
   const log = (s: string): void => {
     lines.push(s);
@@ -512,11 +506,11 @@ async function main(): Promise<void> {
   const command = `node --import tsx bench/accuracy.ts ${process.argv.slice(2).join(' ')}`.trim();
   log(`${command}\nconvbert ${info.version} | isa ${info.isa} | threads ${info.threads} | ${new Date().toISOString()}`);
   const t0 = performance.now();
-  const random = await randomModel(key, dtypes, keeps, seed, shape, flag('peer'), log);
-  const fx = flag('no-fixtures') ? [] : await fixtures(dtypes, log);
+  const random = await randomModel(key, dtypes, keeps, seed, shape, a.flag('peer'), log);
+  const fx = a.flag('no-fixtures') ? [] : await fixtures(dtypes, log);
   log(`\ntotal ${(performance.now() - t0).toFixed(0)} ms`);
   const result = { date: new Date().toISOString(), command, isa: info.isa, threads: info.threads, random_model: random, fixtures: fx };
-  if (!flag('no-save')) {
+  if (!a.flag('no-save')) {
     const dir = path.join(__dirname, 'results');
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `accuracy-${result.date.replace(/[:.]/g, '-')}.json`);
@@ -527,8 +521,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
+  main().catch(benchFailed);
 }

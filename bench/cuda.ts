@@ -3,7 +3,7 @@
 // ConvBERT-base (seeded random, no download) end to end through the CUDA engine in
 // float32 / float16 / bfloat16: median ms and sequences/s per batch x seq shape.
 // Without the CUDA build or a GPU it prints "no GPU: skipped" and exits 77 (not a pass).
-// Options: --shapes 1x128,8x128,32x128,64x128,1x512,8x512,64x512  --iters 10  --warmup 3
+// Options (bench/args.ts, or --help): --shapes 1x128,8x128,32x128,64x128,1x512,8x512,64x512  --iters 10  --warmup 3
 //          --dtypes float32,float16,bfloat16  --ops-only  --model-only  --json
 import { performance } from 'perf_hooks';
 
@@ -12,15 +12,11 @@ import { ConvBertConfig } from '../lib/config';
 import { ConvBertModel } from '../lib/models';
 import type { EngineSpec, NativeEngine, NativeEngineCtor } from '../lib/models/engine_types';
 import { native } from '../lib/native';
+import { benchArgs, benchFailed, CUDA } from './args';
 import { benchIds, quantile } from './model';
 import { trunkFlops } from './flops';
 
 type Dtype = 'float32' | 'float16' | 'bfloat16';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-}
 
 // Dense peaks (no sparsity) by card, from NVIDIA's data sheets: TFLOP/s fp16/bf16 tensor, tf32 tensor, fp32 SIMT; GB/s.
 const PEAKS: { match: RegExp; f16: number; tf32: number; f32: number; gbs: number }[] = [
@@ -66,22 +62,26 @@ function cudaEngineCtor(dtype: Dtype): NativeEngineCtor {
 }
 
 async function main(): Promise<void> {
+  // The command line first: --help and a mistyped flag answer without a GPU.
+  const a = benchArgs(CUDA);
+  const iters = a.int('iters', 1);
+  const warmup = a.int('warmup', 0);
+  const json = a.flag('json');
+  const shapes = a.shapes('shapes');
+  const dtypes = a.choices('dtypes', ['float32', 'float16', 'bfloat16'] as const);
   // lib/backend's view: when the CUDA build was found but not usable, its reason says why.
   const info = backendInfo().cuda;
   if (!info.available) {
     console.log(`no GPU: skipped (${info.reason ?? 'no usable CUDA device'})`);
     process.exit(77);
   }
-  const iters = Number(arg('iters', '10'));
-  const warmup = Number(arg('warmup', '3'));
-  const json = process.argv.includes('--json');
   const name = String(info.deviceName);
   const peak = PEAKS.find((p) => p.match.test(name));
   const ops = native() as unknown as Ops;
   const opRows: Record<string, unknown>[] = [];
   const out: Record<string, unknown> = { date: new Date().toISOString(), device: name, cc: info.computeCapability, ops: opRows };
 
-  if (!process.argv.includes('--model-only')) {
+  if (!a.flag('model-only')) {
     ops.cudaBench(iters);
     const time = (label: string, flops: number, bytes: number, kind: 'f16' | 'tf32' | 'f32', run: () => unknown) => {
       run();
@@ -123,9 +123,7 @@ async function main(): Promise<void> {
     ops.cudaBench(0);
   }
 
-  if (!process.argv.includes('--ops-only')) {
-    const shapes = arg('shapes', '1x128,8x128,32x128,64x128,1x512,8x512,64x512').split(',').map((s) => s.split('x').map(Number) as [number, number]);
-    const dtypes = arg('dtypes', 'float32,float16,bfloat16').split(',') as Dtype[];
+  if (!a.flag('ops-only')) {
     const config = ConvBertConfig.fromDict({});
     const rows: Record<string, unknown>[] = [];
     out.model = rows;
@@ -152,7 +150,4 @@ async function main(): Promise<void> {
   if (json) console.log(JSON.stringify(out, null, 2));
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+main().catch(benchFailed);

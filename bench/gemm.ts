@@ -12,7 +12,7 @@
 // that layer's %peak is its useful flops per CPU-second over the probe's
 // flops per CPU-second just before it (the same measure as the harness's %peak,
 // taken next to the gemm so the VM's drift between them is small).
-// Options:
+// Options (bench/args.ts, or --help):
 //   --config base|medium-small|small|<model id>   (default base)
 //   --rows 128,1024   --seconds 0.4 (timed seconds per layer, about)   --threads N   --json
 import * as os from 'os';
@@ -20,20 +20,8 @@ import * as os from 'os';
 import { backendInfo, setNumThreads } from '../lib/backend';
 import { ConvBertError } from '../lib/errors';
 import { native } from '../lib/native';
+import { benchArgs, benchFailed, GEMM } from './args';
 import { publishedConfig } from './configs';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-}
-
-function positiveInts(option: string, text: string): number[] {
-  const v = text.split(',').map(Number);
-  if (v.length === 0 || v.some((x) => !Number.isInteger(x) || x < 1)) {
-    throw new ConvBertError(`--${option}: expected a comma-separated list of positive integers, got '${text}'`, 'ERR_CONVBERT_ARG');
-  }
-  return v;
-}
 
 /** One linear layer of an encoder layer as the engine runs it: `groups` products of (rows, k) x (k, n). */
 export interface LinearShape {
@@ -91,13 +79,12 @@ interface Row {
 }
 
 function main(): void {
-  const key = arg('config', 'base');
-  const { id, config } = publishedConfig(key, '--config');
-  const rowsList = positiveInts('rows', arg('rows', '128,1024'));
-  const seconds = Number(arg('seconds', '0.4'));
-  if (!(seconds > 0)) throw new ConvBertError(`--seconds: expected a positive number, got '${arg('seconds', '')}'`, 'ERR_CONVBERT_ARG');
-  const threads = arg('threads', '');
-  if (threads) setNumThreads(positiveInts('threads', threads)[0]);
+  const a = benchArgs(GEMM);
+  const { id, config } = publishedConfig(a.str('config'), '--config');
+  // Rows size the activations of a product: 2^20 rows of a 4096-wide layer are 16 GiB already.
+  const rowsList = a.ints('rows', 1, 1 << 20);
+  const seconds = a.num('seconds', 0, { above: true });
+  if (a.given('threads')) setNumThreads(a.int('threads', 1));
   const info = backendInfo();
   const path = String(info.isa);
   const copies = Number(config.num_hidden_layers ?? 12);
@@ -143,7 +130,7 @@ function main(): void {
     }
     return { rows, gflop_per_cpu_s: +(flops / cpu / 1e9).toFixed(1), pct_of_peak: +((100 * probeCpu) / cpu).toFixed(1) };
   });
-  if (process.argv.includes('--json')) {
+  if (a.flag('json')) {
     console.log(JSON.stringify({ config: id, isa: path, threads: info.threads, copies, rows: out, layer: summary }, null, 2));
     return;
   }
@@ -166,7 +153,6 @@ if (require.main === module) {
   try {
     main();
   } catch (e) {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(1);
+    benchFailed(e);
   }
 }

@@ -15,7 +15,7 @@
 // bench-only opFmaPeak probe reaches at start-up (a ratio other load on the
 // machine barely moves, unlike wall-clock rates), and the ratio us/peer of p50 wall and of CPU time. Also peak RSS, the
 // load average before/after each case, and the command line. Results go to
-// bench/results/<time>.json (and latest.json). Options:
+// bench/results/<time>.json (and latest.json). Options (bench/args.ts, or --help):
 //   --quick (fewer runs, medium-small only unless --configs)   --configs base,medium-small
 //   --cases 1x128,8x128,32x128,1x512,mixed   --iters N (runs per case; default per case)
 //   --threads N   --seed 0   --no-peer   --no-save   --json
@@ -33,21 +33,18 @@ import { performance } from 'perf_hooks';
 
 import { setNumThreads } from '../lib/backend';
 import { ConvBertConfig } from '../lib/config';
+import { ConvBertError } from '../lib/errors';
 import { ConvBertModel } from '../lib/models';
 import { native } from '../lib/native';
 import { exportOnnx } from '../lib/onnx/export';
 import { Tensor } from '../lib/tensor';
+import { benchArgs, benchFailed, HARNESS, MAX_BENCH_TOKENS } from './args';
 import { publishedConfig } from './configs';
 import { trunkFlops } from './flops';
 import { quantile } from './model';
 
 type Ort = typeof import('onnxruntime-node');
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 const load = (): string => os.loadavg().map((x) => x.toFixed(1)).join(' ');
 const round = (x: number, d = 2): number => +x.toFixed(d);
 
@@ -86,8 +83,11 @@ function makeCases(names: string[], quick: boolean, itersOverride: number): Case
       lens = Array.from({ length: 32 }, (_, i) => 16 + Math.round(((i * 37) % 32) * (240 / 31)));
     } else {
       const m = /^(\d+)x(\d+)$/.exec(name);
-      if (!m) throw new Error(`--cases: '${name}' is not BxL or 'mixed'`);
-      lens = new Array<number>(Number(m[1])).fill(Number(m[2]));
+      const [b, l] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+      if (!(b >= 1 && l >= 1)) throw new ConvBertError(`--cases: expected BxL like 8x128 or 'mixed', got ${JSON.stringify(name)}`, 'ERR_CONVBERT_ARG');
+      // The batch sizes an array here and the inputs later: bounded like every bench shape.
+      if (b * l > MAX_BENCH_TOKENS) throw new ConvBertError(`--cases: expected at most ${MAX_BENCH_TOKENS} tokens a case, got ${name} (${b * l})`, 'ERR_CONVBERT_LIMIT');
+      lens = new Array<number>(b).fill(l);
     }
     const d = defIters[name] ?? [5, 2];
     return { name, lens, iters: itersOverride > 0 ? itersOverride : quick ? d[1] : d[0] };
@@ -140,8 +140,6 @@ function side(times: number[], cpu: number[], batch: number, gflop: number, peak
   };
 }
 
-const block = Math.max(1, Number(arg('block', '3')));
-
 async function timed(fn: () => Promise<unknown>): Promise<[number, number]> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -171,6 +169,13 @@ function measurePeak(threads: number): { gflops: number; gflops_per_cpu_second: 
   return { gflops: round(wall, 1), gflops_per_cpu_second: round(perCpu, 1), path: r.path, threads: r.threads };
 }
 
+/** How ours runs: its weight type, the modules kept in float32, and timed runs per engine in a row. */
+interface RunOptions {
+  dtype: 'float32' | 'bfloat16' | 'int8';
+  keep: string[];
+  block: number;
+}
+
 async function runConfig(
   key: string,
   cases: Case[],
@@ -178,6 +183,7 @@ async function runConfig(
   threads: number,
   peakPerCpuS: number,
   ort: Ort | null,
+  { dtype, keep, block }: RunOptions,
   log: (s: string) => void,
 ): Promise<Record<string, unknown>> {
   const { id, config: dict } = publishedConfig(key, '--configs');
@@ -186,8 +192,6 @@ async function runConfig(
   try {
     const seeded = ConvBertModel.fromConfig(config, { seed });
     await seeded.savePretrained(dir);
-    const dtype = arg('dtype', 'float32') as 'float32' | 'bfloat16' | 'int8';
-    if (dtype !== 'float32' && dtype !== 'bfloat16' && dtype !== 'int8') throw new Error(`--dtype: expected float32, bfloat16 or int8, got ${String(dtype)}`);
     const int8 = dtype === 'int8';
     const onnxFile = path.join(dir, 'model.onnx');
     const onnxInt8File = path.join(dir, 'model_int8.onnx');
@@ -197,7 +201,6 @@ async function runConfig(
     seeded.dispose();
 
     let t0 = performance.now();
-    const keep = arg('modules-to-not-convert', '').split(',').filter(Boolean);
     const model = await ConvBertModel.fromPretrained(dir, { dtype, ...(keep.length > 0 ? { modulesToNotConvert: keep } : {}) });
     const loadMs = performance.now() - t0;
     let sess: import('onnxruntime-node').InferenceSession | null = null;
@@ -360,15 +363,23 @@ async function runConfig(
 }
 
 async function main(): Promise<void> {
-  const quick = flag('quick');
-  const json = flag('json');
-  const seed = Number(arg('seed', '0'));
-  const threads = Number(arg('threads', String(os.availableParallelism())));
+  const a = benchArgs(HARNESS);
+  const quick = a.flag('quick');
+  const json = a.flag('json');
+  const seed = a.int('seed', 0);
+  const threads = a.int('threads', 1, { fallback: os.availableParallelism() });
+  // Every option is read (and checked) before the first model is built.
+  const run: RunOptions = {
+    dtype: a.choice('dtype', ['float32', 'bfloat16', 'int8'] as const),
+    keep: a.list('modules-to-not-convert'),
+    block: a.int('block', 1),
+  };
+  const block = run.block;
+  const configs = a.given('configs') ? a.list('configs') : quick ? ['medium-small'] : ['base', 'medium-small'];
+  const cases = makeCases(a.list('cases'), quick, a.int('iters', 0));
   setNumThreads(threads);
-  const configs = arg('configs', quick ? 'medium-small' : 'base,medium-small').split(',');
-  const cases = makeCases(arg('cases', '1x128,8x128,32x128,1x512,mixed').split(','), quick, Number(arg('iters', '0')));
   let ort: Ort | null = null;
-  if (!flag('no-peer')) {
+  if (!a.flag('no-peer')) {
     try {
       ort = (await import('onnxruntime-node')) as Ort;
     } catch (e) {
@@ -394,7 +405,7 @@ async function main(): Promise<void> {
   log('GFLOP/s: useful flops (no padding) / p50 wall; %peak: useful flops per CPU-second / the probe\'s per CPU-second;');
   log('us/peer < 1 means we are faster.');
   const out: Record<string, unknown>[] = [];
-  for (const k of configs) out.push(await runConfig(k, cases, seed, threads, peak.gflops_per_cpu_second, ort, log));
+  for (const k of configs) out.push(await runConfig(k, cases, seed, threads, peak.gflops_per_cpu_second, ort, run, log));
   const peakRss = process.resourceUsage().maxRSS * 1024;
   log(`\npeak RSS of the process (both engines, all configs): ${(peakRss / 1e6).toFixed(0)} MB; load average after: ${load()}`);
   const result = {
@@ -410,7 +421,7 @@ async function main(): Promise<void> {
     table: lines,
   };
   if (json) console.log(JSON.stringify(result, null, 2));
-  if (!flag('no-save')) {
+  if (!a.flag('no-save')) {
     const dir = path.join(__dirname, 'results');
     fs.mkdirSync(dir, { recursive: true });
     const body = JSON.stringify(result, null, 2) + '\n';
@@ -421,8 +432,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
+  main().catch(benchFailed);
 }

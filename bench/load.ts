@@ -18,6 +18,7 @@
 // thp (the child runs with GLIBC_TUNABLES=glibc.malloc.hugetlb=1, so glibc
 // malloc asks for transparent huge pages: tells whether page faults dominate).
 // Also a page-fault probe: ms per 4 KiB page touched for the first time vs again.
+// Options (bench/args.ts, or --help):
 //   node --import tsx bench/load.ts [--config base] [--class ConvBertModel]
 //     [--dtypes float32,bfloat16,int8] [--variants plain,warm,thp] [--runs 2]
 //     [--repeats 2] [--shapes 8x128,32x128] [--no-probe] [--no-save] [--json]
@@ -26,13 +27,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
+import { benchArgs, type BenchArgs, benchFailed, LOAD } from './args';
 import { fixturesDir, publishedConfig } from './configs';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 const MB = (b: number): number => +(b / 1e6).toFixed(1);
 
 
@@ -259,23 +255,22 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function parent(): Promise<void> {
+async function parent(a: BenchArgs<typeof LOAD.options>): Promise<void> {
   // The parent only builds and saves the model; its CUDA-fallback notice would interleave with the table.
   process.env.CONVBERT_QUIET ??= '1';
-  const key = arg('config', 'base');
-  const clsName = arg('class', 'ConvBertModel');
-  const dtypes = arg('dtypes', 'float32,bfloat16,int8').split(',').filter(Boolean);
-  const variants = arg('variants', 'plain,warm,thp').split(',').filter(Boolean);
-  const runs = Number(arg('runs', '2'));
-  const repeats = Number(arg('repeats', '2'));
-  const shapes = arg('shapes', '8x128,32x128').split(',').filter(Boolean).map((s) => s.split('x').map(Number) as [number, number]);
-  const json = flag('json');
+  const key = a.str('config');
+  const clsName = a.str('class');
+  const dtypes = a.list('dtypes');
+  const variants = a.choices('variants', ['plain', 'warm', 'thp'] as const);
+  const runs = a.int('runs', 1);
+  const repeats = a.int('repeats', 0);
+  const shapes = a.shapes('shapes');
+  const json = a.flag('json');
   const lines: string[] = [];
   const log = (s: string): void => {
     lines.push(s);
     if (!json) console.log(s);
   };
-  for (const v of variants) if (!['plain', 'warm', 'thp'].includes(v)) throw new Error(`--variants: '${v}' is not plain, warm or thp`);
 
   const { ConvBertConfig } = await import('../lib/config');
   const models = (await import('../lib/models')) as unknown as Record<string, { fromConfig(c: unknown, o: unknown): { savePretrained(d: string): Promise<void>; dispose(): void } }>;
@@ -295,7 +290,7 @@ async function parent(): Promise<void> {
     // Into the page cache: every child then reads a cached file (a warm-cache load, as a server restart would see).
     fs.readFileSync(file);
     log(`${id}, ${clsName}, seeded random: model.safetensors ${MB(fs.statSync(file).size)} MB (page cache warm); every row is a fresh child process`);
-    if (!flag('no-probe')) {
+    if (!a.flag('no-probe')) {
       probe = runChild({ probe: true }, process.env) as ReturnType<typeof faultProbe>;
       log(`page-fault probe (fresh child, ${probe.mib} MiB): ${probe.first_touch_us_per_page} us per 4 KiB page on first touch, ${probe.retouch_us_per_page} us when touched again`);
     }
@@ -347,7 +342,7 @@ async function parent(): Promise<void> {
   }
   log(`load average after: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const out = { date: new Date().toISOString(), command, config: id, class: clsName, probe, results };
-  if (!flag('no-save')) {
+  if (!a.flag('no-save')) {
     const rdir = path.join(__dirname, 'results');
     fs.mkdirSync(rdir, { recursive: true });
     const f = path.join(rdir, `load-${out.date.replace(/[:.]/g, '-')}.json`);
@@ -358,14 +353,12 @@ async function parent(): Promise<void> {
 }
 
 if (require.main === module) {
-  const i = process.argv.indexOf('--child');
+  // One table for both ends: the parent starts each child as `load.ts --child <job as JSON>`.
+  const a = benchArgs(LOAD);
   const main = async (): Promise<void> => {
-    if (i < 0) return parent();
-    const a = JSON.parse(process.argv[i + 1]) as ChildArgs & { probe?: boolean };
-    process.stdout.write(JSON.stringify(a.probe ? faultProbe() : await child(a)) + '\n');
+    if (!a.given('child')) return parent(a);
+    const job = JSON.parse(a.str('child')) as ChildArgs & { probe?: boolean };
+    process.stdout.write(JSON.stringify(job.probe ? faultProbe() : await child(job)) + '\n');
   };
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
+  main().catch(benchFailed);
 }

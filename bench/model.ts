@@ -1,7 +1,7 @@
 // model.ts: the main benchmark (`npm run bench`). Builds a seeded random
 // ConvBERT-base (HF's initialisation, no download), then times forward passes
 // of ConvBertModel at the given batch x sequence shapes and prints median and
-// p90 latency, sequences/s and GFLOP/s. Options:
+// p90 latency, sequences/s and GFLOP/s. Options (bench/args.ts, or --help):
 //   --shapes 1x128,8x128   --iters 20   --warmup 3   --threads N   --seed 0
 //   --config '{"num_hidden_layers": 12, ...}'   (overrides of the base config)   --json
 import { performance } from 'perf_hooks';
@@ -10,6 +10,7 @@ import { backendInfo, setNumThreads } from '../lib/backend';
 import { ConvBertConfig } from '../lib/config';
 import { ConvBertModel } from '../lib/models';
 import { Tensor } from '../lib/tensor';
+import { benchArgs, benchFailed, MODEL } from './args';
 import { trunkFlops } from './flops';
 
 export interface BenchRow {
@@ -20,11 +21,6 @@ export interface BenchRow {
   p90_ms: number;
   seq_per_s: number;
   gflop_per_s: number;
-}
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
 }
 
 export function quantile(sorted: number[], q: number): number {
@@ -46,13 +42,13 @@ export function benchIds(batch: number, seq: number, vocab: number): Tensor<'int
 }
 
 async function main(): Promise<void> {
-  const shapes = arg('shapes', '1x128,8x128').split(',').map((s) => s.split('x').map(Number) as [number, number]);
-  const iters = Number(arg('iters', '20'));
-  const warmup = Number(arg('warmup', '3'));
-  const seed = Number(arg('seed', '0'));
-  const threads = arg('threads', '');
-  if (threads) setNumThreads(Number(threads));
-  const overrides = JSON.parse(arg('config', '{}')) as Record<string, unknown>;
+  const a = benchArgs(MODEL);
+  const shapes = a.shapes('shapes');
+  const iters = a.int('iters', 1);
+  const warmup = a.int('warmup', 0);
+  const seed = a.int('seed', 0);
+  if (a.given('threads')) setNumThreads(a.int('threads', 1));
+  const overrides = a.json('config');
   const config = ConvBertConfig.fromDict({ ...overrides });
 
   const t0 = performance.now();
@@ -83,7 +79,7 @@ async function main(): Promise<void> {
     });
   }
   model.dispose();
-  if (process.argv.includes('--json')) {
+  if (a.flag('json')) {
     console.log(JSON.stringify({ info, build_ms: buildMs, rows }, null, 2));
     return;
   }
@@ -97,8 +93,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
+  main().catch(benchFailed);
 }

@@ -12,14 +12,13 @@
 // rounds, alternated across settings; the median round is reported.
 //   npm run bench:queue -- [--config small] [--jobs 400] [--rows 1] [--workers 1,2]
 //     [--concurrency 16] [--in-flight 256] [--rounds 3] [--warmup 64] [--redis URL] [--json]
-// --queue-only times the queue alone instead: a worker in this process whose task answers
+// Options: bench/args.ts, or --help. --queue-only times the queue alone instead: a worker in this process whose task answers
 // at once (no model), so jobs/s is what bullmq + one Redis carry on this machine.
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
-import { parseArgs } from 'util';
 
 import { ConvBertForSequenceClassification } from '../lib/models';
 import { pipeline } from '../lib/pipelines';
@@ -30,38 +29,27 @@ import { taskHandler, type TaskHandler } from '../lib/server/tasks';
 import { setNumThreads } from '../lib/backend';
 import { mulberry32 } from '../test/helpers/rng';
 import { startRedis, type RedisServer } from '../test/helpers/redis';
+import { benchArgs, benchFailed, QUEUE } from './args';
 import { fixturesDir, publishedConfig } from './configs';
 
-const { values: a } = parseArgs({
-  strict: true,
-  options: {
-    config: { type: 'string', default: 'small' },
-    jobs: { type: 'string', default: '400' },
-    rows: { type: 'string', default: '1' },
-    workers: { type: 'string', default: '1,2' },
-    concurrency: { type: 'string', default: '16' },
-    'in-flight': { type: 'string', default: '256' },
-    rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '64' },
-    redis: { type: 'string' },
-    'queue-only': { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-  },
-});
-
-function posInt(name: string, v: string, lo = 1): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < lo) throw new Error(`--${name}: expected an integer >= ${lo}, got ${JSON.stringify(v)}`);
-  return n;
-}
-
-const JOBS = posInt('jobs', a.jobs!);
-const ROWS = posInt('rows', a.rows!);
-const CONCURRENCY = posInt('concurrency', a.concurrency!);
-const IN_FLIGHT = posInt('in-flight', a['in-flight']!);
-const ROUNDS = posInt('rounds', a.rounds!);
-const WARMUP = posInt('warmup', a.warmup!, 0);
-const WORKERS = a.workers!.split(',').map((w) => posInt('workers', w.trim()));
+const a = benchArgs(QUEUE);
+const { JOBS, ROWS, CONCURRENCY, IN_FLIGHT, ROUNDS, WARMUP, WORKERS } = (() => {
+  try {
+    return {
+      // Jobs and rows size the request bodies built up front: bounded so a typo cannot ask for billions.
+      JOBS: a.int('jobs', 1, { max: 1_000_000 }),
+      ROWS: a.int('rows', 1, { max: 10_000 }),
+      CONCURRENCY: a.int('concurrency', 1),
+      IN_FLIGHT: a.int('in-flight', 1),
+      ROUNDS: a.int('rounds', 1),
+      WARMUP: a.int('warmup', 0, { max: 1_000_000 }),
+      // Each worker is a process holding its own model.
+      WORKERS: a.ints('workers', 1, 64),
+    };
+  } catch (e) {
+    return benchFailed(e);
+  }
+})();
 const CORES = os.cpus().length;
 const ROOT = path.resolve(__dirname, '..');
 const TASK = 'text-classification';
@@ -76,7 +64,7 @@ function makeBodies(n: number, seed: number): { inputs: string | string[] }[] {
 }
 
 async function makeModel(): Promise<string> {
-  const { config } = publishedConfig(a.config!, '--config');
+  const { config } = publishedConfig(a.str('config'), '--config');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-bench-queue-'));
   const m = ConvBertForSequenceClassification.fromConfig({ ...config, num_labels: 2 }, { seed: 7 });
   try {
@@ -177,7 +165,7 @@ async function main(): Promise<void> {
   let redis: RedisServer | null = null;
   const workers: WorkerProc[] = [];
   try {
-    const url = a.redis ?? (redis = await startRedis()).url;
+    const url = a.given('redis') ? a.str('redis') : (redis = await startRedis()).url;
     const bodies = makeBodies(JOBS, 1);
     const warm = makeBodies(WARMUP, 2);
     const pipe = await pipeline(TASK, model, { batch_size: 256 });
@@ -186,7 +174,7 @@ async function main(): Promise<void> {
     setNumThreads(CORES);
     const handler: TaskHandler = taskHandler(pipe);
     const settings: { name: string; run: () => Promise<Round> }[] = [];
-    if (a['queue-only']) {
+    if (a.flag('queue-only')) {
       const noop: TaskHandler = { task: TASK, run: async () => [{ label: 'LABEL_0', score: 1 }], countInputs: () => 1, stats: () => null, dispose: async () => {} };
       settings.push({
         name: `queue only (no-op worker, concurrency ${CONCURRENCY})`,
@@ -213,7 +201,7 @@ async function main(): Promise<void> {
         return drive(bodies, CONCURRENCY, (b) => handler.run((b as { inputs: unknown }).inputs, undefined, {}));
       },
     });
-    for (const n of a['queue-only'] ? [] : WORKERS) {
+    for (const n of a.flag('queue-only') ? [] : WORKERS) {
       const queue = `bench-${n}w`;
       settings.push({
         name: `${n} worker${n > 1 ? 's' : ''} via Redis`,
@@ -270,8 +258,8 @@ async function main(): Promise<void> {
       }
       return out;
     });
-    const meta = { config: a.config, jobs: JOBS, rows_per_job: ROWS, tokens, concurrency: CONCURRENCY, in_flight: IN_FLIGHT, rounds: ROUNDS, cores: CORES, cpu: os.cpus()[0]?.model, redis: spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim() };
-    if (a.json) console.log(JSON.stringify({ meta, rows }));
+    const meta = { config: a.str('config'), jobs: JOBS, rows_per_job: ROWS, tokens, concurrency: CONCURRENCY, in_flight: IN_FLIGHT, rounds: ROUNDS, cores: CORES, cpu: os.cpus()[0]?.model, redis: spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim() };
+    if (a.flag('json')) console.log(JSON.stringify({ meta, rows }));
     else {
       console.log(JSON.stringify(meta));
       for (const r of rows) console.log(JSON.stringify(r));
@@ -283,7 +271,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
-  process.exit(1);
-});
+main().catch(benchFailed);

@@ -13,6 +13,7 @@
 // last minute). Before its warm-up an HTTP run sends the longest text in full batches
 // (max batch size x concurrent batches at once, twice), so the engine's reused
 // workspaces reach their largest size first: their growth is bounded, not a leak.
+// Options (bench/args.ts, or --help):
 //   --preset base|small|tiny (default base: ConvBERT-base shapes)  --driver autocannon|loop
 //   --connections 16 (alias --clients)  --duration 60 (s)  --warmup 10 (s)  --min-len 8 --max-len 256
 //   --modes on,inproc (loop default: on,off,inproc)  --max-batch-size 16  --max-wait-ms 5
@@ -30,18 +31,7 @@ import autocannon from 'autocannon';
 import { ConvBertForSequenceClassification } from '../lib/models';
 import { LAG_BUCKETS } from '../lib/server/metrics';
 import { loadTask } from '../lib/server/tasks';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-}
-
-function numArg(name: string, def: string, alias?: string): number {
-  const raw = alias && process.argv.includes(`--${alias}`) ? arg(alias, def) : arg(name, def);
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name}: expected a number >= 0, got ${raw}`);
-  return v;
-}
+import { benchArgs, benchFailed, SERVING } from './args';
 
 export const PRESETS: Record<string, Record<string, number>> = {
   base: { hidden_size: 768, embedding_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, max_position_embeddings: 512 },
@@ -50,6 +40,8 @@ export const PRESETS: Record<string, Record<string, number>> = {
 };
 
 const VOCAB_WORDS = 8000;
+/** The longest text, in tokens: every preset's max_position_embeddings. */
+const MAX_TEXT_TOKENS = 512;
 const TASK = 'text-classification';
 
 /** A text and its exact token count ([CLS] and [SEP] included). */
@@ -535,24 +527,24 @@ export function rssFloors(samples: { t: number; mb: number }[], spanS: number): 
 }
 
 async function main(): Promise<void> {
-  const preset = arg('preset', 'base');
-  const driver = arg('driver', 'autocannon');
-  if (driver !== 'autocannon' && driver !== 'loop') throw new Error(`--driver: expected autocannon or loop, got ${driver}`);
-  const connections = numArg('connections', '16', 'clients');
-  const soakS = numArg('soak', '0');
-  const durationS = soakS > 0 ? soakS : numArg('duration', '60');
-  const warmupS = numArg('warmup', '10');
-  const minLen = numArg('min-len', '8');
-  const maxLen = numArg('max-len', '256');
-  const rssEveryS = numArg('rss-every', soakS > 0 ? '10' : '0');
-  const rssBoundMb = numArg('rss-bound-mb', '50');
-  const rounds = numArg('rounds', '0');
-  const settleS = numArg('settle', '5');
-  const modes = arg('modes', soakS > 0 ? 'on' : driver === 'loop' ? 'on,off,inproc' : 'on,inproc').split(',');
-  const batch = { maxBatchSize: numArg('max-batch-size', '16'), maxWaitMs: numArg('max-wait-ms', '5'), maxConcurrentBatches: numArg('max-concurrent-batches', '2') };
+  const a = benchArgs(SERVING);
+  const preset = a.choice('preset', Object.keys(PRESETS));
+  const driver = a.choice('driver', ['autocannon', 'loop'] as const);
+  const connections = a.int(a.given('clients') ? 'clients' : 'connections', 1);
+  const soakS = a.num('soak', 0);
+  const durationS = soakS > 0 ? soakS : a.num('duration', 0, { above: true });
+  const warmupS = a.num('warmup', 0);
+  // A text of n tokens is [CLS], n - 2 words and [SEP]; every preset has 512 positions.
+  const maxLen = a.int('max-len', 2, { max: MAX_TEXT_TOKENS });
+  const minLen = a.int('min-len', 2, { max: maxLen });
+  const rssEveryS = a.num('rss-every', 0, { fallback: soakS > 0 ? 10 : 0 });
+  const rssBoundMb = a.num('rss-bound-mb', 0);
+  const rounds = a.int('rounds', 0);
+  const settleS = a.num('settle', 0);
+  const modes = a.given('modes') ? a.choices('modes', ['on', 'off', 'inproc'] as const) : soakS > 0 ? ['on'] : driver === 'loop' ? ['on', 'off', 'inproc'] : ['on', 'inproc'];
+  const batch = { maxBatchSize: a.int('max-batch-size', 1), maxWaitMs: a.num('max-wait-ms', 0), maxConcurrentBatches: a.int('max-concurrent-batches', 1) };
   const batchArgs = ['--max-batch-size', String(batch.maxBatchSize), '--max-wait-ms', String(batch.maxWaitMs), '--max-concurrent-batches', String(batch.maxConcurrentBatches)];
-  const threads = arg('threads', '');
-  if (threads) process.env.CONVBERT_NUM_THREADS = threads;
+  if (a.given('threads')) process.env.CONVBERT_NUM_THREADS = String(a.int('threads', 1));
   const texts = makeTexts(256, minLen, maxLen);
   const meanTokens = texts.reduce((a, t) => a + t.tokens, 0) / texts.length;
   const dir = await buildModel(preset);
@@ -574,7 +566,6 @@ async function main(): Promise<void> {
         await h.dispose();
         continue;
       }
-      if (mode !== 'on' && mode !== 'off') throw new Error(`--modes: expected on, off or inproc, got ${mode}`);
       const on = mode === 'on';
       const { child, port } = await startServer(dir, on, on ? batchArgs : []);
       try {
@@ -594,7 +585,7 @@ async function main(): Promise<void> {
   const inproc = results.find((r) => r.mode === 'in-process, batching');
   const ratio = httpOn && inproc ? httpOn.rps / inproc.rps : null;
   const soak = soakS > 0 && httpOn && httpOn.rssSamples.length > 2 ? rssFloors(httpOn.rssSamples, 60) : null;
-  if (process.argv.includes('--json')) {
+  if (a.flag('json')) {
     console.log(JSON.stringify({ preset, driver, connections, durationS, warmupS, rounds, settleS, minLen, maxLen, meanTokens, cpus: os.cpus().length, loadavg: [load0, load1], started, command: cmd, results, ratio, soak, rssBoundMb }, null, 2));
     return;
   }
@@ -625,8 +616,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  });
+  main().catch(benchFailed);
 }

@@ -11,7 +11,7 @@
 // The runs alternate: each round times every one of ours once and the Rust ones once
 // (the order flips every round), so a busy machine slows both sides alike; the ratios
 // are medians of the per-round ratios. The load average is printed with the numbers.
-// Usage: npx tsx bench/tokenizer.ts [--runs 5] [--json]
+// Usage: npx tsx bench/tokenizer.ts [--runs 5] [--json] (bench/args.ts, or --help)
 import { fork } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -20,13 +20,9 @@ import * as path from 'path';
 import { ConvBertTokenizer } from '../lib/tokenizer/convbert';
 import { ConvBertTokenizerFast, NativeWordPieceCore } from '../lib/tokenizer/fast';
 import { fixturesDir } from '../test/helpers/fixtures';
+import { benchArgs, benchFailed, TOKENIZER } from './args';
 
 const BATCH = 1000;
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -211,7 +207,8 @@ class HfWorker {
 }
 
 async function main(): Promise<void> {
-  const runs = Number(arg('--runs', '5'));
+  const a = benchArgs(TOKENIZER);
+  const runs = a.int('runs', 1);
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   const lines = benchLines();
   const vocabFile = fixturesDir('tokenizer', 'vocab.txt');
@@ -330,7 +327,7 @@ async function main(): Promise<void> {
   };
   const loadavg = { start: load0.map((x) => +x.toFixed(2)), end: load1.map((x) => +x.toFixed(2)) };
 
-  if (process.argv.includes('--json')) {
+  if (a.flag('json')) {
     process.stdout.write(JSON.stringify({ cores, runs, loadavg, rows, ratios, note: hfNote || undefined }, null, 2) + '\n');
     return;
   }
@@ -365,8 +362,5 @@ if (process.env.CONVBERT_BENCH_HF) {
     process.exit(1);
   });
 } else {
-  main().catch((e) => {
-    process.stderr.write(String(e?.stack ?? e) + '\n');
-    process.exit(1);
-  });
+  main().catch(benchFailed);
 }

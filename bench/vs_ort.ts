@@ -4,7 +4,8 @@
 // InferenceSession.run (graph optimisations all, intra-op threads = cores by
 // default) at batch x sequence shapes and prints median / p90 latency,
 // sequences/s, GFLOP/s and CPU time per run (which shows when other work
-// shared the cores: compare with the load averages printed), plus the command. Options:
+// shared the cores: compare with the load averages printed), plus the command.
+// Options (bench/args.ts, or --help):
 //   --shapes 1x128,8x128   --iters 20   --warmup 3   --threads N   --seed 0   --opset 17
 //   --dtype float32|int8 (int8: the peer's dynamically quantized model, exported by exportOnnx)
 //   --config '{"num_hidden_layers": 12, ...}'   --onnx out.onnx (keep the file)   --no-check   --json
@@ -17,13 +18,9 @@ import * as ort from 'onnxruntime-node';
 import { ConvBertConfig } from '../lib/config';
 import { ConvBertModel } from '../lib/models';
 import { exportOnnx } from '../lib/onnx/export';
+import { benchArgs, benchFailed, VS_ORT } from './args';
 import { trunkFlops } from './flops';
 import { benchIds, quantile, type BenchRow } from './model';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-}
 
 function feeds(batch: number, seq: number, vocab: number): Record<string, ort.Tensor> {
   const ids = benchIds(batch, seq, vocab);
@@ -36,19 +33,18 @@ function feeds(batch: number, seq: number, vocab: number): Record<string, ort.Te
 }
 
 async function main(): Promise<void> {
-  const shapes = arg('shapes', '1x128,8x128')
-    .split(',')
-    .map((s) => s.split('x').map(Number) as [number, number]);
-  const iters = Number(arg('iters', '20'));
-  const warmup = Number(arg('warmup', '3'));
-  const seed = Number(arg('seed', '0'));
-  const opset = Number(arg('opset', '17'));
-  const dtype = arg('dtype', 'float32') as 'float32' | 'int8';
-  const threads = Number(arg('threads', String(os.availableParallelism())));
-  const keep = arg('onnx', '');
-  const check = !process.argv.includes('--no-check');
-  const json = process.argv.includes('--json');
-  const overrides = JSON.parse(arg('config', '{}')) as Record<string, unknown>;
+  const a = benchArgs(VS_ORT);
+  const shapes = a.shapes('shapes');
+  const iters = a.int('iters', 1);
+  const warmup = a.int('warmup', 0);
+  const seed = a.int('seed', 0);
+  const opset = a.int('opset', 1);
+  const dtype = a.choice('dtype', ['float32', 'int8'] as const);
+  const threads = a.int('threads', 1, { fallback: os.availableParallelism() });
+  const keep = a.str('onnx');
+  const check = !a.flag('no-check');
+  const json = a.flag('json');
+  const overrides = a.json('config');
   const config = ConvBertConfig.fromDict({ ...overrides });
   const loadBefore = os.loadavg().map((x) => x.toFixed(1)).join(' ');
   const command = `node --import tsx bench/vs_ort.ts ${process.argv.slice(2).join(' ')}`.trim();
@@ -151,8 +147,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
+  main().catch(benchFailed);
 }
