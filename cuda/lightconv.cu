@@ -56,9 +56,15 @@ __global__ void __launch_bounds__(kThreads) lightconv_kernel(LightConvArgs p) {
 Status lightconv_cuda(const LightConvArgs& a, cudaStream_t stream) {
   CONVBERT_RETURN_IF_ERROR(lightconv_check(a));
   if (a.B == 0 || a.T == 0) return Status::Ok();
-  if (a.B > 65535 || a.T > 2147483647) return Status::Error(StatusCode::kUnsupported, "lightconv_cuda: B must be at most 65535");
-  if (a.H * a.K * 4 > 48 * 1024)
-    return Status::Error(StatusCode::kUnsupported, "lightconv_cuda: heads * kernel taps must be at most 12288");
+  // The grid is (T, B): gridDim.y is at most 65535, gridDim.x at most 2^31 - 1.
+  if (a.B > 65535)
+    return Status::Error(StatusCode::kUnsupported, "lightconv_cuda: B must be at most 65535, got " + std::to_string(a.B));
+  if (a.T > 2147483647)
+    return Status::Error(StatusCode::kUnsupported, "lightconv_cuda: T must be at most 2^31 - 1, got " + std::to_string(a.T));
+  // The taps of one position sit in dynamic shared memory, within the 48 KB default.
+  if (a.H * a.K > 12288)
+    return Status::Error(StatusCode::kUnsupported, "lightconv_cuda: heads * kernel taps must be at most 12288, got " +
+                                                       std::to_string(a.H) + " * " + std::to_string(a.K));
   const dim3 grid(static_cast<unsigned>(a.T), static_cast<unsigned>(a.B));
   CONVBERT_LAUNCH(lightconv_kernel, grid, kThreads, a.H * a.K * 4, stream)(a);
   CUDA_TRY(cudaGetLastError());

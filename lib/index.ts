@@ -3,6 +3,7 @@ export { ConvBertError, type ConvBertErrorCode } from './errors';
 export { Tensor, type DataType, type DataTypeMap, type TypedArray, type NestedArray } from './tensor';
 export { backendInfo, setNumThreads, type BackendInfo } from './backend';
 export type { CudaStatus } from './native';
+export { ops, type ConvOpOptions, type ConvPadding, type OpDevice } from './ops';
 export {
   ConvBertConfig,
   ARCHITECTURE_HEADS,

@@ -103,9 +103,13 @@ struct LightConvArgs {
   bool softmax = true;
   bool interleaved_heads = false;
 };
+// Sizes (B, T >= 0; C, H, K > 0; C % H == 0; 0 <= padding_l < K; every element count at most
+// 2^53 - 1) and pointers.
 Status lightconv_check(const LightConvArgs& args);
 // Plain CPU reference (double accumulation), single-threaded.
 Status lightconv_ref(const LightConvArgs& args);
+// The same arithmetic with the (B * T) positions split over the engine's thread pool (the public op).
+Status lightconv_cpu(const LightConvArgs& args);
 Status lightconv_cuda_host(const LightConvArgs& args, int device);
 
 // ---------------------------------------------------------------------------

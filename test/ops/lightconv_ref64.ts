@@ -1,0 +1,45 @@
+// lightconv_ref64.ts: the fp64 reference of the public lightconv / dynamicconv ops,
+// written from the definition (Wu et al. 2019; fairseq LightweightConv1dTBC /
+// DynamicConv1dTBC forward, batch-major), shared by test/ops and test/cuda:
+//   y[b,t,c] = Σ_k w'[head(c), k] · x[b, t + k - padding_l, c] + bias[c], zeros outside [0, T),
+// head(c) = floor(c / (C/H)), w' = softmax over k when softmax is set.
+export interface Ref64Case {
+  x: Float32Array; // (B, T, C)
+  w: Float32Array; // (H, K), or (B, T, H, K) when dynamic
+  bias: Float32Array | null; // (C)
+  B: number;
+  T: number;
+  C: number;
+  H: number;
+  K: number;
+  padding_l: number;
+  dynamic: boolean;
+  softmax: boolean;
+}
+
+export function lightconvRef64(o: Ref64Case): Float64Array {
+  const { B, T, C, H, K } = o;
+  const R = C / H;
+  const y = new Float64Array(B * T * C);
+  const taps = (b: number, t: number, h: number): number[] => {
+    const base = o.dynamic ? ((b * T + t) * H + h) * K : h * K;
+    const w = Array.from(o.w.subarray(base, base + K), Number);
+    if (!o.softmax) return w;
+    const mx = Math.max(...w);
+    const e = w.map((v) => Math.exp(v - mx));
+    const s = e.reduce((a, v) => a + v, 0);
+    return e.map((v) => v / s);
+  };
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++)
+      for (let c = 0; c < C; c++) {
+        const w = taps(b, t, Math.floor(c / R));
+        let acc = o.bias ? o.bias[c] : 0;
+        for (let k = 0; k < K; k++) {
+          const s = t + k - o.padding_l;
+          if (s >= 0 && s < T) acc += w[k] * o.x[(b * T + s) * C + c];
+        }
+        y[(b * T + t) * C + c] = acc;
+      }
+  return y;
+}
