@@ -27,6 +27,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
+import { ConvBertError } from '../lib/errors';
 import { benchArgs, type BenchArgs, benchFailed, LOAD } from './args';
 import { fixturesDir, publishedConfig } from './configs';
 const MB = (b: number): number => +(b / 1e6).toFixed(1);
@@ -275,7 +276,10 @@ async function parent(a: BenchArgs<typeof LOAD.options>): Promise<void> {
   const { ConvBertConfig } = await import('../lib/config');
   const models = (await import('../lib/models')) as unknown as Record<string, { fromConfig(c: unknown, o: unknown): { savePretrained(d: string): Promise<void>; dispose(): void } }>;
   const { id, config: published } = publishedConfig(key, '--config');
-  if (!models[clsName]) throw new Error(`--class: no model class ${clsName}`);
+  if (typeof models[clsName]?.fromConfig !== 'function') {
+    const known = Object.keys(models).filter((k) => /^ConvBert/.test(k) && typeof models[k]?.fromConfig === 'function');
+    throw new ConvBertError(`--class: expected a model class (${known.join(', ')}), got ${JSON.stringify(clsName)}`, 'ERR_CONVBERT_ARG');
+  }
   const command = `node --import tsx bench/load.ts ${process.argv.slice(2).join(' ')}`.trim();
   log(`${command}\n${new Date().toISOString()} | ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length} | node ${process.version} | load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 

@@ -28,6 +28,7 @@ import { performance } from 'perf_hooks';
 
 import autocannon from 'autocannon';
 
+import { ConvBertError } from '../lib/errors';
 import { ConvBertForSequenceClassification } from '../lib/models';
 import { LAG_BUCKETS } from '../lib/server/metrics';
 import { loadTask } from '../lib/server/tasks';
@@ -68,7 +69,7 @@ export function makeTexts(n: number, minLen: number, maxLen: number): Text[] {
 
 /** Saves the seeded model, vocab and tokenizer config in a new temp folder; remove it when done. */
 export async function buildModel(preset: string): Promise<string> {
-  if (!PRESETS[preset]) throw new Error(`--preset: expected ${Object.keys(PRESETS).join(', ')}, got ${preset}`);
+  if (!PRESETS[preset]) throw new ConvBertError(`--preset: expected one of ${Object.keys(PRESETS).join(', ')}, got ${JSON.stringify(preset)}`, 'ERR_CONVBERT_ARG');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-bench-serving-'));
   const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...Array.from({ length: VOCAB_WORDS }, (_, i) => `w${i}`)];
   const m = ConvBertForSequenceClassification.fromConfig({ vocab_size: vocab.length, num_labels: 2, ...PRESETS[preset] }, { seed: 0 });
@@ -540,6 +541,9 @@ async function main(): Promise<void> {
   const rssEveryS = a.num('rss-every', 0, { fallback: soakS > 0 ? 10 : 0 });
   const rssBoundMb = a.num('rss-bound-mb', 0);
   const rounds = a.int('rounds', 0);
+  if (rounds > 0 && (soakS > 0 || driver !== 'autocannon')) {
+    throw new ConvBertError(`--rounds: expected 0 with --driver ${driver}${soakS > 0 ? ' and --soak' : ''} (rounds alternate autocannon runs without --soak), got ${rounds}`, 'ERR_CONVBERT_ARG');
+  }
   const settleS = a.num('settle', 0);
   const modes = a.given('modes') ? a.choices('modes', ['on', 'off', 'inproc'] as const) : soakS > 0 ? ['on'] : driver === 'loop' ? ['on', 'off', 'inproc'] : ['on', 'inproc'];
   const batch = { maxBatchSize: a.int('max-batch-size', 1), maxWaitMs: a.num('max-wait-ms', 0), maxConcurrentBatches: a.int('max-concurrent-batches', 1) };
@@ -553,7 +557,6 @@ async function main(): Promise<void> {
   const load0 = os.loadavg()[0];
   try {
     if (rounds > 0) {
-      if (soakS > 0 || driver !== 'autocannon') throw new Error('--rounds: only with the autocannon driver and without --soak');
       results.push(...(await runInterleaved(dir, texts, batch, batchArgs, { connections, warmupS, durationS, rounds, settleS })));
     }
     for (const mode of rounds > 0 ? [] : modes) {
