@@ -1,7 +1,8 @@
 // backend.cu: device discovery for the CUDA build. cuda_info() asks the
-// runtime (linked statically, so only the NVIDIA driver is needed) once and
-// turns every failure (no driver, no device, too old a driver) into a
-// one-line reason; the library then runs on the CPU.
+// runtime (linked statically, so only the NVIDIA driver is needed) once about
+// every device and turns every failure (no driver, no device, too old a driver,
+// no device of sm_80 or newer) into a one-line reason; the library then runs on
+// the CPU. cuda_begin(N) admits only a usable device N.
 #include <cuda_runtime.h>
 
 #include <string>
@@ -31,28 +32,44 @@ const CudaInfo& cuda_info() {
                  ")" + (i.driver_version == 0 ? "; no NVIDIA driver found" : "");
       return i;
     }
-    if (n == 0) {
+    if (n <= 0) {
       i.reason = "no CUDA device found";
       return i;
     }
     i.device_count = n;
-    cudaDeviceProp prop;
-    err = cudaGetDeviceProperties(&prop, 0);
-    if (err != cudaSuccess) {
-      (void)cudaGetLastError();
-      i.reason = std::string("cannot query CUDA device 0: ") + cudaGetErrorString(err);
-      return i;
+    // Every device is inspected: on a machine whose device 0 is older than sm_80 (or cannot be
+    // queried), a later sm_80+ device is still usable as cuda:N and is what 'auto' picks.
+    std::string why;
+    for (int d = 0; d < n; ++d) {
+      CudaDeviceInfo dev;
+      cudaDeviceProp prop;
+      err = cudaGetDeviceProperties(&prop, d);
+      if (err != cudaSuccess) {
+        (void)cudaGetLastError();
+        dev.reason = "cannot query CUDA device " + std::to_string(d) + ": " + cudaGetErrorString(err);
+      } else {
+        dev.name = prop.name;
+        dev.compute_major = prop.major;
+        dev.compute_minor = prop.minor;
+        dev.total_memory = prop.totalGlobalMem;
+        if (prop.major < 8)
+          dev.reason = "CUDA device " + std::to_string(d) + " (" + dev.name + ", sm_" + std::to_string(prop.major) +
+                       std::to_string(prop.minor) + ") is older than sm_80, the oldest this build targets";
+        else
+          dev.usable = true;
+      }
+      if (dev.usable && i.default_device < 0) {
+        i.default_device = d;
+        i.device_name = dev.name;
+        i.compute_major = dev.compute_major;
+        i.compute_minor = dev.compute_minor;
+        i.total_memory = dev.total_memory;
+      }
+      if (!dev.usable) why += (why.empty() ? "" : "; ") + dev.reason;
+      i.devices.push_back(std::move(dev));
     }
-    i.device_name = prop.name;
-    i.compute_major = prop.major;
-    i.compute_minor = prop.minor;
-    i.total_memory = prop.totalGlobalMem;
-    if (prop.major < 8) {
-      i.reason = "CUDA device 0 (" + i.device_name + ", sm_" + std::to_string(prop.major) +
-                 std::to_string(prop.minor) + ") is older than sm_80, the oldest this build targets";
-      return i;
-    }
-    i.available = true;
+    i.available = i.default_device >= 0;
+    if (!i.available) i.reason = why;
     return i;
   }();
   return info;
@@ -98,6 +115,13 @@ Status cuda_begin(int device) {
   if (device < 0 || device >= ci.device_count)
     return Status::Error(StatusCode::kInvalidArgument, "device: CUDA ordinal " + std::to_string(device) +
                                                            " is outside [0, " + std::to_string(ci.device_count) + ")");
+  const CudaDeviceInfo& dev = ci.devices[static_cast<size_t>(device)];
+  if (!dev.usable) {
+    std::string usable;
+    for (size_t d = 0; d < ci.devices.size(); ++d)
+      if (ci.devices[d].usable) usable += std::string(usable.empty() ? "" : ", ") + "cuda:" + std::to_string(d);
+    return Status::Error(StatusCode::kUnsupported, dev.reason + "; usable: " + usable);
+  }
   CUDA_TRY(cudaSetDevice(device));
   return Status::Ok();
 }

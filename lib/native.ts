@@ -8,6 +8,18 @@ import * as path from 'path';
 
 import { ConvBertError } from './errors';
 
+/** One CUDA device as backendInfo().cuda.devices lists it. */
+export interface CudaDeviceStatus {
+  ordinal: number;
+  name: string;
+  /** e.g. '9.0' */
+  computeCapability: string;
+  totalMemory: number;
+  usable: boolean;
+  /** Why this device is not usable (absent when it is). */
+  reason?: string;
+}
+
 /** What backendInfo() reports about CUDA. */
 export interface CudaStatus {
   compiled: boolean;
@@ -20,6 +32,11 @@ export interface CudaStatus {
   deviceCount: number;
   runtimeVersion: number;
   driverVersion: number;
+  /** Every device the runtime lists, usable (sm_80 or newer) or not. */
+  devices?: CudaDeviceStatus[];
+  /** The first usable device: what device 'auto' picks (absent when none is usable). */
+  defaultDevice?: number;
+  /** Name, compute capability and memory of defaultDevice. */
   deviceName?: string;
   computeCapability?: string;
   totalMemory?: number;

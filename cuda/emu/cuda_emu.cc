@@ -51,7 +51,7 @@ cudaError_t fail(cudaError_t code, const std::string& detail) {
 std::mutex g_mu;
 std::map<uintptr_t, size_t> g_allocs;  // start -> bytes
 size_t g_used = 0;
-int g_device = 0;
+thread_local int t_device = 0;  // the current device is per host thread, as in the runtime
 std::map<const void*, int> g_max_dyn_smem;  // cudaFuncAttributeMaxDynamicSharedMemorySize
 
 // Fault injection: CONVBERT_CUDA_EMU_FAIL_MALLOC=n makes the n-th cudaMalloc after the variable
@@ -69,6 +69,52 @@ bool inject_malloc_failure() {
   if (v.empty()) return false;
   const long n = strtol(v.c_str(), nullptr, 10);
   return ++g_malloc_count == n;
+}
+
+// Emulated devices: CONVBERT_CUDA_EMU_DEVICES is a count ("2": that many sm_90 devices) or a
+// comma-separated list of compute capabilities ("7.5,9.0": device 0 is sm_75, device 1 sm_90), so
+// tests can put an unusable device before a usable one. Unset: one sm_90 device. All of them
+// share the host's memory and run kernels the same way; only what the runtime reports differs.
+struct EmuDevice {
+  int major = 9, minor = 0;
+};
+constexpr int kMaxEmuDevices = 64;
+
+cudaError_t emu_devices(std::vector<EmuDevice>* out) {
+  out->clear();
+  const char* env = getenv("CONVBERT_CUDA_EMU_DEVICES");
+  const std::string v = env ? env : "";
+  if (v.empty()) {
+    out->push_back(EmuDevice());
+    return cudaSuccess;
+  }
+  auto bad = [&]() {
+    out->clear();
+    return fail(cudaErrorInvalidValue, "CONVBERT_CUDA_EMU_DEVICES must be a device count in [0, " +
+                                           std::to_string(kMaxEmuDevices) +
+                                           "] or a comma-separated list of compute capabilities like 7.5,9.0, got '" + v + "'");
+  };
+  if (v.find_first_not_of("0123456789") == std::string::npos) {
+    if (v.size() > 2) return bad();
+    const int n = atoi(v.c_str());
+    if (n > kMaxEmuDevices) return bad();
+    out->assign(static_cast<size_t>(n), EmuDevice());
+    return cudaSuccess;
+  }
+  size_t pos = 0;
+  while (pos <= v.size()) {
+    const size_t end = std::min(v.find(',', pos), v.size());
+    const std::string item = v.substr(pos, end - pos);
+    const bool digits = item.size() == 3 && item[1] == '.' && item[0] >= '1' && item[0] <= '9' && item[2] >= '0' &&
+                        item[2] <= '9';
+    if (!digits || out->size() == static_cast<size_t>(kMaxEmuDevices)) return bad();
+    EmuDevice d;
+    d.major = item[0] - '0';
+    d.minor = item[2] - '0';
+    out->push_back(d);
+    pos = end + 1;
+  }
+  return cudaSuccess;
 }
 
 // Is [p, p + bytes) inside one live allocation? (Host pointers are not.)
@@ -672,14 +718,29 @@ using cuda_emu::fail;
 
 // ---- the runtime API ----
 cudaError_t cudaGetDeviceCount(int* n) {
-  *n = 1;
+  std::vector<cuda_emu::EmuDevice> devs;
+  *n = 0;
+  const cudaError_t e = cuda_emu::emu_devices(&devs);
+  if (e != cudaSuccess) return e;
+  if (devs.empty()) return fail(cudaErrorNoDevice, "CONVBERT_CUDA_EMU_DEVICES=0: no emulated device");
+  *n = static_cast<int>(devs.size());
   return cudaSuccess;
 }
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
-  if (device != 0) return fail(cudaErrorInvalidDevice, "the emulator has one device, 0");
+  std::vector<cuda_emu::EmuDevice> devs;
+  const cudaError_t e = cuda_emu::emu_devices(&devs);
+  if (e != cudaSuccess) return e;
+  if (device < 0 || device >= static_cast<int>(devs.size()))
+    return fail(cudaErrorInvalidDevice, "device " + std::to_string(device) + " is outside the emulator's " +
+                                            std::to_string(devs.size()) + " devices");
+  const cuda_emu::EmuDevice& d = devs[static_cast<size_t>(device)];
   std::memset(p, 0, sizeof *p);
-  snprintf(p->name, sizeof p->name, "CUDA emulator on the host CPU (emulated, not a GPU)");
+  if (getenv("CONVBERT_CUDA_EMU_DEVICES"))
+    snprintf(p->name, sizeof p->name, "CUDA emulator %d on the host CPU (emulated sm_%d%d, not a GPU)", device, d.major,
+             d.minor);
+  else
+    snprintf(p->name, sizeof p->name, "CUDA emulator on the host CPU (emulated, not a GPU)");
   p->totalGlobalMem = cuda_emu::kTotalMem;
   p->sharedMemPerBlock = cuda_emu::kDefaultSmem;
   p->sharedMemPerBlockOptin = cuda_emu::kOptinSmem;
@@ -692,19 +753,25 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
   p->maxGridSize[0] = 2147483647;
   p->maxGridSize[1] = 65535;
   p->maxGridSize[2] = 65535;
-  p->major = 9;  // the semantics emulated are sm_90's (the newest target of the real build)
-  p->minor = 0;
+  // The semantics emulated are sm_90's (the newest target of the real build) whatever is reported.
+  p->major = d.major;
+  p->minor = d.minor;
   p->multiProcessorCount = 1;
   return cudaSuccess;
 }
 
 cudaError_t cudaSetDevice(int device) {
-  if (device != 0) return fail(cudaErrorInvalidDevice, "the emulator has one device, 0");
-  cuda_emu::g_device = device;
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) return e;
+  if (device < 0 || device >= n)
+    return fail(cudaErrorInvalidDevice, "device " + std::to_string(device) + " is outside the emulator's " +
+                                            std::to_string(n) + " devices");
+  cuda_emu::t_device = device;
   return cudaSuccess;
 }
 cudaError_t cudaGetDevice(int* device) {
-  *device = 0;
+  *device = cuda_emu::t_device;
   return cudaSuccess;
 }
 cudaError_t cudaRuntimeGetVersion(int* v) {
@@ -731,6 +798,7 @@ const char* cudaGetErrorName(cudaError_t e) {
     case cudaErrorInitializationError: return "cudaErrorInitializationError";
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
     case cudaErrorInvalidDevicePointer: return "cudaErrorInvalidDevicePointer";
+    case cudaErrorNoDevice: return "cudaErrorNoDevice";
     case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
     case cudaErrorNotReady: return "cudaErrorNotReady";
@@ -753,6 +821,7 @@ const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorInitializationError: base = "initialization error"; break;
     case cudaErrorInvalidConfiguration: base = "invalid configuration argument"; break;
     case cudaErrorInvalidDevicePointer: base = "invalid device pointer"; break;
+    case cudaErrorNoDevice: base = "no CUDA-capable device is detected"; break;
     case cudaErrorInvalidDevice: base = "invalid device ordinal"; break;
     case cudaErrorInvalidResourceHandle: base = "invalid resource handle"; break;
     case cudaErrorNotReady: base = "device not ready"; break;

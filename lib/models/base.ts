@@ -435,7 +435,8 @@ function checkPlacement(o: { dtype?: unknown; device?: unknown; modulesToNotConv
   const cuda = o.engine || device === 'cpu' ? null : backendInfo().cuda;
   // int8 and per-module float32 have only a CPU engine, so 'auto' means the CPU for them.
   // The emulated CUDA build (CI's stand-in for a GPU) runs only when 'cuda' is asked for by name.
-  if (device === 'auto') device = cuda?.available && !cuda.emulated && dtype !== 'int8' && keep.length === 0 ? 'cuda' : 'cpu';
+  // It takes the first usable device (defaultDevice), which is not device 0 when that one is older than sm_80.
+  if (device === 'auto') device = cuda?.available && !cuda.emulated && dtype !== 'int8' && keep.length === 0 ? `cuda:${cuda.defaultDevice ?? 0}` : 'cpu';
   // The CPU engine runs float32, bfloat16 and int8 (bf16 / int8 linear layers); float16 needs CUDA.
   if (device === 'cpu' && dtype === 'float16') {
     const why = o.device === 'auto' && cuda && !cuda.available ? ` (device 'auto' chose the CPU: ${cuda.reason ?? 'no CUDA device'})` : '';

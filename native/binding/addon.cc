@@ -113,7 +113,22 @@ Napi::Value Addon::BackendInfo(const Napi::CallbackInfo& info) {
   c.Set("deviceCount", ci.device_count);
   c.Set("runtimeVersion", ci.runtime_version);
   c.Set("driverVersion", ci.driver_version);
+  // Every device the runtime lists, usable or not (a machine may have an old card as device 0).
+  Napi::Array devs = Napi::Array::New(env, ci.devices.size());
+  for (size_t d = 0; d < ci.devices.size(); ++d) {
+    const CudaDeviceInfo& dev = ci.devices[d];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("ordinal", static_cast<double>(d));
+    o.Set("name", dev.name);
+    o.Set("computeCapability", std::to_string(dev.compute_major) + "." + std::to_string(dev.compute_minor));
+    o.Set("totalMemory", static_cast<double>(dev.total_memory));
+    o.Set("usable", dev.usable);
+    if (!dev.usable) o.Set("reason", dev.reason);
+    devs.Set(static_cast<uint32_t>(d), o);
+  }
+  c.Set("devices", devs);
   if (ci.available) {
+    c.Set("defaultDevice", ci.default_device);
     c.Set("deviceName", ci.device_name);
     c.Set("computeCapability", std::to_string(ci.compute_major) + "." + std::to_string(ci.compute_minor));
     c.Set("totalMemory", static_cast<double>(ci.total_memory));

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "convbert/engine.h"
 #include "convbert/ops.h"
@@ -15,21 +16,35 @@
 
 namespace convbert {
 
+// One device as the runtime lists it (ordinal = its index in CudaInfo::devices).
+struct CudaDeviceInfo {
+  std::string name;
+  int compute_major = 0, compute_minor = 0;
+  uint64_t total_memory = 0;  // bytes
+  bool usable = false;        // sm_80 or newer, and its properties could be read
+  std::string reason;         // one line: why this device is not usable (empty when it is)
+};
+
 struct CudaInfo {
   bool compiled = false;      // this binary contains the CUDA backend
-  bool available = false;     // a usable device and driver were found
+  bool available = false;     // a driver and at least one usable device were found
   bool emulated = false;      // the emulated build (cuda/emu/): kernels run on the host CPU, never a GPU
-  int device_count = 0;
+  int device_count = 0;       // every device the runtime lists, usable or not
   int runtime_version = 0;    // e.g. 13000
   int driver_version = 0;     // 0 when no driver is installed
-  std::string device_name;    // device 0
+  std::vector<CudaDeviceInfo> devices;  // device_count entries, by ordinal
+  // The first usable device (-1 when none): what device 'auto' picks, and whose name,
+  // compute capability and memory the fields below repeat.
+  int default_device = -1;
+  std::string device_name;
   int compute_major = 0, compute_minor = 0;
-  uint64_t total_memory = 0;  // bytes, device 0
-  std::string reason;         // one line: why the CUDA backend is not usable
+  uint64_t total_memory = 0;  // bytes
+  std::string reason;         // one line: why the CUDA backend is not usable (every device's reason)
 };
 
 bool cuda_compiled();
-// Queries the runtime once (cached); never aborts when there is no driver or GPU.
+// Queries the runtime once (cached), every device it lists; never aborts when there is no
+// driver or GPU.
 const CudaInfo& cuda_info();
 
 // Element type of the gemm weights (and of the tensor-core inputs) on the device.
