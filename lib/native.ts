@@ -98,7 +98,7 @@ function requireNode(file: string): NativeAddon {
   return addon;
 }
 
-/** Candidate CUDA builds: CONVBERT_CUDA_BINARY, the cmake-js output, then a prebuilt CUDA variant. */
+/** Candidate CUDA builds: CONVBERT_CUDA_BINARY, the cmake-js output, then a CUDA build placed in prebuilds/ (the package ships none: docs/cuda.md). */
 function cudaCandidates(root: string): string[] {
   const out: string[] = [];
   if (process.env.CONVBERT_CUDA_BINARY) out.push(path.resolve(process.env.CONVBERT_CUDA_BINARY));

@@ -108,6 +108,16 @@ test("lightconv: fairseq's semantics by hand (causal mean, centred window, even 
   t.deepEqual(Array.from((await ops.lightconv(x2, f32(wt, [2, 3]), { padding: 2 })).data), Array.from(a.data));
 });
 
+test('lightconv: the README example gives what the README says', async (t) => {
+  const x = f32(new Float32Array([1, 10, 2, 20, 3, 30, 4, 40]), [1, 4, 2]);
+  assertClose(t, (await ops.lightconv(x, f32(new Float32Array([0, 0, 0]), [1, 3]), { padding: 'left' })).data, [1 / 3, 10 / 3, 1, 10, 2, 20, 3, 30], { rtol: 1e-6, atol: 1e-6, label: 'causal mean' });
+  // A logit of 1e9 against two zeros: the softmax puts all the weight on that tap (exp(-1e9) is 0).
+  const w = f32(new Float32Array([0, 0, 0, 0, 0, 1e9]), [2, 3]);
+  const bias = f32(new Float32Array([0.5, -0.5]), [2]);
+  assertClose(t, (await ops.lightconv(x, w, { padding: 'both', bias })).data, [1.5, 19.5, 2.5, 29.5, 3.5, 39.5, 7 / 3 + 0.5, -0.5], { rtol: 1e-6, atol: 1e-6, label: 'two heads, bias' });
+  t.deepEqual((await ops.dynamicconv(x, f32(new Float32Array(24), [1, 4, 2, 3]), { padding: 'left' })).dims, [1, 4, 2]);
+});
+
 test('lightconv: empty batch or sequence gives an empty output', async (t) => {
   const y = await ops.lightconv(f32(new Float32Array(0), [0, 5, 4]), f32(new Float32Array(6), [2, 3]));
   t.deepEqual(y.dims, [0, 5, 4]);
