@@ -70,7 +70,7 @@ export interface FromPretrainedOptions extends Partial<Pick<HubOptions, 'revisio
    * four. A name that matches no linear module is an error; `model.float32Modules` lists what matched.
    */
   modulesToNotConvert?: readonly string[];
-  /** Where the engine runs: 'cpu' (default), 'cuda' (= 'cuda:0'), 'cuda:N', or 'auto' (CUDA when backendInfo().cuda.available, else the CPU). */
+  /** Where the engine runs: 'cpu' (default), 'cuda' (= 'cuda:0'), 'cuda:N', or 'auto' (cuda:<backendInfo().cuda.defaultDevice>, the first usable device, when backendInfo().cuda.available, else the CPU). */
   device?: ModelDevice;
   /** Seed for head weights the checkpoint lacks (they are drawn as HF initialises them). Default 0. */
   seed?: number;

@@ -85,7 +85,11 @@ int64_t Mul(Napi::Env env, const char* fn, const char* what, int64_t a, int64_t 
   return Mul(env, fn, what, Mul(env, fn, what, a, b), c);
 }
 
-int Device(Napi::Object o, const char* fn) { return static_cast<int>(Int(o, fn, "device", 0, 0)); }
+// Default: the first usable device, which is not device 0 on a machine whose device 0 is too old.
+int Device(Napi::Object o, const char* fn) {
+  const int dflt = cuda_info().default_device;
+  return static_cast<int>(Int(o, fn, "device", 0, dflt >= 0 ? dflt : 0));
+}
 
 // seq_starts (B + 1 offsets) when given: returns T = seq_starts[B] after checking it is monotone from 0.
 int64_t Tokens(Napi::Object o, const char* fn, const int32_t* seq, int64_t B, int64_t L) {

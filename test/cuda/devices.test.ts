@@ -58,8 +58,15 @@ const { ops, Tensor, backendInfo, ConvBertModel } = require('./lib/index.ts');
     gpu.dispose(); cpu.dispose();
   }
   // The CUDA build as loaded directly: lib/ falls back to the CPU build when no device is usable.
-  const raw = require(process.env.CONVBERT_CUDA_BINARY).backendInfo().cuda;
-  process.stdout.write(JSON.stringify({ cuda: c, raw, runs, model }));
+  const addon = require(process.env.CONVBERT_CUDA_BINARY);
+  const raw = addon.backendInfo().cuda;
+  // The test-only op entries default to the first usable device, not to device 0.
+  let testOp = null;
+  if (c.available) {
+    try { testOp = { y: Array.from(addon.opLightconv({ x: x.data, w: w.data, B: 1, T: 3, C: 2, H: 1, K: 2, padding_l: 1 }, 'cuda')) }; }
+    catch (e) { testOp = { code: e.code, message: e.message }; }
+  }
+  process.stdout.write(JSON.stringify({ cuda: c, raw, runs, model, testOp }));
 })().catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });
 `;
 
@@ -75,6 +82,7 @@ interface ChildResult {
   raw: ChildCuda;
   runs: { y?: number[]; code?: string; message?: string }[];
   model: { device: string; worst: number } | null;
+  testOp: { y?: number[]; code?: string; message?: string } | null;
 }
 
 function child(layout: string): ChildResult {
@@ -105,6 +113,7 @@ if (native().backendInfo().cuda.emulated) {
     t.is(r.runs[0].code, 'ERR_CONVBERT_UNSUPPORTED');
     t.regex(r.runs[0].message ?? '', /^CUDA device 0 .* older than sm_80, the oldest this build targets; usable: cuda:1$/);
     t.deepEqual(r.runs[1].y, CAUSAL_MEAN);
+    t.deepEqual(r.testOp?.y, CAUSAL_MEAN, r.testOp?.message);
     t.is(r.runs[2].code, 'ERR_CONVBERT_ARG');
     t.regex(r.runs[2].message ?? '', /CUDA ordinal 2 is outside \[0, 2\)/);
     // The engine on the default device: fp32 on both sides, one layer, hidden 16.
