@@ -7,6 +7,8 @@
 // ForwardWorker; forwardSync reads them in place on the calling thread;
 // dispose() frees native memory at once (a forward in flight keeps the model
 // alive until it ends); the ObjectWrap finalizer frees it otherwise.
+// Every forward goes through forward(model, target, job): the job is validated once
+// (validate_forward), then runs on the engine's ForwardTarget, which walks the one plan.
 // A second constructor argument { device, dtype, tf32, isa } places the engine:
 // device 'cpu' (default) | 'cuda' (= 'cuda:0') | 'cuda:N' hands the built Model to
 // cuda_engine_create (weights resident on that device; forwards run there); dtype
@@ -429,8 +431,11 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
         return;
       }
+      target_ = cuda_engine_target(ce);
       cuda_ = std::move(ce);
       device_ = "cuda:" + std::to_string(copts.device);
+    } else {
+      target_ = std::make_shared<CpuTarget>(*ops_);
     }
     float32_modules_ = model->float32_modules;
     model_ = std::move(model);
@@ -442,6 +447,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   void Finalize(Napi::BasicEnv env) override {
     if (adjusted_) Napi::MemoryManagement::AdjustExternalMemory(env, -adjusted_);
     adjusted_ = 0;
+    target_.reset();
     cuda_.reset();
     model_.reset();
   }
@@ -667,7 +673,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       return d.Promise();
     }
     keep.push_back(Napi::Persistent(info.This()));  // the Engine outlives its forwards
-    return QueueForward(env, model_, cuda_, ops_, std::move(job), std::move(own), std::move(keep));
+    return QueueForward(env, model_, target_, std::move(job), std::move(own), std::move(keep));
   }
 
   Napi::Value ForwardSyncImpl(const Napi::CallbackInfo& info) {
@@ -678,7 +684,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       err.ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    Status st = cuda_ ? cuda_engine_forward(*cuda_, job) : forward(*model_, *ops_, job);
+    Status st = forward(*model_, *target_, job);
     if (!st.ok()) Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -687,7 +693,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     if (model_) {
       Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -adjusted_);
       adjusted_ = 0;
-      cuda_.reset();  // a forward in flight holds its own reference
+      target_.reset();  // a forward in flight holds its own references
+      cuda_.reset();
       model_.reset();
     }
     return info.Env().Undefined();
@@ -717,6 +724,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   // Set when the engine runs on a CUDA device (device_ 'cuda:N'); model_ still
   // holds the config the request checks need.
   std::shared_ptr<CudaEngine> cuda_;
+  // Where forwards run (the CPU op table, or cuda_); forward() validates every job once before it.
+  std::shared_ptr<ForwardTarget> target_;
   std::string device_ = "cpu";
   std::string dtype_ = "float32";
   std::vector<std::string> float32_modules_;  // kept after dispose(), like dtype_
