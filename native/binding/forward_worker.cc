@@ -1,7 +1,7 @@
 // forward_worker.cc: one Napi::AsyncWorker per forward (better-sqlite3 /
-// sharp style), owning copies of the request's inputs. Execute runs
-// convbert::forward(model, target, job) (the CPU op table or a CUDA engine as the
-// target) on a libuv thread with no N-API calls; the model and target are held by
+// sharp style), owning copies of the request's inputs. Execute runs the validated
+// job on its ForwardTarget (the CPU op table or a CUDA engine) on a libuv thread
+// with no N-API calls; the model and target are held by
 // shared_ptr, so dispose() during a forward frees them only when the forward ends.
 // OnError builds a ConvBertError.
 #include "forward_worker.h"
@@ -31,7 +31,7 @@ class ForwardWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      status_ = forward(*model_, *target_, job_);
+      status_ = target_->run(*model_, job_);  // the binding validated job_ (validate_forward) when it read it
     } catch (const std::bad_alloc&) {
       status_ = Status::Error(StatusCode::kOutOfMemory, "forward: out of memory");
     } catch (const std::exception& e) {

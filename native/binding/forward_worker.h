@@ -24,8 +24,8 @@ struct ForwardInputs {
 
 // Queues the forward and returns its promise (resolves to undefined, rejects
 // with a ConvBertError). inputs owns job's inputs; keep holds references to its
-// output arrays and the Engine. The forward is forward(model, target, job): validated
-// once, then run on target (the CPU op table or a CUDA engine).
+// output arrays and the Engine. job must already have passed validate_forward (the
+// binding checks it when it reads the request); it runs on target (CPU or CUDA).
 Napi::Promise QueueForward(Napi::Env env, std::shared_ptr<const Model> model, std::shared_ptr<ForwardTarget> target,
                            ForwardJob job, ForwardInputs inputs, std::vector<Napi::Reference<Napi::Value>> keep);
 

@@ -249,11 +249,13 @@ struct WalkIO {
 Status walk_forward(const EngineConfig& cfg, const HeadConfig& head, const ModelRefs& w, const Backend& be,
                     const WalkIO& io, const ArenaPlan& plan, float* F);
 
-// Where a validated forward runs. forward(model, target, job) is the one entry: it
-// validates the job, then hands it to the target.
+// Where a validated forward runs. forward(model, target, job) validates, then hands the job
+// to the target; a caller that has already run validate_forward (the binding, when it reads
+// a request) calls run directly, so each request is checked exactly once.
 class ForwardTarget {
  public:
   virtual ~ForwardTarget() = default;
+  // job must have passed validate_forward(model.cfg, model.head, job).
   virtual Status run(const Model& model, const ForwardJob& job) = 0;
 };
 

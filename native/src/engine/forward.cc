@@ -40,13 +40,14 @@ struct Sizes {
   int64_t round(int64_t n) { return mul((add(n, kAlign - 1)) / kAlign, kAlign); }
 };
 
-// Checks p (n ints) against [0, hi); the message names the input and the flat position.
-Status check_range(const int32_t* p, int64_t n, int64_t hi, const char* name, const char* bound) {
+// Checks p (n ints) against [0, hi); the message names the input and the position as
+// [row, column] of the padded (B, L) layout, or [0, token] of a varlen one (cols = T).
+Status check_range(const int32_t* p, int64_t n, int64_t cols, int64_t hi, const char* name, const char* bound) {
   if (!p) return Status::Ok();
   for (int64_t t = 0; t < n; ++t)
     if (p[t] < 0 || p[t] >= hi)
-      return bad(std::string(name) + ": value " + std::to_string(p[t]) + " at flat position " + std::to_string(t) +
-                 " is outside [0, " + std::to_string(hi) + ") (" + bound + ")");
+      return bad(std::string(name) + ": value " + std::to_string(p[t]) + " at [" + std::to_string(t / cols) + ", " +
+                 std::to_string(t % cols) + "] is outside [0, " + std::to_string(hi) + ") (" + bound + ")");
   return Status::Ok();
 }
 
@@ -59,40 +60,45 @@ int64_t i8_scratch_bytes(const Model& m, int64_t M) {
 Status validate_forward(const EngineConfig& c, const HeadConfig& hc, const ForwardJob& j) {
   const int64_t B = j.B, L = j.L;
   if (B <= 0 || L <= 0) return Status::Error(StatusCode::kShape, "forward: B and L must be positive");
-  if (L > c.max_positions && !j.position_ids)
-    return Status::Error(StatusCode::kShape, "forward: sequence length " + std::to_string(L) +
-                                                 " exceeds max_position_embeddings " + std::to_string(c.max_positions));
   if (!j.last_hidden_state || (hc.kind != HeadKind::kNone && !j.logits) || (!j.input_ids && !j.inputs_embeds))
     return bad("forward: missing input or output buffer");
   if (!j.hidden_states.empty() && static_cast<int64_t>(j.hidden_states.size()) != c.layers + 1)
     return bad("forward: hidden_states needs num_hidden_layers + 1 arrays");
   if (!j.attentions.empty() && static_cast<int64_t>(j.attentions.size()) != c.layers)
     return bad("forward: attentions needs num_hidden_layers arrays");
+  int64_t longest = L;  // arange positions run to longest - 1
   if (j.seq_starts) {
     if (j.seq_starts[0] != 0) return bad("cu_seqlens[0] must be 0");
+    longest = 0;
     for (int64_t b = 0; b < B; ++b) {
       const int64_t len = static_cast<int64_t>(j.seq_starts[b + 1]) - j.seq_starts[b];
       if (len < 1 || len > L)
         return bad("cu_seqlens: sequence " + std::to_string(b) + " has length " + std::to_string(len) +
                    ", expected 1.." + std::to_string(L));
+      longest = std::max(longest, len);
     }
     if (j.attention_mask || !j.attentions.empty())
       return bad("cu_seqlens: varlen forwards take no attention_mask and return no attentions");
   }
   if (j.attention_mask && j.mask_rank != 2 && j.mask_rank != 3)
     return bad("forward: attention_mask rank must be 2 or 3");
+  if (longest > c.max_positions && !j.position_ids)
+    return Status::Error(StatusCode::kShape, "input_ids: sequence length " + std::to_string(longest) +
+                                                 " exceeds max_position_embeddings " + std::to_string(c.max_positions));
   const int64_t T = j.seq_starts ? j.seq_starts[B] : B * L;
+  const int64_t cols = j.seq_starts ? T : L;
   // Device backends gather with these without a bounds check of their own.
-  CONVBERT_RETURN_IF_ERROR(check_range(j.inputs_embeds ? nullptr : j.input_ids, T, c.vocab_size, "input_ids",
+  CONVBERT_RETURN_IF_ERROR(check_range(j.inputs_embeds ? nullptr : j.input_ids, T, cols, c.vocab_size, "input_ids",
                                        "vocab_size"));
-  CONVBERT_RETURN_IF_ERROR(check_range(j.token_type_ids, T, c.type_vocab, "token_type_ids", "type_vocab_size"));
-  CONVBERT_RETURN_IF_ERROR(check_range(j.position_ids, T, c.max_positions, "position_ids", "max_position_embeddings"));
+  CONVBERT_RETURN_IF_ERROR(check_range(j.token_type_ids, T, cols, c.type_vocab, "token_type_ids", "type_vocab_size"));
+  CONVBERT_RETURN_IF_ERROR(
+      check_range(j.position_ids, T, cols, c.max_positions, "position_ids", "max_position_embeddings"));
   if (j.cls_index) {
     for (int64_t b = 0; b < B; ++b) {
       const int64_t len = j.seq_starts ? j.seq_starts[b + 1] - j.seq_starts[b] : L;
       if (j.cls_index[b] < 0 || j.cls_index[b] >= len)
-        return bad("cls_index: " + std::to_string(j.cls_index[b]) + " at row " + std::to_string(b) +
-                   " is outside [0, " + std::to_string(len) + ")");
+        return bad("cls_index: value " + std::to_string(j.cls_index[b]) + " at [" + std::to_string(b) +
+                   "] is outside [0, " + std::to_string(len) + ")");
     }
   }
   return Status::Ok();
