@@ -1,10 +1,14 @@
-// backend.cu: device discovery for the CUDA build. cuda_info() asks the
-// runtime (linked statically, so only the NVIDIA driver is needed) once about
-// every device and turns every failure (no driver, no device, too old a driver,
-// no device of sm_80 or newer) into a one-line reason; the library then runs on
-// the CPU. cuda_begin(N) admits only a usable device N.
+// backend.cu: device discovery and the op table of the CUDA build. cuda_info()
+// asks the runtime (linked statically, so only the NVIDIA driver is needed) once
+// about every device and turns every failure (no driver, no device, too old a
+// driver, no device of sm_80 or newer) into a one-line reason; the library then
+// runs on the CPU. cuda_begin(N) admits only a usable device N. cuda_backend()
+// is the backend.h table the one forward walk drives on a device: the *_cuda
+// launchers on one stream, plus the walk's small glue kernels (⊙, mask bias,
+// pooling). The CPU reference of each slot is engine/cpu_backend.cc.
 #include <cuda_runtime.h>
 
+#include <limits>
 #include <string>
 
 #include "common.cuh"
@@ -124,6 +128,146 @@ Status cuda_begin(int device) {
   }
   CUDA_TRY(cudaSetDevice(device));
   return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+// The op table.
+
+namespace {
+
+// s[t, c] *= q[t, c] for the key conv's (pointwise ⊙ query), q with row stride ldq.
+__global__ void mul_rows_kernel(float* s, const float* q, int64_t rows, int64_t C, int64_t ldq) {
+  const int64_t n = rows * C;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    s[i] *= q[(i / C) * ldq + i % C];
+}
+
+// bias = (1 - m) * finfo(float32).min, in float like torch.
+__global__ void mask_bias_kernel(const float* m, float* bias, int64_t n) {
+  const float fmin = -3.40282346638528859812e+38f;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    bias[i] = (1.0f - m[i]) * fmin;
+}
+
+// One row per sequence (block b): mode 0 first token, 1 last, 2 mean, 3 index[b] (null: last).
+__global__ void pool_kernel(const float* h, float* out, int64_t H, int64_t L, const int32_t* seq_starts,
+                            const int32_t* index, int mode) {
+  const int64_t b = blockIdx.x;
+  int64_t start, len;
+  seq_bounds(seq_starts, b, L, &start, &len);
+  for (int64_t x = threadIdx.x; x < H; x += blockDim.x) {
+    float v;
+    if (mode == 2) {
+      float acc = 0.0f;
+      for (int64_t l = 0; l < len; ++l) acc += h[(start + l) * H + x];
+      v = acc / static_cast<float>(len);
+    } else {
+      const int64_t idx = mode == 0 ? 0 : mode == 1 ? len - 1 : (index ? index[b] : len - 1);
+      v = h[(start + idx) * H + x];
+    }
+    out[b * H + x] = v;
+  }
+}
+
+CudaCtx& ctx_of(void* ctx) { return *static_cast<CudaCtx*>(ctx); }
+
+Status linear_op(void* ctx, const LinearArgs& l) {
+  const CudaCtx& c = ctx_of(ctx);
+  const DevLinear& w = *static_cast<const DevLinear*>(l.w.w);
+  const int64_t Ng = w.N / w.G, Kg = w.K / w.G;
+  const size_t esize = c.dtype == CudaDtype::kFloat32 ? 4 : 2;
+  for (int64_t g = 0; g < w.G; ++g) {
+    GemmDevArgs a;
+    a.A = l.x + g * Kg;
+    a.lda = l.ldx;
+    a.B = static_cast<const char*>(w.W) + static_cast<size_t>(g * Ng * Kg) * esize;
+    a.ldb = Kg;
+    a.bdtype = c.dtype;
+    a.tf32 = c.tf32;
+    a.bias = w.bias ? w.bias + g * Ng : nullptr;
+    a.residual = l.residual ? l.residual + g * Ng : nullptr;
+    a.ldr = l.ldr;
+    a.C = l.y + g * Ng;
+    a.ldc = l.ldy;
+    a.M = l.M;
+    a.N = Ng;
+    a.K = Kg;
+    a.act = static_cast<int32_t>(l.act);
+    CONVBERT_RETURN_IF_ERROR(gemm_cuda(a, c.stream));
+  }
+  return Status::Ok();
+}
+
+Status embedding_op(void* ctx, const EmbeddingArgs& a) { return embedding_cuda(a, ctx_of(ctx).stream); }
+Status layernorm_op(void* ctx, const LayerNormArgs& a) { return layernorm_cuda(a, ctx_of(ctx).stream); }
+Status softmax_op(void* ctx, const SoftmaxArgs& a) { return softmax_cuda(a, ctx_of(ctx).stream); }
+Status sepconv_op(void* ctx, const SepConvArgs& a) { return sepconv_cuda(a, ctx_of(ctx).stream); }
+Status dynconv_op(void* ctx, const DynConvArgs& a) { return dynconv_cuda(a, false, ctx_of(ctx).stream); }
+Status dynconv_logits_op(void* ctx, const DynConvArgs& a) { return dynconv_cuda(a, true, ctx_of(ctx).stream); }
+Status attention_op(void* ctx, const AttentionArgs& a) { return attention_cuda(a, false, ctx_of(ctx).stream); }
+Status activation_op(void* ctx, const ActivationArgs& a) {
+  if (a.rows < 0 || a.C < 0) return Status::Error(StatusCode::kInvalidArgument, "activation: bad sizes");
+  int64_t n = 0;
+  if (__builtin_mul_overflow(a.rows, a.C, &n))
+    return Status::Error(StatusCode::kInvalidArgument, "activation: rows x C overflows int64");
+  return activation_cuda(a.x, a.y, a.bias, n, a.C, a.act, ctx_of(ctx).stream);
+}
+
+Status mul_op(void* ctx, const MulArgs& a) {
+  const int64_t n = a.rows * a.C;
+  if (n <= 0) return Status::Ok();
+  CONVBERT_LAUNCH(mul_rows_kernel, grid_for(n, 256), 256, 0, ctx_of(ctx).stream)(a.s, a.q, a.rows, a.C, a.ldq);
+  CUDA_TRY(cudaGetLastError());
+  return Status::Ok();
+}
+
+Status mask_bias_op(void* ctx, const MaskBiasArgs& a) {
+  if (a.n <= 0) return Status::Ok();
+  CONVBERT_LAUNCH(mask_bias_kernel, grid_for(a.n, 256), 256, 0, ctx_of(ctx).stream)(a.mask, a.bias, a.n);
+  CUDA_TRY(cudaGetLastError());
+  return Status::Ok();
+}
+
+Status pool_op(void* ctx, const PoolArgs& a) {
+  if (a.B <= 0) return Status::Ok();
+  // One block per sequence on grid x (limit 2^31 - 1).
+  if (a.B > std::numeric_limits<int32_t>::max())
+    return Status::Error(StatusCode::kUnsupported, "pool (cuda): more sequences than a grid holds");
+  CONVBERT_LAUNCH(pool_kernel, static_cast<unsigned>(a.B), 256, 0, ctx_of(ctx).stream)(
+      a.h, a.out, a.H, a.L, a.seq_starts, a.index, static_cast<int>(a.mode));
+  CUDA_TRY(cudaGetLastError());
+  return Status::Ok();
+}
+
+Status copy_op(void* ctx, float* dst, const float* src, int64_t n) {
+  if (dst == src || n <= 0) return Status::Ok();
+  CUDA_TRY(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToDevice, ctx_of(ctx).stream));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Backend cuda_backend(CudaCtx* ctx) {
+  Backend b;
+  b.name = "cuda";
+  b.ctx = ctx;
+  b.linear = linear_op;
+  b.linear_residual = true;
+  b.embedding = embedding_op;
+  b.layernorm = layernorm_op;
+  b.softmax = softmax_op;
+  b.sepconv = sepconv_op;
+  b.dynconv = dynconv_op;
+  b.dynconv_logits = dynconv_logits_op;
+  b.attention = attention_op;
+  b.activation = activation_op;
+  b.mul = mul_op;
+  b.mask_bias = mask_bias_op;
+  b.pool = pool_op;
+  b.copy = copy_op;
+  return b;
 }
 
 }  // namespace convbert

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "convbert/backend.h"
 #include "convbert/cuda_backend.h"
 #include "common.cuh"
 #include "convbert/ops.h"
@@ -93,6 +94,25 @@ Status run_timed(Fn launch) {
   if (e1) cudaEventDestroy(e1);
   return st;
 }
+
+// ---------------------------------------------------------------------------
+// The CUDA op table (backend.h) the forward walk drives, built in backend.cu from the
+// launchers above. A linear layer on the device: G block-diagonal groups, group g's
+// weight (N/G, K/G) row-major at g*(N/G)*(K/G), elements of the context's dtype;
+// LinearRef::w points at one.
+struct DevLinear {
+  const void* W = nullptr;
+  const float* bias = nullptr;
+  int64_t N = 0, K = 0, G = 1;
+};
+// Per-engine state behind Backend::ctx: every op enqueues on stream, gemms read dtype weights.
+struct CudaCtx {
+  cudaStream_t stream = nullptr;
+  CudaDtype dtype = CudaDtype::kFloat32;
+  bool tf32 = false;
+};
+// Fused slots: the residual in the gemm epilogue, the tap softmax inside dynconv.
+Backend cuda_backend(CudaCtx* ctx);
 
 // Host check of varlen offsets (cu_seqlens) before they size a copy or a grid: seq_starts[0] == 0
 // and every length in [0, L]. `what` names the op in the message.

@@ -7,6 +7,8 @@
 // ForwardWorker; forwardSync reads them in place on the calling thread;
 // dispose() frees native memory at once (a forward in flight keeps the model
 // alive until it ends); the ObjectWrap finalizer frees it otherwise.
+// Every request is validated once, in Parse (engine.h validate_forward), before it reaches
+// the engine's ForwardTarget (CPU or CUDA), which walks the one plan.
 // A second constructor argument { device, dtype, tf32, isa } places the engine:
 // device 'cpu' (default) | 'cuda' (= 'cuda:0') | 'cuda:N' hands the built Model to
 // cuda_engine_create (weights resident on that device; forwards run there); dtype
@@ -145,18 +147,6 @@ bool CheckFinite(const float* p, const std::vector<int64_t>& dims, const char* n
     for (size_t k = 0; k < idx.size(); ++k) at += (k ? ", " : "") + std::to_string(idx[k]);
     f->msg = std::string(name) + ": expected finite values, got " + JsNumber(p[i]) + " at " + at + "]";
     return false;
-  }
-  return true;
-}
-
-bool CheckRange(const int32_t* p, int64_t n, int64_t hi, int64_t L, const char* name, const char* bound, Fail* f) {
-  if (!p) return true;
-  for (int64_t i = 0; i < n; ++i) {
-    if (p[i] < 0 || p[i] >= hi) {
-      f->msg = std::string(name) + ": value " + std::to_string(p[i]) + " at [" + std::to_string(i / L) + ", " +
-               std::to_string(i % L) + "] is outside [0, " + std::to_string(hi) + ") (" + bound + ")";
-      return false;
-    }
   }
   return true;
 }
@@ -429,8 +419,11 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
         return;
       }
+      target_ = cuda_engine_target(ce);
       cuda_ = std::move(ce);
       device_ = "cuda:" + std::to_string(copts.device);
+    } else {
+      target_ = std::make_shared<CpuTarget>(*ops_);
     }
     float32_modules_ = model->float32_modules;
     model_ = std::move(model);
@@ -442,6 +435,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   void Finalize(Napi::BasicEnv env) override {
     if (adjusted_) Napi::MemoryManagement::AdjustExternalMemory(env, -adjusted_);
     adjusted_ = 0;
+    target_.reset();
     cuda_.reset();
     model_.reset();
   }
@@ -480,7 +474,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       return fail();
     }
     const int64_t H = c.hidden, S = c.sa_heads;
-    int64_t T = B * L, longest = L;
+    int64_t T = B * L;
     job->B = B;
     job->L = L;
     // Varlen: cu_seqlens (B + 1) replaces the (B, L) token grid by T = cu_seqlens[B] packed tokens.
@@ -492,7 +486,6 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       job->seq_starts_storage.assign(job->seq_starts, job->seq_starts + B + 1);
       job->seq_starts = job->seq_starts_storage.data();
       const int32_t* cu = job->seq_starts;
-      longest = 0;
       for (int64_t b = 0; b < B; ++b) {
         const int64_t len = static_cast<int64_t>(cu[b + 1]) - cu[b];
         if ((b == 0 && cu[0] != 0) || len < 1 || len > L) {
@@ -503,7 +496,6 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                   ", cu_seqlens[" + std::to_string(b + 1) + "] = " + std::to_string(cu[b + 1]);
           return fail();
         }
-        longest = std::max(longest, len);
       }
       T = cu[B];
       if (!mask_absent(req) || !out_absent(req, "attentions")) {
@@ -522,19 +514,6 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       return fail();
     if (!job->input_ids == !job->inputs_embeds) {
       f.msg = "forward: exactly one of input_ids and inputs_embeds must be given";
-      return fail();
-    }
-    // Positions in messages are [row, column] in the padded layout, [0, token] in varlen.
-    const int64_t cols = job->seq_starts ? T : L;
-    if (!CheckRange(job->input_ids, T, c.vocab_size, cols, "input_ids", "vocab_size", &f) ||
-        !CheckRange(job->token_type_ids, T, c.type_vocab, cols, "token_type_ids", "type_vocab_size", &f) ||
-        !CheckRange(job->position_ids, T, c.max_positions, cols, "position_ids", "max_position_embeddings", &f))
-      return fail();
-    if (!job->position_ids && longest > c.max_positions) {
-      f.base = StatusCode::kShape;
-      f.code = "ERR_CONVBERT_SHAPE";
-      f.msg = "input_ids: sequence length " + std::to_string(longest) + " exceeds max_position_embeddings " +
-              std::to_string(c.max_positions);
       return fail();
     }
     const Napi::Value mask = req.Get("attention_mask");
@@ -564,16 +543,6 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                      "attention_mask", &f) ||
         !CheckFinite(job->head_mask, {c.layers, S}, "head_mask", &f))
       return fail();
-    if (job->cls_index) {
-      for (int64_t b = 0; b < B; ++b) {
-        const int64_t len = job->seq_starts ? job->seq_starts[b + 1] - job->seq_starts[b] : L;
-        if (job->cls_index[b] < 0 || job->cls_index[b] >= len) {
-          f.msg = "cls_index: value " + std::to_string(job->cls_index[b]) + " at [" + std::to_string(b) +
-                  "] is outside [0, " + std::to_string(len) + ")";
-          return fail();
-        }
-      }
-    }
     if (!req.Get("outputs").IsObject()) {
       f.msg = "req.outputs: expected an object";
       return fail();
@@ -623,6 +592,14 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         ls.dst->push_back(const_cast<float*>(p));
       }
     }
+    // The one request check (engine.h validate_forward: ids, types, positions and cls_index in
+    // range, lengths against max_position_embeddings, buffers), here, before the job reaches its
+    // target (CPU or CUDA), which then runs it without checking again.
+    const Status vs = validate_forward(c, hc, *job);
+    if (!vs.ok()) {
+      *err = Addon::Of(env)->MakeError(env, vs);
+      return false;
+    }
     return true;
   }
 
@@ -667,7 +644,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       return d.Promise();
     }
     keep.push_back(Napi::Persistent(info.This()));  // the Engine outlives its forwards
-    return QueueForward(env, model_, cuda_, ops_, std::move(job), std::move(own), std::move(keep));
+    return QueueForward(env, model_, target_, std::move(job), std::move(own), std::move(keep));
   }
 
   Napi::Value ForwardSyncImpl(const Napi::CallbackInfo& info) {
@@ -678,7 +655,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       err.ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    Status st = cuda_ ? cuda_engine_forward(*cuda_, job) : forward(*model_, *ops_, job);
+    Status st = target_->run(*model_, job);  // validated by Parse
     if (!st.ok()) Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -687,7 +664,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     if (model_) {
       Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -adjusted_);
       adjusted_ = 0;
-      cuda_.reset();  // a forward in flight holds its own reference
+      target_.reset();  // a forward in flight holds its own references
+      cuda_.reset();
       model_.reset();
     }
     return info.Env().Undefined();
@@ -717,6 +695,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   // Set when the engine runs on a CUDA device (device_ 'cuda:N'); model_ still
   // holds the config the request checks need.
   std::shared_ptr<CudaEngine> cuda_;
+  // Where forwards run (the CPU op table, or cuda_); Parse has validated every job it is given.
+  std::shared_ptr<ForwardTarget> target_;
   std::string device_ = "cpu";
   std::string dtype_ = "float32";
   std::vector<std::string> float32_modules_;  // kept after dispose(), like dtype_

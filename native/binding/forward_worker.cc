@@ -1,8 +1,9 @@
 // forward_worker.cc: one Napi::AsyncWorker per forward (better-sqlite3 /
-// sharp style), owning copies of the request's inputs. Execute runs convbert::forward (or cuda_engine_forward when the
-// Engine lives on a CUDA device) on a libuv thread with no N-API calls; the model
-// and CUDA engine are held by shared_ptr, so dispose() during a forward frees
-// them only when the forward ends. OnError builds a ConvBertError.
+// sharp style), owning copies of the request's inputs. Execute runs the validated
+// job on its ForwardTarget (the CPU op table or a CUDA engine) on a libuv thread
+// with no N-API calls; the model and target are held by
+// shared_ptr, so dispose() during a forward frees them only when the forward ends.
+// OnError builds a ConvBertError.
 #include "forward_worker.h"
 
 #include <exception>
@@ -15,14 +16,12 @@ namespace {
 
 class ForwardWorker : public Napi::AsyncWorker {
  public:
-  ForwardWorker(Napi::Env env, std::shared_ptr<const Model> model, std::shared_ptr<CudaEngine> cuda,
-                const OpTable* ops, ForwardJob job, ForwardInputs inputs,
-                std::vector<Napi::Reference<Napi::Value>> keep)
+  ForwardWorker(Napi::Env env, std::shared_ptr<const Model> model, std::shared_ptr<ForwardTarget> target,
+                ForwardJob job, ForwardInputs inputs, std::vector<Napi::Reference<Napi::Value>> keep)
       : Napi::AsyncWorker(env, "convbert.forward"),
         deferred_(Napi::Promise::Deferred::New(env)),
         model_(std::move(model)),
-        cuda_(std::move(cuda)),
-        ops_(ops),
+        target_(std::move(target)),
         job_(std::move(job)),
         inputs_(std::move(inputs)),
         keep_(std::move(keep)) {}
@@ -32,7 +31,7 @@ class ForwardWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      status_ = cuda_ ? cuda_engine_forward(*cuda_, job_) : forward(*model_, *ops_, job_);
+      status_ = target_->run(*model_, job_);  // the binding validated job_ (validate_forward) when it read it
     } catch (const std::bad_alloc&) {
       status_ = Status::Error(StatusCode::kOutOfMemory, "forward: out of memory");
     } catch (const std::exception& e) {
@@ -65,7 +64,7 @@ class ForwardWorker : public Napi::AsyncWorker {
 
  private:
   void Release() {
-    cuda_.reset();
+    target_.reset();
     model_.reset();
     for (auto& r : keep_) {
       try {
@@ -78,8 +77,7 @@ class ForwardWorker : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<const Model> model_;
-  std::shared_ptr<CudaEngine> cuda_;
-  const OpTable* ops_;
+  std::shared_ptr<ForwardTarget> target_;
   ForwardJob job_;
   ForwardInputs inputs_;  // what job_'s input pointers point into
   std::vector<Napi::Reference<Napi::Value>> keep_;
@@ -88,10 +86,9 @@ class ForwardWorker : public Napi::AsyncWorker {
 
 }  // namespace
 
-Napi::Promise QueueForward(Napi::Env env, std::shared_ptr<const Model> model, std::shared_ptr<CudaEngine> cuda,
-                           const OpTable* ops, ForwardJob job, ForwardInputs inputs,
-                           std::vector<Napi::Reference<Napi::Value>> keep) {
-  auto* w = new ForwardWorker(env, std::move(model), std::move(cuda), ops, std::move(job), std::move(inputs),
+Napi::Promise QueueForward(Napi::Env env, std::shared_ptr<const Model> model, std::shared_ptr<ForwardTarget> target,
+                           ForwardJob job, ForwardInputs inputs, std::vector<Napi::Reference<Napi::Value>> keep) {
+  auto* w = new ForwardWorker(env, std::move(model), std::move(target), std::move(job), std::move(inputs),
                               std::move(keep));
   Napi::Promise p = w->Promise();
   w->Queue();

@@ -24,10 +24,9 @@ struct ForwardInputs {
 
 // Queues the forward and returns its promise (resolves to undefined, rejects
 // with a ConvBertError). inputs owns job's inputs; keep holds references to its
-// output arrays and the Engine. When cuda is set the forward runs on that CUDA
-// engine, else on the CPU with ops.
-Napi::Promise QueueForward(Napi::Env env, std::shared_ptr<const Model> model, std::shared_ptr<CudaEngine> cuda,
-                           const OpTable* ops, ForwardJob job, ForwardInputs inputs,
-                           std::vector<Napi::Reference<Napi::Value>> keep);
+// output arrays and the Engine. job must already have passed validate_forward (the
+// binding checks it when it reads the request); it runs on target (CPU or CUDA).
+Napi::Promise QueueForward(Napi::Env env, std::shared_ptr<const Model> model, std::shared_ptr<ForwardTarget> target,
+                           ForwardJob job, ForwardInputs inputs, std::vector<Napi::Reference<Napi::Value>> keep);
 
 }  // namespace convbert

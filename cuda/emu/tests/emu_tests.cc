@@ -20,6 +20,10 @@
 #include "kernels.cuh"
 
 #ifdef CONVBERT_EMU_TESTS_ENGINE
+#include <algorithm>
+#include <memory>
+
+#include "convbert/cpu.h"
 #include "convbert/engine.h"
 #endif
 
@@ -324,6 +328,120 @@ void test_engine_refuses_bf16_model() {
           "cuda_engine_create on a %s model: %s", weight_dtype_name(dt), st.message.c_str());
   }
 }
+
+// The one forward walk: the CUDA engine is a ForwardTarget running the CPU's walk_forward on
+// the CUDA table. forward(model, target, job) validates before either target sees the job (an
+// out-of-range id reaches no gather: the CUDA embedding kernel has no bounds check of its own);
+// a varlen job gives the CPU's result (atol 1e-4 + rtol 1e-4: the same ops, only the gemm
+// summation order differs), and a second split with the same (B, L, T) replays the captured
+// graph (no new capture) with the new boundaries read from the arena.
+void test_engine_one_walk() {
+  EngineConfig c;
+  c.vocab_size = 23;
+  c.hidden = 16;
+  c.embedding = 12;
+  c.layers = 2;
+  c.sa_heads = 2;
+  c.head_dim = 4;
+  c.intermediate = 24;
+  c.conv_kernel = 3;
+  c.groups = 2;
+  c.max_positions = 16;
+  c.type_vocab = 2;
+  c.hidden_act = 1;
+  HeadConfig h;
+  h.kind = HeadKind::kMultipleChoice;
+  h.num_outputs = 1;
+  h.summary_type = SummaryType::kClsIndex;
+  h.summary_use_proj = true;
+  h.summary_proj_out = 16;
+  h.summary_act = 9;  // tanh
+  std::vector<WeightSpec> specs = expected_weights(c, h);
+  std::vector<std::vector<float>> store(specs.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    store[i].resize(static_cast<size_t>(specs[i].numel));
+    for (size_t k = 0; k < store[i].size(); ++k) store[i][k] = 0.3f * std::sin(0.7f * k + 1.3f * i);
+  }
+  WeightLookup lookup = [&](const WeightSpec& w) -> const float* {
+    for (size_t i = 0; i < specs.size(); ++i)
+      if (specs[i].name == w.name && specs[i].numel == w.numel) return store[i].data();
+    return nullptr;
+  };
+  std::shared_ptr<Model> m;
+  Status st = build_model(c, h, lookup, &m);
+  CHECK(st.ok(), "build_model: %s", st.message.c_str());
+  if (!st.ok()) return;
+  std::shared_ptr<CudaEngine> e;
+  st = cuda_engine_create(*m, CudaEngineOptions{}, &e);
+  CHECK(st.ok(), "cuda_engine_create: %s", st.message.c_str());
+  if (!st.ok()) return;
+  std::shared_ptr<ForwardTarget> gpu = cuda_engine_target(e);
+  CpuTarget cpu(cpu_ops());
+
+  struct Run {
+    std::vector<int32_t> ids, seq, cls;
+    std::vector<float> last, logits;
+    std::vector<std::vector<float>> hidden;
+    ForwardJob job;
+  };
+  auto make = [&](const std::vector<int32_t>& lens) {
+    auto r = std::make_unique<Run>();
+    const int64_t B = static_cast<int64_t>(lens.size());
+    r->seq.assign(1, 0);
+    int64_t L = 0;
+    for (int32_t n : lens) {
+      r->seq.push_back(r->seq.back() + n);
+      L = std::max<int64_t>(L, n);
+      r->cls.push_back(n / 2);
+    }
+    const int64_t T = r->seq.back();
+    for (int64_t t = 0; t < T; ++t) r->ids.push_back(static_cast<int32_t>((t * 5 + 2) % c.vocab_size));
+    r->last.assign(static_cast<size_t>(T * c.hidden), 0.f);
+    r->logits.assign(static_cast<size_t>(B), 0.f);
+    r->hidden.assign(static_cast<size_t>(c.layers + 1), std::vector<float>(static_cast<size_t>(T * c.hidden)));
+    r->job.B = B;
+    r->job.L = L;
+    r->job.input_ids = r->ids.data();
+    r->job.seq_starts = r->seq.data();
+    r->job.cls_index = r->cls.data();
+    r->job.last_hidden_state = r->last.data();
+    r->job.logits = r->logits.data();
+    for (auto& v : r->hidden) r->job.hidden_states.push_back(v.data());
+    return r;
+  };
+  auto close = [](const std::vector<float>& a, const std::vector<float>& b) {
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!(std::fabs(a[i] - b[i]) <= 1e-4f + 1e-4f * std::fabs(b[i]))) return false;
+    return true;
+  };
+  for (const std::vector<int32_t>& lens : {std::vector<int32_t>{3, 7, 1, 5}, std::vector<int32_t>{7, 3, 5, 1}}) {
+    auto want = make(lens), got = make(lens);
+    st = forward(*m, cpu, want->job);
+    CHECK(st.ok(), "cpu forward: %s", st.message.c_str());
+    st = forward(*m, *gpu, got->job);
+    CHECK(st.ok(), "cuda forward: %s", st.message.c_str());
+    CHECK(close(got->last, want->last), "last_hidden_state differs (lengths %d %d)", lens[0], lens[1]);
+    CHECK(close(got->logits, want->logits), "logits differ: %g vs %g", got->logits[0], want->logits[0]);
+    for (size_t i = 0; i < want->hidden.size(); ++i)
+      CHECK(close(got->hidden[i], want->hidden[i]), "hidden_states.%zu differs", i);
+    CHECK(cuda_engine_graph_count(*e) == 1, "one captured graph for one (B, L, T), got %lld",
+          static_cast<long long>(cuda_engine_graph_count(*e)));
+  }
+  // Validation runs before the target: both refuse the same way, and nothing is enqueued.
+  auto bad = make({3, 2});
+  bad->ids[4] = static_cast<int32_t>(c.vocab_size);
+  for (ForwardTarget* t : {static_cast<ForwardTarget*>(&cpu), gpu.get()}) {
+    st = forward(*m, *t, bad->job);
+    CHECK(st.code == StatusCode::kInvalidArgument && st.message.find("input_ids") != std::string::npos,
+          "an id past vocab_size: %s", st.message.c_str());
+  }
+  auto bad_cls = make({3, 2});
+  bad_cls->cls[1] = 2;
+  st = forward(*m, *gpu, bad_cls->job);
+  CHECK(st.code == StatusCode::kInvalidArgument && st.message.find("cls_index") != std::string::npos,
+        "cls_index past its sequence: %s", st.message.c_str());
+  CHECK(cuda_engine_graph_count(*e) == 1, "refused jobs captured a graph");
+}
 #endif
 
 }  // namespace
@@ -363,6 +481,7 @@ int main(int argc, char** argv) {
       {"activation_checks", test_activation_checks},
 #ifdef CONVBERT_EMU_TESTS_ENGINE
       {"engine_refuses_bf16_model", test_engine_refuses_bf16_model},
+      {"engine_one_walk", test_engine_one_walk},
 #endif
   };
   for (auto& t : tests) {

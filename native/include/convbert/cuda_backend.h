@@ -3,7 +3,8 @@
 // entry point returns kUnsupported with the reason), so the binding has no
 // #ifdefs. No CUDA headers: the binding never sees them. The *_cuda_host entry
 // points copy host arrays in, run one kernel and copy out (tests and bench);
-// the engine keeps everything on the device (cuda/engine.cu).
+// the engine keeps everything on the device (cuda/engine.cu) and runs the one
+// forward walk (engine.h walk_forward) on the CUDA op table (cuda/backend.cu).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -139,9 +140,11 @@ struct CudaEngineOptions {
 class CudaEngine;
 // Copies (and unpacks) every weight of a built CPU Model to the device.
 Status cuda_engine_create(const Model& model, const CudaEngineOptions& opts, std::shared_ptr<CudaEngine>* out);
-// Same contract as forward(model, ops, job): host inputs and preallocated host outputs.
-// Calls on one engine are serialized.
-Status cuda_engine_forward(CudaEngine& engine, const ForwardJob& job);
+// The engine as a ForwardTarget (sharing its ownership): forward(model, target, job) with the
+// Model it was created from validates the job, then the engine stages the host inputs, runs
+// walk_forward on the CUDA op table (captured once per request shape as a CUDA graph and
+// replayed) and copies the outputs back. Calls on one engine are serialized.
+std::shared_ptr<ForwardTarget> cuda_engine_target(const std::shared_ptr<CudaEngine>& engine);
 // Device bytes held: weights, and the arena.
 int64_t cuda_engine_weight_bytes(const CudaEngine& engine);
 int64_t cuda_engine_arena_bytes(const CudaEngine& engine);

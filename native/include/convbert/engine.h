@@ -1,8 +1,10 @@
 // engine.h: the ConvBERT encoder and its heads as one forward over a workspace
 // arena (HF modeling_convbert, transformers >= 4.27 geometry, float32, eval).
 // A Model owns native copies of every weight, linear layers pre-packed for
-// gemm; forward() walks the layers through an OpTable and reuses arenas from a
-// small per-model pool, so the steady state allocates nothing. No Node headers.
+// gemm. The plan exists once (walk_forward, on a backend.h op table); a
+// ForwardTarget runs it: CpuTarget on the host over arenas reused from a small
+// per-model pool (the steady state allocates nothing), the CUDA engine on a
+// device inside graph capture. No Node headers.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -11,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "convbert/backend.h"
 #include "convbert/huge_vector.h"
 #include "convbert/ops.h"
 #include "convbert/status.h"
@@ -132,6 +135,8 @@ class Model {
   int64_t max_linear_k = 0;
   // Linear modules build_model was asked to keep in float32 (HF module names).
   std::vector<std::string> float32_modules;
+  // The weights above as the CPU backend's refs (set by build_model; the vectors never move after).
+  ModelRefs refs;
 
   // Native bytes held by the packed weights, and by the pooled arenas.
   int64_t weight_bytes() const { return weight_bytes_; }
@@ -188,7 +193,84 @@ struct ForwardJob {
   std::vector<float*> attentions;          // empty, or layers arrays of (B, sa_heads, L, L)
 };
 
-// Runs the whole forward on the calling thread (kernels use the engine pool).
+// The one request check, run before any backend sees the job: sizes, buffers, output
+// counts, cu_seqlens, mask rank, and every id, type, position and cls_index in range
+// (kShape / kInvalidArgument naming the input). Backends trust a validated job.
+Status validate_forward(const EngineConfig& cfg, const HeadConfig& head, const ForwardJob& job);
+
+// Fills positions (T ints) as the forward uses them: position_ids when given, else
+// arange per sequence (per row of the padded layout, or per cu_seqlens sequence).
+void fill_positions(const ForwardJob& job, int32_t* positions);
+
+// Offsets, in elements of a backend's float and int arenas, of everything one request
+// needs. Staged (device) targets also get slots for the inputs and outputs they copy in
+// and out; the CPU reads and writes the job's host arrays in place.
+struct ArenaPlan {
+  int64_t B = 0, L = 0, T = 0, mask_n = 0, logits_n = 0;
+  // floats: the walk's buffers (dw, s, kern and the (T, E) embedding scratch share big).
+  int64_t h = 0, h1 = 0, qkvc = 0, ctx = 0, tmp = 0, big = 0, dw = 0, s = 0, kern = 0, mask_bias = 0, scratch = 0,
+          head = 0, q8 = 0;
+  // floats, staged only: the raw mask, inputs_embeds, head_mask, logits, hidden states, attentions.
+  int64_t mask_in = 0, embeds = 0, head_mask = 0, logits = 0, hidden = 0, attn = 0;
+  int64_t f_total = 0;
+  // ints: positions; staged only: input_ids, token_type_ids, cu_seqlens, cls_index.
+  int64_t positions = 0, ids = 0, types = 0, seq = 0, cls = 0;
+  int64_t i_total = 0;
+};
+struct PlanOptions {
+  bool staged = false;              // carve input/output slots (device targets)
+  bool attention_scratch = false;   // Backend::attention_scratch
+  int64_t linear_scratch_bytes = 0; // LinearArgs::scratch bytes (CPU int8 models)
+};
+// kShape when a size overflows int64 (the binding's bounds keep real requests far below).
+Status plan_arena(const EngineConfig& cfg, const HeadConfig& head, const ForwardJob& job, const PlanOptions& opts,
+                  ArenaPlan* plan);
+
+// The inputs and outputs of one walk, in the backend's memory. Null where the job has none.
+struct WalkIO {
+  int64_t B = 0, L = 0, T = 0;
+  const int32_t* ids = nullptr;       // null when embeds is set
+  const float* embeds = nullptr;
+  const int32_t* types = nullptr;     // null: all 0
+  const int32_t* positions = nullptr; // required (fill_positions)
+  const float* mask = nullptr;        // raw attention_mask, 1 attend / 0 masked
+  int32_t mask_rank = 0;
+  const float* head_mask = nullptr;   // (layers, sa_heads)
+  const int32_t* cls_index = nullptr;
+  const int32_t* seq_starts = nullptr;
+  float* last_hidden_state = nullptr;
+  float* logits = nullptr;
+  float* const* hidden_states = nullptr;  // layers + 1 arrays, or null
+  float* const* attentions = nullptr;     // layers arrays, or null
+};
+
+// The ConvBERT encoder and head, once, for every backend: embeddings, layers, head, over
+// the arena at F laid out by plan. Enqueues only (on a device): no sync, no host reads.
+Status walk_forward(const EngineConfig& cfg, const HeadConfig& head, const ModelRefs& w, const Backend& be,
+                    const WalkIO& io, const ArenaPlan& plan, float* F);
+
+// Where a validated forward runs. forward(model, target, job) validates, then hands the job
+// to the target; a caller that has already run validate_forward (the binding, when it reads
+// a request) calls run directly, so each request is checked exactly once.
+class ForwardTarget {
+ public:
+  virtual ~ForwardTarget() = default;
+  // job must have passed validate_forward(model.cfg, model.head, job).
+  virtual Status run(const Model& model, const ForwardJob& job) = 0;
+};
+
+// The host: walk_forward on cpu_backend(ops) over an arena from the model's pool.
+class CpuTarget final : public ForwardTarget {
+ public:
+  explicit CpuTarget(const OpTable& ops) : ops_(&ops) {}
+  Status run(const Model& model, const ForwardJob& job) override;
+
+ private:
+  const OpTable* ops_;
+};
+
+Status forward(const Model& model, ForwardTarget& target, const ForwardJob& job);
+// forward(model, CpuTarget(ops), job): the whole forward on the calling thread (kernels use the engine pool).
 Status forward(const Model& model, const OpTable& ops, const ForwardJob& job);
 
 }  // namespace convbert

@@ -1,4 +1,4 @@
-// engine_internal.h: helpers shared by forward.cc and heads.cc (not public).
+// engine_internal.h: helpers shared by forward.cc, heads.cc and cpu_backend.cc (not public).
 #pragma once
 #include <cstdint>
 
@@ -6,17 +6,13 @@
 
 namespace convbert {
 
-// y (M, N) = act(x (M, K; row stride ldx) · Wᵀ + bias), for every group of w. i8_scratch:
-// int8 models only, i8_scratch_bytes(m, M) bytes of arena for the quantised rows.
-Status engine_linear(const OpTable& ops, const PackedLinear& w, const float* x, int64_t ldx, int64_t M, float* y,
-                     int64_t ldy, Activation act, uint8_t* i8_scratch);
 // Bytes of int8 activation scratch any linear layer of m needs for up to M rows (0 unless int8).
 int64_t i8_scratch_bytes(const Model& m, int64_t M);
-// Floats of arena the head needs for a (B, L) batch.
-int64_t head_scratch_size(const Model& m, int64_t B, int64_t L);
-// Computes the head's logits from the final hidden states h (T tokens: B*L padded, or varlen);
-// emb is a (B*L, max(E, hidden)) scratch, buf has head_scratch_size floats.
-Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, int64_t T, const float* h, float* emb,
-                float* buf, uint8_t* i8_scratch);
+// Floats of arena the head needs for B sequences: pooled rows (B, hidden) and their
+// projection (B, max(hidden, summary_proj_out)) for the pooling heads, else 0.
+int64_t head_scratch_size(const EngineConfig& c, const HeadConfig& h, int64_t B);
+// The head's logits from the final hidden states at F + p.h (the second half of walk_forward).
+Status walk_head(const EngineConfig& c, const HeadConfig& hc, const ModelRefs& m, const Backend& be,
+                 const WalkIO& io, const ArenaPlan& p, float* F);
 
 }  // namespace convbert

@@ -1,111 +1,107 @@
 // heads.cc: the five task heads of HF's ConvBERT on the final hidden states
-// h (B, L, hidden): masked LM (generator_predictions: dense -> exact GELU ->
-// LayerNorm, then generator_lm_head), sequence classification (token 0 ->
-// dense -> hidden_act -> out_proj), token classification, question answering
-// (per token) and multiple choice (SequenceSummary -> classifier). Losses are TS's.
+// h (B, L, hidden), walked on any backend.h op table: masked LM
+// (generator_predictions: dense -> exact GELU -> LayerNorm, then generator_lm_head),
+// sequence classification (token 0 -> dense -> hidden_act -> out_proj), token
+// classification, question answering (per token) and multiple choice
+// (SequenceSummary -> classifier). Losses are TS's.
 #include <algorithm>
-#include <string>
 
 #include "engine_internal.h"
 
 namespace convbert {
 
-int64_t head_scratch_size(const Model& m, int64_t B, int64_t L) {
-  (void)L;
-  const int64_t H = m.cfg.hidden;
-  switch (m.head.kind) {
-    case HeadKind::kSequenceClassification: return 2 * B * H;
-    case HeadKind::kMultipleChoice: return B * H + B * std::max(H, m.head.summary_proj_out);
+int64_t head_scratch_size(const EngineConfig& c, const HeadConfig& h, int64_t B) {
+  switch (h.kind) {
+    case HeadKind::kSequenceClassification:
+    case HeadKind::kMultipleChoice: return B * c.hidden + B * std::max(c.hidden, h.summary_proj_out);
     default: return 0;
   }
 }
 
-Status run_head(const Model& m, const OpTable& ops, const ForwardJob& j, int64_t T, const float* h, float* emb,
-                float* buf, uint8_t* q8) {
-  const EngineConfig& c = m.cfg;
-  const int64_t B = j.B, L = j.L, H = c.hidden, E = c.embedding;
-  // Sequence b's first token and length, padded or varlen.
-  auto start_of = [&](int64_t b) -> int64_t { return j.seq_starts ? j.seq_starts[b] : b * L; };
-  auto len_of = [&](int64_t b) -> int64_t { return j.seq_starts ? j.seq_starts[b + 1] - j.seq_starts[b] : L; };
-  switch (m.head.kind) {
+Status walk_head(const EngineConfig& c, const HeadConfig& hc, const ModelRefs& m, const Backend& be,
+                 const WalkIO& io, const ArenaPlan& p, float* F) {
+  const int64_t B = io.B, T = io.T, H = c.hidden, E = c.embedding;
+  void* cx = be.ctx;
+  const float* h = F + p.h;
+  float* emb = F + p.big;
+  float* pooled = F + p.head;        // (B, H)
+  float* proj = F + p.head + B * H;  // (B, max(H, summary_proj_out))
+  uint8_t* q8 = reinterpret_cast<uint8_t*>(F + p.q8);
+  auto linear = [&](const LinearRef& w, const float* x, int64_t ldx, int64_t M, float* y, int64_t ldy,
+                    Activation act = Activation::kIdentity) {
+    LinearArgs a;
+    a.w = w;
+    a.x = x;
+    a.ldx = ldx;
+    a.M = M;
+    a.y = y;
+    a.ldy = ldy;
+    a.act = act;
+    a.scratch = q8;
+    return be.linear(cx, a);
+  };
+  auto pool = [&](PoolMode mode) {
+    PoolArgs pa;
+    pa.h = h;
+    pa.out = pooled;
+    pa.B = B;
+    pa.L = io.L;
+    pa.H = H;
+    pa.seq_starts = io.seq_starts;
+    pa.index = io.cls_index;
+    pa.mode = mode;
+    return be.pool(cx, pa);
+  };
+  switch (hc.kind) {
     case HeadKind::kNone: return Status::Ok();
     case HeadKind::kMaskedLM: {
       // ConvBertGeneratorPredictions always uses erf GELU, whatever hidden_act says.
-      CONVBERT_RETURN_IF_ERROR(engine_linear(ops, m.h_dense, h, H, T, emb, E, Activation::kGeluErf, q8));
+      CONVBERT_RETURN_IF_ERROR(linear(m.h_dense, h, H, T, emb, E, Activation::kGeluErf));
       LayerNormArgs ln;
       ln.x = emb;
       ln.y = emb;
-      ln.gamma = m.h_ln_g.data();
-      ln.beta = m.h_ln_b.data();
+      ln.gamma = m.h_ln_g;
+      ln.beta = m.h_ln_b;
       ln.rows = T;
       ln.C = E;
       ln.eps = c.layer_norm_eps;
-      CONVBERT_RETURN_IF_ERROR(layernorm(ops, ln));
-      return engine_linear(ops, m.h_out, emb, E, T, j.logits, m.head.num_outputs, Activation::kIdentity, q8);
+      CONVBERT_RETURN_IF_ERROR(be.layernorm(cx, ln));
+      return linear(m.h_out, emb, E, T, io.logits, hc.num_outputs);
     }
-    case HeadKind::kSequenceClassification: {
+    case HeadKind::kSequenceClassification:
       // Token 0 of each sequence.
-      float* first = buf + B * H;
-      for (int64_t b = 0; b < B; ++b) std::copy(h + start_of(b) * H, h + (start_of(b) + 1) * H, first + b * H);
-      CONVBERT_RETURN_IF_ERROR(
-          engine_linear(ops, m.h_dense, first, H, B, buf, H, static_cast<Activation>(m.head.act), q8));
-      return engine_linear(ops, m.h_out, buf, H, B, j.logits, m.head.num_outputs, Activation::kIdentity, q8);
-    }
+      CONVBERT_RETURN_IF_ERROR(pool(PoolMode::kFirst));
+      CONVBERT_RETURN_IF_ERROR(linear(m.h_dense, pooled, H, B, proj, H, static_cast<Activation>(hc.act)));
+      return linear(m.h_out, proj, H, B, io.logits, hc.num_outputs);
     case HeadKind::kTokenClassification:
-    case HeadKind::kQuestionAnswering:
-      return engine_linear(ops, m.h_out, h, H, T, j.logits, m.head.num_outputs, Activation::kIdentity, q8);
+    case HeadKind::kQuestionAnswering: return linear(m.h_out, h, H, T, io.logits, hc.num_outputs);
     case HeadKind::kMultipleChoice: {
-      float* pooled = buf;
-      float* proj = buf + B * H;
-      switch (m.head.summary_type) {
-        case SummaryType::kLast:
-          for (int64_t b = 0; b < B; ++b) {
-            const int64_t t = start_of(b) + len_of(b) - 1;
-            std::copy(h + t * H, h + (t + 1) * H, pooled + b * H);
-          }
-          break;
-        case SummaryType::kFirst:
-          for (int64_t b = 0; b < B; ++b) std::copy(h + start_of(b) * H, h + (start_of(b) + 1) * H, pooled + b * H);
-          break;
-        case SummaryType::kMean:
-          for (int64_t b = 0; b < B; ++b)
-            for (int64_t x = 0; x < H; ++x) {
-              float acc = 0.f;
-              for (int64_t l = 0; l < len_of(b); ++l) acc += h[(start_of(b) + l) * H + x];
-              pooled[b * H + x] = acc / static_cast<float>(len_of(b));
-            }
-          break;
-        case SummaryType::kClsIndex:
-          for (int64_t b = 0; b < B; ++b) {
-            // HF defaults to the last position when cls_index is not given.
-            const int64_t idx = j.cls_index ? j.cls_index[b] : len_of(b) - 1;
-            if (idx < 0 || idx >= len_of(b))
-              return Status::Error(StatusCode::kInvalidArgument, "cls_index: " + std::to_string(idx) + " at row " +
-                                                                     std::to_string(b) + " is outside [0, " +
-                                                                     std::to_string(len_of(b)) + ")");
-            const int64_t t = start_of(b) + idx;
-            std::copy(h + t * H, h + (t + 1) * H, pooled + b * H);
-          }
-          break;
+      PoolMode mode = PoolMode::kLast;
+      switch (hc.summary_type) {
+        case SummaryType::kLast: mode = PoolMode::kLast; break;
+        case SummaryType::kFirst: mode = PoolMode::kFirst; break;
+        case SummaryType::kMean: mode = PoolMode::kMean; break;
+        // HF defaults to the last position when cls_index is not given (PoolArgs::index null).
+        case SummaryType::kClsIndex: mode = PoolMode::kIndex; break;
       }
-      const float* x = pooled;
+      CONVBERT_RETURN_IF_ERROR(pool(mode));
+      float* x = pooled;
       int64_t P = H;
-      if (m.head.summary_use_proj) {
-        P = m.head.summary_proj_out;
-        CONVBERT_RETURN_IF_ERROR(engine_linear(ops, m.h_dense, pooled, H, B, proj, P, Activation::kIdentity, q8));
+      if (hc.summary_use_proj) {
+        P = hc.summary_proj_out;
+        CONVBERT_RETURN_IF_ERROR(linear(m.h_dense, pooled, H, B, proj, P));
         x = proj;
       }
-      if (m.head.summary_act >= 0) {
-        float* y = const_cast<float*>(x);
+      if (hc.summary_act >= 0) {
         ActivationArgs ac;
-        ac.x = y;
-        ac.y = y;
+        ac.x = x;
+        ac.y = x;
         ac.rows = B;
         ac.C = P;
-        ac.act = static_cast<Activation>(m.head.summary_act);
-        CONVBERT_RETURN_IF_ERROR(activation(ops, ac));
+        ac.act = static_cast<Activation>(hc.summary_act);
+        CONVBERT_RETURN_IF_ERROR(be.activation(cx, ac));
       }
-      return engine_linear(ops, m.h_out, x, P, B, j.logits, 1, Activation::kIdentity, q8);
+      return linear(m.h_out, x, P, B, io.logits, 1);
     }
   }
   return Status::Error(StatusCode::kInternal, "engine: unknown head kind");

@@ -28,6 +28,48 @@ bool numel_ok(int64_t a, int64_t b, int64_t c = 1) {
   return !__builtin_mul_overflow(a, b, &ab) && !__builtin_mul_overflow(ab, c, &abc) && abc <= kMaxWeightNumel;
 }
 
+LinearRef ref(const PackedLinear& p) {
+  LinearRef r;
+  r.w = &p;
+  r.N = p.N;
+  r.K = p.K;
+  r.G = p.G;
+  return r;
+}
+
+// The Model's weights as the CPU backend reads them (host pointers into the Model itself).
+ModelRefs host_refs(const Model& m) {
+  ModelRefs r;
+  r.word = m.word.data();
+  r.pos = m.pos.data();
+  r.type = m.type.data();
+  r.emb_ln_g = m.emb_ln_g.data();
+  r.emb_ln_b = m.emb_ln_b.data();
+  r.has_project = m.has_project;
+  r.project = ref(m.project);
+  r.layers.reserve(m.layers.size());
+  for (const LayerWeights& w : m.layers) {
+    LayerRefs l;
+    l.qkvc = ref(w.qkvc);
+    l.pointwise = ref(w.pointwise);
+    l.conv_kernel = ref(w.conv_kernel);
+    l.attn_out = ref(w.attn_out);
+    l.inter = ref(w.inter);
+    l.out = ref(w.out);
+    l.dw_t = w.dw_t.data();
+    l.ln1_g = w.ln1_g.data();
+    l.ln1_b = w.ln1_b.data();
+    l.ln2_g = w.ln2_g.data();
+    l.ln2_b = w.ln2_b.data();
+    r.layers.push_back(l);
+  }
+  r.h_dense = ref(m.h_dense);
+  r.h_out = ref(m.h_out);
+  r.h_ln_g = m.h_ln_g.data();
+  r.h_ln_b = m.h_ln_b.data();
+  return r;
+}
+
 }  // namespace
 
 const char* weight_dtype_name(WeightDtype d) {
@@ -545,6 +587,11 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
   m->weight_bytes_ = b.bytes;
   m->max_linear_k = b.max_k;
   m->float32_modules = std::move(b.kept);
+  try {
+    m->refs = host_refs(*m);
+  } catch (const std::bad_alloc&) {
+    return Status::Error(StatusCode::kOutOfMemory, "engine: out of memory copying the weights");
+  }
   *out = std::move(m);
   return Status::Ok();
 }
