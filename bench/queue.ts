@@ -174,6 +174,20 @@ async function main(): Promise<void> {
     setNumThreads(CORES);
     const handler: TaskHandler = taskHandler(pipe);
     const settings: { name: string; run: () => Promise<Round> }[] = [];
+    // Warm up, then time the measured bodies through queue NAME, with the Redis work
+    // (commands, CPU, bytes) the measured part cost.
+    const driveQueue = async (name: string): Promise<Round> => {
+      const q = inferenceQueue(name, { connection: url, jobOptions: { removeOnComplete: true } });
+      try {
+        await drive(warm, IN_FLIGHT, (b) => q.run(TASK, b));
+        const before = await redisStats(url);
+        const r = await drive(bodies, IN_FLIGHT, (b) => q.run(TASK, b));
+        r.redis = delta(before, await redisStats(url));
+        return r;
+      } finally {
+        await q.close();
+      }
+    };
     if (a.flag('queue-only')) {
       const noop: TaskHandler = { task: TASK, run: async () => [{ label: 'LABEL_0', score: 1 }], countInputs: () => 1, stats: () => null, dispose: async () => {} };
       settings.push({
@@ -181,15 +195,9 @@ async function main(): Promise<void> {
         run: async () => {
           const w = new InferenceWorker(noop, 'bench-noop', { connection: url, concurrency: CONCURRENCY });
           await w.start();
-          const q = inferenceQueue('bench-noop', { connection: url, jobOptions: { removeOnComplete: true } });
           try {
-            await drive(warm, IN_FLIGHT, (b) => q.run(TASK, b));
-            const before = await redisStats(url);
-            const r = await drive(bodies, IN_FLIGHT, (b) => q.run(TASK, b));
-            r.redis = delta(before, await redisStats(url));
-            return r;
+            return await driveQueue('bench-noop');
           } finally {
-            await q.close();
             await w.close();
           }
         },
@@ -209,15 +217,9 @@ async function main(): Promise<void> {
           const threads = Math.max(1, Math.floor(CORES / n));
           const procs = await Promise.all(Array.from({ length: n }, () => startWorker(model, queue, url, threads)));
           workers.push(...procs);
-          const q = inferenceQueue(queue, { connection: url, jobOptions: { removeOnComplete: true } });
           try {
-            await drive(warm, IN_FLIGHT, (b) => q.run(TASK, b));
-            const before = await redisStats(url);
-            const r = await drive(bodies, IN_FLIGHT, (b) => q.run(TASK, b));
-            r.redis = delta(before, await redisStats(url));
-            return r;
+            return await driveQueue(queue);
           } finally {
-            await q.close();
             for (const p of procs) p.child.kill('SIGTERM');
             await Promise.all(procs.map((p) => p.exited));
           }

@@ -195,19 +195,7 @@ Status walk_forward(const EngineConfig& c, const HeadConfig& hc, const ModelRefs
         *kern = F + p.kern, *ctx = F + p.ctx, *tmp = F + p.tmp, *inter = F + p.big, *mask_bias = F + p.mask_bias;
   // int8 models: the quantised activations of every linear layer (rows of at most max_linear_k).
   uint8_t* q8 = reinterpret_cast<uint8_t*>(F + p.q8);
-  auto linear = [&](const LinearRef& w, const float* x, int64_t ldx, int64_t M, float* y, int64_t ldy,
-                    Activation act = Activation::kIdentity) {
-    LinearArgs a;
-    a.w = w;
-    a.x = x;
-    a.ldx = ldx;
-    a.M = M;
-    a.y = y;
-    a.ldy = ldy;
-    a.act = act;
-    a.scratch = q8;
-    return be.linear(cx, a);
-  };
+  const WalkLinear linear{be, q8};
   // y = LayerNorm(x (M, N) · Wᵀ + bias + r): the residual in the gemm epilogue when the
   // backend fuses it, else in the LayerNorm (the same float sum either way).
   auto linear_residual_ln = [&](const LinearRef& w, const float* x, int64_t ldx, const float* r, float* y,

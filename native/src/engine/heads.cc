@@ -27,19 +27,7 @@ Status walk_head(const EngineConfig& c, const HeadConfig& hc, const ModelRefs& m
   float* pooled = F + p.head;        // (B, H)
   float* proj = F + p.head + B * H;  // (B, max(H, summary_proj_out))
   uint8_t* q8 = reinterpret_cast<uint8_t*>(F + p.q8);
-  auto linear = [&](const LinearRef& w, const float* x, int64_t ldx, int64_t M, float* y, int64_t ldy,
-                    Activation act = Activation::kIdentity) {
-    LinearArgs a;
-    a.w = w;
-    a.x = x;
-    a.ldx = ldx;
-    a.M = M;
-    a.y = y;
-    a.ldy = ldy;
-    a.act = act;
-    a.scratch = q8;
-    return be.linear(cx, a);
-  };
+  const WalkLinear linear{be, q8};
   auto pool = [&](PoolMode mode) {
     PoolArgs pa;
     pa.h = h;
