@@ -1,19 +1,33 @@
 // redis.ts: a private redis-server for a test file: a free 127.0.0.1 port, persistence
 // off (--save "" --appendonly no) in its own temporary directory, stopped and removed by
 // stop(). restart() kills it (SIGKILL: its data is gone, as after a crash) and starts a
-// fresh one on the same port. Every server started here is killed when the test process
-// exits, even on failure. The tests need the real binary: .ci/run installs Debian's
-// redis-server when it is missing.
+// fresh one on the same port. Every server started here dies with the test process, even
+// when that process is SIGKILLed or dies in the dynamic linker (no exit handler runs
+// then): redis-server runs under a small sh guard that reads a pipe only this process
+// writes to, passes the signals written there on to redis-server, and SIGKILLs it when
+// the pipe closes.
+// The tests need the real binary: .ci/run installs Debian's redis-server when it is missing.
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
+// The guard: redis-server (stdin from /dev/null), and a reader of our pipe on fd 3 that
+// sends each signal name written to it, then KILL at end of file (our process is gone).
+// The guard exits with redis-server.
+const GUARD = [
+  'exec 3<&0',
+  '"$@" </dev/null &',
+  'r=$!',
+  '{ while read -r s; do kill -s "$s" "$r"; done; kill -s KILL "$r"; } <&3 >/dev/null 2>&1 &',
+  'exec 3<&-',
+  'wait "$r"',
+].join('\n');
+
+function signal(child: ChildProcess, sig: 'TERM' | 'KILL'): void {
+  if (child.stdin && !child.stdin.destroyed) child.stdin.write(`${sig}\n`);
+}
 
 export interface RedisServer {
   readonly port: number;
@@ -46,11 +60,10 @@ function redisBinary(): string {
 }
 
 function launch(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(redisBinary(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];
+  const child = spawn('sh', ['-c', GUARD, 'redis-guard', redisBinary(), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Writing to a guard that has just exited must not crash the test process.
+  child.stdin!.on('error', () => {});
   let log = '';
   child.stdout!.on('data', (c: Buffer) => (log += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
@@ -77,7 +90,7 @@ function launch(port: number, dir: string): Promise<ChildProcess> {
     };
     const retry = (): void => {
       if (Date.now() > deadline) {
-        child.kill('SIGKILL');
+        signal(child, 'KILL');
         reject(new Error(`redis-server on port ${port} did not answer PING within 10 s:\n${log}`));
       } else setTimeout(tryConnect, 50);
     };
@@ -85,15 +98,16 @@ function launch(port: number, dir: string): Promise<ChildProcess> {
   });
 }
 
-function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+function kill(child: ChildProcess, sig: 'TERM' | 'KILL'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const t = setTimeout(() => signal(child, 'KILL'), 5000);
     child.once('exit', () => {
       clearTimeout(t);
+      child.stdin!.end();
       resolve();
     });
-    child.kill(signal);
+    signal(child, sig);
   });
 }
 
@@ -106,11 +120,11 @@ export async function startRedis(): Promise<RedisServer> {
     port,
     url: `redis://127.0.0.1:${port}`,
     async restart() {
-      await kill(child, 'SIGKILL');
+      await kill(child, 'KILL');
       child = await launch(port, dir);
     },
     async stop() {
-      await kill(child, 'SIGTERM');
+      await kill(child, 'TERM');
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
