@@ -17,6 +17,7 @@ import { native } from '../native';
 import { Tensor } from '../tensor';
 import { describe } from '../tokenizer/base';
 import { resolveModelPath, type HubOptions } from '../hub';
+import { HUB_OPTION_ALIASES, TRANSFORMERS_JS_DTYPES, checkOptionKeys, normalizeAliases, type TransformersJsHubOptions } from '../options';
 import { saveStateDict, type StateDict } from '../weights';
 import { openCheckpoint, type Checkpoint, type CheckpointEntry } from './checkpoint';
 import { type EngineOptions, type EngineSpec, type ForwardRequest, type HeadKind, type NativeEngine, type NativeEngineCtor } from './engine_types';
@@ -49,7 +50,9 @@ export interface LoadInfo {
   unexpected_keys: string[];
 }
 
-export interface FromPretrainedOptions extends Partial<Pick<HubOptions, 'revision' | 'cacheDir' | 'token' | 'localFilesOnly' | 'endpoint' | 'progress'>> {
+export interface FromPretrainedOptions
+  extends Partial<Pick<HubOptions, 'revision' | 'cacheDir' | 'token' | 'localFilesOnly' | 'endpoint' | 'progress'>>,
+    TransformersJsHubOptions {
   /** Use this config instead of the config.json beside the weights. */
   config?: ConvBertConfig;
   /**
@@ -57,9 +60,10 @@ export interface FromPretrainedOptions extends Partial<Pick<HubOptions, 'revisio
    * 'bfloat16' (CPU or CUDA: bf16 weights and inputs, fp32 accumulation); 'float16' (CUDA only); or
    * 'int8' (CPU only, opt-in: weights quantised per output channel at load, activations per token row
    * per call, int32 sums, fp32 epilogue; LayerNorm, softmax, attention and the convolutions stay fp32).
-   * See docs/performance.md for the accuracy each costs.
+   * See docs/performance.md for the accuracy each costs. transformers.js' names are accepted too:
+   * 'fp32', 'fp16', 'bf16' and 'q8' (= 'int8').
    */
-  dtype?: ModelDtype;
+  dtype?: PretrainedDtype;
   /**
    * Linear modules to keep in float32 when `dtype` is 'bfloat16' or 'int8' (CPU engine), like
    * `modules_to_not_convert` in HF's quantization configs: trades speed for accuracy where it matters
@@ -79,13 +83,49 @@ export interface FromPretrainedOptions extends Partial<Pick<HubOptions, 'revisio
 }
 
 export type ModelDtype = 'float32' | 'float16' | 'bfloat16' | 'int8';
+/** transformers.js' spelling of a ModelDtype: 'fp32' = 'float32', 'fp16' = 'float16', 'bf16' = 'bfloat16', 'q8' = 'int8'. */
+export type TransformersJsDtype = keyof typeof TRANSFORMERS_JS_DTYPES;
+/** What the dtype option takes: this library's names or transformers.js'. */
+export type PretrainedDtype = ModelDtype | TransformersJsDtype;
+
+/** The keys fromPretrained knows (an unknown one is ERR_CONVBERT_ARG naming the closest of these). */
+export const FROM_PRETRAINED_KEYS: readonly string[] = Object.freeze([
+  'config',
+  'dtype',
+  'modulesToNotConvert',
+  'device',
+  'seed',
+  'revision',
+  'cacheDir',
+  'token',
+  'localFilesOnly',
+  'endpoint',
+  'progress',
+  'engine',
+  ...Object.keys(HUB_OPTION_ALIASES),
+]);
+
+/** The keys fromConfig knows. */
+export const FROM_CONFIG_KEYS: readonly string[] = Object.freeze(['seed', 'dtype', 'modulesToNotConvert', 'device', 'engine']);
+
+/**
+ * The options object of fromPretrained / fromConfig: an object with known keys only (a
+ * misspelt `devcie` used to be ignored and the model ran on the default device), the
+ * transformers.js spellings renamed to ours.
+ */
+export function readModelOptions<T extends object>(where: string, o: unknown, known: readonly string[]): T {
+  if (o === undefined) return {} as T;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw argError(`${where}: options: expected an object, got ${describe(o)}`);
+  checkOptionKeys(where, o, known);
+  return normalizeAliases(where, o as T);
+}
 export type ModelDevice = 'cpu' | 'cuda' | `cuda:${number}` | 'auto';
 
 export interface FromConfigOptions {
   /** Seed of HF's initialisation; the same seed gives the same weights. Default 0. */
   seed?: number;
   /** As in fromPretrained. */
-  dtype?: ModelDtype;
+  dtype?: PretrainedDtype;
   /** As in fromPretrained. */
   modulesToNotConvert?: readonly string[];
   /** As in fromPretrained. */
@@ -423,7 +463,10 @@ function checkModuleNames(v: unknown, where: string): string[] {
 function checkPlacement(o: { dtype?: unknown; device?: unknown; modulesToNotConvert?: unknown; engine?: NativeEngineCtor }, where: string): EngineOptions {
   const dtype = o.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16' && dtype !== 'int8') {
-    throw new ConvBertError(`${where}: dtype ${JSON.stringify(o.dtype)} is not supported; use 'float32', 'float16', 'bfloat16' or 'int8'`, 'ERR_CONVBERT_UNSUPPORTED');
+    throw new ConvBertError(
+      `${where}: dtype ${JSON.stringify(o.dtype)} is not supported; use 'float32', 'float16', 'bfloat16' or 'int8' (or transformers.js' 'fp32', 'fp16', 'bf16', 'q8')`,
+      'ERR_CONVBERT_UNSUPPORTED',
+    );
   }
   const keep = checkModuleNames(o.modulesToNotConvert, where);
   let device = o.device ?? 'cpu';
@@ -544,7 +587,8 @@ export abstract class ConvBertPreTrainedModel {
    * lacks are initialised as HF does and listed in a warning (code
    * CONVBERT_MISSING_WEIGHTS) and in `model.loadInfo.missing_keys`.
    */
-  static async fromPretrained<T extends ConvBertPreTrainedModel>(this: ModelClass<T>, dirOrFile: string, options: FromPretrainedOptions = {}): Promise<T> {
+  static async fromPretrained<T extends ConvBertPreTrainedModel>(this: ModelClass<T>, dirOrFile: string, opts: FromPretrainedOptions = {}): Promise<T> {
+    const options = readModelOptions<FromPretrainedOptions>('fromPretrained', opts, FROM_PRETRAINED_KEYS);
     const placement = checkPlacement(options, 'fromPretrained');
     // A Hub repo id ("org/name") is downloaded into huggingface_hub's cache first; local paths are used as they are.
     if (typeof dirOrFile === 'string' && dirOrFile !== '' && !fs.existsSync(dirOrFile)) dirOrFile = await resolveModelPath(dirOrFile, options);
@@ -576,7 +620,8 @@ export abstract class ConvBertPreTrainedModel {
   }
 
   /** A fresh model with HF's initialisation, deterministic for `seed`. */
-  static fromConfig<T extends ConvBertPreTrainedModel>(this: ModelClass<T>, config: ConvBertConfig | Record<string, unknown>, options: FromConfigOptions = {}): T {
+  static fromConfig<T extends ConvBertPreTrainedModel>(this: ModelClass<T>, config: ConvBertConfig | Record<string, unknown>, opts: FromConfigOptions = {}): T {
+    const options = readModelOptions<FromConfigOptions>('fromConfig', opts, FROM_CONFIG_KEYS);
     const placement = checkPlacement(options, 'fromConfig');
     const cfg = config instanceof ConvBertConfig ? config : ConvBertConfig.fromDict(config);
     checkHeadConfig(cfg, this.name);

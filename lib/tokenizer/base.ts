@@ -11,6 +11,9 @@ import * as path from 'path';
 import { ConvBertError } from '../errors';
 import { MAX_TEXT_FILE_BYTES, readRegularFileSync, readTextFile } from '../files';
 import { resolveTokenizerPath, type HubOptions } from '../hub';
+import { HUB_OPTION_ALIASES, checkOptionKeys, normalizeAliases, type TransformersJsHubOptions } from '../options';
+import { Tensor } from '../tensor';
+import { Callable } from './callable';
 import { type CoreEncoding, type TokenizerCore, type WordPieceOptions, DEFAULT_WORDPIECE_OPTIONS } from './core';
 
 export type TruncationStrategy = 'longest_first' | 'only_first' | 'only_second' | 'do_not_truncate';
@@ -118,6 +121,52 @@ export interface DecodeOptions {
   clean_up_tokenization_spaces?: boolean;
 }
 
+/** Every key of EncodeOptions (encode and the call reject others, naming the closest of these). */
+export const ENCODE_OPTION_KEYS: readonly string[] = Object.freeze([
+  'add_special_tokens',
+  'truncation',
+  'max_length',
+  'stride',
+  'truncation_side',
+  'padding',
+  'pad_to_multiple_of',
+  'padding_side',
+  'return_token_type_ids',
+  'return_attention_mask',
+  'return_offsets_mapping',
+  'return_special_tokens_mask',
+  'return_overflowing_tokens',
+  'return_word_ids',
+  'offset_unit',
+]);
+
+/** Options of `tokenizer(text, options)`: encode's, plus the pair and the output form. */
+export interface TokenizerCallOptions extends EncodeOptions {
+  /** The second sequence: a string for one text, an array (one per text, null for none) for a list. */
+  text_pair?: string | readonly (string | null | undefined)[] | null;
+  /**
+   * true (default, as transformers.js): every field is a Tensor of dims [batch, L] (int64),
+   * which model.forward takes as it is; rows must then have one length (pass `padding: true`).
+   * false: the plain arrays of encodeBatch (one row per text).
+   */
+  return_tensor?: boolean;
+}
+
+/** What `tokenizer(text)` returns with return_tensor (the default): int64 Tensors of dims [batch, L]. */
+export interface TokenizerTensors {
+  input_ids: Tensor<'int64'>;
+  token_type_ids?: Tensor<'int64'>;
+  attention_mask?: Tensor<'int64'>;
+  /** With return_special_tokens_mask. */
+  special_tokens_mask?: Tensor<'int64'>;
+  /** With return_offsets_mapping: dims [batch, L, 2]. */
+  offset_mapping?: Tensor<'int64'>;
+  /** With return_overflowing_tokens: dims [rows], the input each row came from. */
+  overflow_to_sample_mapping?: Tensor<'int64'>;
+}
+
+const CALL_OPTION_KEYS: readonly string[] = Object.freeze([...ENCODE_OPTION_KEYS, 'text_pair', 'return_tensor']);
+
 /** Everything that configures a tokenizer (tokenizer_config.json names). */
 export interface TokenizerOptions {
   /** The vocab in id order, or a vocab.txt path (read synchronously). One of the two is required. */
@@ -215,10 +264,51 @@ interface SplitPiece {
 
 const ESCAPE_RE = /[.*+?^${}()|[\]\\]/g;
 
-/** Where fromPretrained finds a Hub repo id (see lib/hub). */
-export type TokenizerHubOptions = Partial<Pick<HubOptions, 'revision' | 'cacheDir' | 'token' | 'localFilesOnly' | 'endpoint' | 'progress'>>;
+/** Where fromPretrained finds a Hub repo id (see lib/hub); transformers.js' spellings too. */
+export type TokenizerHubOptions = Partial<Pick<HubOptions, 'revision' | 'cacheDir' | 'token' | 'localFilesOnly' | 'endpoint' | 'progress'>> & TransformersJsHubOptions;
 
-export abstract class PreTrainedTokenizerBase {
+const HUB_KEYS: readonly string[] = ['revision', 'cacheDir', 'token', 'localFilesOnly', 'endpoint', 'progress', ...Object.keys(HUB_OPTION_ALIASES)];
+
+/** Every key of TokenizerOptions (what fromPretrained's overrides and the constructors take). */
+export const TOKENIZER_OPTION_KEYS: readonly string[] = Object.freeze([
+  'vocab',
+  'vocab_file',
+  'do_lower_case',
+  'strip_accents',
+  'tokenize_chinese_chars',
+  'never_split',
+  'unk_token',
+  'sep_token',
+  'pad_token',
+  'cls_token',
+  'mask_token',
+  'additional_special_tokens',
+  'added_tokens',
+  'added_token_ids',
+  'model_max_length',
+  'padding_side',
+  'truncation_side',
+  'clean_up_tokenization_spaces',
+  'max_input_chars_per_word',
+  'continuing_subword_prefix',
+  'wordpiece_decoder_cleanup',
+  'unicode_tables',
+]);
+
+/**
+ * A tokenizer is callable, as in transformers.js: `tokenizer(text | texts, options)` encodes
+ * a batch and returns int64 Tensors of dims [batch, L] that model.forward takes as they are
+ * (`return_tensor: false` gives encodeBatch's arrays). The class's methods stay as they are.
+ */
+export interface PreTrainedTokenizerBase {
+  (text: string | readonly string[], options?: TokenizerCallOptions & { return_tensor?: true }): TokenizerTensors;
+  (text: string | readonly string[], options: TokenizerCallOptions & { return_tensor: false }): BatchEncodeResult;
+  (text: string | readonly string[], options?: TokenizerCallOptions): TokenizerTensors | BatchEncodeResult;
+}
+
+// The interface above adds the call signatures to the class's instances (declaration merging).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export abstract class PreTrainedTokenizerBase extends Callable {
   readonly vocab: readonly string[];
   readonly do_lower_case: boolean;
   readonly strip_accents: boolean | null;
@@ -248,8 +338,14 @@ export abstract class PreTrainedTokenizerBase {
   private readonly splitRe: RegExp | null;
   private _core: TokenizerCore | null = null;
 
+  /** Option keys the constructor takes (a subclass with more adds its own). */
+  static readonly optionKeys: readonly string[] = TOKENIZER_OPTION_KEYS;
+
   constructor(options: TokenizerOptions) {
+    super();
     const o = options ?? {};
+    if (typeof o !== 'object' || Array.isArray(o)) throw tokError(`options: expected an object, got ${describe(o)}`);
+    checkOptionKeys(`${new.target.name} options`, o, (new.target as unknown as { optionKeys: readonly string[] }).optionKeys);
     let vocab = o.vocab;
     if (!vocab) {
       if (typeof o.vocab_file !== 'string') throw tokError('options: expected `vocab` (tokens in id order) or `vocab_file` (a vocab.txt path)');
@@ -377,7 +473,10 @@ export abstract class PreTrainedTokenizerBase {
     dir: string,
     overrides: Partial<TokenizerOptions> & TokenizerHubOptions = {},
   ): Promise<T> {
-    const { revision, cacheDir, token, localFilesOnly, endpoint, progress, ...rest } = overrides;
+    if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) throw tokError(`fromPretrained: options: expected an object, got ${describe(overrides)}`);
+    // An unknown key (`do_lowercase`) used to be dropped silently; name it and the closest known one.
+    checkOptionKeys('fromPretrained', overrides, [...(this as unknown as { optionKeys: readonly string[] }).optionKeys, ...HUB_KEYS]);
+    const { revision, cacheDir, token, localFilesOnly, endpoint, progress, ...rest } = normalizeAliases('fromPretrained', overrides);
     // A Hub repo id ("org/name") is downloaded into huggingface_hub's cache first; local paths are used as they are.
     if (typeof dir === 'string' && dir !== '' && !fs.existsSync(dir)) {
       dir = await resolveTokenizerPath(dir, { revision, cacheDir, token, localFilesOnly, endpoint, progress });
@@ -706,6 +805,62 @@ export abstract class PreTrainedTokenizerBase {
     e.special = fill(n, 0);
     e.attn = fill(n, 1);
     return e;
+  }
+
+  // ---------------------------------------------------------------- call
+
+  /**
+   * `tokenizer(text | texts, options)`: one text is a batch of one. The rows are
+   * encodeBatch's; with return_tensor (the default) each numeric field becomes an int64
+   * Tensor [batch, L] (offsets [batch, L, 2]), which needs rows of one length: padding.
+   */
+  protected _call(text: unknown, options?: unknown): TokenizerTensors | BatchEncodeResult {
+    const o = options ?? {};
+    if (typeof o !== 'object' || Array.isArray(o)) throw tokError(`tokenizer(): options: expected an object, got ${describe(o)}`);
+    checkOptionKeys('tokenizer()', o, CALL_OPTION_KEYS);
+    const { text_pair, return_tensor, ...rest } = o as TokenizerCallOptions;
+    if (return_tensor !== undefined && typeof return_tensor !== 'boolean') throw tokError(`return_tensor: expected a boolean, got ${describe(return_tensor)}`);
+    let texts: readonly string[];
+    let pairs: readonly (string | null | undefined)[] | null = null;
+    if (typeof text === 'string') {
+      texts = [text];
+      if (text_pair !== undefined && text_pair !== null) {
+        if (typeof text_pair !== 'string') throw tokError(`text_pair: expected a string like text, got ${describe(text_pair)}`);
+        pairs = [text_pair];
+      }
+    } else if (Array.isArray(text)) {
+      if (text.length === 0) throw tokError('text: expected a string or a non-empty array of strings, got an empty array');
+      texts = text as string[];
+      if (text_pair !== undefined && text_pair !== null) {
+        if (!Array.isArray(text_pair)) throw tokError(`text_pair: expected an array of ${texts.length} strings like text, got ${describe(text_pair)}`);
+        pairs = text_pair;
+      }
+    } else {
+      throw tokError(`text: expected a string or an array of strings, got ${describe(text)}`);
+    }
+    if (return_tensor !== false && rest.return_word_ids) {
+      throw tokError('return_word_ids: word_ids and sequence_ids hold nulls and cannot be Tensors; pass return_tensor: false');
+    }
+    const batch = this.encodeBatch(texts, { ...rest, text_pair: pairs });
+    if (return_tensor === false) return batch;
+    const rows = batch.input_ids.length;
+    const L = rows > 0 ? batch.input_ids[0].length : 0;
+    for (let i = 1; i < rows; i++) {
+      const n = batch.input_ids[i].length;
+      if (n !== L) {
+        throw new ConvBertError(
+          `tokenizer(): rows 0 and ${i} have ${L} and ${n} tokens; Tensors need one length: pass padding: true (or 'max_length'), or return_tensor: false for plain arrays`,
+          'ERR_CONVBERT_SHAPE',
+        );
+      }
+    }
+    const out: TokenizerTensors = { input_ids: intTensor(batch.input_ids, [rows, L]) };
+    if (batch.token_type_ids) out.token_type_ids = intTensor(batch.token_type_ids, [rows, L]);
+    if (batch.attention_mask) out.attention_mask = intTensor(batch.attention_mask, [rows, L]);
+    if (batch.special_tokens_mask) out.special_tokens_mask = intTensor(batch.special_tokens_mask, [rows, L]);
+    if (batch.offset_mapping) out.offset_mapping = intTensor(batch.offset_mapping.map((r) => r.flat()), [rows, L, 2]);
+    if (batch.overflow_to_sample_mapping) out.overflow_to_sample_mapping = intTensor([batch.overflow_to_sample_mapping], [rows]);
+    return out;
   }
 
   // ---------------------------------------------------------------- encode
@@ -1432,6 +1587,20 @@ function checkSide(name: string, v: unknown): Side {
 
 function checkOptions(o: unknown): void {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) throw tokError(`options: expected an object, got ${describe(o)}`);
+  // A misspelt option (`paddding: true`) used to be ignored and the rows came back unpadded.
+  checkOptionKeys('options', o, ENCODE_OPTION_KEYS_WITH_PAIR);
+}
+
+const ENCODE_OPTION_KEYS_WITH_PAIR: readonly string[] = [...ENCODE_OPTION_KEYS, 'text_pair'];
+
+/** Rows of equal length as one int64 Tensor of `dims` (row-major). */
+function intTensor(rows: readonly (readonly number[])[], dims: number[]): Tensor<'int64'> {
+  let n = 0;
+  for (const r of rows) n += r.length;
+  const data = new BigInt64Array(n);
+  let k = 0;
+  for (const r of rows) for (const v of r) data[k++] = BigInt(v);
+  return new Tensor('int64', data, dims);
 }
 
 function toIdArray(name: string, ids: unknown): number[] {

@@ -8,7 +8,7 @@ import * as os from 'os';
 
 import { ConvBertError } from '../errors';
 import { native } from '../native';
-import { PreTrainedTokenizerBase, type TokenizerOptions } from './base';
+import { PreTrainedTokenizerBase, TOKENIZER_OPTION_KEYS, type TokenizerOptions } from './base';
 import { type CoreEncoding, type TokenizerCore, type WordPieceOptions, DEFAULT_WORDPIECE_OPTIONS, effectiveStripAccents } from './core';
 
 /** What the addon's WordPieceCore returns: tokens laid end to end, rowSplits for a batch. */
@@ -153,6 +153,7 @@ export interface ConvBertTokenizerFastOptions extends TokenizerOptions {
  * native threads. `never_split` is accepted and ignored, as in HF's fast tokenizer.
  */
 export class ConvBertTokenizerFast extends PreTrainedTokenizerBase {
+  static override readonly optionKeys: readonly string[] = Object.freeze([...TOKENIZER_OPTION_KEYS, 'num_threads']);
   private threads: number;
 
   constructor(options: ConvBertTokenizerFastOptions) {
