@@ -93,6 +93,8 @@ export {
   type FromPretrainedOptions as ModelFromPretrainedOptions,
   type FromConfigOptions,
   type ModelDtype,
+  type PretrainedDtype,
+  type TransformersJsDtype,
   type ModelDevice,
   type LoadInfo,
   type ModelOutputBase,
@@ -115,6 +117,22 @@ export {
   type PackedRowOutput as ModelPackedRowOutput,
 } from './models';
 export {
+  AutoConfig,
+  AutoTokenizer,
+  AutoModel,
+  AutoModelForMaskedLM,
+  AutoModelForSequenceClassification,
+  AutoModelForTokenClassification,
+  AutoModelForQuestionAnswering,
+  AutoModelForMultipleChoice,
+  SUPPORTED_MODEL_TYPES,
+  SUPPORTED_TOKENIZER_CLASSES,
+  type AutoModelClass,
+  type AutoConfigOptions,
+  type AutoTokenizerOptions,
+} from './auto';
+export { TRANSFORMERS_JS_DTYPES, type TransformersJsHubOptions } from './options';
+export {
   ConvBertTokenizer,
   PreTrainedTokenizerBase,
   WordPieceCore,
@@ -123,6 +141,8 @@ export {
   loadTokenizerOptions,
   type TokenizerOptions,
   type EncodeOptions,
+  type TokenizerCallOptions,
+  type TokenizerTensors,
   type EncodeSingleOptions,
   type EncodeBatchOptions,
   type EncodeResult,

@@ -5,6 +5,8 @@ export {
   type FromPretrainedOptions,
   type FromConfigOptions,
   type ModelDtype,
+  type PretrainedDtype,
+  type TransformersJsDtype,
   type ModelDevice,
   type LoadInfo,
   type ModelOutputBase,

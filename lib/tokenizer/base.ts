@@ -468,10 +468,10 @@ export abstract class PreTrainedTokenizerBase extends Callable {
    * and tokenizer.json (WordPiece form) when present. As in transformers' BertTokenizerFast,
    * tokenizer_config.json (or its defaults) wins over tokenizer.json's normalizer flags.
    */
-  static async fromPretrained<T extends PreTrainedTokenizerBase>(
-    this: new (options: TokenizerOptions) => T,
+  static async fromPretrained<T extends PreTrainedTokenizerBase, O extends TokenizerOptions = TokenizerOptions>(
+    this: new (options: O) => T,
     dir: string,
-    overrides: Partial<TokenizerOptions> & TokenizerHubOptions = {},
+    overrides: Partial<O> & TokenizerHubOptions = {},
   ): Promise<T> {
     if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) throw tokError(`fromPretrained: options: expected an object, got ${describe(overrides)}`);
     // An unknown key (`do_lowercase`) used to be dropped silently; name it and the closest known one.
@@ -482,7 +482,7 @@ export abstract class PreTrainedTokenizerBase extends Callable {
       dir = await resolveTokenizerPath(dir, { revision, cacheDir, token, localFilesOnly, endpoint, progress });
     }
     const options = await loadTokenizerOptions(dir);
-    return new this({ ...options, ...rest });
+    return new this({ ...options, ...rest } as O);
   }
 
   // ---------------------------------------------------------------- saving

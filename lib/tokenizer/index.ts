@@ -16,6 +16,8 @@ export {
   type EncodeOptions,
   type EncodeResult,
   type EncodeSingleOptions,
+  type TokenizerCallOptions,
+  type TokenizerTensors,
   type EncodedRow,
   type FullEncoding,
   type OffsetUnit,
