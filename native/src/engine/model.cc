@@ -16,7 +16,8 @@ namespace convbert {
 
 namespace {
 
-std::string L(int64_t i, const char* rest) { return "encoder.layer." + std::to_string(i) + "." + rest; }
+// HF key of encoder layer i's parameter `rest` (trunk keys carry no `convbert.` prefix).
+std::string layer_key(int64_t i, const char* rest) { return "encoder.layer." + std::to_string(i) + "." + rest; }
 
 Status bad_config(const std::string& m) { return Status::Error(StatusCode::kUnsupported, "engine spec: " + m); }
 
@@ -197,24 +198,24 @@ std::vector<WeightSpec> expected_weights(const EngineConfig& c, const HeadConfig
   for (int64_t i = 0; i < c.layers; ++i) {
     for (const char* n : {"attention.self.query", "attention.self.key", "attention.self.value",
                           "attention.self.conv_out_layer"}) {
-      w.push_back({L(i, n) + ".weight", A * H});
-      w.push_back({L(i, n) + ".bias", A});
+      w.push_back({layer_key(i, n) + ".weight", A * H});
+      w.push_back({layer_key(i, n) + ".bias", A});
     }
-    w.push_back({L(i, "attention.self.key_conv_attn_layer.depthwise.weight"), H * K});
-    w.push_back({L(i, "attention.self.key_conv_attn_layer.pointwise.weight"), A * H});
-    w.push_back({L(i, "attention.self.key_conv_attn_layer.bias"), A});
-    w.push_back({L(i, "attention.self.conv_kernel_layer.weight"), c.sa_heads * K * A});
-    w.push_back({L(i, "attention.self.conv_kernel_layer.bias"), c.sa_heads * K});
-    w.push_back({L(i, "attention.output.dense.weight"), H * H});
-    w.push_back({L(i, "attention.output.dense.bias"), H});
-    w.push_back({L(i, "attention.output.LayerNorm.weight"), H});
-    w.push_back({L(i, "attention.output.LayerNorm.bias"), H});
-    w.push_back({L(i, "intermediate.dense.weight"), I * H / c.groups});  // grouped: (G, H/G, I/G)
-    w.push_back({L(i, "intermediate.dense.bias"), I});
-    w.push_back({L(i, "output.dense.weight"), H * I / c.groups});
-    w.push_back({L(i, "output.dense.bias"), H});
-    w.push_back({L(i, "output.LayerNorm.weight"), H});
-    w.push_back({L(i, "output.LayerNorm.bias"), H});
+    w.push_back({layer_key(i, "attention.self.key_conv_attn_layer.depthwise.weight"), H * K});
+    w.push_back({layer_key(i, "attention.self.key_conv_attn_layer.pointwise.weight"), A * H});
+    w.push_back({layer_key(i, "attention.self.key_conv_attn_layer.bias"), A});
+    w.push_back({layer_key(i, "attention.self.conv_kernel_layer.weight"), c.sa_heads * K * A});
+    w.push_back({layer_key(i, "attention.self.conv_kernel_layer.bias"), c.sa_heads * K});
+    w.push_back({layer_key(i, "attention.output.dense.weight"), H * H});
+    w.push_back({layer_key(i, "attention.output.dense.bias"), H});
+    w.push_back({layer_key(i, "attention.output.LayerNorm.weight"), H});
+    w.push_back({layer_key(i, "attention.output.LayerNorm.bias"), H});
+    w.push_back({layer_key(i, "intermediate.dense.weight"), I * H / c.groups});  // grouped: (G, H/G, I/G)
+    w.push_back({layer_key(i, "intermediate.dense.bias"), I});
+    w.push_back({layer_key(i, "output.dense.weight"), H * I / c.groups});
+    w.push_back({layer_key(i, "output.dense.bias"), H});
+    w.push_back({layer_key(i, "output.LayerNorm.weight"), H});
+    w.push_back({layer_key(i, "output.LayerNorm.bias"), H});
   }
   const int64_t n = h.num_outputs;
   switch (h.kind) {
@@ -258,46 +259,54 @@ std::vector<WeightSpec> expected_weights(const EngineConfig& c, const HeadConfig
 
 namespace {
 
-// pack_gemm_b over the pool, one 16-column panel per task (each panel only reads
-// its own columns of B, so the result is the serial packing's bit for bit).
-void pack_parallel(const float* B, int64_t ldb, int64_t N, int64_t K, bool transposed, float* dst) {
-  const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel;
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, K * kGemmPanel));
-  parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t n0 = p * kGemmPanel;
-      pack_gemm_b(transposed ? B + n0 : B + n0 * ldb, ldb, std::min(kGemmPanel, N - n0), K, transposed,
-                  dst + p * K * kGemmPanel);
-    }
-  });
+// Sizes out's packed storage, zeroed, for G groups of an (n, k) matrix in dtype dt
+// and returns the bytes it holds (the int8 scale and colsum included).
+int64_t alloc_packed(WeightDtype dt, int64_t G, int64_t n, int64_t k, PackedLinear* out) {
+  switch (dt) {
+    case WeightDtype::kInt8:
+      out->packed_i8.assign(static_cast<size_t>(G * packed_gemm_i8_size(n, k)), 0);
+      out->i8_scale.assign(static_cast<size_t>(G * i8_padded_cols(n)), 0.f);
+      out->i8_colsum.assign(static_cast<size_t>(G * i8_padded_cols(n)), 0);
+      return G * (packed_gemm_i8_size(n, k) + 8 * i8_padded_cols(n));
+    case WeightDtype::kBFloat16:
+      out->packed_bf16.assign(static_cast<size_t>(G * packed_gemm_bf16_size(n, k)), 0);
+      return G * packed_gemm_bf16_size(n, k) * 2;
+    case WeightDtype::kFloat32: break;
+  }
+  out->packed.assign(static_cast<size_t>(G * packed_gemm_size(n, k)), 0.f);
+  return G * packed_gemm_size(n, k) * 4;
 }
 
-// The same over bf16 k-pair panels (Kp = K rounded up to even per panel).
-void pack_parallel_bf16(const float* B, int64_t ldb, int64_t N, int64_t K, bool transposed, uint16_t* dst) {
-  const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel, Kp = (K + 1) & ~int64_t{1};
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, K * kGemmPanel));
+// Packs group g, the (n, k) matrix B (row stride ldb; transposed: B is (k, n)),
+// into out's storage for dtype dt (sized by alloc_packed): fp32 panels, bf16
+// k-pair panels or int8 k-quad panels quantised per output channel. One
+// 16-column panel per pool task; each panel reads only its own columns of B, so
+// the result is the serial packing's bit for bit.
+void pack_linear(WeightDtype dt, const float* B, int64_t ldb, int64_t n, int64_t k, bool transposed,
+                 PackedLinear* out, int64_t g) {
+  const int64_t panels = (n + kGemmPanel - 1) / kGemmPanel;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, k * kGemmPanel));
   parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
-      const int64_t n0 = p * kGemmPanel;
-      pack_gemm_b_bf16(transposed ? B + n0 : B + n0 * ldb, ldb, std::min(kGemmPanel, N - n0), K, transposed,
-                       dst + p * Kp * kGemmPanel);
-    }
-  });
-}
-
-// The same over int8 k-quad panels; each panel quantises its own 16 output channels.
-void pack_parallel_i8(const float* B, int64_t ldb, int64_t N, int64_t K, bool transposed, PackedLinear* out,
-                      int64_t g) {
-  const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel, per = packed_gemm_i8_size(kGemmPanel, K);
-  int8_t* dst = out->packed_i8.data() + g * packed_gemm_i8_size(N, K);
-  float* scale = out->i8_scale.data() + g * i8_padded_cols(N);
-  int32_t* colsum = out->i8_colsum.data() + g * i8_padded_cols(N);
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, K * kGemmPanel));
-  parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t n0 = p * kGemmPanel;
-      pack_gemm_b_i8(transposed ? B + n0 : B + n0 * ldb, ldb, std::min(kGemmPanel, N - n0), K, transposed,
-                     dst + p * per, scale + n0, colsum + n0);
+      const int64_t n0 = p * kGemmPanel, cols = std::min(kGemmPanel, n - n0);
+      const float* src = transposed ? B + n0 : B + n0 * ldb;
+      switch (dt) {
+        case WeightDtype::kInt8:
+          pack_gemm_b_i8(src, ldb, cols, k, transposed,
+                         out->packed_i8.data() + g * packed_gemm_i8_size(n, k) + p * packed_gemm_i8_size(kGemmPanel, k),
+                         out->i8_scale.data() + g * i8_padded_cols(n) + n0,
+                         out->i8_colsum.data() + g * i8_padded_cols(n) + n0);
+          break;
+        case WeightDtype::kBFloat16: {
+          const int64_t kp = (k + 1) & ~int64_t{1};  // k rounded up to even per panel
+          pack_gemm_b_bf16(src, ldb, cols, k, transposed,
+                           out->packed_bf16.data() + g * packed_gemm_bf16_size(n, k) + p * kp * kGemmPanel);
+          break;
+        }
+        case WeightDtype::kFloat32:
+          pack_gemm_b(src, ldb, cols, k, transposed, out->packed.data() + g * packed_gemm_size(n, k) + p * k * kGemmPanel);
+          break;
+      }
     }
   });
 }
@@ -329,8 +338,7 @@ class Builder {
           const std::vector<std::string>& keep_float32, const std::string& trunk_prefix)
       : lookup_(lookup),
         specs_(specs),
-        bf16_(dtype == WeightDtype::kBFloat16),
-        i8_(dtype == WeightDtype::kInt8),
+        dtype_(dtype),
         keep_(keep_float32),
         hits_(keep_float32.size(), 0),
         trunk_prefix_(trunk_prefix) {}
@@ -373,32 +381,11 @@ class Builder {
     out->G = G;
     const int64_t n = N / G, k = K / G;
     max_k = std::max(max_k, k);
-    if (i8_ && !f32) {
-      out->packed_i8.assign(static_cast<size_t>(G * packed_gemm_i8_size(n, k)), 0);
-      out->i8_scale.assign(static_cast<size_t>(G * i8_padded_cols(n)), 0.f);
-      out->i8_colsum.assign(static_cast<size_t>(G * i8_padded_cols(n)), 0);
-      for (int64_t g = 0; g < G; ++g) {
-        if (G == 1) pack_parallel_i8(pw, K, N, K, false, out, 0);
-        else pack_parallel_i8(pw + g * k * n, n, n, k, true, out, g);
-      }
-      bytes += G * (packed_gemm_i8_size(n, k) + 8 * i8_padded_cols(n));
-    } else if (bf16_ && !f32) {
-      const int64_t per = packed_gemm_bf16_size(n, k);
-      out->packed_bf16.assign(static_cast<size_t>(G * per), 0);
-      for (int64_t g = 0; g < G; ++g) {
-        if (G == 1) pack_parallel_bf16(pw, K, N, K, false, out->packed_bf16.data());
-        else pack_parallel_bf16(pw + g * k * n, n, n, k, true, out->packed_bf16.data() + g * per);
-      }
-      bytes += G * per * 2;
-    } else {
-      const int64_t per = packed_gemm_size(n, k);
-      out->packed.assign(static_cast<size_t>(G * per), 0.f);
-      for (int64_t g = 0; g < G; ++g) {
-        if (G == 1) pack_parallel(pw, K, N, K, false, out->packed.data());
-        else pack_parallel(pw + g * k * n, n, n, k, true, out->packed.data() + g * per);
-      }
-      bytes += G * per * 4;
-    }
+    const WeightDtype dt = f32 ? WeightDtype::kFloat32 : dtype_;
+    bytes += alloc_packed(dt, G, n, k, out);
+    if (G == 1) pack_linear(dt, pw, K, N, K, false, out, 0);
+    else
+      for (int64_t g = 0; g < G; ++g) pack_linear(dt, pw + g * k * n, n, n, k, true, out, g);
     if (!b.empty()) CONVBERT_RETURN_IF_ERROR(copy(b, N, &out->bias));
     return Status::Ok();
   }
@@ -422,21 +409,9 @@ class Builder {
     out->K = K;
     out->G = 1;
     max_k = std::max(max_k, K);
-    if (i8_ && !f32) {
-      out->packed_i8.assign(static_cast<size_t>(packed_gemm_i8_size(out->N, K)), 0);
-      out->i8_scale.assign(static_cast<size_t>(i8_padded_cols(out->N)), 0.f);
-      out->i8_colsum.assign(static_cast<size_t>(i8_padded_cols(out->N)), 0);
-      pack_parallel_i8(w.data(), K, out->N, K, false, out, 0);
-      bytes += packed_gemm_i8_size(out->N, K) + 8 * i8_padded_cols(out->N);
-    } else if (bf16_ && !f32) {
-      out->packed_bf16.assign(static_cast<size_t>(packed_gemm_bf16_size(out->N, K)), 0);
-      pack_parallel_bf16(w.data(), K, out->N, K, false, out->packed_bf16.data());
-      bytes += static_cast<int64_t>(out->packed_bf16.size()) * 2;
-    } else {
-      out->packed.assign(static_cast<size_t>(packed_gemm_size(out->N, K)), 0.f);
-      pack_parallel(w.data(), K, out->N, K, false, out->packed.data());
-      bytes += static_cast<int64_t>(out->packed.size()) * 4;
-    }
+    const WeightDtype dt = f32 ? WeightDtype::kFloat32 : dtype_;
+    bytes += alloc_packed(dt, 1, out->N, K, out);
+    pack_linear(dt, w.data(), K, out->N, K, false, out, 0);
     out->bias = std::move(bias);
     bytes += static_cast<int64_t>(out->bias.size()) * 4;
     return Status::Ok();
@@ -469,8 +444,7 @@ class Builder {
 
   const WeightLookup& lookup_;
   const std::vector<WeightSpec>& specs_;
-  bool bf16_ = false;
-  bool i8_ = false;
+  WeightDtype dtype_;
   const std::vector<std::string>& keep_;
   std::vector<int64_t> hits_;
   std::string trunk_prefix_;
@@ -518,29 +492,29 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
     m->layers.resize(static_cast<size_t>(c.layers));
     for (int64_t i = 0; i < c.layers; ++i) {
       LayerWeights& lw = m->layers[static_cast<size_t>(i)];
-      CONVBERT_RETURN_IF_ERROR(b.stacked({L(i, "attention.self.query"), L(i, "attention.self.key"),
-                                          L(i, "attention.self.value"), L(i, "attention.self.conv_out_layer")},
+      CONVBERT_RETURN_IF_ERROR(b.stacked({layer_key(i, "attention.self.query"), layer_key(i, "attention.self.key"),
+                                          layer_key(i, "attention.self.value"), layer_key(i, "attention.self.conv_out_layer")},
                                          A, H, &lw.qkvc));
       const float* dw = nullptr;
-      CONVBERT_RETURN_IF_ERROR(b.get(L(i, "attention.self.key_conv_attn_layer.depthwise.weight"), &dw));
+      CONVBERT_RETURN_IF_ERROR(b.get(layer_key(i, "attention.self.key_conv_attn_layer.depthwise.weight"), &dw));
       lw.dw_t.resize(static_cast<size_t>(K * H));
       for (int64_t ch = 0; ch < H; ++ch)
         for (int64_t t = 0; t < K; ++t) lw.dw_t[static_cast<size_t>(t * H + ch)] = dw[ch * K + t];
       b.bytes += K * H * 4;
-      CONVBERT_RETURN_IF_ERROR(b.linear(L(i, "attention.self.key_conv_attn_layer.pointwise.weight"),
-                                        L(i, "attention.self.key_conv_attn_layer.bias"), A, H, 1, &lw.pointwise));
-      CONVBERT_RETURN_IF_ERROR(b.linear(L(i, "attention.self.conv_kernel_layer.weight"),
-                                        L(i, "attention.self.conv_kernel_layer.bias"), c.sa_heads * K, A, 1,
+      CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "attention.self.key_conv_attn_layer.pointwise.weight"),
+                                        layer_key(i, "attention.self.key_conv_attn_layer.bias"), A, H, 1, &lw.pointwise));
+      CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "attention.self.conv_kernel_layer.weight"),
+                                        layer_key(i, "attention.self.conv_kernel_layer.bias"), c.sa_heads * K, A, 1,
                                         &lw.conv_kernel));
       CONVBERT_RETURN_IF_ERROR(
-          b.linear(L(i, "attention.output.dense.weight"), L(i, "attention.output.dense.bias"), H, H, 1, &lw.attn_out));
-      CONVBERT_RETURN_IF_ERROR(b.copy(L(i, "attention.output.LayerNorm.weight"), H, &lw.ln1_g));
-      CONVBERT_RETURN_IF_ERROR(b.copy(L(i, "attention.output.LayerNorm.bias"), H, &lw.ln1_b));
+          b.linear(layer_key(i, "attention.output.dense.weight"), layer_key(i, "attention.output.dense.bias"), H, H, 1, &lw.attn_out));
+      CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "attention.output.LayerNorm.weight"), H, &lw.ln1_g));
+      CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "attention.output.LayerNorm.bias"), H, &lw.ln1_b));
       CONVBERT_RETURN_IF_ERROR(
-          b.linear(L(i, "intermediate.dense.weight"), L(i, "intermediate.dense.bias"), I, H, c.groups, &lw.inter));
-      CONVBERT_RETURN_IF_ERROR(b.linear(L(i, "output.dense.weight"), L(i, "output.dense.bias"), H, I, c.groups, &lw.out));
-      CONVBERT_RETURN_IF_ERROR(b.copy(L(i, "output.LayerNorm.weight"), H, &lw.ln2_g));
-      CONVBERT_RETURN_IF_ERROR(b.copy(L(i, "output.LayerNorm.bias"), H, &lw.ln2_b));
+          b.linear(layer_key(i, "intermediate.dense.weight"), layer_key(i, "intermediate.dense.bias"), I, H, c.groups, &lw.inter));
+      CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "output.dense.weight"), layer_key(i, "output.dense.bias"), H, I, c.groups, &lw.out));
+      CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "output.LayerNorm.weight"), H, &lw.ln2_g));
+      CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "output.LayerNorm.bias"), H, &lw.ln2_b));
     }
     const int64_t n = h.num_outputs;
     switch (h.kind) {
@@ -594,27 +568,6 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
   }
   *out = std::move(m);
   return Status::Ok();
-}
-
-int64_t Model::arena_bytes() const {
-  std::lock_guard<std::mutex> lk(arena_mu_);
-  int64_t n = 0;
-  for (const auto& a : free_arenas_) n += static_cast<int64_t>(a->f.capacity() * 4 + a->i.capacity() * 4);
-  return n;
-}
-
-std::unique_ptr<Arena> Model::take_arena() const {
-  std::lock_guard<std::mutex> lk(arena_mu_);
-  if (free_arenas_.empty()) return std::make_unique<Arena>();
-  std::unique_ptr<Arena> a = std::move(free_arenas_.back());
-  free_arenas_.pop_back();
-  return a;
-}
-
-void Model::give_arena(std::unique_ptr<Arena> a) const {
-  std::lock_guard<std::mutex> lk(arena_mu_);
-  // Keep a few for concurrent forwards; more would only hold memory.
-  if (free_arenas_.size() < 4) free_arenas_.push_back(std::move(a));
 }
 
 }  // namespace convbert
