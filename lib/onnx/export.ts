@@ -8,37 +8,17 @@
 // sequence axes; position_ids are arange(L) unless `positionIds: true` adds an input.
 import * as fs from 'fs';
 
+import { ARCHITECTURE_HEADS, isConvBertArchitecture } from '../config';
 import { ConvBertError, argError } from '../errors';
+import type { HeadKind } from '../models/engine_types';
 import { Tensor } from '../tensor';
 import { GraphBuilder, attr } from './graph';
 import { encodeModel, type ValueInfoSpec } from './onnx_proto';
 
-export type OnnxHead =
-  | 'none'
-  | 'masked_lm'
-  | 'sequence_classification'
-  | 'token_classification'
-  | 'question_answering'
-  | 'multiple_choice';
+/** The head the graph ends in: the engine's HeadKind (config.ts maps each HF class to one). */
+export type OnnxHead = HeadKind;
 
-export const ONNX_HEADS: readonly OnnxHead[] = [
-  'none',
-  'masked_lm',
-  'sequence_classification',
-  'token_classification',
-  'question_answering',
-  'multiple_choice',
-];
-
-/** HF class name -> head, as config.architectures names it. */
-const ARCH_HEADS: Record<string, OnnxHead> = {
-  ConvBertModel: 'none',
-  ConvBertForMaskedLM: 'masked_lm',
-  ConvBertForSequenceClassification: 'sequence_classification',
-  ConvBertForTokenClassification: 'token_classification',
-  ConvBertForQuestionAnswering: 'question_answering',
-  ConvBertForMultipleChoice: 'multiple_choice',
-};
+export const ONNX_HEADS: readonly OnnxHead[] = [...new Set<OnnxHead>(Object.values(ARCHITECTURE_HEADS))];
 
 /** What a ConvBERT forward call accepts that the exported graph does not. */
 export const ONNX_UNSUPPORTED_FEATURES = [
@@ -669,7 +649,8 @@ async function resolveSource(
   }
   if (head === undefined) {
     const arch = Array.isArray(config.architectures) ? config.architectures[0] : undefined;
-    head = (typeof arch === 'string' ? ARCH_HEADS[arch] : undefined) ?? headFromWeights(weights) ?? 'none';
+    // Only the ConvBERT classes count: an inherited key such as 'constructor' is not an architecture.
+    head = (isConvBertArchitecture(arch) ? ARCHITECTURE_HEADS[arch] : undefined) ?? headFromWeights(weights) ?? 'none';
   }
   if (!isHead(head)) throw argError(`exportOnnx: head must be one of ${ONNX_HEADS.join(', ')}, got ${JSON.stringify(head)}`);
   return { config, weights, head };

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { ARCHITECTURE_HEADS, isConvBertArchitecture } from '../../lib/config';
 import { native } from '../../lib/native';
 import { ACTIVATION_CODES, type EngineSpec, type ForwardRequest, type HeadKind, type NativeEngine } from '../../lib/models/engine_types';
 
@@ -32,14 +33,6 @@ export function readSafetensors(file: string): Map<string, RawTensor> {
   return out;
 }
 
-const HEAD_OF: Record<string, HeadKind> = {
-  ConvBertModel: 'none',
-  ConvBertForMaskedLM: 'masked_lm',
-  ConvBertForSequenceClassification: 'sequence_classification',
-  ConvBertForTokenClassification: 'token_classification',
-  ConvBertForQuestionAnswering: 'question_answering',
-  ConvBertForMultipleChoice: 'multiple_choice',
-};
 
 export interface FixtureModel {
   dir: string;
@@ -70,8 +63,8 @@ export function loadFixtureModel(dir: string): FixtureModel {
     if (arch === 'ConvBertModel' || prefixed) trunk[prefixed ? name.slice('convbert.'.length) : name] = t.data as Float32Array;
     else headW[name] = t.data as Float32Array;
   }
-  const kind = HEAD_OF[arch];
-  if (kind === undefined) throw new Error(`${dir}: unknown architecture ${arch}`);
+  if (!isConvBertArchitecture(arch)) throw new Error(`${dir}: unknown architecture ${arch}`);
+  const kind: HeadKind = ARCHITECTURE_HEADS[arch];
   // Tied LM head: the word embedding matrix stands in for an absent generator_lm_head.weight.
   if (kind === 'masked_lm' && !headW['generator_lm_head.weight']) headW['generator_lm_head.weight'] = trunk['embeddings.word_embeddings.weight'];
   const useProj = cfg.summary_use_proj === true;

@@ -275,6 +275,16 @@ test('the head can be overridden: the MaskedLM checkpoint exported as the bare t
   await sess.release();
 });
 
+test('config.architectures naming an inherited object key is no ConvBERT class: the head comes from the weights', async (t) => {
+  // 'constructor' and 'toString' are keys of every object; the architecture map must not answer them.
+  const src = readSource(fixturesDir('convbert', 'tiny-a', 'ConvBertForQuestionAnswering'));
+  for (const arch of ['constructor', 'toString']) {
+    const { info } = await exportOnnxBytes({ config: { ...src.config, architectures: [arch] }, weights: src.weights });
+    t.is(info.head, 'question_answering', arch);
+    t.deepEqual(info.outputs, ['start_logits', 'end_logits'], arch);
+  }
+});
+
 test('the export is deterministic: the same source gives the same bytes', async (t) => {
   const src = readSource(fixturesDir('convbert', 'proj-groups-b', 'ConvBertForSequenceClassification'));
   const a = await exportOnnxBytes(src);
