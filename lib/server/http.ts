@@ -1,12 +1,21 @@
 // http.ts: `convbert serve`, an HTTP JSON API on Node's http module.
 //   POST /v1/<task>  {"inputs": ..., "parameters": {...}} -> the pipeline's output (HF Inference API shapes)
+//   POST /           the same for the served task (HF Inference Endpoints); feature-extraction: as /embed
+//   POST /v1/embeddings, /embed, /embed_all, /predict, /rerank, /tokenize, /decode, GET /info:
+//                    OpenAI's and text-embeddings-inference's routes (tei.ts)
 //   GET  /health     {"status": "ok", task, ...} (503 {"status": "draining"} while shutting down)
 //   GET  /metrics    Prometheus text (metrics.ts)
-// Errors are JSON {error, code}: 400 bad JSON / inputs / a top_k or mask count over its
-// limit, 404 unknown route, 405, 413 body too large or more work than the limits allow
-// (rows, windows, candidates), 415 not JSON, 429 overloaded (the batcher's queue is full),
-// 503 draining or timed out, 500 a bug. close() drains: in-flight requests finish while new
-// ones get 503, then the listener and its sockets close and the task is disposed.
+// Errors on /v1/<task> are JSON {error, code}: 400 bad JSON / inputs / a top_k or
+// mask count over its limit, 404 unknown route, 405, 413 body too large or more work than the
+// limits allow (rows, windows, candidates), 415 not JSON, 429 overloaded (the batcher's queue
+// is full), 503 draining or timed out, 500 a bug. The TEI routes answer TEI's {error,
+// error_type} with TEI's statuses (413 too long / too many, 422 invalid fields, 400 empty),
+// /v1/embeddings OpenAI's {error: {message, type, code}}. With an API key every route but
+// /health wants `Authorization: Bearer <key>` (401). Every answer carries x-request-id; one
+// access line per request goes to the log at level info. close() drains: in-flight requests
+// finish while new ones get 503, then the listener and its sockets close and the task is disposed.
+import { createHash, randomUUID, timingSafeEqual } from 'crypto';
+import * as fs from 'fs';
 import * as http from 'http';
 import { type AddressInfo } from 'net';
 import { performance } from 'perf_hooks';
@@ -15,6 +24,10 @@ import { ConvBertError, argError } from '../errors';
 import { EventLoopLag, ServerMetrics } from './metrics';
 import { DEFAULT_REQUEST_LIMITS, RequestError, checkRequestBody } from './request';
 import { type TaskHandler } from './tasks';
+import { TeiRoutes, teiErrorType, teiStatus, type EmbedPooling } from './tei';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'silent';
+const LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
 
 export interface ServerOptions {
   /** Interface to bind (default 127.0.0.1). */
@@ -38,8 +51,22 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   /** How long close() waits for in-flight requests before cutting them, ms (default 30000). */
   drainTimeoutMs?: number;
-  /** Called with one line per lifecycle event (listening, draining, closed); default: nothing. */
+  /** Called with one line per lifecycle event (listening, draining, closed) and access line; default: nothing. */
   log?: (line: string) => void;
+  /** Lines given to `log`: error (internal errors), warn, info (lifecycle and one access line per request; default), debug, silent. */
+  logLevel?: LogLevel;
+  /** Requests must send `Authorization: Bearer <apiKey>` (else 401); /health stays open. Default: no key. */
+  apiKey?: string;
+  /** Origins allowed to call from a browser (CORS), or ['*']; default none (no CORS headers). */
+  corsOrigins?: readonly string[];
+  /** Pooled embeddings of the TEI and OpenAI routes: 'mean' (default) or 'cls'. */
+  pooling?: EmbedPooling;
+  /** L2-normalise pooled embeddings (default true; /embed's `normalize` overrides per request). */
+  normalize?: boolean;
+  /** The model's name in /info and OpenAI answers (default 'convbert'). */
+  modelId?: string;
+  /** The weights' dtype reported by /info (default: the model's). */
+  dtype?: string;
 }
 
 /** An error answered to the client. `code` is a ConvBertError code or one of the HTTP-level ones below. */
@@ -74,7 +101,13 @@ function checkPositiveInt(name: string, v: unknown, dflt: number, lo = 1): numbe
 export class ConvBertServer {
   readonly handler: TaskHandler;
   readonly metrics = new ServerMetrics();
-  readonly #o: Required<Omit<ServerOptions, 'log'>> & { log: (line: string) => void };
+  readonly #o: Required<Omit<ServerOptions, 'log' | 'logLevel' | 'apiKey' | 'corsOrigins' | 'pooling' | 'normalize' | 'modelId' | 'dtype'>> & { log: (line: string) => void };
+  readonly #level: number;
+  /** sha256 of the API key: compared in constant time against the sent key's digest. */
+  readonly #keyDigest: Buffer | null;
+  readonly #cors: ReadonlySet<string>;
+  readonly #tei: TeiRoutes | null;
+  readonly #dtype: string | undefined;
   readonly #server: http.Server;
   #inFlight = 0;
   /** Inference requests admitted before the drain began and not yet answered. */
@@ -101,6 +134,20 @@ export class ConvBertServer {
       log: options.log ?? (() => {}),
     };
     if (this.#o.port > 65535) throw argError(`port: expected an integer in [0, 65535], got ${this.#o.port}`);
+    const level = options.logLevel ?? 'info';
+    if (!LEVELS.includes(level)) throw argError(`logLevel: expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+    this.#level = LEVELS.indexOf(level);
+    if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey.length === 0)) throw argError('apiKey: expected a non-empty string');
+    this.#keyDigest = options.apiKey ? createHash('sha256').update(options.apiKey).digest() : null;
+    const cors = options.corsOrigins ?? [];
+    if (!Array.isArray(cors) || cors.some((o) => typeof o !== 'string' || !(o === '*' || /^https?:\/\/[^/\s]+$/.test(o)))) {
+      throw argError(`corsOrigins: expected origins like https://app.example.com or '*', got ${JSON.stringify(cors)}`);
+    }
+    this.#cors = new Set(cors);
+    if (options.pooling !== undefined && options.pooling !== 'mean' && options.pooling !== 'cls') throw argError(`pooling: expected 'mean' or 'cls', got ${JSON.stringify(options.pooling)}`);
+    if (options.normalize !== undefined && typeof options.normalize !== 'boolean') throw argError(`normalize: expected a boolean, got ${typeof options.normalize}`);
+    this.#dtype = options.dtype;
+    this.#tei = handler.pipeline ? new TeiRoutes(handler.pipeline, { pooling: options.pooling, normalize: options.normalize, modelId: options.modelId ?? 'convbert' }) : null;
     this.#server = http.createServer((req, res) => void this.#handle(req, res));
     // A slow client cannot hold a socket forever.
     this.#server.headersTimeout = 20_000;
@@ -117,7 +164,7 @@ export class ConvBertServer {
         this.#server.off('error', onErr);
         const a = this.#server.address() as AddressInfo;
         this.#lag.start();
-        this.#o.log(`convbert serve: ${this.handler.task} on http://${a.address}:${a.port}/v1/${this.handler.task}`);
+        this.#logAt('info', `convbert serve: ${this.handler.task} on http://${a.address}:${a.port}/v1/${this.handler.task}`);
         resolve(a);
       });
     });
@@ -140,7 +187,7 @@ export class ConvBertServer {
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#draining = true;
-    this.#o.log(`convbert serve: draining (${this.#work} request(s) in flight)`);
+    this.#logAt('info', `convbert serve: draining (${this.#work} request(s) in flight)`);
     this.#closing = (async () => {
       if (this.#work > 0) {
         let timer: NodeJS.Timeout | null = null;
@@ -155,29 +202,164 @@ export class ConvBertServer {
       await closed;
       this.#lag.stop();
       await this.handler.dispose();
-      this.#o.log('convbert serve: closed');
+      this.#logAt('info', 'convbert serve: closed');
     })();
     return this.#closing;
+  }
+
+  #logAt(level: Exclude<LogLevel, 'silent'>, line: string): void {
+    if (LEVELS.indexOf(level) <= this.#level) this.#o.log(line);
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const t0 = performance.now();
     const url = (req.url ?? '/').split('?')[0];
     const route = url === '/health' || url === '/metrics' ? url : url.startsWith('/v1/') ? url : 'other';
+    const family: Family = url === '/v1/embeddings' ? 'openai' : TEI_ROUTES.has(url) || (url === '/' && this.handler.task === 'feature-extraction') ? 'tei' : 'legacy';
+    // The client's id when it is a sane token (no spaces or control characters to forge log lines), else a new one.
+    const sent = req.headers['x-request-id'];
+    const id = typeof sent === 'string' && /^[\w.:@+=/-]{1,128}$/.test(sent) ? sent : randomUUID();
+    res.setHeader('x-request-id', id);
     this.#inFlight++;
     res.on('close', () => {
       this.#inFlight--;
+      const seconds = (performance.now() - t0) / 1000;
       // Unknown paths share one label so a scanner cannot grow the metrics without bound.
-      const label = route === `/v1/${this.handler.task}` || route === '/health' || route === '/metrics' ? route : 'other';
-      this.metrics.observe(label, res.statusCode, (performance.now() - t0) / 1000);
+      const label = route === `/v1/${this.handler.task}` || route === '/health' || route === '/metrics' || KNOWN_LABELS.has(url) ? (url === '/' ? '/' : route === 'other' ? url : route) : 'other';
+      this.metrics.observe(label, res.statusCode, seconds);
+      this.#logAt('info', `convbert serve: ${req.method} ${label === 'other' ? '(other)' : url} ${res.writableFinished ? res.statusCode : 'aborted'} ${(seconds * 1000).toFixed(1)} ms id=${id}`);
     });
     try {
+      if (this.#corsHeaders(req, res) && req.method === 'OPTIONS') {
+        res.writeHead(204, { 'content-length': 0 });
+        res.end();
+        return;
+      }
+      if (url !== '/health') this.#authorize(req);
       if (url === '/health') return this.#health(req, res);
       if (url === '/metrics') return this.#metrics(req, res);
+      if (url === '/info') return this.#info(req, res);
+      if (family !== 'legacy') return await this.#teiRoute(req, res, url);
+      if (url === '/') return await this.#infer(req, res, this.handler.task);
       if (url.startsWith('/v1/')) return await this.#infer(req, res, url.slice(4));
       throw new HttpError(404, `no route ${url}; use POST /v1/${this.handler.task}, GET /health or GET /metrics`, 'ERR_CONVBERT_NOT_FOUND');
     } catch (e) {
-      this.#error(res, e);
+      this.#error(res, e, family);
+    }
+  }
+
+  /** CORS headers for an allowed Origin; true when the request is one (its preflight is answered 204). */
+  #corsHeaders(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const origin = req.headers.origin;
+    if (this.#cors.size === 0 || typeof origin !== 'string') return false;
+    if (this.#cors.has('*')) res.setHeader('access-control-allow-origin', '*');
+    else if (this.#cors.has(origin)) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('vary', 'origin');
+    } else return false;
+    res.setHeader('access-control-expose-headers', 'x-request-id');
+    if (req.method === 'OPTIONS') {
+      res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+      res.setHeader('access-control-allow-headers', 'authorization, content-type, x-request-id');
+      res.setHeader('access-control-max-age', '600');
+    }
+    return true;
+  }
+
+  /** With an API key: `Authorization: Bearer <key>`, compared in constant time (digests of equal length), else 401. */
+  #authorize(req: http.IncomingMessage): void {
+    if (!this.#keyDigest) return;
+    const h = req.headers.authorization;
+    const m = typeof h === 'string' ? /^Bearer\s+(.+)$/i.exec(h.trim()) : null;
+    const got = createHash('sha256').update(m ? m[1] : '').digest();
+    if (!m || !timingSafeEqual(got, this.#keyDigest)) {
+      throw new HttpError(401, m ? 'the API key is not valid' : 'this server wants an API key: send Authorization: Bearer <key>', 'ERR_CONVBERT_UNAUTHORIZED');
+    }
+  }
+
+  #info(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.method !== 'GET') throw new HttpError(405, `/info takes GET, got ${req.method}`, 'ERR_CONVBERT_METHOD');
+    const b = this.handler.batching;
+    const base = { model_id: this.#tei?.modelId ?? 'convbert', task: this.handler.task, version: packageVersion() };
+    if (!this.#tei) return this.#json(res, 200, base);
+    const dtype = this.#dtype ?? String((this.#tei.model as { dtype?: unknown }).dtype ?? 'float32');
+    const info = this.#tei.info({
+      version: base.version,
+      dtype,
+      maxBatchTokens: b ? (b.maxTokens ?? null) : null,
+      maxBatchRequests: b ? (b.maxBatchSize ?? null) : null,
+      maxClientBatchSize: this.#o.maxInputs,
+    });
+    this.#json(res, 200, { ...(info as object), task: this.handler.task });
+  }
+
+  /** Admits an inference request: refused while draining; counted until its response closes so close() waits for it. */
+  #admit(res: http.ServerResponse): void {
+    if (this.#draining) throw new HttpError(503, 'the server is shutting down; retry on another instance', 'ERR_CONVBERT_SHUTTING_DOWN');
+    this.#work++;
+    res.once('close', () => {
+      this.#work--;
+      if (this.#work === 0 && this.#drained.length > 0) for (const r of this.#drained.splice(0)) r();
+    });
+  }
+
+  /** Method, content type and body of a POST: the parsed JSON. */
+  async #body(req: http.IncomingMessage, path: string): Promise<unknown> {
+    if (req.method !== 'POST') throw new HttpError(405, `${path} takes POST, got ${req.method}`, 'ERR_CONVBERT_METHOD');
+    const ctype = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (ctype !== '' && ctype !== 'application/json') throw new HttpError(415, `expected content-type application/json, got ${ctype}`, 'ERR_CONVBERT_MEDIA_TYPE');
+    const body = await this.#readBody(req);
+    try {
+      return JSON.parse(body.toString('utf8'));
+    } catch (e) {
+      throw new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`, 'ERR_CONVBERT_BAD_JSON');
+    }
+  }
+
+  /** The OpenAI and TEI routes (and POST / of a feature-extraction server, answered as /embed). */
+  async #teiRoute(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> {
+    const tei = this.#tei;
+    if (!tei) throw new HttpError(404, `${url} needs a server built by loadTask (a pipeline); this handler has none`, 'ERR_CONVBERT_NOT_FOUND');
+    this.#admit(res);
+    let body = await this.#body(req, url);
+    const ac = new AbortController();
+    const onGone = (): void => {
+      if (!res.writableFinished) ac.abort(new ConvBertError('the client closed the connection', 'ERR_CONVBERT_ARG'));
+    };
+    res.on('close', onGone);
+    try {
+      const ctx = { signal: ac.signal, timeoutMs: this.#o.requestTimeoutMs, limits: { maxRows: this.#o.maxInputs } };
+      let out: unknown;
+      switch (url) {
+        case '/v1/embeddings':
+          out = await tei.openaiEmbeddings(body, ctx);
+          break;
+        case '/':
+          body = inferenceEndpointBody(body);
+          out = await tei.embed(body, ctx);
+          break;
+        case '/embed':
+          out = await tei.embed(body, ctx);
+          break;
+        case '/embed_all':
+          out = await tei.embedAll(body, ctx);
+          break;
+        case '/predict':
+          out = await tei.predict(body, ctx);
+          break;
+        case '/rerank':
+          out = await tei.rerank(body, ctx);
+          break;
+        case '/tokenize':
+          out = tei.tokenize(body, ctx);
+          break;
+        default:
+          out = tei.decode(body, ctx);
+      }
+      if (ac.signal.aborted) return;
+      this.#json(res, 200, out);
+    } finally {
+      res.off('close', onGone);
     }
   }
 
@@ -197,26 +379,12 @@ export class ConvBertServer {
   }
 
   async #infer(req: http.IncomingMessage, res: http.ServerResponse, task: string): Promise<void> {
-    if (this.#draining) throw new HttpError(503, 'the server is shutting down; retry on another instance', 'ERR_CONVBERT_SHUTTING_DOWN');
-    this.#work++;
-    res.once('close', () => {
-      this.#work--;
-      if (this.#work === 0 && this.#drained.length > 0) for (const r of this.#drained.splice(0)) r();
-    });
+    this.#admit(res);
     if (task !== this.handler.task) {
       throw new HttpError(404, `this server runs task ${this.handler.task} (POST /v1/${this.handler.task}), not ${JSON.stringify(task)}`, 'ERR_CONVBERT_NOT_FOUND');
     }
-    if (req.method !== 'POST') throw new HttpError(405, `/v1/${task} takes POST, got ${req.method}`, 'ERR_CONVBERT_METHOD');
-    const ctype = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    if (ctype !== '' && ctype !== 'application/json') throw new HttpError(415, `expected content-type application/json, got ${ctype}`, 'ERR_CONVBERT_MEDIA_TYPE');
-    const body = await this.#readBody(req);
     // A request that arrived before the drain began finishes; see close().
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch (e) {
-      throw new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`, 'ERR_CONVBERT_BAD_JSON');
-    }
+    const parsed = await this.#body(req, task === this.handler.task && req.url?.split('?')[0] === '/' ? '/' : `/v1/${task}`);
     const o = checkRequestBody(parsed, this.handler, { maxInputs: this.#o.maxInputs });
     // The client leaving cancels its queued rows (and drops running ones' results).
     const ac = new AbortController();
@@ -277,14 +445,14 @@ export class ConvBertServer {
     res.end(text);
   }
 
-  #error(res: http.ServerResponse, e: unknown): void {
+  #error(res: http.ServerResponse, e: unknown, family: Family): void {
     let status: number;
     let code: string;
     let message: string;
     if (e instanceof HttpError) {
       ({ status, code, message } = e);
     } else if (e instanceof ConvBertError) {
-      status = statusForCode(e.code);
+      status = family === 'legacy' ? statusForCode(e.code) : teiStatus(e);
       code = e.code;
       message = e.message;
       if (this.#draining && code === 'ERR_CONVBERT_OVERLOADED') status = 503;
@@ -293,9 +461,52 @@ export class ConvBertServer {
       code = 'ERR_CONVBERT_INTERNAL';
       message = e instanceof Error ? e.message : String(e);
     }
-    if (status === 500) this.#o.log(`convbert serve: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    this.#json(res, status, { error: message, code });
+    if (status === 500) this.#logAt('error', `convbert serve: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    if (status === 401) res.setHeader('www-authenticate', 'Bearer');
+    const errorType = teiErrorType(status, code);
+    if (family === 'tei') this.#json(res, status, { error: message, error_type: errorType });
+    else if (family === 'openai') this.#json(res, status, { error: { message, type: openaiType(status), param: null, code } });
+    else this.#json(res, status, { error: message, code });
   }
+}
+
+/** Which error JSON a route answers: ours ({error, code}), TEI's ({error, error_type}) or OpenAI's ({error: {...}}). */
+type Family = 'legacy' | 'tei' | 'openai';
+
+const TEI_ROUTES: ReadonlySet<string> = new Set(['/embed', '/embed_all', '/predict', '/rerank', '/tokenize', '/decode']);
+/** Paths with their own metrics label (the rest share 'other'). */
+const KNOWN_LABELS: ReadonlySet<string> = new Set([...TEI_ROUTES, '/v1/embeddings', '/info', '/']);
+
+/** OpenAI's error `type` for a status. */
+function openaiType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 429) return 'rate_limit_error';
+  return status >= 500 ? 'server_error' : 'invalid_request_error';
+}
+
+/**
+ * POST / of a feature-extraction server (HF Inference Endpoints): {inputs, parameters?: {...}}
+ * with TEI's /embed fields at the top or in parameters; HF clients' "options" is ignored.
+ */
+function inferenceEndpointBody(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const { parameters, options: _options, ...rest } = body as Record<string, unknown>;
+  if (parameters === undefined || parameters === null) return rest;
+  if (typeof parameters !== 'object' || Array.isArray(parameters)) return { ...rest, parameters };
+  return { ...rest, ...(parameters as Record<string, unknown>) };
+}
+
+let version: string | null = null;
+/** This package's version (GET /info). */
+function packageVersion(): string {
+  if (version === null) {
+    try {
+      version = String((JSON.parse(fs.readFileSync(require.resolve('../../package.json'), 'utf8')) as { version?: string }).version ?? 'unknown');
+    } catch {
+      version = 'unknown';
+    }
+  }
+  return version;
 }
 
 export interface ServeOptions extends ServerOptions {

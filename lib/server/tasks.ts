@@ -8,7 +8,7 @@
 import { attachBatching, runWithSubmitOptions, type BatchingOptions } from '../batching/model';
 import { type BatcherStats, type DynamicBatcher } from '../batching/batcher';
 import { argError } from '../errors';
-import { pipeline, runWithLimits, SUPPORTED_TASKS, TASK_ALIASES, type AnyPipeline, type PipelineLimits, type PipelineOptions } from '../pipelines';
+import { pipeline, runWithLimits, SUPPORTED_TASKS, TASK_ALIASES, type AnyPipeline, type PipelineLimits, type PipelineOptions, type PipelineTask } from '../pipelines';
 import { Tensor } from '../tensor';
 
 /** What the HTTP server needs from a task. Tests may supply their own. */
@@ -30,6 +30,10 @@ export interface TaskHandler {
   stats(): BatcherStats | null;
   /** Runs what is queued and frees the model. */
   dispose(): Promise<void>;
+  /** The served pipeline (its model and tokenizer answer the TEI and OpenAI routes); absent in test handlers. */
+  readonly pipeline?: AnyPipeline;
+  /** The batching this handler runs with (for GET /info), or false. */
+  readonly batching?: BatchingOptions | false;
 }
 
 export interface LoadTaskOptions {
@@ -43,8 +47,8 @@ export interface LoadTaskOptions {
 export const DEFAULT_BATCHING: BatchingOptions = { maxBatchSize: 16, maxWaitMs: 5, maxQueue: 1024, maxConcurrentBatches: 2 };
 
 /** The canonical name of a task or alias, or an ERR_CONVBERT_ARG naming the choices. */
-export function canonicalTask(task: string): string {
-  if ((SUPPORTED_TASKS as readonly string[]).includes(task)) return task;
+export function canonicalTask(task: string): PipelineTask {
+  if ((SUPPORTED_TASKS as readonly string[]).includes(task)) return task as PipelineTask;
   if (Object.prototype.hasOwnProperty.call(TASK_ALIASES, task)) return TASK_ALIASES[task];
   throw argError(`task: unknown task ${JSON.stringify(task)}; expected one of ${[...SUPPORTED_TASKS, ...Object.keys(TASK_ALIASES)].join(', ')}`);
 }
@@ -80,6 +84,8 @@ export function taskHandler(pipe: AnyPipeline, batching: BatchingOptions | false
   const call = pipe as unknown as (...args: unknown[]) => Promise<unknown>;
   return {
     task,
+    pipeline: pipe,
+    batching: batcher && !own ? batching : false,
     countInputs(inputs, parameters) {
       if (inputs === undefined) throw argError('inputs: required');
       const n = Array.isArray(inputs) ? inputs.length : 1;
