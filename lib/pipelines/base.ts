@@ -11,27 +11,33 @@ import { AsyncLocalStorage } from 'async_hooks';
 
 import { ConvBertError, argError } from '../errors';
 import { attachBatching, groupByLength, type BatchingOptions } from '../batching/model';
+import { ConvBertConfig } from '../config';
 import { resolveModelPath, type HubOptions } from '../hub';
-import { type ConvBertPreTrainedModel } from '../models/base';
+import { type ConvBertPreTrainedModel, type ModelDevice, type PretrainedDtype } from '../models/base';
+import { HUB_OPTION_ALIASES, closestName, normalizeAliases, type TransformersJsHubOptions } from '../options';
 import { Tensor } from '../tensor';
 import { ConvBertTokenizer } from '../tokenizer/convbert';
 import { ConvBertTokenizerFast } from '../tokenizer/fast';
 import { type PreTrainedTokenizerBase } from '../tokenizer/base';
 
 /** Options of pipeline(): where the files come from and how batches run. */
-export interface PipelineOptions {
+export interface PipelineOptions extends TransformersJsHubOptions {
   /** 'fast' (native WordPiece, default) or 'slow' (TypeScript WordPiece); both give the same ids. */
   tokenizer?: 'fast' | 'slow';
   /** Hub branch, tag or commit (Hub ids only). */
   revision?: string;
   /** Hub cache root (Hub ids only). */
   cacheDir?: string;
-  /** Other Hub settings (token, localFilesOnly, endpoint, progress, ...). */
+  /** Use only the Hub cache, never the network (Hub ids only). */
+  localFilesOnly?: boolean;
+  /** Download progress: true (a bar on stderr), false, or a function called with each report. */
+  progress?: HubOptions['progress'];
+  /** Other Hub settings (token, endpoint, timeouts, ...). */
   hub?: Omit<HubOptions, 'revision' | 'cacheDir'>;
-  /** Passed to the model's fromPretrained as is (for builds whose models accept them). */
-  dtype?: string;
-  /** Passed to the model's fromPretrained as is. */
-  device?: string;
+  /** The model's weight precision (fromPretrained's dtype): 'float32' (default), 'bfloat16', 'float16', 'int8', or transformers.js' 'fp32', 'bf16', 'fp16', 'q8'. */
+  dtype?: PretrainedDtype;
+  /** Where the model runs (fromPretrained's device): 'cpu' (default), 'cuda', 'cuda:N' or 'auto'. */
+  device?: ModelDevice;
   /** Passed to the model's fromPretrained (linear modules kept in float32 under dtype 'bfloat16' or 'int8'). */
   modulesToNotConvert?: readonly string[];
   /** Most rows per forward call (default 8). Results do not depend on it. */
@@ -175,7 +181,9 @@ export function checkKeys(what: string, o: unknown, known: readonly string[]): R
   if (o === undefined || o === null) return {};
   if (typeof o !== 'object' || Array.isArray(o)) throw argError(`${what}: expected an options object, got ${describe(o)}`);
   for (const k of Object.keys(o)) {
-    if (!known.includes(k)) throw argError(`${what}: unknown option '${k}'; expected some of ${known.join(', ')}`);
+    if (known.includes(k)) continue;
+    const near = closestName(k, known);
+    throw argError(`${what}: unknown option '${k}'; ${near ? `did you mean '${near}'? ` : ''}expected some of ${known.join(', ')}`);
   }
   return o as Record<string, unknown>;
 }
@@ -203,20 +211,69 @@ export async function loadParts<T extends ConvBertPreTrainedModel>(
   const hub: HubOptions = { ...(options.hub ?? {}) };
   if (options.revision !== undefined) hub.revision = options.revision;
   if (options.cacheDir !== undefined) hub.cacheDir = options.cacheDir;
+  if (options.localFilesOnly !== undefined) hub.localFilesOnly = options.localFilesOnly;
+  if (options.progress !== undefined) hub.progress = options.progress;
   const dir = await resolveModelPath(modelIdOrDir, hub);
   const kind = options.tokenizer ?? 'fast';
   const tokenizer = kind === 'fast' ? await ConvBertTokenizerFast.fromPretrained(dir) : await ConvBertTokenizer.fromPretrained(dir);
-  const modelOpts: Record<string, unknown> = {};
-  if (options.dtype !== undefined) modelOpts.dtype = options.dtype;
-  if (options.device !== undefined) modelOpts.device = options.device;
-  if (options.modulesToNotConvert !== undefined) modelOpts.modulesToNotConvert = options.modulesToNotConvert;
-  const model = await load(dir, modelOpts);
-  if (options.batching !== undefined) attachBatching(model, options.batching);
-  return { model, tokenizer };
+  try {
+    // Before the weights are read: a tokenizer whose ids the model cannot embed fails now, not at the first call.
+    checkVocab(tokenizer, await ConvBertConfig.fromPretrained(dir), dir);
+    const modelOpts: Record<string, unknown> = {};
+    if (options.dtype !== undefined) modelOpts.dtype = options.dtype;
+    if (options.device !== undefined) modelOpts.device = options.device;
+    if (options.modulesToNotConvert !== undefined) modelOpts.modulesToNotConvert = options.modulesToNotConvert;
+    const model = await load(dir, modelOpts);
+    if (options.batching !== undefined) attachBatching(model, options.batching);
+    return { model, tokenizer };
+  } catch (e) {
+    const tk = tokenizer as { dispose?: () => unknown };
+    if (typeof tk.dispose === 'function') await tk.dispose();
+    throw e;
+  }
 }
 
+/**
+ * The tokenizer may have fewer ids than config.vocab_size (as in HF: checkpoints pad their
+ * embedding matrix), but every id it can produce must have an embedding row; one past the
+ * end used to fail only when a text first produced it.
+ */
+export function checkVocab(tokenizer: PreTrainedTokenizerBase, config: ConvBertConfig, dir: string): void {
+  let maxId = -1;
+  let maxTok = '';
+  for (const [tok, id] of Object.entries(tokenizer.getVocab())) {
+    if (id > maxId) {
+      maxId = id;
+      maxTok = tok;
+    }
+  }
+  if (maxId >= config.vocab_size) {
+    throw new ConvBertError(
+      `pipeline: the tokenizer of ${dir} has ids up to ${maxId} (${JSON.stringify(maxTok)}), but the model's vocab_size is ${config.vocab_size}: ` +
+        `expected every token id below vocab_size; use the tokenizer the model was trained with (or a config.json whose vocab_size covers it)`,
+      'ERR_CONVBERT_TOKENIZER',
+    );
+  }
+}
+
+const PIPELINE_OPTION_KEYS: readonly string[] = [
+  'tokenizer',
+  'revision',
+  'cacheDir',
+  'localFilesOnly',
+  'progress',
+  'hub',
+  'dtype',
+  'device',
+  'modulesToNotConvert',
+  'batch_size',
+  'batching',
+  'limits',
+  ...Object.keys(HUB_OPTION_ALIASES),
+];
+
 export function checkPipelineOptions(o: unknown): PipelineOptions {
-  const r = checkKeys('options', o, ['tokenizer', 'revision', 'cacheDir', 'hub', 'dtype', 'device', 'modulesToNotConvert', 'batch_size', 'batching', 'limits']);
+  const r = normalizeAliases('options', checkKeys('options', o, PIPELINE_OPTION_KEYS));
   if (r.limits !== undefined) checkLimits('options.limits', r.limits);
   if (r.batching !== undefined && (r.batching === null || typeof r.batching !== 'object' || Array.isArray(r.batching))) {
     throw argError(`options.batching: expected an object like { maxBatchSize, maxWaitMs, maxTokens }, got ${describe(r.batching)}`);
@@ -226,6 +283,7 @@ export function checkPipelineOptions(o: unknown): PipelineOptions {
   for (const k of ['revision', 'cacheDir', 'dtype', 'device'] as const) {
     if (r[k] !== undefined && typeof r[k] !== 'string') throw argError(`options.${k}: expected a string, got ${describe(r[k])}`);
   }
+  if (r.localFilesOnly !== undefined && typeof r.localFilesOnly !== 'boolean') throw argError(`options.localFilesOnly: expected a boolean, got ${describe(r.localFilesOnly)}`);
   if (r.hub !== undefined && (r.hub === null || typeof r.hub !== 'object' || Array.isArray(r.hub))) {
     throw argError(`options.hub: expected an object of Hub settings, got ${describe(r.hub)}`);
   }

@@ -26,8 +26,19 @@ export interface FillMaskResult {
   sequence: string;
 }
 
+/** The answer for a text with one mask: its candidates, best first. */
+export type FillMaskSingleMaskOutput = FillMaskResult[];
+
+/** The answer for a text with several masks: one list of candidates per mask, in text order (as HF). */
+export type FillMaskMultiMaskOutput = FillMaskResult[][];
+
 /** One text's answer: the candidates of its mask, or one list per mask when it has several. */
-export type FillMaskOutput = FillMaskResult[] | FillMaskResult[][];
+export type FillMaskOutput = FillMaskSingleMaskOutput | FillMaskMultiMaskOutput;
+
+/** True for a text with several masks (a list per mask), false for one mask (a list of candidates). */
+export function isMultiMaskOutput(out: FillMaskOutput): out is FillMaskMultiMaskOutput {
+  return out.length > 0 && Array.isArray(out[0]);
+}
 
 /**
  * Post-processing runs on the event loop (softmax and selection are O(vocab) per

@@ -25,7 +25,8 @@ import { runZeroShot, type ZeroShotOptions, type ZeroShotResult } from './zero_s
 export type { PipelineLimits, PipelineOptions } from './base';
 export { DEFAULT_LIMITS, runWithLimits } from './base';
 export type { FeatureExtractionOptions, Pooling } from './feature_extraction';
-export type { FillMaskOptions, FillMaskOutput, FillMaskResult } from './fill_mask';
+export type { FillMaskOptions, FillMaskOutput, FillMaskResult, FillMaskSingleMaskOutput, FillMaskMultiMaskOutput } from './fill_mask';
+export { isMultiMaskOutput } from './fill_mask';
 export type { MultipleChoiceInput, MultipleChoiceResult } from './multiple_choice';
 export type { QuestionAnsweringInput, QuestionAnsweringOptions, QuestionAnsweringResult } from './question_answering';
 export type { FunctionToApply, TextClassificationInput, TextClassificationOptions, TextClassificationResult } from './text_classification';
@@ -43,12 +44,17 @@ export const SUPPORTED_TASKS = [
 ] as const;
 export type PipelineTask = (typeof SUPPORTED_TASKS)[number];
 
-/** transformers.js' aliases. */
-export const TASK_ALIASES: Readonly<Record<string, PipelineTask>> = {
+const ALIASES = {
   'sentiment-analysis': 'text-classification',
   ner: 'token-classification',
   embeddings: 'feature-extraction',
-};
+} as const satisfies Record<string, PipelineTask>;
+
+/** transformers.js' aliases. */
+export const TASK_ALIASES: Readonly<Record<string, PipelineTask>> = Object.freeze({ ...ALIASES });
+
+/** Every name pipeline() takes: the tasks and their aliases (a string-literal union, no `string`). */
+export type PipelineTaskName = PipelineTask | keyof typeof ALIASES;
 
 /** What every pipeline has besides being callable. */
 export interface PipelineBase<M extends ConvBertPreTrainedModel> {
@@ -77,6 +83,10 @@ export interface TokenClassificationPipeline extends PipelineBase<ConvBertForTok
 }
 
 export interface QuestionAnsweringPipeline extends PipelineBase<ConvBertForQuestionAnswering> {
+  /** transformers.js' form: (question, context, options). top_k 1: one answer; more: a sorted list. */
+  (question: string, context: string, options?: QuestionAnsweringOptions): Promise<QuestionAnsweringResult | QuestionAnsweringResult[]>;
+  /** Questions and contexts side by side (one answer, or list, per pair). */
+  (questions: string[], contexts: string[], options?: QuestionAnsweringOptions): Promise<(QuestionAnsweringResult | QuestionAnsweringResult[])[]>;
   /** top_k 1: one answer; more: a sorted list. */
   (input: QuestionAnsweringInput, options?: QuestionAnsweringOptions): Promise<QuestionAnsweringResult | QuestionAnsweringResult[]>;
   (inputs: QuestionAnsweringInput[], options?: QuestionAnsweringOptions): Promise<(QuestionAnsweringResult | QuestionAnsweringResult[])[]>;
@@ -96,7 +106,7 @@ export interface MultipleChoicePipeline extends PipelineBase<ConvBertForMultiple
   (inputs: MultipleChoiceInput[]): Promise<MultipleChoiceResult[]>;
 }
 
-export interface PipelineTypes {
+export interface PipelineTypes extends Record<PipelineTaskName, PipelineBase<ConvBertPreTrainedModel>> {
   'fill-mask': FillMaskPipeline;
   'text-classification': TextClassificationPipeline;
   'sentiment-analysis': TextClassificationPipeline;
@@ -130,9 +140,8 @@ function makePipe<M extends ConvBertPreTrainedModel>(task: PipelineTask, core: P
  * dtype/device (passed to fromPretrained), batch_size (most rows per forward),
  * limits (the work one call may ask for; DEFAULT_LIMITS otherwise).
  */
-export async function pipeline<T extends keyof PipelineTypes>(task: T, modelIdOrDir: string, options?: PipelineOptions): Promise<PipelineTypes[T]>;
-export async function pipeline(task: string, modelIdOrDir: string, options?: PipelineOptions): Promise<AnyPipeline>;
-export async function pipeline(task: string, modelIdOrDir: string, options: PipelineOptions = {}): Promise<AnyPipeline> {
+export async function pipeline<T extends PipelineTaskName>(task: T, modelIdOrDir: string, options?: PipelineOptions): Promise<PipelineTypes[T]>;
+export async function pipeline(task: PipelineTaskName, modelIdOrDir: string, options: PipelineOptions = {}): Promise<AnyPipeline> {
   if (typeof task !== 'string') throw argError(`task: expected a task name string, got ${describe(task)}`);
   let t: PipelineTask | undefined;
   if ((SUPPORTED_TASKS as readonly string[]).includes(task)) t = task as PipelineTask;
@@ -166,9 +175,11 @@ export async function pipeline(task: string, modelIdOrDir: string, options: Pipe
     case 'question-answering': {
       const p = await loadParts((d, mo) => ConvBertForQuestionAnswering.fromPretrained(d, mo), modelIdOrDir, o);
       const core = new PipelineCore(p.model, p.tokenizer, bs, o.limits);
-      return makePipe(t, core, (input: QuestionAnsweringInput | QuestionAnsweringInput[], opts?: QuestionAnsweringOptions) =>
-        runQuestionAnswering(core, input, opts),
-      ) as QuestionAnsweringPipeline;
+      // async: a bad argument is a rejected promise, like every other pipeline error.
+      return makePipe(t, core, async (input: unknown, second?: unknown, third?: unknown) => {
+        const { inputs, options: opts } = qaArguments(input, second, third, arguments_length(input, second, third));
+        return runQuestionAnswering(core, inputs, opts);
+      }) as QuestionAnsweringPipeline;
     }
     case 'feature-extraction': {
       const p = await loadParts((d, mo) => ConvBertModel.fromPretrained(d, mo), modelIdOrDir, o);
@@ -190,4 +201,39 @@ export async function pipeline(task: string, modelIdOrDir: string, options: Pipe
       ) as MultipleChoicePipeline;
     }
   }
+}
+
+/** How many arguments a call gave, trailing undefined ones not counted. */
+function arguments_length(...a: unknown[]): number {
+  let n = a.length;
+  while (n > 0 && a[n - 1] === undefined) n--;
+  return n;
+}
+
+/**
+ * question-answering's two call forms: ({question, context} | list, options), or
+ * transformers.js' (question, context, options) with strings or equal-length lists.
+ */
+function qaArguments(
+  a: unknown,
+  b: unknown,
+  c: unknown,
+  n: number,
+): { inputs: QuestionAnsweringInput | QuestionAnsweringInput[]; options: QuestionAnsweringOptions | undefined } {
+  const isStrings = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string');
+  if (typeof a === 'string' || isStrings(a)) {
+    if (typeof a === 'string') {
+      if (typeof b !== 'string') {
+        throw argError(`context: expected a string after the question, as in qa(question, context, options) (or one {question, context} object), got ${describe(b)}`);
+      }
+      return { inputs: { question: a, context: b }, options: c as QuestionAnsweringOptions | undefined };
+    }
+    const qs = a as string[];
+    if (!isStrings(b) || (b as string[]).length !== qs.length) {
+      throw argError(`contexts: expected an array of ${qs.length} strings, one per question, got ${Array.isArray(b) ? `an array of ${b.length}` : describe(b)}`);
+    }
+    return { inputs: qs.map((question, i) => ({ question, context: (b as string[])[i] })), options: c as QuestionAnsweringOptions | undefined };
+  }
+  if (n > 2) throw argError(`question-answering: expected (question, context, options) or ({question, context}, options), got 3 arguments starting with ${describe(a)}`);
+  return { inputs: a as QuestionAnsweringInput | QuestionAnsweringInput[], options: b as QuestionAnsweringOptions | undefined };
 }
