@@ -30,6 +30,10 @@ export interface TaskHandler {
   stats(): BatcherStats | null;
   /** Runs what is queued and frees the model. */
   dispose(): Promise<void>;
+  /** The served pipeline (its model and tokenizer answer the TEI and OpenAI routes); absent in test handlers. */
+  readonly pipeline?: AnyPipeline;
+  /** The batching this handler runs with (for GET /info), or false. */
+  readonly batching?: BatchingOptions | false;
 }
 
 export interface LoadTaskOptions {
@@ -80,6 +84,8 @@ export function taskHandler(pipe: AnyPipeline, batching: BatchingOptions | false
   const call = pipe as unknown as (...args: unknown[]) => Promise<unknown>;
   return {
     task,
+    pipeline: pipe,
+    batching: batcher && !own ? batching : false,
     countInputs(inputs, parameters) {
       if (inputs === undefined) throw argError('inputs: required');
       const n = Array.isArray(inputs) ? inputs.length : 1;
