@@ -175,86 +175,16 @@ Status validate_config(const EngineConfig& c, const HeadConfig& h) {
     case HeadKind::kMultipleChoice:
       if (h.num_outputs != 1) return bad_config("multiple_choice needs num_outputs 1");
       if (h.summary_use_proj && h.summary_proj_out <= 0) return bad_config("head.summary_proj_out must be positive");
+      // transformers' classifier is nn.Linear(hidden_size, 1) whatever the summary projects to.
+      if (h.summary_use_proj && h.summary_proj_out != c.hidden)
+        return bad_config("multiple_choice head.summary_proj_out " + std::to_string(h.summary_proj_out) +
+                          " must equal hidden_size " + std::to_string(c.hidden) +
+                          " (the classifier is nn.Linear(hidden_size, 1), as in transformers)");
       if (h.summary_act != -1 && !act_ok(h.summary_act))
         return bad_config("head.summary_act code " + std::to_string(h.summary_act) + " is unknown");
       break;
   }
   return Status::Ok();
-}
-
-std::vector<WeightSpec> expected_weights(const EngineConfig& c, const HeadConfig& h) {
-  const int64_t H = c.hidden, E = c.embedding, A = c.sa_heads * c.head_dim, I = c.intermediate, K = c.conv_kernel;
-  std::vector<WeightSpec> w = {
-      {"embeddings.word_embeddings.weight", c.vocab_size * E},
-      {"embeddings.position_embeddings.weight", c.max_positions * E},
-      {"embeddings.token_type_embeddings.weight", c.type_vocab * E},
-      {"embeddings.LayerNorm.weight", E},
-      {"embeddings.LayerNorm.bias", E},
-  };
-  if (E != H) {
-    w.push_back({"embeddings_project.weight", H * E});
-    w.push_back({"embeddings_project.bias", H});
-  }
-  for (int64_t i = 0; i < c.layers; ++i) {
-    for (const char* n : {"attention.self.query", "attention.self.key", "attention.self.value",
-                          "attention.self.conv_out_layer"}) {
-      w.push_back({layer_key(i, n) + ".weight", A * H});
-      w.push_back({layer_key(i, n) + ".bias", A});
-    }
-    w.push_back({layer_key(i, "attention.self.key_conv_attn_layer.depthwise.weight"), H * K});
-    w.push_back({layer_key(i, "attention.self.key_conv_attn_layer.pointwise.weight"), A * H});
-    w.push_back({layer_key(i, "attention.self.key_conv_attn_layer.bias"), A});
-    w.push_back({layer_key(i, "attention.self.conv_kernel_layer.weight"), c.sa_heads * K * A});
-    w.push_back({layer_key(i, "attention.self.conv_kernel_layer.bias"), c.sa_heads * K});
-    w.push_back({layer_key(i, "attention.output.dense.weight"), H * H});
-    w.push_back({layer_key(i, "attention.output.dense.bias"), H});
-    w.push_back({layer_key(i, "attention.output.LayerNorm.weight"), H});
-    w.push_back({layer_key(i, "attention.output.LayerNorm.bias"), H});
-    w.push_back({layer_key(i, "intermediate.dense.weight"), I * H / c.groups});  // grouped: (G, H/G, I/G)
-    w.push_back({layer_key(i, "intermediate.dense.bias"), I});
-    w.push_back({layer_key(i, "output.dense.weight"), H * I / c.groups});
-    w.push_back({layer_key(i, "output.dense.bias"), H});
-    w.push_back({layer_key(i, "output.LayerNorm.weight"), H});
-    w.push_back({layer_key(i, "output.LayerNorm.bias"), H});
-  }
-  const int64_t n = h.num_outputs;
-  switch (h.kind) {
-    case HeadKind::kNone: break;
-    case HeadKind::kMaskedLM:
-      w.push_back({"generator_predictions.dense.weight", E * H, true});
-      w.push_back({"generator_predictions.dense.bias", E, true});
-      w.push_back({"generator_predictions.LayerNorm.weight", E, true});
-      w.push_back({"generator_predictions.LayerNorm.bias", E, true});
-      w.push_back({"generator_lm_head.weight", c.vocab_size * E, true});
-      w.push_back({"generator_lm_head.bias", c.vocab_size, true});
-      break;
-    case HeadKind::kSequenceClassification:
-      w.push_back({"classifier.dense.weight", H * H, true});
-      w.push_back({"classifier.dense.bias", H, true});
-      w.push_back({"classifier.out_proj.weight", n * H, true});
-      w.push_back({"classifier.out_proj.bias", n, true});
-      break;
-    case HeadKind::kTokenClassification:
-      w.push_back({"classifier.weight", n * H, true});
-      w.push_back({"classifier.bias", n, true});
-      break;
-    case HeadKind::kQuestionAnswering:
-      w.push_back({"qa_outputs.weight", 2 * H, true});
-      w.push_back({"qa_outputs.bias", 2, true});
-      break;
-    case HeadKind::kMultipleChoice: {
-      int64_t P = H;
-      if (h.summary_use_proj) {
-        P = h.summary_proj_out;
-        w.push_back({"sequence_summary.summary.weight", P * H, true});
-        w.push_back({"sequence_summary.summary.bias", P, true});
-      }
-      w.push_back({"classifier.weight", P, true});
-      w.push_back({"classifier.bias", 1, true});
-      break;
-    }
-  }
-  return w;
 }
 
 namespace {
@@ -417,8 +347,20 @@ class Builder {
     return Status::Ok();
   }
 
+  // key_conv_attn_layer.depthwise (hidden, 1, k) stored transposed as (k, hidden).
+  Status depthwise(const std::string& name, int64_t hidden, int64_t k, std::vector<float>* dst) {
+    const float* dw = nullptr;
+    CONVBERT_RETURN_IF_ERROR(get(name, &dw));
+    dst->resize(static_cast<size_t>(k * hidden));
+    for (int64_t ch = 0; ch < hidden; ++ch)
+      for (int64_t t = 0; t < k; ++t) (*dst)[static_cast<size_t>(t * hidden + ch)] = dw[ch * k + t];
+    bytes += k * hidden * 4;
+    return Status::Ok();
+  }
+
   int64_t bytes = 0;
   int64_t max_k = 0;  // largest per-group K packed
+  bool head = false;  // read_weights sets it before the head's weights (get() finds them by name anyway)
 
  private:
   // Whether the linear module(s) of these weights stay float32: true when any
@@ -450,7 +392,120 @@ class Builder {
   std::string trunk_prefix_;
 };
 
+// The one list of the weights build_model reads, in HF names and in reading order:
+// b is the Builder (copies and packs each weight into *m) or the Lister
+// (expected_weights: records name and element count; m is a scratch Model whose
+// weights stay empty). Trunk names carry no `convbert.` prefix; b.head is set
+// before the head's weights. Writing the names here once keeps what the engine
+// lists and what it reads from drifting apart.
+template <class Reader>
+Status read_weights(const EngineConfig& c, const HeadConfig& h, Reader& b, Model* m) {
+  const int64_t H = c.hidden, E = c.embedding, A = c.sa_heads * c.head_dim, I = c.intermediate, K = c.conv_kernel;
+  CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.word_embeddings.weight", c.vocab_size * E, &m->word));
+  CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.position_embeddings.weight", c.max_positions * E, &m->pos));
+  CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.token_type_embeddings.weight", c.type_vocab * E, &m->type));
+  CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.LayerNorm.weight", E, &m->emb_ln_g));
+  CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.LayerNorm.bias", E, &m->emb_ln_b));
+  m->has_project = E != H;
+  if (m->has_project)
+    CONVBERT_RETURN_IF_ERROR(b.linear("embeddings_project.weight", "embeddings_project.bias", H, E, 1, &m->project));
+  // expected_weights may list a config validate_config has not seen: no negative count here.
+  m->layers.resize(static_cast<size_t>(std::max<int64_t>(0, c.layers)));
+  for (int64_t i = 0; i < c.layers; ++i) {
+    LayerWeights& lw = m->layers[static_cast<size_t>(i)];
+    CONVBERT_RETURN_IF_ERROR(b.stacked({layer_key(i, "attention.self.query"), layer_key(i, "attention.self.key"),
+                                        layer_key(i, "attention.self.value"), layer_key(i, "attention.self.conv_out_layer")},
+                                       A, H, &lw.qkvc));
+    CONVBERT_RETURN_IF_ERROR(b.depthwise(layer_key(i, "attention.self.key_conv_attn_layer.depthwise.weight"), H, K, &lw.dw_t));
+    CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "attention.self.key_conv_attn_layer.pointwise.weight"),
+                                      layer_key(i, "attention.self.key_conv_attn_layer.bias"), A, H, 1, &lw.pointwise));
+    CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "attention.self.conv_kernel_layer.weight"),
+                                      layer_key(i, "attention.self.conv_kernel_layer.bias"), c.sa_heads * K, A, 1,
+                                      &lw.conv_kernel));
+    CONVBERT_RETURN_IF_ERROR(
+        b.linear(layer_key(i, "attention.output.dense.weight"), layer_key(i, "attention.output.dense.bias"), H, H, 1, &lw.attn_out));
+    CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "attention.output.LayerNorm.weight"), H, &lw.ln1_g));
+    CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "attention.output.LayerNorm.bias"), H, &lw.ln1_b));
+    CONVBERT_RETURN_IF_ERROR(
+        b.linear(layer_key(i, "intermediate.dense.weight"), layer_key(i, "intermediate.dense.bias"), I, H, c.groups, &lw.inter));
+    CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "output.dense.weight"), layer_key(i, "output.dense.bias"), H, I, c.groups, &lw.out));
+    CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "output.LayerNorm.weight"), H, &lw.ln2_g));
+    CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "output.LayerNorm.bias"), H, &lw.ln2_b));
+  }
+  b.head = true;  // the head's weights are looked up among spec.head.weights
+  const int64_t n = h.num_outputs;
+  switch (h.kind) {
+    case HeadKind::kNone: break;
+    case HeadKind::kMaskedLM:
+      CONVBERT_RETURN_IF_ERROR(
+          b.linear("generator_predictions.dense.weight", "generator_predictions.dense.bias", E, H, 1, &m->h_dense));
+      CONVBERT_RETURN_IF_ERROR(b.copy("generator_predictions.LayerNorm.weight", E, &m->h_ln_g));
+      CONVBERT_RETURN_IF_ERROR(b.copy("generator_predictions.LayerNorm.bias", E, &m->h_ln_b));
+      CONVBERT_RETURN_IF_ERROR(
+          b.linear("generator_lm_head.weight", "generator_lm_head.bias", c.vocab_size, E, 1, &m->h_out));
+      break;
+    case HeadKind::kSequenceClassification:
+      CONVBERT_RETURN_IF_ERROR(b.linear("classifier.dense.weight", "classifier.dense.bias", H, H, 1, &m->h_dense));
+      CONVBERT_RETURN_IF_ERROR(b.linear("classifier.out_proj.weight", "classifier.out_proj.bias", n, H, 1, &m->h_out));
+      break;
+    case HeadKind::kTokenClassification:
+      CONVBERT_RETURN_IF_ERROR(b.linear("classifier.weight", "classifier.bias", n, H, 1, &m->h_out));
+      break;
+    case HeadKind::kQuestionAnswering:
+      CONVBERT_RETURN_IF_ERROR(b.linear("qa_outputs.weight", "qa_outputs.bias", 2, H, 1, &m->h_out));
+      break;
+    case HeadKind::kMultipleChoice: {
+      int64_t P = H;
+      if (h.summary_use_proj) {
+        P = h.summary_proj_out;
+        CONVBERT_RETURN_IF_ERROR(
+            b.linear("sequence_summary.summary.weight", "sequence_summary.summary.bias", P, H, 1, &m->h_dense));
+      }
+      CONVBERT_RETURN_IF_ERROR(b.linear("classifier.weight", "classifier.bias", 1, P, 1, &m->h_out));
+      break;
+    }
+  }
+  return Status::Ok();
+}
+
+// Records what read_weights asks for instead of reading it.
+class Lister {
+ public:
+  std::vector<WeightSpec> specs;
+  bool head = false;
+
+  template <class Vec>
+  Status copy(const std::string& name, int64_t n, Vec*) {
+    specs.push_back({name, n, head});
+    return Status::Ok();
+  }
+  Status depthwise(const std::string& name, int64_t hidden, int64_t k, std::vector<float>*) {
+    specs.push_back({name, hidden * k, head});
+    return Status::Ok();
+  }
+  // Grouped (G > 1): HF's (G, K/G, N/G) weight, N * K / G elements.
+  Status linear(const std::string& w, const std::string& b, int64_t N, int64_t K, int64_t G, PackedLinear*) {
+    specs.push_back({w, G > 0 ? N * K / G : 0, head});
+    specs.push_back({b, N, head});
+    return Status::Ok();
+  }
+  Status stacked(const std::vector<std::string>& names, int64_t n_each, int64_t K, PackedLinear*) {
+    for (const std::string& n : names) {
+      specs.push_back({n + ".weight", n_each * K, head});
+      specs.push_back({n + ".bias", n_each, head});
+    }
+    return Status::Ok();
+  }
+};
+
 }  // namespace
+
+std::vector<WeightSpec> expected_weights(const EngineConfig& c, const HeadConfig& h) {
+  Lister l;
+  Model scratch;
+  (void)read_weights(c, h, l, &scratch);  // the Lister never fails
+  return std::move(l.specs);
+}
 
 Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLookup& lookup,
                    std::shared_ptr<Model>* out, WeightDtype dtype, const std::vector<std::string>& keep_float32) {
@@ -479,75 +534,8 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
   m->dtype = dtype;
   m->cfg = c;
   m->head = h;
-  const int64_t H = c.hidden, E = c.embedding, A = c.sa_heads * c.head_dim, I = c.intermediate, K = c.conv_kernel;
   try {
-    CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.word_embeddings.weight", c.vocab_size * E, &m->word));
-    CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.position_embeddings.weight", c.max_positions * E, &m->pos));
-    CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.token_type_embeddings.weight", c.type_vocab * E, &m->type));
-    CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.LayerNorm.weight", E, &m->emb_ln_g));
-    CONVBERT_RETURN_IF_ERROR(b.copy("embeddings.LayerNorm.bias", E, &m->emb_ln_b));
-    m->has_project = E != H;
-    if (m->has_project)
-      CONVBERT_RETURN_IF_ERROR(b.linear("embeddings_project.weight", "embeddings_project.bias", H, E, 1, &m->project));
-    m->layers.resize(static_cast<size_t>(c.layers));
-    for (int64_t i = 0; i < c.layers; ++i) {
-      LayerWeights& lw = m->layers[static_cast<size_t>(i)];
-      CONVBERT_RETURN_IF_ERROR(b.stacked({layer_key(i, "attention.self.query"), layer_key(i, "attention.self.key"),
-                                          layer_key(i, "attention.self.value"), layer_key(i, "attention.self.conv_out_layer")},
-                                         A, H, &lw.qkvc));
-      const float* dw = nullptr;
-      CONVBERT_RETURN_IF_ERROR(b.get(layer_key(i, "attention.self.key_conv_attn_layer.depthwise.weight"), &dw));
-      lw.dw_t.resize(static_cast<size_t>(K * H));
-      for (int64_t ch = 0; ch < H; ++ch)
-        for (int64_t t = 0; t < K; ++t) lw.dw_t[static_cast<size_t>(t * H + ch)] = dw[ch * K + t];
-      b.bytes += K * H * 4;
-      CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "attention.self.key_conv_attn_layer.pointwise.weight"),
-                                        layer_key(i, "attention.self.key_conv_attn_layer.bias"), A, H, 1, &lw.pointwise));
-      CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "attention.self.conv_kernel_layer.weight"),
-                                        layer_key(i, "attention.self.conv_kernel_layer.bias"), c.sa_heads * K, A, 1,
-                                        &lw.conv_kernel));
-      CONVBERT_RETURN_IF_ERROR(
-          b.linear(layer_key(i, "attention.output.dense.weight"), layer_key(i, "attention.output.dense.bias"), H, H, 1, &lw.attn_out));
-      CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "attention.output.LayerNorm.weight"), H, &lw.ln1_g));
-      CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "attention.output.LayerNorm.bias"), H, &lw.ln1_b));
-      CONVBERT_RETURN_IF_ERROR(
-          b.linear(layer_key(i, "intermediate.dense.weight"), layer_key(i, "intermediate.dense.bias"), I, H, c.groups, &lw.inter));
-      CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "output.dense.weight"), layer_key(i, "output.dense.bias"), H, I, c.groups, &lw.out));
-      CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "output.LayerNorm.weight"), H, &lw.ln2_g));
-      CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "output.LayerNorm.bias"), H, &lw.ln2_b));
-    }
-    const int64_t n = h.num_outputs;
-    switch (h.kind) {
-      case HeadKind::kNone: break;
-      case HeadKind::kMaskedLM:
-        CONVBERT_RETURN_IF_ERROR(
-            b.linear("generator_predictions.dense.weight", "generator_predictions.dense.bias", E, H, 1, &m->h_dense));
-        CONVBERT_RETURN_IF_ERROR(b.copy("generator_predictions.LayerNorm.weight", E, &m->h_ln_g));
-        CONVBERT_RETURN_IF_ERROR(b.copy("generator_predictions.LayerNorm.bias", E, &m->h_ln_b));
-        CONVBERT_RETURN_IF_ERROR(
-            b.linear("generator_lm_head.weight", "generator_lm_head.bias", c.vocab_size, E, 1, &m->h_out));
-        break;
-      case HeadKind::kSequenceClassification:
-        CONVBERT_RETURN_IF_ERROR(b.linear("classifier.dense.weight", "classifier.dense.bias", H, H, 1, &m->h_dense));
-        CONVBERT_RETURN_IF_ERROR(b.linear("classifier.out_proj.weight", "classifier.out_proj.bias", n, H, 1, &m->h_out));
-        break;
-      case HeadKind::kTokenClassification:
-        CONVBERT_RETURN_IF_ERROR(b.linear("classifier.weight", "classifier.bias", n, H, 1, &m->h_out));
-        break;
-      case HeadKind::kQuestionAnswering:
-        CONVBERT_RETURN_IF_ERROR(b.linear("qa_outputs.weight", "qa_outputs.bias", 2, H, 1, &m->h_out));
-        break;
-      case HeadKind::kMultipleChoice: {
-        int64_t P = H;
-        if (h.summary_use_proj) {
-          P = h.summary_proj_out;
-          CONVBERT_RETURN_IF_ERROR(
-              b.linear("sequence_summary.summary.weight", "sequence_summary.summary.bias", P, H, 1, &m->h_dense));
-        }
-        CONVBERT_RETURN_IF_ERROR(b.linear("classifier.weight", "classifier.bias", 1, P, 1, &m->h_out));
-        break;
-      }
-    }
+    CONVBERT_RETURN_IF_ERROR(read_weights(c, h, b, m.get()));
   } catch (const std::bad_alloc&) {
     return Status::Error(StatusCode::kOutOfMemory, "engine: out of memory copying the weights");
   } catch (const std::length_error&) {
