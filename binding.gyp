@@ -45,7 +45,10 @@
         "<!@(node scripts/list_sources.js stub)",
         "<!@(node scripts/list_sources.js binding)"
       ],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread"],
+      # -static-libstdc++ and glibc's oldest symbol versions, so the prebuilt binary loads
+      # on older Linux than the one that built it (scripts/glibc_compat.js says how).
+      "ldflags": ["<!@(node scripts/glibc_compat.js)"]
     }
   ]
 }
