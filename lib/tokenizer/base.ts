@@ -497,7 +497,10 @@ export abstract class PreTrainedTokenizerBase extends Callable {
     return [file];
   }
 
-  /** Write tokenizer_config.json, special_tokens_map.json and vocab.txt in the layout transformers loads. */
+  /**
+   * Write tokenizer_config.json, special_tokens_map.json, vocab.txt and tokenizer.json in the layout
+   * transformers loads (tokenizer.json is what transformers.js and HF's fast tokenizers read).
+   */
   async savePretrained(dir: string): Promise<string[]> {
     await mkdirp(dir);
     const addedDecoder: Record<string, unknown> = {};
@@ -537,7 +540,68 @@ export abstract class PreTrainedTokenizerBase extends Callable {
     await writeFile(configFile, jsonWithBigInts(config));
     await writeFile(mapFile, JSON.stringify(specialMap, null, 2) + '\n');
     const vocabFiles = await this.saveVocabulary(dir);
-    return [configFile, mapFile, ...vocabFiles];
+    const written = [configFile, mapFile, ...vocabFiles];
+    const tj = this.tokenizerJson();
+    const tokFile = path.join(dir, 'tokenizer.json');
+    if (tj !== null) {
+      await writeFile(tokFile, tj);
+      written.push(tokFile);
+    } else {
+      // A tokenizer.json left from an earlier save would be loaded instead of the vocab.txt just written.
+      await fs.promises.rm(tokFile, { force: true });
+    }
+    return written;
+  }
+
+  /**
+   * This tokenizer in HF tokenizers' tokenizer.json format (what transformers' fast
+   * tokenizers and transformers.js load): BertNormalizer, BertPreTokenizer, the
+   * [CLS] A [SEP] (B [SEP]) template, WordPiece model and decoder, the added tokens.
+   * null when a JSON object cannot hold the vocab (a token listed twice: the
+   * format maps each token to one id), in which case vocab.txt alone is written.
+   */
+  tokenizerJson(): string | null {
+    if (this.vocabMap.size !== this.vocab.length) return null;
+    const vocab: Record<string, number> = Object.create(null);
+    this.vocab.forEach((tok, i) => (vocab[tok] = i));
+    const added = [...this.addedMap.entries()]
+      .sort((a, b) => a[1] - b[1])
+      // matched on the raw text, before normalisation: normalized false, as this class does
+      .map(([content, id]) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: this.specialSet.has(content) }));
+    const cls = this.cls_token;
+    const sep = this.sep_token;
+    const special = (tok: string, type_id: number) => ({ SpecialToken: { id: tok, type_id } });
+    const seq = (id: 'A' | 'B', type_id: number) => ({ Sequence: { id, type_id } });
+    const tokenEntry = (tok: string) => ({ id: tok, ids: [this.addedMap.get(tok) ?? this.vocabMap.get(tok)!], tokens: [tok] });
+    const json = {
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: added,
+      normalizer: {
+        type: 'BertNormalizer',
+        clean_text: true,
+        handle_chinese_chars: this.tokenize_chinese_chars,
+        strip_accents: this.strip_accents,
+        lowercase: this.do_lower_case,
+      },
+      pre_tokenizer: { type: 'BertPreTokenizer' },
+      post_processor: {
+        type: 'TemplateProcessing',
+        single: [special(cls, 0), seq('A', 0), special(sep, 0)],
+        pair: [special(cls, 0), seq('A', 0), special(sep, 0), seq('B', 1), special(sep, 1)],
+        special_tokens: cls === sep ? { [cls]: tokenEntry(cls) } : { [cls]: tokenEntry(cls), [sep]: tokenEntry(sep) },
+      },
+      decoder: { type: 'WordPiece', prefix: this.continuing_subword_prefix, cleanup: this.wordpiece_decoder_cleanup },
+      model: {
+        type: 'WordPiece',
+        unk_token: this.unk_token,
+        continuing_subword_prefix: this.continuing_subword_prefix,
+        max_input_chars_per_word: this.max_input_chars_per_word,
+        vocab,
+      },
+    };
+    return JSON.stringify(json, null, 2) + '\n';
   }
 
   /** The class name written as tokenizer_class (transformers picks the Python class from it). */

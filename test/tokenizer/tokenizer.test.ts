@@ -98,7 +98,7 @@ test('savePretrained writes files transformers loads, and they load back to the 
     const src = new ConvBertTokenizer({ vocab_file: vocabFile, do_lower_case: vocabFile === VOCAB, strip_accents: false, never_split: ['[foo]'] });
     const dir = path.join(tmp, `saved${dirCount++}`);
     const files = await src.savePretrained(dir);
-    t.deepEqual(files.map((f) => path.basename(f)).sort(), ['special_tokens_map.json', 'tokenizer_config.json', 'vocab.txt']);
+    t.deepEqual(files.map((f) => path.basename(f)).sort(), ['special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt']);
     const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
     t.is(sha(path.join(dir, 'vocab.txt')), sha(vocabFile), 'vocab.txt round-trips byte for byte');
     const raw = fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8');
