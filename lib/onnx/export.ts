@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import { ARCHITECTURE_HEADS, isConvBertArchitecture } from '../config';
 import { ConvBertError, argError } from '../errors';
 import type { HeadKind } from '../models/engine_types';
+import { trunkLayout, type LayoutConfig } from '../models/layout';
 import { Tensor } from '../tensor';
 import { GraphBuilder, attr } from './graph';
 import { encodeModel, type ValueInfoSpec } from './onnx_proto';
@@ -193,11 +194,29 @@ function readGeometry(cfg: ConvBertConfigLike): Geometry {
   };
 }
 
+/** The geometry in the parameter table's terms (layout.ts sizes every trunk weight from it). */
+function layoutOf(geo: Geometry): LayoutConfig {
+  return {
+    vocab_size: geo.vocab,
+    hidden_size: geo.hidden,
+    embedding_size: geo.emb,
+    num_hidden_layers: geo.layers,
+    intermediate_size: geo.inter,
+    conv_kernel_size: geo.k,
+    num_groups: geo.groups,
+    max_position_embeddings: geo.maxPos,
+    type_vocab_size: geo.typeVocab,
+    saHeads: geo.sa,
+    headDim: geo.headDim,
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Weights
 
 class Weights {
   private readonly map: ReadonlyMap<string, Tensor>;
+  private readonly trunkShapes = new Map<string, readonly number[]>();
 
   constructor(w: WeightsLike) {
     if (w instanceof Map) this.map = w;
@@ -209,10 +228,22 @@ class Weights {
     return this.map.has(key);
   }
 
-  /** A trunk weight, found with or without the `convbert.` prefix. */
-  trunk(key: string, dims: readonly number[]): Float32Array {
+  /** Takes the trunk's shapes from the parameter table (layout.ts) for this geometry. */
+  useLayout(c: LayoutConfig): void {
+    for (const p of trunkLayout(c)) this.trunkShapes.set(p.key, p.shape);
+  }
+
+  /** The HF shape of trunk weight `key`, from the parameter table. */
+  shape(key: string): readonly number[] {
+    const d = this.trunkShapes.get(key);
+    if (!d) throw new ConvBertError(`exportOnnx: ${key} is not in the model's parameter table`, 'ERR_CONVBERT_INTERNAL');
+    return d;
+  }
+
+  /** A trunk weight in its table shape, found with or without the `convbert.` prefix. */
+  trunk(key: string): Float32Array {
     const t = this.map.get(`convbert.${key}`) ?? this.map.get(key);
-    return this.check(t, `convbert.${key}`, dims);
+    return this.check(t, `convbert.${key}`, this.shape(key));
   }
 
   head(key: string, dims: readonly number[]): Float32Array {
@@ -387,7 +418,7 @@ function weightMatMul(c: Ctx, x: string, name: string, w: Float32Array, dims: re
 
 /** nn.Linear: x @ W^T + b, with W stored transposed as (in, out). `get` picks trunk or head weights. */
 function linear(c: Ctx, x: string, prefix: string, inDim: number, outDim: number, trunk: boolean): string {
-  const get = (k: string, d: number[]): Float32Array => (trunk ? c.w.trunk(k, d) : c.w.head(k, d));
+  const get = (k: string, d: number[]): Float32Array => (trunk ? c.w.trunk(k) : c.w.head(k, d));
   const wt = transpose2d(get(`${prefix}.weight`, [outDim, inDim]), outDim, inDim);
   const b = c.g.float(`${prefix}.bias`, get(`${prefix}.bias`, [outDim]), [outDim]);
   return c.g.op('Add', [weightMatMul(c, x, `${prefix}.weight_t`, wt, [inDim, outDim], prefix), b], prefix);
@@ -400,10 +431,10 @@ function groupedLinear(c: Ctx, x: string, prefix: string, inDim: number, outDim:
   const gi = inDim / G;
   const go = outDim / G;
   const { g } = c;
-  const b = g.float(`${prefix}.bias`, c.w.trunk(`${prefix}.bias`, [outDim]), [outDim]);
+  const b = g.float(`${prefix}.bias`, c.w.trunk(`${prefix}.bias`), [outDim]);
   const xs = g.op('Reshape', [x, g.i64([0, 0, G, gi])], prefix); // (B, L, G, gi)
   const xt = g.op('Transpose', [xs], prefix, { perm: attr.ints([2, 0, 1, 3]) }); // (G, B, L, gi)
-  const y = weightMatMul(c, xt, `${prefix}.weight`, c.w.trunk(`${prefix}.weight`, [G, gi, go]), [G, 1, gi, go], prefix); // (G, B, L, go)
+  const y = weightMatMul(c, xt, `${prefix}.weight`, c.w.trunk(`${prefix}.weight`), [G, 1, gi, go], prefix); // (G, B, L, go)
   const yt = g.op('Transpose', [y], prefix, { perm: attr.ints([1, 2, 0, 3]) }); // (B, L, G, go)
   const yr = g.op('Reshape', [yt, g.i64([0, 0, outDim])], prefix);
   return g.op('Add', [yr, b], prefix);
@@ -411,7 +442,7 @@ function groupedLinear(c: Ctx, x: string, prefix: string, inDim: number, outDim:
 
 function layerNorm(c: Ctx, x: string, prefix: string, dim: number, trunk: boolean): string {
   const { g } = c;
-  const get = (k: string): Float32Array => (trunk ? c.w.trunk(k, [dim]) : c.w.head(k, [dim]));
+  const get = (k: string): Float32Array => (trunk ? c.w.trunk(k) : c.w.head(k, [dim]));
   const gamma = g.float(`${prefix}.weight`, get(`${prefix}.weight`), [dim]);
   const beta = g.float(`${prefix}.bias`, get(`${prefix}.bias`), [dim]);
   if (c.opset >= 17) {
@@ -441,9 +472,9 @@ function selfAttention(c: Ctx, x: string, p: string, s: SeqInfo): string {
   const val = linear(c, x, `${pre}.value`, C, A, true);
 
   // key_conv_attn_layer: depthwise conv (zero padding k // 2, no bias), pointwise 1x1 conv, then bias.
-  const dwW = g.float(`${pre}.key_conv_attn_layer.depthwise.weight`, c.w.trunk(`${pre}.key_conv_attn_layer.depthwise.weight`, [C, 1, k]), [C, 1, k]);
-  const pwW = g.float(`${pre}.key_conv_attn_layer.pointwise.weight`, c.w.trunk(`${pre}.key_conv_attn_layer.pointwise.weight`, [A, C, 1]), [A, C, 1]);
-  const kcB = g.float(`${pre}.key_conv_attn_layer.bias`, c.w.trunk(`${pre}.key_conv_attn_layer.bias`, [A, 1]), [A]);
+  const dwW = g.float(`${pre}.key_conv_attn_layer.depthwise.weight`, c.w.trunk(`${pre}.key_conv_attn_layer.depthwise.weight`), [C, 1, k]);
+  const pwW = g.float(`${pre}.key_conv_attn_layer.pointwise.weight`, c.w.trunk(`${pre}.key_conv_attn_layer.pointwise.weight`), [A, C, 1]);
+  const kcB = g.float(`${pre}.key_conv_attn_layer.bias`, c.w.trunk(`${pre}.key_conv_attn_layer.bias`), [A]);
   const kcp = `${pre}.key_conv_attn_layer`;
   const xT = g.op('Transpose', [x], kcp, { perm: attr.ints([0, 2, 1]) }); // (B, C, L)
   const dw = g.op('Conv', [xT, dwW], `${kcp}.depthwise`, {
@@ -515,10 +546,10 @@ function buildGraph(c: Ctx, head: OnnxHead, positionIds: boolean): Built {
   const tt = flat('token_type_ids');
 
   // Embeddings: word + position + token_type, LayerNorm, then embeddings_project when E != C.
-  const wordW = c.w.trunk('embeddings.word_embeddings.weight', [geo.vocab, E]);
+  const wordW = c.w.trunk('embeddings.word_embeddings.weight');
   const word = g.float('embeddings.word_embeddings.weight', wordW, [geo.vocab, E]);
-  const pos = g.float('embeddings.position_embeddings.weight', c.w.trunk('embeddings.position_embeddings.weight', [geo.maxPos, E]), [geo.maxPos, E]);
-  const typ = g.float('embeddings.token_type_embeddings.weight', c.w.trunk('embeddings.token_type_embeddings.weight', [geo.typeVocab, E]), [geo.typeVocab, E]);
+  const pos = g.float('embeddings.position_embeddings.weight', c.w.trunk('embeddings.position_embeddings.weight'), [geo.maxPos, E]);
+  const typ = g.float('embeddings.token_type_embeddings.weight', c.w.trunk('embeddings.token_type_embeddings.weight'), [geo.typeVocab, E]);
   const seqLen = g.op('Gather', [g.op('Shape', [ids], 'seq'), g.i64([1], [])], 'seq', { axis: attr.i(0) }); // scalar L
   const arangeL = g.op('Range', [g.i64([0], []), seqLen, g.i64([1], [])], 'seq'); // (L,)
   const posIds = positionIds ? flat('position_ids') : arangeL;
@@ -709,6 +740,7 @@ async function encode(source: OnnxExportSource | OnnxExportModelLike, options: O
   const { opset, positionIds, int8, qmax } = checkOptions(options);
   const { config, weights, head } = await resolveSource(source, options);
   const geo = readGeometry(config);
+  weights.useLayout(layoutOf(geo));
   const g = new GraphBuilder();
   const c: Ctx = { g, w: weights, geo, opset, int8, qmax };
   const built = buildGraph(c, head, positionIds);
