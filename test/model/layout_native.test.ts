@@ -38,9 +38,6 @@ function recording(specs: ParamSpec[], reads: string[]): Record<string, Float32A
   });
 }
 
-function numOutputs(kind: HeadKind, c: ConvBertConfig): number {
-  return { none: 0, masked_lm: c.vocab_size, sequence_classification: c.num_labels, token_classification: c.num_labels, question_answering: 2, multiple_choice: 1 }[kind];
-}
 
 const CASES: Array<{ name: string; kind: HeadKind; config: Record<string, unknown> }> = [
   { name: 'trunk', kind: 'none', config: {} },
@@ -69,7 +66,7 @@ for (const { name, kind, config } of CASES) {
       head: {
         kind,
         weights: recording(head, headReads),
-        num_outputs: numOutputs(kind, c),
+        num_outputs: c.headOutputs(ARCH_OF[kind]),
         act: c.hiddenActCode,
         summary_type: c.summaryType,
         summary_use_proj: c.summaryUseProj,
