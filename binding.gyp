@@ -37,14 +37,35 @@
       "sources": ["<!@(node scripts/list_sources.js avx512vnni)"]
     },
     {
-      "target_name": "convbert",
+      # The kernel library and engine (no Node), linked into both addons below.
+      "target_name": "convbert_core",
+      "type": "static_library",
       "dependencies": ["convbert_avx2", "convbert_avx512", "convbert_avx512bf16", "convbert_avx512vnni"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "cflags_cc": ["-fPIC"],
       "sources": [
         "<!@(node scripts/list_sources.js core)",
-        "<!@(node scripts/list_sources.js stub)",
-        "<!@(node scripts/list_sources.js binding)"
-      ],
+        "<!@(node scripts/list_sources.js stub)"
+      ]
+    },
+    {
+      # The shipped addon: engine, tokenizer, public ops. prebuildify copies the first
+      # .node of build/Release in name order, which is this one ("." sorts before "_").
+      "target_name": "convbert",
+      "dependencies": ["convbert_core"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "sources": ["<!@(node scripts/list_sources.js binding)"],
+      "libraries": ["-lpthread"],
+      # -static-libstdc++ and glibc's oldest symbol versions, so the prebuilt binary loads
+      # on older Linux than the one that built it (scripts/glibc_compat.js says how).
+      "ldflags": ["<!@(node scripts/glibc_compat.js)"]
+    },
+    {
+      # The test addon (tests and benches only, never shipped): single ops on an
+      # explicit kernel path, and the CUDA op entry points.
+      "target_name": "convbert_test",
+      "dependencies": ["convbert_core"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "sources": ["<!@(node scripts/list_sources.js binding_test)"],
       "libraries": ["-lpthread"],
       # -static-libstdc++ and glibc's oldest symbol versions, so the prebuilt binary loads
       # on older Linux than the one that built it (scripts/glibc_compat.js says how).

@@ -11,7 +11,7 @@ import { backendInfo } from '../lib/backend';
 import { ConvBertConfig } from '../lib/config';
 import { ConvBertModel } from '../lib/models';
 import type { EngineSpec, NativeEngine, NativeEngineCtor } from '../lib/models/engine_types';
-import { native } from '../lib/native';
+import { loadTestAddon, native } from '../lib/native';
 import { benchArgs, benchFailed, CUDA } from './args';
 import { benchIds, quantile } from './model';
 import { trunkFlops } from './flops';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   }
   const name = String(info.deviceName);
   const peak = PEAKS.find((p) => p.match.test(name));
-  const ops = native() as unknown as Ops;
+  const ops = loadTestAddon().addon as unknown as Ops; // the op entry points live in the test addon
   const opRows: Record<string, unknown>[] = [];
   const out: Record<string, unknown> = { date: new Date().toISOString(), device: name, cc: info.computeCapability, ops: opRows };
 

@@ -19,7 +19,7 @@ import * as os from 'os';
 
 import { backendInfo, setNumThreads } from '../lib/backend';
 import { ConvBertError } from '../lib/errors';
-import { native } from '../lib/native';
+import { loadTestAddon } from '../lib/native';
 import { benchArgs, benchFailed, GEMM } from './args';
 import { publishedConfig } from './configs';
 
@@ -84,11 +84,15 @@ function main(): void {
   // Rows size the activations of a product: 2^20 rows of a 4096-wide layer are 16 GiB already.
   const rowsList = a.ints('rows', 1, 1 << 20);
   const seconds = a.num('seconds', 0, { above: true });
-  if (a.given('threads')) setNumThreads(a.int('threads', 1));
+  // The op entry points live in the test addon, which has its own thread pool: size both.
+  const n = loadTestAddon().addon;
+  if (a.given('threads')) {
+    setNumThreads(a.int('threads', 1));
+    n.setNumThreads(a.int('threads', 1));
+  }
   const info = backendInfo();
   const path = String(info.isa);
   const copies = Number(config.num_hidden_layers ?? 12);
-  const n = native();
   const gemmTime = n.opGemmTime as (M: number, N: number, K: number, iters: number, copies: number, path: string) => Timing;
   const fmaPeak = n.opFmaPeak as (p: string, iters: number, threads: number) => { gflopsPerCpuSecond: number };
   const probe = (): number => Math.max(...[0, 1, 2].map(() => fmaPeak(path, 5_000_000, info.threads).gflopsPerCpuSecond));

@@ -35,7 +35,7 @@ import { setNumThreads } from '../lib/backend';
 import { ConvBertConfig } from '../lib/config';
 import { ConvBertError } from '../lib/errors';
 import { ConvBertModel } from '../lib/models';
-import { native } from '../lib/native';
+import { loadTestAddon, native } from '../lib/native';
 import { exportOnnx } from '../lib/onnx/export';
 import { Tensor } from '../lib/tensor';
 import { benchArgs, benchFailed, HARNESS, MAX_BENCH_TOKENS } from './args';
@@ -156,7 +156,7 @@ async function timed(fn: () => Promise<unknown>): Promise<[number, number]> {
  */
 function measurePeak(threads: number): { gflops: number; gflops_per_cpu_second: number; path: string; threads: number } {
   type R = { gflops: number; gflopsPerCpuSecond: number; path: string; threads: number };
-  const probe = native().opFmaPeak as (p: string, i: number, t: number) => R;
+  const probe = loadTestAddon().addon.opFmaPeak as (p: string, i: number, t: number) => R;
   const best = native().backendInfo().bestIsa as string;
   let wall = 0;
   let perCpu = 0;

@@ -57,8 +57,16 @@ export interface NativeAddon {
   setErrorClass(cls: typeof ConvBertError): void;
   backendInfo(): NativeBackendInfo;
   setNumThreads(n: number): void;
-  opActivation(x: Float32Array, y: Float32Array, bias: Float32Array | null, C: number, act: number, path: string): string;
   [name: string]: unknown;
+}
+
+/**
+ * The test addon convbert_test.node (tests and benches only, never shipped): single ops on
+ * an explicit kernel path and the CUDA op entry points. Its own backendInfo and
+ * setNumThreads describe and size its own copy of the kernel library.
+ */
+export interface NativeTestAddon extends NativeAddon {
+  opActivation(x: Float32Array, y: Float32Array, bias: Float32Array | null, C: number, act: number, path: string): string;
 }
 
 export interface LoadedAddon {
@@ -148,6 +156,37 @@ export function loadAddon(): LoadedAddon {
       'Fix: run `npm rebuild convbert` (needs g++, make and python3), or install on linux-x64 where a prebuilt binary ships.',
     'ERR_CONVBERT_NATIVE_LOAD',
   );
+}
+
+let loadedTest: { addon: NativeTestAddon; file: string } | undefined;
+
+/**
+ * Loads the test addon that belongs to the addon in use: beside a CUDA build, CONVBERT_CUDA_TEST_BINARY
+ * or convbert_test.node in the same folder; beside a CPU build (a local build or a prebuild, which
+ * ships without it), build/Release/convbert_test.node. Not part of the public API (lib/index.ts
+ * does not export it): tests and benches only.
+ */
+export function loadTestAddon(): { addon: NativeTestAddon; file: string } {
+  if (loadedTest) return loadedTest;
+  const main = loadAddon();
+  const root = packageRoot();
+  let file: string;
+  if (main.build === 'cuda') {
+    file = process.env.CONVBERT_CUDA_TEST_BINARY
+      ? path.resolve(process.env.CONVBERT_CUDA_TEST_BINARY)
+      : path.join(path.dirname(main.file), 'convbert_test.node');
+  } else {
+    file = path.join(root, 'build', 'Release', 'convbert_test.node');
+  }
+  if (!fs.existsSync(file)) {
+    throw new ConvBertError(
+      `cannot load the test addon: expected it at ${file} beside ${main.file}, found nothing. ` +
+        'Fix: `npx node-gyp build` (builds both addons), or for a CUDA build `cmake --build <build dir> --target convbert_test`',
+      'ERR_CONVBERT_NATIVE_LOAD',
+    );
+  }
+  loadedTest = { addon: requireNode(file) as NativeTestAddon, file };
+  return loadedTest;
 }
 
 /** The addon, loaded on first use. */

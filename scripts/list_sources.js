@@ -7,7 +7,10 @@
 //   avx512   native/src/**/*_avx512.cc    (compiled with -mavx512f/bw/vl/dq -mfma)
 //   avx512bf16 native/src/**/*_avx512bf16.cc (as avx512, plus -mavx512bf16)
 //   avx512vnni native/src/**/*_avx512vnni.cc (as avx512, plus -mavx512vnni)
-//   binding  native/binding/*.cc
+//   binding  native/binding/*.cc: the shipped addon convbert.node
+//   binding_test  the test addon convbert_test.node (tests and benches only): the
+//            single-op entry points in native/binding/testing/*.cc, plus the
+//            module entry and argument readers both addons share
 // Paths are relative to the package root, one per line, sorted.
 'use strict';
 const fs = require('fs');
@@ -25,6 +28,10 @@ function walk(dir) {
   return out;
 }
 
+// Binding files the test addon needs too: its module entry (error class,
+// backendInfo, setNumThreads) and the argument readers.
+const BINDING_SHARED = ['native/binding/addon.cc', 'native/binding/args.cc'];
+
 function list(group) {
   const src = walk('native/src');
   const isIsa = (f) => /_(avx2|avx512|avx512bf16|avx512vnni)\.cc$/.test(f);
@@ -35,7 +42,9 @@ function list(group) {
     case 'avx512': return src.filter((f) => f.endsWith('_avx512.cc'));
     case 'avx512bf16': return src.filter((f) => f.endsWith('_avx512bf16.cc'));
     case 'avx512vnni': return src.filter((f) => f.endsWith('_avx512vnni.cc'));
-    case 'binding': return walk('native/binding');
+    case 'binding': return walk('native/binding').filter((f) => !f.startsWith('native/binding/testing/'));
+    case 'binding_test':
+      return [...BINDING_SHARED, ...walk('native/binding/testing')];
     default: throw new Error(`list_sources: unknown group ${group}`);
   }
 }

@@ -1,7 +1,9 @@
-// addon.cc: module entry. Exposes backendInfo, setNumThreads, the error class
-// registration, and the test-only op entry points (ops_internal.cc). The model
-// engine object lives in engine_wrap.cc.
+// addon.cc: module entry of both addons. Exposes backendInfo, setNumThreads and
+// the error class registration, then whatever binding files were linked in:
+// convbert.node (shipped) gets native/binding/*.cc, convbert_test.node (tests and
+// benches only) gets the single-op entry points in native/binding/testing/.
 #include "addon.h"
+#include "args.h"
 
 #include <string>
 #include <vector>
@@ -25,11 +27,6 @@ std::vector<Registered>& registry() {
 
 BindingRegistrar::BindingRegistrar(const char* name, BindingInitFn fn) { registry().push_back({name, fn}); }
 
-void ThrowArg(Napi::Env env, bool range, const std::string& msg) {
-  if (range) Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
-  else Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
-}
-
 bool ReadTypedArray(Napi::Value v, TypedArrayView* out) {
   *out = TypedArrayView();
   napi_env env = v.Env();
@@ -52,27 +49,11 @@ bool ReadTypedArray(Napi::Value v, TypedArrayView* out) {
   return true;
 }
 
-bool IntegerArg(const Napi::CallbackInfo& info, size_t i, const std::string& what, double lo, double hi,
-                const char* expected, int64_t* out) {
-  if (info.Length() <= i || !info[i].IsNumber()) {
-    ThrowArg(info.Env(), false, what + " must be a number");
-    return false;
-  }
-  const double n = info[i].As<Napi::Number>().DoubleValue();
-  if (!(n >= lo && n <= hi) || n != static_cast<double>(static_cast<int64_t>(n))) {
-    ThrowArg(info.Env(), true, what + " must be " + expected + ", got " + std::to_string(n));
-    return false;
-  }
-  *out = static_cast<int64_t>(n);
-  return true;
-}
-
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   DefineAddon(exports, {
       InstanceMethod("setErrorClass", &Addon::SetErrorClass),
       InstanceMethod("backendInfo", &Addon::BackendInfo),
       InstanceMethod("setNumThreads", &Addon::SetNumThreads),
-      InstanceMethod("opActivation", &Addon::OpActivation),
   });
   for (const Registered& r : registry()) r.fn(env, exports);
 }
@@ -90,10 +71,8 @@ Napi::Error Addon::MakeError(Napi::Env env, const Status& st) {
 }
 
 Napi::Value Addon::SetErrorClass(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsFunction()) {
-    ThrowArg(info.Env(), false, "setErrorClass: expected a constructor");
-    return info.Env().Undefined();
-  }
+  if (info.Length() < 1 || !info[0].IsFunction())
+    throw Napi::TypeError::New(info.Env(), "setErrorClass: cls: expected a constructor, got " + args::Describe(args::At(info, 0)));
   error_class_ = Napi::Persistent(info[0].As<Napi::Function>());
   return info.Env().Undefined();
 }
@@ -141,9 +120,7 @@ Napi::Value Addon::BackendInfo(const Napi::CallbackInfo& info) {
 
 Napi::Value Addon::SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t n = 0;
-  if (!IntegerArg(info, 0, "setNumThreads: n", 1, 1024, "an integer in [1, 1024]", &n)) return env.Undefined();
-  set_num_threads(static_cast<int>(n));
+  set_num_threads(static_cast<int>(args::Int(args::At(info, 0), "setNumThreads: n", 1, 1024)));
   return env.Undefined();
 }
 

@@ -21,7 +21,6 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value SetErrorClass(const Napi::CallbackInfo& info);
   Napi::Value BackendInfo(const Napi::CallbackInfo& info);
   Napi::Value SetNumThreads(const Napi::CallbackInfo& info);
-  Napi::Value OpActivation(const Napi::CallbackInfo& info);
 
   Napi::FunctionReference error_class_;
 };
@@ -34,15 +33,6 @@ using BindingInitFn = void (*)(Napi::Env env, Napi::Object exports);
 struct BindingRegistrar {
   BindingRegistrar(const char* name, BindingInitFn fn);
 };
-
-// Throws a JS TypeError/RangeError naming the argument (binding-level checks).
-void ThrowArg(Napi::Env env, bool range, const std::string& msg);
-
-// info[i] as an integer in [lo, hi] (both at most 2^53 - 1). Otherwise throws
-// "<what> must be a number" (TypeError) or "<what> must be <expected>, got <value>"
-// (RangeError) and returns false.
-bool IntegerArg(const Napi::CallbackInfo& info, size_t i, const std::string& what, double lo, double hi,
-                const char* expected, int64_t* out);
 
 // A typed array's element type, length and first element, read with the plain
 // C call (node-addon-api's ArrayBuffer() throws a bare "Invalid argument" for a

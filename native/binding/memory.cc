@@ -9,6 +9,7 @@
 #include <string>
 
 #include "addon.h"
+#include "args.h"
 #include "convbert/huge_vector.h"
 
 namespace convbert {
@@ -17,11 +18,8 @@ namespace {
 
 Napi::Value AllocLargeBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t n = 0;
   // 2^53 - 1 is the largest exact integer; ArrayBuffers stay far below it anyway.
-  if (!IntegerArg(info, 0, "allocLargeBuffer: bytes", 0, 9007199254740991.0, "a non-negative integer", &n))
-    return env.Undefined();
-  const size_t bytes = static_cast<size_t>(n);
+  const size_t bytes = static_cast<size_t>(args::Int(args::At(info, 0), "allocLargeBuffer: bytes", 0));
   if (bytes < kHugePageBytes) return Napi::ArrayBuffer::New(env, bytes);
   uint8_t* p = nullptr;
   try {

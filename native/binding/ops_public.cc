@@ -1,7 +1,7 @@
 // ops_public.cc: the public single ops (lib/ops.ts): lightweight and dynamic
 // convolution (Wu et al. 2019, fairseq semantics) on the CPU (lightconv_cpu) or a
 // CUDA device (lightconv_cuda_host). lib/ops.ts validates the Tensors and allocates y;
-// this file re-checks every length against the sizes (TypeError / RangeError), copies
+// this file re-checks every length against the sizes (args.h: ConvBertError naming it), copies
 // the inputs (the caller may change them once the call returns) and runs the op on a
 // libuv thread (lightconvRun, a Promise) or on the calling thread (lightconvRunSync).
 #include <exception>
@@ -11,46 +11,19 @@
 #include <vector>
 
 #include "addon.h"
+#include "args.h"
 #include "convbert/cuda_backend.h"
 
 namespace convbert {
 namespace {
 
-constexpr int64_t kMaxElems = 9007199254740991;  // 2^53 - 1
+constexpr int64_t kMaxElems = args::kMaxSafe;
 
-[[noreturn]] void Type(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
-[[noreturn]] void Range(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
-
-int64_t Int(Napi::Object o, const char* name, int64_t lo, int64_t hi) {
-  Napi::Value v = o.Get(name);
-  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1e300;
-  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d)))
-    Range(o.Env(), std::string("lightconv: ") + name + " must be an integer in [" + std::to_string(lo) + ", " +
-                       std::to_string(hi) + "]");
-  return static_cast<int64_t>(d);
-}
-
-int64_t Mul(Napi::Env env, const char* what, int64_t a, int64_t b) {
-  if (a != 0 && b > kMaxElems / a) Range(env, std::string("lightconv: ") + what + " is over 2^53 - 1 elements");
-  return a * b;
-}
-
-// A Float32Array of exactly n elements over a live, unshared ArrayBuffer (null when optional and absent).
-float* F32(Napi::Object o, const char* name, int64_t n, bool optional) {
-  Napi::Value v = o.Get(name);
-  if (v.IsUndefined() || v.IsNull()) {
-    if (optional) return nullptr;
-    Type(o.Env(), std::string("lightconv: ") + name + " is required");
-  }
-  TypedArrayView ta;
-  if (!ReadTypedArray(v, &ta) || ta.type != napi_float32_array)
-    Type(o.Env(), std::string("lightconv: ") + name + " must be a Float32Array");
-  if (ta.problem) Type(o.Env(), std::string("lightconv: ") + name + " must be a Float32Array over an ArrayBuffer, got " + ta.problem);
-  if (static_cast<int64_t>(ta.length) != n)
-    Range(o.Env(), std::string("lightconv: ") + name + " must have " + std::to_string(n) + " elements, got " +
-                       std::to_string(ta.length));
-  return static_cast<float*>(ta.data);
-}
+// Every reader is args.h's; names read "lightconv: <name>".
+std::string Name(const char* name) { return std::string("lightconv: ") + name; }
+int64_t Int(Napi::Object o, const char* name, int64_t lo, int64_t hi) { return args::Int(o.Get(name), Name(name), lo, hi); }
+int64_t Mul(Napi::Env env, const char* what, int64_t a, int64_t b) { return args::Mul(env, Name(what), a, b); }
+float* F32(Napi::Object o, const char* name, int64_t n, bool optional) { return args::F32(o.Get(name), Name(name), n, optional); }
 
 // One request read from JS: sizes, the device (-1: CPU), and the input and output pointers.
 struct Request {
@@ -61,8 +34,7 @@ struct Request {
 
 Request Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) Type(env, "lightconv(opts): opts must be an object");
-  Napi::Object o = info[0].As<Napi::Object>();
+  Napi::Object o = args::Opts(info, "lightconv");
   Request r;
   LightConvArgs& a = r.args;
   a.B = Int(o, "B", 0, kMaxElems);
@@ -71,8 +43,8 @@ Request Read(const Napi::CallbackInfo& info) {
   a.H = Int(o, "H", 1, kMaxElems);
   a.K = Int(o, "K", 1, kMaxElems);
   a.padding_l = Int(o, "padding_l", 0, a.K - 1);
-  a.per_position = o.Get("per_position").ToBoolean().Value();
-  a.softmax = o.Get("softmax").ToBoolean().Value();
+  a.per_position = args::Bool(o.Get("per_position"), Name("per_position"));
+  a.softmax = args::Bool(o.Get("softmax"), Name("softmax"));
   r.device = static_cast<int>(Int(o, "device", -1, 1 << 20));
   r.nx = Mul(env, "B * T * C", Mul(env, "B * T * C", a.B, a.T), a.C);
   r.nw = a.per_position ? Mul(env, "B * T * H * K", Mul(env, "B * T * H * K", a.B, a.T), Mul(env, "H * K", a.H, a.K))
@@ -87,7 +59,7 @@ Request Read(const Napi::CallbackInfo& info) {
     return p && n > 0 && r.nx > 0 && p < a.y + r.nx && a.y < p + n;
   };
   if (overlaps(a.x, r.nx) || overlaps(a.w, r.nw) || overlaps(a.bias, a.C))
-    Range(env, "lightconv: y must not share memory with x, w or bias");
+    args::Throw(env, StatusCode::kInvalidArgument, "lightconv: y: expected memory apart from x, w and bias, got an overlap");
   return r;
 }
 

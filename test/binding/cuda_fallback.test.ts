@@ -21,9 +21,9 @@ maybe('the CUDA build loads, and without a usable GPU falls back to the CPU buil
     const info = c.backendInfo();
     const x = new Float32Array([-1, 0, 1, 2]);
     const y = new Float32Array(4);
-    const ran = require('./dist/native').native().opActivation(x, y, null, 4, 4, 'generic');
+    const ran = require('./dist/native').loadTestAddon().addon.opActivation(x, y, null, 4, 4, 'generic');
     let cudaErr = null;
-    try { require('./dist/native').native().opActivation(x, y, null, 4, 4, 'cuda'); } catch (e) { cudaErr = e.code; }
+    try { require('./dist/native').loadTestAddon().addon.opActivation(x, y, null, 4, 4, 'cuda'); } catch (e) { cudaErr = e.code; }
     console.log(JSON.stringify({ info, ran, y: Array.from(y), cudaErr }));`;
   const r = spawnSync(process.execPath, ['-e', script], {
     cwd: repoRoot,

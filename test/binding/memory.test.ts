@@ -4,6 +4,7 @@
 // safetensors load that reads through it equals the full (eager) loader.
 import test from 'ava';
 
+import { ConvBertError } from '../../lib/errors';
 import { native } from '../../lib/native';
 import { openCheckpoint } from '../../lib/models/checkpoint';
 import { loadStateDict } from '../../lib/weights';
@@ -32,11 +33,12 @@ test('allocLargeBuffer returns writable buffers of exactly the size asked, below
   t.is(c[0], 2);
 });
 
-test('allocLargeBuffer: bad sizes are TypeError/RangeError naming the argument', (t) => {
-  t.throws(() => (native().allocLargeBuffer as (n: unknown) => ArrayBuffer)('3'), { instanceOf: TypeError, message: /bytes must be a number/ });
-  t.throws(() => alloc(-1), { instanceOf: RangeError, message: /bytes must be a non-negative integer/ });
-  t.throws(() => alloc(1.5), { instanceOf: RangeError, message: /bytes/ });
-  t.throws(() => alloc(Number.NaN), { instanceOf: RangeError, message: /bytes/ });
+test('allocLargeBuffer: bad sizes are a ConvBertError naming the argument', (t) => {
+  const arg = { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG' };
+  t.throws(() => (native().allocLargeBuffer as (n: unknown) => ArrayBuffer)('3'), { ...arg, message: "allocLargeBuffer: bytes: expected an integer >= 0, got '3'" });
+  t.throws(() => alloc(-1), { ...arg, message: 'allocLargeBuffer: bytes: expected an integer >= 0, got -1' });
+  t.throws(() => alloc(1.5), { ...arg, message: 'allocLargeBuffer: bytes: expected an integer >= 0, got 1.5' });
+  t.throws(() => alloc(Number.NaN), { ...arg, message: 'allocLargeBuffer: bytes: expected an integer >= 0, got NaN' });
 });
 
 test('a safetensors checkpoint read through the reused large buffer equals the eager loader', async (t) => {

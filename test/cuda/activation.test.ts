@@ -2,7 +2,7 @@
 // code, with and without a bias, on row widths 1, 7, 33, 129, 511; an unknown code is a typed
 // error as on the CPU (the kernel maps unknown codes to the identity, so the host refuses them).
 // Tolerance: rtol 1e-5, atol 1e-6 (the CUDA library's erff/tanhf/expf vs the CPU's, a few ulp).
-import { native } from '../../lib/native';
+import { testAddon } from '../helpers/test_addon';
 import { assertClose } from '../helpers/assert_close';
 import { mulberry32, randn } from '../helpers/rng';
 import { cudaOps, gpuTest, SIZES } from './helpers';
@@ -10,7 +10,7 @@ import { cudaOps, gpuTest, SIZES } from './helpers';
 const TOL = { rtol: 1e-5, atol: 1e-6 };
 const ACT_COUNT = 14;
 type OpActivation = (x: Float32Array, y: Float32Array, bias: Float32Array | null, C: number, act: number, path: string) => string;
-const opActivation = () => native().opActivation as unknown as OpActivation;
+const opActivation = () => testAddon().opActivation as unknown as OpActivation;
 const probe = () => cudaOps().cudaGemm({ A: new Float32Array(1), B: new Float32Array(1), M: 1, N: 1, K: 1 });
 
 gpuTest('activation: every code matches the CPU op', probe, (t) => {

@@ -7,6 +7,7 @@
 import test, { type ExecutionContext } from 'ava';
 
 import { native } from '../../lib/native';
+import { testAddon } from '../helpers/test_addon';
 
 export const SIZES = [1, 7, 33, 129, 511] as const;
 
@@ -22,7 +23,7 @@ export interface CudaOps {
 }
 
 export function cudaOps(): CudaOps {
-  return native() as unknown as CudaOps;
+  return testAddon() as unknown as CudaOps;
 }
 
 export function gpuAvailable(): boolean {

@@ -1,6 +1,7 @@
 // Activation kernels on every CPU path against an fp64 reference written here.
 // Tolerance: rtol 1e-5, atol 2e-6. The vector paths use a 1-ulp exp and an erf
 // with |error| < 1.5e-7, so float rounding of inputs near 10 dominates.
+import { ConvBertError } from '../../lib/errors';
 import test from 'ava';
 
 import { assertClose } from '../helpers/assert_close';
@@ -73,7 +74,7 @@ for (const name of Object.keys(ACT) as (keyof typeof ACT)[]) {
 
 test('activation rejects bad arguments with typed errors', (t) => {
   const x = new Float32Array(6);
-  t.throws(() => activation(x, null, 4, ACT.gelu, 'generic'), { instanceOf: RangeError });
+  t.throws(() => activation(x, null, 4, ACT.gelu, 'generic'), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_SHAPE', message: 'opActivation: x: expected a multiple of C = 4 elements, got 6' });
   t.throws(() => activation(x, null, 3, 99, 'generic'), { code: 'ERR_CONVBERT_ARG' } as never);
-  t.throws(() => activation(x, null, 3, ACT.gelu, 'sse' as never), { instanceOf: RangeError });
+  t.throws(() => activation(x, null, 3, ACT.gelu, 'sse' as never), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: "opActivation: path: expected generic|avx2|avx512|cuda, got 'sse'" });
 });

@@ -3,6 +3,7 @@
 // not a multiple of the 6-row microtile (every remainder), columns not a multiple
 // of 16/32, K past one K block (128/256), and both of the AVX-512 block walks. Tolerance: rtol 1e-5, atol 1e-5 — B is scaled
 // by 1/sqrt(K) so outputs are O(1), and float sums of K <= 300 terms stay well below that.
+import { ConvBertError } from '../../lib/errors';
 import test from 'ava';
 
 import { assertClose } from '../helpers/assert_close';
@@ -87,5 +88,5 @@ test('gemm epilogue activations (relu, erf gelu, tanh) match act(fp64 reference)
 test('gemm rejects arrays whose length disagrees with the sizes', (t) => {
   const A = new Float32Array(6);
   const B = new Float32Array(6);
-  t.throws(() => gemm(A, B, null, 2, 2, 4, 'generic'), { instanceOf: RangeError });
+  t.throws(() => gemm(A, B, null, 2, 2, 4, 'generic'), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_SHAPE', message: 'opGemm: A: expected 8 elements, got 6' });
 });

@@ -9,7 +9,7 @@
 // happened (the fp64 reference on the unrounded inputs is off by far more).
 import test from 'ava';
 
-import { native } from '../../lib/native';
+import { testAddon } from '../helpers/test_addon';
 import { assertClose } from '../helpers/assert_close';
 import { ACT, cpuPaths } from '../helpers/ops';
 import { mulberry32, randn } from '../helpers/rng';
@@ -18,7 +18,7 @@ interface Bf16Addon {
   opGemmBf16(A: Float32Array, B: Float32Array, bias: Float32Array | null, C: Float32Array, M: number, N: number, K: number, path: string, act?: number): string;
   backendInfo(): { bestIsa: string };
 }
-const addon = (): Bf16Addon => native() as unknown as Bf16Addon;
+const addon = (): Bf16Addon => testAddon() as unknown as Bf16Addon;
 
 /** fp32 -> bf16 -> fp32, round to nearest even (the values here are finite). */
 function roundBf16(x: Float32Array): Float32Array {

@@ -5,6 +5,7 @@
 // arguments with typed errors, and bench/gemm.ts's linear layers have the
 // model's widths and carry every gemm flop that bench/flops.ts counts for a
 // layer. No speed bound (targets live in bench/).
+import { ConvBertError } from '../../lib/errors';
 import test from 'ava';
 
 import { layerLinears } from '../../bench/gemm';
@@ -36,16 +37,18 @@ for (const path of cpuPaths()) {
 }
 
 test('gemm timer rejects bad sizes, copies, iterations and paths with typed errors', (t) => {
-  t.throws(() => gemmTime(0, 8, 8, 1, 1, 'generic'), { instanceOf: RangeError, message: /opGemmTime: M must be/ });
-  t.throws(() => gemmTime(8, 8, 8, 0, 1, 'generic'), { instanceOf: RangeError, message: /iters must be/ });
-  t.throws(() => gemmTime(8, 8, 8, 1, 0, 'generic'), { instanceOf: RangeError, message: /copies must be/ });
-  t.throws(() => gemmTime(8, 8, 8, 1, 65, 'generic'), { instanceOf: RangeError, message: /copies must be <= 64/ });
-  t.throws(() => gemmTime(1 << 20, 1 << 20, 8, 1, 1, 'generic'), { instanceOf: RangeError, message: /M\*N/ });
+  const arg = { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG' };
+  const limit = { instanceOf: ConvBertError, code: 'ERR_CONVBERT_LIMIT' };
+  t.throws(() => gemmTime(0, 8, 8, 1, 1, 'generic'), { ...arg, message: 'opGemmTime: M: expected an integer >= 1, got 0' });
+  t.throws(() => gemmTime(8, 8, 8, 0, 1, 'generic'), { ...arg, message: 'opGemmTime: iters: expected an integer >= 1, got 0' });
+  t.throws(() => gemmTime(8, 8, 8, 1, 0, 'generic'), { ...arg, message: 'opGemmTime: copies: expected an integer >= 1, got 0' });
+  t.throws(() => gemmTime(8, 8, 8, 1, 65, 'generic'), { ...limit, message: 'opGemmTime: copies: expected <= 64, got 65' });
+  t.throws(() => gemmTime(1 << 20, 1 << 20, 8, 1, 1, 'generic'), { ...limit, message: /^opGemmTime: M\*K, M\*N, N\*K: expected each <= 2\^26 .*got M = 1048576, N = 1048576/ });
   // 2^25 weights fit one copy, not eight (copies*N*K <= 2^27).
-  t.throws(() => gemmTime(1, 1 << 15, 1 << 10, 1, 8, 'generic'), { instanceOf: RangeError, message: /copies\*N\*K/ });
-  t.throws(() => gemmTime(1024, 1024, 1024, 1e7, 1, 'generic'), { instanceOf: RangeError, message: /iters\*M\*N\*K/ });
-  t.throws(() => gemmTime(8, 8, 8, 1, 1, 'sse' as never), { instanceOf: RangeError, message: /path must be/ });
-  t.throws(() => gemmTime('8' as never, 8, 8, 1, 1, 'generic'), { instanceOf: TypeError, message: /M must be a number/ });
+  t.throws(() => gemmTime(1, 1 << 15, 1 << 10, 1, 8, 'generic'), { ...limit, message: /copies\*N\*K <= 2\^27 elements, got .*copies = 8$/ });
+  t.throws(() => gemmTime(1024, 1024, 1024, 1e7, 1, 'generic'), { ...limit, message: /^opGemmTime: iters\*M\*N\*K: expected <= 6e12/ });
+  t.throws(() => gemmTime(8, 8, 8, 1, 1, 'sse' as never), { ...arg, message: "opGemmTime: path: expected generic|avx2|avx512, got 'sse'" });
+  t.throws(() => gemmTime('8' as never, 8, 8, 1, 1, 'generic'), { ...arg, message: "opGemmTime: M: expected an integer >= 1, got '8'" });
 });
 
 for (const cfg of [

@@ -1,11 +1,11 @@
 // kernels.ts: typed wrappers over the addon's test-only op entry points
 // (native/binding/ops_internal_kernels.cc). Each runs one op on one CPU path
 // and returns the outputs plus the name of the path that really ran.
-import { native } from '../../lib/native';
+import { testAddon } from '../helpers/test_addon';
 import type { OpPath } from '../helpers/ops';
 
 type Fn = (...args: unknown[]) => string;
-const op = (name: string): Fn => native()[name] as Fn;
+const op = (name: string): Fn => testAddon()[name] as Fn;
 
 export function gemm(A: Float32Array, B: Float32Array, bias: Float32Array | null, M: number, N: number, K: number, path: OpPath, act = 0) {
   const C = new Float32Array(M * N).fill(NaN);
@@ -93,7 +93,7 @@ export interface FmaPeak {
 
 /** The machine's FP32 FMA peak on one path (bench-only op opFmaPeak): threads pool tasks of iters x 12 FMAs. */
 export function fmaPeak(path: OpPath, iters: number, threads: number): FmaPeak {
-  return (native().opFmaPeak as (p: string, i: number, t: number) => FmaPeak)(path, iters, threads);
+  return (testAddon().opFmaPeak as (p: string, i: number, t: number) => FmaPeak)(path, iters, threads);
 }
 
 export interface GemmTime {
@@ -130,5 +130,5 @@ export function gemmTimeInputs(M: number, N: number, K: number): { A: Float32Arr
 
 /** Times `iters` packed fp32 gemms (M, K) x (N, K)ᵀ over `copies` weight copies (bench-only op opGemmTime). */
 export function gemmTime(M: number, N: number, K: number, iters: number, copies: number, path: OpPath): GemmTime {
-  return (native().opGemmTime as (...a: unknown[]) => GemmTime)(M, N, K, iters, copies, path);
+  return (testAddon().opGemmTime as (...a: unknown[]) => GemmTime)(M, N, K, iters, copies, path);
 }

@@ -171,19 +171,21 @@ test('lightconv / dynamicconv: bad arguments are typed errors naming the argumen
   await code(t, () => ops.lightconv(f32(shared, [2, 3, 6]), w), 'ERR_CONVBERT_ARG', /x must be a Float32Array over an ArrayBuffer, got one over a SharedArrayBuffer/);
 });
 
-test('lightconv binding: lengths and aliasing are re-checked (RangeError / TypeError), never trusted', (t) => {
+test('lightconv binding: lengths and aliasing are re-checked (ConvBertError naming the argument), never trusted', (t) => {
   const run = (native() as unknown as { lightconvRunSync(o: object): void }).lightconvRunSync;
   const base = { x: new Float32Array(6), w: new Float32Array(3), bias: null, y: new Float32Array(6), B: 1, T: 2, C: 3, H: 1, K: 3, padding_l: 1, per_position: false, softmax: true, device: -1 };
   t.notThrows(() => run(base));
-  t.throws(() => run({ ...base, x: new Float32Array(5) }), { instanceOf: RangeError, message: /x must have 6 elements, got 5/ });
-  t.throws(() => run({ ...base, y: new Float32Array(7) }), { instanceOf: RangeError, message: /y must have 6 elements, got 7/ });
-  t.throws(() => run({ ...base, per_position: true }), { instanceOf: RangeError, message: /w must have 6 elements, got 3/ });
-  t.throws(() => run({ ...base, padding_l: 3 }), { instanceOf: RangeError, message: /padding_l must be an integer in \[0, 2\]/ });
-  t.throws(() => run({ ...base, x: new Int32Array(6) }), { instanceOf: TypeError, message: /x must be a Float32Array/ });
-  t.throws(() => run({ ...base, B: 2 ** 40, T: 2 ** 40 }), { instanceOf: RangeError, message: /B \* T \* C is over 2\^53 - 1/ });
+  const shape = { instanceOf: ConvBertError, code: 'ERR_CONVBERT_SHAPE' };
+  t.throws(() => run({ ...base, x: new Float32Array(5) }), { ...shape, message: 'lightconv: x: expected 6 elements, got 5' });
+  t.throws(() => run({ ...base, y: new Float32Array(7) }), { ...shape, message: 'lightconv: y: expected 6 elements, got 7' });
+  t.throws(() => run({ ...base, per_position: true }), { ...shape, message: 'lightconv: w: expected 6 elements, got 3' });
+  t.throws(() => run({ ...base, padding_l: 3 }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: 'lightconv: padding_l: expected an integer in [0, 2], got 3' });
+  t.throws(() => run({ ...base, x: new Int32Array(6) }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_DTYPE', message: 'lightconv: x: expected a Float32Array, got an Int32Array' });
+  t.throws(() => run({ ...base, B: 2 ** 40, T: 2 ** 40 }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_LIMIT', message: /^lightconv: B \* T \* C: expected at most 2\^53 - 1 elements/ });
+  t.throws(() => run({ ...base, softmax: 1 }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: 'lightconv: softmax: expected a boolean, got 1' });
   // y over x: the op would read rows it already overwrote.
   const buf = new Float32Array(12);
-  t.throws(() => run({ ...base, x: buf.subarray(0, 6), y: buf.subarray(3, 9) }), { instanceOf: RangeError, message: /y must not share memory with x, w or bias/ });
+  t.throws(() => run({ ...base, x: buf.subarray(0, 6), y: buf.subarray(3, 9) }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: 'lightconv: y: expected memory apart from x, w and bias, got an overlap' });
   const e = t.throws(() => run({ ...base, C: 4, H: 3, x: new Float32Array(8), y: new Float32Array(8), w: new Float32Array(9), K: 3 })) as ConvBertError;
   t.is(e.code, 'ERR_CONVBERT_SHAPE');
   t.regex(e.message, /channels 4 must be a multiple of heads 3/);

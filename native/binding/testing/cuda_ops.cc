@@ -6,98 +6,70 @@
 #include <cmath>
 #include <string>
 
-#include "addon.h"
+#include "../addon.h"
+#include "../args.h"
 #include "convbert/cuda_backend.h"
 
 namespace convbert {
 namespace {
 
-[[noreturn]] void Type(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
-[[noreturn]] void Range(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
-void Check(Napi::Env env, const Status& st) {
-  if (!st.ok()) throw Addon::Of(env)->MakeError(env, st);
-}
+// Every reader is args.h's; these name the argument "<fn>: <name>".
+std::string Name(const char* fn, const char* name) { return std::string(fn) + ": " + name; }
 
-Napi::Object Opts(const Napi::CallbackInfo& info, const char* fn) {
-  if (info.Length() < 1 || !info[0].IsObject()) Type(info.Env(), std::string(fn) + "(opts): opts must be an object");
-  return info[0].As<Napi::Object>();
+[[noreturn]] void Range(Napi::Env env, const std::string& msg) {
+  args::Throw(env, StatusCode::kInvalidArgument, msg);
 }
+void Check(Napi::Env env, const Status& st) { args::Check(env, st); }
 
+Napi::Object Opts(const Napi::CallbackInfo& info, const char* fn) { return args::Opts(info, fn); }
+
+// An integer >= lo; dflt (when given) stands in for undefined or null.
 int64_t Int(Napi::Object o, const char* fn, const char* name, int64_t lo, int64_t dflt = INT64_MIN) {
-  Napi::Value v = o.Get(name);
-  if ((v.IsUndefined() || v.IsNull()) && dflt != INT64_MIN) return dflt;
-  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-  if (!(std::isfinite(d) && d == std::floor(d) && d >= static_cast<double>(lo) && d <= 9007199254740991.0))
-    Range(o.Env(), std::string(fn) + ": " + name + " must be an integer >= " + std::to_string(lo));
-  return static_cast<int64_t>(d);
+  if (dflt != INT64_MIN) return args::IntOr(o.Get(name), Name(fn, name), lo, args::kMaxSafe, dflt);
+  return args::Int(o.Get(name), Name(fn, name), lo);
 }
 
-bool Bool(Napi::Object o, const char* name) { return o.Get(name).ToBoolean().Value(); }
+bool Bool(Napi::Object o, const char* fn, const char* name) { return args::Bool(o.Get(name), Name(fn, name)); }
 
 // A typed array of exactly n elements (n < 0: any length, returned in *len), or null when optional and absent.
-template <typename T>
-const T* Arr(Napi::Object o, const char* fn, const char* name, napi_typedarray_type type, int64_t n, bool optional,
-             int64_t* len = nullptr) {
-  Napi::Value v = o.Get(name);
-  if (v.IsUndefined() || v.IsNull()) {
-    if (optional) return nullptr;
-    Type(o.Env(), std::string(fn) + ": " + name + " is required");
-  }
-  TypedArrayView ta;
-  const char* want = type == napi_float32_array ? "Float32Array" : "Int32Array";
-  if (!ReadTypedArray(v, &ta) || ta.type != type) Type(o.Env(), std::string(fn) + ": " + name + " must be a " + want);
-  if (ta.problem) Type(o.Env(), std::string(fn) + ": " + name + " must be a " + want + " over an ArrayBuffer, got " + ta.problem);
-  const int64_t have = static_cast<int64_t>(ta.length);
-  if (n >= 0 && have != n)
-    Range(o.Env(), std::string(fn) + ": " + name + " must have " + std::to_string(n) + " elements, got " +
-                       std::to_string(have));
-  if (len) *len = have;
-  return static_cast<const T*>(ta.data);
-}
 const float* F32(Napi::Object o, const char* fn, const char* name, int64_t n, bool optional = false,
                  int64_t* len = nullptr) {
-  return Arr<float>(o, fn, name, napi_float32_array, n, optional, len);
+  return args::F32(o.Get(name), Name(fn, name), n, optional, len);
 }
 const int32_t* I32(Napi::Object o, const char* fn, const char* name, int64_t n, bool optional = false) {
-  return Arr<int32_t>(o, fn, name, napi_int32_array, n, optional);
+  return args::I32(o.Get(name), Name(fn, name), n, optional);
 }
 
 CudaDtype Dtype(Napi::Object o, const char* fn) {
   Napi::Value v = o.Get("dtype");
-  if (v.IsUndefined() || v.IsNull()) return CudaDtype::kFloat32;
-  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-  if (s == "float32") return CudaDtype::kFloat32;
-  if (s == "float16") return CudaDtype::kFloat16;
-  if (s == "bfloat16") return CudaDtype::kBFloat16;
-  Range(o.Env(), std::string(fn) + ": dtype must be float32|float16|bfloat16, got " + s);
+  if (v.IsNull()) return CudaDtype::kFloat32;
+  const std::string s = args::Choice(v, Name(fn, "dtype"), {"float32", "float16", "bfloat16"}, "float32");
+  return s == "float16" ? CudaDtype::kFloat16 : s == "bfloat16" ? CudaDtype::kBFloat16 : CudaDtype::kFloat32;
 }
 
-// Element counts from user sizes: each product is checked before it can overflow int64 (sizes
-// go up to 2^53, so M * K could wrap to a small number and pass the length check).
-constexpr int64_t kMaxElems = 9007199254740991;  // 2^53 - 1
+// Element counts from user sizes, each product checked before it can overflow (args::Mul).
 int64_t Mul(Napi::Env env, const char* fn, const char* what, int64_t a, int64_t b) {
-  if (a != 0 && b > kMaxElems / a)
-    Range(env, std::string(fn) + ": " + what + " = " + std::to_string(a) + " * " + std::to_string(b) +
-                   " is over 2^53 - 1 elements");
-  return a * b;
+  return args::Mul(env, Name(fn, what), a, b);
 }
 int64_t Mul(Napi::Env env, const char* fn, const char* what, int64_t a, int64_t b, int64_t c) {
-  return Mul(env, fn, what, Mul(env, fn, what, a, b), c);
+  return args::Mul(env, Name(fn, what), a, b, c);
 }
 
 // Default: the first usable device, which is not device 0 on a machine whose device 0 is too old.
 int Device(Napi::Object o, const char* fn) {
   const int dflt = cuda_info().default_device;
-  return static_cast<int>(Int(o, fn, "device", 0, dflt >= 0 ? dflt : 0));
+  return static_cast<int>(args::IntOr(o.Get("device"), Name(fn, "device"), 0, 1 << 20, dflt >= 0 ? dflt : 0));
 }
 
 // seq_starts (B + 1 offsets) when given: returns T = seq_starts[B] after checking it is monotone from 0.
 int64_t Tokens(Napi::Object o, const char* fn, const int32_t* seq, int64_t B, int64_t L) {
   if (!seq) return Mul(o.Env(), fn, "B * L", B, L);
-  if (seq[0] != 0) Range(o.Env(), std::string(fn) + ": seq_starts[0] must be 0");
+  if (seq[0] != 0) Range(o.Env(), Name(fn, "seq_starts") + ": expected seq_starts[0] = 0, got " + std::to_string(seq[0]));
   for (int64_t b = 0; b < B; ++b)
     if (seq[b + 1] < seq[b] || seq[b + 1] - seq[b] > L)
-      Range(o.Env(), std::string(fn) + ": seq_starts must be non-decreasing with lengths <= L");
+      Range(o.Env(), Name(fn, "seq_starts") + ": expected non-decreasing offsets with lengths <= L = " + std::to_string(L) +
+                         ", got seq_starts[" + std::to_string(b) + "] = " + std::to_string(seq[b]) + ", seq_starts[" +
+                         std::to_string(b + 1) + "] = " + std::to_string(seq[b + 1]));
   return seq[B];
 }
 
@@ -120,11 +92,11 @@ Napi::Value CudaGemm(const Napi::CallbackInfo& info) {
   a.ldb = a.K;
   a.ldr = a.N;
   a.ldc = a.N;
-  const int64_t act = Int(o, fn, "act", 0, 0);
-  if (act >= static_cast<int64_t>(Activation::kCount)) Range(env, std::string(fn) + ": act is not an activation code");
+  const int64_t act =
+      args::IntOr(o.Get("act"), Name(fn, "act"), 0, static_cast<int64_t>(Activation::kCount) - 1, 0);  // an Activation code
   a.act = static_cast<Activation>(act);
   a.dtype = Dtype(o, fn);
-  a.tf32 = Bool(o, "tf32");
+  a.tf32 = Bool(o, fn, "tf32");
   auto C = NewF32(env, Mul(env, fn, "M * N", a.M, a.N));
   a.C = C.Data();
   Check(env, gemm_cuda_host(a, Device(o, fn)));
@@ -149,8 +121,9 @@ Napi::Value CudaAttention(const Napi::CallbackInfo& info) {
   a.q = F32(o, fn, "q", nqkv);
   a.k = F32(o, fn, "k", nqkv);
   a.v = F32(o, fn, "v", nqkv);
-  a.mask_rank = static_cast<int32_t>(Int(o, fn, "mask_rank", 0, 0));
-  if (a.mask_rank != 0 && a.mask_rank != 2 && a.mask_rank != 3) Range(env, std::string(fn) + ": mask_rank must be 0, 2 or 3");
+  a.mask_rank = static_cast<int32_t>(args::IntOr(o.Get("mask_rank"), Name(fn, "mask_rank"), 0, 3, 0));
+  if (a.mask_rank != 0 && a.mask_rank != 2 && a.mask_rank != 3)
+    Range(env, Name(fn, "mask_rank") + ": expected 0, 2 or 3, got " + std::to_string(a.mask_rank));
   a.mask_bias = a.mask_rank ? F32(o, fn, "mask_bias", a.mask_rank == 2 ? Mul(env, fn, "B * L", a.B, a.L)
                                                                         : Mul(env, fn, "B * L * L", a.B, a.L, a.L))
                             : nullptr;
@@ -158,13 +131,13 @@ Napi::Value CudaAttention(const Napi::CallbackInfo& info) {
   auto out = NewF32(env, nqkv);
   a.out = out.Data();
   Napi::Value probs = env.Null();
-  if (Bool(o, "probs")) {
+  if (Bool(o, fn, "probs")) {
     auto p = NewF32(env, Mul(env, fn, "B * H * L * L", Mul(env, fn, "B * H * L * L", a.B, a.H), a.L, a.L));
     a.probs = p.Data();
     probs = p;
   }
   std::string path;
-  Check(env, attention_cuda_host(a, Bool(o, "exact"), Device(o, fn), &path));
+  Check(env, attention_cuda_host(a, Bool(o, fn, "exact"), Device(o, fn), &path));
   Napi::Object r = Napi::Object::New(env);
   r.Set("out", out);
   r.Set("probs", probs);
@@ -190,7 +163,7 @@ Napi::Value CudaDynconv(const Napi::CallbackInfo& info) {
   a.w = F32(o, fn, "w", Mul(env, fn, "T * H * K", T, a.H, a.K));
   auto out = NewF32(env, T * a.ldo);
   a.out = out.Data();
-  Check(env, dynconv_cuda_host(a, Bool(o, "softmax_taps"), Device(o, fn)));
+  Check(env, dynconv_cuda_host(a, Bool(o, fn, "softmax_taps"), Device(o, fn)));
   return out;
 }
 
@@ -223,13 +196,13 @@ Napi::Value CudaLayernorm(const Napi::CallbackInfo& info) {
   a.C = Int(o, fn, "C", 1);
   int64_t n = 0;
   a.x = F32(o, fn, "x", -1, false, &n);
-  if (n % a.C != 0) Range(env, std::string(fn) + ": x length must be a multiple of C");
+  if (n % a.C != 0)
+    args::Throw(env, StatusCode::kShape, Name(fn, "x") + ": expected a multiple of C = " + std::to_string(a.C) + " elements, got " + std::to_string(n));
   a.rows = n / a.C;
   a.r = F32(o, fn, "r", n, true);
   a.gamma = F32(o, fn, "gamma", a.C);
   a.beta = F32(o, fn, "beta", a.C);
-  Napi::Value eps = o.Get("eps");
-  a.eps = eps.IsNumber() ? eps.As<Napi::Number>().FloatValue() : 1e-12f;
+  a.eps = o.Get("eps").IsUndefined() ? 1e-12f : static_cast<float>(args::Num(o.Get("eps"), Name(fn, "eps"), 0));
   auto y = NewF32(env, n);
   a.y = y.Data();
   Check(env, layernorm_cuda_host(a, Device(o, fn)));
@@ -245,7 +218,8 @@ Napi::Value CudaSoftmax(const Napi::CallbackInfo& info) {
   a.n = Int(o, fn, "n", 1);
   int64_t len = 0;
   const float* x = F32(o, fn, "x", -1, false, &len);
-  if (len % a.n != 0) Range(env, std::string(fn) + ": x length must be a multiple of n");
+  if (len % a.n != 0)
+    args::Throw(env, StatusCode::kShape, Name(fn, "x") + ": expected a multiple of n = " + std::to_string(a.n) + " elements, got " + std::to_string(len));
   a.rows = len / a.n;
   auto y = NewF32(env, len);
   std::copy(x, x + len, y.Data());
@@ -284,9 +258,7 @@ Napi::Value OpLightconv(const Napi::CallbackInfo& info) {
   const char* fn = "opLightconv";
   Napi::Env env = info.Env();
   Napi::Object o = Opts(info, fn);
-  if (info.Length() < 2 || !info[1].IsString()) Type(env, std::string(fn) + "(opts, path): path must be a string");
-  const std::string path = info[1].As<Napi::String>().Utf8Value();
-  if (path != "generic" && path != "cuda") Range(env, std::string(fn) + ": path must be generic|cuda, got " + path);
+  const std::string path = args::Choice(args::At(info, 1), Name(fn, "path"), {"generic", "cuda"});
   LightConvArgs a;
   a.B = Int(o, fn, "B", 0);
   a.T = Int(o, fn, "T", 0);
@@ -294,10 +266,9 @@ Napi::Value OpLightconv(const Napi::CallbackInfo& info) {
   a.H = Int(o, fn, "H", 1);
   a.K = Int(o, fn, "K", 1);
   a.padding_l = Int(o, fn, "padding_l", 0);
-  a.per_position = Bool(o, "per_position");
-  Napi::Value sm = o.Get("softmax");
-  a.softmax = sm.IsUndefined() ? true : sm.ToBoolean().Value();
-  a.interleaved_heads = Bool(o, "interleaved_heads");
+  a.per_position = Bool(o, fn, "per_position");
+  a.softmax = args::Bool(o.Get("softmax"), Name(fn, "softmax"), true);
+  a.interleaved_heads = Bool(o, fn, "interleaved_heads");
   const int64_t nx = Mul(env, fn, "B * T * C", a.B, a.T, a.C);
   a.x = F32(o, fn, "x", nx);
   a.w = F32(o, fn, "w", a.per_position ? Mul(env, fn, "B * T * H * K", Mul(env, fn, "B * T * H * K", a.B, a.T), a.H, a.K)
@@ -312,8 +283,7 @@ Napi::Value OpLightconv(const Napi::CallbackInfo& info) {
 // cudaBench(iters): later cuda* calls on this thread time iters kernel runs; returns nothing.
 Napi::Value CudaBench(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) Type(env, "cudaBench(iters): iters must be a number");
-  cuda_bench_set_iters(info[0].As<Napi::Number>().Int32Value());
+  cuda_bench_set_iters(static_cast<int>(args::Int(args::At(info, 0), "cudaBench: iters", 0, 1 << 20)));
   return env.Undefined();
 }
 // cudaBenchLastMs() -> mean kernel time of the last timed cuda* call, in ms.

@@ -1,87 +1,60 @@
 // ops_internal.cc: single ops callable from JS, for the op tests and bench/ops
-// only (not part of the public API). Each takes an explicit path name
+// only (not part of the public API: built into the test addon convbert_test.node,
+// never into the shipped convbert.node). Each takes an explicit path name
 // ('generic' | 'avx2' | 'avx512' | 'cuda') so tests cover every path this
 // machine has, and runs synchronously on the calling thread.
 #include <string>
 
-#include "addon.h"
+#include "../addon.h"
+#include "../args.h"
 #include "convbert/cpu.h"
 #include "convbert/cuda_backend.h"
 
 namespace convbert {
 namespace {
 
-bool ParsePath(const std::string& s, Isa* isa, bool* cuda) {
-  *cuda = false;
-  if (s == "generic") *isa = Isa::kGeneric;
-  else if (s == "avx2") *isa = Isa::kAvx2;
-  else if (s == "avx512") *isa = Isa::kAvx512;
-  else if (s == "cuda") *cuda = true;
-  else return false;
-  return true;
-}
-
-}  // namespace
-
 // opActivation(x: Float32Array, y: Float32Array, bias: Float32Array | null, C, act, path) -> path used
-Napi::Value Addon::OpActivation(const Napi::CallbackInfo& info) {
+Napi::Value OpActivation(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 6 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[3].IsNumber() ||
-      !info[4].IsNumber() || !info[5].IsString()) {
-    ThrowArg(env, false, "opActivation(x, y, bias, C, act, path): bad argument types");
-    return env.Undefined();
-  }
-  auto x = info[0].As<Napi::TypedArray>();
-  auto y = info[1].As<Napi::TypedArray>();
-  if (x.TypedArrayType() != napi_float32_array || y.TypedArrayType() != napi_float32_array) {
-    ThrowArg(env, false, "opActivation: x and y must be Float32Array");
-    return env.Undefined();
-  }
-  const int64_t n = static_cast<int64_t>(x.ElementLength());
-  const int64_t C = info[3].As<Napi::Number>().Int64Value();
-  if (static_cast<int64_t>(y.ElementLength()) != n || C <= 0 || n % C != 0) {
-    ThrowArg(env, true, "opActivation: y must have x's length, and C must divide it");
-    return env.Undefined();
-  }
-  const float* bias = nullptr;
-  if (!info[2].IsNull() && !info[2].IsUndefined()) {
-    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
-        static_cast<int64_t>(info[2].As<Napi::TypedArray>().ElementLength()) != C) {
-      ThrowArg(env, true, "opActivation: bias must be a Float32Array of length C");
-      return env.Undefined();
-    }
-    auto b = info[2].As<Napi::Float32Array>();
-    bias = b.Data();
-  }
-  Isa isa = Isa::kGeneric;
-  bool cuda = false;
-  const std::string path = info[5].As<Napi::String>().Utf8Value();
-  if (!ParsePath(path, &isa, &cuda)) {
-    ThrowArg(env, true, "opActivation: path must be generic|avx2|avx512|cuda, got " + path);
-    return env.Undefined();
-  }
+  const int64_t C = args::Int(args::At(info, 3), "opActivation: C", 1);
+  int64_t n = 0;
+  float* x = args::F32(args::At(info, 0), "opActivation: x", -1, false, &n);
+  float* y = args::F32(args::At(info, 1), "opActivation: y", n);
+  if (n % C != 0)
+    args::Throw(env, StatusCode::kShape,
+                "opActivation: x: expected a multiple of C = " + std::to_string(C) + " elements, got " + std::to_string(n));
+  const float* bias = args::F32(args::At(info, 2), "opActivation: bias", C, true);
+  // The code is passed through: the op refuses one that is not an Activation (a test checks it).
+  const int64_t act = args::Int(args::At(info, 4), "opActivation: act", 0, 1 << 20);
+  const std::string path = args::Choice(args::At(info, 5), "opActivation: path", {"generic", "avx2", "avx512", "cuda"});
+  const bool cuda = path == "cuda";
+  const Isa isa = path == "avx512" ? Isa::kAvx512 : path == "avx2" ? Isa::kAvx2 : Isa::kGeneric;
   ActivationArgs a;
-  a.x = x.As<Napi::Float32Array>().Data();
-  a.y = y.As<Napi::Float32Array>().Data();
+  a.x = x;
+  a.y = y;
   a.bias = bias;
   a.C = C;
   a.rows = n / C;
-  a.act = static_cast<Activation>(info[4].As<Napi::Number>().Int32Value());
+  a.act = static_cast<Activation>(act);
   Status st;
   std::string used;
   if (cuda) {
-    st = activation_cuda_host(a, 0);
+    st = activation_cuda_host(a, cuda_info().default_device >= 0 ? cuda_info().default_device : 0);
     used = "cuda";
   } else {
     const OpTable& ops = cpu_ops(isa);
     st = activation(ops, a);
     used = ops.name;
   }
-  if (!st.ok()) {
-    MakeError(env, st).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  args::Check(env, st);
   return Napi::String::New(env, used);
 }
 
+void InitActivationOp(Napi::Env env, Napi::Object exports) {
+  exports.Set("opActivation", Napi::Function::New(env, OpActivation, "opActivation"));
+}
+
+BindingRegistrar reg("ActivationOp", &InitActivationOp);
+
+}  // namespace
 }  // namespace convbert

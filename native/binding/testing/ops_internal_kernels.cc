@@ -13,7 +13,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "addon.h"
+#include "../addon.h"
+#include "../args.h"
 #include "convbert/cpu.h"
 #include "convbert/huge_vector.h"
 #include "convbert/ops.h"
@@ -21,77 +22,46 @@
 namespace convbert {
 namespace {
 
+// Positional arguments of one entry point, read through args.h (each throws a
+// ConvBertError naming "<fn>: <name>"). Sizes are at most 2^53 - 1 and every
+// element count is a checked product (Mul), so no length check can pass on a
+// wrapped product.
 struct Args {
   const Napi::CallbackInfo& info;
   const char* fn;
-  bool failed = false;
 
-  void Fail(bool range, const std::string& msg) {
-    if (!failed) ThrowArg(info.Env(), range, std::string(fn) + ": " + msg);
-    failed = true;
+  std::string Name(const char* name) const { return std::string(fn) + ": " + name; }
+  int64_t Int(size_t i, const char* name, int64_t lo = 0, int64_t hi = args::kMaxSafe) {
+    return args::Int(args::At(info, i), Name(name), lo, hi);
   }
-  int64_t Int(size_t i, const char* name, int64_t lo = 0) {
-    if (failed) return 0;
-    if (i >= info.Length() || !info[i].IsNumber()) {
-      Fail(false, std::string(name) + " must be a number");
-      return 0;
-    }
-    const double d = info[i].As<Napi::Number>().DoubleValue();
-    if (!(d >= static_cast<double>(lo) && d <= 1e12) || d != static_cast<double>(static_cast<int64_t>(d))) {
-      Fail(true, std::string(name) + " must be an integer >= " + std::to_string(lo));
-      return 0;
-    }
-    return static_cast<int64_t>(d);
+  int64_t IntOr(size_t i, const char* name, int64_t lo, int64_t hi, int64_t dflt) {
+    return args::IntOr(args::At(info, i), Name(name), lo, hi, dflt);
   }
-  double Num(size_t i, const char* name) {
-    if (failed) return 0;
-    if (i >= info.Length() || !info[i].IsNumber()) {
-      Fail(false, std::string(name) + " must be a number");
-      return 0;
-    }
-    return info[i].As<Napi::Number>().DoubleValue();
+  double Num(size_t i, const char* name) { return args::Num(args::At(info, i), Name(name)); }
+  int64_t Mul(const char* what, int64_t x, int64_t y) { return args::Mul(info.Env(), Name(what), x, y); }
+  int64_t Mul(const char* what, int64_t x, int64_t y, int64_t z) { return args::Mul(info.Env(), Name(what), x, y, z); }
+  int64_t Mul(const char* what, int64_t x, int64_t y, int64_t z, int64_t w) {
+    return args::Mul(info.Env(), Name(what), args::Mul(info.Env(), Name(what), x, y), z, w);
   }
-  // A Float32Array (or Int32Array when i32) of exactly n elements; null allowed when nullable.
+  // A Float32Array (or Int32Array) of exactly n elements; null allowed when nullable.
   template <typename T>
   T* Arr(size_t i, const char* name, int64_t n, bool nullable = false) {
-    if (failed) return nullptr;
     const napi_typedarray_type want = std::is_same<T, int32_t>::value ? napi_int32_array : napi_float32_array;
-    if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) {
-      if (!nullable) Fail(false, std::string(name) + " is required");
-      return nullptr;
-    }
-    TypedArrayView ta;
-    const char* type = want == napi_int32_array ? " must be an Int32Array" : " must be a Float32Array";
-    if (!ReadTypedArray(info[i], &ta) || ta.type != want) {
-      Fail(false, std::string(name) + type);
-      return nullptr;
-    }
-    if (ta.problem) {
-      Fail(false, std::string(name) + type + " over an ArrayBuffer, got " + ta.problem);
-      return nullptr;
-    }
-    if (static_cast<int64_t>(ta.length) != n) {
-      Fail(true, std::string(name) + ": expected " + std::to_string(n) + " elements, got " + std::to_string(ta.length));
-      return nullptr;
-    }
-    return static_cast<T*>(ta.data);
+    return static_cast<T*>(args::TypedArray(args::At(info, i), Name(name), want, n, nullable));
+  }
+  // The optional epilogue activation code at i (identity when absent).
+  Activation Act(size_t i) {
+    return static_cast<Activation>(IntOr(i, "act", 0, static_cast<int64_t>(Activation::kCount) - 1, 0));
   }
   const OpTable* Path(size_t i) {
-    if (failed) return nullptr;
-    const std::string s = i < info.Length() && info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : "";
-    if (s == "generic") return &cpu_ops(Isa::kGeneric);
+    const std::string s = args::Choice(args::At(info, i), Name("path"), {"generic", "avx2", "avx512"});
     if (s == "avx2") return &cpu_ops(Isa::kAvx2);
     if (s == "avx512") return &cpu_ops(Isa::kAvx512);
-    Fail(true, "path must be generic|avx2|avx512, got '" + s + "'");
-    return nullptr;
+    return &cpu_ops(Isa::kGeneric);
   }
   Napi::Value Done(const Status& st, const OpTable* ops) {
-    Napi::Env env = info.Env();
-    if (!st.ok()) {
-      Addon::Of(env)->MakeError(env, st).ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    return Napi::String::New(env, ops->name);
+    args::Check(info.Env(), st);
+    return Napi::String::New(info.Env(), ops->name);
   }
 };
 
@@ -100,12 +70,11 @@ struct Args {
 Napi::Value OpGemm(const Napi::CallbackInfo& info) {
   Args a{info, "opGemm"};
   const int64_t M = a.Int(4, "M"), N = a.Int(5, "N", 1), K = a.Int(6, "K");
-  const float* A = a.Arr<float>(0, "A", M * K);
-  const float* B = a.Arr<float>(1, "B", N * K);
+  const float* A = a.Arr<float>(0, "A", a.Mul("M * K", M, K));
+  const float* B = a.Arr<float>(1, "B", a.Mul("N * K", N, K));
   const float* bias = a.Arr<float>(2, "bias", N, true);
-  float* C = a.Arr<float>(3, "C", M * N);
+  float* C = a.Arr<float>(3, "C", a.Mul("M * N", M, N));
   const OpTable* ops = a.Path(7);
-  if (a.failed) return info.Env().Undefined();
   std::vector<float> packed(static_cast<size_t>(packed_gemm_size(N, K)));
   pack_gemm_b(B, K, N, K, false, packed.data());
   GemmArgs g;
@@ -118,7 +87,7 @@ Napi::Value OpGemm(const Napi::CallbackInfo& info) {
   g.C = C;
   g.ldc = N;
   g.M = M;
-  if (info.Length() > 8 && info[8].IsNumber()) g.act = static_cast<Activation>(info[8].As<Napi::Number>().Int32Value());
+  g.act = a.Act(8);
   return a.Done(gemm(*ops, g), ops);
 }
 
@@ -128,12 +97,11 @@ Napi::Value OpGemm(const Napi::CallbackInfo& info) {
 Napi::Value OpGemmBf16(const Napi::CallbackInfo& info) {
   Args a{info, "opGemmBf16"};
   const int64_t M = a.Int(4, "M"), N = a.Int(5, "N", 1), K = a.Int(6, "K");
-  const float* A = a.Arr<float>(0, "A", M * K);
-  const float* B = a.Arr<float>(1, "B", N * K);
+  const float* A = a.Arr<float>(0, "A", a.Mul("M * K", M, K));
+  const float* B = a.Arr<float>(1, "B", a.Mul("N * K", N, K));
   const float* bias = a.Arr<float>(2, "bias", N, true);
-  float* C = a.Arr<float>(3, "C", M * N);
+  float* C = a.Arr<float>(3, "C", a.Mul("M * N", M, N));
   const OpTable* ops = a.Path(7);
-  if (a.failed) return info.Env().Undefined();
   std::vector<uint16_t> packed(static_cast<size_t>(packed_gemm_bf16_size(N, K)));
   pack_gemm_b_bf16(B, K, N, K, false, packed.data());
   GemmBf16Args g;
@@ -146,7 +114,7 @@ Napi::Value OpGemmBf16(const Napi::CallbackInfo& info) {
   g.C = C;
   g.ldc = N;
   g.M = M;
-  if (info.Length() > 8 && info[8].IsNumber()) g.act = static_cast<Activation>(info[8].As<Napi::Number>().Int32Value());
+  g.act = a.Act(8);
   Napi::Value r = a.Done(gemm_bf16(*ops, g), ops);
   if (r.IsString() && ops->gemm_bf16_block) return Napi::String::New(info.Env(), "avx512_bf16");
   return r;
@@ -162,14 +130,13 @@ Napi::Value OpGemmBf16(const Napi::CallbackInfo& info) {
 Napi::Value OpGemmInt8(const Napi::CallbackInfo& info) {
   Args a{info, "opGemmInt8"};
   const int64_t M = a.Int(4, "M"), N = a.Int(5, "N", 1), K = a.Int(6, "K");
-  const int64_t reps = info.Length() > 9 && !info[9].IsUndefined() ? a.Int(9, "reps", 1) : 1;
-  const int64_t G = info.Length() > 10 && !info[10].IsUndefined() ? a.Int(10, "G", 1) : 1;
-  const float* A = a.Arr<float>(0, "A", M * G * K);
-  const float* B = a.Arr<float>(1, "B", G * N * K);
-  const float* bias = a.Arr<float>(2, "bias", G * N, true);
-  float* C = a.Arr<float>(3, "C", M * G * N);
+  const int64_t reps = a.IntOr(9, "reps", 1, args::kMaxSafe, 1);
+  const int64_t G = a.IntOr(10, "G", 1, args::kMaxSafe, 1);
+  const float* A = a.Arr<float>(0, "A", a.Mul("M * G * K", M, G, K));
+  const float* B = a.Arr<float>(1, "B", a.Mul("G * N * K", G, N, K));
+  const float* bias = a.Arr<float>(2, "bias", a.Mul("G * N", G, N), true);
+  float* C = a.Arr<float>(3, "C", a.Mul("M * G * N", M, G, N));
   const OpTable* ops = a.Path(7);
-  if (a.failed) return info.Env().Undefined();
   const int64_t per = packed_gemm_i8_size(N, K), cols = i8_padded_cols(N);
   std::vector<int8_t> packed(static_cast<size_t>(G * per));
   std::vector<float> scale(static_cast<size_t>(G * cols));
@@ -178,8 +145,7 @@ Napi::Value OpGemmInt8(const Napi::CallbackInfo& info) {
     pack_gemm_b_i8(B + g * N * K, K, N, K, false, packed.data() + g * per, scale.data() + g * cols,
                    colsum.data() + g * cols);
   std::vector<uint8_t> scratch(static_cast<size_t>(gemm_i8_scratch_size(M, K)) + 64);
-  Activation act = Activation::kIdentity;
-  if (info.Length() > 8 && info[8].IsNumber()) act = static_cast<Activation>(info[8].As<Napi::Number>().Int32Value());
+  const Activation act = a.Act(8);
   Status st = Status::Ok();
   for (int64_t i = 0; i < reps && st.ok(); ++i)
     for (int64_t g = 0; g < G && st.ok(); ++g) {
@@ -209,16 +175,16 @@ Napi::Value OpLayerNorm(const Napi::CallbackInfo& info) {
   Args a{info, "opLayerNorm"};
   const int64_t rows = a.Int(5, "rows"), C = a.Int(6, "C", 1);
   LayerNormArgs l;
-  l.x = a.Arr<float>(0, "x", rows * C);
-  l.r = a.Arr<float>(1, "r", rows * C, true);
+  const int64_t n = a.Mul("rows * C", rows, C);
+  l.x = a.Arr<float>(0, "x", n);
+  l.r = a.Arr<float>(1, "r", n, true);
   l.gamma = a.Arr<float>(2, "gamma", C);
   l.beta = a.Arr<float>(3, "beta", C);
-  l.y = a.Arr<float>(4, "y", rows * C);
+  l.y = a.Arr<float>(4, "y", n);
   l.rows = rows;
   l.C = C;
   l.eps = static_cast<float>(a.Num(7, "eps"));
   const OpTable* ops = a.Path(8);
-  if (a.failed) return info.Env().Undefined();
   return a.Done(layernorm(*ops, l), ops);
 }
 
@@ -227,11 +193,10 @@ Napi::Value OpSoftmax(const Napi::CallbackInfo& info) {
   Args a{info, "opSoftmax"};
   const int64_t rows = a.Int(1, "rows"), n = a.Int(2, "n", 1);
   SoftmaxArgs s;
-  s.x = a.Arr<float>(0, "x", rows * n);
+  s.x = a.Arr<float>(0, "x", a.Mul("rows * n", rows, n));
   s.rows = rows;
   s.n = n;
   const OpTable* ops = a.Path(3);
-  if (a.failed) return info.Env().Undefined();
   return a.Done(softmax(*ops, s), ops);
 }
 
@@ -240,24 +205,23 @@ Napi::Value OpSoftmax(const Napi::CallbackInfo& info) {
 Napi::Value OpAttention(const Napi::CallbackInfo& info) {
   Args a{info, "opAttention"};
   const int64_t B = a.Int(8, "B"), L = a.Int(9, "L"), H = a.Int(10, "H", 1), D = a.Int(11, "D", 1);
-  const int64_t rank = a.Int(4, "maskRank");
-  const int64_t n = B * L * H * D;
+  const int64_t rank = a.Int(4, "maskRank", 0, 3);
+  const int64_t n = a.Mul("B * L * H * D", B, L, H, D);
   AttentionArgs at;
   at.q = a.Arr<float>(0, "q", n);
   at.k = a.Arr<float>(1, "k", n);
   at.v = a.Arr<float>(2, "v", n);
-  at.mask_bias = a.Arr<float>(3, "maskBias", rank == 3 ? B * L * L : B * L, true);
+  at.mask_bias = a.Arr<float>(3, "maskBias", rank == 3 ? a.Mul("B * L * L", B, L, L) : a.Mul("B * L", B, L), true);
   at.mask_rank = static_cast<int32_t>(rank);
   at.head_mult = a.Arr<float>(5, "headMult", H, true);
   at.out = a.Arr<float>(6, "out", n);
-  at.probs = a.Arr<float>(7, "probs", B * H * L * L, true);
+  at.probs = a.Arr<float>(7, "probs", a.Mul("B * H * L * L", B, H, L, L), true);
   at.ld = at.ldo = H * D;
   at.B = B;
   at.L = L;
   at.H = H;
   at.D = D;
   const OpTable* ops = a.Path(12);
-  if (a.failed) return info.Env().Undefined();
   std::vector<float> scratch(static_cast<size_t>(attention_scratch_size(B, L, H, D)));
   at.scratch = scratch.data();
   return a.Done(attention(*ops, at), ops);
@@ -268,9 +232,9 @@ Napi::Value OpDynConv(const Napi::CallbackInfo& info) {
   Args a{info, "opDynConv"};
   const int64_t B = a.Int(3, "B"), L = a.Int(4, "L"), H = a.Int(5, "H", 1), D = a.Int(6, "D", 1), K = a.Int(7, "K", 1);
   DynConvArgs d;
-  d.v = a.Arr<float>(0, "v", B * L * H * D);
-  d.w = a.Arr<float>(1, "w", B * L * H * K);
-  d.out = a.Arr<float>(2, "out", B * L * H * D);
+  d.v = a.Arr<float>(0, "v", a.Mul("B * L * H * D", B, L, H, D));
+  d.w = a.Arr<float>(1, "w", a.Mul("B * L * H * K", B, L, H, K));
+  d.out = a.Arr<float>(2, "out", a.Mul("B * L * H * D", B, L, H, D));
   d.ldv = d.ldo = H * D;
   d.B = B;
   d.L = L;
@@ -278,7 +242,6 @@ Napi::Value OpDynConv(const Napi::CallbackInfo& info) {
   d.D = D;
   d.K = K;
   const OpTable* ops = a.Path(8);
-  if (a.failed) return info.Env().Undefined();
   return a.Done(dynconv(*ops, d), ops);
 }
 
@@ -287,15 +250,14 @@ Napi::Value OpSepConv(const Napi::CallbackInfo& info) {
   Args a{info, "opSepConv"};
   const int64_t B = a.Int(3, "B"), L = a.Int(4, "L"), C = a.Int(5, "C", 1), K = a.Int(6, "K", 1);
   SepConvArgs s;
-  s.x = a.Arr<float>(0, "x", B * L * C);
-  s.wt = a.Arr<float>(1, "wt", K * C);
-  s.y = a.Arr<float>(2, "y", B * L * C);
+  s.x = a.Arr<float>(0, "x", a.Mul("B * L * C", B, L, C));
+  s.wt = a.Arr<float>(1, "wt", a.Mul("K * C", K, C));
+  s.y = a.Arr<float>(2, "y", a.Mul("B * L * C", B, L, C));
   s.B = B;
   s.L = L;
   s.C = C;
   s.K = K;
   const OpTable* ops = a.Path(7);
-  if (a.failed) return info.Env().Undefined();
   return a.Done(sepconv(*ops, s), ops);
 }
 
@@ -307,20 +269,19 @@ Napi::Value OpEmbedding(const Napi::CallbackInfo& info) {
                 TV = a.Int(12, "TV", 1);
   EmbeddingArgs e;
   e.ids = a.Arr<int32_t>(0, "ids", T, true);
-  e.embeds = a.Arr<float>(1, "embeds", T * E, true);
+  e.embeds = a.Arr<float>(1, "embeds", a.Mul("T * E", T, E), true);
   e.positions = a.Arr<int32_t>(2, "positions", T);
   e.types = a.Arr<int32_t>(3, "types", T, true);
-  e.word = a.Arr<float>(4, "word", V * E);
-  e.pos = a.Arr<float>(5, "pos", P * E);
-  e.type = a.Arr<float>(6, "type", TV * E);
-  e.y = a.Arr<float>(7, "y", T * E);
+  e.word = a.Arr<float>(4, "word", a.Mul("V * E", V, E));
+  e.pos = a.Arr<float>(5, "pos", a.Mul("P * E", P, E));
+  e.type = a.Arr<float>(6, "type", a.Mul("TV * E", TV, E));
+  e.y = a.Arr<float>(7, "y", a.Mul("T * E", T, E));
   e.T = T;
   e.E = E;
   e.vocab = V;
   e.max_pos = P;
   e.type_vocab = TV;
   const OpTable* ops = a.Path(13);
-  if (a.failed) return info.Env().Undefined();
   return a.Done(embedding(*ops, e), ops);
 }
 
@@ -329,15 +290,8 @@ Napi::Value OpEmbedding(const Napi::CallbackInfo& info) {
 Napi::Value OpFmaPeak(const Napi::CallbackInfo& info) {
   Args a{info, "opFmaPeak"};
   const OpTable* ops = a.Path(0);
-  const int64_t iters = a.Int(1, "iters", 1), threads = a.Int(2, "threads", 1);
-  if (a.failed) return info.Env().Undefined();
-  if (threads > 1024) {
-    ThrowArg(info.Env(), true, "opFmaPeak: threads must be <= 1024");
-    return info.Env().Undefined();
-  }
-  const std::string want = info[0].As<Napi::String>().Utf8Value();
-  const int32_t isa = want == "avx512" ? 2 : want == "avx2" ? 1 : 0;
-  (void)ops;
+  const int64_t iters = a.Int(1, "iters", 1), threads = a.Int(2, "threads", 1, 1024);
+  const int32_t isa = ops == &cpu_ops(Isa::kAvx512) ? 2 : ops == &cpu_ops(Isa::kAvx2) ? 1 : 0;
   FmaPeakResult r;
   const Status st = fma_peak(isa, iters, static_cast<int32_t>(threads), &r);
   Napi::Env env = info.Env();
@@ -384,23 +338,25 @@ Napi::Value OpGemmTime(const Napi::CallbackInfo& info) {
   const int64_t M = a.Int(0, "M", 1), N = a.Int(1, "N", 1), K = a.Int(2, "K", 1);
   const int64_t iters = a.Int(3, "iters", 1), copies = a.Int(4, "copies", 1);
   const OpTable* ops = a.Path(5);
-  if (a.failed) return info.Env().Undefined();
   // Each bound is checked before any product that could overflow: at most 256 MiB
   // each for A, C and the unpacked B, 512 MiB of packed copies, and about a minute
   // of products at 200 GFLOP/s.
   const int64_t lim = int64_t{1} << 26;
-  if (copies > 64) {
-    ThrowArg(info.Env(), true, "opGemmTime: copies must be <= 64, got " + std::to_string(copies));
-    return info.Env().Undefined();
-  }
+  if (copies > 64)
+    args::Throw(info.Env(), StatusCode::kInvalidArgument, "opGemmTime: copies: expected <= 64, got " + std::to_string(copies), "ERR_CONVBERT_LIMIT");
   if (M > lim || N > lim || K > lim || M * K > lim || M * N > lim || N * K > lim ||
       packed_gemm_size(N, K) > (int64_t{1} << 27) / copies) {
-    ThrowArg(info.Env(), true, "opGemmTime: M*K, M*N and N*K must be <= 2^26 and copies*N*K <= 2^27 elements");
-    return info.Env().Undefined();
+    args::Throw(info.Env(), StatusCode::kInvalidArgument,
+                "opGemmTime: M*K, M*N, N*K: expected each <= 2^26 and copies*N*K <= 2^27 elements, got M = " +
+                    std::to_string(M) + ", N = " + std::to_string(N) + ", K = " + std::to_string(K) + ", copies = " +
+                    std::to_string(copies),
+                "ERR_CONVBERT_LIMIT");
   }
   if (static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) * static_cast<double>(iters) > 6e12) {
-    ThrowArg(info.Env(), true, "opGemmTime: iters*M*N*K must be <= 6e12 (about a minute of products)");
-    return info.Env().Undefined();
+    args::Throw(info.Env(), StatusCode::kInvalidArgument,
+                "opGemmTime: iters*M*N*K: expected <= 6e12 (about a minute of products), got " + std::to_string(iters) +
+                    " * " + std::to_string(M) + " * " + std::to_string(N) + " * " + std::to_string(K),
+                "ERR_CONVBERT_LIMIT");
   }
   const int64_t packed_n = packed_gemm_size(N, K);
   // Huge pages where the engine uses them (weights and the activation arena).
