@@ -76,11 +76,21 @@ function main() {
   const maxCxx = values.glibcxx === undefined || noCxx ? null : parseVersion(values.glibcxx, '--glibcxx');
 
   const req = requirements(objdump('-T', file));
-  const needed = [...objdump('-p', file).matchAll(/^\s*NEEDED\s+(\S+)/gm)].map((m) => m[1]);
+  const headers = objdump('-p', file);
+  const needed = [...headers.matchAll(/^\s*NEEDED\s+(\S+)/gm)].map((m) => m[1]);
+  // The loader checks the version references (verneed), not the symbols: a glibc version without
+  // a number there (GLIBC_ABI_DT_RELR from -z pack-relative-relocs, GLIBC_PRIVATE) ties the binary
+  // to the glibc that built it, whatever its symbols need.
+  const refs = headers.includes('Version References:') ? headers.slice(headers.indexOf('Version References:')) : '';
+  const special = [...refs.matchAll(/^\s+0x[0-9a-f]+ 0x[0-9a-f]+ \d+ (GLIBC_[A-Z][A-Z_]*)\s*$/gm)].map((m) => m[1]);
   const pick = (p) => (req[p] ? { version: req[p].version, symbols: req[p].symbols } : null);
   const report = { file, glibc: pick('GLIBC'), glibcxx: pick('GLIBCXX'), cxxabi: pick('CXXABI'), gcc: pick('GCC'), needed };
 
+  report.glibcSpecial = special;
   const failures = [];
+  if (maxGlibc && special.length > 0) {
+    failures.push(`needs ${special.join(', ')}, which only the glibc that built it (or a newer one) provides`);
+  }
   if (maxGlibc && req.GLIBC && cmp(req.GLIBC.v, maxGlibc) > 0) {
     failures.push(`needs GLIBC_${req.GLIBC.version} (${req.GLIBC.symbols.join(', ')}), above the bound ${values.glibc}`);
   }

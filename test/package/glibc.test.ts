@@ -18,6 +18,7 @@ interface Report {
   glibc: { version: string; symbols: string[] } | null;
   glibcxx: { version: string; symbols: string[] } | null;
   cxxabi: { version: string; symbols: string[] } | null;
+  glibcSpecial: string[];
   needed: string[];
   ok: boolean;
   failures: string[];
@@ -55,6 +56,7 @@ test('the addon (build/Release, and the prebuild when there is one) needs glibc 
     t.true(report!.ok, `${label}: ${report!.failures.join('; ')}`);
     t.truthy(report!.glibc, `${label} binds glibc symbols at all (the parse found them)`);
     t.true(versionLe(report!.glibc!.version, '2.28'), `${label}: GLIBC_${report!.glibc!.version} (${report!.glibc!.symbols.join(', ')})`);
+    t.deepEqual(report!.glibcSpecial, [], `${label}: no version reference like GLIBC_ABI_DT_RELR that only a new glibc has`);
     t.is(report!.glibcxx, null, label);
     t.is(report!.cxxabi, null, label);
     t.false(report!.needed.includes('libstdc++.so.6'), `${label}: NEEDED ${report!.needed.join(' ')}`);
