@@ -9,7 +9,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { inspect } from 'util';
+import { inspect, parseArgs } from 'util';
 
 import { ConvBertError } from './errors';
 import type { RequestLimits } from './server/request';
@@ -29,8 +29,19 @@ Usage:
         --modules-to-not-convert M,M  linear modules kept in float32 (bfloat16/int8)
 
   convbert serve --model <id|dir> --task <task> [options]
-      HTTP JSON API: POST /v1/<task> {"inputs": ..., "parameters": {...}},
-      GET /health, GET /metrics (Prometheus). SIGTERM drains and exits.
+      HTTP JSON API: POST /v1/<task> {"inputs": ..., "parameters": {...}} (and POST /),
+      GET /health, GET /metrics (Prometheus), GET /info, POST /tokenize, /decode;
+      feature-extraction: OpenAI's POST /v1/embeddings and TEI's POST /embed, /embed_all;
+      text-classification: TEI's POST /predict and /rerank (one-label models).
+      SIGTERM drains and exits (run it with exec or node_modules/.bin/convbert, not npx,
+      under a supervisor: see docs/serving.md).
+        --pooling mean|cls    pooled embeddings of /embed and /v1/embeddings (default mean)
+        --no-normalize        do not L2-normalise them (default: normalised)
+        --api-key KEY         require Authorization: Bearer KEY (default $CONVBERT_API_KEY;
+                              /health stays open) -> 401
+        --cors-origin ORIGIN  allow browser calls from ORIGIN (repeatable; '*' = any; default none)
+        --log-level L         error|warn|info|debug|silent (default info: one access line per request)
+        --model-id NAME       the model's name in /info and OpenAI answers (default: --model)
         --port N              (default 8080; 0 = any free port)
         --host H              (default 127.0.0.1)
         --max-body BYTES      request size limit (default 1048576) -> 413
@@ -94,36 +105,140 @@ question-answering, feature-extraction (embeddings), zero-shot-classification, m
 
 class UsageError extends Error {}
 
+/** One option of a subcommand: a switch or an option that takes a value (repeatable with multiple). */
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  short?: string;
+}
+type OptionTable = Readonly<Record<string, OptionSpec>>;
+
+const S: OptionSpec = { type: 'string' };
+const B: OptionSpec = { type: 'boolean' };
+const HELP_OPT: OptionSpec = { type: 'boolean', short: 'h' };
+// Shared rows, so a flag means the same thing in every subcommand that takes it.
+const MODEL_OPTS: OptionTable = { model: S, tokenizer: S, revision: S, 'cache-dir': S, dtype: S, device: S, 'modules-to-not-convert': S, help: HELP_OPT };
+const LIMIT_OPTS: OptionTable = { 'max-body': S, 'max-inputs': S, 'max-top-k': S, 'max-masks': S, 'max-candidates': S, 'timeout-ms': S };
+const BATCHING_OPTS: OptionTable = { 'max-batch-size': S, 'max-wait-ms': S, 'max-tokens': S, 'max-queue': S, 'max-concurrent-batches': S, 'no-batching': B };
+
+/** One option table per subcommand: util.parseArgs parses each strictly. */
+export const OPTION_TABLES: Readonly<Record<'run' | 'serve' | 'worker' | 'batch', OptionTable>> = {
+  run: { ...MODEL_OPTS, inputs: S, params: S, 'candidate-labels': S, json: B },
+  serve: {
+    ...MODEL_OPTS,
+    task: S,
+    port: S,
+    host: S,
+    ...LIMIT_OPTS,
+    ...BATCHING_OPTS,
+    pooling: S,
+    'no-normalize': B,
+    'api-key': S,
+    'cors-origin': { type: 'string', multiple: true },
+    'log-level': S,
+    'model-id': S,
+  },
+  worker: {
+    ...MODEL_OPTS,
+    task: S,
+    queue: S,
+    redis: S,
+    prefix: S,
+    concurrency: S,
+    'metrics-port': S,
+    'metrics-host': S,
+    'lock-duration-ms': S,
+    'stalled-interval-ms': S,
+    'max-stalled-count': S,
+    'drain-timeout-ms': S,
+    'connect-timeout-ms': S,
+    ...LIMIT_OPTS,
+    ...BATCHING_OPTS,
+  },
+  batch: {
+    queue: S,
+    task: S,
+    input: S,
+    output: S,
+    redis: S,
+    prefix: S,
+    params: S,
+    'max-in-flight': S,
+    'max-line-bytes': S,
+    attempts: S,
+    'poll-ms': S,
+    'progress-interval-ms': S,
+    'connect-timeout-ms': S,
+    help: HELP_OPT,
+  },
+};
+
 interface Parsed {
   positional: string[];
   flags: Map<string, string | true>;
+  /** Values of repeatable options (--cors-origin A --cors-origin B). */
+  lists: Map<string, string[]>;
 }
 
-const BOOL_FLAGS = new Set(['json', 'no-batching', 'help', 'version']);
-
-/** Splits argv into positionals and --flags (`--k v`, `--k=v`, booleans). `--` ends the flags. */
-export function parseArgs(argv: readonly string[]): Parsed {
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
+/**
+ * Parses a subcommand's argv with util.parseArgs in strict mode against its table: an
+ * unknown flag, a switch given a value or an option without one is a UsageError (exit 2)
+ * naming it. `--k v` takes v even when it starts with '-' (--max-inputs -3 is then
+ * refused by the integer reader, naming the value); `--` ends the flags.
+ */
+export function parseCommand(cmd: string, table: OptionTable, argv: readonly string[]): Parsed {
+  // util.parseArgs refuses a value that starts with '-' as ambiguous; join it to its option.
+  const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') {
-      positional.push(...argv.slice(i + 1));
+      args.push(...argv.slice(i));
       break;
     }
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
-      if (eq >= 0) flags.set(name, a.slice(eq + 1));
-      else if (BOOL_FLAGS.has(name)) flags.set(name, true);
-      else {
-        if (i + 1 >= argv.length) throw new UsageError(`--${name}: expected a value`);
-        flags.set(name, argv[++i]);
-      }
-    } else if (a === '-h') flags.set('help', true);
-    else positional.push(a);
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : null;
+    if (name !== null && table[name]?.type === 'string' && i + 1 < argv.length && /^-(?!-)/.test(argv[i + 1])) args.push(`${a}=${argv[++i]}`);
+    else args.push(a);
   }
-  return { positional, flags };
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: table as Record<string, OptionSpec>, strict: true, allowPositionals: true });
+  } catch (e) {
+    throw explainParseError(cmd, table, e as Error & { code?: string });
+  }
+  const flags = new Map<string, string | true>();
+  const lists = new Map<string, string[]>();
+  for (const [k, v] of Object.entries(parsed.values)) {
+    if (Array.isArray(v)) lists.set(k, v as string[]);
+    else if (v === true) flags.set(k, true);
+    else if (typeof v === 'string') flags.set(k, v);
+  }
+  return { positional: parsed.positionals, flags, lists };
+}
+
+/** util.parseArgs' error, said as ours: the flag and what was wrong with it. */
+function explainParseError(cmd: string, table: OptionTable, e: Error & { code?: string }): UsageError {
+  const m = /'(-{1,2}[^' ]+)/.exec(e.message);
+  const raw = m ? m[1] : '';
+  const name = raw.replace(/^-+/, '');
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const near = Object.keys(table).filter((k) => distance(k, name) <= 2);
+    const hint = near.length > 0 ? ` (did you mean ${near.map((k) => `--${k}`).join(' or ')}?)` : '';
+    return new UsageError(`convbert ${cmd}: unknown option ${raw}${hint} (see convbert --help)`);
+  }
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && table[name]?.type === 'boolean') return new UsageError(`--${name}: a switch, expected no value`);
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError(`--${name}: expected a value`);
+  return new UsageError(`convbert ${cmd}: ${e.message}`);
+}
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 function str(p: Parsed, name: string): string | undefined {
@@ -135,7 +250,8 @@ function str(p: Parsed, name: string): string | undefined {
 function int(p: Parsed, name: string, lo = 0): number | undefined {
   const v = str(p, name);
   if (v === undefined) return undefined;
-  const n = Number(v);
+  // Number() would take '', '1e3' and '0x10'; a count on a command line is plain digits.
+  const n = /^\s*-?\d+\s*$/.test(v) ? Number(v) : NaN;
   if (!Number.isSafeInteger(n) || n < lo) throw new UsageError(`--${name}: expected an integer >= ${lo}, got ${JSON.stringify(v)}`);
   return n;
 }
@@ -147,12 +263,6 @@ function json(p: Parsed, name: string): unknown {
     return JSON.parse(v);
   } catch (e) {
     throw new UsageError(`--${name}: not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-function checkKnown(p: Parsed, known: readonly string[], cmd: string): void {
-  for (const k of p.flags.keys()) {
-    if (!known.includes(k)) throw new UsageError(`convbert ${cmd}: unknown option --${k} (see convbert --help)`);
   }
 }
 
@@ -194,10 +304,7 @@ function loadQueue(): typeof import('./queue/worker') & typeof import('./queue/b
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
-const COMMON = ['model', 'tokenizer', 'revision', 'cache-dir', 'dtype', 'device', 'modules-to-not-convert', 'help'];
-
 async function cmdRun(p: Parsed, out: NodeJS.WritableStream): Promise<void> {
-  checkKnown(p, [...COMMON, 'inputs', 'params', 'candidate-labels', 'json'], 'run');
   const [task, ...texts] = p.positional;
   if (!task) throw new UsageError('convbert run: expected a task, e.g. convbert run fill-mask --model <id|dir> "Paris is the [MASK] of France."');
   const model = str(p, 'model');
@@ -237,8 +344,6 @@ function batchingOptions(p: Parsed) {
 }
 
 async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
-  const known = [...COMMON, 'task', 'port', 'host', 'max-body', 'max-inputs', 'max-top-k', 'max-masks', 'max-candidates', 'timeout-ms', 'max-batch-size', 'max-wait-ms', 'max-tokens', 'max-queue', 'max-concurrent-batches', 'no-batching'];
-  checkKnown(p, known, 'serve');
   if (p.positional.length > 0) throw new UsageError(`convbert serve: unexpected argument ${JSON.stringify(p.positional[0])}`);
   const model = str(p, 'model');
   if (!model) throw new UsageError('convbert serve: --model <id|dir> is required');
@@ -247,11 +352,31 @@ async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
   const port = int(p, 'port', 0);
   if (port !== undefined && port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
   const batching = batchingOptions(p);
+  const pooling = str(p, 'pooling');
+  if (pooling !== undefined && pooling !== 'mean' && pooling !== 'cls') throw new UsageError(`--pooling: expected mean or cls, got ${JSON.stringify(pooling)}`);
+  const logLevel = str(p, 'log-level');
+  const LEVELS = ['error', 'warn', 'info', 'debug', 'silent'];
+  if (logLevel !== undefined && !LEVELS.includes(logLevel)) throw new UsageError(`--log-level: expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  const apiKey = str(p, 'api-key') ?? process.env.CONVBERT_API_KEY;
+  if (apiKey !== undefined && apiKey.trim() === '') {
+    throw new UsageError(`${str(p, 'api-key') !== undefined ? '--api-key' : 'CONVBERT_API_KEY'}: expected a non-empty key, got an empty string`);
+  }
+  const cors = (p.lists.get('cors-origin') ?? []).flatMap((o) => o.split(',').map((x) => x.trim()).filter(Boolean));
+  for (const o of cors) {
+    if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) throw new UsageError(`--cors-origin: expected an origin like https://app.example.com or '*', got ${JSON.stringify(o)}`);
+  }
   // Every flag is read before the model loads, so a bad value is a usage error (exit 2) at once.
   const options = {
     host: str(p, 'host'),
     port: port ?? 8080,
     ...readLimits(p),
+    pooling: pooling as 'mean' | 'cls' | undefined,
+    normalize: p.flags.get('no-normalize') !== true,
+    apiKey,
+    corsOrigins: cors,
+    logLevel: logLevel as 'info' | undefined,
+    modelId: str(p, 'model-id') ?? model,
+    dtype: str(p, 'dtype'),
     log,
   };
   const { loadTask, serve } = loadServer();
@@ -259,7 +384,6 @@ async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
   await serve(handler, options);
 }
 
-const LIMIT_FLAGS = ['max-body', 'max-inputs', 'max-top-k', 'max-masks', 'max-candidates', 'timeout-ms'];
 
 /** The request limits of serve and worker (undefined: the default in DEFAULT_REQUEST_LIMITS). */
 function readLimits(p: Parsed): { [K in keyof RequestLimits]: number | undefined } {
@@ -272,11 +396,8 @@ function readLimits(p: Parsed): { [K in keyof RequestLimits]: number | undefined
     requestTimeoutMs: int(p, 'timeout-ms', 0),
   };
 }
-const BATCHING_FLAGS = ['max-batch-size', 'max-wait-ms', 'max-tokens', 'max-queue', 'max-concurrent-batches', 'no-batching'];
 
 async function cmdWorker(p: Parsed, log: (line: string) => void): Promise<void> {
-  const known = [...COMMON, 'task', 'queue', 'redis', 'prefix', 'concurrency', 'metrics-port', 'metrics-host', 'lock-duration-ms', 'stalled-interval-ms', 'max-stalled-count', 'drain-timeout-ms', 'connect-timeout-ms', ...LIMIT_FLAGS, ...BATCHING_FLAGS];
-  checkKnown(p, known, 'worker');
   if (p.positional.length > 0) throw new UsageError(`convbert worker: unexpected argument ${JSON.stringify(p.positional[0])}`);
   const model = str(p, 'model');
   if (!model) throw new UsageError('convbert worker: --model <id|dir> is required');
@@ -316,7 +437,6 @@ async function cmdWorker(p: Parsed, log: (line: string) => void): Promise<void> 
 }
 
 async function cmdBatch(p: Parsed, err: NodeJS.WritableStream): Promise<number> {
-  checkKnown(p, ['queue', 'task', 'input', 'output', 'redis', 'prefix', 'params', 'max-in-flight', 'max-line-bytes', 'attempts', 'poll-ms', 'progress-interval-ms', 'connect-timeout-ms', 'help'], 'batch');
   if (p.positional.length > 0) throw new UsageError(`convbert batch: unexpected argument ${JSON.stringify(p.positional[0])}`);
   const need = (name: string, what: string): string => {
     const v = str(p, name);
@@ -357,10 +477,19 @@ async function cmdBatch(p: Parsed, err: NodeJS.WritableStream): Promise<number> 
   return s.failed > 0 ? 1 : 0;
 }
 
+const benchScript = (): string => path.join(path.resolve(__dirname, '..'), 'bench', 'model.ts');
+/** Whether `convbert bench` can run here: bench/ is in a source checkout, not in the published package. */
+const benchAvailable = (): boolean => fs.existsSync(benchScript());
+
+/** --help; `bench` is listed only where it can run. */
+function helpText(): string {
+  return benchAvailable() ? HELP : HELP.replace(/\n {2}convbert bench \[options\]\n(?: {6}.*\n)*/, '\n');
+}
+
 /** bench/model.ts lives in the source tree (it is not part of the built package); it runs under tsx. */
 function cmdBench(argv: readonly string[]): Promise<number> {
   const root = path.resolve(__dirname, '..');
-  const script = path.join(root, 'bench', 'model.ts');
+  const script = benchScript();
   if (!fs.existsSync(script)) {
     throw new ConvBertError(`convbert bench: ${script} not found; the benchmark runs from a source checkout (npm run bench)`, 'ERR_CONVBERT_IO');
   }
@@ -389,14 +518,21 @@ export async function main(argv: readonly string[], io: { out?: NodeJS.WritableS
   const err = io.err ?? process.stderr;
   try {
     const [cmd, ...rest] = argv;
-    if (cmd === 'bench') return await cmdBench(rest);
-    const p = parseArgs(rest);
-    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help' || p.flags.get('help') === true) {
-      out.write(HELP);
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      out.write(helpText());
       return 0;
     }
     if (cmd === '--version') {
       out.write(version() + '\n');
+      return 0;
+    }
+    if (cmd === 'bench') return await cmdBench(rest);
+    if (!Object.prototype.hasOwnProperty.call(OPTION_TABLES, cmd)) {
+      throw new UsageError(`convbert: unknown command ${JSON.stringify(cmd)}; expected run, serve, worker, batch${benchAvailable() ? ' or bench' : ''} (see convbert --help)`);
+    }
+    const p = parseCommand(cmd, OPTION_TABLES[cmd as keyof typeof OPTION_TABLES], rest);
+    if (p.flags.get('help') === true) {
+      out.write(helpText());
       return 0;
     }
     if (cmd === 'run') {
@@ -411,8 +547,7 @@ export async function main(argv: readonly string[], io: { out?: NodeJS.WritableS
       await cmdWorker(p, (line) => err.write(line + '\n'));
       return 0;
     }
-    if (cmd === 'batch') return await cmdBatch(p, err);
-    throw new UsageError(`convbert: unknown command ${JSON.stringify(cmd)}; expected run, serve, worker, batch or bench (see convbert --help)`);
+    return await cmdBatch(p, err);
   } catch (e) {
     if (e instanceof UsageError) {
       err.write(`${e.message}\n`);

@@ -247,3 +247,65 @@ test('serve with a Hub id that is not cached, offline, exits 1 naming the Hub er
   t.is(r.code, 1);
   t.regex(r.stderr, /\[ERR_CONVBERT_HUB_OFFLINE\]/);
 });
+
+test('options parse strictly, one table per subcommand: a mistyped flag is named with the closest one, switches take no value, counts are plain digits (exit 2)', async (t) => {
+  const typo = await mainHere(['run', 'fill-mask', '--model', 'x', '--jsn', 'a [MASK]']);
+  t.is(typo.code, 2);
+  t.regex(typo.stderr, /convbert run: unknown option --jsn \(did you mean --json\?\)/);
+  // worker's flags are not serve's.
+  const other = await mainHere(['serve', '--model', 'x', '--task', 'fill-mask', '--queue', 'q']);
+  t.is(other.code, 2);
+  t.regex(other.stderr, /convbert serve: unknown option --queue/);
+  const sw = await mainHere(['run', 'fill-mask', '--model', 'x', '--json=yes', 'a [MASK]']);
+  t.is(sw.code, 2);
+  t.regex(sw.stderr, /--json: a switch, expected no value/);
+  const noValue = await mainHere(['serve', '--task', 'fill-mask', '--model']);
+  t.is(noValue.code, 2);
+  t.regex(noValue.stderr, /--model: expected a value/);
+  // Number() took '1e3' and '' (as 0): a count on a command line is digits.
+  const sci = await mainHere(['serve', '--model', 'x', '--task', 'fill-mask', '--port', '1e3']);
+  t.is(sci.code, 2);
+  t.regex(sci.stderr, /--port: expected an integer >= 0, got "1e3"/);
+  const empty = await mainHere(['serve', '--model', 'x', '--task', 'fill-mask', '--timeout-ms', '']);
+  t.is(empty.code, 2);
+  t.regex(empty.stderr, /--timeout-ms: expected an integer >= 0, got ""/);
+  // serve's new flags are checked before the model loads.
+  for (const [args, msg] of [
+    [['--pooling', 'max'], /--pooling: expected mean or cls, got "max"/],
+    [['--log-level', 'loud'], /--log-level: expected one of error, warn, info, debug, silent, got "loud"/],
+    [['--cors-origin', 'example.com'], /--cors-origin: expected an origin like https:\/\/app.example.com or '\*', got "example.com"/],
+    [['--api-key', ' '], /--api-key: expected a non-empty key/],
+    [['--no-normalize=1'], /--no-normalize: a switch, expected no value/],
+  ] as const) {
+    const r = await mainHere(['serve', '--model', 'x', '--task', 'feature-extraction', ...args]);
+    t.is(r.code, 2, args.join(' '));
+    t.regex(r.stderr, msg);
+  }
+});
+
+test('--help lists bench only where it can run (a source checkout); an installed package has no bench/', async (t) => {
+  t.true(fs.existsSync(path.join(repoRoot, 'dist', 'cli.js')), 'build dist/ first (npm run build:ts)');
+  // The package's layout: bin/ and dist/ without bench/.
+  const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-pkg-'));
+  t.teardown(() => fs.rmSync(pkg, { recursive: true, force: true }));
+  fs.cpSync(path.join(repoRoot, 'bin'), path.join(pkg, 'bin'), { recursive: true });
+  fs.cpSync(path.join(repoRoot, 'dist'), path.join(pkg, 'dist'), { recursive: true });
+  const run = (args: string[]) =>
+    new Promise<Run>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(pkg, 'bin', 'convbert.js'), ...args], { cwd: pkg, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    });
+  const help = await run(['--help']);
+  t.is(help.code, 0, help.stderr);
+  t.regex(help.stdout, /convbert serve --model/);
+  t.regex(help.stdout, /convbert batch --queue/);
+  t.notRegex(help.stdout, /convbert bench/);
+  const unknown = await run(['nope']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /expected run, serve, worker, batch \(see/);
+});
