@@ -97,7 +97,7 @@ function main() {
   if (noCxx && (req.GLIBCXX || req.CXXABI || needed.includes('libstdc++.so.6'))) {
     const what = [pick('GLIBCXX') && `GLIBCXX_${req.GLIBCXX.version}`, pick('CXXABI') && `CXXABI_${req.CXXABI.version}`,
       needed.includes('libstdc++.so.6') && 'NEEDED libstdc++.so.6'].filter(Boolean);
-    failures.push(`needs libstdc++ (${what.join(', ')}), expected none (link with -static-libstdc++)`);
+    failures.push(`needs libstdc++ (${what.join(', ')}), expected none (link with -static-libstdc++, which needs the compiler's libstdc++.a: libstdc++-static on Fedora/RHEL)`);
   }
   if (maxCxx && req.GLIBCXX && cmp(req.GLIBCXX.v, maxCxx) > 0) {
     failures.push(`needs GLIBCXX_${req.GLIBCXX.version} (${req.GLIBCXX.symbols.join(', ')}), above the bound ${values.glibcxx}`);
