@@ -486,11 +486,12 @@ function openaiType(status: number): string {
 
 /**
  * POST / of a feature-extraction server (HF Inference Endpoints): {inputs, parameters?: {...}}
- * with TEI's /embed fields at the top or in parameters; HF clients' "options" is ignored.
+ * with TEI's /embed fields at the top or in parameters; HF clients' "options" and "model" are ignored.
  */
 function inferenceEndpointBody(body: unknown): unknown {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
-  const { parameters, options: _options, ...rest } = body as Record<string, unknown>;
+  // `model` and `options` are the hosted API's (which model, wait_for_model); a local server has one model.
+  const { parameters, options: _options, model: _model, ...rest } = body as Record<string, unknown>;
   if (parameters === undefined || parameters === null) return rest;
   if (typeof parameters !== 'object' || Array.isArray(parameters)) return { ...rest, parameters };
   return { ...rest, ...(parameters as Record<string, unknown>) };
