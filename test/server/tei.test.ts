@@ -108,6 +108,12 @@ test('TEI /embed, /embed_all and POST / equal the pipeline; normalize, truncate 
   t.deepEqual(r.json, normed);
   t.deepEqual((await post(port, '/embed', { inputs: TEXTS[0] })).json, [(normed as number[][])[0]], 'a single input is a batch of one');
   t.deepEqual((await post(port, '/embed', { inputs: TEXTS, normalize: false })).json, raw);
+  // Each text's vector is the one it gets alone: concurrent single requests share batches with no padding effect.
+  const alone = await Promise.all(TEXTS.map((x) => post(port, '/embed', { inputs: x })));
+  t.deepEqual(
+    alone.map((x) => (x.json as number[][])[0]),
+    normed,
+  );
   // HF Inference Endpoints: POST / of an embedding server answers /embed, parameters nested or not.
   t.deepEqual((await post(port, '/', { inputs: TEXTS, parameters: { normalize: false } })).json, raw);
 
