@@ -12,6 +12,7 @@ import * as path from 'path';
 import { inspect, parseArgs } from 'util';
 
 import { ConvBertError } from './errors';
+import { closestName } from './options';
 import type { RequestLimits } from './server/request';
 
 const HELP = `convbert: ConvBERT pipelines, server, queue worker and benchmark
@@ -221,24 +222,13 @@ function explainParseError(cmd: string, table: OptionTable, e: Error & { code?: 
   const raw = m ? m[1] : '';
   const name = raw.replace(/^-+/, '');
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const near = Object.keys(table).filter((k) => distance(k, name) <= 2);
-    const hint = near.length > 0 ? ` (did you mean ${near.map((k) => `--${k}`).join(' or ')}?)` : '';
+    const near = closestName(name, Object.keys(table));
+    const hint = near !== null ? ` (did you mean --${near}?)` : '';
     return new UsageError(`convbert ${cmd}: unknown option ${raw}${hint} (see convbert --help)`);
   }
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && table[name]?.type === 'boolean') return new UsageError(`--${name}: a switch, expected no value`);
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError(`--${name}: expected a value`);
   return new UsageError(`convbert ${cmd}: ${e.message}`);
-}
-
-/** Levenshtein distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
 }
 
 function str(p: Parsed, name: string): string | undefined {
