@@ -17,7 +17,12 @@
 import { createHash, randomUUID, timingSafeEqual } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
-import { type AddressInfo } from 'net';
+/** Where a server listens (net.AddressInfo's fields; declared here so the public types need no @types/node). */
+export interface AddressInfo {
+  address: string;
+  family: string;
+  port: number;
+}
 import { performance } from 'perf_hooks';
 
 import { ConvBertError, argError } from '../errors';
@@ -53,7 +58,10 @@ export interface ServerOptions {
   drainTimeoutMs?: number;
   /** Called with one line per lifecycle event (listening, draining, closed) and access line; default: nothing. */
   log?: (line: string) => void;
-  /** Lines given to `log`: error (internal errors), warn, info (lifecycle and one access line per request; default), debug, silent. */
+  /**
+   * Lines given to `log`: error (internal errors), warn (also access lines of 5xx, 429 and
+   * aborted requests), info (lifecycle and every access line; default), debug, silent.
+   */
   logLevel?: LogLevel;
   /** Requests must send `Authorization: Bearer <apiKey>` (else 401); /health stays open. Default: no key. */
   apiKey?: string;
@@ -227,7 +235,9 @@ export class ConvBertServer {
       // Unknown paths share one label so a scanner cannot grow the metrics without bound.
       const label = route === `/v1/${this.handler.task}` || route === '/health' || route === '/metrics' || KNOWN_LABELS.has(url) ? (url === '/' ? '/' : route === 'other' ? url : route) : 'other';
       this.metrics.observe(label, res.statusCode, seconds);
-      this.#logAt('info', `convbert serve: ${req.method} ${label === 'other' ? '(other)' : url} ${res.writableFinished ? res.statusCode : 'aborted'} ${(seconds * 1000).toFixed(1)} ms id=${id}`);
+      // Failures the operator should see (5xx, 429, a client gone mid-request) log at warn, the rest at info.
+      const failed = !res.writableFinished || res.statusCode >= 500 || res.statusCode === 429;
+      this.#logAt(failed ? 'warn' : 'info', `convbert serve: ${req.method} ${label === 'other' ? '(other)' : url} ${res.writableFinished ? res.statusCode : 'aborted'} ${(seconds * 1000).toFixed(1)} ms id=${id}`);
     });
     try {
       if (this.#corsHeaders(req, res) && req.method === 'OPTIONS') {
@@ -461,7 +471,7 @@ export class ConvBertServer {
       code = 'ERR_CONVBERT_INTERNAL';
       message = e instanceof Error ? e.message : String(e);
     }
-    if (status === 500) this.#logAt('error', `convbert serve: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    if (status === 500) this.#logAt('error', `convbert serve: internal error (id=${String(res.getHeader('x-request-id'))}): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     if (status === 401) res.setHeader('www-authenticate', 'Bearer');
     const errorType = teiErrorType(status, code);
     if (family === 'tei') this.#json(res, status, { error: message, error_type: errorType });

@@ -268,6 +268,13 @@ test('API key (constant-time Bearer check, 401 in each route family), /health op
   const r = await request(plain.port, 'POST', '/embed', JSON.stringify({ inputs: 'x' }), { origin: 'https://app.example.com' });
   t.is(r.status, 200);
   t.is(r.headers['access-control-allow-origin'], undefined, 'CORS is off by default');
+  // --log-level warn: a 200 writes no access line.
+  const quiet: string[] = [];
+  const warn = await serveTask('feature-extraction', base, { logLevel: 'warn', log: (l) => quiet.push(l) });
+  t.teardown(() => warn.server.close());
+  t.is((await post(warn.port, '/embed', { inputs: 'x' })).status, 200);
+  t.is((await post(warn.port, '/embed', { inputs: 3 })).status, 422);
+  t.deepEqual(quiet, []);
   t.throws(() => new ConvBertServer(server.handler, { corsOrigins: ['not an origin'] }), { code: 'ERR_CONVBERT_ARG', message: /corsOrigins: expected origins like/ });
   t.throws(() => new ConvBertServer(server.handler, { logLevel: 'loud' as never }), { code: 'ERR_CONVBERT_ARG', message: /logLevel: expected one of/ });
 });
