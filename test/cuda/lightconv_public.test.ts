@@ -1,5 +1,5 @@
 // The public ops.lightconv / ops.dynamicconv with device 'cuda' (cuda/lightconv.cu through
-// native/binding/ops_public.cc) against the fp64 reference of test/ops/lightconv_ref64.ts:
+// native/binding/ops_public.cc) against the fp64 reference of test/helpers/lightconv_ref64.ts:
 // T in 1, 7, 33, 129, 511, K in 1, 3, 4, 9, 31 (K > T included), C/H odd and even, padding
 // 'both' / 'left' / 0, softmax on and off, with and without bias, async and sync; then the
 // CUDA-only limits and device ordinals as typed errors. On a machine without a GPU this file
@@ -9,7 +9,7 @@
 import { ConvBertError, Tensor, backendInfo, ops, type ConvOpOptions } from '../../lib/index';
 import { assertClose } from '../helpers/assert_close';
 import { mulberry32, randn } from '../helpers/rng';
-import { lightconvRef64 } from '../ops/lightconv_ref64';
+import { lightconvRef64 } from '../helpers/lightconv_ref64';
 import { gpuTest, SIZES } from './helpers';
 
 const f32 = (data: Float32Array, dims: number[]) => new Tensor('float32', data, dims);

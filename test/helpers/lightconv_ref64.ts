@@ -2,7 +2,9 @@
 // written from the definition (Wu et al. 2019; fairseq LightweightConv1dTBC /
 // DynamicConv1dTBC forward, batch-major), shared by test/ops and test/cuda:
 //   y[b,t,c] = Σ_k w'[head(c), k] · x[b, t + k - padding_l, c] + bias[c], zeros outside [0, T),
-// head(c) = floor(c / (C/H)), w' = softmax over k when softmax is set.
+// head(c) = floor(c / (C/H)) (c % H with interleaved), w' = softmax over k when softmax is set.
+import { softmaxRows } from './ref64';
+
 export interface Ref64Case {
   x: Float32Array; // (B, T, C)
   w: Float32Array; // (H, K), or (B, T, H, K) when dynamic
@@ -15,6 +17,8 @@ export interface Ref64Case {
   padding_l: number;
   dynamic: boolean;
   softmax: boolean;
+  /** Head of channel c is c % H (ConvBERT's grouped layout) instead of floor(c / (C/H)). */
+  interleaved?: boolean;
 }
 
 export function lightconvRef64(o: Ref64Case): Float64Array {
@@ -23,17 +27,13 @@ export function lightconvRef64(o: Ref64Case): Float64Array {
   const y = new Float64Array(B * T * C);
   const taps = (b: number, t: number, h: number): number[] => {
     const base = o.dynamic ? ((b * T + t) * H + h) * K : h * K;
-    const w = Array.from(o.w.subarray(base, base + K), Number);
-    if (!o.softmax) return w;
-    const mx = Math.max(...w);
-    const e = w.map((v) => Math.exp(v - mx));
-    const s = e.reduce((a, v) => a + v, 0);
-    return e.map((v) => v / s);
+    const w = o.w.subarray(base, base + K);
+    return o.softmax ? Array.from(softmaxRows(w, 1, K)) : Array.from(w, Number);
   };
   for (let b = 0; b < B; b++)
     for (let t = 0; t < T; t++)
       for (let c = 0; c < C; c++) {
-        const w = taps(b, t, Math.floor(c / R));
+        const w = taps(b, t, o.interleaved ? c % H : Math.floor(c / R));
         let acc = o.bias ? o.bias[c] : 0;
         for (let k = 0; k < K; k++) {
           const s = t + k - o.padding_l;

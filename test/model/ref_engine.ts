@@ -5,54 +5,12 @@
 // from the native kernels, and as an independent oracle for random models.
 // It is slow on purpose (scalar loops); use it on tiny configs only.
 import type { EngineSpec, ForwardRequest, NativeEngine } from '../../lib/models/engine_types';
+import { actByCode } from '../helpers/ref64';
 
 const F32_MIN = -3.4028234663852886e38;
 
-/** erf to ~1e-14: Taylor series below 3, a continued fraction for erfc above. */
-export function erf(x: number): number {
-  const ax = Math.abs(x);
-  if (ax < 3) {
-    let term = x;
-    let sum = x;
-    const x2 = x * x;
-    for (let n = 1; n < 200; n++) {
-      term *= -x2 / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  // erfc(x) = exp(-x^2)/sqrt(pi) / (x + 1/2 / (x + 1 / (x + 3/2 / (x + ...)))), evaluated bottom-up.
-  let f = ax;
-  for (let n = 60; n >= 1; n--) f = ax + n / 2 / f;
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
-  return Math.sign(x) * (1 - erfc);
-}
-
-const gelu = (x: number): number => 0.5 * x * (1 + erf(x / Math.SQRT2));
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
-
-/** HF ACT2FN by the ACTIVATION_CODES numbering. */
-export function act(code: number, x: number): number {
-  switch (code) {
-    case 0: return x;
-    case 1: return gelu(x);
-    case 2: return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
-    case 3: return x * sigmoid(1.702 * x);
-    case 4: return Math.max(x, 0);
-    case 5: return Math.min(Math.max(x, 0), 6);
-    case 6: return Math.max(x, 0) ** 2;
-    case 7: return x * sigmoid(x);
-    case 8: return sigmoid(x);
-    case 9: return Math.tanh(x);
-    case 10: return x * Math.tanh(Math.log1p(Math.exp(x)));
-    case 11: return Math.min(Math.max(gelu(x), -10), 10);
-    case 12: return 0.5 * (1 + erf((x - 0.707107) / (0.282095 * Math.SQRT2)));
-    case 13: return x >= 0 ? x : 0.01 * x;
-    default: throw new Error(`ref_engine: unknown activation ${code}`);
-  }
-}
+/** HF ACT2FN by the ACTIVATION_CODES numbering (test/helpers/ref64.ts). */
+export const act = actByCode;
 
 /** y (n, out) = x (n, in) @ W^T + b, W (out, in) like nn.Linear. */
 function linear(x: Float64Array, n: number, inDim: number, W: Float32Array, b: Float32Array | null, out: number): Float64Array {

@@ -6,45 +6,13 @@ import test from 'ava';
 
 import { assertClose } from '../helpers/assert_close';
 import { ACT, activation, cpuPaths } from '../helpers/ops';
+import { ACT_FN } from '../helpers/ref64';
 import { mulberry32, randn } from '../helpers/rng';
 
-function erf(x: number): number {
-  // Series / continued fraction to ~1e-15: plenty for a float32 check.
-  const ax = Math.abs(x);
-  if (ax < 3) {
-    let sum = x;
-    let term = x;
-    for (let n = 1; n < 200; n++) {
-      term *= (-x * x) / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  // erfc continued fraction for large |x|.
-  let f = 0;
-  for (let n = 60; n >= 1; n--) f = n / 2 / (ax + f);
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
-  return Math.sign(x) * (1 - erfc);
-}
-
-const REF: Record<keyof typeof ACT, (v: number) => number> = {
-  linear: (v) => v,
-  gelu: (v) => 0.5 * v * (1 + erf(v / Math.SQRT2)),
-  gelu_new: (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))),
-  quick_gelu: (v) => v / (1 + Math.exp(-1.702 * v)),
-  relu: (v) => Math.max(v, 0),
-  relu6: (v) => Math.min(Math.max(v, 0), 6),
-  relu2: (v) => Math.max(v, 0) ** 2,
-  silu: (v) => v / (1 + Math.exp(-v)),
-  sigmoid: (v) => 1 / (1 + Math.exp(-v)),
-  tanh: (v) => Math.tanh(v),
-  mish: (v) => v * Math.tanh(Math.log1p(Math.exp(v))),
-  gelu_10: (v) => Math.min(Math.max(0.5 * v * (1 + erf(v / Math.SQRT2)), -10), 10),
-  laplace: (v) => 0.5 * (1 + erf((v - 0.707107) / (0.282095 * Math.SQRT2))),
-  leaky_relu: (v) => (v >= 0 ? v : 0.01 * v),
-};
+// The fp64 formulas, by the names ACT uses.
+const REF: Record<keyof typeof ACT, (v: number) => number> = Object.fromEntries(
+  (Object.keys(ACT) as (keyof typeof ACT)[]).map((name) => [name, ACT_FN[name]]),
+) as Record<keyof typeof ACT, (v: number) => number>;
 
 for (const name of Object.keys(ACT) as (keyof typeof ACT)[]) {
   test(`activation ${name} matches fp64 on every CPU path`, (t) => {

@@ -8,6 +8,7 @@ import test from 'ava';
 
 import { assertClose } from '../helpers/assert_close';
 import { cpuPaths } from '../helpers/ops';
+import { gelu } from '../helpers/ref64';
 import { mulberry32, randn } from '../helpers/rng';
 import { gemm } from './kernels';
 
@@ -60,19 +61,9 @@ test('gemm epilogue activations (relu, erf gelu, tanh) match act(fp64 reference)
   const B = randn(rand, N * K, 1 / Math.sqrt(K));
   const bias = randn(rand, N);
   const base = gemmRef(A, B, bias, M, N, K);
-  const erf = (x: number): number => {
-    // Abramowitz-Stegun 7.1.26 is not enough for the reference: use the series to 1e-15.
-    let sum = x;
-    let term = x;
-    for (let n = 1; n < 200; n++) {
-      term *= (-x * x) / n;
-      sum += term / (2 * n + 1);
-    }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  };
   const acts: [number, (v: number) => number][] = [
     [4, (v) => Math.max(v, 0)],
-    [1, (v) => 0.5 * v * (1 + erf(v / Math.SQRT2))],
+    [1, gelu],
     [9, Math.tanh],
   ];
   for (const [code, f] of acts) {

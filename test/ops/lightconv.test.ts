@@ -1,6 +1,6 @@
 // lightconv (Wu et al. 2019; fairseq LightweightConv1dTBC / DynamicConv1dTBC forward,
 // batch-major): y[b,t,c] = Σ_k softmax_k(w)[head(c), k] · x[b, t + k - padding_l, c] + bias[c],
-// zeros outside [0, T), against an fp64 reference written here. Covers shared (H, K) and
+// zeros outside [0, T), against the fp64 reference in test/helpers/lightconv_ref64.ts. Covers shared (H, K) and
 // per-position (B, T, H, K) weights, softmax on/off, both head layouts, any K and
 // padding_l (left, centred, right), sequences shorter than the kernel.
 // Tolerance: rtol 1e-5, atol 1e-6 (the reference path accumulates in double and rounds once;
@@ -8,6 +8,7 @@
 import { ConvBertError } from '../../lib/errors';
 import test from 'ava';
 
+import { lightconvRef64 as ref64 } from '../helpers/lightconv_ref64';
 import { testAddon } from '../helpers/test_addon';
 import { assertClose } from '../helpers/assert_close';
 import { mulberry32, randn } from '../helpers/rng';
@@ -27,34 +28,8 @@ interface LcOpts {
   interleaved_heads: boolean;
 }
 
-function lightconvRef64(o: LcOpts): Float64Array {
-  const { B, T, C, H, K } = o;
-  const R = C / H;
-  const y = new Float64Array(B * T * C);
-  const taps = (b: number, t: number, h: number): number[] => {
-    const base = o.per_position ? ((b * T + t) * H + h) * K : h * K;
-    const w = Array.from(o.w.subarray(base, base + K), Number);
-    if (!o.softmax) return w;
-    const mx = Math.max(...w);
-    const e = w.map((v) => Math.exp(v - mx));
-    const s = e.reduce((a, v) => a + v, 0);
-    return e.map((v) => v / s);
-  };
-  for (let b = 0; b < B; b++)
-    for (let t = 0; t < T; t++)
-      for (let c = 0; c < C; c++) {
-        const h = o.interleaved_heads ? c % H : Math.floor(c / R);
-        const w = taps(b, t, h);
-        let acc = o.bias ? o.bias[c] : 0;
-        for (let k = 0; k < K; k++) {
-          const s = t + k - o.padding_l;
-          if (s < 0 || s >= T) continue;
-          acc += w[k] * o.x[(b * T + s) * C + c];
-        }
-        y[(b * T + t) * C + c] = acc;
-      }
-  return y;
-}
+const lightconvRef64 = (o: LcOpts): Float64Array =>
+  ref64({ ...o, dynamic: o.per_position, interleaved: o.interleaved_heads });
 
 const run = (o: LcOpts, path: string): Float32Array =>
   (testAddon() as unknown as { opLightconv(o: LcOpts, p: string): Float32Array }).opLightconv(o, path);

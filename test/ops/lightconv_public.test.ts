@@ -1,5 +1,5 @@
 // The public ops.lightconv / ops.dynamicconv (lib/ops.ts, native/binding/ops_public.cc) on the
-// CPU against the fp64 reference in lightconv_ref64.ts: T in 1, 7, 33 (T = 1 and K > T on
+// CPU against the fp64 reference in test/helpers/lightconv_ref64.ts: T in 1, 7, 33 (T = 1 and K > T on
 // purpose), K in 1, 3, 4, 9, C/H odd and even, padding 'both' / 'left' / a number, softmax on
 // and off, with and without bias, async and sync. Then fairseq's semantics checked by hand,
 // and every bad argument as a typed error naming it.
@@ -11,7 +11,7 @@ import { ConvBertError, Tensor, ops, type ConvOpOptions } from '../../lib/index'
 import { native } from '../../lib/native';
 import { assertClose } from '../helpers/assert_close';
 import { mulberry32, randn } from '../helpers/rng';
-import { lightconvRef64 } from './lightconv_ref64';
+import { lightconvRef64 } from '../helpers/lightconv_ref64';
 
 const f32 = (data: Float32Array, dims: number[]) => new Tensor('float32', data, dims);
 

@@ -1,25 +1,14 @@
 // softmax (in place over groups of n floats, max-subtracted) on every CPU path
-// against an fp64 reference written here; inputs up to |x| = 50 so the max
+// against the fp64 reference (helpers/ref64.ts); inputs up to |x| = 50 so the max
 // subtraction matters. Tolerance: rtol 1e-5, atol 1e-7 (probabilities; the
 // vector exp is within about 1 ulp).
 import test from 'ava';
 
 import { assertClose } from '../helpers/assert_close';
 import { cpuPaths } from '../helpers/ops';
+import { softmaxRows } from '../helpers/ref64';
 import { mulberry32, randn } from '../helpers/rng';
 import { softmax } from './kernels';
-
-function softmaxRef(x: Float32Array, rows: number, n: number): Float64Array {
-  const y = new Float64Array(rows * n);
-  for (let i = 0; i < rows; i++) {
-    const row = Array.from(x.subarray(i * n, (i + 1) * n));
-    const mx = Math.max(...row);
-    const e = row.map((v) => Math.exp(v - mx));
-    const s = e.reduce((a, b) => a + b, 0);
-    e.forEach((v, j) => (y[i * n + j] = v / s));
-  }
-  return y;
-}
 
 test('softmax matches an fp64 reference on every path', (t) => {
   const rand = mulberry32(3);
@@ -27,7 +16,7 @@ test('softmax matches an fp64 reference on every path', (t) => {
     for (const scale of [1, 20]) {
       const rows = 5;
       const x = randn(rand, rows * n, scale);
-      const want = softmaxRef(x, rows, n);
+      const want = softmaxRows(x, rows, n);
       for (const path of cpuPaths()) {
         const { y, ran } = softmax(x, rows, n, path);
         t.is(ran, path);
@@ -38,7 +27,7 @@ test('softmax matches an fp64 reference on every path', (t) => {
 });
 
 test('rows with NaN, +Inf or only -Inf come out all NaN on every path, as in torch; -Inf elsewhere weighs 0', (t) => {
-  // softmaxRef follows IEEE like torch (Math.max carries NaN; Inf - Inf is NaN).
+  // softmaxRows follows IEEE like torch (Math.max carries NaN; Inf - Inf is NaN).
   // Row widths 5 and 21 put the odd values in full vectors and in tails.
   for (const n of [5, 21]) {
     const rows: number[][] = [
@@ -49,7 +38,7 @@ test('rows with NaN, +Inf or only -Inf come out all NaN on every path, as in tor
       Array.from({ length: n }, (_, i) => (i === 0 ? NaN : 1)),
     ];
     const x = Float32Array.from(rows.flat());
-    const want = softmaxRef(x, rows.length, n);
+    const want = softmaxRows(x, rows.length, n);
     for (const path of cpuPaths()) {
       const { y, ran } = softmax(x, rows.length, n, path);
       t.is(ran, path);
