@@ -14,7 +14,7 @@ import type { EngineSpec, NativeEngine, NativeEngineCtor } from '../lib/models/e
 import { loadTestAddon, native } from '../lib/native';
 import { benchArgs, benchFailed, CUDA } from './args';
 import { benchIds, quantile } from './model';
-import { trunkFlops } from './flops';
+import { trunkFlops } from '../lib/flops';
 
 type Dtype = 'float32' | 'float16' | 'bfloat16';
 

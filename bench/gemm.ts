@@ -20,41 +20,9 @@ import * as os from 'os';
 import { backendInfo, setNumThreads } from '../lib/backend';
 import { ConvBertError } from '../lib/errors';
 import { loadTestAddon } from '../lib/native';
+import { layerLinears } from '../lib/flops';
 import { benchArgs, benchFailed, GEMM } from './args';
 import { publishedConfig } from './configs';
-
-/** One linear layer of an encoder layer as the engine runs it: `groups` products of (rows, k) x (k, n). */
-export interface LinearShape {
-  name: string;
-  n: number;
-  k: number;
-  groups: number;
-}
-
-/** The engine's linear layers of one ConvBERT encoder layer (native/src/engine/forward.cc), HF names. */
-export function layerLinears(c: Record<string, unknown>): LinearShape[] {
-  const num = (key: string, def?: number): number => {
-    const v = c[key] ?? def;
-    if (typeof v !== 'number') throw new ConvBertError(`config: ${key} must be a number`, 'ERR_CONVBERT_CONFIG');
-    return v;
-  };
-  const H = num('hidden_size');
-  const heads = num('num_attention_heads');
-  // HF's ConvBertSelfAttention: S heads of (hidden_size // S) // 2 (lib/config.ts allHeadSize).
-  const S = Math.max(1, Math.floor(heads / num('head_ratio', 2)));
-  const A = S * Math.floor(Math.floor(H / S) / 2);
-  const I = num('intermediate_size');
-  const G = num('num_groups', 1);
-  const K = num('conv_kernel_size', 9);
-  return [
-    { name: 'query|key|value|conv_out_layer', n: 4 * A, k: H, groups: 1 },
-    { name: 'key_conv_attn_layer.pointwise', n: A, k: H, groups: 1 },
-    { name: 'conv_kernel_layer', n: S * K, k: A, groups: 1 },
-    { name: 'attention.output.dense', n: H, k: H, groups: 1 },
-    { name: 'intermediate.dense', n: I / G, k: H / G, groups: G },
-    { name: 'output.dense', n: H / G, k: I / G, groups: G },
-  ];
-}
 
 interface Timing {
   seconds: number;

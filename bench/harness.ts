@@ -40,7 +40,7 @@ import { exportOnnx } from '../lib/onnx/export';
 import { Tensor } from '../lib/tensor';
 import { benchArgs, benchFailed, HARNESS, MAX_BENCH_TOKENS } from './args';
 import { publishedConfig } from './configs';
-import { trunkFlops } from './flops';
+import { trunkFlops } from '../lib/flops';
 import { quantile } from './model';
 
 type Ort = typeof import('onnxruntime-node');

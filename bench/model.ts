@@ -11,7 +11,7 @@ import { ConvBertConfig } from '../lib/config';
 import { ConvBertModel } from '../lib/models';
 import { Tensor } from '../lib/tensor';
 import { benchArgs, benchFailed, MODEL } from './args';
-import { trunkFlops } from './flops';
+import { trunkFlops } from '../lib/flops';
 
 export interface BenchRow {
   shape: string;

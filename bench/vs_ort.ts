@@ -19,7 +19,7 @@ import { ConvBertConfig } from '../lib/config';
 import { ConvBertModel } from '../lib/models';
 import { exportOnnx } from '../lib/onnx/export';
 import { benchArgs, benchFailed, VS_ORT } from './args';
-import { trunkFlops } from './flops';
+import { trunkFlops } from '../lib/flops';
 import { benchIds, quantile, type BenchRow } from './model';
 
 function feeds(batch: number, seq: number, vocab: number): Record<string, ort.Tensor> {

@@ -101,7 +101,7 @@ const COMMANDS = DOCS.flatMap(docCommands);
 
 test('every bench command in README.md and docs/*.md parses with its bench\'s option table', (t) => {
   for (const c of COMMANDS) {
-    // bench/flops.ts and bench/configs.ts are helpers the benches import; docs name them, nobody runs them.
+    // bench/configs.ts and bench/args.ts are helpers (flops is lib/flops.ts now) the benches import; docs name them, nobody runs them.
     if (['flops', 'configs', 'args'].includes(c.bench)) {
       t.deepEqual(c.args, [], `${c.where}: \`${c.text}\`: bench/${c.bench}.ts is not a bench`);
       continue;

@@ -1,15 +1,14 @@
 // gemm_time.test.ts: the bench-only gemm timer (opGemmTime) and the layer
-// shapes bench/gemm.ts feeds it. Checked: it runs the path asked for, the timed
+// shapes bench/gemm.ts feeds it (lib/flops.ts layerLinears). Checked: it runs the path asked for, the timed
 // products compute the gemm (checksum against opGemm on the same seeded
 // operands), its GFLOP/s are 2·M·N·K·iters over its own timings, it rejects bad
-// arguments with typed errors, and bench/gemm.ts's linear layers have the
-// model's widths and carry every gemm flop that bench/flops.ts counts for a
+// arguments with typed errors, and the linear layers of lib/flops.ts have the
+// model's widths and carry every gemm flop that lib/flops.ts counts for a
 // layer. No speed bound (targets live in bench/).
 import { ConvBertError } from '../../lib/errors';
 import test from 'ava';
 
-import { layerLinears } from '../../bench/gemm';
-import { trunkFlops } from '../../bench/flops';
+import { layerLinears, trunkFlops } from '../../lib/flops';
 import { ConvBertConfig } from '../../lib/config';
 import { cpuPaths } from '../helpers/ops';
 import { gemm, gemmTime, gemmTimeInputs } from './kernels';
@@ -56,7 +55,7 @@ for (const cfg of [
   { name: 'medium-small', c: { hidden_size: 384, embedding_size: 128, num_hidden_layers: 12, num_attention_heads: 8, head_ratio: 2, intermediate_size: 1536, conv_kernel_size: 9, num_groups: 2 } },
   { name: 'head_ratio 1, 3 groups', c: { hidden_size: 240, embedding_size: 240, num_hidden_layers: 2, num_attention_heads: 4, head_ratio: 1, intermediate_size: 960, conv_kernel_size: 7, num_groups: 3 } },
 ]) {
-  test(`bench/gemm.ts's linear layers of ${cfg.name} have the model's widths and carry every gemm flop of bench/flops.ts`, (t) => {
+  test(`lib/flops.ts's linear layers of ${cfg.name} have the model's widths and carry every gemm flop of lib/flops.ts`, (t) => {
     const L = 128;
     const c = cfg.c;
     const linears = layerLinears(c);
