@@ -2,7 +2,7 @@
 // Which glibc and libstdc++ a built .node needs at run time: reads `objdump -T` (the dynamic
 // symbols, each with the version it was bound to at link time) and `objdump -p` (NEEDED
 // libraries), prints the highest GLIBC_, GLIBCXX_ and CXXABI_ versions with the symbols that
-// need them, and exits 1 when one is above a bound:
+// need them (and, with --json, the strong symbols it exports), and exits 1 when one is above a bound:
 //   node scripts/check_glibc.js build/Release/convbert.node --glibc 2.28 [--glibcxx 3.4.25] [--json]
 // --glibcxx none: the binary must not need libstdc++ at all. Exit 2: bad arguments, no objdump.
 'use strict';
@@ -75,7 +75,16 @@ function main() {
   const noCxx = values.glibcxx === 'none';
   const maxCxx = values.glibcxx === undefined || noCxx ? null : parseVersion(values.glibcxx, '--glibcxx');
 
-  const req = requirements(objdump('-T', file));
+  const dynsyms = objdump('-T', file);
+  const req = requirements(dynsyms);
+  // Strong global symbols the binary defines and exports (flags column: 'g' then not 'w'). An
+  // addon needs only Node-API's entry points; anything else (a static libstdc++'s symbols) can
+  // be bound at run time to another library's copy of the same name.
+  const exports = [];
+  for (const line of dynsyms.split('\n')) {
+    const m = /^[0-9a-f]+ (.)(.).{5} (\S+)\t.*\s(\S+)$/.exec(line);
+    if (m && m[1] === 'g' && m[2] !== 'w' && m[3] !== '*UND*') exports.push(m[4]);
+  }
   const headers = objdump('-p', file);
   const needed = [...headers.matchAll(/^\s*NEEDED\s+(\S+)/gm)].map((m) => m[1]);
   // The loader checks the version references (verneed), not the symbols: a glibc version without
@@ -84,7 +93,7 @@ function main() {
   const refs = headers.includes('Version References:') ? headers.slice(headers.indexOf('Version References:')) : '';
   const special = [...refs.matchAll(/^\s+0x[0-9a-f]+ 0x[0-9a-f]+ \d+ (GLIBC_[A-Z][A-Z_]*)\s*$/gm)].map((m) => m[1]);
   const pick = (p) => (req[p] ? { version: req[p].version, symbols: req[p].symbols } : null);
-  const report = { file, glibc: pick('GLIBC'), glibcxx: pick('GLIBCXX'), cxxabi: pick('CXXABI'), gcc: pick('GCC'), needed };
+  const report = { file, glibc: pick('GLIBC'), glibcxx: pick('GLIBCXX'), cxxabi: pick('CXXABI'), gcc: pick('GCC'), needed, exports };
 
   report.glibcSpecial = special;
   const failures = [];

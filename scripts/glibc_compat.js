@@ -40,7 +40,10 @@ function hasStaticLibstdcxx() {
 
 const flags = [];
 if (process.platform === 'linux') {
-  if (hasStaticLibstdcxx()) flags.push('-static-libstdc++');
+  // --exclude-libs: the static libstdc++'s symbols stay hidden. Exported, they would bind at run
+  // time to the process's own libstdc++.so.6 (Node's, perhaps older) where it has them, mixing
+  // two libraries' internals; hidden, the addon's calls stay on its copy.
+  if (hasStaticLibstdcxx()) flags.push('-static-libstdc++', '-Wl,--exclude-libs,ALL');
   flags.push('-Wl,--gc-sections');
   if (process.arch === 'x64' && isGlibc()) flags.push(...WRAPPED.map((s) => `-Wl,--wrap=${s}`));
 }

@@ -20,6 +20,7 @@ interface Report {
   cxxabi: { version: string; symbols: string[] } | null;
   glibcSpecial: string[];
   needed: string[];
+  exports: string[];
   ok: boolean;
   failures: string[];
 }
@@ -61,6 +62,10 @@ test('the addon (build/Release, and the prebuild when there is one) needs glibc 
     t.is(report!.cxxabi, null, label);
     t.false(report!.needed.includes('libstdc++.so.6'), `${label}: NEEDED ${report!.needed.join(' ')}`);
     t.true(report!.needed.includes('libc.so.6'), label);
+    // Only Node-API's entry points: the static libstdc++'s symbols stay hidden (--exclude-libs),
+    // so none of them binds at run time to the libstdc++.so.6 that Node itself loaded.
+    t.true(report!.exports.includes('napi_register_module_v1'), `${label}: exports ${report!.exports.length} symbols`);
+    t.deepEqual(report!.exports.filter((s) => !/^(napi_|node_api_)/.test(s)), [], `${label}: strong exports besides Node-API's`);
   }
 });
 
