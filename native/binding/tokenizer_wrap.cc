@@ -12,6 +12,7 @@
 
 #include "../src/tokenizer/wordpiece.h"
 #include "addon.h"
+#include "args.h"
 
 namespace convbert {
 namespace {
@@ -187,14 +188,8 @@ class WordPieceCore : public Napi::ObjectWrap<WordPieceCore> {
       v = o.Get("continuingSubwordPrefix");
       if (v.IsString()) opts.continuing_subword_prefix = v.As<Napi::String>().Utf8Value();
       v = o.Get("maxInputCharsPerWord");
-      if (v.IsNumber()) {
-        const double d = v.As<Napi::Number>().DoubleValue();
-        if (!(d >= 0 && d <= 1e9)) {
-          TokError(env, "maxInputCharsPerWord: expected an integer >= 0").ThrowAsJavaScriptException();
-          return;
-        }
-        opts.max_input_chars_per_word = static_cast<int>(d);
-      }
+      if (!v.IsUndefined())
+        opts.max_input_chars_per_word = static_cast<int>(args::Int(v, "maxInputCharsPerWord", 0, 1000000000));
       Napi::Value at = o.Get("addedTokens");
       Napi::Value ai = o.Get("addedIds");
       if (at.IsArray() && ai.IsArray()) {
@@ -288,11 +283,9 @@ class WordPieceCore : public Napi::ObjectWrap<WordPieceCore> {
         return false;
       }
     }
-    *threads = 1;
-    if (info.Length() >= 2 && info[1].IsNumber()) {
-      const double d = info[1].As<Napi::Number>().DoubleValue();
-      *threads = d >= 1 && d <= 256 ? static_cast<int>(d) : 1;
-    }
+    // More threads than 256 (a machine's default parallelism may be larger) run as 256; a value
+    // that is no thread count is refused (it used to run as 1 thread, silently).
+    *threads = static_cast<int>(std::min<int64_t>(256, args::IntOr(args::At(info, 1), "encodeBatch: threads", 1, args::kMaxSafe, 1)));
     return true;
   }
 

@@ -79,3 +79,12 @@ test('the shipped addon carries no test-only entry point; the test addon carries
     t.is(typeof shipped[name], 'function', `convbert.node lacks ${name}`);
   }
 });
+
+test('the tokenizer binding refuses a thread count or word limit that is not an integer instead of running with 1 thread', (t) => {
+  const Core = loadAddon().addon.WordPieceCore as unknown as new (vocab: string[], o?: object) => { encodeBatch(texts: string[], threads: unknown): unknown };
+  const core = new Core(['[PAD]', '[UNK]', 'a', 'b']);
+  t.notThrows(() => core.encodeBatch(['a b'], 1000)); // more than 256 runs as 256
+  t.throws(() => core.encodeBatch(['a b'], 1.5), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: 'encodeBatch: threads: expected an integer >= 1, got 1.5' });
+  t.throws(() => core.encodeBatch(['a b'], 0), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: 'encodeBatch: threads: expected an integer >= 1, got 0' });
+  t.throws(() => new Core(['a'], { maxInputCharsPerWord: '100' }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: "maxInputCharsPerWord: expected an integer in [0, 1000000000], got '100'" });
+});

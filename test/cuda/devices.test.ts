@@ -60,10 +60,10 @@ const { ops, Tensor, backendInfo, ConvBertModel } = require('./lib/index.ts');
   // The CUDA build as loaded directly: lib/ falls back to the CPU build when no device is usable.
   const addon = require(process.env.CONVBERT_CUDA_BINARY);
   const raw = addon.backendInfo().cuda;
-  // The test-only op entries default to the first usable device, not to device 0.
+  // The test-only op entries (the test addon beside the CUDA build) default to the first usable device, not to device 0.
   let testOp = null;
   if (c.available) {
-    try { testOp = { y: Array.from(addon.opLightconv({ x: x.data, w: w.data, B: 1, T: 3, C: 2, H: 1, K: 2, padding_l: 1 }, 'cuda')) }; }
+    try { testOp = { y: Array.from(require('./lib/native.ts').loadTestAddon().addon.opLightconv({ x: x.data, w: w.data, B: 1, T: 3, C: 2, H: 1, K: 2, padding_l: 1 }, 'cuda')) }; }
     catch (e) { testOp = { code: e.code, message: e.message }; }
   }
   process.stdout.write(JSON.stringify({ cuda: c, raw, runs, model, testOp }));

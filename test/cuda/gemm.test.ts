@@ -6,6 +6,7 @@
 // - tf32 / float16: inputs rounded to 10 mantissa bits (relative error std 2.8e-4 per input,
 //   4e-4 per unit-variance product, sqrt(K)·4e-4 per sum): atol 4e-3·sqrt(K) (~10 sigma), rtol 4e-3.
 // - bfloat16: 7 mantissa bits (8x coarser, sqrt(K)·3.2e-3 per sum): atol 2.5e-2·sqrt(K) (~8 sigma), rtol 2.5e-2.
+import { ConvBertError } from '../../lib/errors';
 import { assertClose } from '../helpers/assert_close';
 import { mulberry32, randn } from '../helpers/rng';
 import { gemm as cpuGemm } from '../ops/kernels';
@@ -67,9 +68,11 @@ gpuTest('gemm: fp16 activations above 65504 saturate instead of becoming inf', p
 
 // Regression: the binding multiplied user sizes unchecked, so M * K could wrap int64 to a small
 // number, pass the length check and reach the kernel with huge M, N, K.
-gpuTest('gemm: size products that overflow are a RangeError naming them', probe, (t) => {
+gpuTest('gemm: size products that overflow are ERR_CONVBERT_LIMIT naming them', probe, (t) => {
   const big = 2 ** 32;
-  const err = t.throws(() => cudaOps().cudaGemm({ A: new Float32Array(0), B: new Float32Array(0), M: big, N: big, K: big }));
-  t.true(err instanceof RangeError, String(err));
-  t.regex(String(err?.message), /cudaGemm: M \* K = 4294967296 \* 4294967296 is over 2\^53 - 1 elements/);
+  t.throws(() => cudaOps().cudaGemm({ A: new Float32Array(0), B: new Float32Array(0), M: big, N: big, K: big }), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_LIMIT',
+    message: 'cudaGemm: M * K: expected at most 2^53 - 1 elements, got 4294967296 * 4294967296',
+  });
 });
