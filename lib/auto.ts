@@ -198,13 +198,14 @@ function autoModel<T extends ConvBertPreTrainedModel>(autoName: string, cls: Mod
   return Object.freeze({ modelClass: cls, fromPretrained, from_pretrained: fromPretrained, fromConfig, from_config: fromConfig });
 }
 
+// The class is named as a type argument: inferred from the generic static fromPretrained, T would be the base class.
 /** The bare trunk (ConvBertModel), as HF's AutoModel. */
-export const AutoModel = autoModel('AutoModel', ConvBertModel);
-export const AutoModelForMaskedLM = autoModel('AutoModelForMaskedLM', ConvBertForMaskedLM);
-export const AutoModelForSequenceClassification = autoModel('AutoModelForSequenceClassification', ConvBertForSequenceClassification);
-export const AutoModelForTokenClassification = autoModel('AutoModelForTokenClassification', ConvBertForTokenClassification);
-export const AutoModelForQuestionAnswering = autoModel('AutoModelForQuestionAnswering', ConvBertForQuestionAnswering);
-export const AutoModelForMultipleChoice = autoModel('AutoModelForMultipleChoice', ConvBertForMultipleChoice);
+export const AutoModel = autoModel<ConvBertModel>('AutoModel', ConvBertModel);
+export const AutoModelForMaskedLM = autoModel<ConvBertForMaskedLM>('AutoModelForMaskedLM', ConvBertForMaskedLM);
+export const AutoModelForSequenceClassification = autoModel<ConvBertForSequenceClassification>('AutoModelForSequenceClassification', ConvBertForSequenceClassification);
+export const AutoModelForTokenClassification = autoModel<ConvBertForTokenClassification>('AutoModelForTokenClassification', ConvBertForTokenClassification);
+export const AutoModelForQuestionAnswering = autoModel<ConvBertForQuestionAnswering>('AutoModelForQuestionAnswering', ConvBertForQuestionAnswering);
+export const AutoModelForMultipleChoice = autoModel<ConvBertForMultipleChoice>('AutoModelForMultipleChoice', ConvBertForMultipleChoice);
 
 async function readOptionalJsonObject(file: string): Promise<Record<string, unknown> | null> {
   if (!fs.existsSync(file)) return null;

@@ -1,4 +1,8 @@
-// index.ts: the package's public surface.
+// index.ts: the package's public surface. Its declarations compile without
+// @types/node (test/types/no_node_types.test.ts): node_types declares the Node
+// globals they name, and no Node module's types are re-exported.
+import './node_types';
+import { MAX_TEXT_FILE_BYTES as MAX_TEXT_FILE_BYTES_ } from './files';
 export { ConvBertError, type ConvBertErrorCode } from './errors';
 export { Tensor, type DataType, type DataTypeMap, type TypedArray, type NestedArray } from './tensor';
 export { backendInfo, setNumThreads, type BackendInfo } from './backend';
@@ -199,7 +203,8 @@ export {
 } from './batching';
 export { ConvBertServer, serve, statusForCode, type ServerOptions, type ServeOptions } from './server/http';
 export { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './server/request';
-export { MAX_TEXT_FILE_BYTES } from './files';
+/** The largest JSON or text file the loaders read whole (bytes); a re-declaration, so the declarations need not name files.ts' fs types. */
+export const MAX_TEXT_FILE_BYTES: number = MAX_TEXT_FILE_BYTES_;
 export {
   inferenceQueue,
   InferenceQueue,

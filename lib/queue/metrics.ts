@@ -88,8 +88,15 @@ export class WorkerMetrics {
   }
 }
 
+/** The metrics server as the public types show it (an http.Server; declared here so they need no @types/node). */
+export interface MetricsServer {
+  address(): { address: string; family: string; port: number } | string | null;
+  close(callback?: (err?: Error) => void): unknown;
+  closeAllConnections(): void;
+}
+
 /** GET /metrics (the text above) and GET /health (200, or 503 while draining) on host:port. */
-export function serveMetrics(port: number, host: string, source: { text: () => string; draining: () => boolean }): Promise<http.Server> {
+export function serveMetrics(port: number, host: string, source: { text: () => string; draining: () => boolean }): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     let status = 200;

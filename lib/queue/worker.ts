@@ -6,14 +6,13 @@
 // job's backoff. close() drains: no new jobs, in-flight ones finish, connections close.
 // A worker killed mid-job leaves its jobs' locks to expire; bullmq's stalled-job check
 // (lockDurationMs, stalledIntervalMs) in any live worker puts them back in the queue.
-import type * as http from 'http';
 import { performance } from 'perf_hooks';
 
 import { argError } from '../errors';
 import { type TaskHandler } from '../server/tasks';
 import { connectWithin, connectionOptions, describeConnection, intOption, loadBullMQ, type RedisConnection, type RedisConnectionOptions } from './bullmq';
 import { DEFAULT_JOB_LIMITS, classifyFailure, failureReason, runJob, type JobLimits } from './job';
-import { WorkerMetrics, serveMetrics } from './metrics';
+import { WorkerMetrics, serveMetrics, type MetricsServer } from './metrics';
 
 export interface InferenceWorkerOptions {
   /** Redis: a URL or ioredis options (default REDIS_URL, then redis://127.0.0.1:6379). */
@@ -201,7 +200,7 @@ export interface RunWorkerOptions extends InferenceWorkerOptions {
 export interface RunningWorker {
   worker: InferenceWorker;
   /** The metrics server, when metricsPort was given. */
-  metricsServer: http.Server | null;
+  metricsServer: MetricsServer | null;
   /** Drains the worker and closes the metrics server. */
   close(): Promise<void>;
 }
@@ -210,7 +209,7 @@ export interface RunningWorker {
 export async function runWorker(handler: TaskHandler, queueName: string, options: RunWorkerOptions = {}): Promise<RunningWorker> {
   const metricsPort = options.metricsPort === undefined ? undefined : intOption('metricsPort', options.metricsPort, 0, 0, 65535);
   const worker = new InferenceWorker(handler, queueName, options);
-  let metricsServer: http.Server | null = null;
+  let metricsServer: MetricsServer | null = null;
   const closeAll = async (): Promise<void> => {
     await worker.close();
     if (metricsServer) {
