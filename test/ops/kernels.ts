@@ -1,5 +1,5 @@
-// kernels.ts: typed wrappers over the addon's test-only op entry points
-// (native/binding/ops_internal_kernels.cc). Each runs one op on one CPU path
+// kernels.ts: typed wrappers over the test addon's op entry points
+// (native/binding/testing/ops_internal_kernels.cc). Each runs one op on one CPU path
 // and returns the outputs plus the name of the path that really ran.
 import { testAddon } from '../helpers/test_addon';
 import type { OpPath } from '../helpers/ops';
@@ -108,7 +108,7 @@ export interface GemmTime {
 }
 
 /**
- * The seeded operands opGemmTime builds (native/binding/ops_internal_kernels.cc
+ * The seeded operands opGemmTime builds (native/binding/testing/ops_internal_kernels.cc
  * gemm_time_inputs): one LCG from 12345, value (x >> 8) / 2^24 - 0.5 in float,
  * A (M*K), then bias (N), then B (N*K) times 0.05f.
  */
