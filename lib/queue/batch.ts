@@ -12,7 +12,8 @@ import * as readline from 'readline';
 import { ConvBertError, argError } from '../errors';
 import { notRegularError } from '../files';
 import { canonicalTask } from '../server/tasks';
-import { intOption, type RedisConnection } from './bullmq';
+import { intOption } from './bullmq';
+import { type RedisConnection } from './connection';
 import { InferenceQueue } from './client';
 
 export interface BatchOptions {

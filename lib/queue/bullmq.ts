@@ -4,6 +4,7 @@
 // it the worker and client fail with ERR_CONVBERT_QUEUE saying what to install.
 // A connection is a redis:// or rediss:// URL or ioredis-style options.
 import { ConvBertError, argError } from '../errors';
+import { DEFAULT_REDIS_URL, type RedisConnection, type RedisConnectionOptions } from './connection';
 
 /** bullmq's module, typed by its own declarations (a type-only import: erased at run time). */
 export type BullMQ = typeof import('bullmq');
@@ -30,23 +31,7 @@ export function loadBullMQ(): BullMQ {
   return cached;
 }
 
-/** The Redis options the queue code uses (a subset of ioredis' RedisOptions). */
-export interface RedisConnectionOptions {
-  host?: string;
-  port?: number;
-  username?: string;
-  password?: string;
-  db?: number;
-  /** TLS options (ioredis' `tls`); rediss:// URLs set it to {}. */
-  tls?: Record<string, unknown>;
-  /** Any other ioredis option, passed through. */
-  [option: string]: unknown;
-}
-
-/** A Redis URL (redis://[user:password@]host[:port][/db], rediss:// for TLS) or options. */
-export type RedisConnection = string | RedisConnectionOptions;
-
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export { DEFAULT_REDIS_URL, type RedisConnection, type RedisConnectionOptions };
 
 /** The URL the CLI uses when --redis is not given: REDIS_URL, then redis://127.0.0.1:6379. */
 export function defaultRedisUrl(env: NodeJS.ProcessEnv = process.env): string {

@@ -3,4 +3,4 @@
 export { InferenceQueue, InferenceJobError, DEFAULT_JOB_OPTIONS, inferenceQueue, type InferenceQueueOptions, type JobOutcome, type RunManyOptions, type RunOptions } from './client';
 export { InferenceWorker, runWorker, type InferenceWorkerOptions, type RunWorkerOptions, type RunningWorker } from './worker';
 export { DEFAULT_JOB_LIMITS, type JobLimits } from './job';
-export { DEFAULT_REDIS_URL, type RedisConnection, type RedisConnectionOptions } from './bullmq';
+export { DEFAULT_REDIS_URL, type RedisConnection, type RedisConnectionOptions } from './connection';
