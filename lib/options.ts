@@ -22,7 +22,8 @@ function distance(a: string, b: string): number {
 
 /**
  * The known name closest to `word`, or null when none is close: case, `_` and `-` are
- * ignored (`cacheDir` ~ `cache_dir`), and at most a third of the letters may differ.
+ * ignored (`cacheDir` ~ `cache_dir`), and at most a third of the letters may differ, or
+ * `word` is the start of a known name.
  */
 export function closestName(word: string, known: readonly string[]): string | null {
   const norm = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
@@ -38,7 +39,10 @@ export function closestName(word: string, known: readonly string[]): string | nu
       bestD = dk;
     }
   }
-  return best !== null && bestD <= Math.max(1, Math.floor(w.length / 3)) ? best : null;
+  if (best !== null && bestD <= Math.max(1, Math.floor(w.length / 3))) return best;
+  // A shortened name (`skip_special` for `skip_special_tokens`): the known key that starts with it.
+  if (w.length >= 4) for (const k of known) if (norm(k).startsWith(w)) return k;
+  return null;
 }
 
 /** Throws ERR_CONVBERT_ARG for the first key of `o` not in `known`, suggesting the closest known one. */

@@ -803,6 +803,7 @@ export abstract class PreTrainedTokenizerBase extends Callable {
   /** Tokens of one text without special tokens (in-text special tokens stay), as HF tokenize(). */
   tokenize(text: string, options: { text_pair?: string | null } = {}): string[] {
     checkText('text', text);
+    checkOptionsObject('tokenize', options, ['text_pair']);
     const seqs: string[] = [text];
     if (options.text_pair != null) seqs.push(checkText('text_pair', options.text_pair));
     const out: string[] = [];
@@ -1430,6 +1431,8 @@ export abstract class PreTrainedTokenizerBase extends Callable {
    * clean_up_tokenization when clean_up_tokenization_spaces.
    */
   decode(ids: readonly number[] | Int32Array | number, options: DecodeOptions = {}): string {
+    // `{ skip_special: true }` used to be ignored and the special tokens came back.
+    checkOptionsObject('decode', options, DECODE_OPTION_KEYS);
     const arr = typeof ids === 'number' ? [ids] : toIdArray('ids', ids);
     const skip = options.skip_special_tokens ?? false;
     const cleanUp = options.clean_up_tokenization_spaces ?? this.clean_up_tokenization_spaces;
@@ -1656,6 +1659,14 @@ function checkOptions(o: unknown): void {
 }
 
 const ENCODE_OPTION_KEYS_WITH_PAIR: readonly string[] = [...ENCODE_OPTION_KEYS, 'text_pair'];
+
+const DECODE_OPTION_KEYS: readonly string[] = ['skip_special_tokens', 'clean_up_tokenization_spaces'];
+
+/** An options object of known keys (ERR_CONVBERT_ARG naming an unknown one and the closest known one). */
+function checkOptionsObject(where: string, o: unknown, known: readonly string[]): void {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw tokError(`${where}: options: expected an object, got ${describe(o)}`);
+  checkOptionKeys(`${where}: options`, o, known);
+}
 
 /** Rows of equal length as one int64 Tensor of `dims` (row-major). */
 function intTensor(rows: readonly (readonly number[])[], dims: number[]): Tensor<'int64'> {

@@ -108,6 +108,10 @@ test('bad calls are typed errors naming the argument', (t) => {
   // encode and encodeBatch name a misspelt option too (they used to ignore it).
   t.throws(() => tok.encode('a', { padding_sid: 'left' } as never), { code: 'ERR_CONVBERT_ARG', message: /unknown option 'padding_sid'; did you mean 'padding_side'/ });
   t.throws(() => tok.encodeBatch(['a'], { max_len: 3 } as never), { code: 'ERR_CONVBERT_ARG', message: /unknown option 'max_len'/ });
+  // decode and tokenize too: `skip_special` used to be ignored and [CLS] / [SEP] came back.
+  t.throws(() => tok.decode([101, 7592, 102], { skip_special: true } as never), { code: 'ERR_CONVBERT_ARG', message: /^decode: options: unknown option 'skip_special'; did you mean 'skip_special_tokens'\?/ });
+  t.is(tok.decode([101, 7592, 102], { skip_special_tokens: true }), 'hello');
+  t.throws(() => tok.tokenize('a', { textpair: 'b' } as never), { code: 'ERR_CONVBERT_ARG', message: /^tokenize: options: unknown option 'textpair'; did you mean 'text_pair'\?/ });
   t.throws(() => new ConvBertTokenizerFast({ vocab_file: fixturesDir('tokenizer', 'vocab.txt'), num_thread: 2 } as never), {
     code: 'ERR_CONVBERT_ARG',
     message: /unknown option 'num_thread'; did you mean 'num_threads'/,
