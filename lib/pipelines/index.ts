@@ -177,7 +177,7 @@ export async function pipeline(task: PipelineTaskName, modelIdOrDir: string, opt
       const core = new PipelineCore(p.model, p.tokenizer, bs, o.limits);
       // async: a bad argument is a rejected promise, like every other pipeline error.
       return makePipe(t, core, async (input: unknown, second?: unknown, third?: unknown) => {
-        const { inputs, options: opts } = qaArguments(input, second, third, arguments_length(input, second, third));
+        const { inputs, options: opts } = qaArguments(input, second, third, argCount(input, second, third));
         return runQuestionAnswering(core, inputs, opts);
       }) as QuestionAnsweringPipeline;
     }
@@ -204,7 +204,7 @@ export async function pipeline(task: PipelineTaskName, modelIdOrDir: string, opt
 }
 
 /** How many arguments a call gave, trailing undefined ones not counted. */
-function arguments_length(...a: unknown[]): number {
+function argCount(...a: unknown[]): number {
   let n = a.length;
   while (n > 0 && a[n - 1] === undefined) n--;
   return n;
