@@ -256,6 +256,9 @@ export function checkVocab(tokenizer: PreTrainedTokenizerBase, config: ConvBertC
   }
 }
 
+/** The settings options.hub takes (revision and cacheDir are options of their own). */
+const HUB_SETTING_KEYS: readonly string[] = ['token', 'localFilesOnly', 'endpoint', 'allowPatterns', 'progress', 'timeoutMs', 'retries', 'retryDelayMs'];
+
 const PIPELINE_OPTION_KEYS: readonly string[] = [
   'tokenizer',
   'revision',
@@ -287,6 +290,8 @@ export function checkPipelineOptions(o: unknown): PipelineOptions {
   if (r.hub !== undefined && (r.hub === null || typeof r.hub !== 'object' || Array.isArray(r.hub))) {
     throw argError(`options.hub: expected an object of Hub settings, got ${describe(r.hub)}`);
   }
+  // A misspelt Hub setting (`{ hub: { tokn } }`) used to be ignored like a misspelt option.
+  if (r.hub !== undefined) checkKeys('options.hub', r.hub, HUB_SETTING_KEYS);
   return r as PipelineOptions;
 }
 
