@@ -27,7 +27,7 @@ import { performance } from 'perf_hooks';
 
 import { ConvBertError, argError } from '../errors';
 import { EventLoopLag, ServerMetrics } from './metrics';
-import { DEFAULT_REQUEST_LIMITS, RequestError, checkRequestBody } from './request';
+import { DEFAULT_REQUEST_LIMITS, RequestError, checkRequestBody, statusForCode } from './request';
 import { type TaskHandler } from './tasks';
 import { TeiRoutes, teiErrorType, teiStatus, type EmbedPooling } from './tei';
 
@@ -80,25 +80,7 @@ export interface ServerOptions {
 /** An error answered to the client. `code` is a ConvBertError code or one of the HTTP-level ones below. */
 const HttpError = RequestError;
 
-/** HTTP status for a library error code. */
-export function statusForCode(code: string): number {
-  switch (code) {
-    case 'ERR_CONVBERT_ARG':
-    case 'ERR_CONVBERT_SHAPE':
-    case 'ERR_CONVBERT_DTYPE':
-    case 'ERR_CONVBERT_TOKENIZER':
-      return 400;
-    case 'ERR_CONVBERT_LIMIT':
-      return 413;
-    case 'ERR_CONVBERT_OVERLOADED':
-      return 429;
-    case 'ERR_CONVBERT_TIMEOUT':
-    case 'ERR_CONVBERT_DISPOSED':
-      return 503;
-    default:
-      return 500;
-  }
-}
+export { statusForCode };
 
 function checkPositiveInt(name: string, v: unknown, dflt: number, lo = 1): number {
   if (v === undefined) return dflt;

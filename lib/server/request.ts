@@ -80,3 +80,26 @@ export function checkRequestBody(parsed: unknown, handler: TaskHandler, limit: R
   }
   return { inputs: o.inputs, parameters: o.parameters };
 }
+
+/**
+ * HTTP status for a library error code: bad input is `invalidInput` (400 on the /v1/<task>
+ * routes and the queue, 422 on text-embeddings-inference's), limits 413, overload 429.
+ */
+export function statusForCode(code: string, invalidInput = 400): number {
+  switch (code) {
+    case 'ERR_CONVBERT_ARG':
+    case 'ERR_CONVBERT_SHAPE':
+    case 'ERR_CONVBERT_DTYPE':
+    case 'ERR_CONVBERT_TOKENIZER':
+      return invalidInput;
+    case 'ERR_CONVBERT_LIMIT':
+      return 413;
+    case 'ERR_CONVBERT_OVERLOADED':
+      return 429;
+    case 'ERR_CONVBERT_TIMEOUT':
+    case 'ERR_CONVBERT_DISPOSED':
+      return 503;
+    default:
+      return 500;
+  }
+}

@@ -14,7 +14,7 @@ import { runWithLimits, type AnyPipeline, type PipelineLimits } from '../pipelin
 import { PipelineCore, describe as describeValue, type Row } from '../pipelines/base';
 import { applyFunction, labelName } from '../pipelines/text_classification';
 import { type PreTrainedTokenizerBase } from '../tokenizer/base';
-import { RequestError } from './request';
+import { RequestError, statusForCode } from './request';
 
 export type EmbedPooling = 'mean' | 'cls';
 
@@ -181,16 +181,21 @@ export class TeiRoutes {
   async embed(body: unknown, ctx: CallContext): Promise<number[][]> {
     this.#need('feature-extraction', 'POST /embed');
     const o = obj(body, 'POST /embed');
+    const rows = this.#embedRows(o, 'POST /embed', ['normalize', 'dimensions'], ctx);
+    const vecs = await this.#embed(rows, bool(o, 'normalize', this.normalize), this.#dims(o.dimensions), ctx);
+    return vecs.map((v) => Array.from(v));
+  }
+
+  /** The rows of an /embed or /embed_all body: its keys checked (`extra` beside the shared ones), one text per row. */
+  #embedRows(o: Record<string, unknown>, route: string, extra: string[], ctx: CallContext) {
     // prompt_name is TEI's sentence-transformers prompt; ConvBERT configs have none, so only null is taken.
-    onlyKeys(o, 'POST /embed', ['inputs', 'normalize', 'truncate', 'truncation_direction', 'dimensions', 'prompt_name']);
+    onlyKeys(o, route, ['inputs', 'truncate', 'truncation_direction', 'prompt_name', ...extra]);
     if (o.prompt_name !== undefined && o.prompt_name !== null) throw invalid(`prompt_name: this model has no prompts, got ${describe(o.prompt_name)}`);
     const { items } = texts(o.inputs, 'inputs');
     this.#checkRows(items.length, ctx);
     const truncate = bool(o, 'truncate', false);
     const side = direction(o);
-    const rows = items.map((t, i) => this.#row(t, null, truncate, side, items.length === 1 ? 'inputs' : `inputs[${i}]`));
-    const vecs = await this.#embed(rows, bool(o, 'normalize', this.normalize), this.#dims(o.dimensions), ctx);
-    return vecs.map((v) => Array.from(v));
+    return items.map((t, i) => this.#row(t, null, truncate, side, items.length === 1 ? 'inputs' : `inputs[${i}]`));
   }
 
   #dims(v: unknown): number | null {
@@ -204,13 +209,7 @@ export class TeiRoutes {
   async embedAll(body: unknown, ctx: CallContext): Promise<number[][][]> {
     this.#need('feature-extraction', 'POST /embed_all');
     const o = obj(body, 'POST /embed_all');
-    onlyKeys(o, 'POST /embed_all', ['inputs', 'truncate', 'truncation_direction', 'prompt_name']);
-    if (o.prompt_name !== undefined && o.prompt_name !== null) throw invalid(`prompt_name: this model has no prompts, got ${describe(o.prompt_name)}`);
-    const { items } = texts(o.inputs, 'inputs');
-    this.#checkRows(items.length, ctx);
-    const truncate = bool(o, 'truncate', false);
-    const side = direction(o);
-    const rows = items.map((t, i) => this.#row(t, null, truncate, side, items.length === 1 ? 'inputs' : `inputs[${i}]`));
+    const rows = this.#embedRows(o, 'POST /embed_all', [], ctx);
     const H = this.hiddenSize;
     const hs = await this.#run(rows, 'last_hidden_state', ctx);
     return hs.map((h, b) => {
@@ -432,22 +431,7 @@ function predictInputs(v: unknown): { items: [string, string | null][]; batched:
 
 /** A ConvBertError from the model or tokenizer, as TEI's status: bad input 422, limits 413. */
 export function teiStatus(e: ConvBertError): number {
-  switch (e.code) {
-    case 'ERR_CONVBERT_ARG':
-    case 'ERR_CONVBERT_SHAPE':
-    case 'ERR_CONVBERT_DTYPE':
-    case 'ERR_CONVBERT_TOKENIZER':
-      return 422;
-    case 'ERR_CONVBERT_LIMIT':
-      return 413;
-    case 'ERR_CONVBERT_OVERLOADED':
-      return 429;
-    case 'ERR_CONVBERT_TIMEOUT':
-    case 'ERR_CONVBERT_DISPOSED':
-      return 503;
-    default:
-      return 500;
-  }
+  return statusForCode(e.code, 422);
 }
 
 /** TEI's error_type for a status (and code): what clients branch on. */
