@@ -10,7 +10,7 @@ import { performance } from 'perf_hooks';
 import { backendInfo } from '../lib/backend';
 import { ConvBertConfig } from '../lib/config';
 import { ConvBertModel } from '../lib/models';
-import type { EngineSpec, NativeEngine, NativeEngineCtor } from '../lib/models/engine_types';
+import type { EngineSpec, NativeEngine, NativeEngineCtor } from '../lib/engine_types';
 import { loadTestAddon, native } from '../lib/native';
 import { benchArgs, benchFailed, CUDA } from './args';
 import { benchIds, quantile } from './model';

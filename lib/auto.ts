@@ -19,7 +19,8 @@ import { ConvBertForQuestionAnswering } from './models/heads/question_answering'
 import { ConvBertForSequenceClassification } from './models/heads/sequence_classification';
 import { ConvBertForTokenClassification } from './models/heads/token_classification';
 import { HUB_OPTION_ALIASES, checkOptionKeys, normalizeAliases, type TransformersJsHubOptions } from './options';
-import { describe, type TokenizerHubOptions, type TokenizerOptions } from './tokenizer/base';
+import { type TokenizerHubOptions, type TokenizerOptions } from './tokenizer/base';
+import { describe } from './validate';
 import { ConvBertTokenizer } from './tokenizer/convbert';
 import { ConvBertTokenizerFast, type ConvBertTokenizerFastOptions } from './tokenizer/fast';
 

@@ -9,7 +9,7 @@ import * as path from 'path';
 
 import { ConvBertError } from './errors';
 import { readTextFile, readTextFileSync } from './files';
-import { ACTIVATION_CODES, type EngineSpec, type HeadKind } from './models/engine_types';
+import { ACTIVATION_CODES, type EngineSpec, type HeadKind } from './engine_types';
 
 /** Activation names this library runs (a subset of HF's ACT2FN). */
 export type ActivationName = keyof typeof ACTIVATION_CODES;

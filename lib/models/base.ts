@@ -15,12 +15,12 @@ import { ConvBertError, argError, shapeError } from '../errors';
 import { backendInfo } from '../backend';
 import { native } from '../native';
 import { Tensor } from '../tensor';
-import { describe } from '../tokenizer/base';
+import { describe } from '../validate';
 import { resolveModelPath, type HubOptions } from '../hub';
 import { HUB_OPTION_ALIASES, TRANSFORMERS_JS_DTYPES, checkOptionKeys, normalizeAliases, type TransformersJsHubOptions } from '../options';
 import { saveStateDict, type StateDict } from '../weights';
 import { openCheckpoint, type Checkpoint, type CheckpointEntry } from './checkpoint';
-import { type EngineOptions, type EngineSpec, type ForwardRequest, type HeadKind, type NativeEngine, type NativeEngineCtor } from './engine_types';
+import { type EngineOptions, type EngineSpec, type ForwardRequest, type HeadKind, type NativeEngine, type NativeEngineCtor } from '../engine_types';
 import { initParam } from './init';
 import {
   fmtDims,

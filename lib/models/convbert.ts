@@ -4,7 +4,7 @@
 // The five task heads live in heads/; this file re-exports them.
 import { Tensor } from '../tensor';
 import { ConvBertPreTrainedModel, type ModelOutputBase, type PreparedForward } from './base';
-import type { HeadKind } from './engine_types';
+import type { HeadKind } from '../engine_types';
 import type { ConvBertInputs, ForwardOptions, TensorInput } from './inputs';
 
 /** ConvBertModel's inputs: no labels. */

@@ -3,7 +3,7 @@
 // Trunk keys carry no `convbert.` prefix; head keys are as HF names them.
 // Shapes are HF's: nn.Linear (out, in), grouped linear (G, in/G, out/G),
 // depthwise conv (hidden, 1, k), pointwise conv (A, hidden, 1), conv bias (A, 1).
-import type { HeadKind } from './engine_types';
+import type { HeadKind } from '../engine_types';
 
 /** normal(0, initializer_range); zeros; ones; normal with the padding row zeroed. */
 export type InitKind = 'normal' | 'zeros' | 'ones' | 'embedding_pad';

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 
 import { ARCHITECTURE_HEADS, isConvBertArchitecture } from '../config';
 import { ConvBertError, argError } from '../errors';
-import type { HeadKind } from '../models/engine_types';
+import type { HeadKind } from '../engine_types';
 import { trunkLayout, type LayoutConfig } from '../models/layout';
 import { Tensor } from '../tensor';
 import { GraphBuilder, attr } from './graph';

@@ -15,6 +15,9 @@ import { HUB_OPTION_ALIASES, checkOptionKeys, normalizeAliases, type Transformer
 import { Tensor } from '../tensor';
 import { Callable } from './callable';
 import { type CoreEncoding, type TokenizerCore, type WordPieceOptions, DEFAULT_WORDPIECE_OPTIONS } from './core';
+import { describe } from '../validate';
+
+export { describe };
 
 export type TruncationStrategy = 'longest_first' | 'only_first' | 'only_second' | 'do_not_truncate';
 export type PaddingStrategy = 'longest' | 'max_length' | 'do_not_pad';
@@ -1618,14 +1621,6 @@ export function utf16ToCodePointMap(text: string): Uint32Array {
   return m;
 }
 
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (Array.isArray(v)) return `an array of length ${v.length}`;
-  if (typeof v === 'string') return v.length > 40 ? `a string of length ${v.length}` : JSON.stringify(v);
-  if (typeof v === 'object') return `an object (${Object.prototype.toString.call(v)})`;
-  return `${typeof v} ${String(v)}`;
-}
 
 function checkText(name: string, v: unknown): string {
   if (typeof v !== 'string') {

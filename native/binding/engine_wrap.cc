@@ -1,4 +1,4 @@
-// engine_wrap.cc: addon.Engine, the native half of lib/models/engine_types.ts
+// engine_wrap.cc: addon.Engine, the native half of lib/engine_types.ts
 // (EngineSpec, ForwardRequest, NativeEngine): the object's lifecycle and dispatch;
 // reading its options, spec and requests is engine_parse.cc's. The constructor copies and packs
 // the weights; forward(req) copies the request's input arrays (the queued work

@@ -8,7 +8,7 @@
 import * as crypto from 'crypto';
 
 import { ConvBertModel } from '../../lib/models';
-import type { ForwardRequest } from '../../lib/models/engine_types';
+import type { ForwardRequest } from '../../lib/engine_types';
 import { Tensor } from '../../lib/tensor';
 import { fixturesDir } from '../helpers/fixtures';
 import { engineClass, loadFixtureModel } from '../engine/fixture_model';

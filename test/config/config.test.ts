@@ -10,7 +10,7 @@ import * as path from 'path';
 
 import { ConvBertConfig, pythonJsonDumps, ARCHITECTURE_HEADS, type ConvBertArchitecture } from '../../lib/config';
 import { ConvBertError } from '../../lib/errors';
-import { ACTIVATION_CODES } from '../../lib/models/engine_types';
+import { ACTIVATION_CODES } from '../../lib/engine_types';
 import { fixturesDir, readJson } from '../helpers/fixtures';
 import { mulberry32 } from '../helpers/rng';
 

@@ -13,7 +13,7 @@
 import * as path from 'path';
 
 import { native } from '../../lib/native';
-import type { EngineSpec, NativeEngine, NativeEngineCtor } from '../../lib/models/engine_types';
+import type { EngineSpec, NativeEngine, NativeEngineCtor } from '../../lib/engine_types';
 import { readSafetensorsSync } from '../../lib/weights/safetensors';
 import { Tensor } from '../../lib/tensor';
 import { fixturesDir, readJson } from '../helpers/fixtures';

@@ -8,7 +8,7 @@
 // TF32: the same ops, only the gemm summation order differs; the fixtures' own bound).
 import type { ExecutionContext } from 'ava';
 
-import type { EngineSpec, ForwardRequest, NativeEngine } from '../../lib/models/engine_types';
+import type { EngineSpec, ForwardRequest, NativeEngine } from '../../lib/engine_types';
 import { native } from '../../lib/native';
 import { assertClose } from '../helpers/assert_close';
 import { fixturesDir } from '../helpers/fixtures';

@@ -9,7 +9,7 @@ import * as path from 'path';
 import test from 'ava';
 
 import { ConvBertError } from '../../lib/errors';
-import type { ForwardRequest } from '../../lib/models/engine_types';
+import type { ForwardRequest } from '../../lib/engine_types';
 import { assertClose } from '../helpers/assert_close';
 import { fixturesDir, readJson } from '../helpers/fixtures';
 import { cpuPaths } from '../helpers/ops';

@@ -7,7 +7,7 @@ import * as path from 'path';
 
 import { ARCHITECTURE_HEADS, isConvBertArchitecture } from '../../lib/config';
 import { native } from '../../lib/native';
-import { ACTIVATION_CODES, type EngineSpec, type ForwardRequest, type HeadKind, type NativeEngine } from '../../lib/models/engine_types';
+import { ACTIVATION_CODES, type EngineSpec, type ForwardRequest, type HeadKind, type NativeEngine } from '../../lib/engine_types';
 
 export interface RawTensor {
   dtype: 'F32' | 'I64';

@@ -12,7 +12,7 @@ import test from 'ava';
 
 import { ConvBertError } from '../../lib/errors';
 import { ConvBertModel } from '../../lib/models';
-import type { ForwardRequest } from '../../lib/models/engine_types';
+import type { ForwardRequest } from '../../lib/engine_types';
 import { Tensor } from '../../lib/tensor';
 import { fixturesDir } from '../helpers/fixtures';
 import { cpuPaths } from '../helpers/ops';

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Tensor } from '../../lib/tensor';
 import { readSafetensorsSync } from '../../lib/weights/safetensors';
 import * as models from '../../lib/models';
-import type { NativeEngineCtor } from '../../lib/models/engine_types';
+import type { NativeEngineCtor } from '../../lib/engine_types';
 import { fixturesDir, readJson } from '../helpers/fixtures';
 
 export const RTOL = 1e-4;

@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { ConvBertConfig } from '../../lib/config';
-import type { NativeEngineCtor } from '../../lib/models/engine_types';
+import type { NativeEngineCtor } from '../../lib/engine_types';
 import { Tensor } from '../../lib/tensor';
 import { loadStateDict } from '../../lib/weights';
 import { ConvBertForMaskedLM, ConvBertForMultipleChoice, ConvBertForSequenceClassification, ConvBertModel } from '../../lib/models';

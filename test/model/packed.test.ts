@@ -6,7 +6,7 @@
 import test from 'ava';
 
 import { Tensor } from '../../lib/tensor';
-import type { NativeEngineCtor } from '../../lib/models/engine_types';
+import type { NativeEngineCtor } from '../../lib/engine_types';
 import {
   ConvBertForMaskedLM,
   ConvBertForMultipleChoice,

@@ -6,7 +6,7 @@
 // float32 check (init std 0.2 gives peaked softmaxes, as in the sharper fixtures).
 import test from 'ava';
 
-import { ACTIVATION_CODES, type NativeEngineCtor } from '../../lib/models/engine_types';
+import { ACTIVATION_CODES, type NativeEngineCtor } from '../../lib/engine_types';
 import { Tensor } from '../../lib/tensor';
 import {
   ConvBertForMaskedLM,

@@ -4,7 +4,7 @@
 // classes' plumbing (weight mapping, validation, flattening, losses) apart
 // from the native kernels, and as an independent oracle for random models.
 // It is slow on purpose (scalar loops); use it on tiny configs only.
-import type { EngineSpec, ForwardRequest, NativeEngine } from '../../lib/models/engine_types';
+import type { EngineSpec, ForwardRequest, NativeEngine } from '../../lib/engine_types';
 import { actByCode } from '../helpers/ref64';
 
 const F32_MIN = -3.4028234663852886e38;

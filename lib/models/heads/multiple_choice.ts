@@ -4,7 +4,7 @@
 // SequenceSummary) feeds classifier Linear(hidden, 1), giving logits (B, C).
 import { Tensor } from '../../tensor';
 import { ConvBertPreTrainedModel, lossTensor, type ModelOutputBase, type PreparedForward } from '../base';
-import type { HeadKind } from '../engine_types';
+import type { HeadKind } from '../../engine_types';
 import { readClassLabels, type ConvBertInputs, type ForwardOptions, type TensorInput, type TrunkInputs } from '../inputs';
 import { crossEntropy } from '../losses';
 

@@ -6,7 +6,7 @@
 import { shapeError } from '../../errors';
 import { Tensor } from '../../tensor';
 import { ConvBertPreTrainedModel, lossTensor, type ModelOutputBase, type PreparedForward } from '../base';
-import type { HeadKind } from '../engine_types';
+import type { HeadKind } from '../../engine_types';
 import { fmtDims, readInput, sameDims, type ConvBertInputs, type ForwardOptions, type TensorInput, type TrunkInputs } from '../inputs';
 import { inferProblemType, sequenceClassificationLoss, type ProblemType } from '../losses';
 

@@ -3,7 +3,7 @@
 // positions, -100 ignored, no attention-mask filtering (as HF).
 import { Tensor } from '../../tensor';
 import { ConvBertPreTrainedModel, lossTensor, type ModelOutputBase, type PreparedForward } from '../base';
-import type { HeadKind } from '../engine_types';
+import type { HeadKind } from '../../engine_types';
 import { readClassLabels, type ConvBertInputs, type ForwardOptions, type TensorInput, type TrunkInputs } from '../inputs';
 import { crossEntropy } from '../losses';
 
