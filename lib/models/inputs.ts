@@ -8,6 +8,7 @@
 // `attention_mask: expected dims [2, 128] like input_ids, got [2, 127]`.
 import { ConvBertError, argError, dtypeError, shapeError } from '../errors';
 import { Tensor, bufferProblem, type DataType, type NestedArray } from '../tensor';
+import type { ForwardRequest } from '../engine_types';
 
 /** A Tensor, or nested JS arrays of numbers (bigints and booleans where they make sense). */
 export type TensorInput = Tensor | NestedArray<number | bigint | boolean>;
@@ -172,20 +173,16 @@ export interface InputConfig {
   saHeads: number;
 }
 
-/** The validated trunk inputs, flattened to (rows, L) as the engine runs them. */
-export interface TrunkInputs {
+/**
+ * The validated trunk inputs, flattened to (rows, L) as the engine runs them: the trunk's
+ * fields of a ForwardRequest (the engine contract), typed from it.
+ */
+export interface TrunkInputs
+  extends Pick<ForwardRequest, 'L' | 'input_ids' | 'inputs_embeds' | 'token_type_ids' | 'position_ids' | 'attention_mask' | 'attention_mask_rank' | 'head_mask'> {
   /** Batch dims as the user gave them: [B, L] or, for multiple choice, [B, C, L]. */
   batchDims: number[];
   /** Rows the trunk runs (B, or B*C). */
   rows: number;
-  L: number;
-  input_ids: Int32Array | null;
-  inputs_embeds: Float32Array | null;
-  token_type_ids: Int32Array | null;
-  position_ids: Int32Array | null;
-  attention_mask: Float32Array | null;
-  attention_mask_rank: number;
-  head_mask: Float32Array | null;
 }
 
 const TRUNK_KEYS = ['input_ids', 'attention_mask', 'token_type_ids', 'position_ids', 'head_mask', 'inputs_embeds'] as const;
