@@ -28,6 +28,15 @@ constexpr int64_t kMaxSmem = 48 * 1024;  // without the opt-in, on every sm_80..
 
 int64_t flash_smem_bytes(int64_t D) { return (kBQ * D + kBKV * (D + 1) + kBKV * D) * 4; }
 
+// The exact kernel's shared memory: 33 reduction floats, padded to 36 so the score row starts on a
+// 16-byte boundary, then the row rounded up to whole 16-byte chunks. ptxas turns the row reads of
+// the final loop into 16-byte loads that run up to 3 floats past the row's end (compute-sanitizer
+// memcheck on an H200 reported exactly that with the row at float 33 and its exact size);
+// aligned and rounded, every such load stays inside the allocation.
+constexpr int64_t kExactRowOffset = 36;
+int64_t exact_smem_bytes(int64_t L) { return (kExactRowOffset + ((L + 3) / 4) * 4) * 4; }
+constexpr int64_t kExactMaxL = (kMaxSmem / 4 - kExactRowOffset) / 4 * 4;
+
 template <int DPL>
 __global__ void __launch_bounds__(kWarps * 32) attention_flash_kernel(AttentionArgs p, float sqrt_d) {
   CONVBERT_DYNAMIC_SHARED(float, sm);
@@ -112,11 +121,11 @@ __global__ void __launch_bounds__(kWarps * 32) attention_flash_kernel(AttentionA
   }
 }
 
-// One block per (query i, h, b). Shared: the score row (L floats) + 33 for reductions.
+// One block per (query i, h, b). Shared: 33 floats for reductions (padded to 36), then the score row.
 __global__ void __launch_bounds__(kExactThreads) attention_exact_kernel(AttentionArgs p, float sqrt_d) {
   CONVBERT_DYNAMIC_SHARED(float, sm);
   float* red = sm;
-  float* srow = sm + 33;
+  float* srow = sm + kExactRowOffset;
   const int64_t i = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
   int64_t start, len;
   seq_bounds(p.seq_starts, b, p.L, &start, &len);
@@ -185,13 +194,12 @@ Status attention_cuda(const AttentionArgs& a, bool exact, cudaStream_t stream) {
     else if (a.D <= 64) CONVBERT_LAUNCH(attention_flash_kernel<2>, grid, kWarps * 32, smem, stream)(a, sqrt_d);
     else CONVBERT_LAUNCH(attention_flash_kernel<4>, grid, kWarps * 32, smem, stream)(a, sqrt_d);
   } else {
-    const int64_t smem = (33 + a.L) * 4;
-    if (smem > kMaxSmem)
+    if (a.L > kExactMaxL)
       return Status::Error(StatusCode::kUnsupported, "attention_cuda: the exact path (output_attentions, head size " +
                                                          std::to_string(a.D) + ") holds a score row in shared memory, "
-                                                         "so sequences are limited to 12255 tokens; got " +
+                                                         "so sequences are limited to " + std::to_string(kExactMaxL) + " tokens; got " +
                                                          std::to_string(a.L));
-    if (a.L > 2147483647) return Status::Error(StatusCode::kUnsupported, "attention_cuda: L too large");
+    const int64_t smem = exact_smem_bytes(a.L);
     const dim3 grid(static_cast<unsigned>(a.L), static_cast<unsigned>(a.H), static_cast<unsigned>(a.B));
     CONVBERT_LAUNCH(attention_exact_kernel, grid, kExactThreads, smem, stream)(a, sqrt_d);
   }

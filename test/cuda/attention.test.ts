@@ -80,3 +80,16 @@ gpuTest('attention: a tile of -inf scores stays finite in the flash kernel', pro
   t.true(got.out.every(Number.isFinite), 'flash output has NaN or inf');
   assertClose(t, got.out, want.out, { ...TOL, label: 'flash, -inf tiles' });
 });
+
+// The exact path keeps a query's score row in shared memory: 36 floats of reductions (33 padded
+// so the row is 16-byte aligned), then the row rounded up to whole 16-byte chunks, within the
+// 48 KiB every sm_80..sm_90 part gives without the opt-in. ptxas reads that row with 16-byte
+// loads that reach up to 3 floats past its end, which compute-sanitizer reported on an H200 while
+// the row started at float 33 and was sized exactly (docs/gpu.md). Past the limit: a typed refusal.
+gpuTest('attention: the exact path refuses a row past its shared memory, naming the limit', probe, (t) => {
+  const L = 12253, n = L;  // B = H = D = 1
+  const q = new Float32Array(n), k = new Float32Array(n), v = new Float32Array(n);
+  const err = t.throws(() => cudaOps().cudaAttention({ q, k, v, B: 1, L, H: 1, D: 1, probs: true }));
+  t.is((err as { code?: string }).code, 'ERR_CONVBERT_UNSUPPORTED');
+  t.regex(err!.message, /limited to 12252 tokens; got 12253/);
+});
