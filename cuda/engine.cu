@@ -8,6 +8,7 @@
 // a Status (OOM -> kOutOfMemory).
 #include <cuda_runtime.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -133,6 +134,10 @@ Status cuda_engine_create_impl(const Model& m, const CudaEngineOptions& opts, st
                                                        "dtype (float32, float16, bfloat16) itself");
   auto e = std::make_shared<CudaEngine>();
   e->opts = opts;
+  // CONVBERT_CUDA_GRAPHS=0 runs every forward as plain launches: for compute-sanitizer's
+  // initcheck (it checks a graph's copy nodes when the graph is launched, before the kernels
+  // that write their sources have run) and for debugging a shape one launch at a time.
+  if (const char* g = std::getenv("CONVBERT_CUDA_GRAPHS")) e->opts.graphs = std::strcmp(g, "0") != 0;
   e->cfg = m.cfg;
   e->head = m.head;
   e->ctx.dtype = opts.dtype;
