@@ -1,6 +1,6 @@
 // http.ts: `convbert serve`, an HTTP JSON API on Node's http module.
 //   POST /v1/<task>  {"inputs": ..., "parameters": {...}} -> the pipeline's output (HF Inference API shapes)
-//   POST /           the same for the served task (HF Inference Endpoints); feature-extraction: as /embed
+//   POST /           the same for the served task as HF Inference Endpoints answer it (endpoint.ts); feature-extraction: as /embed
 //   POST /v1/embeddings, /embed, /embed_all, /predict, /rerank, /tokenize, /decode, GET /info:
 //                    OpenAI's and text-embeddings-inference's routes (tei.ts)
 //   GET  /health     {"status": "ok", task, ...} (503 {"status": "draining"} while shutting down)
@@ -28,6 +28,7 @@ import { performance } from 'perf_hooks';
 import { ConvBertError, argError } from '../errors';
 import { EventLoopLag, ServerMetrics } from './metrics';
 import { DEFAULT_REQUEST_LIMITS, RequestError, checkRequestBody, statusForCode } from './request';
+import { endpointAnswer, endpointEmbedBody, endpointParameters } from './endpoint';
 import { type TaskHandler } from './tasks';
 import { TeiRoutes, teiErrorType, teiStatus, type EmbedPooling } from './tei';
 
@@ -327,7 +328,7 @@ export class ConvBertServer {
           out = await tei.openaiEmbeddings(body, ctx);
           break;
         case '/':
-          body = inferenceEndpointBody(body);
+          body = endpointEmbedBody(body);
           out = await tei.embed(body, ctx);
           break;
         case '/embed':
@@ -376,8 +377,11 @@ export class ConvBertServer {
       throw new HttpError(404, `this server runs task ${this.handler.task} (POST /v1/${this.handler.task}), not ${JSON.stringify(task)}`, 'ERR_CONVBERT_NOT_FOUND');
     }
     // A request that arrived before the drain began finishes; see close().
-    const parsed = await this.#body(req, task === this.handler.task && req.url?.split('?')[0] === '/' ? '/' : `/v1/${task}`);
+    const root = req.url?.split('?')[0] === '/';
+    const parsed = await this.#body(req, root ? '/' : `/v1/${task}`);
     const o = checkRequestBody(parsed, this.handler, { maxInputs: this.#o.maxInputs });
+    // POST / speaks Inference Endpoints' defaults and answer shapes (endpoint.ts).
+    const parameters = root ? endpointParameters(task, o.parameters) : o.parameters;
     // The client leaving cancels its queued rows (and drops running ones' results).
     const ac = new AbortController();
     const onGone = (): void => {
@@ -386,9 +390,9 @@ export class ConvBertServer {
     res.on('close', onGone);
     try {
       const limits = { maxRows: this.#o.maxInputs, maxTopK: this.#o.maxTopK, maxMasks: this.#o.maxMasks, maxCandidates: this.#o.maxCandidates };
-      const out = await this.handler.run(o.inputs, o.parameters, { signal: ac.signal, timeoutMs: this.#o.requestTimeoutMs, limits });
+      const out = await this.handler.run(o.inputs, parameters, { signal: ac.signal, timeoutMs: this.#o.requestTimeoutMs, limits });
       if (ac.signal.aborted) return;
-      this.#json(res, 200, out);
+      this.#json(res, 200, root ? endpointAnswer(task, o.inputs, out) : out);
     } finally {
       res.off('close', onGone);
     }
@@ -474,19 +478,6 @@ function openaiType(status: number): string {
   if (status === 401) return 'authentication_error';
   if (status === 429) return 'rate_limit_error';
   return status >= 500 ? 'server_error' : 'invalid_request_error';
-}
-
-/**
- * POST / of a feature-extraction server (HF Inference Endpoints): {inputs, parameters?: {...}}
- * with TEI's /embed fields at the top or in parameters; HF clients' "options" and "model" are ignored.
- */
-function inferenceEndpointBody(body: unknown): unknown {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
-  // `model` and `options` are the hosted API's (which model, wait_for_model); a local server has one model.
-  const { parameters, options: _options, model: _model, ...rest } = body as Record<string, unknown>;
-  if (parameters === undefined || parameters === null) return rest;
-  if (typeof parameters !== 'object' || Array.isArray(parameters)) return { ...rest, parameters };
-  return { ...rest, ...(parameters as Record<string, unknown>) };
 }
 
 let version: string | null = null;

@@ -200,10 +200,10 @@ test('TEI /predict (softmax over 3 labels, pairs) and POST / equal the text-clas
   t.deepEqual((await post(port, '/predict', { inputs: 'plain text', raw_scores: true })).json, raw);
   errorOf(t, await post(port, '/predict', { inputs: ['a', 'b', 'c'] }), 422, 'validation', /a single input is a string or a pair of two strings, got 3/);
   errorOf(t, await post(port, '/rerank', { query: 'q', texts: ['a'] }), 400, 'backend', /needs a re-ranker .* this model has 3 labels/);
-  // POST / is the served task's Inference API route.
+  // POST / is the served task's Inference Endpoints route: one list per input, also for a single one.
   const root = await post(port, '/', { inputs: 'plain text', parameters: { top_k: null } });
-  t.deepEqual(root.json, want[1]);
-  t.deepEqual(root.json, (await post(port, '/v1/text-classification', { inputs: 'plain text', parameters: { top_k: null } })).json);
+  t.deepEqual(root.json, [want[1]]);
+  t.deepEqual(root.json, [(await post(port, '/v1/text-classification', { inputs: 'plain text', parameters: { top_k: null } })).json]);
 });
 
 test('TEI /rerank: a one-label classifier scores (query, text) pairs like the pipeline, sorted, with return_text', async (t) => {
