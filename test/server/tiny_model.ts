@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { ConvBertForMaskedLM, ConvBertForQuestionAnswering, ConvBertForSequenceClassification, ConvBertModel } from '../../lib/models';
+import { ConvBertForMaskedLM, ConvBertForQuestionAnswering, ConvBertForSequenceClassification, ConvBertForTokenClassification, ConvBertModel } from '../../lib/models';
 import { fixturesDir } from '../helpers/fixtures';
 
 export const TINY_CONFIG = {
@@ -19,7 +19,10 @@ export const TINY_CONFIG = {
   max_position_embeddings: 128,
 };
 
-export type TinyHead = 'masked_lm' | 'sequence_classification' | 'question_answering' | 'base';
+export type TinyHead = 'masked_lm' | 'sequence_classification' | 'question_answering' | 'token_classification' | 'base';
+
+/** The token-classification head's BIO tags. */
+export const TINY_NER_LABELS = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC'];
 
 /** Writes the model folder and returns its path; remove it with fs.rmSync(dir, {recursive: true}). */
 export async function makeTinyModel(head: TinyHead, extra: Record<string, unknown> = {}): Promise<string> {
@@ -32,7 +35,9 @@ export async function makeTinyModel(head: TinyHead, extra: Record<string, unknow
         ? ConvBertForSequenceClassification.fromConfig({ num_labels: 3, id2label: { 0: 'contradiction', 1: 'neutral', 2: 'entailment' }, label2id: { contradiction: 0, neutral: 1, entailment: 2 }, ...cfg }, { seed: 12 })
         : head === 'question_answering'
           ? ConvBertForQuestionAnswering.fromConfig(cfg, { seed: 14 })
-          : ConvBertModel.fromConfig(cfg, { seed: 13 });
+          : head === 'token_classification'
+            ? ConvBertForTokenClassification.fromConfig({ num_labels: TINY_NER_LABELS.length, id2label: { ...TINY_NER_LABELS }, label2id: Object.fromEntries(TINY_NER_LABELS.map((l, i) => [l, i])), ...cfg }, { seed: 15 })
+            : ConvBertModel.fromConfig(cfg, { seed: 13 });
   try {
     await m.savePretrained(dir);
   } finally {
