@@ -10,6 +10,7 @@ import * as path from 'path';
 import { ConvBertError } from './errors';
 import { readTextFile, readTextFileSync } from './files';
 import { ACTIVATION_CODES, type EngineSpec, type HeadKind } from './engine_types';
+import { describe, isPlainObject } from './validate';
 
 /** Activation names this library runs (a subset of HF's ACT2FN). */
 export type ActivationName = keyof typeof ACTIVATION_CODES;
@@ -126,28 +127,6 @@ function setOwn(o: Record<string, unknown>, key: string, value: unknown): void {
 
 function hasOwn(o: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, key);
-}
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x);
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (Array.isArray(v)) return `an array ${truncate(JSON.stringify(v))}`;
-  try {
-    return `an object ${truncate(JSON.stringify(v))}`;
-  } catch {
-    return 'an object';
-  }
-}
-
-function truncate(s: string | undefined): string {
-  if (s === undefined) return '';
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {
