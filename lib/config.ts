@@ -7,9 +7,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { ConvBertError } from './errors';
+import { ConvBertError, argError } from './errors';
 import { readTextFile, readTextFileSync } from './files';
 import { ACTIVATION_CODES, type EngineSpec, type HeadKind } from './engine_types';
+import { checkOptionKeys } from './options';
+import { describe, isPlainObject } from './validate';
 
 /** Activation names this library runs (a subset of HF's ACT2FN). */
 export type ActivationName = keyof typeof ACTIVATION_CODES;
@@ -128,28 +130,6 @@ function hasOwn(o: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, key);
 }
 
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x);
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (Array.isArray(v)) return `an array ${truncate(JSON.stringify(v))}`;
-  try {
-    return `an object ${truncate(JSON.stringify(v))}`;
-  } catch {
-    return 'an object';
-  }
-}
-
-function truncate(s: string | undefined): string {
-  if (s === undefined) return '';
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
-
 function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Array.isArray(a) || Array.isArray(b)) {
@@ -219,6 +199,22 @@ function pythonFloatRepr(v: number): string {
 
 function configError(where: string, field: string, message: string): ConvBertError {
   return new ConvBertError(`${where}${field}: ${message}`, 'ERR_CONVBERT_CONFIG');
+}
+
+/** The keys of fromPretrained's options; fromDict takes only `architecture`. */
+const FROM_PRETRAINED_KEYS: readonly string[] = Object.freeze(['overrides', 'architecture']);
+const FROM_DICT_KEYS: readonly string[] = Object.freeze(['architecture']);
+
+/**
+ * A loader's options object: an object with known keys only (a misspelt `{ architecure }`
+ * or a Hub option like `revision`, which only the model loaders take, used to be ignored).
+ * Unknown keys inside config.json itself stay accepted, as HF keeps them.
+ */
+function readConfigOptions(where: string, o: unknown, known: readonly string[]): FromPretrainedOptions {
+  if (o === undefined) return {};
+  if (!isPlainObject(o)) throw argError(`${where}: options: expected an object, got ${describe(o)}`);
+  checkOptionKeys(where, o, known);
+  return o as FromPretrainedOptions;
 }
 
 export interface FromPretrainedOptions {
@@ -430,11 +426,13 @@ export class ConvBertConfig {
 
   /** Parses and validates a config.json object (throws ERR_CONVBERT_CONFIG naming the field). */
   static fromDict(obj: unknown, options: Pick<FromPretrainedOptions, 'architecture'> = {}): ConvBertConfig {
-    return ConvBertConfig.parse(obj, 'config: ', options.architecture);
+    const o = readConfigOptions('ConvBertConfig.fromDict', options, FROM_DICT_KEYS);
+    return ConvBertConfig.parse(obj, 'config: ', o.architecture);
   }
 
   /** Reads `dir/config.json` (or the file itself), like HF's ConvBertConfig.from_pretrained. */
   static async fromPretrained(dirOrFile: string, options: FromPretrainedOptions = {}): Promise<ConvBertConfig> {
+    const o = readConfigOptions('ConvBertConfig.fromPretrained', options, FROM_PRETRAINED_KEYS);
     const file = await resolveConfigPath(dirOrFile);
     let text: string;
     try {
@@ -442,10 +440,11 @@ export class ConvBertConfig {
     } catch (e) {
       throw readError(file, e);
     }
-    return ConvBertConfig.fromText(text, file, options);
+    return ConvBertConfig.fromText(text, file, o, 'ConvBertConfig.fromPretrained');
   }
 
   static fromPretrainedSync(dirOrFile: string, options: FromPretrainedOptions = {}): ConvBertConfig {
+    const o = readConfigOptions('ConvBertConfig.fromPretrainedSync', options, FROM_PRETRAINED_KEYS);
     const file = resolveConfigPathSync(dirOrFile);
     let text: string;
     try {
@@ -453,10 +452,10 @@ export class ConvBertConfig {
     } catch (e) {
       throw readError(file, e);
     }
-    return ConvBertConfig.fromText(text, file, options);
+    return ConvBertConfig.fromText(text, file, o, 'ConvBertConfig.fromPretrainedSync');
   }
 
-  private static fromText(text: string, file: string, options: FromPretrainedOptions): ConvBertConfig {
+  private static fromText(text: string, file: string, options: FromPretrainedOptions, fn: string): ConvBertConfig {
     let obj: unknown;
     try {
       obj = JSON.parse(text);
@@ -464,7 +463,7 @@ export class ConvBertConfig {
       throw new ConvBertError(`${file}: not valid JSON (${(e as Error).message})`, 'ERR_CONVBERT_CONFIG', { cause: e });
     }
     if (options.overrides !== undefined) {
-      if (!isPlainObject(options.overrides)) throw new ConvBertError('fromPretrained: overrides must be an object', 'ERR_CONVBERT_ARG');
+      if (!isPlainObject(options.overrides)) throw argError(`${fn}: options.overrides: expected an object of config values, got ${describe(options.overrides)}`);
       if (isPlainObject(obj)) obj = { ...obj, ...options.overrides };
     }
     return ConvBertConfig.parse(obj, `${file}: `, options.architecture);

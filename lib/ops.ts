@@ -7,7 +7,9 @@
 // (native/binding/ops_public.cc); the CPU path is lightconv_cpu, the CUDA one lightconv.cu.
 import { ConvBertError, argError, dtypeError, shapeError } from './errors';
 import { native } from './native';
+import { checkOptionKeys } from './options';
 import { Tensor, bufferProblem } from './tensor';
+import { boolOption, describe, isPlainObject } from './validate';
 
 /**
  * Where the taps sit relative to the output position:
@@ -59,17 +61,10 @@ interface OpsAddon {
   lightconvRunSync(req: Prepared['req']): void;
 }
 
-const OPTION_KEYS = new Set(['padding', 'weightSoftmax', 'bias', 'device']);
+const OPTION_KEYS: readonly string[] = ['padding', 'weightSoftmax', 'bias', 'device'];
 
 function show(dims: readonly number[]): string {
   return `[${dims.join(', ')}]`;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
-  return typeof v === 'object' ? `an object (${(v as object).constructor?.name ?? 'no prototype'})` : `${typeof v} ${String(v)}`;
 }
 
 function float32Tensor(fn: string, name: string, v: unknown): Tensor<'float32'> {
@@ -89,13 +84,9 @@ function parseDevice(fn: string, d: unknown): number {
 }
 
 function prepare(fn: string, x: unknown, weight: unknown, options: ConvOpOptions | undefined, dynamic: boolean): Prepared {
-  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
-    throw argError(`${fn}: options must be an object, got ${describe(options)}`);
-  }
+  if (options !== undefined && !isPlainObject(options)) throw argError(`${fn}: options must be an object, got ${describe(options)}`);
   const o = options ?? {};
-  for (const k of Object.keys(o)) {
-    if (!OPTION_KEYS.has(k)) throw argError(`${fn}: options.${k} is not an option; expected padding, weightSoftmax, bias or device`);
-  }
+  checkOptionKeys(`${fn}: options`, o, OPTION_KEYS);
   const xt = float32Tensor(fn, 'x', x);
   if (xt.dims.length !== 3) throw shapeError(`${fn}: x: expected dims [B, T, C], got ${show(xt.dims)}`);
   const [B, T, C] = xt.dims;
@@ -123,9 +114,8 @@ function prepare(fn: string, x: unknown, weight: unknown, options: ConvOpOptions
   if (padding === 'both') padding_l = Math.floor((K - 1) / 2);
   else if (padding === 'left') padding_l = K - 1;
   else if (typeof padding === 'number' && Number.isInteger(padding) && padding >= 0 && padding < K) padding_l = padding;
-  else throw argError(`${fn}: options.padding: expected 'both', 'left' or an integer in [0, ${K}) (K = ${K}), got ${JSON.stringify(padding) ?? String(padding)}`);
-  const ws = o.weightSoftmax ?? true;
-  if (typeof ws !== 'boolean') throw argError(`${fn}: options.weightSoftmax: expected a boolean, got ${describe(ws)}`);
+  else throw argError(`${fn}: options.padding: expected 'both', 'left' or an integer in [0, ${K}) (K = ${K}), got ${describe(padding)}`);
+  const ws = boolOption(`${fn}: options.weightSoftmax`, o.weightSoftmax ?? undefined, true);
   let bias: Float32Array | null = null;
   if (o.bias !== undefined && o.bias !== null) {
     const bt = float32Tensor(fn, 'options.bias', o.bias);

@@ -8,11 +8,12 @@
 // sequence axes; position_ids are arange(L) unless `positionIds: true` adds an input.
 import * as fs from 'fs';
 
-import { ARCHITECTURE_HEADS, isConvBertArchitecture } from '../config';
+import { ARCHITECTURE_HEADS, ConvBertConfig, isConvBertArchitecture, type ConvBertArchitecture } from '../config';
 import { ConvBertError, argError } from '../errors';
-import type { HeadKind } from '../engine_types';
-import { trunkLayout, type LayoutConfig } from '../models/layout';
+import { ACTIVATION_CODES, type HeadKind } from '../engine_types';
+import { BASE_PREFIX, TIED_HEAD_KEY, WORD_EMBEDDINGS_KEY, headLayout, trunkLayout, type ParamSpec } from '../models/layout';
 import { Tensor } from '../tensor';
+import { describe, isPlainObject } from '../validate';
 import { GraphBuilder, attr } from './graph';
 import { encodeModel, type ValueInfoSpec } from './onnx_proto';
 
@@ -96,10 +97,6 @@ export const DEFAULT_OPSET = 17;
 const PROTOBUF_LIMIT = 2 ** 31;
 const F32_MIN = -3.4028234663852886e38; // torch.finfo(torch.float32).min
 
-function configError(msg: string): ConvBertError {
-  return new ConvBertError(`exportOnnx: config.${msg}`, 'ERR_CONVBERT_CONFIG');
-}
-
 function weightsErr(msg: string): ConvBertError {
   return new ConvBertError(`exportOnnx: ${msg}`, 'ERR_CONVBERT_WEIGHTS');
 }
@@ -123,92 +120,52 @@ interface Geometry {
   eps: number;
   act: string;
   tie: boolean;
+  numLabels: number;
   summaryType: string;
   summaryUseProj: boolean;
   summaryAct: string | null;
 }
 
-function field(c: ConvBertConfigLike, key: string): unknown {
-  return c[key];
-}
-
-function posInt(c: ConvBertConfigLike, key: string, dflt: number, min = 1): number {
-  const v = field(c, key);
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-    throw configError(`${key}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function readGeometry(cfg: ConvBertConfigLike): Geometry {
-  const hidden = posInt(cfg, 'hidden_size', 768);
-  const heads = posInt(cfg, 'num_attention_heads', 12);
-  const headRatio = posInt(cfg, 'head_ratio', 2);
-  const sa = Math.max(1, Math.floor(heads / headRatio));
-  if (hidden % sa !== 0) throw configError(`hidden_size: ${hidden} is not a multiple of the ${sa} attention heads (HF raises too)`);
-  const headDim = Math.floor(hidden / sa / 2);
-  if (2 * sa * headDim !== hidden) {
-    throw configError(`hidden_size: ${hidden} != 2 * ${sa} heads * head_dim ${headDim}; transformers cannot run this config either`);
-  }
-  const k = posInt(cfg, 'conv_kernel_size', 9);
-  if (k % 2 === 0) throw configError(`conv_kernel_size: must be odd (transformers fails on even kernels), got ${k}`);
-  const inter = posInt(cfg, 'intermediate_size', 3072);
-  const groups = posInt(cfg, 'num_groups', 1);
-  if (hidden % groups !== 0 || inter % groups !== 0) {
-    throw configError(`num_groups: ${groups} must divide hidden_size ${hidden} and intermediate_size ${inter}`);
-  }
-  const epsRaw = field(cfg, 'layer_norm_eps');
-  const eps = epsRaw === undefined || epsRaw === null ? 1e-12 : epsRaw;
-  if (typeof eps !== 'number' || !(eps >= 0)) throw configError(`layer_norm_eps: expected a number >= 0, got ${JSON.stringify(epsRaw)}`);
-  const act = field(cfg, 'hidden_act') ?? 'gelu';
-  if (typeof act !== 'string') throw configError(`hidden_act: expected a string, got ${JSON.stringify(act)}`);
-  checkActivation(act, 'hidden_act');
-  const summaryAct = field(cfg, 'summary_activation');
-  if (summaryAct !== undefined && summaryAct !== null && typeof summaryAct !== 'string') {
-    throw configError(`summary_activation: expected a string or null, got ${JSON.stringify(summaryAct)}`);
-  }
-  const summaryType = field(cfg, 'summary_type') ?? 'last';
-  if (typeof summaryType !== 'string' || !['last', 'first', 'mean', 'cls_index'].includes(summaryType)) {
-    throw configError(`summary_type: expected last, first, mean or cls_index, got ${JSON.stringify(summaryType)}`);
-  }
+/**
+ * The graph's sizes in short names, all read from a validated ConvBertConfig (its getters
+ * give HF's head split), so the export knows no default or rule of its own.
+ */
+function geometryOf(cfg: ConvBertConfig): Geometry {
   return {
-    vocab: posInt(cfg, 'vocab_size', 30522),
-    hidden,
-    emb: posInt(cfg, 'embedding_size', 768),
-    layers: posInt(cfg, 'num_hidden_layers', 12),
-    sa,
-    headDim,
-    allHead: sa * headDim,
-    inter,
-    k,
-    groups,
-    maxPos: posInt(cfg, 'max_position_embeddings', 512),
-    typeVocab: posInt(cfg, 'type_vocab_size', 2),
-    eps,
-    act,
-    tie: field(cfg, 'tie_word_embeddings') !== false,
-    summaryType,
-    summaryUseProj: field(cfg, 'summary_use_proj') === true,
-    summaryAct: typeof summaryAct === 'string' ? summaryAct : null,
+    vocab: cfg.vocab_size,
+    hidden: cfg.hidden_size,
+    emb: cfg.embedding_size,
+    layers: cfg.num_hidden_layers,
+    sa: cfg.saHeads,
+    headDim: cfg.headDim,
+    allHead: cfg.saHeads * cfg.headDim,
+    inter: cfg.intermediate_size,
+    k: cfg.conv_kernel_size,
+    groups: cfg.num_groups,
+    maxPos: cfg.max_position_embeddings,
+    typeVocab: cfg.type_vocab_size,
+    eps: cfg.layer_norm_eps,
+    act: cfg.hidden_act,
+    tie: cfg.tie_word_embeddings,
+    numLabels: cfg.num_labels,
+    summaryType: cfg.summaryType,
+    summaryUseProj: cfg.summaryUseProj,
+    summaryAct: cfg.summaryActivation,
   };
 }
 
-/** The geometry in the parameter table's terms (layout.ts sizes every trunk weight from it). */
-function layoutOf(geo: Geometry): LayoutConfig {
-  return {
-    vocab_size: geo.vocab,
-    hidden_size: geo.hidden,
-    embedding_size: geo.emb,
-    num_hidden_layers: geo.layers,
-    intermediate_size: geo.inter,
-    conv_kernel_size: geo.k,
-    num_groups: geo.groups,
-    max_position_embeddings: geo.maxPos,
-    type_vocab_size: geo.typeVocab,
-    saHeads: geo.sa,
-    headDim: geo.headDim,
-  };
+/** The ConvBERT class that runs `head` (the inverse of ARCHITECTURE_HEADS). */
+function architectureOf(head: OnnxHead): ConvBertArchitecture {
+  return (Object.keys(ARCHITECTURE_HEADS) as ConvBertArchitecture[]).find((a) => ARCHITECTURE_HEADS[a] === head)!;
+}
+
+/**
+ * The source's config as a ConvBertConfig: one as it is (resolveSource re-validates it for
+ * the head), anything else through fromDict (HF field names and defaults, ERR_CONVBERT_CONFIG
+ * naming the field).
+ */
+function configOf(config: unknown): ConvBertConfig {
+  return config instanceof ConvBertConfig ? config : ConvBertConfig.fromDict(config);
 }
 
 // ---------------------------------------------------------------------------
@@ -216,7 +173,7 @@ function layoutOf(geo: Geometry): LayoutConfig {
 
 class Weights {
   private readonly map: ReadonlyMap<string, Tensor>;
-  private readonly trunkShapes = new Map<string, readonly number[]>();
+  private readonly shapes = new Map<string, readonly number[]>();
 
   constructor(w: WeightsLike) {
     if (w instanceof Map) this.map = w;
@@ -228,31 +185,27 @@ class Weights {
     return this.map.has(key);
   }
 
-  /** Takes the trunk's shapes from the parameter table (layout.ts) for this geometry. */
-  useLayout(c: LayoutConfig): void {
-    for (const p of trunkLayout(c)) this.trunkShapes.set(p.key, p.shape);
+  /** Takes every shape from the parameter table (layout.ts: trunkLayout + headLayout) for this config. */
+  useLayout(params: readonly ParamSpec[]): void {
+    for (const p of params) this.shapes.set(p.key, p.shape);
   }
 
-  /** The HF shape of trunk weight `key`, from the parameter table. */
+  /** The HF shape of weight `key` (trunk keys without the prefix), from the parameter table. */
   shape(key: string): readonly number[] {
-    const d = this.trunkShapes.get(key);
+    const d = this.shapes.get(key);
     if (!d) throw new ConvBertError(`exportOnnx: ${key} is not in the model's parameter table`, 'ERR_CONVBERT_INTERNAL');
     return d;
   }
 
   /** A trunk weight in its table shape, found with or without the `convbert.` prefix. */
   trunk(key: string): Float32Array {
-    const t = this.map.get(`convbert.${key}`) ?? this.map.get(key);
-    return this.check(t, `convbert.${key}`, this.shape(key));
+    const t = this.map.get(`${BASE_PREFIX}${key}`) ?? this.map.get(key);
+    return this.check(t, `${BASE_PREFIX}${key}`, this.shape(key));
   }
 
-  head(key: string, dims: readonly number[]): Float32Array {
-    return this.check(this.map.get(key), key, dims);
-  }
-
-  /** Dims of a head weight, or undefined when absent. */
-  dims(key: string): readonly number[] | undefined {
-    return this.map.get(key)?.dims;
+  /** A head weight in its table shape. */
+  head(key: string): Float32Array {
+    return this.check(this.map.get(key), key, this.shape(key));
   }
 
   private check(t: Tensor | undefined, key: string, dims: readonly number[]): Float32Array {
@@ -290,33 +243,7 @@ function transpose2d(a: Float32Array, rows: number, cols: number): Float32Array 
 // Activations (HF ACT2FN), decomposed into standard ops
 
 /** @internal The hidden_act / summary_activation names the export knows (HF ACT2FN). */
-export const ACTIVATIONS: ReadonlySet<string> = new Set([
-  'linear',
-  'gelu',
-  'gelu_python',
-  'gelu_new',
-  'gelu_fast',
-  'gelu_pytorch_tanh',
-  'gelu_accurate',
-  'quick_gelu',
-  'relu',
-  'relu6',
-  'relu2',
-  'silu',
-  'swish',
-  'sigmoid',
-  'tanh',
-  'mish',
-  'gelu_10',
-  'laplace',
-  'leaky_relu',
-]);
-
-function checkActivation(name: string, what: string): void {
-  if (!ACTIVATIONS.has(name)) {
-    throw new ConvBertError(`exportOnnx: config.${what}: ${JSON.stringify(name)} is not an activation this export knows`, 'ERR_CONVBERT_UNSUPPORTED');
-  }
-}
+export const ACTIVATIONS: ReadonlySet<string> = new Set(Object.keys(ACTIVATION_CODES));
 
 /** @internal HF activation `name` applied to value `x` (exported for the activation tests). */
 export function activation(g: GraphBuilder, x: string, name: string, at: string): string {
@@ -418,9 +345,9 @@ function weightMatMul(c: Ctx, x: string, name: string, w: Float32Array, dims: re
 
 /** nn.Linear: x @ W^T + b, with W stored transposed as (in, out). `get` picks trunk or head weights. */
 function linear(c: Ctx, x: string, prefix: string, inDim: number, outDim: number, trunk: boolean): string {
-  const get = (k: string, d: number[]): Float32Array => (trunk ? c.w.trunk(k) : c.w.head(k, d));
-  const wt = transpose2d(get(`${prefix}.weight`, [outDim, inDim]), outDim, inDim);
-  const b = c.g.float(`${prefix}.bias`, get(`${prefix}.bias`, [outDim]), [outDim]);
+  const get = (k: string): Float32Array => (trunk ? c.w.trunk(k) : c.w.head(k));
+  const wt = transpose2d(get(`${prefix}.weight`), outDim, inDim);
+  const b = c.g.float(`${prefix}.bias`, get(`${prefix}.bias`), [outDim]);
   return c.g.op('Add', [weightMatMul(c, x, `${prefix}.weight_t`, wt, [inDim, outDim], prefix), b], prefix);
 }
 
@@ -442,7 +369,7 @@ function groupedLinear(c: Ctx, x: string, prefix: string, inDim: number, outDim:
 
 function layerNorm(c: Ctx, x: string, prefix: string, dim: number, trunk: boolean): string {
   const { g } = c;
-  const get = (k: string): Float32Array => (trunk ? c.w.trunk(k) : c.w.head(k, [dim]));
+  const get = (k: string): Float32Array => (trunk ? c.w.trunk(k) : c.w.head(k));
   const gamma = g.float(`${prefix}.weight`, get(`${prefix}.weight`), [dim]);
   const beta = g.float(`${prefix}.bias`, get(`${prefix}.bias`), [dim]);
   if (c.opset >= 17) {
@@ -546,8 +473,8 @@ function buildGraph(c: Ctx, head: OnnxHead, positionIds: boolean): Built {
   const tt = flat('token_type_ids');
 
   // Embeddings: word + position + token_type, LayerNorm, then embeddings_project when E != C.
-  const wordW = c.w.trunk('embeddings.word_embeddings.weight');
-  const word = g.float('embeddings.word_embeddings.weight', wordW, [geo.vocab, E]);
+  const wordW = c.w.trunk(WORD_EMBEDDINGS_KEY);
+  const word = g.float(WORD_EMBEDDINGS_KEY, wordW, [geo.vocab, E]);
   const pos = g.float('embeddings.position_embeddings.weight', c.w.trunk('embeddings.position_embeddings.weight'), [geo.maxPos, E]);
   const typ = g.float('embeddings.token_type_embeddings.weight', c.w.trunk('embeddings.token_type_embeddings.weight'), [geo.typeVocab, E]);
   const seqLen = g.op('Gather', [g.op('Shape', [ids], 'seq'), g.i64([1], [])], 'seq', { axis: attr.i(0) }); // scalar L
@@ -582,27 +509,27 @@ function buildGraph(c: Ctx, head: OnnxHead, positionIds: boolean): Built {
       // ConvBertGeneratorPredictions always uses exact (erf) GELU, whatever hidden_act says.
       const ln = layerNorm(c, activation(g, d, 'gelu', 'generator_predictions'), 'generator_predictions.LayerNorm', E, false);
       let lmW: Float32Array;
-      if (c.w.has('generator_lm_head.weight')) lmW = c.w.head('generator_lm_head.weight', [geo.vocab, E]);
-      else if (geo.tie) lmW = wordW;
-      else throw weightsErr('weights: missing generator_lm_head.weight (tie_word_embeddings is false)');
+      // A tied checkpoint may leave the LM weight out: it is the word-embedding matrix then.
+      if (c.w.has(TIED_HEAD_KEY) || !geo.tie) lmW = c.w.head(TIED_HEAD_KEY);
+      else lmW = wordW;
       const wt = transpose2d(lmW, geo.vocab, E);
-      const b = g.float('generator_lm_head.bias', c.w.head('generator_lm_head.bias', [geo.vocab]), [geo.vocab]);
+      const b = g.float('generator_lm_head.bias', c.w.head('generator_lm_head.bias'), [geo.vocab]);
       const logits = g.op('Add', [weightMatMul(c, ln, 'generator_lm_head.weight_t', wt, [E, geo.vocab], 'generator_lm_head'), b], 'generator_lm_head');
       return { inputs, outputs: [out('logits', logits, [BATCH, SEQ, geo.vocab])] };
     }
     case 'sequence_classification': {
-      const n = labelsOf(c, 'classifier.out_proj.weight');
+      const n = geo.numLabels;
       const first = g.op('Gather', [h, g.i64([0], [])], 'classifier', { axis: attr.i(1) }); // (B, C): token 0
       const d = activation(g, linear(c, first, 'classifier.dense', C, C, false), geo.act, 'classifier');
       const logits = linear(c, d, 'classifier.out_proj', C, n, false);
       return { inputs, outputs: [out('logits', logits, [BATCH, n])] };
     }
     case 'token_classification': {
-      const n = labelsOf(c, 'classifier.weight');
+      const n = geo.numLabels;
       return { inputs, outputs: [out('logits', linear(c, h, 'classifier', C, n, false), [BATCH, SEQ, n])] };
     }
     case 'question_answering': {
-      const qa = linear(c, h, 'qa_outputs', C, 2, false); // (B, L, 2)
+      const qa = linear(c, h, 'qa_outputs', C, geo.numLabels, false); // (B, L, 2): the config checks num_labels == 2
       const start = g.op('Gather', [qa, g.i64([0], [])], 'qa_outputs', { axis: attr.i(-1) });
       const end = g.op('Gather', [qa, g.i64([1], [])], 'qa_outputs', { axis: attr.i(-1) });
       return { inputs, outputs: [out('start_logits', start, [BATCH, SEQ]), out('end_logits', end, [BATCH, SEQ])] };
@@ -620,14 +547,9 @@ function buildGraph(c: Ctx, head: OnnxHead, positionIds: boolean): Built {
         const idx = geo.summaryType === 'first' ? 0 : -1;
         pooled = g.op('Gather', [h, g.i64([idx], [])], 'sequence_summary', { axis: attr.i(1) });
       }
-      if (geo.summaryUseProj) {
-        const dims = c.w.dims('sequence_summary.summary.weight');
-        if (!dims || dims.length !== 2) throw weightsErr('weights: missing sequence_summary.summary.weight (summary_use_proj is true)');
-        pooled = linear(c, pooled, 'sequence_summary.summary', C, dims[0], false);
-        if (dims[0] !== C) throw new ConvBertError('exportOnnx: summary_proj_to_labels with num_labels != 1 cannot feed classifier(hidden, 1)', 'ERR_CONVBERT_UNSUPPORTED');
-      }
+      // The config checked that the projection keeps hidden_size features (classifier is Linear(hidden, 1)).
+      if (geo.summaryUseProj) pooled = linear(c, pooled, 'sequence_summary.summary', C, C, false);
       if (geo.summaryAct) {
-        checkActivation(geo.summaryAct, 'summary_activation');
         pooled = activation(g, pooled, geo.summaryAct, 'sequence_summary');
       }
       const logit = linear(c, pooled, 'classifier', C, 1, false); // (B * C, 1)
@@ -638,22 +560,26 @@ function buildGraph(c: Ctx, head: OnnxHead, positionIds: boolean): Built {
   }
 }
 
-function labelsOf(c: Ctx, key: string): number {
-  const d = c.w.dims(key);
-  if (!d || d.length !== 2 || d[0] < 1) throw weightsErr(`weights: missing ${key} (expected dims [num_labels, ${c.geo.hidden}])`);
-  return d[0];
-}
-
 // ---------------------------------------------------------------------------
 // Entry points
 
-function headFromWeights(w: Weights): OnnxHead | undefined {
-  if (w.has('generator_lm_head.bias') || w.has('generator_predictions.dense.weight')) return 'masked_lm';
-  if (w.has('classifier.out_proj.weight')) return 'sequence_classification';
-  if (w.has('qa_outputs.weight')) return 'question_answering';
-  if (w.has('sequence_summary.summary.weight')) return 'multiple_choice';
-  if (w.has('classifier.weight')) return 'token_classification';
-  return undefined;
+/**
+ * The head whose parameters (headLayout) the weights hold most of; ties go to the earlier
+ * head in ONNX_HEADS (token classification before a multiple choice without projection:
+ * both are a bare `classifier`). A head only partly present is still chosen, so its
+ * missing weights are reported rather than the head being dropped.
+ */
+function headFromWeights(w: Weights, cfg: ConvBertConfig): OnnxHead | undefined {
+  let best: OnnxHead | undefined;
+  let bestCount = 0;
+  for (const kind of ONNX_HEADS) {
+    const count = headLayout(kind, cfg).filter((p) => w.has(p.key)).length;
+    if (count > bestCount) {
+      best = kind;
+      bestCount = count;
+    }
+  }
+  return best;
 }
 
 function isHead(x: unknown): x is OnnxHead {
@@ -663,10 +589,12 @@ function isHead(x: unknown): x is OnnxHead {
 async function resolveSource(
   source: OnnxExportSource | OnnxExportModelLike,
   options: OnnxExportOptions,
-): Promise<{ config: ConvBertConfigLike; weights: Weights; head: OnnxHead }> {
+): Promise<{ config: ConvBertConfig; weights: Weights; head: OnnxHead }> {
   if (!source || typeof source !== 'object') throw argError('exportOnnx: source must be a model or { config, weights, head }');
-  const config = source.config as ConvBertConfigLike;
-  if (!config || typeof config !== 'object') throw argError('exportOnnx: source.config must be a config object with HF field names');
+  if (!isPlainObject(source.config) && !(source.config instanceof ConvBertConfig)) {
+    throw argError(`exportOnnx: source.config: expected a ConvBertConfig or a config object with HF field names, got ${describe(source.config)}`);
+  }
+  const config = configOf(source.config);
   let weights: Weights;
   let head: unknown = options.head;
   if (typeof (source as OnnxExportModelLike).stateDict === 'function') {
@@ -679,11 +607,13 @@ async function resolveSource(
     throw argError('exportOnnx: source must have weights (a Map of Tensors) or a stateDict() method');
   }
   if (head === undefined) {
-    const arch = Array.isArray(config.architectures) ? config.architectures[0] : undefined;
+    const arch = config.architectures?.[0];
     // Only the ConvBERT classes count: an inherited key such as 'constructor' is not an architecture.
-    head = (isConvBertArchitecture(arch) ? ARCHITECTURE_HEADS[arch] : undefined) ?? headFromWeights(weights) ?? 'none';
+    head = (isConvBertArchitecture(arch) ? ARCHITECTURE_HEADS[arch] : undefined) ?? headFromWeights(weights, config) ?? 'none';
   }
-  if (!isHead(head)) throw argError(`exportOnnx: head must be one of ${ONNX_HEADS.join(', ')}, got ${JSON.stringify(head)}`);
+  if (!isHead(head)) throw argError(`exportOnnx: head must be one of ${ONNX_HEADS.join(', ')}, got ${describe(head)}`);
+  // What the head's class needs of the config (qa: 2 labels; multiple choice: its summary settings).
+  config.validate(architectureOf(head), 'config: ');
   return { config, weights, head };
 }
 
@@ -739,8 +669,8 @@ interface Encoded {
 async function encode(source: OnnxExportSource | OnnxExportModelLike, options: OnnxExportOptions): Promise<Encoded> {
   const { opset, positionIds, int8, qmax } = checkOptions(options);
   const { config, weights, head } = await resolveSource(source, options);
-  const geo = readGeometry(config);
-  weights.useLayout(layoutOf(geo));
+  const geo = geometryOf(config);
+  weights.useLayout([...trunkLayout(config), ...headLayout(head, config)]);
   const g = new GraphBuilder();
   const c: Ctx = { g, w: weights, geo, opset, int8, qmax };
   const built = buildGraph(c, head, positionIds);

@@ -14,11 +14,12 @@ import { attachBatching, groupByLength, type BatchingOptions } from '../batching
 import { ConvBertConfig } from '../config';
 import { resolveModelPath, type HubOptions } from '../hub';
 import { type ConvBertPreTrainedModel, type ModelDevice, type PretrainedDtype } from '../models/base';
-import { HUB_OPTION_ALIASES, closestName, normalizeAliases, type TransformersJsHubOptions } from '../options';
+import { HUB_OPTION_ALIASES, checkOptionKeys, normalizeAliases, type TransformersJsHubOptions } from '../options';
 import { Tensor } from '../tensor';
 import { ConvBertTokenizer } from '../tokenizer/convbert';
 import { ConvBertTokenizerFast } from '../tokenizer/fast';
 import { type PreTrainedTokenizerBase } from '../tokenizer/base';
+import { describe, enumOption, intOption, isPlainObject } from '../validate';
 
 /** Options of pipeline(): where the files come from and how batches run. */
 export interface PipelineOptions extends TransformersJsHubOptions {
@@ -146,46 +147,12 @@ export type RowOutput = Record<string, Tensor<'float32'>>;
 
 const DEFAULT_BATCH_SIZE = 8;
 
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
-  return typeof v;
-}
-
-/** Checks an integer option in [lo, hi]; undefined gives the default. */
-export function intOption(name: string, v: unknown, dflt: number, lo: number, hi = Number.MAX_SAFE_INTEGER): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < lo || v > hi) {
-    throw argError(`${name}: expected an integer in [${lo}, ${hi === Number.MAX_SAFE_INTEGER ? 'inf' : hi}], got ${typeof v === 'number' ? v : describe(v)}`);
-  }
-  return v;
-}
-
-export function boolOption(name: string, v: unknown, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw argError(`${name}: expected a boolean, got ${describe(v)}`);
-  return v;
-}
-
-export function enumOption<T extends string>(name: string, v: unknown, allowed: readonly T[], dflt: T): T {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'string' || !allowed.includes(v as T)) {
-    throw argError(`${name}: expected one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(v)}`);
-  }
-  return v as T;
-}
-
 /** Rejects option keys the call does not know, naming them. */
 export function checkKeys(what: string, o: unknown, known: readonly string[]): Record<string, unknown> {
   if (o === undefined || o === null) return {};
-  if (typeof o !== 'object' || Array.isArray(o)) throw argError(`${what}: expected an options object, got ${describe(o)}`);
-  for (const k of Object.keys(o)) {
-    if (known.includes(k)) continue;
-    const near = closestName(k, known);
-    throw argError(`${what}: unknown option '${k}'; ${near ? `did you mean '${near}'? ` : ''}expected some of ${known.join(', ')}`);
-  }
-  return o as Record<string, unknown>;
+  if (!isPlainObject(o)) throw argError(`${what}: expected an options object, got ${describe(o)}`);
+  checkOptionKeys(what, o, known);
+  return o;
 }
 
 /** One input or an array of them; returns the list and whether the caller gave an array. */
@@ -278,7 +245,7 @@ const PIPELINE_OPTION_KEYS: readonly string[] = [
 export function checkPipelineOptions(o: unknown): PipelineOptions {
   const r = normalizeAliases('options', checkKeys('options', o, PIPELINE_OPTION_KEYS));
   if (r.limits !== undefined) checkLimits('options.limits', r.limits);
-  if (r.batching !== undefined && (r.batching === null || typeof r.batching !== 'object' || Array.isArray(r.batching))) {
+  if (r.batching !== undefined && !isPlainObject(r.batching)) {
     throw argError(`options.batching: expected an object like { maxBatchSize, maxWaitMs, maxTokens }, got ${describe(r.batching)}`);
   }
   enumOption('options.tokenizer', r.tokenizer, ['fast', 'slow'], 'fast');
@@ -287,7 +254,7 @@ export function checkPipelineOptions(o: unknown): PipelineOptions {
     if (r[k] !== undefined && typeof r[k] !== 'string') throw argError(`options.${k}: expected a string, got ${describe(r[k])}`);
   }
   if (r.localFilesOnly !== undefined && typeof r.localFilesOnly !== 'boolean') throw argError(`options.localFilesOnly: expected a boolean, got ${describe(r.localFilesOnly)}`);
-  if (r.hub !== undefined && (r.hub === null || typeof r.hub !== 'object' || Array.isArray(r.hub))) {
+  if (r.hub !== undefined && !isPlainObject(r.hub)) {
     throw argError(`options.hub: expected an object of Hub settings, got ${describe(r.hub)}`);
   }
   // A misspelt Hub setting (`{ hub: { tokn } }`) used to be ignored like a misspelt option.

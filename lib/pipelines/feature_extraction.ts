@@ -6,7 +6,8 @@
 // zero-filled after their own length (every text still ran alone, unpadded).
 import { type ConvBertModel } from '../models/convbert';
 import { Tensor } from '../tensor';
-import { asBatch, boolOption, checkKeys, checkText, encodeRows, enumOption, type PipelineCore } from './base';
+import { asBatch, checkKeys, checkText, encodeRows, type PipelineCore } from './base';
+import { boolOption, enumOption } from '../validate';
 
 export type Pooling = 'none' | 'cls' | 'mean';
 

@@ -9,7 +9,8 @@ import { setImmediate as nextTurn } from 'timers/promises';
 
 import { argError } from '../errors';
 import { type ConvBertForMaskedLM } from '../models/heads/masked_lm';
-import { asBatch, checkAtMost, checkKeys, checkText, describe, encodeRows, intOption, limitError, type PipelineCore } from './base';
+import { asBatch, checkAtMost, checkKeys, checkText, encodeRows, limitError, type PipelineCore } from './base';
+import { describe, intOption } from '../validate';
 import { softmaxInto, topk } from './math';
 
 export interface FillMaskOptions {

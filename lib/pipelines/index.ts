@@ -13,7 +13,8 @@ import { ConvBertForSequenceClassification } from '../models/heads/sequence_clas
 import { ConvBertForTokenClassification } from '../models/heads/token_classification';
 import { type Tensor } from '../tensor';
 import { type PreTrainedTokenizerBase } from '../tokenizer/base';
-import { PipelineCore, checkPipelineOptions, describe, loadParts, type PipelineOptions } from './base';
+import { PipelineCore, checkPipelineOptions, loadParts, type PipelineOptions } from './base';
+import { describe } from '../validate';
 import { runFeatureExtraction, type FeatureExtractionOptions } from './feature_extraction';
 import { runFillMask, type FillMaskOptions, type FillMaskOutput } from './fill_mask';
 import { runMultipleChoice, type MultipleChoiceInput, type MultipleChoiceResult } from './multiple_choice';

@@ -6,7 +6,8 @@
 // Every choice is a model row, counted against limits.maxRows.
 import { argError } from '../errors';
 import { type ConvBertForMultipleChoice } from '../models/heads/multiple_choice';
-import { asBatch, checkKeys, describe, encodeRows, type PipelineCore } from './base';
+import { asBatch, checkKeys, encodeRows, type PipelineCore } from './base';
+import { describe, isPlainObject } from '../validate';
 import { argmax, softmax } from './math';
 
 export interface MultipleChoiceInput {
@@ -22,7 +23,7 @@ export interface MultipleChoiceResult {
 }
 
 function checkInput(v: unknown, name: string): MultipleChoiceInput {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw argError(`${name}: expected {question, choices}, got ${describe(v)}`);
+  if (!isPlainObject(v)) throw argError(`${name}: expected {question, choices}, got ${describe(v)}`);
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) if (k !== 'question' && k !== 'choices') throw argError(`${name}: unknown key '${k}'; expected question, choices`);
   if (typeof o.question !== 'string') throw argError(`${name}.question: expected a string, got ${describe(o.question)}`);

@@ -10,7 +10,8 @@
 // counts, before any is built) against limits.maxRows.
 import { argError } from '../errors';
 import { type ConvBertForQuestionAnswering } from '../models/heads/question_answering';
-import { asBatch, boolOption, checkAtMost, checkKeys, describe, intOption, type PipelineCore, type Row } from './base';
+import { asBatch, checkAtMost, checkKeys, type PipelineCore, type Row } from './base';
+import { boolOption, describe, intOption, isPlainObject } from '../validate';
 import { softmax, topk } from './math';
 
 export interface QuestionAnsweringOptions {
@@ -48,7 +49,7 @@ interface Window extends Row {
 }
 
 function checkInput(v: unknown, name: string): QuestionAnsweringInput {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw argError(`${name}: expected {question, context}, got ${describe(v)}`);
+  if (!isPlainObject(v)) throw argError(`${name}: expected {question, context}, got ${describe(v)}`);
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) if (k !== 'question' && k !== 'context') throw argError(`${name}: unknown key '${k}'; expected question, context`);
   if (typeof o.question !== 'string') throw argError(`${name}.question: expected a string, got ${describe(o.question)}`);

@@ -7,7 +7,8 @@
 import { type ConvBertConfig } from '../config';
 import { argError } from '../errors';
 import { type ConvBertForSequenceClassification } from '../models/heads/sequence_classification';
-import { asBatch, checkKeys, describe, encodeRows, enumOption, intOption, type PipelineCore } from './base';
+import { asBatch, checkKeys, encodeRows, type PipelineCore } from './base';
+import { describe, enumOption, intOption, isPlainObject } from '../validate';
 import { sigmoid, softmax, topk } from './math';
 
 export type FunctionToApply = 'softmax' | 'sigmoid' | 'none';
@@ -46,7 +47,7 @@ export function labelName(c: ConvBertConfig, i: number): string {
 
 function checkInput(v: unknown, name: string): { text: string; pair: string | null } {
   if (typeof v === 'string') return { text: v, pair: null };
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+  if (isPlainObject(v)) {
     const o = v as Record<string, unknown>;
     for (const k of Object.keys(o)) if (k !== 'text' && k !== 'text_pair') throw argError(`${name}: unknown key '${k}'; expected text, text_pair`);
     if (typeof o.text !== 'string') throw argError(`${name}.text: expected a string, got ${describe(o.text)}`);

@@ -7,7 +7,8 @@
 import { argError } from '../errors';
 import { type ConvBertForTokenClassification } from '../models/heads/token_classification';
 import { type PreTrainedTokenizerBase } from '../tokenizer/base';
-import { asBatch, checkKeys, checkText, describe, encodeRows, enumOption, type PipelineCore } from './base';
+import { asBatch, checkKeys, checkText, encodeRows, type PipelineCore } from './base';
+import { describe, enumOption } from '../validate';
 import { argmax, softmax } from './math';
 import { labelName } from './text_classification';
 

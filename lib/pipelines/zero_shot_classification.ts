@@ -10,7 +10,8 @@
 import { type ConvBertConfig } from '../config';
 import { ConvBertError, argError } from '../errors';
 import { type ConvBertForSequenceClassification } from '../models/heads/sequence_classification';
-import { asBatch, boolOption, checkKeys, checkText, describe, encodeRows, type PipelineCore } from './base';
+import { asBatch, checkKeys, checkText, encodeRows, type PipelineCore } from './base';
+import { boolOption, describe } from '../validate';
 import { softmax } from './math';
 import { labelName } from './text_classification';
 

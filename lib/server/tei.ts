@@ -11,9 +11,10 @@ import { runWithSubmitOptions } from '../batching/model';
 import { ConvBertError } from '../errors';
 import { type ConvBertPreTrainedModel } from '../models/base';
 import { runWithLimits, type AnyPipeline, type PipelineLimits } from '../pipelines';
-import { PipelineCore, describe as describeValue, type Row } from '../pipelines/base';
+import { PipelineCore, type Row } from '../pipelines/base';
 import { applyFunction, labelName } from '../pipelines/text_classification';
 import { type PreTrainedTokenizerBase } from '../tokenizer/base';
+import { describe, isPlainObject } from '../validate';
 import { RequestError, statusForCode } from './request';
 
 export type EmbedPooling = 'mean' | 'cls';
@@ -35,19 +36,14 @@ export interface CallContext {
   limits: PipelineLimits & { maxRows: number };
 }
 
-/** A value for a message: numbers and booleans as written, the rest as the pipelines describe them. */
-function describe(v: unknown): string {
-  return typeof v === 'number' || typeof v === 'boolean' ? String(v) : describeValue(v);
-}
-
 /** 422: a field of the right name with the wrong type or value (TEI: axum's JSON rejection). */
 export function invalid(message: string): RequestError {
   return new RequestError(422, message, 'ERR_CONVBERT_ARG');
 }
 
 function obj(body: unknown, route: string): Record<string, unknown> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid(`${route}: expected a JSON object body, got ${describe(body)}`);
-  return body as Record<string, unknown>;
+  if (!isPlainObject(body)) throw invalid(`${route}: expected a JSON object body, got ${describe(body)}`);
+  return body;
 }
 
 function onlyKeys(o: Record<string, unknown>, route: string, known: readonly string[]): void {

@@ -21,6 +21,7 @@ import {
   viewOrCopy,
   weightsError,
 } from './common';
+import { describe, isPlainObject } from '../validate';
 
 /** Tensors by name, in the order the file holds them. */
 export type TensorMap = Map<string, Tensor>;
@@ -91,18 +92,6 @@ const DTYPE_RANK: Record<DataType, number> = {
   uint8: 6,
   bool: 7,
 };
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
-function describe(x: unknown): string {
-  if (x === null) return 'null';
-  if (Array.isArray(x)) return 'an array';
-  if (typeof x === 'string') return `the string ${quote(x, 40)}`;
-  if (typeof x === 'object') return 'an object';
-  return `${typeof x} ${String(x)}`;
-}
 
 /** One checked header entry with its element count, as every reader uses it. */
 export interface CheckedEntry {

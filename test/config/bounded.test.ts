@@ -21,7 +21,7 @@ test('num_labels past MAX_NUM_LABELS is ERR_CONVBERT_UNSUPPORTED, from config.js
   t.is(err?.code, 'ERR_CONVBERT_UNSUPPORTED');
   t.is(c.num_labels, 2, 'a refused value leaves the labels as they were');
   // wrong types stay config errors
-  t.is(t.throws(() => ConvBertConfig.fromDict({ num_labels: -1 }))?.message, 'config: num_labels: expected a non-negative integer, got -1');
+  t.is(t.throws(() => ConvBertConfig.fromDict({ num_labels: -1 }))?.message, 'config: num_labels: expected a non-negative integer, got number -1');
 });
 
 test('num_labels at the limit builds its label maps (LABEL_i, both directions)', (t) => {

@@ -539,6 +539,35 @@ test('file errors: missing paths are ERR_CONVBERT_IO, bad JSON is ERR_CONVBERT_C
   await t.throwsAsync(ConvBertConfig.fromPretrained(dir, { overrides: 'x' as never }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG' } as never);
 });
 
+test('loader options: unknown keys are ERR_CONVBERT_ARG naming the closest known key; unknown config.json keys stay accepted', async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, 'config.json');
+  fs.writeFileSync(file, JSON.stringify({ hidden_size: 32, num_attention_heads: 2, intermediate_size: 64, embedding_size: 32, my_extra_key: [1, 2] }));
+  const arg = (re: RegExp) => ({ instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: re }) as never;
+  // a typo of a known key gets its suggestion
+  await t.throwsAsync(
+    ConvBertConfig.fromPretrained(dir, { architecure: 'ConvBertForMaskedLM' } as never),
+    arg(/^ConvBertConfig\.fromPretrained: unknown option 'architecure'; did you mean 'architecture'\? expected some of overrides, architecture$/),
+  );
+  t.throws(() => ConvBertConfig.fromPretrainedSync(file, { overide: {} } as never), arg(/^ConvBertConfig\.fromPretrainedSync: unknown option 'overide'; did you mean 'overrides'\?/));
+  // a model-loader option (Hub revision) means nothing here, misspelt or not
+  await t.throwsAsync(ConvBertConfig.fromPretrained(dir, { revsion: 'main' } as never), arg(/^ConvBertConfig\.fromPretrained: unknown option 'revsion'; expected some of overrides, architecture$/));
+  await t.throwsAsync(ConvBertConfig.fromPretrained(dir, { revision: 'main' } as never), arg(/unknown option 'revision'/));
+  // fromDict takes only architecture
+  t.throws(() => ConvBertConfig.fromDict({}, { overrides: {} } as never), arg(/^ConvBertConfig\.fromDict: unknown option 'overrides'; expected some of architecture$/));
+  t.throws(() => ConvBertConfig.fromDict({}, { architectur: 'ConvBertModel' } as never), arg(/did you mean 'architecture'\?/));
+  // the options object itself must be an object
+  t.throws(() => ConvBertConfig.fromDict({}, null as never), arg(/^ConvBertConfig\.fromDict: options: expected an object, got null$/));
+  await t.throwsAsync(ConvBertConfig.fromPretrained(dir, 'main' as never), arg(/^ConvBertConfig\.fromPretrained: options: expected an object, got "main"$/));
+  await t.throwsAsync(ConvBertConfig.fromPretrained(dir, { overrides: 'x' as never }), arg(/^ConvBertConfig\.fromPretrained: options\.overrides: expected an object of config values, got "x"$/));
+  // the known keys still work, and the extra config.json key is kept as HF keeps it
+  const c = await ConvBertConfig.fromPretrained(dir, { overrides: { num_labels: 3 }, architecture: 'ConvBertForSequenceClassification' });
+  t.is(c.num_labels, 3);
+  t.deepEqual(c.extra, { my_extra_key: [1, 2] });
+  t.is(ConvBertConfig.fromPretrainedSync(file, undefined).hidden_size, 32);
+  t.deepEqual(ConvBertConfig.fromDict({ hidden_size: 32, num_attention_heads: 2, another: 'x' }, { architecture: 'ConvBertModel' }).extra, { another: 'x' });
+});
+
 test('fuzz: byte flips and truncations of fixture config.json files load or fail with a ConvBertError (seeded, 3000 runs)', (t) => {
   const rand = mulberry32(20261126);
   const texts = INDEX.map((e) => fs.readFileSync(path.join(ROOT, e.path, 'config.json')));

@@ -311,7 +311,7 @@ test('bad arguments, configs and weights are typed errors naming the culprit', a
   await code(exportOnnx(src, ''), 'ERR_CONVBERT_ARG', /path/);
   await code(exportOnnxBytes({ ...src, head: 'pooler' as OnnxHead }), 'ERR_CONVBERT_ARG', /head/);
   await code(exportOnnxBytes({ ...src, config: { ...src.config, conv_kernel_size: 4 } }), 'ERR_CONVBERT_CONFIG', /conv_kernel_size/);
-  await code(exportOnnxBytes({ ...src, config: { ...src.config, hidden_act: 'nope' } }), 'ERR_CONVBERT_UNSUPPORTED', /hidden_act/);
+  await code(exportOnnxBytes({ ...src, config: { ...src.config, hidden_act: 'nope' } }), 'ERR_CONVBERT_CONFIG', /hidden_act: expected one of transformers' activations/);
   const missing = new Map(src.weights);
   missing.delete('encoder.layer.1.attention.self.conv_kernel_layer.weight');
   await code(exportOnnxBytes({ ...src, weights: missing }), 'ERR_CONVBERT_WEIGHTS', /encoder\.layer\.1\.attention\.self\.conv_kernel_layer\.weight/);
@@ -319,6 +319,42 @@ test('bad arguments, configs and weights are typed errors naming the culprit', a
   wrong.set('embeddings.LayerNorm.weight', new Tensor('float32', new Float32Array(5), [5]));
   await code(exportOnnxBytes({ ...src, weights: wrong }), 'ERR_CONVBERT_WEIGHTS', /embeddings\.LayerNorm\.weight: expected dims \[32\], got \[5\]/);
   await code(exportOnnxBytes({ ...src, head: 'masked_lm' }), 'ERR_CONVBERT_WEIGHTS', /generator_predictions\.dense\.weight/);
+  await code(exportOnnxBytes({ ...src, config: 'config.json' as never }), 'ERR_CONVBERT_ARG', /^exportOnnx: source\.config: expected a ConvBertConfig or a config object with HF field names, got "config\.json"$/);
+  // null is no default here: ConvBertConfig reads the config as transformers does.
+  await code(exportOnnxBytes({ ...src, config: { ...src.config, hidden_size: null } }), 'ERR_CONVBERT_CONFIG', /^config: hidden_size: expected an integer, got null$/);
+});
+
+test('the config is read as ConvBertConfig reads it: the head class\'s own rules, num_labels from the labels, the head found from the parameter table', async (t) => {
+  const code = async (p: Promise<unknown>, want: string, msg: RegExp): Promise<void> => {
+    const e = await t.throwsAsync(p, { instanceOf: ConvBertError });
+    t.is((e as ConvBertError).code, want as ConvBertError['code']);
+    t.regex(e!.message, msg);
+  };
+  // Question answering needs exactly 2 labels (HF's logits.split), checked on the config before any weight.
+  const qa = readSource(fixturesDir('convbert', 'tiny-a', 'ConvBertForQuestionAnswering'));
+  await code(exportOnnxBytes({ ...qa, config: { ...qa.config, id2label: { 0: 'a', 1: 'b', 2: 'c' }, label2id: { a: 0, b: 1, c: 2 } } }), 'ERR_CONVBERT_CONFIG', /^config: num_labels: ConvBertForQuestionAnswering needs exactly 2 labels/);
+  // The same rule when the head is asked for rather than listed in architectures.
+  const qaThree = { ...qa.config, architectures: null, id2label: { 0: 'a', 1: 'b', 2: 'c' }, label2id: { a: 0, b: 1, c: 2 } };
+  await code(exportOnnxBytes({ ...qa, config: qaThree, head: 'question_answering' }), 'ERR_CONVBERT_CONFIG', /^config: num_labels: ConvBertForQuestionAnswering needs exactly 2 labels/);
+  // The classifier's width is the config's num_labels (5 labels in id2label); weights of another width are refused by name.
+  const tok = readSource(fixturesDir('convbert', 'tiny-a', 'ConvBertForTokenClassification'));
+  const two = { ...tok.config, id2label: { 0: 'a', 1: 'b' }, label2id: { a: 0, b: 1 } };
+  await code(exportOnnxBytes({ ...tok, config: two }), 'ERR_CONVBERT_WEIGHTS', /classifier\.weight: expected dims \[2, 32\], got \[5, 32\]/);
+  // Without architectures the head comes from the weights, through headLayout's key names.
+  const noArch = { ...tok.config, architectures: null };
+  t.is((await exportOnnxBytes({ ...tok, config: noArch })).info.head, 'token_classification');
+  const mlm = readSource(fixturesDir('convbert', 'tiny-a', 'ConvBertForMaskedLM'));
+  t.is((await exportOnnxBytes({ ...mlm, config: { ...mlm.config, architectures: null } })).info.head, 'masked_lm');
+  const seq = readSource(fixturesDir('convbert', 'tiny-a', 'ConvBertForSequenceClassification'));
+  t.is((await exportOnnxBytes({ ...seq, config: { ...seq.config, architectures: null } })).info.head, 'sequence_classification');
+  // A head only partly present is still that head, and its missing weight is named (never a silent trunk-only graph).
+  const partial = new Map(mlm.weights);
+  partial.delete('generator_predictions.LayerNorm.weight');
+  await code(exportOnnxBytes({ config: { ...mlm.config, architectures: null }, weights: partial }), 'ERR_CONVBERT_WEIGHTS', /missing generator_predictions\.LayerNorm\.weight/);
+  // Untied MLM weights must carry their own LM matrix.
+  const untied = new Map(mlm.weights);
+  untied.delete('generator_lm_head.weight');
+  await code(exportOnnxBytes({ config: { ...mlm.config, tie_word_embeddings: false }, weights: untied }), 'ERR_CONVBERT_WEIGHTS', /missing generator_lm_head\.weight/);
 });
 
 // The library's own model classes as the source (async stateDict(), head from the class).

@@ -25,7 +25,7 @@ test('question-answering takes (question, context[, options]) and lists of both'
   t.deepEqual(await qa(question, context, { top_k: 3 }), await qa({ question, context }, { top_k: 3 }));
   const q2 = 'What does she bake?';
   t.deepEqual(await qa([question, q2], [context, context]), await qa([{ question, context }, { question: q2, context }]));
-  await t.throwsAsync(qa(question, 7 as never), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: /^context: expected a string after the question, as in qa\(question, context, options\).*got number$/ });
+  await t.throwsAsync(qa(question, 7 as never), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: /^context: expected a string after the question, as in qa\(question, context, options\).*got number 7$/ });
   await t.throwsAsync(qa([question, q2], [context]), { code: 'ERR_CONVBERT_ARG', message: /contexts: expected an array of 2 strings, one per question, got an array of 1/ });
   await t.throwsAsync(qa(question, context, { topk: 2 } as never), { code: 'ERR_CONVBERT_ARG', message: /unknown option 'topk'; did you mean 'top_k'\?/ });
 });

@@ -92,7 +92,7 @@ test('openai embeddings.create: base64 (the default) and float equal the mean-po
   const bad = await post(port, '/v1/embeddings', { input: 'x', encoding_format: 'int8' });
   t.is(bad.status, 422);
   t.like(bad.json as object, { error: { type: 'invalid_request_error', code: 'ERR_CONVBERT_ARG' } });
-  t.regex((bad.json as { error: { message: string } }).error.message, /encoding_format: expected "float" or "base64", got the string "int8"/);
+  t.regex((bad.json as { error: { message: string } }).error.message, /encoding_format: expected "float" or "base64", got "int8"/);
 });
 
 test('TEI /embed, /embed_all and POST / equal the pipeline; normalize, truncate and the 413 for long inputs', async (t) => {
@@ -135,7 +135,7 @@ test('TEI /embed, /embed_all and POST / equal the pipeline; normalize, truncate 
   t.is(left.status, 200, left.text);
 
   errorOf(t, await post(port, '/embed', { inputs: [] }), 400, 'empty', /inputs: expected at least one input/);
-  errorOf(t, await post(port, '/embed', { inputs: 3 }), 422, 'validation', /inputs: expected a string or an array of strings, got 3/);
+  errorOf(t, await post(port, '/embed', { inputs: 3 }), 422, 'validation', /inputs: expected a string or an array of strings, got number 3/);
   errorOf(t, await post(port, '/embed', { inputs: 'x', normalize: 'yes' }), 422, 'validation', /normalize: expected a boolean/);
   errorOf(t, await post(port, '/embed', { inputs: 'x', truncation_direction: 'up' }), 422, 'validation', /truncation_direction: expected "Left" or "Right"/);
   errorOf(t, await post(port, '/embed', { input: 'x' }), 422, 'validation', /unknown field 'input'/);
@@ -162,7 +162,7 @@ test('TEI /tokenize, /decode and /info', async (t) => {
   const dec = await post(port, '/decode', { ids });
   t.deepEqual(dec.json, ['hello world']);
   t.deepEqual((await post(port, '/decode', { ids: [ids, ids], skip_special_tokens: false })).json, ['[CLS] hello world [SEP]', '[CLS] hello world [SEP]']);
-  errorOf(t, await post(port, '/decode', { ids: [1, -2] }), 422, 'validation', /ids\[1\]: expected a non-negative integer token id, got -2/);
+  errorOf(t, await post(port, '/decode', { ids: [1, -2] }), 422, 'validation', /ids\[1\]: expected a non-negative integer token id, got number -2/);
 
   const info = await request(port, 'GET', '/info');
   t.is(info.status, 200, info.text);
@@ -224,7 +224,7 @@ test('TEI /rerank: a one-label classifier scores (query, text) pairs like the pi
   const rawScores = (await post(port, '/rerank', { query, texts: docs, raw_scores: true })).json as { index: number; score: number }[];
   for (const x of rawScores) t.is(x.score, logits[x.index].score);
   t.like((await request(port, 'GET', '/info')).json as object, { model_type: { reranker: { id2label: { 0: 'LABEL_0' } } } });
-  errorOf(t, await post(port, '/rerank', { query: 1, texts: ['a'] }), 422, 'validation', /query: expected a string, got 1/);
+  errorOf(t, await post(port, '/rerank', { query: 1, texts: ['a'] }), 422, 'validation', /query: expected a string, got number 1/);
   errorOf(t, await post(port, '/rerank', { query, texts: [LONG] }), 413, 'validation', /texts\[0\]: must have at most 128 tokens/);
 });
 
