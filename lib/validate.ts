@@ -85,7 +85,7 @@ export function isPlainObject(x: unknown): x is Record<string, unknown> {
 }
 
 /** An integer option in [lo, hi]; undefined gives the default. Otherwise ERR_CONVBERT_ARG naming `name`. */
-export function intOption(name: string, v: unknown, dflt: number, lo: number, hi = Number.MAX_SAFE_INTEGER): number {
+export function intOption(name: string, v: unknown, dflt: number, lo = 1, hi = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < lo || v > hi) {
     throw argError(`${name}: expected an integer in [${lo}, ${hi === Number.MAX_SAFE_INTEGER ? 'inf' : hi}], got ${describe(v)}`);

@@ -12,7 +12,7 @@ import * as readline from 'readline';
 import { ConvBertError, argError } from '../errors';
 import { notRegularError } from '../files';
 import { canonicalTask } from '../server/tasks';
-import { intOption } from './bullmq';
+import { intOption } from '../validate';
 import { type RedisConnection } from './connection';
 import { InferenceQueue } from './client';
 

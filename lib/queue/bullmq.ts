@@ -4,6 +4,7 @@
 // it the worker and client fail with ERR_CONVBERT_QUEUE saying what to install.
 // A connection is a redis:// or rediss:// URL or ioredis-style options.
 import { ConvBertError, argError } from '../errors';
+import { describe, intOption } from '../validate';
 import { DEFAULT_REDIS_URL, type RedisConnection, type RedisConnectionOptions } from './connection';
 
 /** bullmq's module, typed by its own declarations (a type-only import: erased at run time). */
@@ -82,19 +83,13 @@ export function parseRedisUrl(url: string, name = 'connection'): RedisConnection
 export function connectionOptions(c: RedisConnection | undefined, name = 'connection'): RedisConnectionOptions {
   if (c === undefined) return { ...parseRedisUrl(defaultRedisUrl(), 'REDIS_URL'), maxRetriesPerRequest: null };
   if (typeof c === 'string') return { ...parseRedisUrl(c, name), maxRetriesPerRequest: null };
-  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw argError(`${name}: expected a Redis URL or an options object {host, port, ...}, got ${c === null ? 'null' : Array.isArray(c) ? 'an array' : typeof c}`);
-  if (c.port !== undefined && (typeof c.port !== 'number' || !Number.isInteger(c.port) || c.port < 0 || c.port > 65535)) throw argError(`${name}.port: expected an integer in [0, 65535], got ${String(c.port)}`);
-  if (c.host !== undefined && typeof c.host !== 'string') throw argError(`${name}.host: expected a string, got ${typeof c.host}`);
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw argError(`${name}: expected a Redis URL or an options object {host, port, ...}, got ${describe(c)}`);
+  if (c.port !== undefined) intOption(`${name}.port`, c.port, 0, 0, 65535);
+  if (c.host !== undefined && typeof c.host !== 'string') throw argError(`${name}.host: expected a string, got ${describe(c.host)}`);
   return { maxRetriesPerRequest: null, ...c };
 }
 
 /** A positive integer option or its default; ERR_CONVBERT_ARG naming it otherwise. */
-export function intOption(name: string, v: unknown, dflt: number, lo = 1, hi = Number.MAX_SAFE_INTEGER): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < lo || v > hi) throw argError(`${name}: expected an integer in [${lo}, ${hi}], got ${String(v)}`);
-  return v;
-}
-
 /**
  * `ready`, or ERR_CONVBERT_QUEUE after `ms` naming the server and the last connection
  * error: ioredis retries for ever (which is what a running worker wants through a Redis

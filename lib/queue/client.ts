@@ -9,7 +9,8 @@ import { randomUUID } from 'crypto';
 
 import { ConvBertError, argError, type ConvBertErrorCode } from '../errors';
 import { canonicalTask } from '../server/tasks';
-import { connectWithin, connectionOptions, describeConnection, intOption, loadBullMQ } from './bullmq';
+import { connectWithin, connectionOptions, describeConnection, loadBullMQ } from './bullmq';
+import { intOption } from '../validate';
 import { type RedisConnection, type RedisConnectionOptions } from './connection';
 import { parseFailureReason } from './job';
 import { checkQueueName } from './worker';

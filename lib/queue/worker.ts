@@ -10,7 +10,8 @@ import { performance } from 'perf_hooks';
 
 import { argError } from '../errors';
 import { type TaskHandler } from '../server/tasks';
-import { connectWithin, connectionOptions, describeConnection, intOption, loadBullMQ } from './bullmq';
+import { connectWithin, connectionOptions, describeConnection, loadBullMQ } from './bullmq';
+import { intOption } from '../validate';
 import { type RedisConnection, type RedisConnectionOptions } from './connection';
 import { DEFAULT_JOB_LIMITS, classifyFailure, failureReason, runJob, type JobLimits } from './job';
 import { WorkerMetrics, serveMetrics, type MetricsServer } from './metrics';

@@ -194,9 +194,9 @@ test('bad arguments are typed errors naming the argument', (t) => {
   t.throws(() => inferenceQueue('a:b', { connection: redis.url }), { code: 'ERR_CONVBERT_ARG', message: /name: a queue name cannot contain ':'/ });
   t.throws(() => inferenceQueue('q', { connection: 'http://localhost:6379' }), { code: 'ERR_CONVBERT_ARG', message: /connection: expected a redis:\/\/ or rediss:\/\/ URL, got protocol "http:"/ });
   t.throws(() => inferenceQueue('q', { connection: 'redis://h:6379/x' }), { code: 'ERR_CONVBERT_ARG', message: /database number/ });
-  t.throws(() => inferenceQueue('q', { connection: { port: 70000 } }), { code: 'ERR_CONVBERT_ARG', message: /connection.port: expected an integer in \[0, 65535\], got 70000/ });
-  t.throws(() => inferenceQueue('q', { connection: redis.url, pollMs: 0 }), { code: 'ERR_CONVBERT_ARG', message: /pollMs: expected an integer in \[10, 3600000\], got 0/ });
-  t.throws(() => new InferenceWorker(handler, 'q', { connection: redis.url, concurrency: 0 }), { code: 'ERR_CONVBERT_ARG', message: /concurrency: expected an integer in \[1, 4096\], got 0/ });
+  t.throws(() => inferenceQueue('q', { connection: { port: 70000 } }), { code: 'ERR_CONVBERT_ARG', message: /connection.port: expected an integer in \[0, 65535\], got number 70000/ });
+  t.throws(() => inferenceQueue('q', { connection: redis.url, pollMs: 0 }), { code: 'ERR_CONVBERT_ARG', message: /pollMs: expected an integer in \[10, 3600000\], got number 0/ });
+  t.throws(() => new InferenceWorker(handler, 'q', { connection: redis.url, concurrency: 0 }), { code: 'ERR_CONVBERT_ARG', message: /concurrency: expected an integer in \[1, 4096\], got number 0/ });
   t.throws(() => new InferenceWorker(handler, 'q', { connection: redis.url, lockDurationMs: 1.5 }), { code: 'ERR_CONVBERT_ARG', message: /lockDurationMs/ });
   t.deepEqual(parseRedisUrl('rediss://u:p%40ss@example.com:6380/2'), { host: 'example.com', port: 6380, username: 'u', password: 'p@ss', db: 2, tls: {} });
   // --redis, then REDIS_URL, then the default; errors name where the URL came from.
