@@ -21,6 +21,7 @@ import { HUB_OPTION_ALIASES, TRANSFORMERS_JS_DTYPES, checkOptionKeys, normalizeA
 import { saveStateDict, type StateDict } from '../weights';
 import { openCheckpoint, type Checkpoint, type CheckpointEntry } from './checkpoint';
 import { type EngineOptions, type EngineSpec, type ForwardRequest, type HeadKind, type NativeEngine, type NativeEngineCtor } from '../engine_types';
+import { CallableModel } from './callable';
 import { initParam } from './init';
 import {
   fmtDims,
@@ -514,7 +515,16 @@ function resolvePaths(dirOrFile: string): { weights: string; config: string } {
   return { weights: dirOrFile, config: path.join(path.dirname(dirOrFile), 'config.json') };
 }
 
-export abstract class ConvBertPreTrainedModel {
+/**
+ * A model is callable, as in transformers.js: `await model(inputs, options)` is
+ * `await model.forward(inputs, options)`. The signature is read from `this['forward']`,
+ * so each class's call takes and gives that class's own inputs and outputs.
+ */
+export interface ConvBertPreTrainedModel {
+  (...args: Parameters<this['forward']>): ReturnType<this['forward']>;
+}
+
+export abstract class ConvBertPreTrainedModel extends CallableModel {
   /** Which head the engine runs; each subclass sets it. */
   static readonly headKind: HeadKind = 'none';
   /** HF's base_model_prefix. */
@@ -531,6 +541,7 @@ export abstract class ConvBertPreTrainedModel {
 
   /** @internal Use fromPretrained or fromConfig. */
   constructor(init: ModelInit) {
+    super();
     const kind = (this.constructor as ModelClass<ConvBertPreTrainedModel>).headKind;
     this.config = init.config;
     this.loadInfo = init.loadInfo;
@@ -769,6 +780,11 @@ export abstract class ConvBertPreTrainedModel {
     if (p.req.outputs.hidden_states) out.hidden_states = p.req.outputs.hidden_states.map((a) => new Tensor('float32', a, [rows, L, H]));
     if (p.req.outputs.attentions) out.attentions = p.req.outputs.attentions.map((a) => new Tensor('float32', a, [rows, sa, L, L]));
     return out;
+  }
+
+  /** `model(inputs, options)`: the same as forward. */
+  protected _call(inputs: ConvBertInputs, options?: ForwardOptions): Promise<ModelOutputBase> {
+    return this.forward(inputs, options);
   }
 
   /** Runs the model on a worker thread: ONE native call for the whole forward pass. */
