@@ -117,7 +117,7 @@ export abstract class ConvBertPreTrainedModel extends CallableModel {
   #engine: NativeEngine | null;
   #device: string;
   #dtype: ModelDtype;
-  #float32Modules: string[];
+  #modulesToNotConvert: string[];
   readonly #source: WeightSource;
 
   /** @internal Use fromPretrained or fromConfig. */
@@ -134,7 +134,8 @@ export abstract class ConvBertPreTrainedModel extends CallableModel {
     this.#engine = init.placement ? new Engine(this.engineSpec(kind, init.weights), init.placement) : new Engine(this.engineSpec(kind, init.weights));
     this.#device = this.#engine.device ?? 'cpu';
     this.#dtype = (this.#engine.dtype ?? init.placement?.dtype ?? 'float32') as ModelDtype;
-    this.#float32Modules = [...(this.#engine.float32Modules ?? [])];
+    // The native Engine reports the modules it kept in float32 as `float32Modules`.
+    this.#modulesToNotConvert = [...(this.#engine.float32Modules ?? [])];
   }
 
   /** Where the engine runs: 'cpu' or 'cuda:N' (kept after dispose()). */
@@ -151,8 +152,8 @@ export abstract class ConvBertPreTrainedModel extends CallableModel {
    * HF names of the linear modules that `modulesToNotConvert` kept in float32 (empty without it; kept
    * after dispose()). With dtype 'float32' every module is float32 anyway; these are the ones named.
    */
-  get float32Modules(): string[] {
-    return [...this.#float32Modules];
+  get modulesToNotConvert(): string[] {
+    return [...this.#modulesToNotConvert];
   }
 
   private engineSpec(kind: HeadKind, w: Weights): EngineSpec {

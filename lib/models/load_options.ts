@@ -30,7 +30,7 @@ export interface FromPretrainedOptions
    * contains its dot-separated parts as a contiguous run: 'generator_lm_head', 'encoder.layer.11',
    * 'intermediate.dense', 'output.dense' (each layer's attention.output.dense and output.dense).
    * A layer's query, key, value and conv_out_layer run as one product, so naming any of them keeps all
-   * four. A name that matches no linear module is an error; `model.float32Modules` lists what matched.
+   * four. A name that matches no linear module is an error; `model.modulesToNotConvert` lists what matched.
    */
   modulesToNotConvert?: readonly string[];
   /** Where the engine runs: 'cpu' (default), 'cuda' (= 'cuda:0'), 'cuda:N', or 'auto' (cuda:<backendInfo().cuda.defaultDevice>, the first usable device, when backendInfo().cuda.available, else the CPU). */
