@@ -11,7 +11,8 @@ import { ARCHITECTURE_HEADS, ConvBertConfig, isConvBertArchitecture } from './co
 import { ConvBertError, argError } from './errors';
 import { readTextFile } from './files';
 import { hfHubDownload, resolveModelPath, resolveTokenizerPath, type HubOptions } from './hub';
-import { FROM_CONFIG_KEYS, FROM_PRETRAINED_KEYS, readModelOptions, type ConvBertPreTrainedModel, type FromConfigOptions, type FromPretrainedOptions } from './models/base';
+import { type ConvBertPreTrainedModel } from './models/base';
+import { FROM_CONFIG_KEYS, FROM_PRETRAINED_KEYS, readModelOptions, type FromConfigOptions, type FromPretrainedOptions } from './models/load_options';
 import { ConvBertModel } from './models/convbert';
 import { ConvBertForMaskedLM } from './models/heads/masked_lm';
 import { ConvBertForMultipleChoice } from './models/heads/multiple_choice';

@@ -5,6 +5,7 @@
 // head(c) = floor(c / (C/H)), w' = softmax over the K taps of w when weightSoftmax is set.
 // Inputs are checked here (typed errors naming the argument) and again in the binding
 // (native/binding/ops_public.cc); the CPU path is lightconv_cpu, the CUDA one lightconv.cu.
+import { cudaOrdinal } from './device';
 import { ConvBertError, argError, dtypeError, shapeError } from './errors';
 import { native } from './native';
 import { checkOptionKeys } from './options';
@@ -77,9 +78,8 @@ function float32Tensor(fn: string, name: string, v: unknown): Tensor<'float32'> 
 
 function parseDevice(fn: string, d: unknown): number {
   if (d === undefined || d === 'cpu') return -1;
-  if (d === 'cuda') return 0;
-  const m = typeof d === 'string' ? /^cuda:(0|[1-9][0-9]{0,2})$/.exec(d) : null;
-  if (m) return Number(m[1]);
+  const n = cudaOrdinal(d);
+  if (n !== null) return n;
   throw new ConvBertError(`${fn}: options.device ${JSON.stringify(d) ?? String(d)} is not supported; use 'cpu', 'cuda' or 'cuda:N'`, 'ERR_CONVBERT_UNSUPPORTED');
 }
 

@@ -105,7 +105,7 @@ export async function runRowsByLength(model: ConvBertPreTrainedModel, rows: read
 
 /**
  * Wraps a model with a dynamic batcher. The result is the same model (a Proxy:
- * instanceof, config, forward, dispose work as before) plus `forwardPacked`
+ * instanceof, config, forward, dispose and calling it work as before) plus `forwardPacked`
  * through the batcher and `batcher` for stats. Pipelines detect forwardPacked,
  * so `new PipelineCore(withBatching(model, opts), tokenizer)` batches across callers.
  */
@@ -128,7 +128,7 @@ export function withBatching<M extends ConvBertPreTrainedModel>(model: M, option
  * Returns the batcher, also kept as the model's `batcher`. Installing twice is an error.
  */
 export function attachBatching(model: ConvBertPreTrainedModel, options: BatchingOptions = {}): DynamicBatcher<BatchRow, BatchRowOutput> {
-  if (model !== null && typeof model === 'object' && Object.prototype.hasOwnProperty.call(model, 'forwardPacked')) {
+  if (isObjectLike(model) && Object.prototype.hasOwnProperty.call(model, 'forwardPacked')) {
     throw argError('attachBatching: this model already has batching attached');
   }
   const { forwardPacked, batcher } = makeBatched(model, options);
@@ -137,8 +137,13 @@ export function attachBatching(model: ConvBertPreTrainedModel, options: Batching
   return batcher;
 }
 
+/** Models are callable (their instances are functions), so an object or a function. */
+function isObjectLike(v: unknown): v is object {
+  return (typeof v === 'object' && v !== null) || typeof v === 'function';
+}
+
 function makeBatched(model: ConvBertPreTrainedModel, options: BatchingOptions): BatchingExtras {
-  if (model === null || typeof model !== 'object' || typeof (model as { forward?: unknown }).forward !== 'function') {
+  if (!isObjectLike(model) || typeof (model as { forward?: unknown }).forward !== 'function') {
     throw argError(`withBatching: model must be a ConvBERT model, got ${model === null ? 'null' : typeof model}`);
   }
   if (options === null || typeof options !== 'object') throw argError(`withBatching: options must be an object, got ${options === null ? 'null' : typeof options}`);

@@ -4,7 +4,8 @@
 // The five task heads live in heads/; this file re-exports them.
 import { Tensor } from '../tensor';
 import { ConvBertPreTrainedModel, type ModelOutputBase, type PreparedForward } from './base';
-import type { HeadKind } from '../engine_types';
+import type { ForwardRequest, HeadKind } from '../engine_types';
+import { packedTokenRows, type PackedBatch } from './packed';
 import type { ConvBertInputs, ForwardOptions, TensorInput } from './inputs';
 
 /** ConvBertModel's inputs: no labels. */
@@ -24,6 +25,11 @@ export class ConvBertModel extends ConvBertPreTrainedModel {
       last_hidden_state: new Tensor('float32', p.req.outputs.last_hidden_state, [rows, L, this.config.hidden_size]),
       ...this.extras(p),
     };
+  }
+
+  /** Row b's last_hidden_state [1, len, hidden_size]. */
+  protected packedRowOutput(o: ForwardRequest['outputs'], p: PackedBatch, b: number): { last_hidden_state: Tensor<'float32'> } {
+    return { last_hidden_state: packedTokenRows(o.last_hidden_state, p.cu_seqlens, b, this.config.hidden_size) };
   }
 
   override async forward(inputs: ConvBertModelInputs, options?: ForwardOptions): Promise<BaseModelOutput> {

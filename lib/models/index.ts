@@ -1,18 +1,10 @@
 // index.ts: the model classes and their input/output types (re-exported by lib/index.ts).
-export {
-  ConvBertPreTrainedModel,
-  MAX_NUM_HIDDEN_LAYERS,
-  type FromPretrainedOptions,
-  type FromConfigOptions,
-  type ModelDtype,
-  type PretrainedDtype,
-  type TransformersJsDtype,
-  type ModelDevice,
-  type LoadInfo,
-  type ModelOutputBase,
-  type PackedRow,
-  type PackedRowOutput,
-} from './base';
+export { ConvBertPreTrainedModel, type ModelOutputBase } from './base';
+export { MAX_NUM_HIDDEN_LAYERS } from './limits';
+export type { LoadInfo } from './checkpoint_map';
+export type { FromPretrainedOptions, FromConfigOptions } from './load_options';
+export type { ModelDtype, PretrainedDtype, TransformersJsDtype, ModelDevice } from './placement';
+export type { PackedRow, PackedRowOutput } from './packed';
 export { ConvBertModel, type BaseModelOutput, type ConvBertModelInputs } from './convbert';
 export { ConvBertForMaskedLM, type MaskedLMInputs, type MaskedLMOutput } from './heads/masked_lm';
 export {

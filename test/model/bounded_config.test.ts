@@ -15,7 +15,7 @@ import * as path from 'path';
 import { ConvBertConfig } from '../../lib/config';
 import { ConvBertError, type ConvBertErrorCode } from '../../lib/errors';
 import { ConvBertForMaskedLM, ConvBertForSequenceClassification, ConvBertForTokenClassification, ConvBertModel } from '../../lib/models';
-import { MAX_NUM_HIDDEN_LAYERS } from '../../lib/models/base';
+import { MAX_NUM_HIDDEN_LAYERS } from '../../lib/models/limits';
 import { native } from '../../lib/native';
 import { Tensor } from '../../lib/tensor';
 import { fixturesDir } from '../helpers/fixtures';

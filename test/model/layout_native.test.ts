@@ -7,7 +7,7 @@
 import test from 'ava';
 
 import { ARCHITECTURE_HEADS, ConvBertConfig, type ConvBertArchitecture } from '../../lib/config';
-import { layoutConfig } from '../../lib/models/base';
+import { layoutConfig } from '../../lib/models/checkpoint_map';
 import type { EngineSpec, HeadKind } from '../../lib/engine_types';
 import { headLayout, trunkLayout, type ParamSpec } from '../../lib/models/layout';
 import { engineClass } from '../engine/fixture_model';

@@ -4,7 +4,8 @@
 // with no node_modules of its own (inside this repository, bullmq's declarations would
 // pull @types/node in and hide the problem; the optional bullmq is absent there too). The consumer also pins the typing of the
 // entry points: the task is a string-literal union, dtype is typed, the tokenizer call
-// gives Tensors the model takes, AutoModelForMaskedLM gives ConvBertForMaskedLM's output.
+// gives Tensors the model takes, AutoModelForMaskedLM gives ConvBertForMaskedLM's output, from
+// forward and from calling the model.
 // Needs dist/ built (npm run build:ts) like the package tests.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -27,7 +28,11 @@ export async function main(): Promise<number> {
   const enc: TokenizerTensors = tok(['a', 'b c'], { padding: true, truncation: true, max_length: 8 });
   const model = await AutoModelForMaskedLM.from_pretrained('org/model', { dtype: 'q8', progress_callback: (e) => void e.loaded });
   const out = await model.forward(enc);
-  const width: number = out.logits.dims[2] + config.vocab_size;
+  // A model is callable like transformers.js': the call is typed as the class's forward.
+  const called = await model(enc);
+  const width: number = out.logits.dims[2] + called.logits.dims[2] + config.vocab_size;
+  // @ts-expect-error: a masked LM's output has no start_logits
+  void called.start_logits;
   const plain: number[][] = tok('a', { return_tensor: false }).input_ids;
   const fast: boolean = tok instanceof ConvBertTokenizerFast;
   const fill = await pipeline('fill-mask', 'org/model', { dtype: 'bf16', device: 'cpu' });

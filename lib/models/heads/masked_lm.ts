@@ -4,7 +4,8 @@
 // embeddings by default); the loss is CE over the vocab, ignore_index -100.
 import { Tensor } from '../../tensor';
 import { ConvBertPreTrainedModel, lossTensor, type ModelOutputBase, type PreparedForward } from '../base';
-import type { HeadKind } from '../../engine_types';
+import type { ForwardRequest, HeadKind } from '../../engine_types';
+import { packedTokenRows, type PackedBatch } from '../packed';
 import { readClassLabels, type ConvBertInputs, type ForwardOptions, type TensorInput, type TrunkInputs } from '../inputs';
 import { crossEntropy } from '../losses';
 
@@ -46,6 +47,11 @@ export class ConvBertForMaskedLM extends ConvBertPreTrainedModel {
     const logits = p.req.outputs.logits!;
     const loss = p.labels ? lossTensor(crossEntropy(logits, rows * L, V, p.labels as Float64Array, 'labels')) : undefined;
     return { ...(loss ? { loss } : {}), logits: new Tensor('float32', logits, [rows, L, V]), ...this.extras(p) };
+  }
+
+  /** Row b's logits [1, len, vocab_size]. */
+  protected packedRowOutput(o: ForwardRequest['outputs'], p: PackedBatch, b: number): { logits: Tensor<'float32'> } {
+    return { logits: packedTokenRows(o.logits!, p.cu_seqlens, b, this.config.vocab_size) };
   }
 
   override async forward(inputs: MaskedLMInputs, options?: ForwardOptions): Promise<MaskedLMOutput> {

@@ -4,7 +4,8 @@
 import { argError } from '../../errors';
 import { Tensor } from '../../tensor';
 import { ConvBertPreTrainedModel, lossTensor, type ModelOutputBase, type PreparedForward } from '../base';
-import type { HeadKind } from '../../engine_types';
+import type { ForwardRequest, HeadKind } from '../../engine_types';
+import type { PackedBatch } from '../packed';
 import { readClassLabels, type ConvBertInputs, type ForwardOptions, type TensorInput, type TrunkInputs } from '../inputs';
 import { questionAnsweringLoss } from '../losses';
 
@@ -68,6 +69,20 @@ export class ConvBertForQuestionAnswering extends ConvBertPreTrainedModel {
       end_logits: new Tensor('float32', end, [rows, L]),
       ...this.extras(p),
     };
+  }
+
+  /** Row b's start and end logits, [1, len] each (the engine gives them interleaved per token). */
+  protected packedRowOutput(o: ForwardRequest['outputs'], p: PackedBatch, b: number): { start_logits: Tensor<'float32'>; end_logits: Tensor<'float32'> } {
+    const logits = o.logits!;
+    const s = p.cu_seqlens[b];
+    const len = p.cu_seqlens[b + 1] - s;
+    const st = new Float32Array(len);
+    const en = new Float32Array(len);
+    for (let i = 0; i < len; i++) {
+      st[i] = logits[2 * (s + i)];
+      en[i] = logits[2 * (s + i) + 1];
+    }
+    return { start_logits: new Tensor('float32', st, [1, len]), end_logits: new Tensor('float32', en, [1, len]) };
   }
 
   override async forward(inputs: QuestionAnsweringInputs, options?: ForwardOptions): Promise<QuestionAnsweringModelOutput> {

@@ -6,7 +6,8 @@
 import { shapeError } from '../../errors';
 import { Tensor } from '../../tensor';
 import { ConvBertPreTrainedModel, lossTensor, type ModelOutputBase, type PreparedForward } from '../base';
-import type { HeadKind } from '../../engine_types';
+import type { ForwardRequest, HeadKind } from '../../engine_types';
+import type { PackedBatch } from '../packed';
 import { fmtDims, readInput, sameDims, type ConvBertInputs, type ForwardOptions, type TensorInput, type TrunkInputs } from '../inputs';
 import { inferProblemType, sequenceClassificationLoss, type ProblemType } from '../losses';
 
@@ -74,6 +75,17 @@ export class ConvBertForSequenceClassification extends ConvBertPreTrainedModel {
     const lab = p.labels as SeqLabels | null;
     const loss = lab ? lossTensor(sequenceClassificationLoss(lab.problem, logits, B, N, lab.values)) : undefined;
     return { ...(loss ? { loss } : {}), logits: new Tensor('float32', logits, [B, N]), ...this.extras(p) };
+  }
+
+  /** One logits row per sequence. */
+  protected override packedPerSequence(): boolean {
+    return true;
+  }
+
+  /** Row b's logits [1, num_labels]. */
+  protected packedRowOutput(o: ForwardRequest['outputs'], _p: PackedBatch, b: number): { logits: Tensor<'float32'> } {
+    const n = this.config.num_labels;
+    return { logits: new Tensor('float32', o.logits!.slice(b * n, (b + 1) * n), [1, n]) };
   }
 
   override async forward(inputs: SequenceClassificationInputs, options?: ForwardOptions): Promise<SequenceClassifierOutput> {

@@ -3,7 +3,8 @@
 // positions, -100 ignored, no attention-mask filtering (as HF).
 import { Tensor } from '../../tensor';
 import { ConvBertPreTrainedModel, lossTensor, type ModelOutputBase, type PreparedForward } from '../base';
-import type { HeadKind } from '../../engine_types';
+import type { ForwardRequest, HeadKind } from '../../engine_types';
+import { packedTokenRows, type PackedBatch } from '../packed';
 import { readClassLabels, type ConvBertInputs, type ForwardOptions, type TensorInput, type TrunkInputs } from '../inputs';
 import { crossEntropy } from '../losses';
 
@@ -44,6 +45,11 @@ export class ConvBertForTokenClassification extends ConvBertPreTrainedModel {
     const logits = p.req.outputs.logits!;
     const loss = p.labels ? lossTensor(crossEntropy(logits, rows * L, N, p.labels as Float64Array, 'labels')) : undefined;
     return { ...(loss ? { loss } : {}), logits: new Tensor('float32', logits, [rows, L, N]), ...this.extras(p) };
+  }
+
+  /** Row b's logits [1, len, num_labels]. */
+  protected packedRowOutput(o: ForwardRequest['outputs'], p: PackedBatch, b: number): { logits: Tensor<'float32'> } {
+    return { logits: packedTokenRows(o.logits!, p.cu_seqlens, b, this.config.num_labels) };
   }
 
   override async forward(inputs: TokenClassificationInputs, options?: ForwardOptions): Promise<TokenClassifierOutput> {

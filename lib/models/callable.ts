@@ -1,0 +1,17 @@
+// callable.ts: CallableModel, the root of the model classes, whose instances are
+// functions as in transformers.js: `await model(inputs)` runs `model.forward(inputs)`.
+// Its constructor returns a closure whose prototype is the constructed class's, so the
+// subclasses' fields (private ones included) are installed on the closure, and
+// `instanceof`, methods, getters and statics work as on a plain object.
+export abstract class CallableModel {
+  constructor() {
+    const fn = (...args: unknown[]): unknown => (fn as unknown as CallableModel)._call(...args);
+    // A function's own `length` and `name` would hide members of that name on the prototype chain.
+    delete (fn as { length?: number }).length;
+    delete (fn as { name?: string }).name;
+    return Object.setPrototypeOf(fn, new.target.prototype) as CallableModel;
+  }
+
+  /** What calling the instance does. */
+  protected abstract _call(...args: unknown[]): unknown;
+}
