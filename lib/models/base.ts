@@ -212,6 +212,11 @@ export abstract class ConvBertPreTrainedModel extends CallableModel {
     return new this({ config, weights, loadInfo: info, source: { kind: 'file', file, seed }, engine: options.engine, placement });
   }
 
+  /** transformers.js's spelling of fromPretrained. */
+  static from_pretrained<T extends ConvBertPreTrainedModel>(this: ModelClass<T>, dirOrFile: string, opts: FromPretrainedOptions = {}): Promise<T> {
+    return ConvBertPreTrainedModel.fromPretrained.call(this, dirOrFile, opts) as Promise<T>;
+  }
+
   /** A fresh model with HF's initialisation, deterministic for `seed`. */
   static fromConfig<T extends ConvBertPreTrainedModel>(this: ModelClass<T>, config: ConvBertConfig | Record<string, unknown>, opts: FromConfigOptions = {}): T {
     const options = readModelOptions<FromConfigOptions>('fromConfig', opts, FROM_CONFIG_KEYS);

@@ -12,6 +12,16 @@ export abstract class CallableModel {
     return Object.setPrototypeOf(fn, new.target.prototype) as CallableModel;
   }
 
+  /**
+   * util.inspect / console.log: the model as the object it is (its class and own fields),
+   * not `[Function: undefined]`. Keyed by the registered symbol so no Node types are needed.
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](_depth: number, options: object, inspect: (v: unknown, o: object) => string): string {
+    const own: Record<string, unknown> = {};
+    for (const k of Object.keys(this)) own[k] = (this as unknown as Record<string, unknown>)[k];
+    return `${this.constructor.name} ${inspect(own, options)}`;
+  }
+
   /** What calling the instance does. */
   protected abstract _call(...args: unknown[]): unknown;
 }

@@ -6,6 +6,7 @@
 // lines at the end are checked by `tsc -p tsconfig.test.json`: the call has each head's own
 // input and output types.
 import * as path from 'path';
+import { inspect } from 'util';
 
 import test, { type ExecutionContext } from 'ava';
 
@@ -116,6 +117,9 @@ test('fromConfig results and the Auto classes are callable with the class static
   const dir = fixturesDir('convbert', 'tiny-a', 'ConvBertForQuestionAnswering');
   const qa = await AutoModelForQuestionAnswering.from_pretrained(dir);
   t.teardown(() => qa.dispose());
+  const direct = await ConvBertForQuestionAnswering.from_pretrained(dir);  // the class's own alias
+  t.teardown(() => direct.dispose());
+  t.true(direct instanceof ConvBertForQuestionAnswering);
   t.true(qa instanceof ConvBertForQuestionAnswering);
   const { inputs, kwargs, outputs } = case1(dir);
   sameOutputs(t, await qa(inputs, kwargs), await qa.forward(inputs, kwargs), outputs, 'AutoModelForQuestionAnswering');
@@ -123,6 +127,10 @@ test('fromConfig results and the Auto classes are callable with the class static
   t.teardown(() => trunk.dispose());
   t.true(trunk instanceof ConvBertModel);
   t.deepEqual((await trunk(ids)).last_hidden_state.dims, [1, 4, 16]);
+  // console.log / util.inspect show the model, not `[Function: undefined]`.
+  const shown = inspect(trunk, { depth: 0 });
+  t.regex(shown, /^ConvBertModel \{/);
+  t.notRegex(shown, /Function/);
 });
 
 test('withBatching and attachBatching accept a callable model; the batched proxy is callable too', async (t) => {
