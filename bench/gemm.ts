@@ -18,7 +18,6 @@
 import * as os from 'os';
 
 import { backendInfo, setNumThreads } from '../lib/backend';
-import { ConvBertError } from '../lib/errors';
 import { loadTestAddon } from '../lib/native';
 import { layerLinears } from '../lib/flops';
 import { benchArgs, benchFailed, GEMM } from './args';

@@ -6,7 +6,6 @@
 // over the environment; the environment is read at each call, never cached.
 import * as os from 'os';
 import * as path from 'path';
-import * as fs from 'fs';
 
 import { argError } from '../errors';
 import { readTextFileSync } from '../files';

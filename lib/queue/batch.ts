@@ -7,7 +7,6 @@
 // a redrawn bar on a TTY (done/total, rate, ETA), a plain line every few seconds otherwise.
 import * as fs from 'fs';
 import * as path from 'path';
-import * as readline from 'readline';
 
 import { ConvBertError, argError } from '../errors';
 import { notRegularError } from '../files';

@@ -15,7 +15,6 @@ import test from 'ava';
 import { ConvBertError } from '../../lib/errors';
 import { ConvBertModel } from '../../lib/models';
 import type { ForwardRequest } from '../../lib/engine_types';
-import { native } from '../../lib/native';
 import { testAddon } from '../helpers/test_addon';
 import { Tensor } from '../../lib/tensor';
 import { fixturesDir, repoRoot } from '../helpers/fixtures';

@@ -78,11 +78,11 @@ export class FakeHub {
   ) {}
 
   static async start(): Promise<FakeHub> {
-    let hub: FakeHub | undefined;
-    const hubServer = http.createServer((req, res) => hub!.handle('hub', req, res));
-    const cdnServer = http.createServer((req, res) => hub!.handle('cdn', req, res));
+    // The handlers run only on requests, which come after `hub` is set below.
+    const hubServer = http.createServer((req, res) => hub.handle('hub', req, res));
+    const cdnServer = http.createServer((req, res) => hub.handle('cdn', req, res));
     const [endpoint, cdnOrigin] = await Promise.all([listen(hubServer), listen(cdnServer)]);
-    hub = new FakeHub(hubServer, cdnServer, endpoint, cdnOrigin);
+    const hub = new FakeHub(hubServer, cdnServer, endpoint, cdnOrigin);
     return hub;
   }
 

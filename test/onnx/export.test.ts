@@ -446,7 +446,12 @@ test(`dtype 'int8'${reduceRange ? ', reduceRange' : ''}: onnxruntime-style dynam
     const qmax = reduceRange ? 64 : 127;
     let lo = 0;
     let hi = 0;
-    for (const d of dec.int8Data) for (const q of d) (lo = Math.min(lo, q)), (hi = Math.max(hi, q));
+    for (const d of dec.int8Data) {
+      for (const q of d) {
+        lo = Math.min(lo, q);
+        hi = Math.max(hi, q);
+      }
+    }
     t.true(dec.int8Data.length > 0 && Math.max(-lo, hi) === qmax, `${folder}: weight codes within [-${qmax}, ${qmax}] and reaching it, got [${lo}, ${hi}]`);
     if (!checkAccuracy) continue;
 

@@ -157,6 +157,7 @@ test('lightconv / dynamicconv: bad arguments are typed errors naming the argumen
   await code(t, () => ops.lightconv(x, f32(new Float32Array(12), [4, 3])), 'ERR_CONVBERT_SHAPE', /weight: expected a head count that divides C = 6 .*got H = 4/);
   await code(t, () => ops.dynamicconv(x, w), 'ERR_CONVBERT_SHAPE', /^dynamicconv: weight: expected dims \[2, 3, H, K\] \(B and T like x\), got \[2, 3\]/);
   await code(t, () => ops.dynamicconv(x, f32(new Float32Array(36), [3, 2, 2, 3])), 'ERR_CONVBERT_SHAPE', /expected dims \[2, 3, H, K\]/);
+  await code(t, () => ops.dynamicconv(x, dw, { padding: 3 }), 'ERR_CONVBERT_ARG', /^dynamicconv: options.padding: expected 'both', 'left' or an integer in \[0, 3\) \(K = 3\), got number 3/);
   await code(t, () => ops.lightconv(x, w, { padding: 3 }), 'ERR_CONVBERT_ARG', /options.padding: expected 'both', 'left' or an integer in \[0, 3\) \(K = 3\), got number 3/);
   await code(t, () => ops.lightconv(x, w, { padding: 'right' as 'left' }), 'ERR_CONVBERT_ARG', /options.padding: .*got "right"/);
   await code(t, () => ops.lightconv(x, w, { padding: 0.5 }), 'ERR_CONVBERT_ARG', /options.padding/);
