@@ -101,10 +101,12 @@ function resolvePaths(dirOrFile: string): { weights: string; config: string } {
  * `await model.forward(inputs, options)`. The signature is read from `this['forward']`,
  * so each class's call takes and gives that class's own inputs and outputs.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- adds the call signature; CallableModel's constructor makes it true
 export interface ConvBertPreTrainedModel {
   (...args: Parameters<this['forward']>): ReturnType<this['forward']>;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export abstract class ConvBertPreTrainedModel extends CallableModel {
   /** Which head the engine runs; each subclass sets it. */
   static readonly headKind: HeadKind = 'none';

@@ -47,7 +47,6 @@ test('describe: typed arrays, class instances, boxed values and functions by kin
   class Foo {}
   t.is(describe(new Foo()), 'an instance of Foo');
   t.is(describe(new Map()), 'an object ([object Map])');
-  // eslint-disable-next-line no-new-wrappers
   t.is(describe(new String('x')), 'an object ([object String])');
   t.is(describe(function named() {}), 'a function (named)');
   t.is(describe([() => 0][0]), 'a function');
