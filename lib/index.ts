@@ -139,7 +139,7 @@ export {
   type AutoConfigOptions,
   type AutoTokenizerOptions,
 } from './auto';
-export { TRANSFORMERS_JS_DTYPES, type TransformersJsHubOptions } from './options';
+export { TRANSFORMERS_JS_DTYPES, type TransformersJsHubOptions, type TransformersJsProgressInfo } from './options';
 export {
   ConvBertTokenizer,
   PreTrainedTokenizerBase,

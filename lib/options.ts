@@ -4,6 +4,7 @@
 // spellings (`dtype: 'q8'`, `local_files_only`, `cache_dir`, `progress_callback`)
 // are mapped onto this library's own names where they mean the same thing.
 import { argError } from './errors';
+import type { HubProgressEvent } from './hub/settings';
 
 /** Edit distance (insert, delete, substitute, swap of neighbours), for "did you mean". */
 function distance(a: string, b: string): number {
@@ -67,8 +68,37 @@ export interface TransformersJsHubOptions {
   local_files_only?: boolean;
   /** = cacheDir. */
   cache_dir?: string;
-  /** = progress as a function: called with each download report ({repoId, file, loaded, total, done}). */
-  progress_callback?: (event: { repoId: string; file: string; loaded: number; total: number | undefined; done: boolean }) => void;
+  /**
+   * transformers.js's progress callback, with its events: per downloaded file `initiate`,
+   * `download`, `progress` (percent, loaded, total bytes) and `done`; then `ready` when a
+   * pipeline has loaded. (`progress` as a function gets this library's own reports instead.)
+   */
+  progress_callback?: (event: TransformersJsProgressInfo) => void;
+}
+
+/** transformers.js's progress events, as its progress_callback receives them. */
+export type TransformersJsProgressInfo =
+  | { status: 'initiate' | 'download' | 'done'; name: string; file: string }
+  | { status: 'progress'; name: string; file: string; progress: number; loaded: number; total: number }
+  | { status: 'ready'; task: string; model: string };
+
+/** A `progress` function that turns this library's download reports into transformers.js's events. */
+function transformersJsProgress(cb: (event: TransformersJsProgressInfo) => void): (e: HubProgressEvent) => void {
+  const started = new Set<string>();
+  return (e) => {
+    const name = e.repoId, file = e.file, key = `${name}\u0000${file}`;
+    if (!started.has(key)) {
+      started.add(key);
+      cb({ status: 'initiate', name, file });
+      cb({ status: 'download', name, file });
+    }
+    const total = e.total ?? 0;
+    cb({ status: 'progress', name, file, progress: total > 0 ? Math.min(100, (e.loaded / total) * 100) : e.done ? 100 : 0, loaded: e.loaded, total });
+    if (e.done) {
+      started.delete(key);
+      cb({ status: 'done', name, file });
+    }
+  };
 }
 
 /**
@@ -89,7 +119,7 @@ export function normalizeAliases<T extends object>(where: string, o: T): T {
     if (alias === 'progress_callback' && typeof r[alias] !== 'function') {
       throw argError(`${where}: progress_callback: expected a function, got ${r[alias] === null ? 'null' : typeof r[alias]}`);
     }
-    r[name] = r[alias];
+    r[name] = alias === 'progress_callback' ? transformersJsProgress(r[alias] as (event: TransformersJsProgressInfo) => void) : r[alias];
     delete r[alias];
   }
   if (typeof r.dtype === 'string' && Object.prototype.hasOwnProperty.call(TRANSFORMERS_JS_DTYPES, r.dtype)) {

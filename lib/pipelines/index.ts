@@ -154,6 +154,13 @@ export async function pipeline(task: PipelineTaskName, modelIdOrDir: string, opt
     throw argError(`modelIdOrDir: expected a Hub repo id like "org/name" or a model folder, got ${describe(modelIdOrDir)}`);
   }
   const o = checkPipelineOptions(options);
+  const pipe = await build(t, modelIdOrDir, o);
+  // transformers.js's last progress event: the pipeline is loaded and ready to run.
+  if (typeof options.progress_callback === 'function') options.progress_callback({ status: 'ready', task: t, model: modelIdOrDir });
+  return pipe;
+}
+
+async function build(t: PipelineTask, modelIdOrDir: string, o: PipelineOptions): Promise<AnyPipeline> {
   const bs = o.batch_size;
   switch (t) {
     case 'fill-mask': {

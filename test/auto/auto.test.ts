@@ -23,6 +23,7 @@ import {
 } from '../../lib/auto';
 import { ConvBertConfig } from '../../lib/config';
 import { ConvBertError } from '../../lib/errors';
+import type { TransformersJsProgressInfo } from '../../lib/options';
 import * as models from '../../lib/models';
 import { Tensor } from '../../lib/tensor';
 import { ConvBertTokenizer } from '../../lib/tokenizer';
@@ -186,12 +187,18 @@ test('AutoModel on a Hub id: config.json is checked before the weights are fetch
     'model.safetensors': { data: file('model.safetensors'), lfs: 'relative' },
   });
   const cache_dir = tmpCache();
-  const events: string[] = [];
-  const m = await AutoModelForMaskedLM.from_pretrained('org/tiny', { cache_dir, endpoint: hub.endpoint, progress_callback: (e) => events.push(e.file) });
+  const events: TransformersJsProgressInfo[] = [];
+  const m = await AutoModelForMaskedLM.from_pretrained('org/tiny', { cache_dir, endpoint: hub.endpoint, progress_callback: (e) => events.push(e) });
   t.true(m instanceof models.ConvBertForMaskedLM);
   m.dispose();
   t.true(fs.existsSync(path.join(cache_dir, 'models--org--tiny')));
-  t.true(events.includes('model.safetensors'));
+  // transformers.js's event sequence per file: initiate, download, progress (rising to 100), done.
+  const weights = events.filter((e) => 'file' in e && e.file === 'model.safetensors');
+  const size = file('model.safetensors').length;
+  t.deepEqual(weights.slice(0, 2), [{ status: 'initiate', name: 'org/tiny', file: 'model.safetensors' }, { status: 'download', name: 'org/tiny', file: 'model.safetensors' }]);
+  t.deepEqual(weights[weights.length - 1], { status: 'done', name: 'org/tiny', file: 'model.safetensors' });
+  t.deepEqual(weights[weights.length - 2], { status: 'progress', name: 'org/tiny', file: 'model.safetensors', progress: 100, loaded: size, total: size });
+  t.true(weights.slice(2, -1).every((e) => e.status === 'progress'));
   await t.throwsAsync(AutoModelForMaskedLM.from_pretrained('org/bert', { cache_dir, endpoint: hub.endpoint, progress: false }), { code: 'ERR_CONVBERT_UNSUPPORTED' });
   const bertFiles = hub.requests().filter((r: LoggedRequest) => r.path.includes('org/bert')).map((r: LoggedRequest) => r.path);
   t.false(bertFiles.some((u) => u.includes('model.safetensors')), bertFiles.join(', '));

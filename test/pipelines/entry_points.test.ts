@@ -38,6 +38,11 @@ test('options: an unknown key names the closest known one; transformers.js spell
   const p = await pipeline('fill-mask', dir, { dtype: 'q8', local_files_only: true, cache_dir: path.join(dir, 'unused-cache') });
   t.teardown(() => p.dispose());
   t.is(p.model.dtype, 'int8');
+  // progress_callback ends with transformers.js's 'ready' once the pipeline has loaded (a local folder downloads nothing).
+  const events: unknown[] = [];
+  const q = await pipeline('fill-mask', dir, { progress_callback: (ev) => events.push(ev) });
+  t.teardown(() => q.dispose());
+  t.deepEqual(events, [{ status: 'ready', task: 'fill-mask', model: dir }]);
   await t.throwsAsync(pipeline('fill-mask', dir, { hub: { tokn: 'x' } as never }), { code: 'ERR_CONVBERT_ARG', message: /^options\.hub: unknown option 'tokn'; did you mean 'token'\?/ });
   await t.throwsAsync(pipeline('fill-mask', dir, { cache_dir: 'a', cacheDir: 'b' }), { code: 'ERR_CONVBERT_ARG', message: /'cache_dir' and 'cacheDir' are the same option and disagree/ });
 });
