@@ -3,7 +3,6 @@
 // WordPieceCore is the TypeScript core, usable on its own.
 export {
   PreTrainedTokenizerBase,
-  VERY_LARGE_INTEGER,
   MAX_PADDED_LENGTH,
   MAX_OUTPUT_TOKENS,
   cleanUpTokenization,
@@ -11,21 +10,24 @@ export {
   parseVocab,
   readVocabFile,
   type BatchEncodeResult,
-  type DecodeOptions,
-  type EncodeBatchOptions,
-  type EncodeOptions,
   type EncodeResult,
-  type EncodeSingleOptions,
-  type TokenizerCallOptions,
   type TokenizerTensors,
   type EncodedRow,
   type FullEncoding,
+} from './base';
+export {
+  VERY_LARGE_INTEGER,
+  type DecodeOptions,
+  type EncodeBatchOptions,
+  type EncodeOptions,
+  type EncodeSingleOptions,
   type OffsetUnit,
   type PaddingStrategy,
   type Side,
+  type TokenizerCallOptions,
   type TokenizerOptions,
   type TruncationStrategy,
-} from './base';
+} from './options';
 export { ConvBertTokenizer } from './convbert';
 export { type CoreEncoding, type TokenizerCore, type WordPieceOptions } from './core';
 export { WordPieceCore } from './wordpiece';
