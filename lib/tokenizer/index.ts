@@ -6,15 +6,13 @@ export {
   MAX_PADDED_LENGTH,
   MAX_OUTPUT_TOKENS,
   cleanUpTokenization,
-  loadTokenizerOptions,
-  parseVocab,
-  readVocabFile,
   type BatchEncodeResult,
   type EncodeResult,
   type TokenizerTensors,
   type EncodedRow,
   type FullEncoding,
 } from './base';
+export { loadTokenizerOptions, parseVocab, readVocabFile } from './files';
 export {
   VERY_LARGE_INTEGER,
   type DecodeOptions,

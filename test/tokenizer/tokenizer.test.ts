@@ -11,7 +11,7 @@ import * as path from 'path';
 
 import { ConvBertError, type ConvBertErrorCode } from '../../lib/errors';
 import { ConvBertTokenizer } from '../../lib/tokenizer/convbert';
-import { parseVocab } from '../../lib/tokenizer/base';
+import { parseVocab } from '../../lib/tokenizer/files';
 import { CorePool } from '../../lib/tokenizer/pool';
 import { fixturesDir } from '../helpers/fixtures';
 
