@@ -1,17 +1,16 @@
 // index.ts: the TypeScript tokenizer's public surface (ConvBertTokenizerFast is
 // exported from fast.ts). PreTrainedTokenizerBase holds the shared pipeline;
 // WordPieceCore is the TypeScript core, usable on its own.
+export { PreTrainedTokenizerBase, cleanUpTokenization } from './base';
 export {
-  PreTrainedTokenizerBase,
   MAX_PADDED_LENGTH,
   MAX_OUTPUT_TOKENS,
-  cleanUpTokenization,
   type BatchEncodeResult,
   type EncodeResult,
   type TokenizerTensors,
   type EncodedRow,
   type FullEncoding,
-} from './base';
+} from './encoding';
 export { loadTokenizerOptions, parseVocab, readVocabFile } from './files';
 export {
   VERY_LARGE_INTEGER,
