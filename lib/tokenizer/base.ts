@@ -889,21 +889,15 @@ function plainCore(pieces: SplitPiece[], cores: CoreEncoding[] | null, first: nu
   return c.tokens ? undefined : c;
 }
 
-/** tokenizers' WordPiece decoder cleanup, applied to each token. */
+/**
+ * tokenizers' WordPiece decoder cleanup, applied to each token: transformers'
+ * clean_up_tokenization plus " do not" -> " don't". tokenizers applies that rule before
+ * " 's", " 've" and " 're"; applying it last gives the same text: " do not" shares no
+ * character with a match of those three, and neither side's replacement creates the other's.
+ */
 function wordPieceCleanup(s: string): string {
   if (s.indexOf(' ') < 0) return s;
-  return s
-    .replaceAll(' .', '.')
-    .replaceAll(' ?', '?')
-    .replaceAll(' !', '!')
-    .replaceAll(' ,', ',')
-    .replaceAll(" ' ", "'")
-    .replaceAll(" n't", "n't")
-    .replaceAll(" 'm", "'m")
-    .replaceAll(' do not', " don't")
-    .replaceAll(" 's", "'s")
-    .replaceAll(" 've", "'ve")
-    .replaceAll(" 're", "'re");
+  return cleanUpTokenization(s).replaceAll(' do not', " don't");
 }
 
 /** transformers' clean_up_tokenization. */
