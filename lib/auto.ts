@@ -20,7 +20,7 @@ import { ConvBertForQuestionAnswering } from './models/heads/question_answering'
 import { ConvBertForSequenceClassification } from './models/heads/sequence_classification';
 import { ConvBertForTokenClassification } from './models/heads/token_classification';
 import { HUB_OPTION_ALIASES, checkOptionKeys, normalizeAliases, type TransformersJsHubOptions } from './options';
-import { type TokenizerHubOptions, type TokenizerOptions } from './tokenizer/base';
+import { type TokenizerHubOptions, type TokenizerOptions } from './tokenizer/options';
 import { describe } from './validate';
 import { ConvBertTokenizer } from './tokenizer/convbert';
 import { ConvBertTokenizerFast, type ConvBertTokenizerFastOptions } from './tokenizer/fast';

@@ -1,263 +1,60 @@
-// base.ts: everything a BERT-style tokenizer does around its core, with HF's
-// (transformers + tokenizers) semantics: loading/saving model directories,
-// special tokens matched on the raw text, the [CLS] A [SEP] (B [SEP]) template,
-// truncation (strategies, sides, stride windows, overflow), padding, offsets
-// (UTF-16 by default, code points on request), decode and the id/token helpers.
-// A subclass supplies only createCore() (TypeScript or native WordPiece); the
-// `fast` fields of the fixtures' goldens are the reference for every behaviour.
+// base.ts: PreTrainedTokenizerBase, everything a BERT-style tokenizer does around
+// its core, with HF's (transformers + tokenizers) semantics: options and special
+// tokens, fromPretrained/savePretrained (the files: files.ts), added tokens matched
+// on the raw text, encode/encodeBatch/the call (truncation, template and padding on
+// the encoding record: encoding.ts), decode and the id/token helpers. A subclass
+// supplies only createCore() (TypeScript or native WordPiece); the `fast` fields of
+// the fixtures' goldens are the reference for every behaviour.
 import * as fs from 'fs';
-import * as path from 'path';
 
 import { ConvBertError } from '../errors';
-import { MAX_TEXT_FILE_BYTES, readRegularFileSync, readTextFile } from '../files';
-import { resolveTokenizerPath, type HubOptions } from '../hub';
-import { HUB_OPTION_ALIASES, checkOptionKeys, normalizeAliases, type TransformersJsHubOptions } from '../options';
+import { resolveTokenizerPath } from '../hub';
+import { checkOptionKeys, normalizeAliases } from '../options';
 import { Tensor } from '../tensor';
 import { Callable } from './callable';
 import { type CoreEncoding, type TokenizerCore, type WordPieceOptions, DEFAULT_WORDPIECE_OPTIONS } from './core';
+import { limitError, tokError } from './errors';
+import {
+  D_ALL,
+  MAX_PADDED_LENGTH,
+  emptyEnc,
+  fill,
+  fitsUntruncated,
+  needsDetail,
+  offsetPairs,
+  padAll,
+  postProcess,
+  templateFromCores,
+  toRow,
+  type BatchEncodeResult,
+  type Enc,
+  type EncodeResult,
+  type FullEncoding,
+  type Plan,
+  type TokenizerTensors,
+} from './encoding';
+import { loadTokenizerOptions, readVocabFile, tokenizerJsonText, writePretrained, writeVocabulary, type AddedTokenEntry } from './files';
+import {
+  CALL_OPTION_KEYS,
+  DECODE_OPTION_KEYS,
+  ENCODE_OPTION_KEYS_WITH_PAIR,
+  HUB_KEYS,
+  TOKENIZER_OPTION_KEYS,
+  VERY_LARGE_INTEGER,
+  type DecodeOptions,
+  type EncodeBatchOptions,
+  type EncodeOptions,
+  type EncodeSingleOptions,
+  type PaddingStrategy,
+  type Side,
+  type TokenizerCallOptions,
+  type TokenizerHubOptions,
+  type TokenizerOptions,
+  type TruncationStrategy,
+} from './options';
 import { describe } from '../validate';
 
 export { describe };
-
-export type TruncationStrategy = 'longest_first' | 'only_first' | 'only_second' | 'do_not_truncate';
-export type PaddingStrategy = 'longest' | 'max_length' | 'do_not_pad';
-export type Side = 'right' | 'left';
-export type OffsetUnit = 'utf16' | 'code_point';
-
-/** transformers' VERY_LARGE_INTEGER: "no limit" for model_max_length. */
-export const VERY_LARGE_INTEGER = 1e30;
-
-/**
- * The longest row padding may make: padding to a max_length (or the model_max_length
- * that stands in for it) or a pad_to_multiple_of beyond this is refused with
- * ERR_CONVBERT_LIMIT. transformers only warns; here a max_length of 1e9 would fill
- * arrays of 1e9 entries and kill the process. 2^20 tokens is 2000 times what a
- * ConvBERT checkpoint takes (max_position_embeddings 512).
- */
-export const MAX_PADDED_LENGTH = 1 << 20;
-
-/**
- * The most tokens one encode / encodeBatch call may return once padding (rows x padded
- * length) and overflow windows are counted; beyond it the call is refused with
- * ERR_CONVBERT_LIMIT before anything is allocated. Calls without padding or overflow are
- * not counted: their size is the input's. 2^24 tokens with every optional field is about
- * 3 GB of JS arrays, under V8's default heap; split larger batches.
- */
-export const MAX_OUTPUT_TOKENS = 1 << 24;
-
-export interface EncodeOptions {
-  add_special_tokens?: boolean;
-  /** true = 'longest_first'; false = 'do_not_truncate'. Unset with max_length set (and no padding) = 'longest_first', as HF. */
-  truncation?: boolean | TruncationStrategy;
-  /** Counts the special tokens. Unset: model_max_length when truncating or padding to max_length. */
-  max_length?: number | null;
-  stride?: number;
-  truncation_side?: Side;
-  /** true = 'longest'. */
-  padding?: boolean | PaddingStrategy;
-  pad_to_multiple_of?: number | null;
-  padding_side?: Side;
-  return_token_type_ids?: boolean;
-  return_attention_mask?: boolean;
-  return_offsets_mapping?: boolean;
-  return_special_tokens_mask?: boolean;
-  return_overflowing_tokens?: boolean;
-  /** Also return word_ids and sequence_ids (tokenizers' Encoding fields; null for special/pad tokens). */
-  return_word_ids?: boolean;
-  /** Units of offset_mapping: UTF-16 code units (JS String indices, default) or code points (Python str indices). */
-  offset_unit?: OffsetUnit;
-}
-
-export interface EncodeSingleOptions extends EncodeOptions {
-  text_pair?: string | null;
-}
-
-export interface EncodeBatchOptions extends EncodeOptions {
-  text_pair?: readonly (string | null | undefined)[] | null;
-}
-
-/** One encoded row, HF names. */
-export interface EncodedRow {
-  input_ids: number[];
-  token_type_ids?: number[];
-  attention_mask?: number[];
-  offset_mapping?: [number, number][];
-  special_tokens_mask?: number[];
-  word_ids?: (number | null)[];
-  sequence_ids?: (number | null)[];
-}
-
-/** encode(): one row, plus the overflow windows (each a complete row) when asked for. */
-export interface EncodeResult extends EncodedRow {
-  overflowing?: EncodedRow[];
-}
-
-/** encodeBatch(): the same fields as arrays of rows (overflow windows flattened in, as transformers does). */
-export interface BatchEncodeResult {
-  input_ids: number[][];
-  token_type_ids?: number[][];
-  attention_mask?: number[][];
-  offset_mapping?: [number, number][][];
-  special_tokens_mask?: number[][];
-  word_ids?: (number | null)[][];
-  sequence_ids?: (number | null)[][];
-  /** With return_overflowing_tokens: the input row each output row came from. */
-  overflow_to_sample_mapping?: number[];
-}
-
-/** Everything tokenizers' Encoding holds (for tests and callers that want tokens/words). */
-export interface FullEncoding {
-  tokens: string[];
-  input_ids: number[];
-  token_type_ids: number[];
-  attention_mask: number[];
-  special_tokens_mask: number[];
-  offsets: [number, number][];
-  word_ids: (number | null)[];
-  sequence_ids: (number | null)[];
-  overflowing: FullEncoding[];
-}
-
-export interface DecodeOptions {
-  skip_special_tokens?: boolean;
-  /** Default: the tokenizer's clean_up_tokenization_spaces (true unless the config says otherwise). */
-  clean_up_tokenization_spaces?: boolean;
-}
-
-/** Every key of EncodeOptions (encode and the call reject others, naming the closest of these). */
-export const ENCODE_OPTION_KEYS: readonly string[] = Object.freeze([
-  'add_special_tokens',
-  'truncation',
-  'max_length',
-  'stride',
-  'truncation_side',
-  'padding',
-  'pad_to_multiple_of',
-  'padding_side',
-  'return_token_type_ids',
-  'return_attention_mask',
-  'return_offsets_mapping',
-  'return_special_tokens_mask',
-  'return_overflowing_tokens',
-  'return_word_ids',
-  'offset_unit',
-]);
-
-/** Options of `tokenizer(text, options)`: encode's, plus the pair and the output form. */
-export interface TokenizerCallOptions extends EncodeOptions {
-  /** The second sequence: a string for one text, an array (one per text, null for none) for a list. */
-  text_pair?: string | readonly (string | null | undefined)[] | null;
-  /**
-   * true (default, as transformers.js): every field is a Tensor of dims [batch, L] (int64),
-   * which model.forward takes as it is; rows must then have one length (pass `padding: true`).
-   * false: the plain arrays of encodeBatch (one row per text).
-   */
-  return_tensor?: boolean;
-}
-
-/** What `tokenizer(text)` returns with return_tensor (the default): int64 Tensors of dims [batch, L]. */
-export interface TokenizerTensors {
-  input_ids: Tensor<'int64'>;
-  token_type_ids?: Tensor<'int64'>;
-  attention_mask?: Tensor<'int64'>;
-  /** With return_special_tokens_mask. */
-  special_tokens_mask?: Tensor<'int64'>;
-  /** With return_offsets_mapping: dims [batch, L, 2]. */
-  offset_mapping?: Tensor<'int64'>;
-  /** With return_overflowing_tokens: dims [rows], the input each row came from. */
-  overflow_to_sample_mapping?: Tensor<'int64'>;
-}
-
-const CALL_OPTION_KEYS: readonly string[] = Object.freeze([...ENCODE_OPTION_KEYS, 'text_pair', 'return_tensor']);
-
-/** Everything that configures a tokenizer (tokenizer_config.json names). */
-export interface TokenizerOptions {
-  /** The vocab in id order, or a vocab.txt path (read synchronously). One of the two is required. */
-  vocab?: readonly string[];
-  vocab_file?: string;
-  do_lower_case?: boolean;
-  strip_accents?: boolean | null;
-  tokenize_chinese_chars?: boolean;
-  /** Slow-only (Python BertTokenizer): whitespace-delimited words kept whole. The fast tokenizer ignores it, as HF. */
-  never_split?: readonly string[] | null;
-  unk_token?: string;
-  sep_token?: string;
-  pad_token?: string;
-  cls_token?: string;
-  mask_token?: string;
-  additional_special_tokens?: readonly string[];
-  /** Non-special added tokens (matched on the raw text like special ones). */
-  added_tokens?: readonly string[];
-  /** Ids of added tokens that are not in the vocab (from added_tokens.json / added_tokens_decoder); others get the next free id. */
-  added_token_ids?: Readonly<Record<string, number>>;
-  model_max_length?: number;
-  padding_side?: Side;
-  truncation_side?: Side;
-  clean_up_tokenization_spaces?: boolean;
-  max_input_chars_per_word?: number;
-  continuing_subword_prefix?: string;
-  /** Decoder cleanup of the WordPiece decoder (tokenizer.json decoder.cleanup; HF default true). */
-  wordpiece_decoder_cleanup?: boolean;
-  /** Character tables of the TypeScript core: 'rust' (default, HF fast's classes) or 'js' (plain \p{...}). */
-  unicode_tables?: 'rust' | 'js';
-}
-
-export function tokError(message: string): ConvBertError {
-  return new ConvBertError(message, 'ERR_CONVBERT_TOKENIZER');
-}
-
-function limitError(message: string): ConvBertError {
-  return new ConvBertError(message, 'ERR_CONVBERT_LIMIT');
-}
-
-/** Internal encoding: flat arrays; -1 stands for null in words/seqs. */
-interface Enc {
-  ids: number[];
-  types: number[];
-  offs: number[]; // 2 per token
-  words: number[];
-  seqs: number[];
-  special: number[];
-  attn: number[];
-  tokens: (string | null)[] | null; // only when a core returned token strings (never_split)
-}
-
-function emptyEnc(): Enc {
-  return { ids: [], types: [], offs: [], words: [], seqs: [], special: [], attn: [], tokens: null };
-}
-
-function sliceEnc(e: Enc, a: number, b: number): Enc {
-  return {
-    ids: e.ids.slice(a, b),
-    types: e.types.slice(a, b),
-    offs: e.offs.slice(2 * a, 2 * b),
-    words: e.words.slice(a, b),
-    seqs: e.seqs.slice(a, b),
-    special: e.special.slice(a, b),
-    attn: e.attn.slice(a, b),
-    tokens: e.tokens ? e.tokens.slice(a, b) : null,
-  };
-}
-
-function fill<T>(n: number, v: T): T[] {
-  return new Array<T>(n).fill(v);
-}
-
-/** Resolved truncation/padding settings of one call. */
-interface Plan {
-  addSpecial: boolean;
-  truncation: TruncationStrategy;
-  maxLength: number | null;
-  stride: number;
-  truncSide: Side;
-  padding: PaddingStrategy;
-  padMultiple: number | null;
-  padSide: Side;
-  /** Build the overflow windows (the caller returns them); otherwise truncation only cuts. */
-  keepOverflow: boolean;
-  /** Tokens of the overflow windows built so far in this call (checked against MAX_OUTPUT_TOKENS). */
-  overflowTokens: number;
-}
 
 interface SplitPiece {
   text: string;
@@ -266,37 +63,6 @@ interface SplitPiece {
 }
 
 const ESCAPE_RE = /[.*+?^${}()|[\]\\]/g;
-
-/** Where fromPretrained finds a Hub repo id (see lib/hub); transformers.js' spellings too. */
-export type TokenizerHubOptions = Partial<Pick<HubOptions, 'revision' | 'cacheDir' | 'token' | 'localFilesOnly' | 'endpoint' | 'progress'>> & TransformersJsHubOptions;
-
-const HUB_KEYS: readonly string[] = ['revision', 'cacheDir', 'token', 'localFilesOnly', 'endpoint', 'progress', ...Object.keys(HUB_OPTION_ALIASES)];
-
-/** Every key of TokenizerOptions (what fromPretrained's overrides and the constructors take). */
-export const TOKENIZER_OPTION_KEYS: readonly string[] = Object.freeze([
-  'vocab',
-  'vocab_file',
-  'do_lower_case',
-  'strip_accents',
-  'tokenize_chinese_chars',
-  'never_split',
-  'unk_token',
-  'sep_token',
-  'pad_token',
-  'cls_token',
-  'mask_token',
-  'additional_special_tokens',
-  'added_tokens',
-  'added_token_ids',
-  'model_max_length',
-  'padding_side',
-  'truncation_side',
-  'clean_up_tokenization_spaces',
-  'max_input_chars_per_word',
-  'continuing_subword_prefix',
-  'wordpiece_decoder_cleanup',
-  'unicode_tables',
-]);
 
 /**
  * A tokenizer is callable, as in transformers.js: `tokenizer(text | texts, options)` encodes
@@ -492,12 +258,7 @@ export abstract class PreTrainedTokenizerBase extends Callable {
 
   /** Write vocab.txt (one token per line, id order) into dir; returns the paths written. */
   async saveVocabulary(dir: string, filenamePrefix?: string): Promise<string[]> {
-    await mkdirp(dir);
-    const file = path.join(dir, (filenamePrefix ? filenamePrefix + '-' : '') + 'vocab.txt');
-    let text = '';
-    for (const tok of this.vocab) text += tok + '\n';
-    await writeFile(file, text);
-    return [file];
+    return writeVocabulary(dir, this.vocab, filenamePrefix);
   }
 
   /**
@@ -505,55 +266,7 @@ export abstract class PreTrainedTokenizerBase extends Callable {
    * transformers loads (tokenizer.json is what transformers.js and HF's fast tokenizers read).
    */
   async savePretrained(dir: string): Promise<string[]> {
-    await mkdirp(dir);
-    const addedDecoder: Record<string, unknown> = {};
-    const ids = [...this.addedMap.entries()].sort((a, b) => a[1] - b[1]);
-    for (const [content, id] of ids) {
-      addedDecoder[String(id)] = { content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: this.specialSet.has(content) };
-    }
-    const config: Record<string, unknown> = {
-      added_tokens_decoder: addedDecoder,
-      additional_special_tokens: this.additional_special_tokens.length > 0 ? [...this.additional_special_tokens] : undefined,
-      clean_up_tokenization_spaces: this.clean_up_tokenization_spaces,
-      cls_token: this.cls_token,
-      do_basic_tokenize: true,
-      do_lower_case: this.do_lower_case,
-      mask_token: this.mask_token,
-      model_max_length: this.model_max_length,
-      never_split: this.never_split ? [...this.never_split] : null,
-      pad_token: this.pad_token,
-      padding_side: this.padding_side,
-      sep_token: this.sep_token,
-      strip_accents: this.strip_accents,
-      tokenize_chinese_chars: this.tokenize_chinese_chars,
-      tokenizer_class: this.tokenizerClassName(),
-      truncation_side: this.truncation_side,
-      unk_token: this.unk_token,
-    };
-    const specialMap: Record<string, unknown> = {
-      cls_token: this.cls_token,
-      mask_token: this.mask_token,
-      pad_token: this.pad_token,
-      sep_token: this.sep_token,
-      unk_token: this.unk_token,
-    };
-    if (this.additional_special_tokens.length > 0) specialMap.additional_special_tokens = [...this.additional_special_tokens];
-    const configFile = path.join(dir, 'tokenizer_config.json');
-    const mapFile = path.join(dir, 'special_tokens_map.json');
-    await writeFile(configFile, jsonWithBigInts(config));
-    await writeFile(mapFile, JSON.stringify(specialMap, null, 2) + '\n');
-    const vocabFiles = await this.saveVocabulary(dir);
-    const written = [configFile, mapFile, ...vocabFiles];
-    const tj = this.tokenizerJson();
-    const tokFile = path.join(dir, 'tokenizer.json');
-    if (tj !== null) {
-      await writeFile(tokFile, tj);
-      written.push(tokFile);
-    } else {
-      // A tokenizer.json left from an earlier save would be loaded instead of the vocab.txt just written.
-      await fs.promises.rm(tokFile, { force: true });
-    }
-    return written;
+    return writePretrained(dir, this, this.addedTokenEntries(), this.tokenizerClassName());
   }
 
   /**
@@ -564,47 +277,12 @@ export abstract class PreTrainedTokenizerBase extends Callable {
    * format maps each token to one id), in which case vocab.txt alone is written.
    */
   tokenizerJson(): string | null {
-    if (this.vocabMap.size !== this.vocab.length) return null;
-    const vocab: Record<string, number> = Object.create(null);
-    this.vocab.forEach((tok, i) => (vocab[tok] = i));
-    const added = [...this.addedMap.entries()]
-      .sort((a, b) => a[1] - b[1])
-      // matched on the raw text, before normalisation: normalized false, as this class does
-      .map(([content, id]) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: this.specialSet.has(content) }));
-    const cls = this.cls_token;
-    const sep = this.sep_token;
-    const special = (tok: string, type_id: number) => ({ SpecialToken: { id: tok, type_id } });
-    const seq = (id: 'A' | 'B', type_id: number) => ({ Sequence: { id, type_id } });
-    const tokenEntry = (tok: string) => ({ id: tok, ids: [this.addedMap.get(tok) ?? this.vocabMap.get(tok)!], tokens: [tok] });
-    const json = {
-      version: '1.0',
-      truncation: null,
-      padding: null,
-      added_tokens: added,
-      normalizer: {
-        type: 'BertNormalizer',
-        clean_text: true,
-        handle_chinese_chars: this.tokenize_chinese_chars,
-        strip_accents: this.strip_accents,
-        lowercase: this.do_lower_case,
-      },
-      pre_tokenizer: { type: 'BertPreTokenizer' },
-      post_processor: {
-        type: 'TemplateProcessing',
-        single: [special(cls, 0), seq('A', 0), special(sep, 0)],
-        pair: [special(cls, 0), seq('A', 0), special(sep, 0), seq('B', 1), special(sep, 1)],
-        special_tokens: cls === sep ? { [cls]: tokenEntry(cls) } : { [cls]: tokenEntry(cls), [sep]: tokenEntry(sep) },
-      },
-      decoder: { type: 'WordPiece', prefix: this.continuing_subword_prefix, cleanup: this.wordpiece_decoder_cleanup },
-      model: {
-        type: 'WordPiece',
-        unk_token: this.unk_token,
-        continuing_subword_prefix: this.continuing_subword_prefix,
-        max_input_chars_per_word: this.max_input_chars_per_word,
-        vocab,
-      },
-    };
-    return JSON.stringify(json, null, 2) + '\n';
+    return tokenizerJsonText(this, this.addedTokenEntries());
+  }
+
+  /** The added tokens in id order, as both saved files list them. */
+  private addedTokenEntries(): AddedTokenEntry[] {
+    return [...this.addedMap.entries()].sort((a, b) => a[1] - b[1]).map(([content, id]) => ({ content, id, special: this.specialSet.has(content) }));
   }
 
   /** The class name written as tokenizer_class (transformers picks the Python class from it). */
@@ -936,8 +614,8 @@ export abstract class PreTrainedTokenizerBase extends Callable {
   /** Encode one text (and optional pair). */
   encode(text: string, options: EncodeSingleOptions = {}): EncodeResult {
     const full = this.encodeToFull(text, options, needsDetail(options), options.return_overflowing_tokens === true);
-    const row = this.toRow(full.main, full.texts, options) as EncodeResult;
-    if (options.return_overflowing_tokens) row.overflowing = full.overflowing.map((o) => this.toRow(o, full.texts, options));
+    const row = toRow(full.main, full.texts, options) as EncodeResult;
+    if (options.return_overflowing_tokens) row.overflowing = full.overflowing.map((o) => toRow(o, full.texts, options));
     return row;
   }
 
@@ -950,7 +628,7 @@ export abstract class PreTrainedTokenizerBase extends Callable {
       token_type_ids: e.types,
       attention_mask: e.attn,
       special_tokens_mask: e.special,
-      offsets: this.offsetPairs(e, full.texts, options.offset_unit ?? 'utf16'),
+      offsets: offsetPairs(e, full.texts, options.offset_unit ?? 'utf16'),
       word_ids: e.words.map((w) => (w < 0 ? null : w)),
       sequence_ids: e.seqs.map((s) => (s < 0 ? null : s)),
       overflowing: ov.map((o) => conv(o, [])),
@@ -977,15 +655,15 @@ export abstract class PreTrainedTokenizerBase extends Callable {
     const pb = pair != null ? this.splitOnAddedTokens(pair) : null;
     const ca = plainCore(pa, null, 0, this.core);
     const cb = pb ? plainCore(pb, null, 0, this.core) : null;
-    if (ca !== undefined && cb !== undefined && this.fitsUntruncated(ca, cb, pb !== null, plan)) {
-      const main = this.templateFromCores(ca, cb, pb !== null, plan.addSpecial, detail);
-      if (plan.padding !== 'do_not_pad') this.padAll([{ main, overflowing: [] }], plan);
+    if (ca !== undefined && cb !== undefined && fitsUntruncated(this, ca, cb, pb !== null, plan)) {
+      const main = templateFromCores(this, ca, cb, pb !== null, plan.addSpecial, detail);
+      if (plan.padding !== 'do_not_pad') padAll(this, [{ main, overflowing: [] }], plan);
       return { main, overflowing: [], texts: [text, pair ?? null] };
     }
     const a = this.sequenceFromPieces(0, pa, ca === undefined ? null : ca ? [ca] : []);
     const b = pb ? this.sequenceFromPieces(1, pb, cb === undefined ? null : cb ? [cb] : []) : null;
-    const { main, overflowing } = this.postProcess(a, b, plan);
-    if (plan.padding !== 'do_not_pad') this.padAll([{ main, overflowing }], plan);
+    const { main, overflowing } = postProcess(this, a, b, plan);
+    if (plan.padding !== 'do_not_pad') padAll(this, [{ main, overflowing }], plan);
     return { main, overflowing, texts: [text, pair ?? null] };
   }
 
@@ -1040,8 +718,8 @@ export abstract class PreTrainedTokenizerBase extends Callable {
       const texts: [string, string | null] = [sa.text, sb ? sb.text : null];
       const ca = plainCore(sa.pieces, cores, sa.first, null);
       const cb = sb ? plainCore(sb.pieces, cores, sb.first, null) : null;
-      if (ca !== undefined && cb !== undefined && this.fitsUntruncated(ca, cb, sb !== null, plan)) {
-        rows.push({ main: this.templateFromCores(ca, cb, sb !== null, plan.addSpecial, detail), overflowing: none, texts });
+      if (ca !== undefined && cb !== undefined && fitsUntruncated(this, ca, cb, sb !== null, plan)) {
+        rows.push({ main: templateFromCores(this, ca, cb, sb !== null, plan.addSpecial, detail), overflowing: none, texts });
         continue;
       }
       const encs = row.map((s, k) => {
@@ -1049,10 +727,10 @@ export abstract class PreTrainedTokenizerBase extends Callable {
         for (const p of s.pieces) if (p.specialId < 0 && p.text.length > 0) n++;
         return this.sequenceFromPieces(k, s.pieces, cores.slice(s.first, s.first + n));
       });
-      const { main, overflowing } = this.postProcess(encs[0], encs[1] ?? null, plan);
+      const { main, overflowing } = postProcess(this, encs[0], encs[1] ?? null, plan);
       rows.push({ main, overflowing, texts });
     }
-    if (prep.plan.padding !== 'do_not_pad') this.padAll(rows, prep.plan);
+    if (prep.plan.padding !== 'do_not_pad') padAll(this, rows, prep.plan);
     // every requested column exists, even for an empty batch
     const out: BatchEncodeResult = { input_ids: [] };
     if (options.return_token_type_ids ?? true) out.token_type_ids = [];
@@ -1064,7 +742,7 @@ export abstract class PreTrainedTokenizerBase extends Callable {
       out.sequence_ids = [];
     }
     const push = (e: Enc, texts: [string, string | null]) => {
-      const r = this.toRow(e, texts, options);
+      const r = toRow(e, texts, options);
       out.input_ids.push(r.input_ids);
       if (r.token_type_ids) out.token_type_ids!.push(r.token_type_ids);
       if (r.attention_mask) out.attention_mask!.push(r.attention_mask);
@@ -1161,271 +839,6 @@ export abstract class PreTrainedTokenizerBase extends Callable {
     };
   }
 
-  /** Truncate (tokenizers' truncate_encodings), then apply the template to the main and overflow windows. */
-  private postProcess(a: Enc, b: Enc | null, plan: Plan): { main: Enc; overflowing: Enc[] } {
-    let aOv: Enc[] = [];
-    let bOv: Enc[] = [];
-    if (plan.truncation !== 'do_not_truncate' && plan.maxLength !== null) {
-      a = keepWords(a, plan.maxLength, plan.truncSide);
-      if (b) b = keepWords(b, plan.maxLength, plan.truncSide);
-      const nAdded = plan.addSpecial ? this.numSpecialTokensToAdd(b !== null) : 0;
-      if (plan.maxLength < nAdded) {
-        throw tokError(`max_length: ${plan.maxLength} is smaller than the ${nAdded} special tokens the template adds`);
-      }
-      const maxLen = plan.maxLength - nAdded;
-      const total = a.ids.length + (b ? b.ids.length : 0);
-      if (total > maxLen) {
-        const toRemove = total - maxLen;
-        if (plan.truncation === 'longest_first') {
-          if (b) {
-            let n1 = a.ids.length;
-            let n2 = b.ids.length;
-            let swap = false;
-            if (n1 > n2) {
-              swap = true;
-              [n1, n2] = [n2, n1];
-            }
-            if (n1 > maxLen) n2 = n1;
-            else n2 = Math.max(n1, maxLen - n1);
-            if (n1 + n2 > maxLen) {
-              n1 = Math.floor(maxLen / 2);
-              n2 = n1 + (maxLen % 2);
-            }
-            if (swap) [n1, n2] = [n2, n1];
-            this.chargeOverflow(plan, a.ids.length, n1, b.ids.length, n2, nAdded);
-            [a, aOv] = truncateEnc(a, n1, plan.stride, plan.truncSide, plan.keepOverflow);
-            [b, bOv] = truncateEnc(b, n2, plan.stride, plan.truncSide, plan.keepOverflow);
-          } else {
-            this.chargeOverflow(plan, a.ids.length, total - toRemove, 0, 0, nAdded);
-            [a, aOv] = truncateEnc(a, total - toRemove, plan.stride, plan.truncSide, plan.keepOverflow);
-          }
-        } else {
-          const first = plan.truncation === 'only_first';
-          if (!first && !b) throw tokError('Truncation error: Second sequence not provided');
-          const target = first ? a : b!;
-          const len = target.ids.length;
-          if (len <= toRemove) throw tokError('Truncation error: Sequence to truncate too short to respect the provided max_length');
-          const other = first ? b : a;
-          const otherLen = other ? other.ids.length : 0;
-          this.chargeOverflow(plan, len, len - toRemove, otherLen, otherLen, nAdded);
-          const [t, ov] = truncateEnc(target, len - toRemove, plan.stride, plan.truncSide, plan.keepOverflow);
-          if (first) [a, aOv] = [t, ov];
-          else [b, bOv] = [t, ov];
-        }
-      }
-    }
-    const main = this.applyTemplate(a, b, plan.addSpecial);
-    // Overflow order of tokenizers' Encoding::merge_with (first level only, as transformers uses):
-    // each A window with B then with each B window, then A with each B window.
-    const overflowing: Enc[] = [];
-    for (const ao of aOv) {
-      overflowing.push(this.applyTemplate(ao, b, plan.addSpecial));
-      for (const bo of bOv) overflowing.push(this.applyTemplate(ao, bo, plan.addSpecial));
-    }
-    for (const bo of bOv) overflowing.push(this.applyTemplate(a, bo, plan.addSpecial));
-    return { main, overflowing };
-  }
-
-  /**
-   * Counts the tokens of the overflow windows that truncating sequences of aLen and bLen
-   * tokens to aKeep and bKeep will build (A windows, B windows, and every A x B pair, as
-   * tokenizers merges them) and refuses the call once they pass MAX_OUTPUT_TOKENS, before
-   * any window exists: a stride of max_length - 1 over a long text makes one window per
-   * token, each nearly max_length long.
-   */
-  private chargeOverflow(plan: Plan, aLen: number, aKeep: number, bLen: number, bKeep: number, nAdded: number): void {
-    if (!plan.keepOverflow) return;
-    const wa = extraWindows(aLen, aKeep, plan.stride);
-    const wb = extraWindows(bLen, bKeep, plan.stride);
-    const rows = wa + wa * wb + wb;
-    if (rows === 0) return;
-    // a window holds at most its side's kept length (the whole sequence when that is 0)
-    const rowLen = (aKeep > 0 ? Math.min(aKeep, aLen) : aLen) + (bKeep > 0 ? Math.min(bKeep, bLen) : bLen) + nAdded;
-    plan.overflowTokens += rows * rowLen;
-    if (plan.overflowTokens > MAX_OUTPUT_TOKENS) {
-      throw limitError(
-        `return_overflowing_tokens: ${rows} overflow windows of up to ${rowLen} tokens (max_length ${plan.maxLength}, stride ${plan.stride}) ` +
-          `would make this call return more than ${MAX_OUTPUT_TOKENS} tokens (MAX_OUTPUT_TOKENS); use a smaller stride, a larger max_length or fewer texts per call`,
-      );
-    }
-  }
-
-  /**
-   * Whether the template of these core outputs needs no truncation: then postProcess
-   * would only apply the template (keepWords and truncateEnc are no-ops, no error).
-   */
-  private fitsUntruncated(ca: CoreEncoding | null, cb: CoreEncoding | null, hasB: boolean, plan: Plan): boolean {
-    if (plan.truncation === 'do_not_truncate' || plan.maxLength === null) return true;
-    const nAdded = plan.addSpecial ? this.numSpecialTokensToAdd(hasB) : 0;
-    const n = (ca ? ca.ids.length : 0) + (cb ? cb.ids.length : 0);
-    return n + nAdded <= plan.maxLength;
-  }
-
-  /**
-   * The common path: [CLS] A [SEP] (B [SEP]) straight from the core outputs of two
-   * texts that hold no added token (null: empty text). One pass into packed arrays,
-   * no intermediate Enc per sequence; the same result as sequenceFromPieces +
-   * applyTemplate (the goldens check both paths).
-   */
-  private templateFromCores(ca: CoreEncoding | null, cb: CoreEncoding | null, hasB: boolean, addSpecial: boolean, detail: number): Enc {
-    // Arrays of their final size, filled by index and Array.fill: no growth garbage.
-    const na = ca ? ca.ids.length : 0;
-    const nb = cb ? cb.ids.length : 0;
-    const sp = addSpecial ? 1 : 0;
-    const n = na + nb + (addSpecial ? (hasB ? 3 : 2) : 0);
-    const ids = new Array<number>(n);
-    const types = new Array<number>(n).fill(0);
-    const attn = new Array<number>(n).fill(1);
-    const bStart = na + 2 * sp; // first index of B (or its [SEP])
-    if (hasB) types.fill(1, bStart);
-    if (addSpecial) {
-      ids[0] = this.cls_token_id;
-      ids[na + 1] = this.sep_token_id;
-      if (hasB) ids[n - 1] = this.sep_token_id;
-    }
-    if (ca) for (let i = 0, a = ca.ids; i < na; i++) ids[sp + i] = a[i];
-    if (cb) for (let i = 0, b = cb.ids; i < nb; i++) ids[bStart + i] = b[i];
-    // Fields the caller does not get stay empty (padding may append to them; nothing reads them).
-    let offs: number[] = [];
-    let words: number[] = [];
-    let seqs: number[] = [];
-    let special: number[] = [];
-    if (detail & (D_OFFSETS | D_WORDS)) {
-      seqs = new Array<number>(n).fill(-1);
-      if (ca) seqs.fill(0, sp, sp + na);
-      if (cb) seqs.fill(1, bStart, bStart + nb);
-    }
-    if (detail & D_SPECIAL) {
-      special = new Array<number>(n).fill(0);
-      if (addSpecial) {
-        special[0] = 1;
-        special[na + 1] = 1;
-        if (hasB) special[n - 1] = 1;
-      }
-    }
-    if (detail & D_OFFSETS) {
-      offs = new Array<number>(2 * n).fill(0);
-      if (ca) for (let i = 0, co = ca.offsets, m = 2 * na, o = 2 * sp; i < m; i++) offs[o + i] = co[i];
-      if (cb) for (let i = 0, co = cb.offsets, m = 2 * nb, o = 2 * bStart; i < m; i++) offs[o + i] = co[i];
-    }
-    if (detail & D_WORDS) {
-      words = new Array<number>(n).fill(-1);
-      for (let s = 0; s < (hasB ? 2 : 1); s++) {
-        const c = s === 0 ? ca : cb;
-        if (!c) continue;
-        const base = s === 0 ? sp : bStart;
-        const cw = c.words;
-        for (let i = 0, m = c.ids.length; i < m; i++) words[base + i] = cw ? cw[i] : i;
-      }
-    }
-    return { ids, types, offs, words, seqs, special, attn, tokens: null };
-  }
-
-  /** [CLS] A [SEP] (B [SEP]) with type ids 0 for A and 1 for B. */
-  private applyTemplate(a: Enc, b: Enc | null, addSpecial: boolean): Enc {
-    const na = a.ids.length;
-    const nb = b ? b.ids.length : 0;
-    const n = na + nb + (addSpecial ? (b ? 3 : 2) : 0);
-    const ids = new Array<number>(n);
-    const types = new Array<number>(n);
-    const offs = new Array<number>(2 * n);
-    const words = new Array<number>(n);
-    const seqs = new Array<number>(n);
-    const special = new Array<number>(n);
-    const attn = new Array<number>(n);
-    const tokens = a.tokens || (b && b.tokens) ? new Array<string | null>(n).fill(null) : null;
-    // layout: [CLS] A [SEP] (B [SEP]); specials get offsets (0,0), no word/sequence, mask 1
-    let k = 0;
-    const putSpecial = (id: number, type: number) => {
-      ids[k] = id;
-      types[k] = type;
-      offs[2 * k] = 0;
-      offs[2 * k + 1] = 0;
-      words[k] = -1;
-      seqs[k] = -1;
-      special[k] = 1;
-      attn[k] = 1;
-      k++;
-    };
-    if (addSpecial) putSpecial(this.cls_token_id, 0);
-    for (let s = 0; s < 2; s++) {
-      const e = s === 0 ? a : b;
-      if (!e) break;
-      for (let i = 0, m = e.ids.length; i < m; i++, k++) {
-        ids[k] = e.ids[i];
-        types[k] = s;
-        offs[2 * k] = e.offs[2 * i];
-        offs[2 * k + 1] = e.offs[2 * i + 1];
-        words[k] = e.words[i];
-        seqs[k] = s;
-        special[k] = e.special[i];
-        attn[k] = e.attn[i];
-        if (tokens && e.tokens) tokens[k] = e.tokens[i];
-      }
-      if (addSpecial) putSpecial(this.sep_token_id, s);
-    }
-    return { ids, types, offs, words, seqs, special, attn, tokens };
-  }
-
-  /** tokenizers' pad_encodings: one target length for the batch; overflow windows are padded to it too. */
-  private padAll(rows: { main: Enc; overflowing: Enc[] }[], plan: Plan): void {
-    let target: number;
-    if (plan.padding === 'max_length') target = plan.maxLength!;
-    else target = rows.reduce((m, r) => Math.max(m, r.main.ids.length), 0);
-    if (plan.padMultiple && target % plan.padMultiple !== 0) target += plan.padMultiple - (target % plan.padMultiple);
-    // Refuse before padding anything: every shorter row (overflow windows too) becomes
-    // target long. A call that padding does not grow is the input's size, and passes.
-    let n = 0;
-    let grows = false;
-    for (const r of rows) {
-      n += 1 + r.overflowing.length;
-      if (r.main.ids.length < target || r.overflowing.some((o) => o.ids.length < target)) grows = true;
-    }
-    if (grows && n * target > MAX_OUTPUT_TOKENS) {
-      throw limitError(
-        `padding: ${n} rows padded to ${target} tokens would make this call return ${n * target} tokens, more than ${MAX_OUTPUT_TOKENS} (MAX_OUTPUT_TOKENS); split the batch or pad less`,
-      );
-    }
-    const padId = this.pad_token_id;
-    for (const r of rows) {
-      for (const e of [r.main, ...r.overflowing]) padEnc(e, target, padId, plan.padSide);
-    }
-  }
-
-  private offsetPairs(e: Enc, texts: [string, string | null], unit: OffsetUnit): [number, number][] {
-    const out: [number, number][] = new Array(e.ids.length);
-    let conv: ((seq: number, x: number) => number) | null = null;
-    if (unit === 'code_point') {
-      const maps = texts.map((t) => (t === null ? null : utf16ToCodePointMap(t)));
-      conv = (seq, x) => {
-        const m = seq >= 0 ? maps[seq] : null;
-        return m ? m[x] : x;
-      };
-    } else if (unit !== 'utf16') {
-      throw tokError(`offset_unit: expected 'utf16' or 'code_point', got ${describe(unit)}`);
-    }
-    const offs = e.offs;
-    if (!conv) {
-      for (let i = 0, n = e.ids.length; i < n; i++) out[i] = [offs[2 * i], offs[2 * i + 1]];
-      return out;
-    }
-    for (let i = 0; i < e.ids.length; i++) out[i] = [conv(e.seqs[i], offs[2 * i]), conv(e.seqs[i], offs[2 * i + 1])];
-    return out;
-  }
-
-  private toRow(e: Enc, texts: [string, string | null], o: EncodeOptions): EncodedRow {
-    const row: EncodedRow = { input_ids: e.ids };
-    if (o.return_token_type_ids ?? true) row.token_type_ids = e.types;
-    if (o.return_attention_mask ?? true) row.attention_mask = e.attn;
-    if (o.return_offsets_mapping) row.offset_mapping = this.offsetPairs(e, texts, o.offset_unit ?? 'utf16');
-    if (o.return_special_tokens_mask) row.special_tokens_mask = e.special;
-    if (o.return_word_ids) {
-      row.word_ids = e.words.map((w) => (w < 0 ? null : w));
-      row.sequence_ids = e.seqs.map((s) => (s < 0 ? null : s));
-    }
-    return row;
-  }
-
   // ---------------------------------------------------------------- decode
 
   /**
@@ -1464,40 +877,6 @@ export abstract class PreTrainedTokenizerBase extends Callable {
 // ------------------------------------------------------------------ helpers
 
 /**
- * tokenizers (0.2x) stops tokenizing once a sequence has max_length tokens, at the end
- * of the word that reached it (counted from the truncation side; from the left, word
- * ids then count from the first word kept). Found from the truncation goldens: it
- * bounds the overflow windows and, for longest_first pairs, the lengths compared.
- */
-function keepWords(e: Enc, maxTokens: number, side: Side): Enc {
-  const n = e.ids.length;
-  if (n <= maxTokens) return e;
-  if (side === 'right') {
-    let i = maxTokens;
-    while (i < n && e.words[i] === e.words[i - 1]) i++;
-    return i < n ? sliceEnc(e, 0, i) : e;
-  }
-  let i = n - maxTokens; // first kept index
-  while (i > 0 && e.words[i - 1] === e.words[i]) i--;
-  if (i === 0) return e;
-  // word ids count from the first word tokenized, as in tokenizers
-  const kept = sliceEnc(e, i, n);
-  const first = kept.words[0];
-  for (let k = 0; k < kept.words.length; k++) if (kept.words[k] >= 0) kept.words[k] -= first;
-  return kept;
-}
-
-/** Fields beyond ids, type ids and attention mask that a call returns (bits of templateFromCores). */
-const D_OFFSETS = 1; // offs + seqs
-const D_SPECIAL = 2; // special
-const D_WORDS = 4; // words + seqs
-const D_ALL = D_OFFSETS | D_SPECIAL | D_WORDS;
-
-function needsDetail(o: EncodeOptions): number {
-  return (o.return_offsets_mapping ? D_OFFSETS : 0) | (o.return_special_tokens_mask ? D_SPECIAL : 0) | (o.return_word_ids ? D_WORDS : 0);
-}
-
-/**
  * The core output of a sequence that is one piece without added tokens: the
  * CoreEncoding (run now on `core` when `cores` is null, else cores[first]), null for
  * an empty text; undefined when the sequence has added tokens or the core returned
@@ -1510,80 +889,15 @@ function plainCore(pieces: SplitPiece[], cores: CoreEncoding[] | null, first: nu
   return c.tokens ? undefined : c;
 }
 
-/** How many overflow windows truncateEnc makes past the first (0 when it throws or keeps everything). */
-function extraWindows(len: number, maxLen: number, stride: number): number {
-  if (maxLen >= len) return 0;
-  if (maxLen === 0) return 1;
-  if (stride >= maxLen) return 0;
-  return Math.ceil((len - maxLen) / (maxLen - stride));
-}
-
 /**
- * tokenizers' Encoding::truncate: keep max_len, the rest become stride-overlapping windows.
- * windows false: only the kept part (the caller does not return the overflow).
+ * tokenizers' WordPiece decoder cleanup, applied to each token: transformers'
+ * clean_up_tokenization plus " do not" -> " don't". tokenizers applies that rule before
+ * " 's", " 've" and " 're"; applying it last gives the same text: " do not" shares no
+ * character with a match of those three, and neither side's replacement creates the other's.
  */
-function truncateEnc(e: Enc, maxLen: number, stride: number, side: Side, windows: boolean): [Enc, Enc[]] {
-  const len = e.ids.length;
-  if (maxLen >= len) return [e, []];
-  if (maxLen === 0) return [sliceEnc(e, 0, 0), windows ? [e] : []];
-  if (stride >= maxLen) {
-    throw tokError(`stride: ${stride} must be strictly less than the truncated length (${maxLen}); tokenizers asserts here (transformers raises)`);
-  }
-  if (!windows) return [side === 'right' ? sliceEnc(e, 0, maxLen) : sliceEnc(e, len - maxLen, len), []];
-  const step = maxLen - stride;
-  const ranges: [number, number][] = [];
-  if (side === 'right') {
-    for (let start = 0; start < len; start += step) {
-      const stop = Math.min(start + maxLen, len);
-      ranges.push([start, stop]);
-      if (stop === len) break;
-    }
-  } else {
-    for (let stop = len; stop > 0; stop -= step) {
-      const start = Math.max(stop - maxLen, 0);
-      ranges.push([start, stop]);
-      if (start === 0) break;
-    }
-  }
-  return [sliceEnc(e, ranges[0][0], ranges[0][1]), ranges.slice(1).map(([a, b]) => sliceEnc(e, a, b))];
-}
-
-function padEnc(e: Enc, target: number, padId: number, side: Side): void {
-  const n = target - e.ids.length;
-  if (n <= 0) return;
-  // loops, not push(...spread): a long pad must not hit the argument-count limit
-  const pad = (arr: number[], v: number, k: number): number[] => {
-    if (side === 'right') {
-      for (let i = 0; i < k; i++) arr.push(v);
-      return arr;
-    }
-    return fill(k, v).concat(arr);
-  };
-  e.ids = pad(e.ids, padId, n);
-  e.types = pad(e.types, 0, n);
-  e.attn = pad(e.attn, 0, n);
-  e.special = pad(e.special, 1, n);
-  e.words = pad(e.words, -1, n);
-  e.seqs = pad(e.seqs, -1, n);
-  e.offs = pad(e.offs, 0, 2 * n);
-  if (e.tokens) e.tokens = side === 'right' ? e.tokens.concat(fill<string | null>(n, null)) : fill<string | null>(n, null).concat(e.tokens);
-}
-
-/** tokenizers' WordPiece decoder cleanup, applied to each token. */
 function wordPieceCleanup(s: string): string {
   if (s.indexOf(' ') < 0) return s;
-  return s
-    .replaceAll(' .', '.')
-    .replaceAll(' ?', '?')
-    .replaceAll(' !', '!')
-    .replaceAll(' ,', ',')
-    .replaceAll(" ' ", "'")
-    .replaceAll(" n't", "n't")
-    .replaceAll(" 'm", "'m")
-    .replaceAll(' do not', " don't")
-    .replaceAll(" 's", "'s")
-    .replaceAll(" 've", "'ve")
-    .replaceAll(" 're", "'re");
+  return cleanUpTokenization(s).replaceAll(' do not', " don't");
 }
 
 /** transformers' clean_up_tokenization. */
@@ -1600,27 +914,6 @@ export function cleanUpTokenization(s: string): string {
     .replaceAll(" 've", "'ve")
     .replaceAll(" 're", "'re");
 }
-
-/** For each UTF-16 index 0..len, the code point index (a lone surrogate counts as one). */
-export function utf16ToCodePointMap(text: string): Uint32Array {
-  const m = new Uint32Array(text.length + 1);
-  let cp = 0;
-  for (let i = 0; i < text.length; i++) {
-    m[i] = cp;
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        m[i + 1] = cp; // inside a pair: same code point
-        i++;
-      }
-    }
-    cp++;
-  }
-  m[text.length] = cp;
-  return m;
-}
-
 
 function checkText(name: string, v: unknown): string {
   if (typeof v !== 'string') {
@@ -1653,10 +946,6 @@ function checkOptions(o: unknown): void {
   checkOptionKeys('options', o, ENCODE_OPTION_KEYS_WITH_PAIR);
 }
 
-const ENCODE_OPTION_KEYS_WITH_PAIR: readonly string[] = [...ENCODE_OPTION_KEYS, 'text_pair'];
-
-const DECODE_OPTION_KEYS: readonly string[] = ['skip_special_tokens', 'clean_up_tokenization_spaces'];
-
 /** An options object of known keys (ERR_CONVBERT_ARG naming an unknown one and the closest known one). */
 function checkOptionsObject(where: string, o: unknown, known: readonly string[]): void {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) throw tokError(`${where}: options: expected an object, got ${describe(o)}`);
@@ -1683,261 +972,4 @@ function toIdArray(name: string, ids: unknown): number[] {
     if (typeof v !== 'number' || !Number.isInteger(v)) throw tokError(`${name}[${i}]: expected an integer id, got ${describe(v)}`);
   }
   return ids.map((x) => Number(x));
-}
-
-/** vocab.txt: one token per line, split on "\n" only (tokens may hold U+2028); a trailing "\r" is dropped. */
-export function parseVocab(text: string, file = 'vocab.txt'): string[] {
-  if (text.length > 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  for (let i = 0; i < lines.length; i++) if (lines[i].endsWith('\r')) lines[i] = lines[i].slice(0, -1);
-  if (lines.length === 0) throw tokError(`${file}: the vocabulary is empty`);
-  return lines;
-}
-
-export function readVocabFile(file: string): string[] {
-  let buf: Uint8Array;
-  try {
-    buf = readRegularFileSync(file, { maxBytes: MAX_TEXT_FILE_BYTES });
-  } catch (err) {
-    throw new ConvBertError(`vocab_file: cannot read ${file}: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
-  }
-  return parseVocab(decodeUtf8(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), file), file);
-}
-
-function decodeUtf8(buf: Buffer, file: string): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
-  } catch (err) {
-    throw tokError(`${file}: not valid UTF-8 (${(err as Error).message})`);
-  }
-}
-
-async function readOptionalJson(file: string): Promise<Record<string, unknown> | null> {
-  let text: string;
-  try {
-    text = await readTextFile(file);
-  } catch (err) {
-    const cause = err instanceof ConvBertError ? err.cause : err;
-    if ((cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return null;
-    throw err instanceof ConvBertError ? err : new ConvBertError(`${file}: cannot read: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
-  }
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw tokError(`${file}: malformed JSON (${(err as Error).message})`);
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw tokError(`${file}: expected a JSON object, got ${describe(v)}`);
-  return v as Record<string, unknown>;
-}
-
-/**
- * tokenizer.json's WordPiece vocab {token: id} as tokens in id order. The ids must number
- * the n entries 0..n-1 (HF's Rust WordPiece tolerates holes; our id-ordered vocab cannot
- * hold one). Every id is checked against the entry count before it indexes anything, so
- * the array is sized by the file, never by an id it names: a 150-byte file with an id of
- * 4e8 is an error here, not a 4e8-entry allocation. Duplicate tokens collapse in JSON.parse
- * (the last wins), which leaves a hole that the same check reports.
- */
-function vocabFromIds(v: Record<string, unknown>, file: string): string[] {
-  const entries = Object.entries(v);
-  const n = entries.length;
-  if (n === 0) throw tokError(`${file}: model.vocab: expected at least one token, got an empty object`);
-  const vocab = new Array<string>(n);
-  for (const [tok, id] of entries) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= n) {
-      throw tokError(
-        `${file}: model.vocab[${JSON.stringify(tok)}]: expected an integer id in [0, ${n}) (the ids number the ${n} entries from 0), got ${describe(id)}`,
-      );
-    }
-    if (vocab[id] !== undefined) {
-      throw tokError(`${file}: model.vocab: id ${id} is given to both ${JSON.stringify(vocab[id])} and ${JSON.stringify(tok)}; expected each id once`);
-    }
-    vocab[id] = tok;
-  }
-  return vocab;
-}
-
-/** An added token's id from a file: a non-negative safe integer (its upper bound is checked once the vocab is known). */
-function addedId(id: unknown, where: string): number {
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) throw tokError(`${where}: expected a non-negative integer id, got ${describe(id)}`);
-  return id;
-}
-
-/** A special token value from a config: a string or an AddedToken dict {content, ...}. */
-function tokenContent(v: unknown, where: string): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
-  throw tokError(`${where}: expected a token string or {"content": ...}, got ${describe(v)}`);
-}
-
-/** Read a model directory into TokenizerOptions (see fromPretrained). */
-export async function loadTokenizerOptions(dir: string): Promise<TokenizerOptions> {
-  if (typeof dir !== 'string' || dir.length === 0) throw tokError(`dir: expected a directory path, got ${describe(dir)}`);
-  let st: fs.Stats;
-  try {
-    st = await fs.promises.stat(dir);
-  } catch (err) {
-    throw new ConvBertError(`dir: cannot read ${dir}: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
-  }
-  if (!st.isDirectory()) throw new ConvBertError(`dir: ${dir} is not a directory`, 'ERR_CONVBERT_IO');
-  const cfgFile = path.join(dir, 'tokenizer_config.json');
-  const mapFile = path.join(dir, 'special_tokens_map.json');
-  const tokFile = path.join(dir, 'tokenizer.json');
-  const addedFile = path.join(dir, 'added_tokens.json');
-  const [cfg, map, tj, addedJson] = await Promise.all([
-    readOptionalJson(cfgFile),
-    readOptionalJson(mapFile),
-    readOptionalJson(tokFile),
-    readOptionalJson(addedFile),
-  ]);
-  const o: TokenizerOptions = {};
-
-  // tokenizer.json: the vocab and, as defaults, its normaliser/model/decoder settings.
-  // Added tokens from every source, with where each came from (for errors): ids checked below.
-  const added: { id: number; content: string; special: boolean; where: string }[] = [];
-  if (tj) {
-    const model = tj.model as Record<string, unknown> | undefined;
-    if (model && (model.type === 'WordPiece' || (model.type === undefined && model.vocab && typeof model.vocab === 'object'))) {
-      const v = model.vocab as Record<string, unknown>;
-      if (!v || typeof v !== 'object' || Array.isArray(v)) throw tokError(`${tokFile}: model.vocab: expected an object of token -> id`);
-      o.vocab = vocabFromIds(v, tokFile);
-      if (typeof model.unk_token === 'string') o.unk_token = model.unk_token;
-      if (typeof model.continuing_subword_prefix === 'string') o.continuing_subword_prefix = model.continuing_subword_prefix;
-      if (typeof model.max_input_chars_per_word === 'number') o.max_input_chars_per_word = model.max_input_chars_per_word;
-    } else if (model) {
-      throw new ConvBertError(`${tokFile}: model.type ${describe(model.type)} is not WordPiece`, 'ERR_CONVBERT_UNSUPPORTED');
-    }
-    const norm = tj.normalizer as Record<string, unknown> | null | undefined;
-    if (norm && norm.type === 'BertNormalizer') {
-      if (typeof norm.lowercase === 'boolean') o.do_lower_case = norm.lowercase;
-      if (norm.strip_accents === null || typeof norm.strip_accents === 'boolean') o.strip_accents = norm.strip_accents as boolean | null;
-      if (typeof norm.handle_chinese_chars === 'boolean') o.tokenize_chinese_chars = norm.handle_chinese_chars;
-    }
-    const dec = tj.decoder as Record<string, unknown> | null | undefined;
-    if (dec && dec.type === 'WordPiece' && typeof dec.cleanup === 'boolean') o.wordpiece_decoder_cleanup = dec.cleanup;
-    if (Array.isArray(tj.added_tokens)) {
-      (tj.added_tokens as unknown[]).forEach((t, i) => {
-        const where = `${tokFile}: added_tokens[${i}]`;
-        if (t === null || typeof t !== 'object' || typeof (t as Record<string, unknown>).content !== 'string') {
-          throw tokError(`${where}: expected {"id": ..., "content": "..."}, got ${describe(t)}`);
-        }
-        const { id, content, special } = t as Record<string, unknown>;
-        added.push({ id: addedId(id, where), content: content as string, special: special === true, where });
-      });
-    }
-  }
-  if (!o.vocab) {
-    const vf = path.join(dir, 'vocab.txt');
-    try {
-      o.vocab = readVocabFile(vf);
-    } catch (err) {
-      if (err instanceof ConvBertError && err.code === 'ERR_CONVBERT_IO') {
-        throw new ConvBertError(`${dir}: no vocab.txt (nor a WordPiece tokenizer.json) to load: ${err.message}`, 'ERR_CONVBERT_IO', { cause: err });
-      }
-      throw err;
-    }
-  }
-
-  // tokenizer_config.json, then special_tokens_map.json for the special tokens.
-  // transformers' BertTokenizerFast re-applies do_lower_case/strip_accents/tokenize_chinese_chars
-  // from the config (or the class defaults) over tokenizer.json's normaliser.
-  const c = cfg ?? {};
-  o.do_lower_case = typeof c.do_lower_case === 'boolean' ? c.do_lower_case : true;
-  o.strip_accents = c.strip_accents === true || c.strip_accents === false ? c.strip_accents : null;
-  o.tokenize_chinese_chars = typeof c.tokenize_chinese_chars === 'boolean' ? c.tokenize_chinese_chars : true;
-  if (c.never_split != null) {
-    if (!Array.isArray(c.never_split) || c.never_split.some((s) => typeof s !== 'string')) {
-      throw tokError(`${cfgFile}: never_split: expected an array of strings or null, got ${describe(c.never_split)}`);
-    }
-    o.never_split = c.never_split as string[];
-  }
-  if (c.model_max_length !== undefined && c.model_max_length !== null) {
-    if (typeof c.model_max_length !== 'number' || !(c.model_max_length > 0) || (c.model_max_length < VERY_LARGE_INTEGER && !Number.isInteger(c.model_max_length))) {
-      throw tokError(`${cfgFile}: model_max_length: expected a positive integer, got ${describe(c.model_max_length)}`);
-    }
-    o.model_max_length = Math.min(c.model_max_length, VERY_LARGE_INTEGER);
-  }
-  if (c.padding_side === 'left' || c.padding_side === 'right') o.padding_side = c.padding_side;
-  if (c.truncation_side === 'left' || c.truncation_side === 'right') o.truncation_side = c.truncation_side;
-  if (typeof c.clean_up_tokenization_spaces === 'boolean') o.clean_up_tokenization_spaces = c.clean_up_tokenization_spaces;
-  const names = ['unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token'] as const;
-  for (const src of [c, map ?? {}]) {
-    for (const n of names) {
-      const v = tokenContent(src[n], `${src === c ? cfgFile : mapFile}: ${n}`);
-      if (v !== undefined) o[n] = v;
-    }
-    if (Array.isArray(src.additional_special_tokens)) {
-      o.additional_special_tokens = (src.additional_special_tokens as unknown[]).map((v, i) => tokenContent(v, `additional_special_tokens[${i}]`)!);
-    }
-  }
-  // Added tokens beyond the special ones (tokenizer_config's added_tokens_decoder, tokenizer.json's added_tokens).
-  if (c.added_tokens_decoder && typeof c.added_tokens_decoder === 'object') {
-    for (const [key, t] of Object.entries(c.added_tokens_decoder as Record<string, Record<string, unknown>>)) {
-      if (!t || typeof t.content !== 'string') continue;
-      const where = `${cfgFile}: added_tokens_decoder[${JSON.stringify(key)}]`;
-      // transformers reads the key with int(); only plain non-negative integers name an id
-      added.push({ id: addedId(/^\d+$/.test(key) ? Number(key) : key, where), content: t.content, special: t.special === true, where });
-    }
-  }
-  if (addedJson) {
-    // the legacy {token: id} file of transformers < 4.34
-    for (const [content, id] of Object.entries(addedJson)) {
-      const where = `${addedFile}: ${JSON.stringify(content)}`;
-      added.push({ id: addedId(id, where), content, special: false, where });
-    }
-  }
-  // An added token's id is a vocab id or one of the ids after the vocab, at most one per
-  // added token: checked here against the entry counts, so no id from a file can stand for
-  // millions of missing entries in anything indexed by id later.
-  const idLimit = o.vocab.length + added.length;
-  for (const t of added) {
-    if (t.id >= idLimit) {
-      throw tokError(
-        `${t.where}: expected an id below ${idLimit} (the ${o.vocab.length} vocabulary ids, then at most one per added token), got ${t.id}`,
-      );
-    }
-  }
-  const known = new Set<string>([...names.map((n) => o[n] ?? DEFAULT_SPECIALS[n]), ...(o.additional_special_tokens ?? [])]);
-  const extraSpecial: string[] = [];
-  const extra: string[] = [];
-  for (const t of added.sort((x, y) => x.id - y.id)) {
-    if (known.has(t.content)) continue;
-    known.add(t.content);
-    (t.special ? extraSpecial : extra).push(t.content);
-  }
-  // no prototype: a token named "__proto__" is a key like any other
-  const ids: Record<string, number> = Object.create(null);
-  for (const t of added) ids[t.content] = t.id;
-  if (added.length > 0) o.added_token_ids = ids;
-  if (extraSpecial.length > 0) o.additional_special_tokens = [...(o.additional_special_tokens ?? []), ...extraSpecial];
-  if (extra.length > 0) o.added_tokens = extra;
-  return o;
-}
-
-const DEFAULT_SPECIALS = { unk_token: '[UNK]', sep_token: '[SEP]', pad_token: '[PAD]', cls_token: '[CLS]', mask_token: '[MASK]' } as const;
-
-async function mkdirp(dir: string): Promise<void> {
-  try {
-    await fs.promises.mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw new ConvBertError(`dir: cannot create ${dir}: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
-  }
-}
-
-async function writeFile(file: string, text: string): Promise<void> {
-  try {
-    await fs.promises.writeFile(file, text, 'utf8');
-  } catch (err) {
-    throw new ConvBertError(`${file}: cannot write: ${(err as Error).message}`, 'ERR_CONVBERT_IO', { cause: err });
-  }
-}
-
-/** JSON with model_max_length = 1e30 written as Python's int(1e30), which transformers expects. */
-function jsonWithBigInts(obj: Record<string, unknown>): string {
-  const big = obj.model_max_length === VERY_LARGE_INTEGER;
-  const text = JSON.stringify({ ...obj, model_max_length: big ? '__VERY_LARGE__' : obj.model_max_length }, null, 2) + '\n';
-  return big ? text.replace('"__VERY_LARGE__"', '1000000000000000019884624838656') : text;
 }

@@ -7,8 +7,9 @@
 import * as path from 'path';
 
 import { ConvBertError } from '../errors';
-import { PreTrainedTokenizerBase, type TokenizerOptions } from './base';
+import { PreTrainedTokenizerBase } from './base';
 import { type CoreEncoding, type TokenizerCore, type WordPieceOptions } from './core';
+import { type TokenizerOptions } from './options';
 import { CorePool, MIN_POOL_CHARS } from './pool';
 import { WordPieceCore } from './wordpiece';
 

@@ -8,8 +8,9 @@ import * as os from 'os';
 
 import { ConvBertError } from '../errors';
 import { native } from '../native';
-import { PreTrainedTokenizerBase, TOKENIZER_OPTION_KEYS, type TokenizerOptions } from './base';
+import { PreTrainedTokenizerBase } from './base';
 import { type CoreEncoding, type TokenizerCore, type WordPieceOptions, DEFAULT_WORDPIECE_OPTIONS, effectiveStripAccents } from './core';
+import { TOKENIZER_OPTION_KEYS, type TokenizerOptions } from './options';
 
 /** What the addon's WordPieceCore returns: tokens laid end to end, rowSplits for a batch. */
 interface NativePacked {

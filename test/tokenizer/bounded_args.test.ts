@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { ConvBertError } from '../../lib/errors';
-import { MAX_OUTPUT_TOKENS, MAX_PADDED_LENGTH } from '../../lib/tokenizer/base';
+import { MAX_OUTPUT_TOKENS, MAX_PADDED_LENGTH } from '../../lib/tokenizer/encoding';
 import { ConvBertTokenizer } from '../../lib/tokenizer/convbert';
 import { ConvBertTokenizerFast } from '../../lib/tokenizer/fast';
 import { fixturesDir } from '../helpers/fixtures';

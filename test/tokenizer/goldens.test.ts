@@ -6,7 +6,7 @@
 import test from 'ava';
 
 import { ConvBertTokenizer } from '../../lib/tokenizer/convbert';
-import type { TokenizerOptions } from '../../lib/tokenizer/base';
+import type { TokenizerOptions } from '../../lib/tokenizer/options';
 import { registerGoldenTests, runEncodeGoldens, runUnicodeClassGoldens } from './goldens';
 
 registerGoldenTests(test, 'ConvBertTokenizer', ConvBertTokenizer, { unicodeTables: 'rust', neverSplit: true });

@@ -12,7 +12,9 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { ConvBertError } from '../../lib/errors';
-import type { FullEncoding, PreTrainedTokenizerBase, TokenizerOptions } from '../../lib/tokenizer/base';
+import type { PreTrainedTokenizerBase } from '../../lib/tokenizer/base';
+import type { FullEncoding } from '../../lib/tokenizer/encoding';
+import type { TokenizerOptions } from '../../lib/tokenizer/options';
 import { fixturesDir, readJson } from '../helpers/fixtures';
 
 export interface TokenizerClass {

@@ -10,8 +10,9 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { ConvBertError, type ConvBertErrorCode } from '../../lib/errors';
+import { cleanUpTokenization } from '../../lib/tokenizer/base';
 import { ConvBertTokenizer } from '../../lib/tokenizer/convbert';
-import { parseVocab } from '../../lib/tokenizer/base';
+import { parseVocab } from '../../lib/tokenizer/files';
 import { CorePool } from '../../lib/tokenizer/pool';
 import { fixturesDir } from '../helpers/fixtures';
 
@@ -175,6 +176,20 @@ test('ids out of range decode like HF fast (dropped); unknown tokens map to [UNK
   t.is(tok.convertTokensToIds('world'), 2088);
   t.deepEqual(tok.convertIdsToTokens([101, 7592, 102], true), ['hello']);
   t.is(tok.decode(new Int32Array([7592, 2088])), 'hello world');
+});
+
+test("decode: the WordPiece decoder cleans each token (\" do not\" becomes \" don't\" there only), then transformers' cleanup runs on the text", (t) => {
+  // An added token holding spaces is how a token reaches the per-token cleanup with " do not" or " 's" inside.
+  const a = new ConvBertTokenizer({ vocab: vocabLines, added_tokens: ['we do not', "it 's"] });
+  const we = a.tokenToId('we do not')!;
+  const its = a.tokenToId("it 's")!;
+  t.is(a.decode([7592, we, its]), "hello we don't it's");
+  t.is(a.decode([7592, we, its], { clean_up_tokenization_spaces: false }), "hello we don't it's");
+  const off = new ConvBertTokenizer({ vocab: vocabLines, added_tokens: ['we do not', "it 's"], wordpiece_decoder_cleanup: false });
+  t.is(off.decode([7592, off.tokenToId('we do not')!, off.tokenToId("it 's")!]), "hello we do not it's");
+  t.is(off.decode([7592, off.tokenToId('we do not')!, off.tokenToId("it 's")!], { clean_up_tokenization_spaces: false }), "hello we do not it 's");
+  // transformers' clean_up_tokenization has no " do not" rule
+  t.is(cleanUpTokenization("we do not 's ."), "we do not's.");
 });
 
 test('lone surrogates are dropped but still count as one offset unit', (t) => {
