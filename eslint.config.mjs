@@ -25,14 +25,6 @@ export default tseslint.config(
     },
   },
   {
-    // base.ts merges an interface (the call signatures) into the class PreTrainedTokenizerBase on
-    // purpose. The rule flags both halves, and the file's own disable comment covers only the class.
-    // Drop this block once the interface line carries its own eslint-disable-next-line.
-    files: ['lib/tokenizer/base.ts'],
-    linterOptions: { reportUnusedDisableDirectives: 'off' },
-    rules: { '@typescript-eslint/no-unsafe-declaration-merging': 'off' },
-  },
-  {
     files: ['scripts/**/*.js', 'bin/**/*.js', '*.js', '*.cjs'],
     extends: [js.configs.recommended],
     languageOptions: { sourceType: 'commonjs', globals: globals.node },

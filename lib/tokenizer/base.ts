@@ -69,6 +69,7 @@ const ESCAPE_RE = /[.*+?^${}()|[\]\\]/g;
  * a batch and returns int64 Tensors of dims [batch, L] that model.forward takes as they are
  * (`return_tensor: false` gives encodeBatch's arrays). The class's methods stay as they are.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the call signatures (see the class below)
 export interface PreTrainedTokenizerBase {
   (text: string | readonly string[], options?: TokenizerCallOptions & { return_tensor?: true }): TokenizerTensors;
   (text: string | readonly string[], options: TokenizerCallOptions & { return_tensor: false }): BatchEncodeResult;
