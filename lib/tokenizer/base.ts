@@ -41,6 +41,8 @@ import {
   HUB_KEYS,
   TOKENIZER_OPTION_KEYS,
   VERY_LARGE_INTEGER,
+  checkModelMaxLength,
+  checkNeverSplit,
   type DecodeOptions,
   type EncodeBatchOptions,
   type EncodeOptions,
@@ -135,23 +137,15 @@ export abstract class PreTrainedTokenizerBase extends Callable {
     }
     this.strip_accents = o.strip_accents ?? null;
     this.tokenize_chinese_chars = checkBool('tokenize_chinese_chars', o.tokenize_chinese_chars, true);
-    if (o.never_split != null && (!Array.isArray(o.never_split) || o.never_split.some((s) => typeof s !== 'string'))) {
-      throw tokError(`never_split: expected an array of strings or null, got ${describe(o.never_split)}`);
-    }
-    this.never_split = o.never_split && o.never_split.length > 0 ? o.never_split : null;
+    const neverSplit = checkNeverSplit('', o.never_split);
+    this.never_split = neverSplit && neverSplit.length > 0 ? neverSplit : null;
     this.unk_token = checkStr('unk_token', o.unk_token, '[UNK]');
     this.sep_token = checkStr('sep_token', o.sep_token, '[SEP]');
     this.pad_token = checkStr('pad_token', o.pad_token, '[PAD]');
     this.cls_token = checkStr('cls_token', o.cls_token, '[CLS]');
     this.mask_token = checkStr('mask_token', o.mask_token, '[MASK]');
     this.additional_special_tokens = o.additional_special_tokens ?? [];
-    this.model_max_length = o.model_max_length ?? VERY_LARGE_INTEGER;
-    // A length in tokens (Python int): 8.5 used to pad rows to 9 tokens and truncate them to 8.
-    // VERY_LARGE_INTEGER and above (Infinity too) mean no limit.
-    const mml = this.model_max_length;
-    if (typeof mml !== 'number' || !(mml > 0) || (mml < VERY_LARGE_INTEGER && !Number.isInteger(mml))) {
-      throw tokError(`model_max_length: expected a positive integer, got ${describe(o.model_max_length)}`);
-    }
+    this.model_max_length = o.model_max_length == null ? VERY_LARGE_INTEGER : checkModelMaxLength('', o.model_max_length);
     this.padding_side = checkSide('padding_side', o.padding_side);
     this.truncation_side = checkSide('truncation_side', o.truncation_side);
     this.clean_up_tokenization_spaces = checkBool('clean_up_tokenization_spaces', o.clean_up_tokenization_spaces, true);

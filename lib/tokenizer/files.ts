@@ -10,7 +10,7 @@ import { ConvBertError } from '../errors';
 import { MAX_TEXT_FILE_BYTES, readRegularFileSync, readTextFile } from '../files';
 import { describe } from '../validate';
 import { tokError } from './errors';
-import { VERY_LARGE_INTEGER, type Side, type TokenizerOptions } from './options';
+import { VERY_LARGE_INTEGER, checkModelMaxLength, checkNeverSplit, type Side, type TokenizerOptions } from './options';
 
 // ------------------------------------------------------------------ reading
 
@@ -177,18 +177,9 @@ export async function loadTokenizerOptions(dir: string): Promise<TokenizerOption
   o.do_lower_case = typeof c.do_lower_case === 'boolean' ? c.do_lower_case : true;
   o.strip_accents = c.strip_accents === true || c.strip_accents === false ? c.strip_accents : null;
   o.tokenize_chinese_chars = typeof c.tokenize_chinese_chars === 'boolean' ? c.tokenize_chinese_chars : true;
-  if (c.never_split != null) {
-    if (!Array.isArray(c.never_split) || c.never_split.some((s) => typeof s !== 'string')) {
-      throw tokError(`${cfgFile}: never_split: expected an array of strings or null, got ${describe(c.never_split)}`);
-    }
-    o.never_split = c.never_split as string[];
-  }
-  if (c.model_max_length !== undefined && c.model_max_length !== null) {
-    if (typeof c.model_max_length !== 'number' || !(c.model_max_length > 0) || (c.model_max_length < VERY_LARGE_INTEGER && !Number.isInteger(c.model_max_length))) {
-      throw tokError(`${cfgFile}: model_max_length: expected a positive integer, got ${describe(c.model_max_length)}`);
-    }
-    o.model_max_length = Math.min(c.model_max_length, VERY_LARGE_INTEGER);
-  }
+  const neverSplit = checkNeverSplit(`${cfgFile}: `, c.never_split);
+  if (neverSplit !== null) o.never_split = neverSplit;
+  if (c.model_max_length !== undefined && c.model_max_length !== null) o.model_max_length = Math.min(checkModelMaxLength(`${cfgFile}: `, c.model_max_length), VERY_LARGE_INTEGER);
   if (c.padding_side === 'left' || c.padding_side === 'right') o.padding_side = c.padding_side;
   if (c.truncation_side === 'left' || c.truncation_side === 'right') o.truncation_side = c.truncation_side;
   if (typeof c.clean_up_tokenization_spaces === 'boolean') o.clean_up_tokenization_spaces = c.clean_up_tokenization_spaces;

@@ -5,6 +5,8 @@
 // Types and constants only; PreTrainedTokenizerBase (base.ts) checks the values.
 import { type HubOptions } from '../hub';
 import { HUB_OPTION_ALIASES, type TransformersJsHubOptions } from '../options';
+import { describe } from '../validate';
+import { tokError } from './errors';
 
 export type TruncationStrategy = 'longest_first' | 'only_first' | 'only_second' | 'do_not_truncate';
 export type PaddingStrategy = 'longest' | 'max_length' | 'do_not_pad';
@@ -13,6 +15,25 @@ export type OffsetUnit = 'utf16' | 'code_point';
 
 /** transformers' VERY_LARGE_INTEGER: "no limit" for model_max_length. */
 export const VERY_LARGE_INTEGER = 1e30;
+
+/**
+ * model_max_length as a length in tokens (Python int): 8.5 used to pad rows to 9 tokens and
+ * truncate them to 8. VERY_LARGE_INTEGER and above (Infinity too) mean no limit. `where`
+ * prefixes the message (a file name, or '' for the constructor).
+ */
+export function checkModelMaxLength(where: string, v: unknown): number {
+  if (typeof v !== 'number' || !(v > 0) || (v < VERY_LARGE_INTEGER && !Number.isInteger(v))) {
+    throw tokError(`${where}model_max_length: expected a positive integer, got ${describe(v)}`);
+  }
+  return v;
+}
+
+/** never_split: null/undefined, or an array of strings. */
+export function checkNeverSplit(where: string, v: unknown): string[] | null {
+  if (v == null) return null;
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw tokError(`${where}never_split: expected an array of strings or null, got ${describe(v)}`);
+  return v as string[];
+}
 
 export interface EncodeOptions {
   add_special_tokens?: boolean;
