@@ -114,9 +114,9 @@ struct CudaCtx {
 // Fused slots: the residual in the gemm epilogue, the tap softmax inside dynconv.
 Backend cuda_backend(CudaCtx* ctx);
 
-// Host check of varlen offsets (cu_seqlens) before they size a copy or a grid: seq_starts[0] == 0
+// Host check of varlen offsets before they size a copy or a grid: cu_seqlens[0] == 0
 // and every length in [0, L]. `what` names the op in the message.
-Status check_seq_starts(const int32_t* seq_starts, int64_t B, int64_t L, const char* what);
+Status check_cu_seqlens(const int32_t* cu_seqlens, int64_t B, int64_t L, const char* what);
 
 // Fails with kUnsupported (and the reason) when no device is usable, then selects `device`.
 Status cuda_begin(int device);

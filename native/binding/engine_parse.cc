@@ -221,10 +221,10 @@ void ParseRequest(Napi::Env env, const Model& model, Napi::Value reqv, ForwardJo
   job->L = L;
   // Varlen: cu_seqlens (B + 1) replaces the (B, L) token grid by T = cu_seqlens[B] packed tokens.
   // Copied: the output sizes checked here depend on it, so JS must not be able to change it later.
-  job->seq_starts = Array<int32_t>(req.Get("cu_seqlens"), "cu_seqlens", napi_int32_array, B + 1, true, nullptr,
-                                   &job->seq_starts_storage);
-  if (job->seq_starts) {
-    const int32_t* cu = job->seq_starts;
+  job->cu_seqlens = Array<int32_t>(req.Get("cu_seqlens"), "cu_seqlens", napi_int32_array, B + 1, true, nullptr,
+                                   &job->cu_seqlens_storage);
+  if (job->cu_seqlens) {
+    const int32_t* cu = job->cu_seqlens;
     for (int64_t b = 0; b < B; ++b) {
       const int64_t len = static_cast<int64_t>(cu[b + 1]) - cu[b];
       if ((b == 0 && cu[0] != 0) || len < 1 || len > L)
@@ -262,7 +262,7 @@ void ParseRequest(Napi::Env env, const Model& model, Napi::Value reqv, ForwardJo
                                   own ? &own->cls_index : nullptr);
   // torch would run NaN or ±Inf through (NaN out); the kernel paths would not all
   // agree on it, so they are refused here, as lib/models/inputs.ts refuses them.
-  const std::vector<int64_t> tokens = job->seq_starts ? std::vector<int64_t>{T} : std::vector<int64_t>{B, L};
+  const std::vector<int64_t> tokens = job->cu_seqlens ? std::vector<int64_t>{T} : std::vector<int64_t>{B, L};
   std::vector<int64_t> embeds_dims = tokens;
   embeds_dims.push_back(c.embedding);
   CheckFinite(env, job->inputs_embeds, embeds_dims, "inputs_embeds");

@@ -71,8 +71,8 @@ struct Outputs {
 };
 
 Status run(const Model& m, Isa isa, int64_t B, int64_t L, const std::vector<int32_t>& ids, const float* mask,
-           const float* head_mask, const int32_t* seq_starts, Outputs* o) {
-  const int64_t T = seq_starts ? seq_starts[B] : B * L;
+           const float* head_mask, const int32_t* cu_seqlens, Outputs* o) {
+  const int64_t T = cu_seqlens ? cu_seqlens[B] : B * L;
   o->hidden.assign(static_cast<size_t>(T * m.cfg.hidden), 0.0f);
   o->logits.assign(static_cast<size_t>(T * m.cfg.vocab_size), 0.0f);
   ForwardJob j;
@@ -82,7 +82,7 @@ Status run(const Model& m, Isa isa, int64_t B, int64_t L, const std::vector<int3
   j.attention_mask = mask;
   j.mask_rank = mask ? 2 : 0;
   j.head_mask = head_mask;
-  j.seq_starts = seq_starts;
+  j.cu_seqlens = cu_seqlens;
   j.last_hidden_state = o->hidden.data();
   j.logits = o->logits.data();
   return forward(m, cpu_ops(isa), j);

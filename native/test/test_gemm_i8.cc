@@ -137,7 +137,7 @@ CONVBERT_TEST(engine_int8_close_to_fp32_padded_and_varlen) {
       j.input_ids = ids.data();
       j.attention_mask = seq ? nullptr : mask.data();
       j.mask_rank = seq ? 0 : 2;
-      j.seq_starts = seq;
+      j.cu_seqlens = seq;
       j.last_hidden_state = h32.data();
       j.logits = l32.data();
       EXPECT_TRUE(forward(*m32, cpu_ops(isa), j).ok());

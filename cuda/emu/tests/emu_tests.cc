@@ -222,7 +222,7 @@ void test_device_buffer_realloc() {
   CHECK(device_bytes_in_use() == before, "DeviceBuffer::alloc twice leaked %zu bytes", device_bytes_in_use() - before);
 }
 
-void test_conv_seq_starts() {
+void test_conv_cu_seqlens() {
   // Lengths 5 and 2 with L = 4: sequence 0 is longer than L, so its last row would be left unwritten.
   const int32_t seq[3] = {0, 5, 7};
   const int64_t T = 7, C = 3, K = 3, H = 1, D = 3;
@@ -235,7 +235,7 @@ void test_conv_seq_starts() {
   sc.L = 4;
   sc.C = C;
   sc.K = K;
-  sc.seq_starts = seq;
+  sc.cu_seqlens = seq;
   Status st = sepconv_cuda_host(sc, 0);
   CHECK(st.code == StatusCode::kInvalidArgument, "sepconv with a sequence longer than L: %s", st.message.c_str());
   CHECK(st.message.find("sequence 0 has length 5") != std::string::npos, "message: %s", st.message.c_str());
@@ -249,7 +249,7 @@ void test_conv_seq_starts() {
   dc.H = H;
   dc.D = D;
   dc.K = K;
-  dc.seq_starts = seq;
+  dc.cu_seqlens = seq;
   st = dynconv_cuda_host(dc, true, 0);
   CHECK(st.code == StatusCode::kInvalidArgument, "dynconv with a sequence longer than L: %s", st.message.c_str());
 }
@@ -402,7 +402,7 @@ void test_engine_one_walk() {
     r->job.B = B;
     r->job.L = L;
     r->job.input_ids = r->ids.data();
-    r->job.seq_starts = r->seq.data();
+    r->job.cu_seqlens = r->seq.data();
     r->job.cls_index = r->cls.data();
     r->job.last_hidden_state = r->last.data();
     r->job.logits = r->logits.data();
@@ -476,7 +476,7 @@ int main(int argc, char** argv) {
       {"malloc_injection", test_malloc_injection},
       {"graph_replay", test_graph_replay},
       {"device_buffer_realloc", test_device_buffer_realloc},
-      {"conv_seq_starts", test_conv_seq_starts},
+      {"conv_cu_seqlens", test_conv_cu_seqlens},
       {"conv_alias", test_conv_alias},
       {"activation_checks", test_activation_checks},
 #ifdef CONVBERT_EMU_TESTS_ENGINE

@@ -61,14 +61,14 @@ int Device(Napi::Object o, const char* fn) {
   return static_cast<int>(args::IntOr(o.Get("device"), Name(fn, "device"), 0, 1 << 20, dflt >= 0 ? dflt : 0));
 }
 
-// seq_starts (B + 1 offsets) when given: returns T = seq_starts[B] after checking it is monotone from 0.
+// cu_seqlens (B + 1 offsets) when given: returns T = cu_seqlens[B] after checking it is monotone from 0.
 int64_t Tokens(Napi::Object o, const char* fn, const int32_t* seq, int64_t B, int64_t L) {
   if (!seq) return Mul(o.Env(), fn, "B * L", B, L);
-  if (seq[0] != 0) Range(o.Env(), Name(fn, "seq_starts") + ": expected seq_starts[0] = 0, got " + std::to_string(seq[0]));
+  if (seq[0] != 0) Range(o.Env(), Name(fn, "cu_seqlens") + ": expected cu_seqlens[0] = 0, got " + std::to_string(seq[0]));
   for (int64_t b = 0; b < B; ++b)
     if (seq[b + 1] < seq[b] || seq[b + 1] - seq[b] > L)
-      Range(o.Env(), Name(fn, "seq_starts") + ": expected non-decreasing offsets with lengths <= L = " + std::to_string(L) +
-                         ", got seq_starts[" + std::to_string(b) + "] = " + std::to_string(seq[b]) + ", seq_starts[" +
+      Range(o.Env(), Name(fn, "cu_seqlens") + ": expected non-decreasing offsets with lengths <= L = " + std::to_string(L) +
+                         ", got cu_seqlens[" + std::to_string(b) + "] = " + std::to_string(seq[b]) + ", cu_seqlens[" +
                          std::to_string(b + 1) + "] = " + std::to_string(seq[b + 1]));
   return seq[B];
 }
@@ -103,7 +103,7 @@ Napi::Value CudaGemm(const Napi::CallbackInfo& info) {
   return C;
 }
 
-// cudaAttention({q, k, v, B, L, H, D, mask_bias?, mask_rank?, head_mult?, seq_starts?, probs?, exact?})
+// cudaAttention({q, k, v, B, L, H, D, mask_bias?, mask_rank?, head_mult?, cu_seqlens?, probs?, exact?})
 //   -> {out, probs | null, path}; q/k/v/out are (T, H*D).
 Napi::Value CudaAttention(const Napi::CallbackInfo& info) {
   const char* fn = "cudaAttention";
@@ -114,8 +114,8 @@ Napi::Value CudaAttention(const Napi::CallbackInfo& info) {
   a.L = Int(o, fn, "L", 1);
   a.H = Int(o, fn, "H", 1);
   a.D = Int(o, fn, "D", 1);
-  a.seq_starts = I32(o, fn, "seq_starts", a.B + 1, true);
-  const int64_t T = Tokens(o, fn, a.seq_starts, a.B, a.L);
+  a.cu_seqlens = I32(o, fn, "cu_seqlens", a.B + 1, true);
+  const int64_t T = Tokens(o, fn, a.cu_seqlens, a.B, a.L);
   a.ld = a.ldo = Mul(env, fn, "H * D", a.H, a.D);
   const int64_t nqkv = Mul(env, fn, "T * H * D", T, a.ld);
   a.q = F32(o, fn, "q", nqkv);
@@ -145,7 +145,7 @@ Napi::Value CudaAttention(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// cudaDynconv({v, w, B, L, H, D, K, seq_starts?, softmax_taps?}) -> out (T, H*D); v (T, H*D), w (T, H, K).
+// cudaDynconv({v, w, B, L, H, D, K, cu_seqlens?, softmax_taps?}) -> out (T, H*D); v (T, H*D), w (T, H, K).
 Napi::Value CudaDynconv(const Napi::CallbackInfo& info) {
   const char* fn = "cudaDynconv";
   Napi::Env env = info.Env();
@@ -156,8 +156,8 @@ Napi::Value CudaDynconv(const Napi::CallbackInfo& info) {
   a.H = Int(o, fn, "H", 1);
   a.D = Int(o, fn, "D", 1);
   a.K = Int(o, fn, "K", 1);
-  a.seq_starts = I32(o, fn, "seq_starts", a.B + 1, true);
-  const int64_t T = Tokens(o, fn, a.seq_starts, a.B, a.L);
+  a.cu_seqlens = I32(o, fn, "cu_seqlens", a.B + 1, true);
+  const int64_t T = Tokens(o, fn, a.cu_seqlens, a.B, a.L);
   a.ldv = a.ldo = Mul(env, fn, "H * D", a.H, a.D);
   a.v = F32(o, fn, "v", Mul(env, fn, "T * H * D", T, a.ldv));
   a.w = F32(o, fn, "w", Mul(env, fn, "T * H * K", T, a.H, a.K));
@@ -167,7 +167,7 @@ Napi::Value CudaDynconv(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// cudaSepconv({x, wt, B, L, C, K, seq_starts?}) -> y (T, C)
+// cudaSepconv({x, wt, B, L, C, K, cu_seqlens?}) -> y (T, C)
 Napi::Value CudaSepconv(const Napi::CallbackInfo& info) {
   const char* fn = "cudaSepconv";
   Napi::Env env = info.Env();
@@ -177,8 +177,8 @@ Napi::Value CudaSepconv(const Napi::CallbackInfo& info) {
   a.L = Int(o, fn, "L", 1);
   a.C = Int(o, fn, "C", 1);
   a.K = Int(o, fn, "K", 1);
-  a.seq_starts = I32(o, fn, "seq_starts", a.B + 1, true);
-  const int64_t T = Tokens(o, fn, a.seq_starts, a.B, a.L);
+  a.cu_seqlens = I32(o, fn, "cu_seqlens", a.B + 1, true);
+  const int64_t T = Tokens(o, fn, a.cu_seqlens, a.B, a.L);
   a.x = F32(o, fn, "x", Mul(env, fn, "T * C", T, a.C));
   a.wt = F32(o, fn, "wt", Mul(env, fn, "K * C", a.K, a.C));
   auto y = NewF32(env, T * a.C);

@@ -180,13 +180,13 @@ struct ForwardJob {
   int32_t mask_rank = 0;
   const float* head_mask = nullptr;        // (layers, sa_heads) or null
   const int32_t* cls_index = nullptr;      // (B,) for summary_type cls_index, or null (last position)
-  // Varlen: null (padded (B, L) layout), or B + 1 offsets into one axis of T = seq_starts[B] tokens;
+  // Varlen: null (padded (B, L) layout), or B + 1 offsets into one axis of T = cu_seqlens[B] tokens;
   // every (B, L) above is then (T,), L is the longest sequence, and each sequence runs as if alone.
   // attention_mask must be null and attentions empty.
-  const int32_t* seq_starts = nullptr;
-  // Owner of seq_starts when the caller copies them (the binding does: JS could
+  const int32_t* cu_seqlens = nullptr;
+  // Owner of cu_seqlens when the caller copies them (the binding does: JS could
   // rewrite its array while a forward runs, and output sizes depend on it).
-  std::vector<int32_t> seq_starts_storage;
+  std::vector<int32_t> cu_seqlens_storage;
   float* last_hidden_state = nullptr;      // (B, L, hidden), required
   float* logits = nullptr;                 // head output, required unless head kind is none
   std::vector<float*> hidden_states;       // empty, or layers + 1 arrays of (B, L, hidden)
@@ -237,7 +237,7 @@ struct WalkIO {
   int32_t mask_rank = 0;
   const float* head_mask = nullptr;   // (layers, sa_heads)
   const int32_t* cls_index = nullptr;
-  const int32_t* seq_starts = nullptr;
+  const int32_t* cu_seqlens = nullptr;
   float* last_hidden_state = nullptr;
   float* logits = nullptr;
   float* const* hidden_states = nullptr;  // layers + 1 arrays, or null
