@@ -79,15 +79,6 @@ const CudaInfo& cuda_info() {
   return info;
 }
 
-const char* cuda_dtype_name(CudaDtype d) {
-  switch (d) {
-    case CudaDtype::kFloat32: return "float32";
-    case CudaDtype::kFloat16: return "float16";
-    case CudaDtype::kBFloat16: return "bfloat16";
-  }
-  return "unknown";
-}
-
 namespace {
 thread_local int t_bench_iters = 0;
 thread_local double t_bench_ms = 0.0;
@@ -177,7 +168,7 @@ Status linear_op(void* ctx, const LinearArgs& l) {
   const CudaCtx& c = ctx_of(ctx);
   const DevLinear& w = *static_cast<const DevLinear*>(l.w.w);
   const int64_t Ng = w.N / w.G, Kg = w.K / w.G;
-  const size_t esize = c.dtype == CudaDtype::kFloat32 ? 4 : 2;
+  const size_t esize = c.dtype == Dtype::kFloat32 ? 4 : 2;
   for (int64_t g = 0; g < w.G; ++g) {
     GemmDevArgs a;
     a.A = l.x + g * Kg;

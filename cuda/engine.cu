@@ -98,7 +98,7 @@ class CudaEngine final : public ForwardTarget {
           dst[n * Kg + k] = m.data[(n / kGemmPanel) * Kg * kGemmPanel + k * kGemmPanel + n % kGemmPanel];
     }
     const float* w32 = nullptr;
-    if (opts.dtype == CudaDtype::kFloat32) {
+    if (opts.dtype == Dtype::kFloat32) {
       CONVBERT_RETURN_IF_ERROR(upload_f32(w, &w32));
       d->W = w32;
     } else {
@@ -125,11 +125,13 @@ namespace {
 
 Status cuda_engine_create_impl(const Model& m, const CudaEngineOptions& opts, std::shared_ptr<CudaEngine>* out) {
   CONVBERT_RETURN_IF_ERROR(cuda_begin(opts.device));
-  if (opts.tf32 && opts.dtype != CudaDtype::kFloat32)
+  if (opts.dtype == Dtype::kInt8)
+    return Status::Error(StatusCode::kUnsupported, "dtype int8 runs on the CPU engine only; use device 'cpu'");
+  if (opts.tf32 && opts.dtype != Dtype::kFloat32)
     return Status::Error(StatusCode::kInvalidArgument, "tf32: only applies to dtype float32");
-  if (m.dtype != WeightDtype::kFloat32)
+  if (m.dtype != Dtype::kFloat32)
     return Status::Error(StatusCode::kUnsupported, std::string("cuda engine: the model's linear weights are ") +
-                                                       weight_dtype_name(m.dtype) +
+                                                       dtype_name(m.dtype) +
                                                        "; the CUDA engine takes a float32 Model and converts to its "
                                                        "dtype (float32, float16, bfloat16) itself");
   auto e = std::make_shared<CudaEngine>();

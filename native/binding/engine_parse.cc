@@ -105,22 +105,21 @@ EngineOptions ParseEngineOptions(Napi::Env env, Napi::Value options) {
   Napi::Value dt = o.Get("dtype");
   if (!dt.IsUndefined()) {
     const std::string s = dt.IsString() ? dt.As<Napi::String>().Utf8Value() : std::string("(not a string)");
-    if (s == "float32") r.copts.dtype = CudaDtype::kFloat32;
-    else if (s == "float16") r.copts.dtype = CudaDtype::kFloat16;
-    else if (s == "bfloat16") r.copts.dtype = CudaDtype::kBFloat16;
-    else if (s == "int8") r.int8 = true;
-    else args::Throw(env, StatusCode::kInvalidArgument, where + "dtype must be float32|float16|bfloat16|int8, got " + s);
+    if (!parse_dtype(s, &r.dtype))
+      args::Throw(env, StatusCode::kInvalidArgument, where + "dtype must be float32|float16|bfloat16|int8, got " + s);
+    r.copts.dtype = r.dtype;
   }
   Napi::Value tf = o.Get("tf32");
   if (!tf.IsUndefined()) {
     if (!tf.IsBoolean()) args::Throw(env, StatusCode::kInvalidArgument, where + "tf32 must be a boolean");
     r.copts.tf32 = tf.As<Napi::Boolean>().Value();
   }
-  if (!r.use_cuda && r.copts.dtype == CudaDtype::kFloat16)
+  // The engines refuse these too (build_model, cuda_engine_create); refusing here names the option.
+  if (!r.use_cuda && r.dtype == Dtype::kFloat16)
     args::Throw(env, StatusCode::kUnsupported,
-                where + "dtype " + cuda_dtype_name(r.copts.dtype) +
+                where + "dtype " + dtype_name(r.dtype) +
                     " needs device 'cuda' (the CPU engine runs float32, bfloat16 and int8)");
-  if (r.use_cuda && r.int8)
+  if (r.use_cuda && r.dtype == Dtype::kInt8)
     args::Throw(env, StatusCode::kUnsupported, where + "dtype int8 runs on the CPU engine only; use device 'cpu'");
   Napi::Value keep = o.Get("modulesToNotConvert");
   if (!keep.IsUndefined()) {

@@ -47,7 +47,7 @@ HeadConfig mlm_head(const EngineConfig& c) {
 }
 
 std::shared_ptr<Model> build(const EngineConfig& c, const HeadConfig& h, Status* st,
-                             WeightDtype dtype = WeightDtype::kFloat32, const std::vector<std::string>& keep = {}) {
+                             Dtype dtype = Dtype::kFloat32, const std::vector<std::string>& keep = {}) {
   std::map<std::string, std::vector<float>> store;
   uint32_t s = 7;
   for (const WeightSpec& w : expected_weights(c, h)) {
@@ -175,7 +175,7 @@ CONVBERT_TEST(engine_keep_float32_modules_equals_float32) {
   std::vector<int32_t> ids = {1, 7, 3, 9, 4, 2, 8, 5};
   Outputs ref, plain, kept;
   EXPECT_TRUE(run(*f32, Isa::kGeneric, 2, 4, ids, nullptr, nullptr, nullptr, &ref).ok());
-  for (WeightDtype d : {WeightDtype::kBFloat16, WeightDtype::kInt8}) {
+  for (Dtype d : {Dtype::kBFloat16, Dtype::kInt8}) {
     std::shared_ptr<Model> p = build(c, h, &st, d);
     EXPECT_TRUE(st.ok());
     std::shared_ptr<Model> k = build(c, h, &st, d, every);
@@ -192,9 +192,16 @@ CONVBERT_TEST(engine_keep_float32_modules_equals_float32) {
     EXPECT_TRUE(kept.hidden == ref.hidden);
     EXPECT_TRUE(kept.logits == ref.logits);
   }
+  // float16 is the CUDA engine's dtype: the CPU engine refuses it by name instead of packing float32.
+  {
+    std::shared_ptr<Model> m = build(c, h, &st, Dtype::kFloat16);
+    EXPECT_TRUE(st.code == StatusCode::kUnsupported);
+    EXPECT_TRUE(st.message.find("float16") != std::string::npos);
+    EXPECT_TRUE(m == nullptr);
+  }
   // Keys that match nothing, or are not dotted names, are errors, not ignored.
   for (const char* bad : {"decoder", "layer.9", "encoder..dense", ".dense", "dense.", ""}) {
-    std::shared_ptr<Model> m = build(c, h, &st, WeightDtype::kBFloat16, {bad});
+    std::shared_ptr<Model> m = build(c, h, &st, Dtype::kBFloat16, {bad});
     EXPECT_TRUE(!st.ok());
     EXPECT_TRUE(st.code == StatusCode::kInvalidArgument);
     EXPECT_TRUE(m == nullptr);

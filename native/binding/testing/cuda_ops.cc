@@ -40,11 +40,13 @@ const int32_t* I32(Napi::Object o, const char* fn, const char* name, int64_t n, 
   return args::I32(o.Get(name), Name(fn, name), n, optional);
 }
 
-CudaDtype Dtype(Napi::Object o, const char* fn) {
+// The CUDA gemm's weight dtype (int8 is the CPU engine's, so it is no choice here).
+Dtype GemmDtype(Napi::Object o, const char* fn) {
   Napi::Value v = o.Get("dtype");
-  if (v.IsNull()) return CudaDtype::kFloat32;
-  const std::string s = args::Choice(v, Name(fn, "dtype"), {"float32", "float16", "bfloat16"}, "float32");
-  return s == "float16" ? CudaDtype::kFloat16 : s == "bfloat16" ? CudaDtype::kBFloat16 : CudaDtype::kFloat32;
+  if (v.IsNull()) return Dtype::kFloat32;
+  Dtype d = Dtype::kFloat32;
+  parse_dtype(args::Choice(v, Name(fn, "dtype"), {"float32", "float16", "bfloat16"}, "float32"), &d);
+  return d;
 }
 
 // Element counts from user sizes, each product checked before it can overflow (args::Mul).
@@ -95,7 +97,7 @@ Napi::Value CudaGemm(const Napi::CallbackInfo& info) {
   const int64_t act =
       args::IntOr(o.Get("act"), Name(fn, "act"), 0, static_cast<int64_t>(Activation::kCount) - 1, 0);  // an Activation code
   a.act = static_cast<Activation>(act);
-  a.dtype = Dtype(o, fn);
+  a.dtype = GemmDtype(o, fn);
   a.tf32 = Bool(o, fn, "tf32");
   auto C = NewF32(env, Mul(env, fn, "M * N", a.M, a.N));
   a.C = C.Data();

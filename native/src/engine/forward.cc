@@ -54,7 +54,7 @@ Status check_range(const int32_t* p, int64_t n, int64_t cols, int64_t hi, const 
 }  // namespace
 
 int64_t i8_scratch_bytes(const Model& m, int64_t M) {
-  return m.dtype == WeightDtype::kInt8 ? gemm_i8_scratch_size(M, m.max_linear_k) : 0;
+  return m.dtype == Dtype::kInt8 ? gemm_i8_scratch_size(M, m.max_linear_k) : 0;
 }
 
 Status validate_forward(const EngineConfig& c, const HeadConfig& hc, const ForwardJob& j) {

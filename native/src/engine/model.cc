@@ -73,15 +73,6 @@ ModelRefs host_refs(const Model& m) {
 
 }  // namespace
 
-const char* weight_dtype_name(WeightDtype d) {
-  switch (d) {
-    case WeightDtype::kBFloat16: return "bfloat16";
-    case WeightDtype::kInt8: return "int8";
-    case WeightDtype::kFloat32: break;
-  }
-  return "float32";
-}
-
 PackedMatrixI8 PackedLinear::group_i8(int64_t g) const {
   PackedMatrixI8 m;
   m.N = N / G;
@@ -191,17 +182,18 @@ namespace {
 
 // Sizes out's packed storage, zeroed, for G groups of an (n, k) matrix in dtype dt
 // and returns the bytes it holds (the int8 scale and colsum included).
-int64_t alloc_packed(WeightDtype dt, int64_t G, int64_t n, int64_t k, PackedLinear* out) {
+int64_t alloc_packed(Dtype dt, int64_t G, int64_t n, int64_t k, PackedLinear* out) {
   switch (dt) {
-    case WeightDtype::kInt8:
+    case Dtype::kInt8:
       out->packed_i8.assign(static_cast<size_t>(G * packed_gemm_i8_size(n, k)), 0);
       out->i8_scale.assign(static_cast<size_t>(G * i8_padded_cols(n)), 0.f);
       out->i8_colsum.assign(static_cast<size_t>(G * i8_padded_cols(n)), 0);
       return G * (packed_gemm_i8_size(n, k) + 8 * i8_padded_cols(n));
-    case WeightDtype::kBFloat16:
+    case Dtype::kBFloat16:
       out->packed_bf16.assign(static_cast<size_t>(G * packed_gemm_bf16_size(n, k)), 0);
       return G * packed_gemm_bf16_size(n, k) * 2;
-    case WeightDtype::kFloat32: break;
+    case Dtype::kFloat16:  // build_model refuses it before anything is packed
+    case Dtype::kFloat32: break;
   }
   out->packed.assign(static_cast<size_t>(G * packed_gemm_size(n, k)), 0.f);
   return G * packed_gemm_size(n, k) * 4;
@@ -212,7 +204,7 @@ int64_t alloc_packed(WeightDtype dt, int64_t G, int64_t n, int64_t k, PackedLine
 // k-pair panels or int8 k-quad panels quantised per output channel. One
 // 16-column panel per pool task; each panel reads only its own columns of B, so
 // the result is the serial packing's bit for bit.
-void pack_linear(WeightDtype dt, const float* B, int64_t ldb, int64_t n, int64_t k, bool transposed,
+void pack_linear(Dtype dt, const float* B, int64_t ldb, int64_t n, int64_t k, bool transposed,
                  PackedLinear* out, int64_t g) {
   const int64_t panels = (n + kGemmPanel - 1) / kGemmPanel;
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, k * kGemmPanel));
@@ -221,19 +213,20 @@ void pack_linear(WeightDtype dt, const float* B, int64_t ldb, int64_t n, int64_t
       const int64_t n0 = p * kGemmPanel, cols = std::min(kGemmPanel, n - n0);
       const float* src = transposed ? B + n0 : B + n0 * ldb;
       switch (dt) {
-        case WeightDtype::kInt8:
+        case Dtype::kInt8:
           pack_gemm_b_i8(src, ldb, cols, k, transposed,
                          out->packed_i8.data() + g * packed_gemm_i8_size(n, k) + p * packed_gemm_i8_size(kGemmPanel, k),
                          out->i8_scale.data() + g * i8_padded_cols(n) + n0,
                          out->i8_colsum.data() + g * i8_padded_cols(n) + n0);
           break;
-        case WeightDtype::kBFloat16: {
+        case Dtype::kBFloat16: {
           const int64_t kp = (k + 1) & ~int64_t{1};  // k rounded up to even per panel
           pack_gemm_b_bf16(src, ldb, cols, k, transposed,
                            out->packed_bf16.data() + g * packed_gemm_bf16_size(n, k) + p * kp * kGemmPanel);
           break;
         }
-        case WeightDtype::kFloat32:
+        case Dtype::kFloat16:  // build_model refuses it before anything is packed
+        case Dtype::kFloat32:
           pack_gemm_b(src, ldb, cols, k, transposed, out->packed.data() + g * packed_gemm_size(n, k) + p * k * kGemmPanel);
           break;
       }
@@ -264,7 +257,7 @@ bool module_matches(const std::string& module, const std::string& key) {
 
 class Builder {
  public:
-  Builder(const WeightLookup& lookup, const std::vector<WeightSpec>& specs, WeightDtype dtype,
+  Builder(const WeightLookup& lookup, const std::vector<WeightSpec>& specs, Dtype dtype,
           const std::vector<std::string>& keep_float32, const std::string& trunk_prefix)
       : lookup_(lookup),
         specs_(specs),
@@ -311,7 +304,7 @@ class Builder {
     out->G = G;
     const int64_t n = N / G, k = K / G;
     max_k = std::max(max_k, k);
-    const WeightDtype dt = f32 ? WeightDtype::kFloat32 : dtype_;
+    const Dtype dt = f32 ? Dtype::kFloat32 : dtype_;
     bytes += alloc_packed(dt, G, n, k, out);
     if (G == 1) pack_linear(dt, pw, K, N, K, false, out, 0);
     else
@@ -339,7 +332,7 @@ class Builder {
     out->K = K;
     out->G = 1;
     max_k = std::max(max_k, K);
-    const WeightDtype dt = f32 ? WeightDtype::kFloat32 : dtype_;
+    const Dtype dt = f32 ? Dtype::kFloat32 : dtype_;
     bytes += alloc_packed(dt, 1, out->N, K, out);
     pack_linear(dt, w.data(), K, out->N, K, false, out, 0);
     out->bias = std::move(bias);
@@ -386,7 +379,7 @@ class Builder {
 
   const WeightLookup& lookup_;
   const std::vector<WeightSpec>& specs_;
-  WeightDtype dtype_;
+  Dtype dtype_;
   const std::vector<std::string>& keep_;
   std::vector<int64_t> hits_;
   std::string trunk_prefix_;
@@ -508,9 +501,12 @@ std::vector<WeightSpec> expected_weights(const EngineConfig& c, const HeadConfig
 }
 
 Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLookup& lookup,
-                   std::shared_ptr<Model>* out, WeightDtype dtype, const std::vector<std::string>& keep_float32) {
+                   std::shared_ptr<Model>* out, Dtype dtype, const std::vector<std::string>& keep_float32) {
   CONVBERT_RETURN_IF_ERROR(validate_config(c, h));
-  if (dtype == WeightDtype::kInt8) {
+  if (dtype == Dtype::kFloat16)
+    return Status::Error(StatusCode::kUnsupported,
+                         "dtype float16 needs device 'cuda' (the CPU engine runs float32, bfloat16 and int8)");
+  if (dtype == Dtype::kInt8) {
     // Counts layers keep_float32 leaves in float32 too: the check is on the model's widths.
     const int64_t widest = std::max({c.hidden, c.embedding, c.intermediate / c.groups, h.summary_proj_out});
     if (widest > kI8MaxK)
