@@ -121,18 +121,18 @@ EngineOptions ParseEngineOptions(Napi::Env env, Napi::Value options) {
                     " needs device 'cuda' (the CPU engine runs float32, bfloat16 and int8)");
   if (r.use_cuda && r.dtype == Dtype::kInt8)
     args::Throw(env, StatusCode::kUnsupported, where + "dtype int8 runs on the CPU engine only; use device 'cpu'");
-  Napi::Value keep = o.Get("modulesToNotConvert");
-  if (!keep.IsUndefined()) {
+  Napi::Value modules = o.Get("modulesToNotConvert");
+  if (!modules.IsUndefined()) {
     const std::string what = where + "modulesToNotConvert must be an array of module names";
     constexpr uint32_t kMaxNames = 1024;  // as lib/models/base.ts MAX_MODULE_NAMES
-    if (!keep.IsArray() || keep.As<Napi::Array>().Length() > kMaxNames)
+    if (!modules.IsArray() || modules.As<Napi::Array>().Length() > kMaxNames)
       args::Throw(env, StatusCode::kInvalidArgument, what + " (at most " + std::to_string(kMaxNames) + ")");
-    Napi::Array a = keep.As<Napi::Array>();
+    Napi::Array a = modules.As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); ++i) {
       Napi::Value v = a.Get(i);  // a hole reads as undefined
       if (!v.IsString())
         args::Throw(env, StatusCode::kInvalidArgument, what + " (element " + std::to_string(i) + " is not a string)");
-      r.keep_float32.push_back(v.As<Napi::String>().Utf8Value());
+      r.modules_to_not_convert.push_back(v.As<Napi::String>().Utf8Value());
     }
   }
   Napi::Value isa = o.Get("isa");
@@ -140,7 +140,7 @@ EngineOptions ParseEngineOptions(Napi::Env env, Napi::Value options) {
     const std::string s = args::Choice(isa, where + "isa", {"generic", "avx2", "avx512"});
     r.ops = &cpu_ops(s == "avx512" ? Isa::kAvx512 : s == "avx2" ? Isa::kAvx2 : Isa::kGeneric);
   }
-  if (r.use_cuda && !r.keep_float32.empty())
+  if (r.use_cuda && !r.modules_to_not_convert.empty())
     args::Throw(env, StatusCode::kUnsupported,
                 where + "modulesToNotConvert runs on the CPU engine only; use device 'cpu'");
   return r;

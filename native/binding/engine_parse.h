@@ -21,7 +21,7 @@ namespace convbert {
 struct EngineOptions {
   bool use_cuda = false;                  // device 'cuda' | 'cuda:N'
   Dtype dtype = Dtype::kFloat32;          // the weight precision; copts.dtype repeats it
-  std::vector<std::string> keep_float32;  // modulesToNotConvert (CPU engine only)
+  std::vector<std::string> modules_to_not_convert;  // modulesToNotConvert (CPU engine only)
   CudaEngineOptions copts;                // device ordinal, weight dtype, tf32
   const OpTable* ops = nullptr;           // the CPU kernel path (isa; default the active one)
 };

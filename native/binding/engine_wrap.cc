@@ -110,7 +110,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                                 return nullptr;
                               }
                             },
-                            &model, host_dtype, opts.keep_float32);
+                            &model, host_dtype, opts.modules_to_not_convert);
     if (!weight_error.IsEmpty()) throw weight_error;
     args::Check(env, st);
     if (use_cuda) {

@@ -46,8 +46,8 @@ HeadConfig mlm_head(const EngineConfig& c) {
   return h;
 }
 
-std::shared_ptr<Model> build(const EngineConfig& c, const HeadConfig& h, Status* st,
-                             Dtype dtype = Dtype::kFloat32, const std::vector<std::string>& keep = {}) {
+std::shared_ptr<Model> build(const EngineConfig& c, const HeadConfig& h, Status* st, Dtype dtype = Dtype::kFloat32,
+                             const std::vector<std::string>& modules_to_not_convert = {}) {
   std::map<std::string, std::vector<float>> store;
   uint32_t s = 7;
   for (const WeightSpec& w : expected_weights(c, h)) {
@@ -62,7 +62,7 @@ std::shared_ptr<Model> build(const EngineConfig& c, const HeadConfig& h, Status*
   *st = build_model(c, h, [&](const WeightSpec& w) -> const float* {
     auto it = store.find(w.name);
     return it == store.end() ? nullptr : it->second.data();
-  }, &m, dtype, keep);
+  }, &m, dtype, modules_to_not_convert);
   return m;
 }
 
@@ -165,7 +165,7 @@ CONVBERT_TEST(engine_bad_input_returns_status) {
   EXPECT_TRUE(!missing.ok());
 }
 
-CONVBERT_TEST(engine_keep_float32_modules_equals_float32) {
+CONVBERT_TEST(engine_modules_to_not_convert_equals_float32) {
   const EngineConfig c = small_config();
   const HeadConfig h = mlm_head(c);
   Status st;

@@ -160,15 +160,15 @@ using WeightLookup = std::function<const float*(const WeightSpec& spec)>;
 // Copies (and packs) every weight of expected_weights() into a new Model.
 // dtype kBFloat16 packs the linear layers as bf16 (rounded to nearest even),
 // kInt8 as int8 per output channel (ops.h pack_gemm_b_i8); kFloat16 is the CUDA
-// engine's alone (kUnsupported here). keep_float32 (HF's
-// modules_to_not_convert) names linear modules packed as float32 whatever dtype
-// is: a key matches a module whose dot-separated name contains the key's parts as
+// engine's alone (kUnsupported here). modules_to_not_convert (HF's name;
+// modulesToNotConvert in JS) names linear modules packed as float32 whatever
+// dtype is: a key matches a module whose dot-separated name contains the key's parts as
 // a contiguous run (trunk modules of a head model are under "convbert."); the
 // fused query|key|value|conv_out_layer product stays float32 when any of the four
 // matches. A key that matches no linear module is an error (kInvalidArgument).
 Status build_model(const EngineConfig& cfg, const HeadConfig& head, const WeightLookup& lookup,
                    std::shared_ptr<Model>* out, Dtype dtype = Dtype::kFloat32,
-                   const std::vector<std::string>& keep_float32 = {});
+                   const std::vector<std::string>& modules_to_not_convert = {});
 
 // One forward request: inputs and preallocated outputs, all owned by the caller.
 struct ForwardJob {

@@ -258,21 +258,21 @@ bool module_matches(const std::string& module, const std::string& key) {
 class Builder {
  public:
   Builder(const WeightLookup& lookup, const std::vector<WeightSpec>& specs, Dtype dtype,
-          const std::vector<std::string>& keep_float32, const std::string& trunk_prefix)
+          const std::vector<std::string>& modules_to_not_convert, const std::string& trunk_prefix)
       : lookup_(lookup),
         specs_(specs),
         dtype_(dtype),
-        keep_(keep_float32),
-        hits_(keep_float32.size(), 0),
+        modules_to_not_convert_(modules_to_not_convert),
+        hits_(modules_to_not_convert.size(), 0),
         trunk_prefix_(trunk_prefix) {}
 
   // Linear modules left in float32 (HF module names), in build order.
   std::vector<std::string> kept;
 
-  // The first key of keep_float32 that matched no linear module, or null.
+  // The first key of modules_to_not_convert that matched no linear module, or null.
   const std::string* unmatched() const {
-    for (size_t i = 0; i < keep_.size(); ++i)
-      if (hits_[i] == 0) return &keep_[i];
+    for (size_t i = 0; i < modules_to_not_convert_.size(); ++i)
+      if (hits_[i] == 0) return &modules_to_not_convert_[i];
     return nullptr;
   }
 
@@ -296,7 +296,7 @@ class Builder {
   }
   // nn.Linear (N, K) weight; G > 1: HF's grouped (G, K/G, N/G) weight, not transposed.
   Status linear(const std::string& w, const std::string& b, int64_t N, int64_t K, int64_t G, PackedLinear* out) {
-    const bool f32 = keep_float32({w});
+    const bool f32 = matches_modules_to_not_convert({w});
     const float* pw = nullptr;
     CONVBERT_RETURN_IF_ERROR(get(w, &pw));
     out->N = N;
@@ -313,11 +313,11 @@ class Builder {
     return Status::Ok();
   }
   // Several nn.Linear layers on the same input, stacked along N into one packed matrix.
-  // Naming any of them in keep_float32 keeps the whole stack in float32 (one packed product).
+  // Naming any of them in modules_to_not_convert keeps the whole stack in float32 (one packed product).
   Status stacked(const std::vector<std::string>& names, int64_t n_each, int64_t K, PackedLinear* out) {
     std::vector<std::string> weights;
     for (const std::string& n : names) weights.push_back(n + ".weight");
-    const bool f32 = keep_float32(weights);
+    const bool f32 = matches_modules_to_not_convert(weights);
     std::vector<float> w(static_cast<size_t>(names.size() * n_each * K));
     std::vector<float> bias(static_cast<size_t>(names.size() * n_each));
     for (size_t i = 0; i < names.size(); ++i) {
@@ -357,9 +357,9 @@ class Builder {
 
  private:
   // Whether the linear module(s) of these weights stay float32: true when any
-  // keep_float32 key matches any of them (HF module name: the weight key without
+  // modules_to_not_convert key matches any of them (HF module name: the weight key without
   // ".weight", trunk modules under trunk_prefix). Records the modules and the hits.
-  bool keep_float32(const std::vector<std::string>& weights) {
+  bool matches_modules_to_not_convert(const std::vector<std::string>& weights) {
     std::vector<std::string> modules;
     bool any = false;
     for (const std::string& w : weights) {
@@ -367,8 +367,8 @@ class Builder {
       const std::string suffix = ".weight";
       const bool has_suffix = w.size() > suffix.size() && w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0;
       modules.push_back((trunk ? trunk_prefix_ : std::string()) + (has_suffix ? w.substr(0, w.size() - suffix.size()) : w));
-      for (size_t i = 0; i < keep_.size(); ++i)
-        if (module_matches(modules.back(), keep_[i])) {
+      for (size_t i = 0; i < modules_to_not_convert_.size(); ++i)
+        if (module_matches(modules.back(), modules_to_not_convert_[i])) {
           ++hits_[i];
           any = true;
         }
@@ -380,7 +380,7 @@ class Builder {
   const WeightLookup& lookup_;
   const std::vector<WeightSpec>& specs_;
   Dtype dtype_;
-  const std::vector<std::string>& keep_;
+  const std::vector<std::string>& modules_to_not_convert_;
   std::vector<int64_t> hits_;
   std::string trunk_prefix_;
 };
@@ -501,13 +501,13 @@ std::vector<WeightSpec> expected_weights(const EngineConfig& c, const HeadConfig
 }
 
 Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLookup& lookup,
-                   std::shared_ptr<Model>* out, Dtype dtype, const std::vector<std::string>& keep_float32) {
+                   std::shared_ptr<Model>* out, Dtype dtype, const std::vector<std::string>& modules_to_not_convert) {
   CONVBERT_RETURN_IF_ERROR(validate_config(c, h));
   if (dtype == Dtype::kFloat16)
     return Status::Error(StatusCode::kUnsupported,
                          "dtype float16 needs device 'cuda' (the CPU engine runs float32, bfloat16 and int8)");
   if (dtype == Dtype::kInt8) {
-    // Counts layers keep_float32 leaves in float32 too: the check is on the model's widths.
+    // Counts layers modules_to_not_convert leaves in float32 too: the check is on the model's widths.
     const int64_t widest = std::max({c.hidden, c.embedding, c.intermediate / c.groups, h.summary_proj_out});
     if (widest > kI8MaxK)
       return bad_config("dtype int8 needs every linear layer's input width <= " + std::to_string(kI8MaxK) +
@@ -519,13 +519,13 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
   } catch (const std::bad_alloc&) {
     return Status::Error(StatusCode::kOutOfMemory, "engine: out of memory listing the weights");
   }
-  for (const std::string& k : keep_float32)
+  for (const std::string& k : modules_to_not_convert)
     if (k.empty() || k.front() == '.' || k.back() == '.' || k.find("..") != std::string::npos)
       return Status::Error(StatusCode::kInvalidArgument,
                            "modulesToNotConvert: '" + k + "' is not a module name (dot-separated, like 'output.dense')");
   // HF names a head model's trunk modules under its base_model_prefix.
   const std::string trunk_prefix = h.kind == HeadKind::kNone ? "" : "convbert.";
-  Builder b(lookup, specs, dtype, keep_float32, trunk_prefix);
+  Builder b(lookup, specs, dtype, modules_to_not_convert, trunk_prefix);
   auto m = std::make_shared<Model>();
   m->dtype = dtype;
   m->cfg = c;
