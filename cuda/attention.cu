@@ -46,7 +46,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_flash_kernel(AttentionA
   float* Vs = Ks + kBKV * (D + 1); // kBKV x D
   const int64_t b = blockIdx.z, h = blockIdx.y, q0 = static_cast<int64_t>(blockIdx.x) * kBQ;
   int64_t start, len;
-  seq_bounds(p.seq_starts, b, p.L, &start, &len);
+  seq_bounds(p.cu_seqlens, b, p.L, &start, &len);
   if (q0 >= len) return;  // uniform across the block: no barrier is skipped by part of it
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int64_t col = h * p.D;
@@ -128,7 +128,7 @@ __global__ void __launch_bounds__(kExactThreads) attention_exact_kernel(Attentio
   float* srow = sm + kExactRowOffset;
   const int64_t i = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
   int64_t start, len;
-  seq_bounds(p.seq_starts, b, p.L, &start, &len);
+  seq_bounds(p.cu_seqlens, b, p.L, &start, &len);
   if (i >= len) return;  // uniform across the block
   const int64_t col = h * p.D;
   const float* q = p.q + (start + i) * p.ld + col;
@@ -172,7 +172,7 @@ Status attention_cuda_check(const AttentionArgs& a) {
     return Status::Error(StatusCode::kInvalidArgument, "attention: bad sizes or strides");
   if (a.mask_bias && a.mask_rank != 2 && a.mask_rank != 3)
     return Status::Error(StatusCode::kInvalidArgument, "attention: mask rank must be 2 or 3");
-  if (a.seq_starts && (a.mask_bias || a.probs))
+  if (a.cu_seqlens && (a.mask_bias || a.probs))
     return Status::Error(StatusCode::kInvalidArgument, "attention: varlen takes no mask and returns no probabilities");
   if (a.B > 65535 || a.H > 65535)
     return Status::Error(StatusCode::kUnsupported, "attention_cuda: B and H must be at most 65535");
@@ -213,8 +213,8 @@ Status attention_cuda_host(const AttentionArgs& h, bool exact, int device, std::
   if (path_out) *path_out = !exact && attention_cuda_fused(h) ? "flash" : "exact";
   if (h.B == 0 || h.L == 0) return Status::Ok();
   if (!h.q || !h.k || !h.v || !h.out) return Status::Error(StatusCode::kInvalidArgument, "attention: null pointer");
-  const int64_t T = h.seq_starts ? h.seq_starts[h.B] : h.B * h.L;
-  CONVBERT_RETURN_IF_ERROR(check_seq_starts(h.seq_starts, h.B, h.L, "attention"));
+  const int64_t T = h.cu_seqlens ? h.cu_seqlens[h.B] : h.B * h.L;
+  CONVBERT_RETURN_IF_ERROR(check_cu_seqlens(h.cu_seqlens, h.B, h.L, "attention"));
   const int64_t nqkv = T * h.ld, nout = T * h.ldo;
   DeviceBuffer dq, dk, dv, dm, dh, dout, dp, ds;
   AttentionArgs a = h;
@@ -240,9 +240,9 @@ Status attention_cuda_host(const AttentionArgs& h, bool exact, int device, std::
     CONVBERT_RETURN_IF_ERROR(to_device(&dp, h.probs, np));
     a.probs = dp.as<float>();
   }
-  if (h.seq_starts) {
-    CONVBERT_RETURN_IF_ERROR(to_device(&ds, h.seq_starts, h.B + 1));
-    a.seq_starts = ds.as<int32_t>();
+  if (h.cu_seqlens) {
+    CONVBERT_RETURN_IF_ERROR(to_device(&ds, h.cu_seqlens, h.B + 1));
+    a.cu_seqlens = ds.as<int32_t>();
   }
   CONVBERT_RETURN_IF_ERROR(run_timed([&] { return attention_cuda(a, exact, 0); }));
   CUDA_TRY(cudaDeviceSynchronize());

@@ -79,15 +79,6 @@ const CudaInfo& cuda_info() {
   return info;
 }
 
-const char* cuda_dtype_name(CudaDtype d) {
-  switch (d) {
-    case CudaDtype::kFloat32: return "float32";
-    case CudaDtype::kFloat16: return "float16";
-    case CudaDtype::kBFloat16: return "bfloat16";
-  }
-  return "unknown";
-}
-
 namespace {
 thread_local int t_bench_iters = 0;
 thread_local double t_bench_ms = 0.0;
@@ -97,17 +88,17 @@ double cuda_bench_last_ms() { return t_bench_ms; }
 int cuda_bench_iters() { return t_bench_iters; }
 void cuda_bench_record(double ms) { t_bench_ms = ms; }
 
-Status check_seq_starts(const int32_t* s, int64_t B, int64_t L, const char* what) {
+Status check_cu_seqlens(const int32_t* s, int64_t B, int64_t L, const char* what) {
   if (!s) return Status::Ok();
   if (s[0] != 0)
     return Status::Error(StatusCode::kInvalidArgument,
-                         std::string(what) + ": seq_starts[0] must be 0, got " + std::to_string(s[0]));
+                         std::string(what) + ": cu_seqlens[0] must be 0, got " + std::to_string(s[0]));
   for (int64_t b = 0; b < B; ++b) {
     const int64_t n = static_cast<int64_t>(s[b + 1]) - s[b];
     if (n < 0 || n > L)
       return Status::Error(StatusCode::kInvalidArgument, std::string(what) + ": sequence " + std::to_string(b) +
-                                                             " has length " + std::to_string(n) + " (seq_starts[" +
-                                                             std::to_string(b + 1) + "] - seq_starts[" +
+                                                             " has length " + std::to_string(n) + " (cu_seqlens[" +
+                                                             std::to_string(b + 1) + "] - cu_seqlens[" +
                                                              std::to_string(b) + "]), expected 0.." + std::to_string(L));
   }
   return Status::Ok();
@@ -152,11 +143,11 @@ __global__ void mask_bias_kernel(const float* m, float* bias, int64_t n) {
 }
 
 // One row per sequence (block b): mode 0 first token, 1 last, 2 mean, 3 index[b] (null: last).
-__global__ void pool_kernel(const float* h, float* out, int64_t H, int64_t L, const int32_t* seq_starts,
+__global__ void pool_kernel(const float* h, float* out, int64_t H, int64_t L, const int32_t* cu_seqlens,
                             const int32_t* index, int mode) {
   const int64_t b = blockIdx.x;
   int64_t start, len;
-  seq_bounds(seq_starts, b, L, &start, &len);
+  seq_bounds(cu_seqlens, b, L, &start, &len);
   for (int64_t x = threadIdx.x; x < H; x += blockDim.x) {
     float v;
     if (mode == 2) {
@@ -177,7 +168,7 @@ Status linear_op(void* ctx, const LinearArgs& l) {
   const CudaCtx& c = ctx_of(ctx);
   const DevLinear& w = *static_cast<const DevLinear*>(l.w.w);
   const int64_t Ng = w.N / w.G, Kg = w.K / w.G;
-  const size_t esize = c.dtype == CudaDtype::kFloat32 ? 4 : 2;
+  const size_t esize = c.dtype == Dtype::kFloat32 ? 4 : 2;
   for (int64_t g = 0; g < w.G; ++g) {
     GemmDevArgs a;
     a.A = l.x + g * Kg;
@@ -236,7 +227,7 @@ Status pool_op(void* ctx, const PoolArgs& a) {
   if (a.B > std::numeric_limits<int32_t>::max())
     return Status::Error(StatusCode::kUnsupported, "pool (cuda): more sequences than a grid holds");
   CONVBERT_LAUNCH(pool_kernel, static_cast<unsigned>(a.B), 256, 0, ctx_of(ctx).stream)(
-      a.h, a.out, a.H, a.L, a.seq_starts, a.index, static_cast<int>(a.mode));
+      a.h, a.out, a.H, a.L, a.cu_seqlens, a.index, static_cast<int>(a.mode));
   CUDA_TRY(cudaGetLastError());
   return Status::Ok();
 }

@@ -104,11 +104,11 @@ __device__ __forceinline__ float block_max(float v, float* red /* 33 floats of s
 }
 
 // Sequence b's first row and length: varlen offsets when given, else b*L and L.
-__device__ __forceinline__ void seq_bounds(const int32_t* seq_starts, int64_t b, int64_t L, int64_t* start,
+__device__ __forceinline__ void seq_bounds(const int32_t* cu_seqlens, int64_t b, int64_t L, int64_t* start,
                                            int64_t* len) {
-  if (seq_starts) {
-    *start = seq_starts[b];
-    *len = static_cast<int64_t>(seq_starts[b + 1]) - seq_starts[b];
+  if (cu_seqlens) {
+    *start = cu_seqlens[b];
+    *len = static_cast<int64_t>(cu_seqlens[b + 1]) - cu_seqlens[b];
   } else {
     *start = b * L;
     *len = L;

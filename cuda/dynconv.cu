@@ -23,7 +23,7 @@ __global__ void __launch_bounds__(kThreads) dynconv_kernel(DynConvArgs p, bool s
   CONVBERT_DYNAMIC_SHARED(float, ws);  // H * K taps
   const int64_t l = blockIdx.x, b = blockIdx.y;
   int64_t start, len;
-  seq_bounds(p.seq_starts, b, p.L, &start, &len);
+  seq_bounds(p.cu_seqlens, b, p.L, &start, &len);
   if (l >= len) return;  // uniform across the block
   const int64_t t = start + l, HK = p.H * p.K;
   for (int64_t i = threadIdx.x; i < HK; i += blockDim.x) ws[i] = p.w[t * HK + i];
@@ -82,8 +82,8 @@ Status dynconv_cuda_host(const DynConvArgs& h, bool softmax_taps, int device) {
   CONVBERT_RETURN_IF_ERROR(cuda_begin(device));
   CONVBERT_RETURN_IF_ERROR(dynconv_check(h));
   // A length above L would leave rows of out unwritten (the grid has L blocks per sequence).
-  CONVBERT_RETURN_IF_ERROR(check_seq_starts(h.seq_starts, h.B, h.L, "dynconv"));
-  const int64_t T = h.seq_starts ? (h.B > 0 ? h.seq_starts[h.B] : 0) : h.B * h.L;
+  CONVBERT_RETURN_IF_ERROR(check_cu_seqlens(h.cu_seqlens, h.B, h.L, "dynconv"));
+  const int64_t T = h.cu_seqlens ? (h.B > 0 ? h.cu_seqlens[h.B] : 0) : h.B * h.L;
   if (T == 0) return Status::Ok();
   if (!h.v || !h.w || !h.out) return Status::Error(StatusCode::kInvalidArgument, "dynconv: null pointer");
   DeviceBuffer dv, dw, dout, ds;
@@ -94,9 +94,9 @@ Status dynconv_cuda_host(const DynConvArgs& h, bool softmax_taps, int device) {
   a.v = dv.as<float>();
   a.w = dw.as<float>();
   a.out = dout.as<float>();
-  if (h.seq_starts) {
-    CONVBERT_RETURN_IF_ERROR(to_device(&ds, h.seq_starts, h.B + 1));
-    a.seq_starts = ds.as<int32_t>();
+  if (h.cu_seqlens) {
+    CONVBERT_RETURN_IF_ERROR(to_device(&ds, h.cu_seqlens, h.B + 1));
+    a.cu_seqlens = ds.as<int32_t>();
   }
   CONVBERT_RETURN_IF_ERROR(run_timed([&] { return dynconv_cuda(a, softmax_taps, 0); }));
   CUDA_TRY(cudaDeviceSynchronize());

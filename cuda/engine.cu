@@ -98,7 +98,7 @@ class CudaEngine final : public ForwardTarget {
           dst[n * Kg + k] = m.data[(n / kGemmPanel) * Kg * kGemmPanel + k * kGemmPanel + n % kGemmPanel];
     }
     const float* w32 = nullptr;
-    if (opts.dtype == CudaDtype::kFloat32) {
+    if (opts.dtype == Dtype::kFloat32) {
       CONVBERT_RETURN_IF_ERROR(upload_f32(w, &w32));
       d->W = w32;
     } else {
@@ -125,11 +125,13 @@ namespace {
 
 Status cuda_engine_create_impl(const Model& m, const CudaEngineOptions& opts, std::shared_ptr<CudaEngine>* out) {
   CONVBERT_RETURN_IF_ERROR(cuda_begin(opts.device));
-  if (opts.tf32 && opts.dtype != CudaDtype::kFloat32)
+  if (opts.dtype == Dtype::kInt8)
+    return Status::Error(StatusCode::kUnsupported, "dtype int8 runs on the CPU engine only; use device 'cpu'");
+  if (opts.tf32 && opts.dtype != Dtype::kFloat32)
     return Status::Error(StatusCode::kInvalidArgument, "tf32: only applies to dtype float32");
-  if (m.dtype != WeightDtype::kFloat32)
+  if (m.dtype != Dtype::kFloat32)
     return Status::Error(StatusCode::kUnsupported, std::string("cuda engine: the model's linear weights are ") +
-                                                       weight_dtype_name(m.dtype) +
+                                                       dtype_name(m.dtype) +
                                                        "; the CUDA engine takes a float32 Model and converts to its "
                                                        "dtype (float32, float16, bfloat16) itself");
   auto e = std::make_shared<CudaEngine>();
@@ -273,7 +275,7 @@ Status CudaEngine::run_impl(const ForwardJob& j) {
   else CONVBERT_RETURN_IF_ERROR(copy_in(st, F + p.embeds, j.inputs_embeds, T * cfg.embedding * 4));
   if (j.token_type_ids) CONVBERT_RETURN_IF_ERROR(copy_in(st, I32 + p.types, j.token_type_ids, T * 4));
   CONVBERT_RETURN_IF_ERROR(copy_in(st, I32 + p.positions, positions.data(), T * 4));
-  if (j.seq_starts) CONVBERT_RETURN_IF_ERROR(copy_in(st, I32 + p.seq, j.seq_starts, (j.B + 1) * 4));
+  if (j.cu_seqlens) CONVBERT_RETURN_IF_ERROR(copy_in(st, I32 + p.seq, j.cu_seqlens, (j.B + 1) * 4));
   if (j.cls_index) CONVBERT_RETURN_IF_ERROR(copy_in(st, I32 + p.cls, j.cls_index, j.B * 4));
   if (j.attention_mask) CONVBERT_RETURN_IF_ERROR(copy_in(st, F + p.mask_in, j.attention_mask, p.mask_n * 4));
   if (j.head_mask) CONVBERT_RETURN_IF_ERROR(copy_in(st, F + p.head_mask, j.head_mask, cfg.layers * cfg.sa_heads * 4));
@@ -294,7 +296,7 @@ Status CudaEngine::run_impl(const ForwardJob& j) {
   io.mask_rank = j.mask_rank;
   io.head_mask = j.head_mask ? F + p.head_mask : nullptr;
   io.cls_index = j.cls_index ? I32 + p.cls : nullptr;
-  io.seq_starts = j.seq_starts ? I32 + p.seq : nullptr;
+  io.cu_seqlens = j.cu_seqlens ? I32 + p.seq : nullptr;
   io.last_hidden_state = F + p.h;  // read back from where the walk leaves it
   io.logits = F + p.logits;
   io.hidden_states = hidden.empty() ? nullptr : hidden.data();
@@ -305,7 +307,7 @@ Status CudaEngine::run_impl(const ForwardJob& j) {
     // Everything that changes the walk's launches or their addresses; the values in the slots may differ.
     const std::vector<int64_t> key = {j.B, j.L, T, j.inputs_embeds ? 1 : 0, j.attention_mask ? j.mask_rank : 0,
                                       j.head_mask ? 1 : 0, j.hidden_states.empty() ? 0 : 1,
-                                      j.attentions.empty() ? 0 : 1, j.seq_starts ? 1 : 0, j.cls_index ? 1 : 0,
+                                      j.attentions.empty() ? 0 : 1, j.cu_seqlens ? 1 : 0, j.cls_index ? 1 : 0,
                                       j.token_type_ids ? 1 : 0};
     auto it = graphs.find(key);
     if (it == graphs.end()) {

@@ -183,9 +183,10 @@ __global__ void __launch_bounds__(128) gemm_wmma_kernel(GemmDevArgs p) {
 
 const char* gemm_cuda_path(const GemmDevArgs& a) {
   switch (a.bdtype) {
-    case CudaDtype::kFloat16: return "f16";
-    case CudaDtype::kBFloat16: return "bf16";
-    case CudaDtype::kFloat32: break;
+    case Dtype::kFloat16: return "f16";
+    case Dtype::kBFloat16: return "bf16";
+    case Dtype::kInt8: return "none";  // gemm_cuda refuses it
+    case Dtype::kFloat32: break;
   }
   return a.tf32 ? "tf32" : "f32";
 }
@@ -201,9 +202,10 @@ Status gemm_cuda(const GemmDevArgs& a, cudaStream_t stream) {
     return Status::Error(StatusCode::kUnsupported, "gemm_cuda: M = " + std::to_string(a.M) + " is above 4194240 rows");
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
   switch (a.bdtype) {
-    case CudaDtype::kFloat16: CONVBERT_LAUNCH(gemm_wmma_kernel<TraitsF16>, grid, 128, 0, stream)(a); break;
-    case CudaDtype::kBFloat16: CONVBERT_LAUNCH(gemm_wmma_kernel<TraitsBF16>, grid, 128, 0, stream)(a); break;
-    case CudaDtype::kFloat32:
+    case Dtype::kFloat16: CONVBERT_LAUNCH(gemm_wmma_kernel<TraitsF16>, grid, 128, 0, stream)(a); break;
+    case Dtype::kBFloat16: CONVBERT_LAUNCH(gemm_wmma_kernel<TraitsBF16>, grid, 128, 0, stream)(a); break;
+    case Dtype::kInt8: return Status::Error(StatusCode::kUnsupported, "gemm_cuda: dtype int8 runs on the CPU engine only");
+    case Dtype::kFloat32:
       if (a.tf32) CONVBERT_LAUNCH(gemm_wmma_kernel<TraitsTF32>, grid, 128, 0, stream)(a);
       else CONVBERT_LAUNCH(gemm_f32_kernel, grid, 256, 0, stream)(a);
       break;
@@ -226,14 +228,16 @@ __global__ void f32_to_bf16_kernel(const float* x, __nv_bfloat16* y, int64_t n) 
 }  // namespace
 
 // Converts n floats on the device to dtype in dst (dst may not alias src); float32 copies.
-Status convert_f32_cuda(const float* src, void* dst, int64_t n, CudaDtype dtype, cudaStream_t stream) {
+Status convert_f32_cuda(const float* src, void* dst, int64_t n, Dtype dtype, cudaStream_t stream) {
   if (n <= 0) return Status::Ok();
   switch (dtype) {
-    case CudaDtype::kFloat16: CONVBERT_LAUNCH(f32_to_f16_kernel, grid_for(n, 256), 256, 0, stream)(src, static_cast<__half*>(dst), n); break;
-    case CudaDtype::kBFloat16:
+    case Dtype::kFloat16: CONVBERT_LAUNCH(f32_to_f16_kernel, grid_for(n, 256), 256, 0, stream)(src, static_cast<__half*>(dst), n); break;
+    case Dtype::kBFloat16:
       CONVBERT_LAUNCH(f32_to_bf16_kernel, grid_for(n, 256), 256, 0, stream)(src, static_cast<__nv_bfloat16*>(dst), n);
       break;
-    case CudaDtype::kFloat32:
+    case Dtype::kInt8:
+      return Status::Error(StatusCode::kUnsupported, "convert_f32_cuda: dtype int8 runs on the CPU engine only");
+    case Dtype::kFloat32:
       CUDA_TRY(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToDevice, stream));
       break;
   }
@@ -245,6 +249,8 @@ Status gemm_cuda_host(const CudaGemmArgs& h, int device) {
   CONVBERT_RETURN_IF_ERROR(cuda_begin(device));
   if (h.M < 0 || h.N <= 0 || h.K <= 0 || h.lda < h.K || h.ldb < h.K || h.ldc < h.N || (h.residual && h.ldr < h.N))
     return Status::Error(StatusCode::kInvalidArgument, "gemm: bad sizes or strides");
+  if (h.dtype == Dtype::kInt8)
+    return Status::Error(StatusCode::kUnsupported, "gemm: dtype int8 runs on the CPU engine only; use the CPU gemm_i8");
   if (h.M == 0) return Status::Ok();
   if (!h.A || !h.B || !h.C) return Status::Error(StatusCode::kInvalidArgument, "gemm: null pointer");
   const int64_t nA = (h.M - 1) * h.lda + h.K, nB = (h.N - 1) * h.ldb + h.K, nC = (h.M - 1) * h.ldc + h.N;
@@ -260,7 +266,7 @@ Status gemm_cuda_host(const CudaGemmArgs& h, int device) {
   a.ldb = h.ldb;
   a.bdtype = h.dtype;
   a.tf32 = h.tf32;
-  if (h.dtype == CudaDtype::kFloat32) {
+  if (h.dtype == Dtype::kFloat32) {
     a.B = dB32.as<float>();
   } else {
     CONVBERT_RETURN_IF_ERROR(dB.alloc(static_cast<size_t>(nB) * 2));

@@ -23,7 +23,7 @@ struct GemmDevArgs {
   int64_t lda = 0;
   const void* B = nullptr;
   int64_t ldb = 0;
-  CudaDtype bdtype = CudaDtype::kFloat32;
+  Dtype bdtype = Dtype::kFloat32;
   bool tf32 = false;  // float B only: TF32 tensor cores instead of the exact fp32 path
   const float* bias = nullptr;
   const float* residual = nullptr;
@@ -34,11 +34,11 @@ struct GemmDevArgs {
   int32_t act = 0;
 };
 Status gemm_cuda(const GemmDevArgs& a, cudaStream_t stream);
-// Which kernel gemm_cuda runs for these arguments ("f32", "tf32", "f16", "bf16").
+// Which kernel gemm_cuda runs for these arguments ("f32", "tf32", "f16", "bf16"; "none" for int8, refused).
 const char* gemm_cuda_path(const GemmDevArgs& a);
 
 // Converts n device floats to dtype into dst (no aliasing); float32 copies.
-Status convert_f32_cuda(const float* src, void* dst, int64_t n, CudaDtype dtype, cudaStream_t stream);
+Status convert_f32_cuda(const float* src, void* dst, int64_t n, Dtype dtype, cudaStream_t stream);
 
 Status activation_cuda(const float* x, float* y, const float* bias, int64_t n, int64_t C, Activation act,
                        cudaStream_t stream);
@@ -108,15 +108,15 @@ struct DevLinear {
 // Per-engine state behind Backend::ctx: every op enqueues on stream, gemms read dtype weights.
 struct CudaCtx {
   cudaStream_t stream = nullptr;
-  CudaDtype dtype = CudaDtype::kFloat32;
+  Dtype dtype = Dtype::kFloat32;
   bool tf32 = false;
 };
 // Fused slots: the residual in the gemm epilogue, the tap softmax inside dynconv.
 Backend cuda_backend(CudaCtx* ctx);
 
-// Host check of varlen offsets (cu_seqlens) before they size a copy or a grid: seq_starts[0] == 0
+// Host check of varlen offsets before they size a copy or a grid: cu_seqlens[0] == 0
 // and every length in [0, L]. `what` names the op in the message.
-Status check_seq_starts(const int32_t* seq_starts, int64_t B, int64_t L, const char* what);
+Status check_cu_seqlens(const int32_t* cu_seqlens, int64_t B, int64_t L, const char* what);
 
 // Fails with kUnsupported (and the reason) when no device is usable, then selects `device`.
 Status cuda_begin(int device);

@@ -16,7 +16,7 @@ constexpr int kThreads = 256;
 __global__ void __launch_bounds__(kThreads) sepconv_kernel(SepConvArgs p) {
   const int64_t l = blockIdx.x, b = blockIdx.y;
   int64_t start, len;
-  seq_bounds(p.seq_starts, b, p.L, &start, &len);
+  seq_bounds(p.cu_seqlens, b, p.L, &start, &len);
   if (l >= len) return;
   const int64_t pad = p.K / 2;
   for (int64_t c = threadIdx.x; c < p.C; c += blockDim.x) {
@@ -54,8 +54,8 @@ Status sepconv_cuda_host(const SepConvArgs& h, int device) {
   CONVBERT_RETURN_IF_ERROR(cuda_begin(device));
   CONVBERT_RETURN_IF_ERROR(sepconv_check(h));
   // A length above L would leave rows of y unwritten (the grid has L blocks per sequence).
-  CONVBERT_RETURN_IF_ERROR(check_seq_starts(h.seq_starts, h.B, h.L, "sepconv"));
-  const int64_t T = h.seq_starts ? (h.B > 0 ? h.seq_starts[h.B] : 0) : h.B * h.L;
+  CONVBERT_RETURN_IF_ERROR(check_cu_seqlens(h.cu_seqlens, h.B, h.L, "sepconv"));
+  const int64_t T = h.cu_seqlens ? (h.B > 0 ? h.cu_seqlens[h.B] : 0) : h.B * h.L;
   if (T == 0) return Status::Ok();
   if (!h.x || !h.y || !h.wt) return Status::Error(StatusCode::kInvalidArgument, "sepconv: null pointer");
   DeviceBuffer dx, dy, dw, ds;
@@ -66,9 +66,9 @@ Status sepconv_cuda_host(const SepConvArgs& h, int device) {
   a.x = dx.as<float>();
   a.y = dy.as<float>();
   a.wt = dw.as<float>();
-  if (h.seq_starts) {
-    CONVBERT_RETURN_IF_ERROR(to_device(&ds, h.seq_starts, h.B + 1));
-    a.seq_starts = ds.as<int32_t>();
+  if (h.cu_seqlens) {
+    CONVBERT_RETURN_IF_ERROR(to_device(&ds, h.cu_seqlens, h.B + 1));
+    a.cu_seqlens = ds.as<int32_t>();
   }
   CONVBERT_RETURN_IF_ERROR(run_timed([&] { return sepconv_cuda(a, 0); }));
   CUDA_TRY(cudaDeviceSynchronize());

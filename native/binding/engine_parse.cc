@@ -105,35 +105,34 @@ EngineOptions ParseEngineOptions(Napi::Env env, Napi::Value options) {
   Napi::Value dt = o.Get("dtype");
   if (!dt.IsUndefined()) {
     const std::string s = dt.IsString() ? dt.As<Napi::String>().Utf8Value() : std::string("(not a string)");
-    if (s == "float32") r.copts.dtype = CudaDtype::kFloat32;
-    else if (s == "float16") r.copts.dtype = CudaDtype::kFloat16;
-    else if (s == "bfloat16") r.copts.dtype = CudaDtype::kBFloat16;
-    else if (s == "int8") r.int8 = true;
-    else args::Throw(env, StatusCode::kInvalidArgument, where + "dtype must be float32|float16|bfloat16|int8, got " + s);
+    if (!parse_dtype(s, &r.dtype))
+      args::Throw(env, StatusCode::kInvalidArgument, where + "dtype must be float32|float16|bfloat16|int8, got " + s);
+    r.copts.dtype = r.dtype;
   }
   Napi::Value tf = o.Get("tf32");
   if (!tf.IsUndefined()) {
     if (!tf.IsBoolean()) args::Throw(env, StatusCode::kInvalidArgument, where + "tf32 must be a boolean");
     r.copts.tf32 = tf.As<Napi::Boolean>().Value();
   }
-  if (!r.use_cuda && r.copts.dtype == CudaDtype::kFloat16)
+  // The engines refuse these too (build_model, cuda_engine_create); refusing here names the option.
+  if (!r.use_cuda && r.dtype == Dtype::kFloat16)
     args::Throw(env, StatusCode::kUnsupported,
-                where + "dtype " + cuda_dtype_name(r.copts.dtype) +
+                where + "dtype " + dtype_name(r.dtype) +
                     " needs device 'cuda' (the CPU engine runs float32, bfloat16 and int8)");
-  if (r.use_cuda && r.int8)
+  if (r.use_cuda && r.dtype == Dtype::kInt8)
     args::Throw(env, StatusCode::kUnsupported, where + "dtype int8 runs on the CPU engine only; use device 'cpu'");
-  Napi::Value keep = o.Get("modulesToNotConvert");
-  if (!keep.IsUndefined()) {
+  Napi::Value modules = o.Get("modulesToNotConvert");
+  if (!modules.IsUndefined()) {
     const std::string what = where + "modulesToNotConvert must be an array of module names";
     constexpr uint32_t kMaxNames = 1024;  // as lib/models/base.ts MAX_MODULE_NAMES
-    if (!keep.IsArray() || keep.As<Napi::Array>().Length() > kMaxNames)
+    if (!modules.IsArray() || modules.As<Napi::Array>().Length() > kMaxNames)
       args::Throw(env, StatusCode::kInvalidArgument, what + " (at most " + std::to_string(kMaxNames) + ")");
-    Napi::Array a = keep.As<Napi::Array>();
+    Napi::Array a = modules.As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); ++i) {
       Napi::Value v = a.Get(i);  // a hole reads as undefined
       if (!v.IsString())
         args::Throw(env, StatusCode::kInvalidArgument, what + " (element " + std::to_string(i) + " is not a string)");
-      r.keep_float32.push_back(v.As<Napi::String>().Utf8Value());
+      r.modules_to_not_convert.push_back(v.As<Napi::String>().Utf8Value());
     }
   }
   Napi::Value isa = o.Get("isa");
@@ -141,7 +140,7 @@ EngineOptions ParseEngineOptions(Napi::Env env, Napi::Value options) {
     const std::string s = args::Choice(isa, where + "isa", {"generic", "avx2", "avx512"});
     r.ops = &cpu_ops(s == "avx512" ? Isa::kAvx512 : s == "avx2" ? Isa::kAvx2 : Isa::kGeneric);
   }
-  if (r.use_cuda && !r.keep_float32.empty())
+  if (r.use_cuda && !r.modules_to_not_convert.empty())
     args::Throw(env, StatusCode::kUnsupported,
                 where + "modulesToNotConvert runs on the CPU engine only; use device 'cpu'");
   return r;
@@ -221,10 +220,10 @@ void ParseRequest(Napi::Env env, const Model& model, Napi::Value reqv, ForwardJo
   job->L = L;
   // Varlen: cu_seqlens (B + 1) replaces the (B, L) token grid by T = cu_seqlens[B] packed tokens.
   // Copied: the output sizes checked here depend on it, so JS must not be able to change it later.
-  job->seq_starts = Array<int32_t>(req.Get("cu_seqlens"), "cu_seqlens", napi_int32_array, B + 1, true, nullptr,
-                                   &job->seq_starts_storage);
-  if (job->seq_starts) {
-    const int32_t* cu = job->seq_starts;
+  job->cu_seqlens = Array<int32_t>(req.Get("cu_seqlens"), "cu_seqlens", napi_int32_array, B + 1, true, nullptr,
+                                   &job->cu_seqlens_storage);
+  if (job->cu_seqlens) {
+    const int32_t* cu = job->cu_seqlens;
     for (int64_t b = 0; b < B; ++b) {
       const int64_t len = static_cast<int64_t>(cu[b + 1]) - cu[b];
       if ((b == 0 && cu[0] != 0) || len < 1 || len > L)
@@ -262,7 +261,7 @@ void ParseRequest(Napi::Env env, const Model& model, Napi::Value reqv, ForwardJo
                                   own ? &own->cls_index : nullptr);
   // torch would run NaN or ±Inf through (NaN out); the kernel paths would not all
   // agree on it, so they are refused here, as lib/models/inputs.ts refuses them.
-  const std::vector<int64_t> tokens = job->seq_starts ? std::vector<int64_t>{T} : std::vector<int64_t>{B, L};
+  const std::vector<int64_t> tokens = job->cu_seqlens ? std::vector<int64_t>{T} : std::vector<int64_t>{B, L};
   std::vector<int64_t> embeds_dims = tokens;
   embeds_dims.push_back(c.embedding);
   CheckFinite(env, job->inputs_embeds, embeds_dims, "inputs_embeds");

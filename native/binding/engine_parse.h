@@ -20,9 +20,9 @@ namespace convbert {
 // Where and how an Engine runs: the second constructor argument.
 struct EngineOptions {
   bool use_cuda = false;                  // device 'cuda' | 'cuda:N'
-  bool int8 = false;                      // dtype 'int8': the CPU engine's int8 linear layers
-  std::vector<std::string> keep_float32;  // modulesToNotConvert (CPU engine only)
-  CudaEngineOptions copts;                // device ordinal, CUDA weight dtype, tf32
+  Dtype dtype = Dtype::kFloat32;          // the weight precision; copts.dtype repeats it
+  std::vector<std::string> modules_to_not_convert;  // modulesToNotConvert (CPU engine only)
+  CudaEngineOptions copts;                // device ordinal, weight dtype, tf32
   const OpTable* ops = nullptr;           // the CPU kernel path (isa; default the active one)
 };
 

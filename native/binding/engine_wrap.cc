@@ -94,10 +94,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     // load one tensor at a time, so peak memory stays near one copy.
     std::shared_ptr<Model> model;
     // On CUDA the host Model stays fp32 (cuda_engine_create converts per copts.dtype).
-    const WeightDtype cpu_dtype = opts.int8                                            ? WeightDtype::kInt8
-                                  : !use_cuda && copts.dtype == CudaDtype::kBFloat16 ? WeightDtype::kBFloat16
-                                                                                     : WeightDtype::kFloat32;
-    dtype_ = use_cuda ? cuda_dtype_name(copts.dtype) : weight_dtype_name(cpu_dtype);
+    const Dtype host_dtype = use_cuda ? Dtype::kFloat32 : opts.dtype;
+    dtype_ = dtype_name(opts.dtype);
     // A bad weight stops build_model through a null return: no exception crosses the engine.
     Napi::Error weight_error;
     Status st = build_model(c, h,
@@ -112,7 +110,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                                 return nullptr;
                               }
                             },
-                            &model, cpu_dtype, opts.keep_float32);
+                            &model, host_dtype, opts.modules_to_not_convert);
     if (!weight_error.IsEmpty()) throw weight_error;
     args::Check(env, st);
     if (use_cuda) {

@@ -15,15 +15,6 @@ const CudaInfo& cuda_info() {
   return info;
 }
 
-const char* cuda_dtype_name(CudaDtype d) {
-  switch (d) {
-    case CudaDtype::kFloat32: return "float32";
-    case CudaDtype::kFloat16: return "float16";
-    case CudaDtype::kBFloat16: return "bfloat16";
-  }
-  return "unknown";
-}
-
 namespace {
 Status unsupported() { return Status::Error(StatusCode::kUnsupported, cuda_info().reason); }
 }  // namespace

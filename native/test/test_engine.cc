@@ -46,8 +46,8 @@ HeadConfig mlm_head(const EngineConfig& c) {
   return h;
 }
 
-std::shared_ptr<Model> build(const EngineConfig& c, const HeadConfig& h, Status* st,
-                             WeightDtype dtype = WeightDtype::kFloat32, const std::vector<std::string>& keep = {}) {
+std::shared_ptr<Model> build(const EngineConfig& c, const HeadConfig& h, Status* st, Dtype dtype = Dtype::kFloat32,
+                             const std::vector<std::string>& modules_to_not_convert = {}) {
   std::map<std::string, std::vector<float>> store;
   uint32_t s = 7;
   for (const WeightSpec& w : expected_weights(c, h)) {
@@ -62,7 +62,7 @@ std::shared_ptr<Model> build(const EngineConfig& c, const HeadConfig& h, Status*
   *st = build_model(c, h, [&](const WeightSpec& w) -> const float* {
     auto it = store.find(w.name);
     return it == store.end() ? nullptr : it->second.data();
-  }, &m, dtype, keep);
+  }, &m, dtype, modules_to_not_convert);
   return m;
 }
 
@@ -71,8 +71,8 @@ struct Outputs {
 };
 
 Status run(const Model& m, Isa isa, int64_t B, int64_t L, const std::vector<int32_t>& ids, const float* mask,
-           const float* head_mask, const int32_t* seq_starts, Outputs* o) {
-  const int64_t T = seq_starts ? seq_starts[B] : B * L;
+           const float* head_mask, const int32_t* cu_seqlens, Outputs* o) {
+  const int64_t T = cu_seqlens ? cu_seqlens[B] : B * L;
   o->hidden.assign(static_cast<size_t>(T * m.cfg.hidden), 0.0f);
   o->logits.assign(static_cast<size_t>(T * m.cfg.vocab_size), 0.0f);
   ForwardJob j;
@@ -82,7 +82,7 @@ Status run(const Model& m, Isa isa, int64_t B, int64_t L, const std::vector<int3
   j.attention_mask = mask;
   j.mask_rank = mask ? 2 : 0;
   j.head_mask = head_mask;
-  j.seq_starts = seq_starts;
+  j.cu_seqlens = cu_seqlens;
   j.last_hidden_state = o->hidden.data();
   j.logits = o->logits.data();
   return forward(m, cpu_ops(isa), j);
@@ -165,7 +165,7 @@ CONVBERT_TEST(engine_bad_input_returns_status) {
   EXPECT_TRUE(!missing.ok());
 }
 
-CONVBERT_TEST(engine_keep_float32_modules_equals_float32) {
+CONVBERT_TEST(engine_modules_to_not_convert_equals_float32) {
   const EngineConfig c = small_config();
   const HeadConfig h = mlm_head(c);
   Status st;
@@ -175,7 +175,7 @@ CONVBERT_TEST(engine_keep_float32_modules_equals_float32) {
   std::vector<int32_t> ids = {1, 7, 3, 9, 4, 2, 8, 5};
   Outputs ref, plain, kept;
   EXPECT_TRUE(run(*f32, Isa::kGeneric, 2, 4, ids, nullptr, nullptr, nullptr, &ref).ok());
-  for (WeightDtype d : {WeightDtype::kBFloat16, WeightDtype::kInt8}) {
+  for (Dtype d : {Dtype::kBFloat16, Dtype::kInt8}) {
     std::shared_ptr<Model> p = build(c, h, &st, d);
     EXPECT_TRUE(st.ok());
     std::shared_ptr<Model> k = build(c, h, &st, d, every);
@@ -192,9 +192,16 @@ CONVBERT_TEST(engine_keep_float32_modules_equals_float32) {
     EXPECT_TRUE(kept.hidden == ref.hidden);
     EXPECT_TRUE(kept.logits == ref.logits);
   }
+  // float16 is the CUDA engine's dtype: the CPU engine refuses it by name instead of packing float32.
+  {
+    std::shared_ptr<Model> m = build(c, h, &st, Dtype::kFloat16);
+    EXPECT_TRUE(st.code == StatusCode::kUnsupported);
+    EXPECT_TRUE(st.message.find("float16") != std::string::npos);
+    EXPECT_TRUE(m == nullptr);
+  }
   // Keys that match nothing, or are not dotted names, are errors, not ignored.
   for (const char* bad : {"decoder", "layer.9", "encoder..dense", ".dense", "dense.", ""}) {
-    std::shared_ptr<Model> m = build(c, h, &st, WeightDtype::kBFloat16, {bad});
+    std::shared_ptr<Model> m = build(c, h, &st, Dtype::kBFloat16, {bad});
     EXPECT_TRUE(!st.ok());
     EXPECT_TRUE(st.code == StatusCode::kInvalidArgument);
     EXPECT_TRUE(m == nullptr);

@@ -117,7 +117,7 @@ CONVBERT_TEST(engine_int8_close_to_fp32_padded_and_varlen) {
   auto lookup = [&](const WeightSpec& w) -> const float* { return store[w.name].data(); };
   std::shared_ptr<Model> m32, m8;
   EXPECT_TRUE(build_model(c, h, lookup, &m32).ok());
-  EXPECT_TRUE(build_model(c, h, lookup, &m8, WeightDtype::kInt8).ok());
+  EXPECT_TRUE(build_model(c, h, lookup, &m8, Dtype::kInt8).ok());
   if (!m32 || !m8) return;
   EXPECT_TRUE(m8->max_linear_k == 64);  // hidden; the grouped output dense reads 128 / 2
   const int64_t B = 3, L = 13, T = B * L;
@@ -137,7 +137,7 @@ CONVBERT_TEST(engine_int8_close_to_fp32_padded_and_varlen) {
       j.input_ids = ids.data();
       j.attention_mask = seq ? nullptr : mask.data();
       j.mask_rank = seq ? 0 : 2;
-      j.seq_starts = seq;
+      j.cu_seqlens = seq;
       j.last_hidden_state = h32.data();
       j.logits = l32.data();
       EXPECT_TRUE(forward(*m32, cpu_ops(isa), j).ok());

@@ -54,7 +54,7 @@ gpuTest('attention: varlen rows equal each sequence run alone', probe, (t) => {
     lens.forEach((l, i) => (seq[i + 1] = seq[i] + l));
     const T = seq[lens.length], C = H * D;
     const q = randn(rand, T * C), k = randn(rand, T * C), v = randn(rand, T * C);
-    const packed = cudaOps().cudaAttention({ q, k, v, B: lens.length, L: Math.max(...lens), H, D, seq_starts: seq });
+    const packed = cudaOps().cudaAttention({ q, k, v, B: lens.length, L: Math.max(...lens), H, D, cu_seqlens: seq });
     for (let b = 0; b < lens.length; b++) {
       const s = seq[b] * C, e = seq[b + 1] * C;
       const alone = cpuAttention({ q: q.slice(s, e), k: k.slice(s, e), v: v.slice(s, e), maskBias: null, maskRank: 0, headMult: null, B: 1, L: lens[b], H, D }, false, 'generic');

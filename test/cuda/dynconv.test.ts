@@ -36,7 +36,7 @@ gpuTest('dynconv: varlen rows equal each sequence run alone', probe, (t) => {
   lens.forEach((l, i) => (seq[i + 1] = seq[i] + l));
   const T = seq[lens.length];
   const v = randn(rand, T * H * D), logits = randn(rand, T * H * K);
-  const packed = cudaOps().cudaDynconv({ v, w: logits, B: lens.length, L: 33, H, D, K, seq_starts: seq, softmax_taps: true });
+  const packed = cudaOps().cudaDynconv({ v, w: logits, B: lens.length, L: 33, H, D, K, cu_seqlens: seq, softmax_taps: true });
   for (let b = 0; b < lens.length; b++) {
     const w = cpuSoftmax(logits.slice(seq[b] * H * K, seq[b + 1] * H * K), lens[b] * H, K, 'generic').y;
     const alone = cpuDynconv(v.slice(seq[b] * H * D, seq[b + 1] * H * D), w, 1, lens[b], H, D, K, 'generic').out;

@@ -23,7 +23,7 @@ gpuTest('sepconv: matches the CPU op, padded and varlen', probe, (t) => {
   const lens = [7, 1, 33], C = 33, K = 9;
   const seq = Int32Array.from([0, 7, 8, 41]);
   const x = randn(rand, 41 * C), wt = randn(rand, K * C);
-  const packed = cudaOps().cudaSepconv({ x, wt, B: 3, L: 33, C, K, seq_starts: seq });
+  const packed = cudaOps().cudaSepconv({ x, wt, B: 3, L: 33, C, K, cu_seqlens: seq });
   lens.forEach((len, b) => {
     const alone = cpuSepconv(x.slice(seq[b] * C, seq[b + 1] * C), wt, 1, len, C, K, 'generic').y;
     assertClose(t, packed.subarray(seq[b] * C, seq[b + 1] * C), alone, { ...TOL, label: `varlen seq ${b}` });

@@ -222,7 +222,7 @@ void test_device_buffer_realloc() {
   CHECK(device_bytes_in_use() == before, "DeviceBuffer::alloc twice leaked %zu bytes", device_bytes_in_use() - before);
 }
 
-void test_conv_seq_starts() {
+void test_conv_cu_seqlens() {
   // Lengths 5 and 2 with L = 4: sequence 0 is longer than L, so its last row would be left unwritten.
   const int32_t seq[3] = {0, 5, 7};
   const int64_t T = 7, C = 3, K = 3, H = 1, D = 3;
@@ -235,7 +235,7 @@ void test_conv_seq_starts() {
   sc.L = 4;
   sc.C = C;
   sc.K = K;
-  sc.seq_starts = seq;
+  sc.cu_seqlens = seq;
   Status st = sepconv_cuda_host(sc, 0);
   CHECK(st.code == StatusCode::kInvalidArgument, "sepconv with a sequence longer than L: %s", st.message.c_str());
   CHECK(st.message.find("sequence 0 has length 5") != std::string::npos, "message: %s", st.message.c_str());
@@ -249,7 +249,7 @@ void test_conv_seq_starts() {
   dc.H = H;
   dc.D = D;
   dc.K = K;
-  dc.seq_starts = seq;
+  dc.cu_seqlens = seq;
   st = dynconv_cuda_host(dc, true, 0);
   CHECK(st.code == StatusCode::kInvalidArgument, "dynconv with a sequence longer than L: %s", st.message.c_str());
 }
@@ -289,8 +289,29 @@ void test_activation_checks() {
         "device 3 of 1: %s", st.message.c_str());
 }
 
+// int8 is one of the Dtype values, but only the CPU engine runs it: the CUDA gemm refuses it
+// by name instead of reading the weights as some other type.
+void test_gemm_refuses_int8() {
+  std::vector<float> A(4, 1.0f), B(4, 1.0f), C(4, 0.0f);
+  CudaGemmArgs g;
+  g.A = A.data();
+  g.B = B.data();
+  g.C = C.data();
+  g.M = g.N = g.K = 2;
+  g.lda = g.ldb = g.ldc = 2;
+  g.dtype = Dtype::kInt8;
+  Status st = gemm_cuda_host(g, 0);
+  CHECK(st.code == StatusCode::kUnsupported && st.message.find("int8") != std::string::npos, "gemm int8: %s",
+        st.message.c_str());
+  CHECK(C[0] == 0.0f, "gemm int8 wrote C: %f", C[0]);
+  g.dtype = Dtype::kFloat32;
+  st = gemm_cuda_host(g, 0);
+  CHECK(st.ok() && C[0] == 2.0f, "gemm float32 (the control): %s, C[0] = %f", st.message.c_str(), C[0]);
+}
+
 #ifdef CONVBERT_EMU_TESTS_ENGINE
 // A bf16 (or int8) Model has no fp32 panels: the CUDA engine must refuse it, not read garbage.
+// Asked for int8 weights (the CPU engine's dtype), it refuses a float32 Model too.
 void test_engine_refuses_bf16_model() {
   EngineConfig c;
   c.vocab_size = 20;
@@ -314,18 +335,29 @@ void test_engine_refuses_bf16_model() {
       if (specs[i].name == w.name && specs[i].numel == w.numel) return store[i].data();
     return nullptr;
   };
-  for (WeightDtype dt : {WeightDtype::kBFloat16, WeightDtype::kInt8}) {
+  for (Dtype dt : {Dtype::kBFloat16, Dtype::kInt8}) {
     std::shared_ptr<Model> m;
     Status st = build_model(c, h, lookup, &m, dt);
     if (!st.ok()) {
-      CHECK(false, "build_model %s: %s", weight_dtype_name(dt), st.message.c_str());
+      CHECK(false, "build_model %s: %s", dtype_name(dt), st.message.c_str());
       continue;
     }
     std::shared_ptr<CudaEngine> e;
     CudaEngineOptions o;
     st = cuda_engine_create(*m, o, &e);
-    CHECK(st.code == StatusCode::kUnsupported && st.message.find(weight_dtype_name(dt)) != std::string::npos,
-          "cuda_engine_create on a %s model: %s", weight_dtype_name(dt), st.message.c_str());
+    CHECK(st.code == StatusCode::kUnsupported && st.message.find(dtype_name(dt)) != std::string::npos,
+          "cuda_engine_create on a %s model: %s", dtype_name(dt), st.message.c_str());
+  }
+  std::shared_ptr<Model> f32;
+  Status st = build_model(c, h, lookup, &f32);
+  CHECK(st.ok(), "build_model float32: %s", st.message.c_str());
+  if (f32) {
+    CudaEngineOptions o;
+    o.dtype = Dtype::kInt8;
+    std::shared_ptr<CudaEngine> e;
+    st = cuda_engine_create(*f32, o, &e);
+    CHECK(st.code == StatusCode::kUnsupported && st.message.find("int8") != std::string::npos && !e,
+          "cuda_engine_create with dtype int8: %s", st.message.c_str());
   }
 }
 
@@ -402,7 +434,7 @@ void test_engine_one_walk() {
     r->job.B = B;
     r->job.L = L;
     r->job.input_ids = r->ids.data();
-    r->job.seq_starts = r->seq.data();
+    r->job.cu_seqlens = r->seq.data();
     r->job.cls_index = r->cls.data();
     r->job.last_hidden_state = r->last.data();
     r->job.logits = r->logits.data();
@@ -476,9 +508,10 @@ int main(int argc, char** argv) {
       {"malloc_injection", test_malloc_injection},
       {"graph_replay", test_graph_replay},
       {"device_buffer_realloc", test_device_buffer_realloc},
-      {"conv_seq_starts", test_conv_seq_starts},
+      {"conv_cu_seqlens", test_conv_cu_seqlens},
       {"conv_alias", test_conv_alias},
       {"activation_checks", test_activation_checks},
+      {"gemm_refuses_int8", test_gemm_refuses_int8},
 #ifdef CONVBERT_EMU_TESTS_ENGINE
       {"engine_refuses_bf16_model", test_engine_refuses_bf16_model},
       {"engine_one_walk", test_engine_one_walk},

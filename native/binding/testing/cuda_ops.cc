@@ -40,11 +40,13 @@ const int32_t* I32(Napi::Object o, const char* fn, const char* name, int64_t n, 
   return args::I32(o.Get(name), Name(fn, name), n, optional);
 }
 
-CudaDtype Dtype(Napi::Object o, const char* fn) {
+// The CUDA gemm's weight dtype (int8 is the CPU engine's, so it is no choice here).
+Dtype GemmDtype(Napi::Object o, const char* fn) {
   Napi::Value v = o.Get("dtype");
-  if (v.IsNull()) return CudaDtype::kFloat32;
-  const std::string s = args::Choice(v, Name(fn, "dtype"), {"float32", "float16", "bfloat16"}, "float32");
-  return s == "float16" ? CudaDtype::kFloat16 : s == "bfloat16" ? CudaDtype::kBFloat16 : CudaDtype::kFloat32;
+  if (v.IsNull()) return Dtype::kFloat32;
+  Dtype d = Dtype::kFloat32;
+  parse_dtype(args::Choice(v, Name(fn, "dtype"), {"float32", "float16", "bfloat16"}, "float32"), &d);
+  return d;
 }
 
 // Element counts from user sizes, each product checked before it can overflow (args::Mul).
@@ -61,14 +63,14 @@ int Device(Napi::Object o, const char* fn) {
   return static_cast<int>(args::IntOr(o.Get("device"), Name(fn, "device"), 0, 1 << 20, dflt >= 0 ? dflt : 0));
 }
 
-// seq_starts (B + 1 offsets) when given: returns T = seq_starts[B] after checking it is monotone from 0.
+// cu_seqlens (B + 1 offsets) when given: returns T = cu_seqlens[B] after checking it is monotone from 0.
 int64_t Tokens(Napi::Object o, const char* fn, const int32_t* seq, int64_t B, int64_t L) {
   if (!seq) return Mul(o.Env(), fn, "B * L", B, L);
-  if (seq[0] != 0) Range(o.Env(), Name(fn, "seq_starts") + ": expected seq_starts[0] = 0, got " + std::to_string(seq[0]));
+  if (seq[0] != 0) Range(o.Env(), Name(fn, "cu_seqlens") + ": expected cu_seqlens[0] = 0, got " + std::to_string(seq[0]));
   for (int64_t b = 0; b < B; ++b)
     if (seq[b + 1] < seq[b] || seq[b + 1] - seq[b] > L)
-      Range(o.Env(), Name(fn, "seq_starts") + ": expected non-decreasing offsets with lengths <= L = " + std::to_string(L) +
-                         ", got seq_starts[" + std::to_string(b) + "] = " + std::to_string(seq[b]) + ", seq_starts[" +
+      Range(o.Env(), Name(fn, "cu_seqlens") + ": expected non-decreasing offsets with lengths <= L = " + std::to_string(L) +
+                         ", got cu_seqlens[" + std::to_string(b) + "] = " + std::to_string(seq[b]) + ", cu_seqlens[" +
                          std::to_string(b + 1) + "] = " + std::to_string(seq[b + 1]));
   return seq[B];
 }
@@ -95,7 +97,7 @@ Napi::Value CudaGemm(const Napi::CallbackInfo& info) {
   const int64_t act =
       args::IntOr(o.Get("act"), Name(fn, "act"), 0, static_cast<int64_t>(Activation::kCount) - 1, 0);  // an Activation code
   a.act = static_cast<Activation>(act);
-  a.dtype = Dtype(o, fn);
+  a.dtype = GemmDtype(o, fn);
   a.tf32 = Bool(o, fn, "tf32");
   auto C = NewF32(env, Mul(env, fn, "M * N", a.M, a.N));
   a.C = C.Data();
@@ -103,7 +105,7 @@ Napi::Value CudaGemm(const Napi::CallbackInfo& info) {
   return C;
 }
 
-// cudaAttention({q, k, v, B, L, H, D, mask_bias?, mask_rank?, head_mult?, seq_starts?, probs?, exact?})
+// cudaAttention({q, k, v, B, L, H, D, mask_bias?, mask_rank?, head_mult?, cu_seqlens?, probs?, exact?})
 //   -> {out, probs | null, path}; q/k/v/out are (T, H*D).
 Napi::Value CudaAttention(const Napi::CallbackInfo& info) {
   const char* fn = "cudaAttention";
@@ -114,8 +116,8 @@ Napi::Value CudaAttention(const Napi::CallbackInfo& info) {
   a.L = Int(o, fn, "L", 1);
   a.H = Int(o, fn, "H", 1);
   a.D = Int(o, fn, "D", 1);
-  a.seq_starts = I32(o, fn, "seq_starts", a.B + 1, true);
-  const int64_t T = Tokens(o, fn, a.seq_starts, a.B, a.L);
+  a.cu_seqlens = I32(o, fn, "cu_seqlens", a.B + 1, true);
+  const int64_t T = Tokens(o, fn, a.cu_seqlens, a.B, a.L);
   a.ld = a.ldo = Mul(env, fn, "H * D", a.H, a.D);
   const int64_t nqkv = Mul(env, fn, "T * H * D", T, a.ld);
   a.q = F32(o, fn, "q", nqkv);
@@ -145,7 +147,7 @@ Napi::Value CudaAttention(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// cudaDynconv({v, w, B, L, H, D, K, seq_starts?, softmax_taps?}) -> out (T, H*D); v (T, H*D), w (T, H, K).
+// cudaDynconv({v, w, B, L, H, D, K, cu_seqlens?, softmax_taps?}) -> out (T, H*D); v (T, H*D), w (T, H, K).
 Napi::Value CudaDynconv(const Napi::CallbackInfo& info) {
   const char* fn = "cudaDynconv";
   Napi::Env env = info.Env();
@@ -156,8 +158,8 @@ Napi::Value CudaDynconv(const Napi::CallbackInfo& info) {
   a.H = Int(o, fn, "H", 1);
   a.D = Int(o, fn, "D", 1);
   a.K = Int(o, fn, "K", 1);
-  a.seq_starts = I32(o, fn, "seq_starts", a.B + 1, true);
-  const int64_t T = Tokens(o, fn, a.seq_starts, a.B, a.L);
+  a.cu_seqlens = I32(o, fn, "cu_seqlens", a.B + 1, true);
+  const int64_t T = Tokens(o, fn, a.cu_seqlens, a.B, a.L);
   a.ldv = a.ldo = Mul(env, fn, "H * D", a.H, a.D);
   a.v = F32(o, fn, "v", Mul(env, fn, "T * H * D", T, a.ldv));
   a.w = F32(o, fn, "w", Mul(env, fn, "T * H * K", T, a.H, a.K));
@@ -167,7 +169,7 @@ Napi::Value CudaDynconv(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// cudaSepconv({x, wt, B, L, C, K, seq_starts?}) -> y (T, C)
+// cudaSepconv({x, wt, B, L, C, K, cu_seqlens?}) -> y (T, C)
 Napi::Value CudaSepconv(const Napi::CallbackInfo& info) {
   const char* fn = "cudaSepconv";
   Napi::Env env = info.Env();
@@ -177,8 +179,8 @@ Napi::Value CudaSepconv(const Napi::CallbackInfo& info) {
   a.L = Int(o, fn, "L", 1);
   a.C = Int(o, fn, "C", 1);
   a.K = Int(o, fn, "K", 1);
-  a.seq_starts = I32(o, fn, "seq_starts", a.B + 1, true);
-  const int64_t T = Tokens(o, fn, a.seq_starts, a.B, a.L);
+  a.cu_seqlens = I32(o, fn, "cu_seqlens", a.B + 1, true);
+  const int64_t T = Tokens(o, fn, a.cu_seqlens, a.B, a.L);
   a.x = F32(o, fn, "x", Mul(env, fn, "T * C", T, a.C));
   a.wt = F32(o, fn, "wt", Mul(env, fn, "K * C", a.K, a.C));
   auto y = NewF32(env, T * a.C);

@@ -67,14 +67,14 @@ struct MaskBiasArgs {
 
 // One row of H floats per sequence of h (T, H): its first or last token, the mean over
 // its tokens, or token index[b] (index null: the last). Sequence b is rows
-// [seq_starts[b], seq_starts[b+1]) when seq_starts is set, else [b*L, (b+1)*L).
+// [cu_seqlens[b], cu_seqlens[b+1]) when cu_seqlens is set, else [b*L, (b+1)*L).
 // index values must already be checked against the lengths (validate_forward does).
 enum class PoolMode : int32_t { kFirst = 0, kLast = 1, kMean = 2, kIndex = 3 };
 struct PoolArgs {
   const float* h = nullptr;
   float* out = nullptr;  // (B, H)
   int64_t B = 0, L = 0, H = 0;
-  const int32_t* seq_starts = nullptr;
+  const int32_t* cu_seqlens = nullptr;
   const int32_t* index = nullptr;
   PoolMode mode = PoolMode::kFirst;
 };

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "convbert/dtype.h"
 #include "convbert/engine.h"
 #include "convbert/ops.h"
 #include "convbert/status.h"
@@ -48,10 +49,6 @@ bool cuda_compiled();
 // driver or GPU.
 const CudaInfo& cuda_info();
 
-// Element type of the gemm weights (and of the tensor-core inputs) on the device.
-enum class CudaDtype : int32_t { kFloat32 = 0, kFloat16 = 1, kBFloat16 = 2 };
-const char* cuda_dtype_name(CudaDtype d);
-
 // ---------------------------------------------------------------------------
 // Single ops on host arrays (test/bench only). `device` is the CUDA ordinal.
 
@@ -80,8 +77,8 @@ struct CudaGemmArgs {
   int64_t M = 0, N = 0, K = 0;
   Activation act = Activation::kIdentity;
   // dtype: float32 runs the exact fp32 path unless tf32 is set; float16 / bfloat16 round A and B
-  // to that type and accumulate in fp32 on tensor cores.
-  CudaDtype dtype = CudaDtype::kFloat32;
+  // to that type and accumulate in fp32 on tensor cores; int8 is the CPU engine's (kUnsupported).
+  Dtype dtype = Dtype::kFloat32;
   bool tf32 = false;
 };
 Status gemm_cuda_host(const CudaGemmArgs& args, int device);
@@ -133,7 +130,9 @@ Status lightconv_cuda_host(const LightConvArgs& args, int device);
 // activations in a device arena, one stream, CUDA graphs replayed for repeated shapes.
 struct CudaEngineOptions {
   int device = 0;
-  CudaDtype dtype = CudaDtype::kFloat32;
+  // Element type of the gemm weights (and of the tensor-core inputs) on the device: kFloat32,
+  // kFloat16 or kBFloat16; kInt8 is the CPU engine's (cuda_engine_create: kUnsupported).
+  Dtype dtype = Dtype::kFloat32;
   bool tf32 = false;   // float32 gemms on TF32 tensor cores (opt-in: ~1e-3 relative error)
   bool graphs = true;  // capture each new request shape once and replay it
 };

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "convbert/backend.h"
+#include "convbert/dtype.h"
 #include "convbert/huge_vector.h"
 #include "convbert/ops.h"
 #include "convbert/status.h"
@@ -71,14 +72,13 @@ Status validate_config(const EngineConfig& cfg, const HeadConfig& head);
 // Every weight build_model reads, for this config.
 std::vector<WeightSpec> expected_weights(const EngineConfig& cfg, const HeadConfig& head);
 
-// Type of the linear layers' packed weights (chosen at load). kBFloat16: every
+// Model::dtype (dtype.h) is the type of the linear layers' packed weights, chosen at
+// load; the CPU engine runs kFloat32, kBFloat16 and kInt8. kBFloat16: every
 // PackedLinear holds bf16 k-pair panels and runs gemm_bf16 (fp32 accumulation,
 // fp32 bias/activation). kInt8: every PackedLinear holds int8 k-quad panels
 // quantised per output channel and runs gemm_i8 (activations quantised per row
 // per call into the arena, int32 sums, fp32 epilogue). Either way embeddings,
 // layernorm, softmax, attention and the convolutions stay fp32.
-enum class WeightDtype : int32_t { kFloat32 = 0, kBFloat16 = 1, kInt8 = 2 };
-const char* weight_dtype_name(WeightDtype d);
 
 // A linear layer packed for gemm: G block-diagonal groups of (N/G, K/G) each.
 struct PackedLinear {
@@ -120,7 +120,7 @@ class Model {
  public:
   EngineConfig cfg;
   HeadConfig head;
-  WeightDtype dtype = WeightDtype::kFloat32;
+  Dtype dtype = Dtype::kFloat32;
   // Embeddings.
   HugeVector<float> word;  // (vocab, embedding): the largest single weight
   std::vector<float> pos, type, emb_ln_g, emb_ln_b;
@@ -159,15 +159,16 @@ using WeightLookup = std::function<const float*(const WeightSpec& spec)>;
 
 // Copies (and packs) every weight of expected_weights() into a new Model.
 // dtype kBFloat16 packs the linear layers as bf16 (rounded to nearest even),
-// kInt8 as int8 per output channel (ops.h pack_gemm_b_i8). keep_float32 (HF's
-// modules_to_not_convert) names linear modules packed as float32 whatever dtype
-// is: a key matches a module whose dot-separated name contains the key's parts as
+// kInt8 as int8 per output channel (ops.h pack_gemm_b_i8); kFloat16 is the CUDA
+// engine's alone (kUnsupported here). modules_to_not_convert (HF's name;
+// modulesToNotConvert in JS) names linear modules packed as float32 whatever
+// dtype is: a key matches a module whose dot-separated name contains the key's parts as
 // a contiguous run (trunk modules of a head model are under "convbert."); the
 // fused query|key|value|conv_out_layer product stays float32 when any of the four
 // matches. A key that matches no linear module is an error (kInvalidArgument).
 Status build_model(const EngineConfig& cfg, const HeadConfig& head, const WeightLookup& lookup,
-                   std::shared_ptr<Model>* out, WeightDtype dtype = WeightDtype::kFloat32,
-                   const std::vector<std::string>& keep_float32 = {});
+                   std::shared_ptr<Model>* out, Dtype dtype = Dtype::kFloat32,
+                   const std::vector<std::string>& modules_to_not_convert = {});
 
 // One forward request: inputs and preallocated outputs, all owned by the caller.
 struct ForwardJob {
@@ -180,13 +181,13 @@ struct ForwardJob {
   int32_t mask_rank = 0;
   const float* head_mask = nullptr;        // (layers, sa_heads) or null
   const int32_t* cls_index = nullptr;      // (B,) for summary_type cls_index, or null (last position)
-  // Varlen: null (padded (B, L) layout), or B + 1 offsets into one axis of T = seq_starts[B] tokens;
+  // Varlen: null (padded (B, L) layout), or B + 1 offsets into one axis of T = cu_seqlens[B] tokens;
   // every (B, L) above is then (T,), L is the longest sequence, and each sequence runs as if alone.
   // attention_mask must be null and attentions empty.
-  const int32_t* seq_starts = nullptr;
-  // Owner of seq_starts when the caller copies them (the binding does: JS could
+  const int32_t* cu_seqlens = nullptr;
+  // Owner of cu_seqlens when the caller copies them (the binding does: JS could
   // rewrite its array while a forward runs, and output sizes depend on it).
-  std::vector<int32_t> seq_starts_storage;
+  std::vector<int32_t> cu_seqlens_storage;
   float* last_hidden_state = nullptr;      // (B, L, hidden), required
   float* logits = nullptr;                 // head output, required unless head kind is none
   std::vector<float*> hidden_states;       // empty, or layers + 1 arrays of (B, L, hidden)
@@ -237,7 +238,7 @@ struct WalkIO {
   int32_t mask_rank = 0;
   const float* head_mask = nullptr;   // (layers, sa_heads)
   const int32_t* cls_index = nullptr;
-  const int32_t* seq_starts = nullptr;
+  const int32_t* cu_seqlens = nullptr;
   float* last_hidden_state = nullptr;
   float* logits = nullptr;
   float* const* hidden_states = nullptr;  // layers + 1 arrays, or null

@@ -226,9 +226,9 @@ struct AttentionArgs {
   float* probs = nullptr;
   // scratch: at least attention_scratch_size(B, L, H, D) floats.
   float* scratch = nullptr;
-  // Varlen: null, or B + 1 token offsets; sequence b is rows [seq_starts[b], seq_starts[b+1]) of
+  // Varlen: null, or B + 1 token offsets; sequence b is rows [cu_seqlens[b], cu_seqlens[b+1]) of
   // q/k/v/out and attends only to itself. L is then the longest sequence; mask_bias and probs must be null.
-  const int32_t* seq_starts = nullptr;
+  const int32_t* cu_seqlens = nullptr;
 };
 // Scratch floats attention needs (L = the longest sequence).
 int64_t attention_scratch_size(int64_t B, int64_t L, int64_t H, int64_t D);
@@ -244,7 +244,7 @@ struct DynConvArgs {
   int64_t ldo = 0;
   int64_t B = 0, L = 0, H = 0, D = 0, K = 0;
   // Varlen: null, or B + 1 token offsets (rows of v, w, out); each sequence is zero-padded at its own edges.
-  const int32_t* seq_starts = nullptr;
+  const int32_t* cu_seqlens = nullptr;
 };
 // One (b, l, h): vseq = v at (b, 0, h*D); w: K taps; out: D floats.
 using DynConvRowFn = void (*)(const float* vseq, int64_t ldv, int64_t L, int64_t l, const float* w, int64_t K,
@@ -261,7 +261,7 @@ struct SepConvArgs {
   const float* wt = nullptr;
   int64_t B = 0, L = 0, C = 0, K = 0;
   // Varlen: null, or B + 1 token offsets (rows of x, y); each sequence is zero-padded at its own edges.
-  const int32_t* seq_starts = nullptr;
+  const int32_t* cu_seqlens = nullptr;
 };
 using SepConvRowFn = void (*)(const float* xseq, int64_t L, int64_t l, int64_t C, const float* wt, int64_t K,
                               float* y);

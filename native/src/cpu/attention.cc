@@ -32,7 +32,7 @@ Status attention(const OpTable& ops, const AttentionArgs& a) {
     return Status::Error(StatusCode::kInvalidArgument, "attention: bad sizes or strides");
   if (a.mask_bias && a.mask_rank != 2 && a.mask_rank != 3)
     return Status::Error(StatusCode::kInvalidArgument, "attention: mask rank must be 2 or 3");
-  if (a.seq_starts && (a.mask_bias || a.probs))
+  if (a.cu_seqlens && (a.mask_bias || a.probs))
     return Status::Error(StatusCode::kInvalidArgument, "attention: varlen takes no mask and returns no probabilities");
   const int64_t tasks = a.B * a.H;
   if (tasks == 0 || a.L == 0) return Status::Ok();
@@ -49,8 +49,8 @@ Status attention(const OpTable& ops, const AttentionArgs& a) {
       float* pv = pk + packed_gemm_size(L, D);
       for (int64_t t = tasks * g / groups; t < tasks * (g + 1) / groups; ++t) {
         const int64_t b = t / H, h = t % H;
-        const int64_t start = a.seq_starts ? a.seq_starts[b] : b * L;
-        const int64_t n = a.seq_starts ? a.seq_starts[b + 1] - a.seq_starts[b] : L;
+        const int64_t start = a.cu_seqlens ? a.cu_seqlens[b] : b * L;
+        const int64_t n = a.cu_seqlens ? a.cu_seqlens[b + 1] - a.cu_seqlens[b] : L;
         const float* q = a.q + start * a.ld + h * D;
         // K as an (n, D) nn.Linear-style matrix, V as (n keys, D) read transposed.
         pack_gemm_b(a.k + start * a.ld + h * D, a.ld, n, D, false, pk);

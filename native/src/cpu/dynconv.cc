@@ -29,14 +29,14 @@ void dynconv_row_ref(const float* vseq, int64_t ldv, int64_t L, int64_t l, const
 Status dynconv(const OpTable& ops, const DynConvArgs& a) {
   if (a.B < 0 || a.L < 0 || a.H <= 0 || a.D <= 0 || a.K <= 0 || a.ldv < a.H * a.D || a.ldo < a.H * a.D)
     return Status::Error(StatusCode::kInvalidArgument, "dynconv: bad sizes or strides");
-  const int64_t rows = a.seq_starts ? (a.B > 0 ? a.seq_starts[a.B] : 0) : a.B * a.L;
+  const int64_t rows = a.cu_seqlens ? (a.B > 0 ? a.cu_seqlens[a.B] : 0) : a.B * a.L;
   if (rows == 0) return Status::Ok();
   if (!a.v || !a.w || !a.out) return Status::Error(StatusCode::kInvalidArgument, "dynconv: null pointer");
   const int64_t grain = std::max<int64_t>(1, 8192 / (a.H * a.D * a.K));
   parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       int64_t start, len;
-      seq_of_row(a.seq_starts, a.B, a.L, r, &start, &len);
+      seq_of_row(a.cu_seqlens, a.B, a.L, r, &start, &len);
       for (int64_t h = 0; h < a.H; ++h)
         ops.dynconv_row(a.v + start * a.ldv + h * a.D, a.ldv, len, r - start, a.w + (r * a.H + h) * a.K, a.K, a.D,
                         a.out + r * a.ldo + h * a.D);

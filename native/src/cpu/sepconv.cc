@@ -27,7 +27,7 @@ void sepconv_row_ref(const float* xseq, int64_t L, int64_t l, int64_t C, const f
 
 Status sepconv(const OpTable& ops, const SepConvArgs& a) {
   if (a.B < 0 || a.L < 0 || a.C <= 0 || a.K <= 0) return Status::Error(StatusCode::kInvalidArgument, "sepconv: bad sizes");
-  const int64_t rows = a.seq_starts ? (a.B > 0 ? a.seq_starts[a.B] : 0) : a.B * a.L;
+  const int64_t rows = a.cu_seqlens ? (a.B > 0 ? a.cu_seqlens[a.B] : 0) : a.B * a.L;
   if (rows == 0) return Status::Ok();
   if (!a.x || !a.y || !a.wt || a.x == a.y)
     return Status::Error(StatusCode::kInvalidArgument, "sepconv: null or aliased pointer");
@@ -35,7 +35,7 @@ Status sepconv(const OpTable& ops, const SepConvArgs& a) {
   parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       int64_t start, len;
-      seq_of_row(a.seq_starts, a.B, a.L, r, &start, &len);
+      seq_of_row(a.cu_seqlens, a.B, a.L, r, &start, &len);
       ops.sepconv_row(a.x + start * a.C, len, r - start, a.C, a.wt, a.K, a.y + r * a.C);
     }
   });

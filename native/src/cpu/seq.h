@@ -1,5 +1,5 @@
 // seq.h: row -> sequence lookup shared by the varlen-aware drivers (core
-// files only; the ISA files never include it). seq_starts null means the
+// files only; the ISA files never include it). cu_seqlens null means the
 // padded layout: B sequences of L rows each.
 #pragma once
 #include <algorithm>
@@ -7,17 +7,17 @@
 
 namespace convbert {
 
-inline void seq_of_row(const int32_t* seq_starts, int64_t B, int64_t L, int64_t row, int64_t* start, int64_t* len) {
-  if (!seq_starts) {
+inline void seq_of_row(const int32_t* cu_seqlens, int64_t B, int64_t L, int64_t row, int64_t* start, int64_t* len) {
+  if (!cu_seqlens) {
     *start = row / L * L;
     *len = L;
     return;
   }
-  // Last b with seq_starts[b] <= row (every sequence is non-empty).
-  const int32_t* it = std::upper_bound(seq_starts, seq_starts + B + 1, static_cast<int32_t>(row));
-  const int64_t b = (it - seq_starts) - 1;
-  *start = seq_starts[b];
-  *len = seq_starts[b + 1] - seq_starts[b];
+  // Last b with cu_seqlens[b] <= row (every sequence is non-empty).
+  const int32_t* it = std::upper_bound(cu_seqlens, cu_seqlens + B + 1, static_cast<int32_t>(row));
+  const int64_t b = (it - cu_seqlens) - 1;
+  *start = cu_seqlens[b];
+  *len = cu_seqlens[b + 1] - cu_seqlens[b];
 }
 
 }  // namespace convbert

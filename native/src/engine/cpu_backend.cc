@@ -77,8 +77,8 @@ Status cpu_mask_bias(void*, const MaskBiasArgs& a) {
 Status cpu_pool(void*, const PoolArgs& a) {
   const int64_t H = a.H;
   for (int64_t b = 0; b < a.B; ++b) {
-    const int64_t start = a.seq_starts ? a.seq_starts[b] : b * a.L;
-    const int64_t len = a.seq_starts ? a.seq_starts[b + 1] - a.seq_starts[b] : a.L;
+    const int64_t start = a.cu_seqlens ? a.cu_seqlens[b] : b * a.L;
+    const int64_t len = a.cu_seqlens ? a.cu_seqlens[b + 1] - a.cu_seqlens[b] : a.L;
     float* out = a.out + b * H;
     if (a.mode == PoolMode::kMean) {
       for (int64_t x = 0; x < H; ++x) {

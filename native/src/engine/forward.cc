@@ -54,7 +54,7 @@ Status check_range(const int32_t* p, int64_t n, int64_t cols, int64_t hi, const 
 }  // namespace
 
 int64_t i8_scratch_bytes(const Model& m, int64_t M) {
-  return m.dtype == WeightDtype::kInt8 ? gemm_i8_scratch_size(M, m.max_linear_k) : 0;
+  return m.dtype == Dtype::kInt8 ? gemm_i8_scratch_size(M, m.max_linear_k) : 0;
 }
 
 Status validate_forward(const EngineConfig& c, const HeadConfig& hc, const ForwardJob& j) {
@@ -67,11 +67,11 @@ Status validate_forward(const EngineConfig& c, const HeadConfig& hc, const Forwa
   if (!j.attentions.empty() && static_cast<int64_t>(j.attentions.size()) != c.layers)
     return bad("forward: attentions needs num_hidden_layers arrays");
   int64_t longest = L;  // arange positions run to longest - 1
-  if (j.seq_starts) {
-    if (j.seq_starts[0] != 0) return bad("cu_seqlens[0] must be 0");
+  if (j.cu_seqlens) {
+    if (j.cu_seqlens[0] != 0) return bad("cu_seqlens[0] must be 0");
     longest = 0;
     for (int64_t b = 0; b < B; ++b) {
-      const int64_t len = static_cast<int64_t>(j.seq_starts[b + 1]) - j.seq_starts[b];
+      const int64_t len = static_cast<int64_t>(j.cu_seqlens[b + 1]) - j.cu_seqlens[b];
       if (len < 1 || len > L)
         return bad("cu_seqlens: sequence " + std::to_string(b) + " has length " + std::to_string(len) +
                    ", expected 1.." + std::to_string(L));
@@ -85,8 +85,8 @@ Status validate_forward(const EngineConfig& c, const HeadConfig& hc, const Forwa
   if (longest > c.max_positions && !j.position_ids)
     return Status::Error(StatusCode::kShape, "input_ids: sequence length " + std::to_string(longest) +
                                                  " exceeds max_position_embeddings " + std::to_string(c.max_positions));
-  const int64_t T = j.seq_starts ? j.seq_starts[B] : B * L;
-  const int64_t cols = j.seq_starts ? T : L;
+  const int64_t T = j.cu_seqlens ? j.cu_seqlens[B] : B * L;
+  const int64_t cols = j.cu_seqlens ? T : L;
   // Device backends gather with these without a bounds check of their own.
   CONVBERT_RETURN_IF_ERROR(check_range(j.inputs_embeds ? nullptr : j.input_ids, T, cols, c.vocab_size, "input_ids",
                                        "vocab_size"));
@@ -95,7 +95,7 @@ Status validate_forward(const EngineConfig& c, const HeadConfig& hc, const Forwa
       check_range(j.position_ids, T, cols, c.max_positions, "position_ids", "max_position_embeddings"));
   if (j.cls_index) {
     for (int64_t b = 0; b < B; ++b) {
-      const int64_t len = j.seq_starts ? j.seq_starts[b + 1] - j.seq_starts[b] : L;
+      const int64_t len = j.cu_seqlens ? j.cu_seqlens[b + 1] - j.cu_seqlens[b] : L;
       if (j.cls_index[b] < 0 || j.cls_index[b] >= len)
         return bad("cls_index: value " + std::to_string(j.cls_index[b]) + " at [" + std::to_string(b) +
                    "] is outside [0, " + std::to_string(len) + ")");
@@ -106,11 +106,11 @@ Status validate_forward(const EngineConfig& c, const HeadConfig& hc, const Forwa
 
 void fill_positions(const ForwardJob& j, int32_t* positions) {
   if (j.position_ids) {
-    const int64_t T = j.seq_starts ? j.seq_starts[j.B] : j.B * j.L;
+    const int64_t T = j.cu_seqlens ? j.cu_seqlens[j.B] : j.B * j.L;
     std::memcpy(positions, j.position_ids, static_cast<size_t>(T) * 4);
-  } else if (j.seq_starts) {
+  } else if (j.cu_seqlens) {
     for (int64_t b = 0; b < j.B; ++b)
-      for (int32_t t = j.seq_starts[b]; t < j.seq_starts[b + 1]; ++t) positions[t] = t - j.seq_starts[b];
+      for (int32_t t = j.cu_seqlens[b]; t < j.cu_seqlens[b + 1]; ++t) positions[t] = t - j.cu_seqlens[b];
   } else {
     for (int64_t b = 0; b < j.B; ++b)
       for (int64_t l = 0; l < j.L; ++l) positions[b * j.L + l] = static_cast<int32_t>(l);
@@ -123,7 +123,7 @@ Status plan_arena(const EngineConfig& c, const HeadConfig& hc, const ForwardJob&
   ArenaPlan p;
   p.B = j.B;
   p.L = j.L;
-  p.T = j.seq_starts ? j.seq_starts[j.B] : z.mul(j.B, j.L);
+  p.T = j.cu_seqlens ? j.cu_seqlens[j.B] : z.mul(j.B, j.L);
   const int64_t B = j.B, L = j.L, T = p.T, H = c.hidden, E = c.embedding, A = c.sa_heads * c.head_dim,
                 I = c.intermediate, K = c.conv_kernel, S = c.sa_heads, D = c.head_dim;
   const int64_t BL = z.mul(B, L);
@@ -175,7 +175,7 @@ Status plan_arena(const EngineConfig& c, const HeadConfig& hc, const ForwardJob&
   if (o.staged) {
     p.ids = carve(j.inputs_embeds ? 0 : T);
     p.types = carve(j.token_type_ids ? T : 0);
-    p.seq = carve(j.seq_starts ? B + 1 : 0);
+    p.seq = carve(j.cu_seqlens ? B + 1 : 0);
     p.cls = carve(j.cls_index ? B : 0);
   }
   p.i_total = off;
@@ -275,7 +275,7 @@ Status walk_forward(const EngineConfig& c, const HeadConfig& hc, const ModelRefs
     sc.L = L;
     sc.C = H;
     sc.K = K;
-    sc.seq_starts = io.seq_starts;
+    sc.cu_seqlens = io.cu_seqlens;
     CONVBERT_RETURN_IF_ERROR(be.sepconv(cx, sc));
     CONVBERT_RETURN_IF_ERROR(linear(w.pointwise, dw, H, T, s, A));
     MulArgs mu;
@@ -299,7 +299,7 @@ Status walk_forward(const EngineConfig& c, const HeadConfig& hc, const ModelRefs
     dc.H = S;
     dc.D = D;
     dc.K = K;
-    dc.seq_starts = io.seq_starts;
+    dc.cu_seqlens = io.cu_seqlens;
     if (be.dynconv_logits) {
       CONVBERT_RETURN_IF_ERROR(be.dynconv_logits(cx, dc));
     } else {
@@ -327,7 +327,7 @@ Status walk_forward(const EngineConfig& c, const HeadConfig& hc, const ModelRefs
     at.ldo = H;
     at.probs = io.attentions ? io.attentions[li] : nullptr;
     at.scratch = be.attention_scratch ? F + p.scratch : nullptr;
-    at.seq_starts = io.seq_starts;
+    at.cu_seqlens = io.cu_seqlens;
     CONVBERT_RETURN_IF_ERROR(be.attention(cx, at));
     // attention.output: dense + residual + LayerNorm.
     CONVBERT_RETURN_IF_ERROR(linear_residual_ln(w.attn_out, ctx, H, h, h1, w.ln1_g, w.ln1_b));
@@ -343,7 +343,7 @@ Status walk_forward(const EngineConfig& c, const HeadConfig& hc, const ModelRefs
 Status CpuTarget::run(const Model& m, const ForwardJob& j) {
   PlanOptions o;
   o.attention_scratch = true;
-  const int64_t T = j.seq_starts ? j.seq_starts[j.B] : j.B * j.L;
+  const int64_t T = j.cu_seqlens ? j.cu_seqlens[j.B] : j.B * j.L;
   o.linear_scratch_bytes = i8_scratch_bytes(m, T);
   ArenaPlan p;
   CONVBERT_RETURN_IF_ERROR(plan_arena(m.cfg, m.head, j, o, &p));
@@ -370,7 +370,7 @@ Status CpuTarget::run(const Model& m, const ForwardJob& j) {
   io.mask_rank = j.mask_rank;
   io.head_mask = j.head_mask;
   io.cls_index = j.cls_index;
-  io.seq_starts = j.seq_starts;
+  io.cu_seqlens = j.cu_seqlens;
   io.last_hidden_state = j.last_hidden_state;
   io.logits = j.logits;
   io.hidden_states = j.hidden_states.empty() ? nullptr : j.hidden_states.data();

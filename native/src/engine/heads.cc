@@ -35,7 +35,7 @@ Status walk_head(const EngineConfig& c, const HeadConfig& hc, const ModelRefs& m
     pa.B = B;
     pa.L = io.L;
     pa.H = H;
-    pa.seq_starts = io.seq_starts;
+    pa.cu_seqlens = io.cu_seqlens;
     pa.index = io.cls_index;
     pa.mode = mode;
     return be.pool(cx, pa);

@@ -73,15 +73,6 @@ ModelRefs host_refs(const Model& m) {
 
 }  // namespace
 
-const char* weight_dtype_name(WeightDtype d) {
-  switch (d) {
-    case WeightDtype::kBFloat16: return "bfloat16";
-    case WeightDtype::kInt8: return "int8";
-    case WeightDtype::kFloat32: break;
-  }
-  return "float32";
-}
-
 PackedMatrixI8 PackedLinear::group_i8(int64_t g) const {
   PackedMatrixI8 m;
   m.N = N / G;
@@ -191,17 +182,18 @@ namespace {
 
 // Sizes out's packed storage, zeroed, for G groups of an (n, k) matrix in dtype dt
 // and returns the bytes it holds (the int8 scale and colsum included).
-int64_t alloc_packed(WeightDtype dt, int64_t G, int64_t n, int64_t k, PackedLinear* out) {
+int64_t alloc_packed(Dtype dt, int64_t G, int64_t n, int64_t k, PackedLinear* out) {
   switch (dt) {
-    case WeightDtype::kInt8:
+    case Dtype::kInt8:
       out->packed_i8.assign(static_cast<size_t>(G * packed_gemm_i8_size(n, k)), 0);
       out->i8_scale.assign(static_cast<size_t>(G * i8_padded_cols(n)), 0.f);
       out->i8_colsum.assign(static_cast<size_t>(G * i8_padded_cols(n)), 0);
       return G * (packed_gemm_i8_size(n, k) + 8 * i8_padded_cols(n));
-    case WeightDtype::kBFloat16:
+    case Dtype::kBFloat16:
       out->packed_bf16.assign(static_cast<size_t>(G * packed_gemm_bf16_size(n, k)), 0);
       return G * packed_gemm_bf16_size(n, k) * 2;
-    case WeightDtype::kFloat32: break;
+    case Dtype::kFloat16:  // build_model refuses it before anything is packed
+    case Dtype::kFloat32: break;
   }
   out->packed.assign(static_cast<size_t>(G * packed_gemm_size(n, k)), 0.f);
   return G * packed_gemm_size(n, k) * 4;
@@ -212,7 +204,7 @@ int64_t alloc_packed(WeightDtype dt, int64_t G, int64_t n, int64_t k, PackedLine
 // k-pair panels or int8 k-quad panels quantised per output channel. One
 // 16-column panel per pool task; each panel reads only its own columns of B, so
 // the result is the serial packing's bit for bit.
-void pack_linear(WeightDtype dt, const float* B, int64_t ldb, int64_t n, int64_t k, bool transposed,
+void pack_linear(Dtype dt, const float* B, int64_t ldb, int64_t n, int64_t k, bool transposed,
                  PackedLinear* out, int64_t g) {
   const int64_t panels = (n + kGemmPanel - 1) / kGemmPanel;
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, k * kGemmPanel));
@@ -221,19 +213,20 @@ void pack_linear(WeightDtype dt, const float* B, int64_t ldb, int64_t n, int64_t
       const int64_t n0 = p * kGemmPanel, cols = std::min(kGemmPanel, n - n0);
       const float* src = transposed ? B + n0 : B + n0 * ldb;
       switch (dt) {
-        case WeightDtype::kInt8:
+        case Dtype::kInt8:
           pack_gemm_b_i8(src, ldb, cols, k, transposed,
                          out->packed_i8.data() + g * packed_gemm_i8_size(n, k) + p * packed_gemm_i8_size(kGemmPanel, k),
                          out->i8_scale.data() + g * i8_padded_cols(n) + n0,
                          out->i8_colsum.data() + g * i8_padded_cols(n) + n0);
           break;
-        case WeightDtype::kBFloat16: {
+        case Dtype::kBFloat16: {
           const int64_t kp = (k + 1) & ~int64_t{1};  // k rounded up to even per panel
           pack_gemm_b_bf16(src, ldb, cols, k, transposed,
                            out->packed_bf16.data() + g * packed_gemm_bf16_size(n, k) + p * kp * kGemmPanel);
           break;
         }
-        case WeightDtype::kFloat32:
+        case Dtype::kFloat16:  // build_model refuses it before anything is packed
+        case Dtype::kFloat32:
           pack_gemm_b(src, ldb, cols, k, transposed, out->packed.data() + g * packed_gemm_size(n, k) + p * k * kGemmPanel);
           break;
       }
@@ -264,22 +257,22 @@ bool module_matches(const std::string& module, const std::string& key) {
 
 class Builder {
  public:
-  Builder(const WeightLookup& lookup, const std::vector<WeightSpec>& specs, WeightDtype dtype,
-          const std::vector<std::string>& keep_float32, const std::string& trunk_prefix)
+  Builder(const WeightLookup& lookup, const std::vector<WeightSpec>& specs, Dtype dtype,
+          const std::vector<std::string>& modules_to_not_convert, const std::string& trunk_prefix)
       : lookup_(lookup),
         specs_(specs),
         dtype_(dtype),
-        keep_(keep_float32),
-        hits_(keep_float32.size(), 0),
+        modules_to_not_convert_(modules_to_not_convert),
+        hits_(modules_to_not_convert.size(), 0),
         trunk_prefix_(trunk_prefix) {}
 
   // Linear modules left in float32 (HF module names), in build order.
   std::vector<std::string> kept;
 
-  // The first key of keep_float32 that matched no linear module, or null.
+  // The first key of modules_to_not_convert that matched no linear module, or null.
   const std::string* unmatched() const {
-    for (size_t i = 0; i < keep_.size(); ++i)
-      if (hits_[i] == 0) return &keep_[i];
+    for (size_t i = 0; i < modules_to_not_convert_.size(); ++i)
+      if (hits_[i] == 0) return &modules_to_not_convert_[i];
     return nullptr;
   }
 
@@ -303,7 +296,7 @@ class Builder {
   }
   // nn.Linear (N, K) weight; G > 1: HF's grouped (G, K/G, N/G) weight, not transposed.
   Status linear(const std::string& w, const std::string& b, int64_t N, int64_t K, int64_t G, PackedLinear* out) {
-    const bool f32 = keep_float32({w});
+    const bool f32 = matches_modules_to_not_convert({w});
     const float* pw = nullptr;
     CONVBERT_RETURN_IF_ERROR(get(w, &pw));
     out->N = N;
@@ -311,7 +304,7 @@ class Builder {
     out->G = G;
     const int64_t n = N / G, k = K / G;
     max_k = std::max(max_k, k);
-    const WeightDtype dt = f32 ? WeightDtype::kFloat32 : dtype_;
+    const Dtype dt = f32 ? Dtype::kFloat32 : dtype_;
     bytes += alloc_packed(dt, G, n, k, out);
     if (G == 1) pack_linear(dt, pw, K, N, K, false, out, 0);
     else
@@ -320,11 +313,11 @@ class Builder {
     return Status::Ok();
   }
   // Several nn.Linear layers on the same input, stacked along N into one packed matrix.
-  // Naming any of them in keep_float32 keeps the whole stack in float32 (one packed product).
+  // Naming any of them in modules_to_not_convert keeps the whole stack in float32 (one packed product).
   Status stacked(const std::vector<std::string>& names, int64_t n_each, int64_t K, PackedLinear* out) {
     std::vector<std::string> weights;
     for (const std::string& n : names) weights.push_back(n + ".weight");
-    const bool f32 = keep_float32(weights);
+    const bool f32 = matches_modules_to_not_convert(weights);
     std::vector<float> w(static_cast<size_t>(names.size() * n_each * K));
     std::vector<float> bias(static_cast<size_t>(names.size() * n_each));
     for (size_t i = 0; i < names.size(); ++i) {
@@ -339,7 +332,7 @@ class Builder {
     out->K = K;
     out->G = 1;
     max_k = std::max(max_k, K);
-    const WeightDtype dt = f32 ? WeightDtype::kFloat32 : dtype_;
+    const Dtype dt = f32 ? Dtype::kFloat32 : dtype_;
     bytes += alloc_packed(dt, 1, out->N, K, out);
     pack_linear(dt, w.data(), K, out->N, K, false, out, 0);
     out->bias = std::move(bias);
@@ -364,9 +357,9 @@ class Builder {
 
  private:
   // Whether the linear module(s) of these weights stay float32: true when any
-  // keep_float32 key matches any of them (HF module name: the weight key without
+  // modules_to_not_convert key matches any of them (HF module name: the weight key without
   // ".weight", trunk modules under trunk_prefix). Records the modules and the hits.
-  bool keep_float32(const std::vector<std::string>& weights) {
+  bool matches_modules_to_not_convert(const std::vector<std::string>& weights) {
     std::vector<std::string> modules;
     bool any = false;
     for (const std::string& w : weights) {
@@ -374,8 +367,8 @@ class Builder {
       const std::string suffix = ".weight";
       const bool has_suffix = w.size() > suffix.size() && w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0;
       modules.push_back((trunk ? trunk_prefix_ : std::string()) + (has_suffix ? w.substr(0, w.size() - suffix.size()) : w));
-      for (size_t i = 0; i < keep_.size(); ++i)
-        if (module_matches(modules.back(), keep_[i])) {
+      for (size_t i = 0; i < modules_to_not_convert_.size(); ++i)
+        if (module_matches(modules.back(), modules_to_not_convert_[i])) {
           ++hits_[i];
           any = true;
         }
@@ -386,8 +379,8 @@ class Builder {
 
   const WeightLookup& lookup_;
   const std::vector<WeightSpec>& specs_;
-  WeightDtype dtype_;
-  const std::vector<std::string>& keep_;
+  Dtype dtype_;
+  const std::vector<std::string>& modules_to_not_convert_;
   std::vector<int64_t> hits_;
   std::string trunk_prefix_;
 };
@@ -508,10 +501,13 @@ std::vector<WeightSpec> expected_weights(const EngineConfig& c, const HeadConfig
 }
 
 Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLookup& lookup,
-                   std::shared_ptr<Model>* out, WeightDtype dtype, const std::vector<std::string>& keep_float32) {
+                   std::shared_ptr<Model>* out, Dtype dtype, const std::vector<std::string>& modules_to_not_convert) {
   CONVBERT_RETURN_IF_ERROR(validate_config(c, h));
-  if (dtype == WeightDtype::kInt8) {
-    // Counts layers keep_float32 leaves in float32 too: the check is on the model's widths.
+  if (dtype == Dtype::kFloat16)
+    return Status::Error(StatusCode::kUnsupported,
+                         "dtype float16 needs device 'cuda' (the CPU engine runs float32, bfloat16 and int8)");
+  if (dtype == Dtype::kInt8) {
+    // Counts layers modules_to_not_convert leaves in float32 too: the check is on the model's widths.
     const int64_t widest = std::max({c.hidden, c.embedding, c.intermediate / c.groups, h.summary_proj_out});
     if (widest > kI8MaxK)
       return bad_config("dtype int8 needs every linear layer's input width <= " + std::to_string(kI8MaxK) +
@@ -523,13 +519,13 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
   } catch (const std::bad_alloc&) {
     return Status::Error(StatusCode::kOutOfMemory, "engine: out of memory listing the weights");
   }
-  for (const std::string& k : keep_float32)
+  for (const std::string& k : modules_to_not_convert)
     if (k.empty() || k.front() == '.' || k.back() == '.' || k.find("..") != std::string::npos)
       return Status::Error(StatusCode::kInvalidArgument,
                            "modulesToNotConvert: '" + k + "' is not a module name (dot-separated, like 'output.dense')");
   // HF names a head model's trunk modules under its base_model_prefix.
   const std::string trunk_prefix = h.kind == HeadKind::kNone ? "" : "convbert.";
-  Builder b(lookup, specs, dtype, keep_float32, trunk_prefix);
+  Builder b(lookup, specs, dtype, modules_to_not_convert, trunk_prefix);
   auto m = std::make_shared<Model>();
   m->dtype = dtype;
   m->cfg = c;
