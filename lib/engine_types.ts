@@ -133,7 +133,7 @@ export interface NativeEngine {
   /** The linear layers' weight type: 'float32', 'float16', 'bfloat16' or 'int8' (absent on test doubles: read as the requested dtype). */
   readonly dtype?: string;
   /** HF names of the linear modules kept in float32 by options.modulesToNotConvert (absent on test doubles). */
-  readonly float32Modules?: string[];
+  readonly modulesToNotConvert?: string[];
 }
 
 /** Second argument of `new Engine(spec, options)`; every field is optional. */

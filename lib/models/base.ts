@@ -136,8 +136,8 @@ export abstract class ConvBertPreTrainedModel extends CallableModel {
     this.#engine = init.placement ? new Engine(this.engineSpec(kind, init.weights), init.placement) : new Engine(this.engineSpec(kind, init.weights));
     this.#device = this.#engine.device ?? 'cpu';
     this.#dtype = (this.#engine.dtype ?? init.placement?.dtype ?? 'float32') as ModelDtype;
-    // The native Engine reports the modules it kept in float32 as `float32Modules`.
-    this.#modulesToNotConvert = [...(this.#engine.float32Modules ?? [])];
+    // The native Engine reports the modules it kept in float32, by full name.
+    this.#modulesToNotConvert = [...(this.#engine.modulesToNotConvert ?? [])];
   }
 
   /** Where the engine runs: 'cpu' or 'cuda:N' (kept after dispose()). */

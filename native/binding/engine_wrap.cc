@@ -24,7 +24,7 @@
 // path (tests only; the default is the process's active path).
 // modulesToNotConvert: HF module names whose linear layers the CPU engine keeps
 // in float32 whatever dtype is (engine.h build_model; refused on CUDA). Getters: dtype
-// (the weight type in use), float32Modules (the linear modules so kept) and gemmKernel (the linear layers' block kernel:
+// (the weight type in use), modulesToNotConvert (the linear modules so kept, by full name) and gemmKernel (the linear layers' block kernel:
 // 'avx512_bf16' for the native bf16 path; for int8 'avx512_vnni', 'avx2' or
 // 'generic'; else the fp32 path's isa name).
 #include <napi.h>
@@ -60,7 +60,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                                          InstanceAccessor("device", &EngineWrap::DeviceName, nullptr),
                                          InstanceAccessor("dtype", &EngineWrap::DtypeName, nullptr),
                                          InstanceAccessor("gemmKernel", &EngineWrap::GemmKernel, nullptr),
-                                         InstanceAccessor("float32Modules", &EngineWrap::Float32Modules, nullptr),
+                                         InstanceAccessor("modulesToNotConvert", &EngineWrap::ModulesToNotConvert, nullptr),
                                      });
     exports.Set("Engine", cls);
   }
@@ -167,7 +167,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value IsaName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::IsaNameImpl>(info); }
   Napi::Value DeviceName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::DeviceNameImpl>(info); }
   Napi::Value DtypeName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::DtypeNameImpl>(info); }
-  Napi::Value Float32Modules(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::Float32ModulesImpl>(info); }
+  Napi::Value ModulesToNotConvert(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::ModulesToNotConvertImpl>(info); }
   Napi::Value GemmKernel(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::GemmKernelImpl>(info); }
 
   Napi::Value ForwardImpl(const Napi::CallbackInfo& info) {
@@ -220,7 +220,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value IsaNameImpl(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ops_->name); }
   Napi::Value DeviceNameImpl(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_); }
   Napi::Value DtypeNameImpl(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), dtype_); }
-  Napi::Value Float32ModulesImpl(const Napi::CallbackInfo& info) {
+  Napi::Value ModulesToNotConvertImpl(const Napi::CallbackInfo& info) {
     Napi::Array a = Napi::Array::New(info.Env(), float32_modules_.size());
     for (size_t i = 0; i < float32_modules_.size(); ++i) a.Set(static_cast<uint32_t>(i), float32_modules_[i]);
     return a;

@@ -11,7 +11,7 @@
 // - how names match (dot-separated parts as a contiguous run, 'layer.1' is not
 //   'layer.11', the fused q|k|v|conv_out product kept whole, the convbert. prefix
 //   of head models), what model.modulesToNotConvert reports (the native Engine's
-//   float32Modules), and the typed errors.
+//   modulesToNotConvert), and the typed errors.
 import * as path from 'path';
 
 import test from 'ava';
@@ -24,7 +24,7 @@ import { buildRequest, engineClass, type FixtureCase, type FixtureModel, loadFix
 
 interface TestEngine {
   readonly dtype: string;
-  readonly float32Modules: string[];
+  readonly modulesToNotConvert: string[];
   forwardSync(req: unknown): void;
   dispose(): void;
 }
@@ -93,7 +93,7 @@ for (const folder of ['tiny-a', 'proj-groups-b']) {
         // 3 per layer besides the fused four: pointwise, conv_kernel_layer, attention.output.dense,
         // intermediate.dense, output.dense; plus the head's two and embeddings_project.
         const expected = m.layers * 9 + 2 + (m.spec.embedding_size !== m.spec.hidden_size ? 1 : 0);
-        t.is(kept.float32Modules.length, expected, kept.float32Modules.join(', '));
+        t.is(kept.modulesToNotConvert.length, expected, kept.modulesToNotConvert.join(', '));
         t.true(worst(runAll(m, plain), ref) > 1e-5, `${dtype}: the plain engine equals float32: its path did not run`);
         sameBits(t, runAll(m, kept), ref, `${folder} ${dtype} ${isa}`);
       }
@@ -108,7 +108,8 @@ test('tiny-a MaskedLM: keeping only generator_lm_head leaves the bf16 trunk as i
   const bf = new Engine(m.spec, { dtype: 'bfloat16' });
   const head = new Engine(m.spec, { dtype: 'bfloat16', modulesToNotConvert: ['generator_lm_head'] });
   t.teardown(() => [f32, bf, head].forEach((e) => e.dispose()));
-  t.deepEqual(head.float32Modules, ['generator_lm_head']);
+  t.deepEqual(head.modulesToNotConvert, ['generator_lm_head']);
+  t.false('float32Modules' in head, 'the Engine reports its kept modules under one name');
   const ref = runAll(m, f32);
   const a = runAll(m, bf);
   const b = runAll(m, head);
@@ -130,7 +131,7 @@ test('proj-groups-b Model: int8 with the FFN output dense in float32 has a small
   const keys = Array.from({ length: m.layers }, (_, i) => `layer.${i}.output.dense`);
   const keep = new Engine(m.spec, { dtype: 'int8', modulesToNotConvert: keys });
   t.teardown(() => [f32, i8, keep].forEach((e) => e.dispose()));
-  t.deepEqual(keep.float32Modules, Array.from({ length: m.layers }, (_, i) => `encoder.layer.${i}.output.dense`));
+  t.deepEqual(keep.modulesToNotConvert, Array.from({ length: m.layers }, (_, i) => `encoder.layer.${i}.output.dense`));
   const ref = runAll(m, f32);
   const hidden = (k: string): boolean => k.endsWith('/last_hidden_state');
   const e8 = worst(runAll(m, i8), ref, hidden);
@@ -166,7 +167,7 @@ test('name matching: contiguous dotted parts, the fused attention product kept w
   const none = ConvBertModel.fromConfig({ ...cfg, num_hidden_layers: 1 }, { dtype: 'bfloat16' });
   t.teardown(() => none.dispose());
   t.deepEqual(none.modulesToNotConvert, []);
-  // One name in TS: the model has no float32Modules (that is only the native Engine's report).
+  // One name for the concept: the old float32Modules spelling is gone from the model and the Engine.
   t.false('float32Modules' in none);
 });
 
