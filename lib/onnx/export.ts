@@ -590,7 +590,8 @@ async function resolveSource(
   source: OnnxExportSource | OnnxExportModelLike,
   options: OnnxExportOptions,
 ): Promise<{ config: ConvBertConfig; weights: Weights; head: OnnxHead }> {
-  if (!source || typeof source !== 'object') throw argError('exportOnnx: source must be a model or { config, weights, head }');
+  // A model is callable (typeof 'function'); a { config, weights, head } source is an object.
+  if (!source || (typeof source !== 'object' && typeof source !== 'function')) throw argError('exportOnnx: source must be a model or { config, weights, head }');
   if (!isPlainObject(source.config) && !(source.config instanceof ConvBertConfig)) {
     throw argError(`exportOnnx: source.config: expected a ConvBertConfig or a config object with HF field names, got ${describe(source.config)}`);
   }
