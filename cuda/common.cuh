@@ -12,12 +12,14 @@
 // Launches and __shared__ declarations go through these macros so that the emulated
 // build (cuda/emu/, `npm run build:cuda:emulated`) compiles the same files as host C++;
 // under nvcc they are exactly the CUDA syntax.
+// clang-format off: it splits the __align__ macro over three lines
 #ifndef CONVBERT_CUDA_EMULATED_RUNTIME
 #define CONVBERT_LAUNCH(kernel, grid, block, smem, stream) kernel<<<grid, block, smem, stream>>>
 #define CONVBERT_SHARED(T, name, dims) __shared__ T name dims
 #define CONVBERT_SHARED_ALIGNED(align, T, name, dims) __shared__ __align__(align) T name dims
 #define CONVBERT_DYNAMIC_SHARED(T, name) extern __shared__ T name[]
 #endif
+// clang-format on
 
 namespace convbert {
 
