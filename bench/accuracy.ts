@@ -276,7 +276,12 @@ async function runOrt(ort: Ort, file: string, sets: InputSet[]): Promise<Float32
   try {
     const outs: Float32Array[] = [];
     for (const x of sets) {
-      const i64 = (a: Int32Array): InstanceType<Ort['Tensor']> => new ort.Tensor('int64', BigInt64Array.from(a, (v) => BigInt(v)), [x.B, x.L]);
+      const i64 = (a: Int32Array): InstanceType<Ort['Tensor']> =>
+        new ort.Tensor(
+          'int64',
+          BigInt64Array.from(a, (v) => BigInt(v)),
+          [x.B, x.L],
+        );
       const r = await sess.run({ input_ids: i64(x.ids), attention_mask: i64(x.mask), token_type_ids: i64(new Int32Array(x.B * x.L)) });
       outs.push(r[sess.outputNames[0]].data as Float32Array);
     }
@@ -363,10 +368,12 @@ async function randomModel(
       rows.push({ dtype: 'onnxruntime int8', label: 'onnxruntime int8', results: sets.map((x, i) => compareSet(x, refs[i], hidden[i], logits[i], C, V)) });
     }
 
-    log('\nvs our float32 on the same inputs (attended tokens only; cos: cosine per token of last_hidden_state;')
+    log('\nvs our float32 on the same inputs (attended tokens only; cos: cosine per token of last_hidden_state;');
     log('margin: float32 top-1 logit minus runner-up; "safe": tokens with margin > 2x this dtype\'s max |logit err|)');
     keeps.forEach((k, i) => log(`[${i + 1}]: ${k.join(', ')} in float32`));
-    log('dtype                 input     hid max|err|  mean|err|  min cos    mean cos    logit max|err|  top-1 all          top-1 [MASK]     top-1 safe         margin p10/p50    flip max margin');
+    log(
+      'dtype                 input     hid max|err|  mean|err|  min cos    mean cos    logit max|err|  top-1 all          top-1 [MASK]     top-1 safe         margin p10/p50    flip max margin',
+    );
     for (const r of rows) {
       if (!r.results) continue;
       for (const s of r.results) {
@@ -379,7 +386,9 @@ async function randomModel(
         );
       }
     }
-    log(`(scale: float32 max |last_hidden_state| ${sig(refs[0].hidden.reduce((a, v) => Math.max(a, Math.abs(v)), 0))}, max |logit| ${sig(refs[0].logits.reduce((a, v) => Math.max(a, Math.abs(v)), 0))})`);
+    log(
+      `(scale: float32 max |last_hidden_state| ${sig(refs[0].hidden.reduce((a, v) => Math.max(a, Math.abs(v)), 0))}, max |logit| ${sig(refs[0].logits.reduce((a, v) => Math.max(a, Math.abs(v)), 0))})`,
+    );
     return { config: id, seed, hidden_size: C, layers: nl, vocab: V, inputs: sets.map((x) => x.name), rows };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -177,7 +177,12 @@ export const SERVING = spec({
     warmup: { type: 'string', value: 'S', default: '10', help: 'warm-up seconds before each measured run' },
     'min-len': { type: 'string', value: 'N', default: '8', help: 'shortest text, tokens with [CLS] and [SEP]' },
     'max-len': { type: 'string', value: 'N', default: '256', help: 'longest text, tokens with [CLS] and [SEP]' },
-    modes: { type: 'string', value: 'A,B', defaultText: 'on,inproc; on,off,inproc with --driver loop; on with --soak', help: 'on (HTTP, batching), off (HTTP, no batching), inproc (no HTTP)' },
+    modes: {
+      type: 'string',
+      value: 'A,B',
+      defaultText: 'on,inproc; on,off,inproc with --driver loop; on with --soak',
+      help: 'on (HTTP, batching), off (HTTP, no batching), inproc (no HTTP)',
+    },
     'max-batch-size': { type: 'string', value: 'N', default: '16', help: "the batcher's largest batch" },
     'max-wait-ms': { type: 'string', value: 'MS', default: '5', help: 'how long the batcher waits to fill a batch' },
     'max-concurrent-batches': { type: 'string', value: 'N', default: '2', help: 'batches the server runs at once' },
@@ -388,7 +393,12 @@ function explain(s: BenchSpec, argv: readonly string[], cause: Error): ConvBertE
     if (!o) {
       const near = Object.keys(s.options).filter((k) => distance(k, t.name) <= 2);
       const hint = near.length > 0 ? ` (did you mean ${near.map((k) => `--${k}`).join(' or ')}?)` : '';
-      return new ConvBertError(`${s.script}: unknown option ${t.rawName}${hint}; expected one of ${Object.keys(s.options).map((k) => `--${k}`).join(', ')}`, 'ERR_CONVBERT_ARG');
+      return new ConvBertError(
+        `${s.script}: unknown option ${t.rawName}${hint}; expected one of ${Object.keys(s.options)
+          .map((k) => `--${k}`)
+          .join(', ')}`,
+        'ERR_CONVBERT_ARG',
+      );
     }
     if (o.type === 'boolean' && t.value !== undefined) {
       return new ConvBertError(`--${t.name}: expected no value (a switch), got ${JSON.stringify(t.value)}`, 'ERR_CONVBERT_ARG');

@@ -86,39 +86,76 @@ async function main(): Promise<void> {
     const time = (label: string, flops: number, bytes: number, kind: 'f16' | 'tf32' | 'f32', run: () => unknown) => {
       run();
       const ms = ops.cudaBenchLastMs();
-      const tflops = flops / ms / 1e9, gbs = bytes / ms / 1e6;
+      const tflops = flops / ms / 1e9,
+        gbs = bytes / ms / 1e6;
       const row = {
-        op: label, ms: +ms.toFixed(4), tflops: +tflops.toFixed(2), gbs: +gbs.toFixed(1),
+        op: label,
+        ms: +ms.toFixed(4),
+        tflops: +tflops.toFixed(2),
+        gbs: +gbs.toFixed(1),
         pct_flops: peak ? +((100 * tflops) / peak[kind]).toFixed(1) : null,
         pct_bw: peak ? +((100 * gbs) / peak.gbs).toFixed(1) : null,
       };
       opRows.push(row);
-      if (!json) console.log(`${label.padEnd(44)} ${row.ms.toFixed(4).padStart(9)} ms ${String(row.tflops).padStart(8)} TFLOP/s ${String(row.gbs).padStart(8)} GB/s ${row.pct_flops ?? '-'}% peak flops ${row.pct_bw ?? '-'}% peak bw`);
+      if (!json)
+        console.log(
+          `${label.padEnd(44)} ${row.ms.toFixed(4).padStart(9)} ms ${String(row.tflops).padStart(8)} TFLOP/s ${String(row.gbs).padStart(8)} GB/s ${row.pct_flops ?? '-'}% peak flops ${row.pct_bw ?? '-'}% peak bw`,
+        );
     };
-    for (const [M, N, K] of [[4096, 4096, 4096], [8192, 3072, 768], [8192, 768, 3072], [1024, 768, 768]]) {
-      const A = randArray(M * K, 1), B = randArray(N * K, 2);
-      for (const [dt, tf32, kind] of [['float16', false, 'f16'], ['bfloat16', false, 'f16'], ['float32', true, 'tf32'], ['float32', false, 'f32']] as const) {
+    for (const [M, N, K] of [
+      [4096, 4096, 4096],
+      [8192, 3072, 768],
+      [8192, 768, 3072],
+      [1024, 768, 768],
+    ]) {
+      const A = randArray(M * K, 1),
+        B = randArray(N * K, 2);
+      for (const [dt, tf32, kind] of [
+        ['float16', false, 'f16'],
+        ['bfloat16', false, 'f16'],
+        ['float32', true, 'tf32'],
+        ['float32', false, 'f32'],
+      ] as const) {
         const esz = dt === 'float32' ? 4 : 2;
-        time(`gemm ${dt}${tf32 ? '/tf32' : ''} ${M}x${N}x${K}`, 2 * M * N * K, 4 * M * K + esz * N * K + 4 * M * N, kind,
-          () => ops.cudaGemm({ A, B, M, N, K, dtype: dt, tf32 }));
+        time(`gemm ${dt}${tf32 ? '/tf32' : ''} ${M}x${N}x${K}`, 2 * M * N * K, 4 * M * K + esz * N * K + 4 * M * N, kind, () => ops.cudaGemm({ A, B, M, N, K, dtype: dt, tf32 }));
       }
     }
-    for (const [B, L, H, D] of [[8, 512, 6, 64], [64, 128, 6, 64], [8, 512, 12, 128]]) {
+    for (const [B, L, H, D] of [
+      [8, 512, 6, 64],
+      [64, 128, 6, 64],
+      [8, 512, 12, 128],
+    ]) {
       const n = B * L * H * D;
-      const q = randArray(n, 3), k = randArray(n, 4), v = randArray(n, 5);
+      const q = randArray(n, 3),
+        k = randArray(n, 4),
+        v = randArray(n, 5);
       time(`attention flash B${B} L${L} H${H} D${D}`, 4 * B * H * L * L * D, 16 * n, 'f32', () => ops.cudaAttention({ q, k, v, B, L, H, D }));
-      time(`attention exact B${B} L${L} H${H} D${D}`, 4 * B * H * L * L * D, 16 * n + 4 * B * H * L * L, 'f32', () => ops.cudaAttention({ q, k, v, B, L, H, D, exact: true, probs: true }));
+      time(`attention exact B${B} L${L} H${H} D${D}`, 4 * B * H * L * L * D, 16 * n + 4 * B * H * L * L, 'f32', () =>
+        ops.cudaAttention({ q, k, v, B, L, H, D, exact: true, probs: true }),
+      );
     }
     {
-      const B = 64, L = 128, H = 6, D = 64, K = 9, T = B * L;
-      const v = randArray(T * H * D, 6), w = randArray(T * H * K, 7);
-      time(`dynconv fused-softmax B${B} L${L} H${H} D${D} K${K}`, 2 * T * H * D * K, 4 * (2 * T * H * D + T * H * K), 'f32', () => ops.cudaDynconv({ v, w, B, L, H, D, K, softmax_taps: true }));
-      const x = randArray(T * 768, 8), wt = randArray(K * 768, 9);
+      const B = 64,
+        L = 128,
+        H = 6,
+        D = 64,
+        K = 9,
+        T = B * L;
+      const v = randArray(T * H * D, 6),
+        w = randArray(T * H * K, 7);
+      time(`dynconv fused-softmax B${B} L${L} H${H} D${D} K${K}`, 2 * T * H * D * K, 4 * (2 * T * H * D + T * H * K), 'f32', () =>
+        ops.cudaDynconv({ v, w, B, L, H, D, K, softmax_taps: true }),
+      );
+      const x = randArray(T * 768, 8),
+        wt = randArray(K * 768, 9);
       time(`sepconv B${B} L${L} C768 K${K}`, 2 * T * 768 * K, 8 * T * 768, 'f32', () => ops.cudaSepconv({ x, wt, B, L, C: 768, K }));
-      const g = randArray(768, 10), b = randArray(768, 11);
+      const g = randArray(768, 10),
+        b = randArray(768, 11);
       time(`layernorm+residual rows ${T} C768`, 8 * T * 768, 12 * T * 768, 'f32', () => ops.cudaLayernorm({ x, r: x, gamma: g, beta: b, C: 768, eps: 1e-12 }));
       const lw = randArray(B * L * 12 * 31, 12);
-      time(`dynamicconv (fairseq) B${B} T${L} C768 H12 K31`, 2 * T * 768 * 31, 8 * T * 768, 'f32', () => ops.opLightconv({ x, w: lw, B, T: L, C: 768, H: 12, K: 31, padding_l: 15, per_position: true }, 'cuda'));
+      time(`dynamicconv (fairseq) B${B} T${L} C768 H12 K31`, 2 * T * 768 * 31, 8 * T * 768, 'f32', () =>
+        ops.opLightconv({ x, w: lw, B, T: L, C: 768, H: 12, K: 31, padding_l: 15, per_position: true }, 'cuda'),
+      );
     }
     ops.cudaBench(0);
   }
@@ -140,9 +177,19 @@ async function main(): Promise<void> {
         }
         times.sort((a, b) => a - b);
         const med = quantile(times, 0.5);
-        const row = { dtype, shape: `${batch}x${seq}`, median_ms: +med.toFixed(2), p90_ms: +quantile(times, 0.9).toFixed(2), seq_per_s: +((batch * 1000) / med).toFixed(1), tflops: +((trunkFlops(config, seq) * batch) / med / 1e9).toFixed(2) };
+        const row = {
+          dtype,
+          shape: `${batch}x${seq}`,
+          median_ms: +med.toFixed(2),
+          p90_ms: +quantile(times, 0.9).toFixed(2),
+          seq_per_s: +((batch * 1000) / med).toFixed(1),
+          tflops: +((trunkFlops(config, seq) * batch) / med / 1e9).toFixed(2),
+        };
         rows.push(row);
-        if (!json) console.log(`ConvBERT-base ${dtype.padEnd(8)} ${row.shape.padEnd(7)} ${String(row.median_ms).padStart(8)} ms  ${String(row.seq_per_s).padStart(9)} seq/s  ${row.tflops} TFLOP/s`);
+        if (!json)
+          console.log(
+            `ConvBERT-base ${dtype.padEnd(8)} ${row.shape.padEnd(7)} ${String(row.median_ms).padStart(8)} ms  ${String(row.seq_per_s).padStart(9)} seq/s  ${row.tflops} TFLOP/s`,
+          );
       }
       model.dispose();
     }

@@ -105,15 +105,22 @@ function main(): void {
     console.log(JSON.stringify({ config: id, isa: path, threads: info.threads, copies, rows: out, layer: summary }, null, 2));
     return;
   }
-  console.log(`${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ISA ${path}, threads ${info.threads}; ${id} linear layers, fp32, ` +
-    `${copies} weight copies walked in turn; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  console.log('%peak: the gemm\'s useful flops per CPU-second / the FMA probe\'s per CPU-second, probed just before each layer');
+  console.log(
+    `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ISA ${path}, threads ${info.threads}; ${id} linear layers, fp32, ` +
+      `${copies} weight copies walked in turn; load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
+  );
+  console.log("%peak: the gemm's useful flops per CPU-second / the FMA probe's per CPU-second, probed just before each layer");
   console.log('rows  layer                            N     K     ms/product  GFLOP/s  GFLOP/cpu-s  probe  %peak');
   for (const r of out) {
     const name = r.groups > 1 ? `${r.layer} (x${r.groups})` : r.layer;
-    console.log(`${String(r.rows).padEnd(5)} ${name.padEnd(32)} ${String(r.n).padStart(5)} ${String(r.k).padStart(5)} ` +
-      `${r.ms_per_product.toFixed(3).padStart(11)} ${r.gflop_per_s.toFixed(1).padStart(8)} ${r.gflop_per_cpu_s.toFixed(1).padStart(12)} ` +
-      `${r.probe_gflop_per_cpu_s.toFixed(0).padStart(6)} ${r.pct_of_peak.toFixed(1).padStart(6)}`);
+    console.log(
+      `${String(r.rows).padEnd(5)} ${name.padEnd(32)} ${String(r.n).padStart(5)} ${String(r.k).padStart(5)} ` +
+        `${r.ms_per_product.toFixed(3).padStart(11)} ${r.gflop_per_s.toFixed(1).padStart(8)} ${r.gflop_per_cpu_s.toFixed(1).padStart(12)} ` +
+        `${r.probe_gflop_per_cpu_s.toFixed(0).padStart(6)} ${r.pct_of_peak.toFixed(1).padStart(6)}`,
+    );
   }
   for (const s of summary) {
     console.log(`rows ${s.rows}: one layer's gemms (flop-weighted) ${s.gflop_per_cpu_s} GFLOP/cpu-s, ${s.pct_of_peak}% of the probe`);

@@ -45,10 +45,12 @@ import { quantile } from './model';
 
 type Ort = typeof import('onnxruntime-node');
 
-const load = (): string => os.loadavg().map((x) => x.toFixed(1)).join(' ');
+const load = (): string =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 const round = (x: number, d = 2): number => +x.toFixed(d);
-
-
 
 /** Deterministic ids in [1000, vocab): no row is padding or a special token. */
 function seqIds(len: number, vocab: number, seed: number): Int32Array {
@@ -241,12 +243,14 @@ async function runConfig(
       });
       const packedRows = rows.map((r) => ({ input_ids: r }));
       const idsT = new Tensor('int32', ids, [B, L]);
-      const ours = equal
-        ? async () => (await model.forward({ input_ids: idsT })).last_hidden_state
-        : async () => model.forwardPacked(packedRows);
+      const ours = equal ? async () => (await model.forward({ input_ids: idsT })).last_hidden_state : async () => model.forwardPacked(packedRows);
       const feeds = ort
         ? {
-            input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, (x) => BigInt(x)), [B, L]),
+            input_ids: new ort.Tensor(
+              'int64',
+              BigInt64Array.from(ids, (x) => BigInt(x)),
+              [B, L],
+            ),
             attention_mask: new ort.Tensor('int64', mask, [B, L]),
             token_type_ids: new ort.Tensor('int64', new BigInt64Array(B * L), [B, L]),
           }
@@ -275,7 +279,12 @@ async function runConfig(
       }
       if (peerFp32) await peerFp32();
       const la0 = load();
-      const ow: number[] = [], oc: number[] = [], pw: number[] = [], pc: number[] = [], fw: number[] = [], fc: number[] = [];
+      const ow: number[] = [],
+        oc: number[] = [],
+        pw: number[] = [],
+        pc: number[] = [],
+        fw: number[] = [],
+        fc: number[] = [];
       // Engines alternate in blocks: one untimed run, then `block` timed runs of the same
       // engine. Alternating run by run let onnxruntime's intra-op threads, which spin for
       // a while after a run, take the cores (and add to the CPU time) of our next run;
@@ -402,7 +411,7 @@ async function main(): Promise<void> {
       `peer ${ort ? `onnxruntime-node ${ort.env.versions.node ?? ''}`.trim() : 'none'}; load average ${load()}`,
   );
   log(`wall ms: p50/p90 of runs, ours and the peer alternating in blocks of ${block} after one untimed run each; cpu ms: median process CPU time per run (all threads);`);
-  log('GFLOP/s: useful flops (no padding) / p50 wall; %peak: useful flops per CPU-second / the probe\'s per CPU-second;');
+  log("GFLOP/s: useful flops (no padding) / p50 wall; %peak: useful flops per CPU-second / the probe's per CPU-second;");
   log('us/peer < 1 means we are faster.');
   const out: Record<string, unknown>[] = [];
   for (const k of configs) out.push(await runConfig(k, cases, seed, threads, peak.gflops_per_cpu_second, ort, run, log));

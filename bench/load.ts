@@ -32,8 +32,6 @@ import { benchArgs, type BenchArgs, benchFailed, LOAD } from './args';
 import { fixturesDir, publishedConfig } from './configs';
 const MB = (b: number): number => +(b / 1e6).toFixed(1);
 
-
-
 interface ChildArgs {
   dir: string;
   cls: string;
@@ -212,7 +210,14 @@ async function child(a: ChildArgs): Promise<ChildResult> {
     // and the head's output (logits for masked LM, last_hidden_state otherwise).
     const io = B * L * 4 * (2 + (a.cls === 'ConvBertForMaskedLM' ? H.vocab_size : H.hidden_size));
     const peak = peakRss();
-    res.forwards.push({ shape: `${B}x${L}`, ms: +ms.toFixed(1), arena_bytes: arena, io_bytes: io, peak_rss: peak, ratio: +(peak / (baseline + res.weights_bytes + arena + io)).toFixed(3) });
+    res.forwards.push({
+      shape: `${B}x${L}`,
+      ms: +ms.toFixed(1),
+      arena_bytes: arena,
+      io_bytes: io,
+      peak_rss: peak,
+      ratio: +(peak / (baseline + res.weights_bytes + arena + io)).toFixed(3),
+    });
   }
   model.dispose();
   for (let i = 0; i < a.repeats; i++) {
@@ -274,14 +279,22 @@ async function parent(a: BenchArgs<typeof LOAD.options>): Promise<void> {
   };
 
   const { ConvBertConfig } = await import('../lib/config');
-  const models = (await import('../lib/models')) as unknown as Record<string, { fromConfig(c: unknown, o: unknown): { savePretrained(d: string): Promise<void>; dispose(): void } }>;
+  const models = (await import('../lib/models')) as unknown as Record<
+    string,
+    { fromConfig(c: unknown, o: unknown): { savePretrained(d: string): Promise<void>; dispose(): void } }
+  >;
   const { id, config: published } = publishedConfig(key, '--config');
   if (typeof models[clsName]?.fromConfig !== 'function') {
     const known = Object.keys(models).filter((k) => /^ConvBert/.test(k) && typeof models[k]?.fromConfig === 'function');
     throw new ConvBertError(`--class: expected a model class (${known.join(', ')}), got ${JSON.stringify(clsName)}`, 'ERR_CONVBERT_ARG');
   }
   const command = `node --import tsx bench/load.ts ${process.argv.slice(2).join(' ')}`.trim();
-  log(`${command}\n${new Date().toISOString()} | ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length} | node ${process.version} | load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  log(
+    `${command}\n${new Date().toISOString()} | ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length} | node ${process.version} | load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-load-'));
   const results: Array<{ variant: string; run: number; r: ChildResult }> = [];
@@ -296,7 +309,9 @@ async function parent(a: BenchArgs<typeof LOAD.options>): Promise<void> {
     log(`${id}, ${clsName}, seeded random: model.safetensors ${MB(fs.statSync(file).size)} MB (page cache warm); every row is a fresh child process`);
     if (!a.flag('no-probe')) {
       probe = runChild({ probe: true }, process.env) as ReturnType<typeof faultProbe>;
-      log(`page-fault probe (fresh child, ${probe.mib} MiB): ${probe.first_touch_us_per_page} us per 4 KiB page on first touch, ${probe.retouch_us_per_page} us when touched again`);
+      log(
+        `page-fault probe (fresh child, ${probe.mib} MiB): ${probe.first_touch_us_per_page} us per 4 KiB page on first touch, ${probe.retouch_us_per_page} us when touched again`,
+      );
     }
     for (const dtype of dtypes) {
       for (const variant of variants) {
@@ -333,7 +348,9 @@ async function parent(a: BenchArgs<typeof LOAD.options>): Promise<void> {
     if (r.skipped) continue;
     log(
       `${r.dtype.padEnd(9)} ${variant.padEnd(7)} ${String(run).padStart(3)} ${String(MB(r.baseline_rss)).padStart(9)} ${String(MB(r.peak_rss_after_load)).padStart(10)} ${String(MB(r.rss_settled_after_load)).padStart(8)}  ` +
-        r.forwards.map((f) => `${String(MB(f.peak_rss)).padStart(12)} ${String(MB(f.arena_bytes)).padStart(6)} ${f.ratio.toFixed(2).padStart(6)} ${f.ms.toFixed(0).padStart(7)}`.padEnd(36)).join(' '),
+        r.forwards
+          .map((f) => `${String(MB(f.peak_rss)).padStart(12)} ${String(MB(f.arena_bytes)).padStart(6)} ${f.ratio.toFixed(2).padStart(6)} ${f.ms.toFixed(0).padStart(7)}`.padEnd(36))
+          .join(' '),
     );
   }
   log('\nmedian first load per dtype and variant (ms):');
@@ -344,7 +361,12 @@ async function parent(a: BenchArgs<typeof LOAD.options>): Promise<void> {
       .filter(Boolean);
     if (parts.length) log(`  ${dtype}: ${parts.join(', ')}`);
   }
-  log(`load average after: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  log(
+    `load average after: ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   const out = { date: new Date().toISOString(), command, config: id, class: clsName, probe, results };
   if (!a.flag('no-save')) {
     const rdir = path.join(__dirname, 'results');

@@ -84,8 +84,10 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`convbert ${info.version} | isa ${info.isa} | threads ${info.threads} | build ${info.build}`);
-  console.log(`model: ConvBertModel, seeded random (seed ${seed}), hidden ${config.hidden_size}, layers ${config.num_hidden_layers}, ` +
-    `heads ${config.num_attention_heads}, built in ${buildMs.toFixed(0)} ms; ${iters} timed runs after ${warmup} warm-up`);
+  console.log(
+    `model: ConvBertModel, seeded random (seed ${seed}), hidden ${config.hidden_size}, layers ${config.num_hidden_layers}, ` +
+      `heads ${config.num_attention_heads}, built in ${buildMs.toFixed(0)} ms; ${iters} timed runs after ${warmup} warm-up`,
+  );
   console.log('shape      median ms   p90 ms   seq/s    GFLOP/s');
   for (const r of rows) {
     console.log(`${r.shape.padEnd(10)} ${String(r.median_ms).padStart(9)} ${String(r.p90_ms).padStart(8)} ${String(r.seq_per_s).padStart(7)} ${String(r.gflop_per_s).padStart(9)}`);

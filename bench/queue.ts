@@ -54,7 +54,8 @@ const CORES = os.cpus().length;
 const ROOT = path.resolve(__dirname, '..');
 const TASK = 'text-classification';
 
-const WORDS = 'the a cat dog sat on mat over under house river city market weather report quickly slowly bright dark stock price rose fell today yesterday people said new old'.split(' ');
+const WORDS =
+  'the a cat dog sat on mat over under house river city market weather report quickly slowly bright dark stock price rose fell today yesterday people said new old'.split(' ');
 
 /** Texts of 8 to 40 words, seeded: typical short documents (about 10 to 45 tokens). */
 function makeBodies(n: number, seed: number): { inputs: string | string[] }[] {
@@ -146,8 +147,27 @@ interface WorkerProc {
 }
 
 async function startWorker(model: string, queue: string, url: string, threads: number): Promise<WorkerProc> {
-  const args = ['--import', 'tsx', path.join(ROOT, 'lib', 'cli.ts'), 'worker', '--model', model, '--task', TASK, '--queue', queue, '--redis', url, '--concurrency', String(CONCURRENCY)];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1', CONVBERT_NUM_THREADS: String(threads), CONVBERT_QUIET: '1' } });
+  const args = [
+    '--import',
+    'tsx',
+    path.join(ROOT, 'lib', 'cli.ts'),
+    'worker',
+    '--model',
+    model,
+    '--task',
+    TASK,
+    '--queue',
+    queue,
+    '--redis',
+    url,
+    '--concurrency',
+    String(CONCURRENCY),
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NODE_NO_WARNINGS: '1', CONVBERT_NUM_THREADS: String(threads), CONVBERT_QUIET: '1' },
+  });
   let log = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   await new Promise<void>((resolve, reject) => {
@@ -202,13 +222,14 @@ async function main(): Promise<void> {
           }
         },
       });
-    } else settings.push({
-      name: 'in-process (handler, no queue)',
-      run: async () => {
-        await drive(warm, CONCURRENCY, (b) => handler.run((b as { inputs: unknown }).inputs, undefined, {}));
-        return drive(bodies, CONCURRENCY, (b) => handler.run((b as { inputs: unknown }).inputs, undefined, {}));
-      },
-    });
+    } else
+      settings.push({
+        name: 'in-process (handler, no queue)',
+        run: async () => {
+          await drive(warm, CONCURRENCY, (b) => handler.run((b as { inputs: unknown }).inputs, undefined, {}));
+          return drive(bodies, CONCURRENCY, (b) => handler.run((b as { inputs: unknown }).inputs, undefined, {}));
+        },
+      });
     for (const n of a.flag('queue-only') ? [] : WORKERS) {
       const queue = `bench-${n}w`;
       settings.push({
@@ -260,7 +281,18 @@ async function main(): Promise<void> {
       }
       return out;
     });
-    const meta = { config: a.str('config'), jobs: JOBS, rows_per_job: ROWS, tokens, concurrency: CONCURRENCY, in_flight: IN_FLIGHT, rounds: ROUNDS, cores: CORES, cpu: os.cpus()[0]?.model, redis: spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim() };
+    const meta = {
+      config: a.str('config'),
+      jobs: JOBS,
+      rows_per_job: ROWS,
+      tokens,
+      concurrency: CONCURRENCY,
+      in_flight: IN_FLIGHT,
+      rounds: ROUNDS,
+      cores: CORES,
+      cpu: os.cpus()[0]?.model,
+      redis: spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim(),
+    };
     if (a.flag('json')) console.log(JSON.stringify({ meta, rows }));
     else {
       console.log(JSON.stringify(meta));

@@ -99,10 +99,13 @@ function startServer(dir: string, batching: boolean, extra: string[]): Promise<{
 
 function postJson(agent: http.Agent, port: number, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/v1/${TASK}`, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: 'POST', path: `/v1/${TASK}`, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -110,11 +113,13 @@ function postJson(agent: http.Agent, port: number, body: string): Promise<number
 
 function getText(port: number, p: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
-      let s = '';
-      res.on('data', (c: Buffer) => (s += c.toString()));
-      res.on('end', () => resolve(s));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+        let s = '';
+        res.on('data', (c: Buffer) => (s += c.toString()));
+        res.on('end', () => resolve(s));
+      })
+      .on('error', reject);
   });
 }
 
@@ -137,7 +142,9 @@ export interface Scrape {
 export async function scrape(port: number): Promise<Scrape> {
   const text = await getText(port, '/metrics');
   const rss = metric(text, /^process_resident_memory_bytes (\S+)$/m);
-  const lagBuckets = [...LAG_BUCKETS.map(String), '+Inf'].map((le) => metric(text, new RegExp(`^convbert_event_loop_delay_seconds_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\S+)$`, 'm')));
+  const lagBuckets = [...LAG_BUCKETS.map(String), '+Inf'].map((le) =>
+    metric(text, new RegExp(`^convbert_event_loop_delay_seconds_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\S+)$`, 'm')),
+  );
   if (rss === null || lagBuckets.some((v) => v === null)) throw new Error(`/metrics lacks the RSS or the event-loop delay histogram:\n${text}`);
   let non200 = 0;
   for (const m of text.matchAll(/^convbert_http_requests_total\{route="\/v1\/[^"]*",status="(\d+)"\} (\d+)$/gm)) if (m[1] !== '200') non200 += Number(m[2]);
@@ -220,21 +227,30 @@ export async function runAutocannon(
   const requestsFor = (offset: number): autocannon.Request[] =>
     texts.map((_, k) => {
       const t = texts[(offset + k) % texts.length];
-      return { method: 'POST', path: `/v1/${TASK}`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: t.text }), onResponse: (status: number) => void (open && status === 200 && (w.tokens += t.tokens)) };
+      return {
+        method: 'POST',
+        path: `/v1/${TASK}`,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: t.text }),
+        onResponse: (status: number) => void (open && status === 200 && (w.tokens += t.tokens)),
+      };
     });
   let client = 0;
   let finished: (e: Error | null, r: autocannon.Result) => void = () => {};
   const done = new Promise<autocannon.Result>((resolve, reject) => (finished = (e, r) => (e ? reject(e) : resolve(r))));
-  const inst = autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections: o.connections,
-    // Stopped below once the window closes; this only bounds a run whose caller failed.
-    duration: o.warmupS + o.durationS + 60,
-    // The server's own deadline is 30 s (503 past it); wait a little longer so that answer is seen.
-    timeout: 40,
-    requests: requestsFor(0),
-    setupClient: (c) => c.setRequests(requestsFor(Math.floor((client++ * texts.length) / o.connections))),
-  }, (e, r) => finished(e, r));
+  const inst = autocannon(
+    {
+      url: `http://127.0.0.1:${port}`,
+      connections: o.connections,
+      // Stopped below once the window closes; this only bounds a run whose caller failed.
+      duration: o.warmupS + o.durationS + 60,
+      // The server's own deadline is 30 s (503 past it); wait a little longer so that answer is seen.
+      timeout: 40,
+      requests: requestsFor(0),
+      setupClient: (c) => c.setRequests(requestsFor(Math.floor((client++ * texts.length) / o.connections))),
+    },
+    (e, r) => finished(e, r),
+  );
   inst.on('response', (_c, status, _bytes, ms) => {
     if (!open) return;
     if (status >= 200 && status < 300) w.lat.push(ms);
@@ -264,7 +280,13 @@ export async function runAutocannon(
 }
 
 /** Closed loop without autocannon: `clients` workers each send one request after the other until the time is up. */
-async function drive(send: (text: string) => Promise<boolean>, texts: Text[], clients: number, warmupS: number, durationS: number): Promise<{ lat: number[]; errors: number; tokens: number; seconds: number }> {
+async function drive(
+  send: (text: string) => Promise<boolean>,
+  texts: Text[],
+  clients: number,
+  warmupS: number,
+  durationS: number,
+): Promise<{ lat: number[]; errors: number; tokens: number; seconds: number }> {
   const lat: number[] = [];
   let errors = 0;
   let tokens = 0;
@@ -369,7 +391,15 @@ export async function measureHttp(port: number, texts: Text[], o: HttpLoadOption
   const samples: Scrape[] = [];
   let sampler: NodeJS.Timeout | null = null;
   const startSampling = (): void => {
-    if (o.rssEveryS > 0) sampler = setInterval(() => void scrape(port).then((s) => samples.push(s), () => {}), o.rssEveryS * 1000);
+    if (o.rssEveryS > 0)
+      sampler = setInterval(
+        () =>
+          void scrape(port).then(
+            (s) => samples.push(s),
+            () => {},
+          ),
+        o.rssEveryS * 1000,
+      );
   };
   if (o.primeRows) await primeLargestBatches(port, texts, o.primeRows);
   let r: LoadResult;
@@ -542,7 +572,10 @@ async function main(): Promise<void> {
   const rssBoundMb = a.num('rss-bound-mb', 0);
   const rounds = a.int('rounds', 0);
   if (rounds > 0 && (soakS > 0 || driver !== 'autocannon')) {
-    throw new ConvBertError(`--rounds: expected 0 with --driver ${driver}${soakS > 0 ? ' and --soak' : ''} (rounds alternate autocannon runs without --soak), got ${rounds}`, 'ERR_CONVBERT_ARG');
+    throw new ConvBertError(
+      `--rounds: expected 0 with --driver ${driver}${soakS > 0 ? ' and --soak' : ''} (rounds alternate autocannon runs without --soak), got ${rounds}`,
+      'ERR_CONVBERT_ARG',
+    );
   }
   const settleS = a.num('settle', 0);
   const modes = a.given('modes') ? a.choices('modes', ['on', 'off', 'inproc'] as const) : soakS > 0 ? ['on'] : driver === 'loop' ? ['on', 'off', 'inproc'] : ['on', 'inproc'];
@@ -589,15 +622,47 @@ async function main(): Promise<void> {
   const ratio = httpOn && inproc ? httpOn.rps / inproc.rps : null;
   const soak = soakS > 0 && httpOn && httpOn.rssSamples.length > 2 ? rssFloors(httpOn.rssSamples, 60) : null;
   if (a.flag('json')) {
-    console.log(JSON.stringify({ preset, driver, connections, durationS, warmupS, rounds, settleS, minLen, maxLen, meanTokens, cpus: os.cpus().length, loadavg: [load0, load1], started, command: cmd, results, ratio, soak, rssBoundMb }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          preset,
+          driver,
+          connections,
+          durationS,
+          warmupS,
+          rounds,
+          settleS,
+          minLen,
+          maxLen,
+          meanTokens,
+          cpus: os.cpus().length,
+          loadavg: [load0, load1],
+          started,
+          command: cmd,
+          results,
+          ratio,
+          soak,
+          rssBoundMb,
+        },
+        null,
+        2,
+      ),
+    );
     return;
   }
   const f = (v: number | null, d = 1): string => (v === null || Number.isNaN(v) ? '-' : Number.isFinite(v) ? v.toFixed(d) : '>1000');
   console.log(`${cmd}`);
-  const how = rounds > 0 ? `HTTP and in-process alternated, ${rounds} rounds of ${(durationS / rounds).toFixed(0)} s each after ${settleS} s settling (${durationS} s per mode, +${warmupS} s warm-up)` : `${durationS} s (+${warmupS} s warm-up)`;
-  console.log(`${started.toISOString()}: preset ${preset}, driver ${driver}, ${connections} connections, ${how}, lengths ${minLen}-${maxLen} tokens (mean ${meanTokens.toFixed(1)}), ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${load0.toFixed(2)} at start, ${load1.toFixed(2)} at end, Node ${process.version}`);
+  const how =
+    rounds > 0
+      ? `HTTP and in-process alternated, ${rounds} rounds of ${(durationS / rounds).toFixed(0)} s each after ${settleS} s settling (${durationS} s per mode, +${warmupS} s warm-up)`
+      : `${durationS} s (+${warmupS} s warm-up)`;
+  console.log(
+    `${started.toISOString()}: preset ${preset}, driver ${driver}, ${connections} connections, ${how}, lengths ${minLen}-${maxLen} tokens (mean ${meanTokens.toFixed(1)}), ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${load0.toFixed(2)} at start, ${load1.toFixed(2)} at end, Node ${process.version}`,
+  );
   console.log('');
-  console.log('| mode | req/s | tokens/s | p50 ms | p90 ms | p99 ms | non-2xx | errors | timeouts | mean batch | server loop lag p99 ms (window) | share <= 20 ms | server RSS MB (start -> end) |');
+  console.log(
+    '| mode | req/s | tokens/s | p50 ms | p90 ms | p99 ms | non-2xx | errors | timeouts | mean batch | server loop lag p99 ms (window) | share <= 20 ms | server RSS MB (start -> end) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     console.log(
@@ -608,13 +673,19 @@ async function main(): Promise<void> {
   if (httpOn) {
     const bad = httpOn.non2xx + httpOn.errors + httpOn.timeouts;
     console.log(`errors: ${bad === 0 ? 'PASS' : 'FAIL'} (${httpOn.non2xx} non-2xx, ${httpOn.errors} errors, ${httpOn.timeouts} timeouts over ${f(httpOn.seconds, 0)} s; target 0)`);
-    if (httpOn.lagP99Ms !== null) console.log(`event-loop lag p99: ${httpOn.lagP99Ms < 20 ? 'PASS' : 'FAIL'} (${f(httpOn.lagP99Ms)} ms over the window, ${(100 * (httpOn.lagShareUnder20ms ?? NaN)).toFixed(2)}% of ${httpOn.lagSamples} samples <= 20 ms; target p99 < 20 ms)`);
+    if (httpOn.lagP99Ms !== null)
+      console.log(
+        `event-loop lag p99: ${httpOn.lagP99Ms < 20 ? 'PASS' : 'FAIL'} (${f(httpOn.lagP99Ms)} ms over the window, ${(100 * (httpOn.lagShareUnder20ms ?? NaN)).toFixed(2)}% of ${httpOn.lagSamples} samples <= 20 ms; target p99 < 20 ms)`,
+      );
   }
-  if (ratio !== null) console.log(`throughput HTTP / in-process: ${ratio >= 0.85 ? 'PASS' : 'FAIL'} (${f(httpOn!.rps, 2)} / ${f(inproc!.rps, 2)} req/s = ${f(100 * ratio)}%; target >= 85%)`);
+  if (ratio !== null)
+    console.log(`throughput HTTP / in-process: ${ratio >= 0.85 ? 'PASS' : 'FAIL'} (${f(httpOn!.rps, 2)} / ${f(inproc!.rps, 2)} req/s = ${f(100 * ratio)}%; target >= 85%)`);
   if (soak && httpOn) {
     console.log('');
     console.log(`server RSS every ${rssEveryS} s (s: MB): ${httpOn.rssSamples.map((s) => `${s.t.toFixed(0)}: ${s.mb.toFixed(0)}`).join(', ')}`);
-    console.log(`RSS floor: first 60 s ${f(soak.first, 0)} MB, last 60 s ${f(soak.last, 0)} MB, growth ${f(soak.growth, 1)} MB: ${soak.growth <= rssBoundMb ? 'PASS' : 'FAIL'} (bound ${rssBoundMb} MB)`);
+    console.log(
+      `RSS floor: first 60 s ${f(soak.first, 0)} MB, last 60 s ${f(soak.last, 0)} MB, growth ${f(soak.growth, 1)} MB: ${soak.growth <= rssBoundMb ? 'PASS' : 'FAIL'} (bound ${rssBoundMb} MB)`,
+    );
   }
 }
 

@@ -37,7 +37,10 @@ function batches<T>(xs: T[], n: number): T[][] {
 
 /** The non-empty lines of the speed anchor text. */
 function benchLines(): string[] {
-  return fs.readFileSync(fixturesDir('tokenizer', 'bench_en_1mb.txt'), 'utf8').split('\n').filter((l) => l.length > 0);
+  return fs
+    .readFileSync(fixturesDir('tokenizer', 'bench_en_1mb.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
 }
 
 interface Row {

@@ -46,7 +46,10 @@ async function main(): Promise<void> {
   const json = a.flag('json');
   const overrides = a.json('config');
   const config = ConvBertConfig.fromDict({ ...overrides });
-  const loadBefore = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  const loadBefore = os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
   const command = `node --import tsx bench/vs_ort.ts ${process.argv.slice(2).join(' ')}`.trim();
 
   let t0 = performance.now();
@@ -137,7 +140,12 @@ async function main(): Promise<void> {
   if (maxAbsDiff !== undefined) console.log(`check: max |onnxruntime - ours| on last_hidden_state at ${rows[0]?.shape}: ${maxAbsDiff.toExponential(2)}`);
   console.log(`${iters} timed runs after ${warmup} warm-up`);
   // cpu ms: process CPU time per run (all threads, spinning included); near threads x median on a quiet machine.
-  console.log(`load average before: ${loadBefore}, after: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (${os.cpus().length} CPUs)`);
+  console.log(
+    `load average before: ${loadBefore}, after: ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} (${os.cpus().length} CPUs)`,
+  );
   console.log('shape      median ms   p90 ms   seq/s    GFLOP/s   cpu ms');
   for (const r of rows) {
     console.log(

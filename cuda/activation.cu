@@ -29,13 +29,15 @@ __global__ void activation_kernel(const float* x, float* y, const float* bias, i
 Status activation_cuda(const float* x, float* y, const float* bias, int64_t n, int64_t C, Activation act,
                        cudaStream_t stream) {
   if (n < 0 || C <= 0 || (n > 0 && n % C != 0))
-    return Status::Error(StatusCode::kInvalidArgument, "activation_cuda: n = " + std::to_string(n) +
-                                                           " must be a non-negative multiple of C = " + std::to_string(C));
+    return Status::Error(
+        StatusCode::kInvalidArgument,
+        "activation_cuda: n = " + std::to_string(n) + " must be a non-negative multiple of C = " + std::to_string(C));
   // act_device maps an unknown code to the identity; the CPU op refuses it, so refuse it here too.
   if (static_cast<int32_t>(act) < 0 || static_cast<int32_t>(act) >= static_cast<int32_t>(Activation::kCount))
-    return Status::Error(StatusCode::kInvalidArgument, "activation: code " + std::to_string(static_cast<int32_t>(act)) +
-                                                           " is not an activation (expected 0.." +
-                                                           std::to_string(static_cast<int32_t>(Activation::kCount) - 1) + ")");
+    return Status::Error(StatusCode::kInvalidArgument,
+                         "activation: code " + std::to_string(static_cast<int32_t>(act)) +
+                             " is not an activation (expected 0.." +
+                             std::to_string(static_cast<int32_t>(Activation::kCount) - 1) + ")");
   if (n == 0) return Status::Ok();
   if (!x || !y) return Status::Error(StatusCode::kInvalidArgument, "activation_cuda: null pointer");
   const int threads = 256;
@@ -48,10 +50,11 @@ Status activation_cuda(const float* x, float* y, const float* bias, int64_t n, i
 
 Status activation_cuda_host(const ActivationArgs& a, int device) {
   CONVBERT_RETURN_IF_ERROR(cuda_begin(device));  // availability and the device ordinal, as every entry point
-  if (a.rows < 0 || a.C <= 0 || !a.x || !a.y) return Status::Error(StatusCode::kInvalidArgument, "activation: bad arguments");
+  if (a.rows < 0 || a.C <= 0 || !a.x || !a.y)
+    return Status::Error(StatusCode::kInvalidArgument, "activation: bad arguments");
   if (a.rows > INT64_MAX / a.C)
-    return Status::Error(StatusCode::kInvalidArgument, "activation: rows * C overflows (rows " + std::to_string(a.rows) +
-                                                 ", C " + std::to_string(a.C) + ")");
+    return Status::Error(StatusCode::kInvalidArgument, "activation: rows * C overflows (rows " +
+                                                           std::to_string(a.rows) + ", C " + std::to_string(a.C) + ")");
   const int64_t n = a.rows * a.C;
   DeviceBuffer dx, dy, db;
   CONVBERT_RETURN_IF_ERROR(dx.alloc(n * sizeof(float)));
@@ -61,7 +64,8 @@ Status activation_cuda_host(const ActivationArgs& a, int device) {
     CONVBERT_RETURN_IF_ERROR(db.alloc(a.C * sizeof(float)));
     CUDA_TRY(cudaMemcpy(db.as<float>(), a.bias, a.C * sizeof(float), cudaMemcpyHostToDevice));
   }
-  CONVBERT_RETURN_IF_ERROR(activation_cuda(dx.as<float>(), dy.as<float>(), a.bias ? db.as<float>() : nullptr, n, a.C, a.act, 0));
+  CONVBERT_RETURN_IF_ERROR(
+      activation_cuda(dx.as<float>(), dy.as<float>(), a.bias ? db.as<float>() : nullptr, n, a.C, a.act, 0));
   CUDA_TRY(cudaMemcpy(a.y, dy.as<float>(), n * sizeof(float), cudaMemcpyDeviceToHost));
   return Status::Ok();
 }

@@ -19,10 +19,10 @@ namespace convbert {
 
 namespace {
 
-constexpr int kQPW = 4;                // query rows per warp
-constexpr int kWarps = 4;              // warps per block
-constexpr int kBQ = kQPW * kWarps;     // 16 query rows per block
-constexpr int kBKV = 32;               // keys per tile: one per lane
+constexpr int kQPW = 4;             // query rows per warp
+constexpr int kWarps = 4;           // warps per block
+constexpr int kBQ = kQPW * kWarps;  // 16 query rows per block
+constexpr int kBKV = 32;            // keys per tile: one per lane
 constexpr int kExactThreads = 128;
 constexpr int64_t kMaxSmem = 48 * 1024;  // without the opt-in, on every sm_80..sm_90 part
 
@@ -41,9 +41,9 @@ template <int DPL>
 __global__ void __launch_bounds__(kWarps * 32) attention_flash_kernel(AttentionArgs p, float sqrt_d) {
   CONVBERT_DYNAMIC_SHARED(float, sm);
   const int D = static_cast<int>(p.D);
-  float* Qs = sm;                  // kBQ x D
-  float* Ks = Qs + kBQ * D;        // kBKV x (D + 1): the +1 keeps lanes (one key each) on distinct banks
-  float* Vs = Ks + kBKV * (D + 1); // kBKV x D
+  float* Qs = sm;                   // kBQ x D
+  float* Ks = Qs + kBQ * D;         // kBKV x (D + 1): the +1 keeps lanes (one key each) on distinct banks
+  float* Vs = Ks + kBKV * (D + 1);  // kBKV x D
   const int64_t b = blockIdx.z, h = blockIdx.y, q0 = static_cast<int64_t>(blockIdx.x) * kBQ;
   int64_t start, len;
   seq_bounds(p.cu_seqlens, b, p.L, &start, &len);
@@ -195,10 +195,11 @@ Status attention_cuda(const AttentionArgs& a, bool exact, cudaStream_t stream) {
     else CONVBERT_LAUNCH(attention_flash_kernel<4>, grid, kWarps * 32, smem, stream)(a, sqrt_d);
   } else {
     if (a.L > kExactMaxL)
-      return Status::Error(StatusCode::kUnsupported, "attention_cuda: the exact path (output_attentions, head size " +
-                                                         std::to_string(a.D) + ") holds a score row in shared memory, "
-                                                         "so sequences are limited to " + std::to_string(kExactMaxL) + " tokens; got " +
-                                                         std::to_string(a.L));
+      return Status::Error(StatusCode::kUnsupported,
+                           "attention_cuda: the exact path (output_attentions, head size " + std::to_string(a.D) +
+                               ") holds a score row in shared memory, "
+                               "so sequences are limited to " +
+                               std::to_string(kExactMaxL) + " tokens; got " + std::to_string(a.L));
     const int64_t smem = exact_smem_bytes(a.L);
     const dim3 grid(static_cast<unsigned>(a.L), static_cast<unsigned>(a.H), static_cast<unsigned>(a.B));
     CONVBERT_LAUNCH(attention_exact_kernel, grid, kExactThreads, smem, stream)(a, sqrt_d);

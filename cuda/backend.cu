@@ -32,8 +32,8 @@ const CudaInfo& cuda_info() {
     cudaError_t err = cudaGetDeviceCount(&n);
     if (err != cudaSuccess) {
       (void)cudaGetLastError();
-      i.reason = std::string("no usable CUDA device: ") + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) +
-                 ")" + (i.driver_version == 0 ? "; no NVIDIA driver found" : "");
+      i.reason = std::string("no usable CUDA device: ") + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")" +
+                 (i.driver_version == 0 ? "; no NVIDIA driver found" : "");
       return i;
     }
     if (n <= 0) {
@@ -59,8 +59,7 @@ const CudaInfo& cuda_info() {
         if (prop.major < 8)
           dev.reason = "CUDA device " + std::to_string(d) + " (" + dev.name + ", sm_" + std::to_string(prop.major) +
                        std::to_string(prop.minor) + ") is older than sm_80, the oldest this build targets";
-        else
-          dev.usable = true;
+        else dev.usable = true;
       }
       if (dev.usable && i.default_device < 0) {
         i.default_device = d;
@@ -96,10 +95,10 @@ Status check_cu_seqlens(const int32_t* s, int64_t B, int64_t L, const char* what
   for (int64_t b = 0; b < B; ++b) {
     const int64_t n = static_cast<int64_t>(s[b + 1]) - s[b];
     if (n < 0 || n > L)
-      return Status::Error(StatusCode::kInvalidArgument, std::string(what) + ": sequence " + std::to_string(b) +
-                                                             " has length " + std::to_string(n) + " (cu_seqlens[" +
-                                                             std::to_string(b + 1) + "] - cu_seqlens[" +
-                                                             std::to_string(b) + "]), expected 0.." + std::to_string(L));
+      return Status::Error(StatusCode::kInvalidArgument,
+                           std::string(what) + ": sequence " + std::to_string(b) + " has length " + std::to_string(n) +
+                               " (cu_seqlens[" + std::to_string(b + 1) + "] - cu_seqlens[" + std::to_string(b) +
+                               "]), expected 0.." + std::to_string(L));
   }
   return Status::Ok();
 }
@@ -226,8 +225,8 @@ Status pool_op(void* ctx, const PoolArgs& a) {
   // One block per sequence on grid x (limit 2^31 - 1).
   if (a.B > std::numeric_limits<int32_t>::max())
     return Status::Error(StatusCode::kUnsupported, "pool (cuda): more sequences than a grid holds");
-  CONVBERT_LAUNCH(pool_kernel, static_cast<unsigned>(a.B), 256, 0, ctx_of(ctx).stream)(
-      a.h, a.out, a.H, a.L, a.cu_seqlens, a.index, static_cast<int>(a.mode));
+  CONVBERT_LAUNCH(pool_kernel, static_cast<unsigned>(a.B), 256, 0, ctx_of(ctx).stream)
+  (a.h, a.out, a.H, a.L, a.cu_seqlens, a.index, static_cast<int>(a.mode));
   CUDA_TRY(cudaGetLastError());
   return Status::Ok();
 }

@@ -16,7 +16,9 @@
 #ifndef CONVBERT_CUDA_EMULATED_RUNTIME
 #define CONVBERT_LAUNCH(kernel, grid, block, smem, stream) kernel<<<grid, block, smem, stream>>>
 #define CONVBERT_SHARED(T, name, dims) __shared__ T name dims
-#define CONVBERT_SHARED_ALIGNED(align, T, name, dims) __shared__ __align__(align) T name dims
+#define CONVBERT_SHARED_ALIGNED(align, T, name, dims) \
+  __shared__ __align__(align)                         \
+  T name dims
 #define CONVBERT_DYNAMIC_SHARED(T, name) extern __shared__ T name[]
 #endif
 // clang-format on
@@ -32,10 +34,10 @@ inline Status cuda_status(cudaError_t err, const char* expr, const char* file, i
                                  ") at " + file + ":" + std::to_string(line));
 }
 
-#define CUDA_TRY(expr)                                                                  \
-  do {                                                                                  \
+#define CUDA_TRY(expr)                                                                    \
+  do {                                                                                    \
     ::convbert::Status _cst = ::convbert::cuda_status((expr), #expr, __FILE__, __LINE__); \
-    if (!_cst.ok()) return _cst;                                                        \
+    if (!_cst.ok()) return _cst;                                                          \
   } while (0)
 
 // Device memory owned for one scope; freed on every return path.
@@ -56,7 +58,10 @@ class DeviceBuffer {
     CUDA_TRY(cudaMalloc(&ptr_, bytes > 0 ? bytes : 1));
     return Status::Ok();
   }
-  template <typename T> T* as() const { return static_cast<T*>(ptr_); }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
 
  private:
   void* ptr_ = nullptr;

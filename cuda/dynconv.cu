@@ -71,7 +71,8 @@ Status dynconv_cuda(const DynConvArgs& a, bool softmax_taps, cudaStream_t stream
   if (a.B == 0 || a.L == 0) return Status::Ok();
   if (!a.v || !a.w || !a.out) return Status::Error(StatusCode::kInvalidArgument, "dynconv: null pointer");
   // Block l reads rows l - pad .. l + pad of v that other blocks write when out overlaps v.
-  if (a.out == a.v) return Status::Error(StatusCode::kInvalidArgument, "dynconv: out must not alias v (blocks read neighbouring rows)");
+  if (a.out == a.v)
+    return Status::Error(StatusCode::kInvalidArgument, "dynconv: out must not alias v (blocks read neighbouring rows)");
   const dim3 grid(static_cast<unsigned>(a.L), static_cast<unsigned>(a.B));
   CONVBERT_LAUNCH(dynconv_kernel, grid, kThreads, a.H * a.K * 4, stream)(a, softmax_taps);
   CUDA_TRY(cudaGetLastError());

@@ -81,10 +81,13 @@ class CudaEngine final : public ForwardTarget {
     // so reading it would be a garbage or out-of-bounds read, not a conversion.
     if (p.is_bf16() || p.is_i8() || p.G <= 0 || p.N % p.G != 0 || p.K % p.G != 0 ||
         p.packed.size() < static_cast<size_t>(p.G) * static_cast<size_t>(packed_gemm_size(p.N / p.G, p.K / p.G)))
-      return Status::Error(StatusCode::kUnsupported,
-                           std::string("cuda engine: a linear layer holds ") +
-                               (p.is_bf16() ? "bfloat16" : p.is_i8() ? "int8" : "no float32") +
-                               " packed weights; the CUDA engine takes a float32 Model and converts to its dtype itself");
+      return Status::Error(
+          StatusCode::kUnsupported,
+          std::string("cuda engine: a linear layer holds ") +
+              (p.is_bf16() ? "bfloat16"
+               : p.is_i8() ? "int8"
+                           : "no float32") +
+              " packed weights; the CUDA engine takes a float32 Model and converts to its dtype itself");
     d->N = p.N;
     d->K = p.K;
     d->G = p.G;
@@ -108,8 +111,8 @@ class CudaEngine final : public ForwardTarget {
       CUDA_TRY(cudaDeviceSynchronize());
       auto buf = std::make_unique<DeviceBuffer>();
       CONVBERT_RETURN_IF_ERROR(buf->alloc(w.size() * 2));
-      CONVBERT_RETURN_IF_ERROR(convert_f32_cuda(tmp.as<float>(), buf->as<void>(), static_cast<int64_t>(w.size()),
-                                                opts.dtype, ctx.stream));
+      CONVBERT_RETURN_IF_ERROR(
+          convert_f32_cuda(tmp.as<float>(), buf->as<void>(), static_cast<int64_t>(w.size()), opts.dtype, ctx.stream));
       CUDA_TRY(cudaStreamSynchronize(ctx.stream));  // tmp is freed on return
       d->W = buf->as<void>();
       weight_bytes += static_cast<int64_t>(w.size()) * 2;
@@ -185,9 +188,7 @@ Status cuda_engine_create_impl(const Model& m, const CudaEngineOptions& opts, st
       CONVBERT_RETURN_IF_ERROR(e->upload_linear(m.h_out, &r.h_out));
       break;
     case HeadKind::kTokenClassification:
-    case HeadKind::kQuestionAnswering:
-      CONVBERT_RETURN_IF_ERROR(e->upload_linear(m.h_out, &r.h_out));
-      break;
+    case HeadKind::kQuestionAnswering: CONVBERT_RETURN_IF_ERROR(e->upload_linear(m.h_out, &r.h_out)); break;
     case HeadKind::kNone: break;
   }
   // Every upload (legacy-stream copies and conversions on the engine's stream) has landed before the first forward.
@@ -305,9 +306,16 @@ Status CudaEngine::run_impl(const ForwardJob& j) {
 
   if (opts.graphs) {
     // Everything that changes the walk's launches or their addresses; the values in the slots may differ.
-    const std::vector<int64_t> key = {j.B, j.L, T, j.inputs_embeds ? 1 : 0, j.attention_mask ? j.mask_rank : 0,
-                                      j.head_mask ? 1 : 0, j.hidden_states.empty() ? 0 : 1,
-                                      j.attentions.empty() ? 0 : 1, j.cu_seqlens ? 1 : 0, j.cls_index ? 1 : 0,
+    const std::vector<int64_t> key = {j.B,
+                                      j.L,
+                                      T,
+                                      j.inputs_embeds ? 1 : 0,
+                                      j.attention_mask ? j.mask_rank : 0,
+                                      j.head_mask ? 1 : 0,
+                                      j.hidden_states.empty() ? 0 : 1,
+                                      j.attentions.empty() ? 0 : 1,
+                                      j.cu_seqlens ? 1 : 0,
+                                      j.cls_index ? 1 : 0,
                                       j.token_type_ids ? 1 : 0};
     auto it = graphs.find(key);
     if (it == graphs.end()) {

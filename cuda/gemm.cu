@@ -192,8 +192,8 @@ const char* gemm_cuda_path(const GemmDevArgs& a) {
 }
 
 Status gemm_cuda(const GemmDevArgs& a, cudaStream_t stream) {
-  if (a.M < 0 || a.N <= 0 || a.K <= 0 || a.lda < a.K || a.ldb < a.K || a.ldc < a.N ||
-      (a.residual && a.ldr < a.N) || a.act < 0 || a.act >= static_cast<int32_t>(Activation::kCount))
+  if (a.M < 0 || a.N <= 0 || a.K <= 0 || a.lda < a.K || a.ldb < a.K || a.ldc < a.N || (a.residual && a.ldr < a.N) ||
+      a.act < 0 || a.act >= static_cast<int32_t>(Activation::kCount))
     return Status::Error(StatusCode::kInvalidArgument, "gemm_cuda: bad sizes, strides or activation");
   if (a.M == 0) return Status::Ok();
   if (!a.A || !a.B || !a.C) return Status::Error(StatusCode::kInvalidArgument, "gemm_cuda: null pointer");
@@ -204,7 +204,8 @@ Status gemm_cuda(const GemmDevArgs& a, cudaStream_t stream) {
   switch (a.bdtype) {
     case Dtype::kFloat16: CONVBERT_LAUNCH(gemm_wmma_kernel<TraitsF16>, grid, 128, 0, stream)(a); break;
     case Dtype::kBFloat16: CONVBERT_LAUNCH(gemm_wmma_kernel<TraitsBF16>, grid, 128, 0, stream)(a); break;
-    case Dtype::kInt8: return Status::Error(StatusCode::kUnsupported, "gemm_cuda: dtype int8 runs on the CPU engine only");
+    case Dtype::kInt8:
+      return Status::Error(StatusCode::kUnsupported, "gemm_cuda: dtype int8 runs on the CPU engine only");
     case Dtype::kFloat32:
       if (a.tf32) CONVBERT_LAUNCH(gemm_wmma_kernel<TraitsTF32>, grid, 128, 0, stream)(a);
       else CONVBERT_LAUNCH(gemm_f32_kernel, grid, 256, 0, stream)(a);
@@ -231,7 +232,9 @@ __global__ void f32_to_bf16_kernel(const float* x, __nv_bfloat16* y, int64_t n) 
 Status convert_f32_cuda(const float* src, void* dst, int64_t n, Dtype dtype, cudaStream_t stream) {
   if (n <= 0) return Status::Ok();
   switch (dtype) {
-    case Dtype::kFloat16: CONVBERT_LAUNCH(f32_to_f16_kernel, grid_for(n, 256), 256, 0, stream)(src, static_cast<__half*>(dst), n); break;
+    case Dtype::kFloat16:
+      CONVBERT_LAUNCH(f32_to_f16_kernel, grid_for(n, 256), 256, 0, stream)(src, static_cast<__half*>(dst), n);
+      break;
     case Dtype::kBFloat16:
       CONVBERT_LAUNCH(f32_to_bf16_kernel, grid_for(n, 256), 256, 0, stream)(src, static_cast<__nv_bfloat16*>(dst), n);
       break;

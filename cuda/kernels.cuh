@@ -60,12 +60,14 @@ Status embedding_check_ids(const EmbeddingArgs& a);
 template <typename T>
 Status to_device(DeviceBuffer* buf, const T* host, int64_t n) {
   CONVBERT_RETURN_IF_ERROR(buf->alloc(static_cast<size_t>(n > 0 ? n : 1) * sizeof(T)));
-  if (host && n > 0) CUDA_TRY(cudaMemcpy(buf->as<T>(), host, static_cast<size_t>(n) * sizeof(T), cudaMemcpyHostToDevice));
+  if (host && n > 0)
+    CUDA_TRY(cudaMemcpy(buf->as<T>(), host, static_cast<size_t>(n) * sizeof(T), cudaMemcpyHostToDevice));
   return Status::Ok();
 }
 template <typename T>
 Status to_host(T* host, const DeviceBuffer& buf, int64_t n) {
-  if (host && n > 0) CUDA_TRY(cudaMemcpy(host, buf.as<T>(), static_cast<size_t>(n) * sizeof(T), cudaMemcpyDeviceToHost));
+  if (host && n > 0)
+    CUDA_TRY(cudaMemcpy(host, buf.as<T>(), static_cast<size_t>(n) * sizeof(T), cudaMemcpyDeviceToHost));
   return Status::Ok();
 }
 // Runs launch() once, or, when the thread's bench iters are set, once more to warm up and

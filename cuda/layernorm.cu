@@ -41,7 +41,8 @@ __global__ void __launch_bounds__(kThreads) layernorm_kernel(LayerNormArgs p) {
 Status layernorm_cuda(const LayerNormArgs& a, cudaStream_t stream) {
   if (a.rows < 0 || a.C <= 0) return Status::Error(StatusCode::kInvalidArgument, "layernorm: bad sizes");
   if (a.rows == 0) return Status::Ok();
-  if (!a.x || !a.y || !a.gamma || !a.beta) return Status::Error(StatusCode::kInvalidArgument, "layernorm: null pointer");
+  if (!a.x || !a.y || !a.gamma || !a.beta)
+    return Status::Error(StatusCode::kInvalidArgument, "layernorm: null pointer");
   if (a.rows > 2147483647) return Status::Error(StatusCode::kUnsupported, "layernorm_cuda: too many rows");
   CONVBERT_LAUNCH(layernorm_kernel, static_cast<unsigned>(a.rows), kThreads, 0, stream)(a);
   CUDA_TRY(cudaGetLastError());
@@ -52,7 +53,8 @@ Status layernorm_cuda_host(const LayerNormArgs& h, int device) {
   CONVBERT_RETURN_IF_ERROR(cuda_begin(device));
   if (h.rows < 0 || h.C <= 0) return Status::Error(StatusCode::kInvalidArgument, "layernorm: bad sizes");
   if (h.rows == 0) return Status::Ok();
-  if (!h.x || !h.y || !h.gamma || !h.beta) return Status::Error(StatusCode::kInvalidArgument, "layernorm: null pointer");
+  if (!h.x || !h.y || !h.gamma || !h.beta)
+    return Status::Error(StatusCode::kInvalidArgument, "layernorm: null pointer");
   const int64_t n = h.rows * h.C;
   DeviceBuffer dx, dr, dy, dg, db;
   LayerNormArgs a = h;

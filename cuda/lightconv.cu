@@ -58,9 +58,11 @@ Status lightconv_cuda(const LightConvArgs& a, cudaStream_t stream) {
   if (a.B == 0 || a.T == 0) return Status::Ok();
   // The grid is (T, B): gridDim.y is at most 65535, gridDim.x at most 2^31 - 1.
   if (a.B > 65535)
-    return Status::Error(StatusCode::kUnsupported, "lightconv_cuda: B must be at most 65535, got " + std::to_string(a.B));
+    return Status::Error(StatusCode::kUnsupported,
+                         "lightconv_cuda: B must be at most 65535, got " + std::to_string(a.B));
   if (a.T > 2147483647)
-    return Status::Error(StatusCode::kUnsupported, "lightconv_cuda: T must be at most 2^31 - 1, got " + std::to_string(a.T));
+    return Status::Error(StatusCode::kUnsupported,
+                         "lightconv_cuda: T must be at most 2^31 - 1, got " + std::to_string(a.T));
   // The taps of one position sit in dynamic shared memory, within the 48 KB default.
   if (a.H * a.K > 12288)
     return Status::Error(StatusCode::kUnsupported, "lightconv_cuda: heads * kernel taps must be at most 12288, got " +

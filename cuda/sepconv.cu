@@ -43,7 +43,8 @@ Status sepconv_cuda(const SepConvArgs& a, cudaStream_t stream) {
   if (a.B == 0 || a.L == 0) return Status::Ok();
   if (!a.x || !a.y || !a.wt) return Status::Error(StatusCode::kInvalidArgument, "sepconv: null pointer");
   // Block (l, b) reads rows l - K/2 .. l + K/2 of x that other blocks write when y is x.
-  if (a.x == a.y) return Status::Error(StatusCode::kInvalidArgument, "sepconv: y must not alias x (blocks read neighbouring rows)");
+  if (a.x == a.y)
+    return Status::Error(StatusCode::kInvalidArgument, "sepconv: y must not alias x (blocks read neighbouring rows)");
   const dim3 grid(static_cast<unsigned>(a.L), static_cast<unsigned>(a.B));
   CONVBERT_LAUNCH(sepconv_kernel, grid, kThreads, 0, stream)(a);
   CUDA_TRY(cudaGetLastError());

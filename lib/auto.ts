@@ -192,7 +192,8 @@ function autoModel<T extends ConvBertPreTrainedModel>(autoName: string, cls: Mod
   const fromConfig = (config: ConvBertConfig | Record<string, unknown>, options?: FromConfigOptions): T => {
     const where = `${autoName}.fromConfig`;
     if (!(config instanceof ConvBertConfig)) {
-      if (config === null || typeof config !== 'object' || Array.isArray(config)) throw argError(`${where}: config: expected a ConvBertConfig or a config object, got ${describe(config)}`);
+      if (config === null || typeof config !== 'object' || Array.isArray(config))
+        throw argError(`${where}: config: expected a ConvBertConfig or a config object, got ${describe(config)}`);
       checkModelType(config, where, false);
     }
     return cls.fromConfig(config, readModelOptions<FromConfigOptions>(where, options, FROM_CONFIG_KEYS));

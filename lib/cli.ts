@@ -308,7 +308,11 @@ async function cmdRun(p: Parsed, out: NodeJS.WritableStream): Promise<void> {
   const params = (json(p, 'params') ?? {}) as Record<string, unknown>;
   if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new UsageError('--params: expected a JSON object');
   const labels = str(p, 'candidate-labels');
-  if (labels !== undefined) params.candidate_labels = labels.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (labels !== undefined)
+    params.candidate_labels = labels
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
   const { loadTask } = loadServer();
   const handler = await loadTask(task, model, { batching: false, pipeline: pipelineOptions(p) as never });
   try {
@@ -351,7 +355,12 @@ async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
   if (apiKey !== undefined && apiKey.trim() === '') {
     throw new UsageError(`${str(p, 'api-key') !== undefined ? '--api-key' : 'CONVBERT_API_KEY'}: expected a non-empty key, got an empty string`);
   }
-  const cors = (p.lists.get('cors-origin') ?? []).flatMap((o) => o.split(',').map((x) => x.trim()).filter(Boolean));
+  const cors = (p.lists.get('cors-origin') ?? []).flatMap((o) =>
+    o
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
   for (const o of cors) {
     if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) throw new UsageError(`--cors-origin: expected an origin like https://app.example.com or '*', got ${JSON.stringify(o)}`);
   }
@@ -373,7 +382,6 @@ async function cmdServe(p: Parsed, log: (line: string) => void): Promise<void> {
   const handler = await loadTask(task, model, { batching, pipeline: pipelineOptions(p) as never });
   await serve(handler, options);
 }
-
 
 /** The request limits of serve and worker (undefined: the default in DEFAULT_REQUEST_LIMITS). */
 function readLimits(p: Parsed): { [K in keyof RequestLimits]: number | undefined } {

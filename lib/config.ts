@@ -86,14 +86,7 @@ const CLASS_OVERRIDES: Record<string, unknown> = { pad_token_id: 1, bos_token_id
 const PRETRAINED_KEYS = Object.keys(PRETRAINED_DEFAULTS);
 
 /** Keys SequenceSummary reads with getattr defaults: present only when set. */
-const SUMMARY_KEYS = [
-  'summary_type',
-  'summary_use_proj',
-  'summary_activation',
-  'summary_proj_to_labels',
-  'summary_first_dropout',
-  'summary_last_dropout',
-] as const;
+const SUMMARY_KEYS = ['summary_type', 'summary_use_proj', 'summary_activation', 'summary_proj_to_labels', 'summary_first_dropout', 'summary_last_dropout'] as const;
 
 /**
  * The most labels `num_labels` may ask for: it expands into id2label and label2id
@@ -394,12 +387,17 @@ export class ConvBertConfig {
   /** Output width of a head: vocab (MLM), num_labels (seq/token cls), 2 (QA), 1 (multiple choice), 0 (none). */
   headOutputs(architecture: ConvBertArchitecture): number {
     switch (ARCHITECTURE_HEADS[architecture]) {
-      case 'none': return 0;
-      case 'masked_lm': return this.vocab_size;
+      case 'none':
+        return 0;
+      case 'masked_lm':
+        return this.vocab_size;
       case 'sequence_classification':
-      case 'token_classification': return this.num_labels;
-      case 'question_answering': return 2;
-      case 'multiple_choice': return 1;
+      case 'token_classification':
+        return this.num_labels;
+      case 'question_answering':
+        return 2;
+      case 'multiple_choice':
+        return 1;
     }
   }
 
@@ -606,7 +604,10 @@ export class ConvBertConfig {
     // SeparableConv1D pads k // 2 on both sides: an even k yields L + 1 positions and the
     // product with the query fails ("size of tensor a (8) must match ... (7)").
     if (k % 2 === 0) {
-      throw err('conv_kernel_size', `expected an odd kernel size, got ${k}: the depthwise conv pads ${k} // 2 = ${k / 2} on each side and yields L + 1 positions, so transformers fails in the forward pass`);
+      throw err(
+        'conv_kernel_size',
+        `expected an odd kernel size, got ${k}: the depthwise conv pads ${k} // 2 = ${k / 2} on each side and yields L + 1 positions, so transformers fails in the forward pass`,
+      );
     }
     const sa = Math.max(1, Math.floor(heads / ratio));
     const saNote = `num_attention_heads // head_ratio = ${heads} // ${ratio}${Math.floor(heads / ratio) < 1 ? ' (raised to 1)' : ''} = ${sa}`;
@@ -624,12 +625,16 @@ export class ConvBertConfig {
     // GroupedLinearLayer reshapes (.., hidden) to [-1, G, hidden // G] and (.., intermediate) likewise.
     if (groups > 1 && (hidden % groups !== 0 || inter % groups !== 0)) {
       const what = hidden % groups !== 0 ? `hidden_size = ${hidden}` : `intermediate_size = ${inter}`;
-      throw err('num_groups', `expected a divisor of hidden_size (${hidden}) and intermediate_size (${inter}), got ${groups}: ${what} is not a multiple of it, so GroupedLinearLayer's reshape fails`);
+      throw err(
+        'num_groups',
+        `expected a divisor of hidden_size (${hidden}) and intermediate_size (${inter}), got ${groups}: ${what} is not a multiple of it, so GroupedLinearLayer's reshape fails`,
+      );
     }
 
     const archs = new Set<ConvBertArchitecture>();
     if (architecture !== undefined) {
-      if (!isConvBertArchitecture(architecture)) throw new ConvBertError(`validate: architecture must be one of ${Object.keys(ARCHITECTURE_HEADS).join(', ')}, got ${describe(architecture)}`, 'ERR_CONVBERT_ARG');
+      if (!isConvBertArchitecture(architecture))
+        throw new ConvBertError(`validate: architecture must be one of ${Object.keys(ARCHITECTURE_HEADS).join(', ')}, got ${describe(architecture)}`, 'ERR_CONVBERT_ARG');
       archs.add(architecture);
     }
     for (const a of this.architectures ?? []) if (isConvBertArchitecture(a)) archs.add(a);
@@ -652,12 +657,18 @@ export class ConvBertConfig {
     // label2id must be id2label turned around: every name maps back to its index.
     const l2i = Object.keys(this.label2id);
     if (l2i.length !== ids.length) {
-      throw err('label2id', `expected the inverse of id2label (${ids.length} labels), got ${l2i.length} entries: ${describe(this.label2id)} vs id2label ${describe(this.id2label)}`);
+      throw err(
+        'label2id',
+        `expected the inverse of id2label (${ids.length} labels), got ${l2i.length} entries: ${describe(this.label2id)} vs id2label ${describe(this.id2label)}`,
+      );
     }
     for (const name of l2i) {
       const id = this.label2id[name];
       if (!hasOwn(this.id2label, String(id)) || this.id2label[id] !== name) {
-        throw err('label2id', `expected the inverse of id2label, but label2id[${JSON.stringify(name)}] = ${id} while id2label[${id}] = ${describe(hasOwn(this.id2label, String(id)) ? this.id2label[id] : undefined)}`);
+        throw err(
+          'label2id',
+          `expected the inverse of id2label, but label2id[${JSON.stringify(name)}] = ${id} while id2label[${id}] = ${describe(hasOwn(this.id2label, String(id)) ? this.id2label[id] : undefined)}`,
+        );
       }
     }
   }
@@ -670,7 +681,8 @@ export class ConvBertConfig {
     }
     if (arch === 'ConvBertForMultipleChoice') {
       const st = this.summaryType;
-      if (st === 'attn') throw err('summary_type', `expected one of ${SUMMARY_TYPES.map((s) => `"${s}"`).join(', ')}, got "attn": transformers' SequenceSummary raises NotImplementedError for it`);
+      if (st === 'attn')
+        throw err('summary_type', `expected one of ${SUMMARY_TYPES.map((s) => `"${s}"`).join(', ')}, got "attn": transformers' SequenceSummary raises NotImplementedError for it`);
       if (!(SUMMARY_TYPES as readonly string[]).includes(st)) throw err('summary_type', `expected one of ${SUMMARY_TYPES.map((s) => `"${s}"`).join(', ')}, got ${describe(st)}`);
       const act = this.summaryActivation;
       if (act !== null) activationCode(act, 'summary_activation', where);
@@ -761,7 +773,10 @@ function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
 export function activationCode(name: string, field = 'hidden_act', where = 'config: '): number {
   if (typeof name === 'string' && hasOwn(ACTIVATION_CODES, name)) return ACTIVATION_CODES[name as ActivationName];
   if (typeof name === 'string' && HF_ONLY_ACTIVATIONS.has(name)) {
-    throw new ConvBertError(`${where}${field}: "${name}" is a transformers activation this library does not run (it runs ${Object.keys(ACTIVATION_CODES).join(', ')})`, 'ERR_CONVBERT_UNSUPPORTED');
+    throw new ConvBertError(
+      `${where}${field}: "${name}" is a transformers activation this library does not run (it runs ${Object.keys(ACTIVATION_CODES).join(', ')})`,
+      'ERR_CONVBERT_UNSUPPORTED',
+    );
   }
   throw configError(where, field, `expected one of transformers' activations (${Object.keys(ACTIVATION_CODES).join(', ')}), got ${describe(name)}`);
 }
@@ -818,7 +833,7 @@ function readPrunedHeads(v: unknown, where: string): Record<number, number[]> {
 
 function ioError(file: string, e: unknown): ConvBertError {
   const code = (e as NodeJS.ErrnoException)?.code;
-  const why = code === 'ENOENT' ? 'no such file' : (e as Error)?.message ?? String(e);
+  const why = code === 'ENOENT' ? 'no such file' : ((e as Error)?.message ?? String(e));
   return new ConvBertError(`${file}: cannot read or write the config (${why})`, 'ERR_CONVBERT_IO', { cause: e });
 }
 

@@ -38,13 +38,7 @@ export {
   type SaveStateDictOptions,
 } from './weights';
 export { resolveModelPath, resolveTokenizerPath, hfHubDownload, hubCacheDir, type HubOptions, type HubProgressEvent } from './hub';
-export {
-  ConvBertTokenizerFast,
-  NativeWordPieceCore,
-  defaultTokenizerThreads,
-  type ConvBertTokenizerFastOptions,
-  type NativeCoreBatchOptions,
-} from './tokenizer/fast';
+export { ConvBertTokenizerFast, NativeWordPieceCore, defaultTokenizerThreads, type ConvBertTokenizerFastOptions, type NativeCoreBatchOptions } from './tokenizer/fast';
 export {
   pipeline,
   SUPPORTED_TASKS,

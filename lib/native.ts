@@ -172,9 +172,7 @@ export function loadTestAddon(): { addon: NativeTestAddon; file: string } {
   const root = packageRoot();
   let file: string;
   if (main.build === 'cuda') {
-    file = process.env.CONVBERT_CUDA_TEST_BINARY
-      ? path.resolve(process.env.CONVBERT_CUDA_TEST_BINARY)
-      : path.join(path.dirname(main.file), 'convbert_test.node');
+    file = process.env.CONVBERT_CUDA_TEST_BINARY ? path.resolve(process.env.CONVBERT_CUDA_TEST_BINARY) : path.join(path.dirname(main.file), 'convbert_test.node');
   } else {
     file = path.join(root, 'build', 'Release', 'convbert_test.node');
   }

@@ -86,7 +86,9 @@ export type TransformersJsProgressInfo =
 function transformersJsProgress(cb: (event: TransformersJsProgressInfo) => void): (e: HubProgressEvent) => void {
   const started = new Set<string>();
   return (e) => {
-    const name = e.repoId, file = e.file, key = `${name}\u0000${file}`;
+    const name = e.repoId,
+      file = e.file,
+      key = `${name}\u0000${file}`;
     if (!started.has(key)) {
       started.add(key);
       cb({ status: 'initiate', name, file });

@@ -162,12 +162,12 @@ export function float32ToFloat16Bits(v: number): number {
     const half = 1 << (shift - 1);
     let r = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
-    if (rem > half || (rem === half && (r & 1))) r++;
+    if (rem > half || (rem === half && r & 1)) r++;
     return sign | r;
   }
   let r = mant >>> 13;
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (r & 1))) {
+  if (rem > 0x1000 || (rem === 0x1000 && r & 1)) {
     r++;
     if (r === 0x400) {
       r = 0;
@@ -256,8 +256,7 @@ function fillFrom(dtype: DataType, values: ArrayLike<unknown>, what: string): Ty
           // BigInt64Array would wrap silently; a value outside int64 is an error.
           if (v < INT64_MIN || v > INT64_MAX) throw dtypeError(`${what}: element ${i} = ${v} does not fit int64`);
           (out as BigInt64Array)[i] = v;
-        }
-        else if (typeof v === 'number' && Number.isSafeInteger(v)) (out as BigInt64Array)[i] = BigInt(v);
+        } else if (typeof v === 'number' && Number.isSafeInteger(v)) (out as BigInt64Array)[i] = BigInt(v);
         else throw dtypeError(`${what}: element ${i} must be an integer for int64, got ${String(v)}`);
         break;
       }
@@ -288,12 +287,20 @@ function fillFrom(dtype: DataType, values: ArrayLike<unknown>, what: string): Ty
 
 function matchesDtype(dtype: DataType, data: unknown): boolean {
   switch (dtype) {
-    case 'float32': return data instanceof Float32Array;
-    case 'float16': case 'bfloat16': return data instanceof Uint16Array;
-    case 'int8': return data instanceof Int8Array;
-    case 'uint8': case 'bool': return data instanceof Uint8Array;
-    case 'int32': return data instanceof Int32Array;
-    case 'int64': return data instanceof BigInt64Array;
+    case 'float32':
+      return data instanceof Float32Array;
+    case 'float16':
+    case 'bfloat16':
+      return data instanceof Uint16Array;
+    case 'int8':
+      return data instanceof Int8Array;
+    case 'uint8':
+    case 'bool':
+      return data instanceof Uint8Array;
+    case 'int32':
+      return data instanceof Int32Array;
+    case 'int64':
+      return data instanceof BigInt64Array;
   }
 }
 
@@ -355,7 +362,10 @@ export class Tensor<T extends DataType = DataType> {
     const d = [...dims];
     const neg = d.indexOf(-1);
     if (neg >= 0) {
-      const rest = dimsSize(d.filter((_, i) => i !== neg), 'reshape dims');
+      const rest = dimsSize(
+        d.filter((_, i) => i !== neg),
+        'reshape dims',
+      );
       if (rest === 0 || this.size % rest !== 0) throw shapeError(`reshape: cannot infer -1 in [${dims.join(', ')}] for ${this.size} elements`);
       d[neg] = this.size / rest;
     }
@@ -387,10 +397,14 @@ export class Tensor<T extends DataType = DataType> {
   at(i: number): number | bigint | boolean {
     const v = this.data[i];
     switch (this.dtype) {
-      case 'float16': return float16BitsToFloat32(v as number);
-      case 'bfloat16': return bfloat16BitsToFloat32(v as number);
-      case 'bool': return v !== 0;
-      default: return v;
+      case 'float16':
+        return float16BitsToFloat32(v as number);
+      case 'bfloat16':
+        return bfloat16BitsToFloat32(v as number);
+      case 'bool':
+        return v !== 0;
+      default:
+        return v;
     }
   }
 

@@ -17,19 +17,27 @@ const nvcc = process.env.NVCC || 'nvcc';
 const LAUNCH = [
   [/gemm_f32_kernel/, 256, 0],
   [/gemm_wmma_kernel/, 128, 0],
-  [/attention_flash_kernel/, 128, (16 * 128 + 32 * 129 + 32 * 128) * 4],  // D = 128, flash_smem_bytes
-  [/attention_exact_kernel/, 128, 48 * 1024],  // checked at launch against 48 KB
-  [/dynconv_kernel|lightconv_kernel/, 256, 48 * 1024],  // H * K * 4, checked at launch
+  [/attention_flash_kernel/, 128, (16 * 128 + 32 * 129 + 32 * 128) * 4], // D = 128, flash_smem_bytes
+  [/attention_exact_kernel/, 128, 48 * 1024], // checked at launch against 48 KB
+  [/dynconv_kernel|lightconv_kernel/, 256, 48 * 1024], // H * K * 4, checked at launch
   [/softmax_kernel/, 256, 0],
 ];
-const SMEM = 48 * 1024, REGS = 65536;
+const SMEM = 48 * 1024,
+  REGS = 65536;
 
-const files = fs.readdirSync(path.join(root, 'cuda')).filter((f) => f.endsWith('.cu')).sort();
-let bad = 0, kernels = 0;
+const files = fs
+  .readdirSync(path.join(root, 'cuda'))
+  .filter((f) => f.endsWith('.cu'))
+  .sort();
+let bad = 0,
+  kernels = 0;
 for (const arch of ['sm_80', 'sm_90']) {
   for (const f of files) {
-    const r = spawnSync(nvcc, ['-c', '-std=c++17', `-arch=${arch}`, '--resource-usage', '-I', 'native/include', '-o', '/dev/null', `cuda/${f}`],
-      { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+    const r = spawnSync(nvcc, ['-c', '-std=c++17', `-arch=${arch}`, '--resource-usage', '-I', 'native/include', '-o', '/dev/null', `cuda/${f}`], {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    });
     if (r.error || r.status !== 0) {
       console.error(`nvcc failed on cuda/${f} (${arch}):\n${r.error ? r.error.message : r.stderr}`);
       process.exit(1);

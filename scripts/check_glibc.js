@@ -11,8 +11,7 @@ const fs = require('fs');
 const { parseArgs } = require('util');
 
 function usage(msg) {
-  process.stderr.write(`check_glibc: ${msg}\n` +
-    'usage: node scripts/check_glibc.js <file.node> [--glibc X.Y] [--glibcxx X.Y.Z|none] [--json]\n');
+  process.stderr.write(`check_glibc: ${msg}\n` + 'usage: node scripts/check_glibc.js <file.node> [--glibc X.Y] [--glibcxx X.Y.Z|none] [--json]\n');
   process.exit(2);
 }
 
@@ -104,8 +103,11 @@ function main() {
     failures.push(`needs GLIBC_${req.GLIBC.version} (${req.GLIBC.symbols.join(', ')}), above the bound ${values.glibc}`);
   }
   if (noCxx && (req.GLIBCXX || req.CXXABI || needed.includes('libstdc++.so.6'))) {
-    const what = [pick('GLIBCXX') && `GLIBCXX_${req.GLIBCXX.version}`, pick('CXXABI') && `CXXABI_${req.CXXABI.version}`,
-      needed.includes('libstdc++.so.6') && 'NEEDED libstdc++.so.6'].filter(Boolean);
+    const what = [
+      pick('GLIBCXX') && `GLIBCXX_${req.GLIBCXX.version}`,
+      pick('CXXABI') && `CXXABI_${req.CXXABI.version}`,
+      needed.includes('libstdc++.so.6') && 'NEEDED libstdc++.so.6',
+    ].filter(Boolean);
     failures.push(`needs libstdc++ (${what.join(', ')}), expected none (link with -static-libstdc++, which needs the compiler's libstdc++.a: libstdc++-static on Fedora/RHEL)`);
   }
   if (maxCxx && req.GLIBCXX && cmp(req.GLIBCXX.v, maxCxx) > 0) {
@@ -118,8 +120,9 @@ function main() {
     process.stdout.write(JSON.stringify(report) + '\n');
   } else {
     const show = (p, r) => (r ? `${p}_${r.version} (${r.symbols.join(', ')})` : `${p}: none`);
-    process.stdout.write(`${file}\n  ${show('GLIBC', report.glibc)}\n  ${show('GLIBCXX', report.glibcxx)}\n` +
-      `  ${show('CXXABI', report.cxxabi)}\n  NEEDED ${needed.join(' ')}\n`);
+    process.stdout.write(
+      `${file}\n  ${show('GLIBC', report.glibc)}\n  ${show('GLIBCXX', report.glibcxx)}\n` + `  ${show('CXXABI', report.cxxabi)}\n  NEEDED ${needed.join(' ')}\n`,
+    );
   }
   for (const f of failures) process.stderr.write(`check_glibc: ${file}: ${f}\n`);
   process.exit(report.ok ? 0 : 1);

@@ -59,12 +59,19 @@ for (let cp = 0; cp < N; cp++) {
   if (st !== s) {
     f |= F_STRIP;
     // Hangul syllables decompose algorithmically in the C++ (saves ~30k entries).
-    if (!isHangulSyllable(cp)) strip.set(cp, [...st].map((c) => c.codePointAt(0)));
+    if (!isHangulSyllable(cp))
+      strip.set(
+        cp,
+        [...st].map((c) => c.codePointAt(0)),
+      );
   }
   const lo = s.toLowerCase();
   if (lo !== s) {
     f |= F_LOWER;
-    lower.set(cp, [...lo].map((c) => c.codePointAt(0)));
+    lower.set(
+      cp,
+      [...lo].map((c) => c.codePointAt(0)),
+    );
   }
   flags[cp] = f;
 }
@@ -152,7 +159,10 @@ function arr(type, name, values, perLine) {
   return `const ${type} ${name}[${values.length}] = {\n${lines.join('\n')}\n};\n`;
 }
 
-for (const [name, m] of [['strip', strip], ['lower', lower]]) {
+for (const [name, m] of [
+  ['strip', strip],
+  ['lower', lower],
+]) {
   for (const [cp, v] of m) if (v.length > 4) throw new Error(`${name} of U+${cp.toString(16)} has ${v.length} > 4 code points`);
 }
 const sm = mapArrays(strip);
@@ -175,6 +185,4 @@ src += arr('uint32_t', 'kLowerPool', lm.pool.map(hex), 16);
 src += `const uint32_t kStripCount = ${sm.keys.length};\nconst uint32_t kLowerCount = ${lm.keys.length};\n`;
 src += '\n}  // namespace tables\n}  // namespace tokenizer\n}  // namespace convbert\n';
 fs.writeFileSync(OUT, src);
-process.stdout.write(
-  `wrote ${path.relative(process.cwd(), OUT)}: ${blocks.size} blocks, ${sm.keys.length} strip, ${lm.keys.length} lower entries; ${compatNote}\n`,
-);
+process.stdout.write(`wrote ${path.relative(process.cwd(), OUT)}: ${blocks.size} blocks, ${sm.keys.length} strip, ${lm.keys.length} lower entries; ${compatNote}\n`);

@@ -14,9 +14,15 @@ const path = require('path');
 const WRAPPED = [
   '__libc_single_threaded',
   'exp',
-  'pthread_create', 'pthread_join', 'pthread_detach', 'pthread_once',
-  'pthread_key_create', '__pthread_key_create', 'pthread_key_delete',
-  'pthread_getspecific', 'pthread_setspecific',
+  'pthread_create',
+  'pthread_join',
+  'pthread_detach',
+  'pthread_once',
+  'pthread_key_create',
+  '__pthread_key_create',
+  'pthread_key_delete',
+  'pthread_getspecific',
+  'pthread_setspecific',
   'arc4random',
 ];
 

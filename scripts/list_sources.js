@@ -36,16 +36,24 @@ function list(group) {
   const src = walk('native/src');
   const isIsa = (f) => /_(avx2|avx512|avx512bf16|avx512vnni)\.cc$/.test(f);
   switch (group) {
-    case 'core': return src.filter((f) => !isIsa(f) && !f.endsWith('/cuda_stub.cc'));
-    case 'stub': return src.filter((f) => f.endsWith('/cuda_stub.cc'));
-    case 'avx2': return src.filter((f) => f.endsWith('_avx2.cc'));
-    case 'avx512': return src.filter((f) => f.endsWith('_avx512.cc'));
-    case 'avx512bf16': return src.filter((f) => f.endsWith('_avx512bf16.cc'));
-    case 'avx512vnni': return src.filter((f) => f.endsWith('_avx512vnni.cc'));
-    case 'binding': return walk('native/binding').filter((f) => !f.startsWith('native/binding/testing/'));
+    case 'core':
+      return src.filter((f) => !isIsa(f) && !f.endsWith('/cuda_stub.cc'));
+    case 'stub':
+      return src.filter((f) => f.endsWith('/cuda_stub.cc'));
+    case 'avx2':
+      return src.filter((f) => f.endsWith('_avx2.cc'));
+    case 'avx512':
+      return src.filter((f) => f.endsWith('_avx512.cc'));
+    case 'avx512bf16':
+      return src.filter((f) => f.endsWith('_avx512bf16.cc'));
+    case 'avx512vnni':
+      return src.filter((f) => f.endsWith('_avx512vnni.cc'));
+    case 'binding':
+      return walk('native/binding').filter((f) => !f.startsWith('native/binding/testing/'));
     case 'binding_test':
       return [...BINDING_SHARED, ...walk('native/binding/testing')];
-    default: throw new Error(`list_sources: unknown group ${group}`);
+    default:
+      throw new Error(`list_sources: unknown group ${group}`);
   }
 }
 

@@ -25,7 +25,10 @@ function run(cmd, args, env) {
 }
 
 run('cmake', [
-  '-S', '.', '-B', dir,
+  '-S',
+  '.',
+  '-B',
+  dir,
   '-DCMAKE_BUILD_TYPE=' + (sanitize || tsan ? 'RelWithDebInfo' : 'Release'),
   `-DCONVBERT_SANITIZE=${sanitize ? 'ON' : 'OFF'}`,
   `-DCONVBERT_TSAN=${tsan ? 'ON' : 'OFF'}`,

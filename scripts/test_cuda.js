@@ -13,13 +13,9 @@ const path = require('path');
 
 const root = path.join(__dirname, '..');
 const SKIP = 77;
-const binary = process.env.CONVBERT_CUDA_BINARY
-  ? path.resolve(process.env.CONVBERT_CUDA_BINARY)
-  : path.join(root, 'build-cuda', 'Release', 'convbert.node');
+const binary = process.env.CONVBERT_CUDA_BINARY ? path.resolve(process.env.CONVBERT_CUDA_BINARY) : path.join(root, 'build-cuda', 'Release', 'convbert.node');
 
-const testBinary = process.env.CONVBERT_CUDA_TEST_BINARY
-  ? path.resolve(process.env.CONVBERT_CUDA_TEST_BINARY)
-  : path.join(path.dirname(binary), 'convbert_test.node');
+const testBinary = process.env.CONVBERT_CUDA_TEST_BINARY ? path.resolve(process.env.CONVBERT_CUDA_TEST_BINARY) : path.join(path.dirname(binary), 'convbert_test.node');
 
 function skip(reason) {
   console.log(`no GPU: skipped (${reason})`);
@@ -47,7 +43,10 @@ if (info.emulated) {
 } else {
   console.log(`test:cuda on ${info.deviceName} (sm ${info.computeCapability}), runtime ${info.runtimeVersion}, driver ${info.driverVersion}`);
 }
-const files = fs.readdirSync(path.join(root, 'test', 'cuda')).filter((f) => f.endsWith('.test.ts')).map((f) => `test/cuda/${f}`);
+const files = fs
+  .readdirSync(path.join(root, 'test', 'cuda'))
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => `test/cuda/${f}`);
 // ava's CLI is not in its exports map: run it from the installed package folder.
 const avaCli = path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
 const r = spawnSync(process.execPath, [avaCli, '--serial', ...files, ...process.argv.slice(2)], {

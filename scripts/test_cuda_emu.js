@@ -43,8 +43,7 @@ process.stdout.write(run(fib, ['all']).out);
 if (process.argv.includes('--fibers-only')) process.exit(0);
 
 section('CUDA emulator tests (threads, ThreadSanitizer)');
-const tsan = build('build-cuda-emu-tsan', ['-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DCONVBERT_CUDA_EMU_THREADS=ON', '-DCONVBERT_TSAN=ON'],
-  'convbert_cuda_emu_selftest');
+const tsan = build('build-cuda-emu-tsan', ['-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DCONVBERT_CUDA_EMU_THREADS=ON', '-DCONVBERT_TSAN=ON'], 'convbert_cuda_emu_selftest');
 const tsanEnv = { TSAN_OPTIONS: 'halt_on_error=1:exitcode=66' };
 process.stdout.write(run(tsan, ['all'], tsanEnv).out);
 const race = run(tsan, ['race'], tsanEnv, true);
@@ -56,8 +55,7 @@ if (race.status === 0 || !/ThreadSanitizer: data race/.test(race.out)) {
 console.log('ok   a missing __syncthreads is reported as a data race');
 
 section('CUDA emulator tests (threads, AddressSanitizer + UBSan)');
-const asan = build('build-cuda-emu-asan', ['-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DCONVBERT_CUDA_EMU_THREADS=ON', '-DCONVBERT_SANITIZE=ON'],
-  'convbert_cuda_emu_selftest');
+const asan = build('build-cuda-emu-asan', ['-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DCONVBERT_CUDA_EMU_THREADS=ON', '-DCONVBERT_SANITIZE=ON'], 'convbert_cuda_emu_selftest');
 const asanEnv = { ASAN_OPTIONS: 'detect_leaks=1', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' };
 process.stdout.write(run(asan, ['all'], asanEnv).out);
 const oob = run(asan, ['oob'], asanEnv, true);

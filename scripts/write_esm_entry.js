@@ -15,7 +15,10 @@ for (const m of src.matchAll(/export\s*\{([^}]*)\}/g)) {
   for (const part of m[1].split(',')) {
     const p = part.trim();
     if (!p || p.startsWith('type ')) continue;
-    const alias = p.split(/\s+as\s+/).pop().trim();
+    const alias = p
+      .split(/\s+as\s+/)
+      .pop()
+      .trim();
     names.add(alias);
   }
 }

@@ -30,15 +30,15 @@ namespace cuda_emu {
 
 namespace {
 
-constexpr size_t kDefaultSmem = 48 * 1024;   // without cudaFuncAttributeMaxDynamicSharedMemorySize
-constexpr size_t kOptinSmem = 227 * 1024;    // sm_90's sharedMemPerBlockOptin
+constexpr size_t kDefaultSmem = 48 * 1024;      // without cudaFuncAttributeMaxDynamicSharedMemorySize
+constexpr size_t kOptinSmem = 227 * 1024;       // sm_90's sharedMemPerBlockOptin
 constexpr size_t kTotalMem = size_t(16) << 30;  // what cudaGetDeviceProperties reports
 
 // ---- errors: per host thread, like the runtime's last error ----
 thread_local cudaError_t t_last_error = cudaSuccess;
-thread_local std::string t_detail;        // the emulator's explanation of the last error
+thread_local std::string t_detail;  // the emulator's explanation of the last error
 thread_local cudaError_t t_detail_code = cudaSuccess;
-thread_local std::string t_error_text;    // what cudaGetErrorString returned last
+thread_local std::string t_error_text;  // what cudaGetErrorString returned last
 
 cudaError_t fail(cudaError_t code, const std::string& detail) {
   t_last_error = code;
@@ -51,7 +51,7 @@ cudaError_t fail(cudaError_t code, const std::string& detail) {
 std::mutex g_mu;
 std::map<uintptr_t, size_t> g_allocs;  // start -> bytes
 size_t g_used = 0;
-thread_local int t_device = 0;  // the current device is per host thread, as in the runtime
+thread_local int t_device = 0;              // the current device is per host thread, as in the runtime
 std::map<const void*, int> g_max_dyn_smem;  // cudaFuncAttributeMaxDynamicSharedMemorySize
 
 // Fault injection: CONVBERT_CUDA_EMU_FAIL_MALLOC=n makes the n-th cudaMalloc after the variable
@@ -90,9 +90,9 @@ cudaError_t emu_devices(std::vector<EmuDevice>* out) {
   }
   auto bad = [&]() {
     out->clear();
-    return fail(cudaErrorInvalidValue, "CONVBERT_CUDA_EMU_DEVICES must be a device count in [0, " +
-                                           std::to_string(kMaxEmuDevices) +
-                                           "] or a comma-separated list of compute capabilities like 7.5,9.0, got '" + v + "'");
+    return fail(cudaErrorInvalidValue,
+                "CONVBERT_CUDA_EMU_DEVICES must be a device count in [0, " + std::to_string(kMaxEmuDevices) +
+                    "] or a comma-separated list of compute capabilities like 7.5,9.0, got '" + v + "'");
   };
   if (v.find_first_not_of("0123456789") == std::string::npos) {
     if (v.size() > 2) return bad();
@@ -105,8 +105,8 @@ cudaError_t emu_devices(std::vector<EmuDevice>* out) {
   while (pos <= v.size()) {
     const size_t end = std::min(v.find(',', pos), v.size());
     const std::string item = v.substr(pos, end - pos);
-    const bool digits = item.size() == 3 && item[1] == '.' && item[0] >= '1' && item[0] <= '9' && item[2] >= '0' &&
-                        item[2] <= '9';
+    const bool digits =
+        item.size() == 3 && item[1] == '.' && item[0] >= '1' && item[0] <= '9' && item[2] >= '0' && item[2] <= '9';
     if (!digits || out->size() == static_cast<size_t>(kMaxEmuDevices)) return bad();
     EmuDevice d;
     d.major = item[0] - '0';
@@ -334,12 +334,13 @@ uint64_t warp_exchange(unsigned mask, uint64_t bits, int src, const char* what) 
     return std::string(s);
   };
   if (mask & ~exists)
-    raise_fault(b, lk, cudaErrorLaunchFailure, std::string(what) + " mask " + hex(mask) + " names lanes that warp " +
-                                                   std::to_string(w) + " does not have (" + std::to_string(lanes) +
-                                                   " lanes)");
+    raise_fault(b, lk, cudaErrorLaunchFailure,
+                std::string(what) + " mask " + hex(mask) + " names lanes that warp " + std::to_string(w) +
+                    " does not have (" + std::to_string(lanes) + " lanes)");
   if (!(mask & (1u << lane)))
-    raise_fault(b, lk, cudaErrorLaunchFailure, std::string(what) + " called by lane " + std::to_string(lane) +
-                                                   " which is not in its mask " + hex(mask));
+    raise_fault(
+        b, lk, cudaErrorLaunchFailure,
+        std::string(what) + " called by lane " + std::to_string(lane) + " which is not in its mask " + hex(mask));
   if (mask & W.exited) {
     const unsigned gone = mask & W.exited;
     raise_fault(b, lk, cudaErrorLaunchFailure,
@@ -347,11 +348,12 @@ uint64_t warp_exchange(unsigned mask, uint64_t bits, int src, const char* what) 
                     std::to_string(__builtin_ctz(gone)) + " has exited");
   }
   if (src < 0 || src > 31 || !(mask & (1u << src)))
-    raise_fault(b, lk, cudaErrorLaunchFailure, std::string(what) + " reads lane " + std::to_string(src) +
-                                                   " which is not in its mask " + hex(mask));
+    raise_fault(b, lk, cudaErrorLaunchFailure,
+                std::string(what) + " reads lane " + std::to_string(src) + " which is not in its mask " + hex(mask));
   if (W.arrived && W.mask != mask)
-    raise_fault(b, lk, cudaErrorLaunchFailure, std::string(what) + ": lanes of warp " + std::to_string(w) +
-                                                   " disagree on the mask (" + hex(W.mask) + " vs " + hex(mask) + ")");
+    raise_fault(b, lk, cudaErrorLaunchFailure,
+                std::string(what) + ": lanes of warp " + std::to_string(w) + " disagree on the mask (" + hex(W.mask) +
+                    " vs " + hex(mask) + ")");
   W.mask = mask;
   W.vals[lane] = bits;
   W.arrived |= 1u << lane;
@@ -381,14 +383,15 @@ void* static_smem(size_t bytes, size_t align, const char* name) {
   if (b.fault.load()) throw KernelAbort{};
   if (k < b.statics.size()) {
     if (b.statics[k].bytes != bytes)
-      raise_fault(b, lk, cudaErrorLaunchFailure, std::string("__shared__ ") + name +
-                                                     ": threads of one block declared different shared arrays");
+      raise_fault(b, lk, cudaErrorLaunchFailure,
+                  std::string("__shared__ ") + name + ": threads of one block declared different shared arrays");
     return b.statics[k].p;
   }
   b.static_bytes += bytes;
   if (b.static_bytes > kDefaultSmem)
-    raise_fault(b, lk, cudaErrorInvalidValue, "static __shared__ memory of " + std::to_string(b.static_bytes) +
-                                                  " bytes is over the 48 KB a kernel may declare");
+    raise_fault(b, lk, cudaErrorInvalidValue,
+                "static __shared__ memory of " + std::to_string(b.static_bytes) +
+                    " bytes is over the 48 KB a kernel may declare");
   if (b.static_bytes + b.dyn_bytes > b.smem_limit)
     raise_fault(b, lk, cudaErrorInvalidValue,
                 "static (" + std::to_string(b.static_bytes) + " bytes) + dynamic (" + std::to_string(b.dyn_bytes) +
@@ -681,8 +684,7 @@ void launch(const LaunchConfig& cfg, std::function<void()> body) {
   const dim3 g = cfg.grid, bl = cfg.block;
   const uint64_t nthreads = uint64_t(bl.x) * bl.y * bl.z;
   std::string why;
-  if (bl.x == 0 || bl.y == 0 || bl.z == 0 || g.x == 0 || g.y == 0 || g.z == 0)
-    why = "a grid or block dimension is 0";
+  if (bl.x == 0 || bl.y == 0 || bl.z == 0 || g.x == 0 || g.y == 0 || g.z == 0) why = "a grid or block dimension is 0";
   else if (bl.x > 1024 || bl.y > 1024 || bl.z > 64 || nthreads > 1024)
     why = "block (" + std::to_string(bl.x) + "," + std::to_string(bl.y) + "," + std::to_string(bl.z) +
           ") is over 1024 threads or the per-dimension limits (1024, 1024, 64)";
@@ -739,8 +741,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
   if (getenv("CONVBERT_CUDA_EMU_DEVICES"))
     snprintf(p->name, sizeof p->name, "CUDA emulator %d on the host CPU (emulated sm_%d%d, not a GPU)", device, d.major,
              d.minor);
-  else
-    snprintf(p->name, sizeof p->name, "CUDA emulator on the host CPU (emulated, not a GPU)");
+  else snprintf(p->name, sizeof p->name, "CUDA emulator on the host CPU (emulated, not a GPU)");
   p->totalGlobalMem = cuda_emu::kTotalMem;
   p->sharedMemPerBlock = cuda_emu::kDefaultSmem;
   p->sharedMemPerBlockOptin = cuda_emu::kOptinSmem;
@@ -765,8 +766,8 @@ cudaError_t cudaSetDevice(int device) {
   const cudaError_t e = cudaGetDeviceCount(&n);
   if (e != cudaSuccess) return e;
   if (device < 0 || device >= n)
-    return fail(cudaErrorInvalidDevice, "device " + std::to_string(device) + " is outside the emulator's " +
-                                            std::to_string(n) + " devices");
+    return fail(cudaErrorInvalidDevice,
+                "device " + std::to_string(device) + " is outside the emulator's " + std::to_string(n) + " devices");
   cuda_emu::t_device = device;
   return cudaSuccess;
 }

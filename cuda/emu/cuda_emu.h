@@ -258,8 +258,7 @@ inline unsigned __ballot_sync(unsigned mask, int pred) {
   // of one round: lane i's value is read back by reading every lane.
   unsigned out = 0;
   for (int l = 0; l < 32; ++l)
-    if (mask & (1u << l))
-      out |= (cuda_emu::shfl_impl(mask, pred ? 1u : 0u, l, "__ballot_sync") ? 1u : 0u) << l;
+    if (mask & (1u << l)) out |= (cuda_emu::shfl_impl(mask, pred ? 1u : 0u, l, "__ballot_sync") ? 1u : 0u) << l;
   return out;
 }
 inline int __any_sync(unsigned mask, int pred) { return __ballot_sync(mask, pred) != 0; }
@@ -269,8 +268,8 @@ inline int __all_sync(unsigned mask, int pred) { return __ballot_sync(mask, pred
 #define CONVBERT_LAUNCH(kernel, grid, block, smem, stream) \
   ::cuda_emu::make_launcher(kernel, grid, block, smem, stream, #kernel)
 // A static __shared__ array: one per block, in the block's shared-memory arena.
-#define CONVBERT_SHARED_ALIGNED(align, T, name, dims)                                                        \
-  auto& name = *static_cast<T(*) dims>(                                                                    \
+#define CONVBERT_SHARED_ALIGNED(align, T, name, dims) \
+  auto& name = *static_cast<T(*) dims>(               \
       ::cuda_emu::static_smem(sizeof(T dims), (align) > alignof(T) ? (align) : alignof(T), #name))
 #define CONVBERT_SHARED(T, name, dims) CONVBERT_SHARED_ALIGNED(alignof(T), T, name, dims)
 // The dynamic shared memory of the launch (extern __shared__ T name[]).
@@ -286,8 +285,8 @@ inline uint16_t f32_to_f16_bits(float f) {
   const uint32_t ax = x & 0x7fffffffu;
   if (ax >= 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0u));
   if (ax >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to >= 65520: inf
-  if (ax < 0x38800000u) {                                              // below 2^-14: subnormal half or 0
-    if (ax < 0x33000000u) return static_cast<uint16_t>(sign);          // below 2^-25: rounds to 0
+  if (ax < 0x38800000u) {                                               // below 2^-14: subnormal half or 0
+    if (ax < 0x33000000u) return static_cast<uint16_t>(sign);           // below 2^-25: rounds to 0
     const uint32_t e = ax >> 23, m = (ax & 0x7fffffu) | 0x800000u;
     const uint32_t shift = 126 - e;  // 14 + 113 - e - 1 ... value = m * 2^(e-150); half ulp 2^-24
     const uint32_t q = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
@@ -392,8 +391,14 @@ inline float __float_to_tf32(float f) {
   return f;
 }
 
-template <class T> struct storage { using type = T; };
-template <> struct storage<precision::tf32> { using type = float; };
+template <class T>
+struct storage {
+  using type = T;
+};
+template <>
+struct storage<precision::tf32> {
+  using type = float;
+};
 inline float to_f(float v) { return v; }
 inline float to_f(__half v) { return __half2float(v); }
 inline float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
@@ -426,14 +431,12 @@ inline void fill_fragment(F& f, const V& v) {
 template <int M, int N, int K, class T, class L, class P>
 inline void load_matrix_sync(fragment<matrix_a, M, N, K, T, L>& f, const P* p, unsigned ldm) {
   for (int m = 0; m < M; ++m)
-    for (int k = 0; k < K; ++k)
-      f.x[m * K + k] = std::is_same<L, row_major>::value ? p[m * ldm + k] : p[k * ldm + m];
+    for (int k = 0; k < K; ++k) f.x[m * K + k] = std::is_same<L, row_major>::value ? p[m * ldm + k] : p[k * ldm + m];
 }
 template <int M, int N, int K, class T, class L, class P>
 inline void load_matrix_sync(fragment<matrix_b, M, N, K, T, L>& f, const P* p, unsigned ldm) {
   for (int k = 0; k < K; ++k)
-    for (int n = 0; n < N; ++n)
-      f.x[k * N + n] = std::is_same<L, row_major>::value ? p[k * ldm + n] : p[n * ldm + k];
+    for (int n = 0; n < N; ++n) f.x[k * N + n] = std::is_same<L, row_major>::value ? p[k * ldm + n] : p[n * ldm + k];
 }
 template <int M, int N, int K, class TA, class LA, class TB, class LB>
 inline void mma_sync(fragment<accumulator, M, N, K, float>& d, const fragment<matrix_a, M, N, K, TA, LA>& a,

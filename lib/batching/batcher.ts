@@ -215,9 +215,7 @@ export class DynamicBatcher<Req, Res> {
     }
     if (this.#queue.length >= this.maxQueue) {
       this.#s.rejected++;
-      return Promise.reject(
-        new ConvBertError(`overloaded: ${this.#queue.length} requests already queued (maxQueue ${this.maxQueue}); retry later`, 'ERR_CONVBERT_OVERLOADED'),
-      );
+      return Promise.reject(new ConvBertError(`overloaded: ${this.#queue.length} requests already queued (maxQueue ${this.maxQueue}); retry later`, 'ERR_CONVBERT_OVERLOADED'));
     }
     return new Promise<Res>((resolve, reject) => {
       const p: Pending<Req, Res> = { req, cost, t0: performance.now(), resolve, reject, settled: false, state: 'queued', timer: null, link: null };
@@ -347,7 +345,10 @@ export class DynamicBatcher<Req, Res> {
     if (live.length === 0) return;
     let results: Res[];
     try {
-      results = await this.#call(live.map((p) => p.req), live.length);
+      results = await this.#call(
+        live.map((p) => p.req),
+        live.length,
+      );
     } catch (e) {
       if (live.length === 1) {
         this.#fail(live[0], e);

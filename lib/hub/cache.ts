@@ -54,10 +54,7 @@ export function checkRepoFilename(file: string, what = 'filename'): void {
 /** A header value used as one path component (etag, commit): no separators, no dot-only names. */
 export function checkPathSegment(value: string, what: string, url: string): void {
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(value) || /^\.+$/.test(value)) {
-    throw new ConvBertError(
-      `${what} from ${url}: expected a plain identifier, got ${JSON.stringify(value)}; the server is not a Hugging Face Hub`,
-      'ERR_CONVBERT_HUB_NETWORK',
-    );
+    throw new ConvBertError(`${what} from ${url}: expected a plain identifier, got ${JSON.stringify(value)}; the server is not a Hugging Face Hub`, 'ERR_CONVBERT_HUB_NETWORK');
   }
 }
 

@@ -221,19 +221,13 @@ async function fetchBlob(cache: RepoCache, meta: FileMetadata, headers: Record<s
   const got = fileSize(inc);
   if (meta.size !== undefined && got !== meta.size) {
     removeQuietly(inc);
-    throw new ConvBertError(
-      `${what(ctx)}: downloaded ${got} bytes but the Hub announced ${meta.size}; nothing was cached, try again`,
-      'ERR_CONVBERT_HUB_INTEGRITY',
-    );
+    throw new ConvBertError(`${what(ctx)}: downloaded ${got} bytes but the Hub announced ${meta.size}; nothing was cached, try again`, 'ERR_CONVBERT_HUB_INTEGRITY');
   }
   if (isSha256(meta.etag)) {
     const digest = await sha256File(inc);
     if (digest !== meta.etag) {
       removeQuietly(inc);
-      throw new ConvBertError(
-        `${what(ctx)}: the download's sha256 is ${digest} but the Hub announced ${meta.etag}; nothing was cached, try again`,
-        'ERR_CONVBERT_HUB_INTEGRITY',
-      );
+      throw new ConvBertError(`${what(ctx)}: the download's sha256 is ${digest} but the Hub announced ${meta.etag}; nothing was cached, try again`, 'ERR_CONVBERT_HUB_INTEGRITY');
     }
   }
   try {
@@ -326,10 +320,7 @@ function offlineError(cache: RepoCache, ctx: RequestContext): ConvBertError {
 }
 
 function knownAbsentError(ctx: RequestContext, commit: string): ConvBertError {
-  return new ConvBertError(
-    `${what(ctx)}: file ${JSON.stringify(ctx.file)} not found (the cache records it as absent at commit ${commit})`,
-    'ERR_CONVBERT_HUB_NOT_FOUND',
-  );
+  return new ConvBertError(`${what(ctx)}: file ${JSON.stringify(ctx.file)} not found (the cache records it as absent at commit ${commit})`, 'ERR_CONVBERT_HUB_NOT_FOUND');
 }
 
 /** hfHubDownload with settings already resolved (resolveModelPath calls it once per file). */

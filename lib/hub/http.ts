@@ -72,7 +72,10 @@ export function header(res: http.IncomingMessage, name: string): string | undefi
 /** `W/"abc"` or `"abc"` -> `abc` (huggingface_hub's _normalize_etag). */
 export function normalizeEtag(etag: string | undefined): string | undefined {
   if (etag === undefined) return undefined;
-  return etag.trim().replace(/^W\//, '').replace(/^"+|"+$/g, '');
+  return etag
+    .trim()
+    .replace(/^W\//, '')
+    .replace(/^"+|"+$/g, '');
 }
 
 /** Scheme, host name and port all equal (URL already lowercases the host and drops a default port). */
@@ -177,12 +180,7 @@ export async function headMetadata(url: URL, headers: Record<string, string>, ti
  * user:password) go only to `authOrigin`, the origin they were meant for; every other header (Range
  * included) travels along.
  */
-export async function getFollowing(
-  url: URL,
-  headers: Record<string, string>,
-  authOrigin: URL,
-  timeoutMs: number,
-): Promise<{ res: http.IncomingMessage; url: URL }> {
+export async function getFollowing(url: URL, headers: Record<string, string>, authOrigin: URL, timeoutMs: number): Promise<{ res: http.IncomingMessage; url: URL }> {
   let cur = url;
   // Once dropped (a hop off authOrigin), the token stays dropped, as in requests' rebuild_auth:
   // a host that redirects back must not be able to bounce the token through itself.

@@ -450,4 +450,3 @@ function rethrow(e: unknown): unknown {
 export function lossTensor(v: number): Tensor<'float32'> {
   return new Tensor('float32', new Float32Array([v]), []);
 }
-

@@ -11,16 +11,7 @@ import type { HeadKind } from '../engine_types';
 import type { StateDict } from '../weights';
 import { openCheckpoint, type Checkpoint, type CheckpointEntry } from './checkpoint';
 import { initParam } from './init';
-import {
-  BASE_PREFIX,
-  TIED_HEAD_KEY,
-  WORD_EMBEDDINGS_KEY,
-  headLayout,
-  isIgnoredBuffer,
-  trunkLayout,
-  type HeadLayoutConfig,
-  type ParamSpec,
-} from './layout';
+import { BASE_PREFIX, TIED_HEAD_KEY, WORD_EMBEDDINGS_KEY, headLayout, isIgnoredBuffer, trunkLayout, type HeadLayoutConfig, type ParamSpec } from './layout';
 
 /** What fromPretrained found: HF's names for keys the model wanted but the checkpoint lacked, and the reverse. */
 export interface LoadInfo {
@@ -147,10 +138,7 @@ export function mapCheckpoint(kind: HeadKind, c: ConvBertConfig, ck: Checkpoint,
   }
   const missingTrunk = trunkSpecs.filter((s) => !trunk.has(s.key)).map((s) => (prefixed ? BASE_PREFIX + s.key : s.key));
   if (missingTrunk.length > 0) {
-    throw new ConvBertError(
-      `checkpoint ${file} lacks ${missingTrunk.length} trunk weight(s) the config needs: ${listKeys(missingTrunk)}`,
-      'ERR_CONVBERT_WEIGHTS',
-    );
+    throw new ConvBertError(`checkpoint ${file} lacks ${missingTrunk.length} trunk weight(s) the config needs: ${listKeys(missingTrunk)}`, 'ERR_CONVBERT_WEIGHTS');
   }
   const missing: string[] = [];
   const o = { seed, initializerRange: c.initializer_range, padTokenId: c.pad_token_id ?? null };

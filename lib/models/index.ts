@@ -7,24 +7,8 @@ export type { ModelDtype, PretrainedDtype, TransformersJsDtype, ModelDevice } fr
 export type { PackedRow, PackedRowOutput } from './packed';
 export { ConvBertModel, type BaseModelOutput, type ConvBertModelInputs } from './convbert';
 export { ConvBertForMaskedLM, type MaskedLMInputs, type MaskedLMOutput } from './heads/masked_lm';
-export {
-  ConvBertForSequenceClassification,
-  type SequenceClassificationInputs,
-  type SequenceClassifierOutput,
-} from './heads/sequence_classification';
-export {
-  ConvBertForTokenClassification,
-  type TokenClassificationInputs,
-  type TokenClassifierOutput,
-} from './heads/token_classification';
-export {
-  ConvBertForQuestionAnswering,
-  type QuestionAnsweringInputs,
-  type QuestionAnsweringModelOutput,
-} from './heads/question_answering';
-export {
-  ConvBertForMultipleChoice,
-  type MultipleChoiceInputs,
-  type MultipleChoiceModelOutput,
-} from './heads/multiple_choice';
+export { ConvBertForSequenceClassification, type SequenceClassificationInputs, type SequenceClassifierOutput } from './heads/sequence_classification';
+export { ConvBertForTokenClassification, type TokenClassificationInputs, type TokenClassifierOutput } from './heads/token_classification';
+export { ConvBertForQuestionAnswering, type QuestionAnsweringInputs, type QuestionAnsweringModelOutput } from './heads/question_answering';
+export { ConvBertForMultipleChoice, type MultipleChoiceInputs, type MultipleChoiceModelOutput } from './heads/multiple_choice';
 export type { ConvBertInputs, ForwardOptions, TensorInput } from './inputs';

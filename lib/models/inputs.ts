@@ -48,10 +48,14 @@ export type InputKind = 'int' | 'mask' | 'float' | 'label';
 
 function allowed(kind: InputKind): readonly DataType[] {
   switch (kind) {
-    case 'int': return INT_TYPES;
-    case 'mask': return MASK_TYPES;
-    case 'float': return FLOAT_TYPES;
-    case 'label': return ['int64', 'int32', 'float32', 'float16', 'bfloat16'];
+    case 'int':
+      return INT_TYPES;
+    case 'mask':
+      return MASK_TYPES;
+    case 'float':
+      return FLOAT_TYPES;
+    case 'label':
+      return ['int64', 'int32', 'float32', 'float16', 'bfloat16'];
   }
 }
 
@@ -141,10 +145,7 @@ export function idsInRange(name: string, r: ReadTensor, hi: number, limitName: s
   for (let i = 0; i < r.values.length; i++) {
     const v = r.values[i];
     if (!Number.isInteger(v) || v < 0 || v >= hi) {
-      throw new ConvBertError(
-        `${name}: value ${v} at ${where(i, r.dims)} is out of range [0, ${hi}) (${limitName} = ${hi})`,
-        'ERR_CONVBERT_ARG',
-      );
+      throw new ConvBertError(`${name}: value ${v} at ${where(i, r.dims)} is out of range [0, ${hi}) (${limitName} = ${hi})`, 'ERR_CONVBERT_ARG');
     }
     out[i] = v;
   }
@@ -177,8 +178,10 @@ export interface InputConfig {
  * The validated trunk inputs, flattened to (rows, L) as the engine runs them: the trunk's
  * fields of a ForwardRequest (the engine contract), typed from it.
  */
-export interface TrunkInputs
-  extends Pick<ForwardRequest, 'L' | 'input_ids' | 'inputs_embeds' | 'token_type_ids' | 'position_ids' | 'attention_mask' | 'attention_mask_rank' | 'head_mask'> {
+export interface TrunkInputs extends Pick<
+  ForwardRequest,
+  'L' | 'input_ids' | 'inputs_embeds' | 'token_type_ids' | 'position_ids' | 'attention_mask' | 'attention_mask_rank' | 'head_mask'
+> {
   /** Batch dims as the user gave them: [B, L] or, for multiple choice, [B, C, L]. */
   batchDims: number[];
   /** Rows the trunk runs (B, or B*C). */
@@ -191,15 +194,11 @@ const TRUNK_KEYS = ['input_ids', 'attention_mask', 'token_type_ids', 'position_i
  * Validates the trunk inputs. `batchRank` is 2 for (B, L) models and 3 for
  * multiple choice (B, C, L). `labelKeys` are the extra names this head accepts.
  */
-export function readTrunkInputs(
-  cfg: InputConfig,
-  inputs: ConvBertInputs,
-  batchRank: 2 | 3,
-  labelKeys: readonly string[],
-  className: string,
-): TrunkInputs {
+export function readTrunkInputs(cfg: InputConfig, inputs: ConvBertInputs, batchRank: 2 | 3, labelKeys: readonly string[], className: string): TrunkInputs {
   if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs) || inputs instanceof Tensor) {
-    throw argError(`${className}.forward: inputs must be an object like { input_ids, attention_mask }, got ${inputs === null ? 'null' : Array.isArray(inputs) ? 'an array' : typeof inputs}`);
+    throw argError(
+      `${className}.forward: inputs must be an object like { input_ids, attention_mask }, got ${inputs === null ? 'null' : Array.isArray(inputs) ? 'an array' : typeof inputs}`,
+    );
   }
   const known = new Set<string>([...TRUNK_KEYS, ...labelKeys]);
   for (const k of Object.keys(inputs)) {
@@ -226,7 +225,9 @@ export function readTrunkInputs(
   } else {
     const r = readInput('inputs_embeds', inputs.inputs_embeds as TensorInput, 'float');
     if (r.dims.length !== batchRank + 1 || r.dims[batchRank] !== cfg.embedding_size) {
-      throw shapeError(`inputs_embeds: expected ${batchRank + 1} dims ${shapeWord.slice(0, -1)}, ${cfg.embedding_size}] (embedding_size ${cfg.embedding_size}), got ${fmtDims(r.dims)}`);
+      throw shapeError(
+        `inputs_embeds: expected ${batchRank + 1} dims ${shapeWord.slice(0, -1)}, ${cfg.embedding_size}] (embedding_size ${cfg.embedding_size}), got ${fmtDims(r.dims)}`,
+      );
     }
     batchDims = r.dims.slice(0, batchRank);
     ref = 'inputs_embeds';

@@ -9,9 +9,7 @@ import { HUB_OPTION_ALIASES, checkOptionKeys, normalizeAliases, type Transformer
 import { describe } from '../validate';
 import type { ModelDevice, PretrainedDtype } from './placement';
 
-export interface FromPretrainedOptions
-  extends Partial<Pick<HubOptions, 'revision' | 'cacheDir' | 'token' | 'localFilesOnly' | 'endpoint' | 'progress'>>,
-    TransformersJsHubOptions {
+export interface FromPretrainedOptions extends Partial<Pick<HubOptions, 'revision' | 'cacheDir' | 'token' | 'localFilesOnly' | 'endpoint' | 'progress'>>, TransformersJsHubOptions {
   /** Use this config instead of the config.json beside the weights. */
   config?: ConvBertConfig;
   /**

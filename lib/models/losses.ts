@@ -13,14 +13,7 @@ export const IGNORE_INDEX = -100;
  * `targets` (rows). Rows whose target equals `ignoreIndex` are skipped; when every
  * row is skipped the result is NaN, as in torch.
  */
-export function crossEntropy(
-  logits: Float32Array,
-  rows: number,
-  C: number,
-  targets: ArrayLike<number>,
-  what: string,
-  ignoreIndex = IGNORE_INDEX,
-): number {
+export function crossEntropy(logits: Float32Array, rows: number, C: number, targets: ArrayLike<number>, what: string, ignoreIndex = IGNORE_INDEX): number {
   if (logits.length !== rows * C) throw argError(`${what}: expected ${rows * C} logits, got ${logits.length}`);
   if (targets.length !== rows) throw argError(`${what}: expected ${rows} targets, got ${targets.length}`);
   let sum = 0;

@@ -425,8 +425,7 @@ function selfAttention(c: Ctx, x: string, p: string, s: SeqInfo): string {
   const convCtx = g.op('ReduceSum', [g.op('Mul', [win5, kernT], pre), g.i64([2])], pre, { keepdims: attr.i(0) }); // (B, L, sa, D)
 
   // Dot-product heads: softmax(q k^T / sqrt(D) + mask bias) v.
-  const heads = (t: string, perm: number[]): string =>
-    g.op('Transpose', [g.op('Reshape', [t, g.i64([0, 0, sa, D])], pre)], pre, { perm: attr.ints(perm) });
+  const heads = (t: string, perm: number[]): string => g.op('Transpose', [g.op('Reshape', [t, g.i64([0, 0, sa, D])], pre)], pre, { perm: attr.ints(perm) });
   const qh = heads(q, [0, 2, 1, 3]); // (B, sa, L, D)
   const kh = heads(key, [0, 2, 3, 1]); // (B, sa, D, L)
   const vh = heads(val, [0, 2, 1, 3]);
@@ -491,7 +490,10 @@ function buildGraph(c: Ctx, head: OnnxHead, positionIds: boolean): Built {
   const mf = g.op('Cast', [mask], 'mask', { to: attr.i(1) });
   const bias = g.op('Mul', [g.op('Sub', [g.f32(1), mf], 'mask'), g.f32(F32_MIN)], 'mask');
   const maskBias = g.op('Unsqueeze', [bias, g.i64([1, 2])], 'mask');
-  const kIdx = g.i64(Array.from({ length: geo.k }, (_, j) => j), [1, geo.k]);
+  const kIdx = g.i64(
+    Array.from({ length: geo.k }, (_, j) => j),
+    [1, geo.k],
+  );
   const unfoldIdx = g.op('Add', [g.op('Unsqueeze', [arangeL, g.i64([1])], 'unfold'), kIdx], 'unfold'); // (L, k)
   const s: SeqInfo = { maskBias, unfoldIdx };
 
@@ -586,10 +588,7 @@ function isHead(x: unknown): x is OnnxHead {
   return typeof x === 'string' && (ONNX_HEADS as readonly string[]).includes(x);
 }
 
-async function resolveSource(
-  source: OnnxExportSource | OnnxExportModelLike,
-  options: OnnxExportOptions,
-): Promise<{ config: ConvBertConfig; weights: Weights; head: OnnxHead }> {
+async function resolveSource(source: OnnxExportSource | OnnxExportModelLike, options: OnnxExportOptions): Promise<{ config: ConvBertConfig; weights: Weights; head: OnnxHead }> {
   // A model is callable (typeof 'function'); a { config, weights, head } source is an object.
   if (!source || (typeof source !== 'object' && typeof source !== 'function')) throw argError('exportOnnx: source must be a model or { config, weights, head }');
   if (!isPlainObject(source.config) && !(source.config instanceof ConvBertConfig)) {
@@ -648,9 +647,7 @@ function checkOptions(options: OnnxExportOptions): { opset: number; positionIds:
 function docString(head: OnnxHead, geo: Geometry, positionIds: boolean, int8: boolean, unsupported: string[]): string {
   return [
     `ConvBERT (${head === 'none' ? 'ConvBertModel' : head}), Hugging Face transformers >= 4.27 semantics, ` +
-      (int8
-        ? 'dynamically quantized: weight MatMuls in int8 (per-tensor symmetric weights, uint8 activations quantized per call), the rest float32.'
-        : 'float32.'),
+      (int8 ? 'dynamically quantized: weight MatMuls in int8 (per-tensor symmetric weights, uint8 activations quantized per call), the rest float32.' : 'float32.'),
     `Inputs (int64, [${BATCH}, ${SEQ}]${head === 'multiple_choice' ? ` per choice: [${BATCH}, ${CHOICES}, ${SEQ}]` : ''}): input_ids, ` +
       `attention_mask (2-D, 1 = attend, 0 = masked; bias (1 - m) * finfo(float32).min on the attention branch only), ` +
       `token_type_ids${positionIds ? ', position_ids' : ''}. Feed ones / zeros for HF's default mask / token types.`,
@@ -688,10 +685,7 @@ async function encode(source: OnnxExportSource | OnnxExportModelLike, options: O
     graph: { name: 'convbert', nodes: g.nodes, initializers: g.initializers, inputs: built.inputs, outputs: built.outputs },
   });
   if (model.length >= PROTOBUF_LIMIT) {
-    throw new ConvBertError(
-      `exportOnnx: the model needs ${model.length} bytes, over protobuf's 2 GiB limit (external data is not written)`,
-      'ERR_CONVBERT_UNSUPPORTED',
-    );
+    throw new ConvBertError(`exportOnnx: the model needs ${model.length} bytes, over protobuf's 2 GiB limit (external data is not written)`, 'ERR_CONVBERT_UNSUPPORTED');
   }
   return {
     chunks: model.toChunks(),
@@ -714,11 +708,7 @@ async function encode(source: OnnxExportSource | OnnxExportModelLike, options: O
  * `source` is a model object (config + stateDict(), head from its class) or
  * `{ config, weights, head }` with HF field names and keys (trunk keys with or without `convbert.`).
  */
-export async function exportOnnx(
-  source: OnnxExportSource | OnnxExportModelLike,
-  path: string,
-  options: OnnxExportOptions = {},
-): Promise<OnnxExportInfo> {
+export async function exportOnnx(source: OnnxExportSource | OnnxExportModelLike, path: string, options: OnnxExportOptions = {}): Promise<OnnxExportInfo> {
   if (typeof path !== 'string' || path.length === 0) throw argError('exportOnnx: path must be a non-empty string');
   const { chunks, info } = await encode(source, options);
   let fd: number | undefined;
@@ -737,10 +727,7 @@ export async function exportOnnx(
 }
 
 /** The same model as bytes in memory (for InferenceSession.create(bytes)). */
-export async function exportOnnxBytes(
-  source: OnnxExportSource | OnnxExportModelLike,
-  options: OnnxExportOptions = {},
-): Promise<{ bytes: Uint8Array; info: OnnxExportInfo }> {
+export async function exportOnnxBytes(source: OnnxExportSource | OnnxExportModelLike, options: OnnxExportOptions = {}): Promise<{ bytes: Uint8Array; info: OnnxExportInfo }> {
   const { chunks, info } = await encode(source, options);
   const bytes = new Uint8Array(info.bytes);
   let at = 0;

@@ -142,7 +142,8 @@ function encodeValueInfo(v: ValueInfoSpec): ProtoWriter {
   const shape = new ProtoWriter();
   for (const d of v.dims) {
     const dim = new ProtoWriter();
-    if (typeof d === 'number') dim.intField(1, d); // dim_value
+    if (typeof d === 'number')
+      dim.intField(1, d); // dim_value
     else dim.stringField(2, d); // dim_param
     shape.messageField(1, dim);
   }

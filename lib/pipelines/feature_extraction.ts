@@ -28,11 +28,7 @@ function l2normalize(a: Float32Array, H: number): void {
   }
 }
 
-export async function runFeatureExtraction(
-  core: PipelineCore<ConvBertModel>,
-  input: string | string[],
-  options?: FeatureExtractionOptions,
-): Promise<Tensor<'float32'>> {
+export async function runFeatureExtraction(core: PipelineCore<ConvBertModel>, input: string | string[], options?: FeatureExtractionOptions): Promise<Tensor<'float32'>> {
   core.checkAlive('feature-extraction');
   const o = checkKeys('feature-extraction options', options, ['pooling', 'normalize']);
   const pooling = enumOption<Pooling>('pooling', o.pooling, ['none', 'cls', 'mean'], 'none');

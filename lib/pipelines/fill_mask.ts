@@ -50,11 +50,7 @@ export function isMultiMaskOutput(out: FillMaskOutput): out is FillMaskMultiMask
  */
 const WORK_PER_TURN = 1 << 18;
 
-export async function runFillMask(
-  core: PipelineCore<ConvBertForMaskedLM>,
-  input: string | string[],
-  options?: FillMaskOptions,
-): Promise<FillMaskOutput | FillMaskOutput[]> {
+export async function runFillMask(core: PipelineCore<ConvBertForMaskedLM>, input: string | string[], options?: FillMaskOptions): Promise<FillMaskOutput | FillMaskOutput[]> {
   core.checkAlive('fill-mask');
   const limits = core.limits;
   const o = checkKeys('fill-mask options', options, ['top_k', 'targets']);
@@ -98,7 +94,12 @@ export async function runFillMask(
     for (const p of masks[i]) {
       softmaxInto(logits.subarray(p * V, (p + 1) * V), probs);
       // Ties go to the lower id (index), as a stable sort of the probabilities gives.
-      const cand = targetIds ? topk(targetIds.map((id) => probs[id]), topK).map((k) => targetIds[k]) : topk(probs, topK);
+      const cand = targetIds
+        ? topk(
+            targetIds.map((id) => probs[id]),
+            topK,
+          ).map((k) => targetIds[k])
+        : topk(probs, topK);
       lists.push(
         cand.map((id) => {
           const filled = r.input_ids.slice();

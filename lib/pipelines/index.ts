@@ -222,12 +222,7 @@ function argCount(...a: unknown[]): number {
  * question-answering's two call forms: ({question, context} | list, options), or
  * transformers.js' (question, context, options) with strings or equal-length lists.
  */
-function qaArguments(
-  a: unknown,
-  b: unknown,
-  c: unknown,
-  n: number,
-): { inputs: QuestionAnsweringInput | QuestionAnsweringInput[]; options: QuestionAnsweringOptions | undefined } {
+function qaArguments(a: unknown, b: unknown, c: unknown, n: number): { inputs: QuestionAnsweringInput | QuestionAnsweringInput[]; options: QuestionAnsweringOptions | undefined } {
   const isStrings = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string');
   if (typeof a === 'string' || isStrings(a)) {
     if (typeof a === 'string') {

@@ -59,7 +59,7 @@ export function topk(x: ArrayLike<number>, k: number): number[] {
       }
     } else if (below(heap[0], i)) {
       heap[0] = i;
-      for (let p = 0; ; ) {
+      for (let p = 0; ;) {
         const l = 2 * p + 1;
         if (l >= want) break;
         const r = l + 1;

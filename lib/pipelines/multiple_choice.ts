@@ -42,7 +42,10 @@ export async function runMultipleChoice(
   core.checkAlive('multiple-choice');
   checkKeys('multiple-choice options', options, []);
   const { items, batched } = asBatch('inputs', input, checkInput);
-  core.checkRows('multiple-choice: the choices of all inputs', items.reduce((sum, x) => sum + x.choices.length, 0));
+  core.checkRows(
+    'multiple-choice: the choices of all inputs',
+    items.reduce((sum, x) => sum + x.choices.length, 0),
+  );
   const rows = await encodeRows(
     core.tokenizer,
     items.flatMap((x) => x.choices.map(() => x.question)),

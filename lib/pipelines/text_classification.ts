@@ -72,7 +72,12 @@ export async function runTextClassification(
   const fn = enumOption<FunctionToApply>('function_to_apply', o.function_to_apply, ['softmax', 'sigmoid', 'none'], defaultFunction(c));
   const { items, batched } = asBatch('texts', input, checkInput);
   core.checkRows('texts', items.length);
-  const rows = await encodeRows(core.tokenizer, items.map((x) => x.text), items.map((x) => x.pair), core.maxLength);
+  const rows = await encodeRows(
+    core.tokenizer,
+    items.map((x) => x.text),
+    items.map((x) => x.pair),
+    core.maxLength,
+  );
   const outs = await core.run(rows, ['logits']);
   const per = outs.map((out) => {
     const scores = applyFunction(fn, out.logits.data as Float32Array);

@@ -79,7 +79,10 @@ function groupSubEntities(tok: PreTrainedTokenizerBase, es: Entity[]): EntityGro
   return {
     entity_group: entity,
     score: s / es.length,
-    word: tokensToString(tok, es.map((e) => e.word)),
+    word: tokensToString(
+      tok,
+      es.map((e) => e.word),
+    ),
     start: es[0].start,
     end: es[es.length - 1].end,
   };
@@ -107,7 +110,10 @@ function groupEntities(tok: PreTrainedTokenizerBase, entities: Entity[]): Entity
 }
 
 function aggregateWord(tok: PreTrainedTokenizerBase, labels: (i: number) => string, es: PreEntity[], strategy: 'first' | 'average' | 'max'): Entity {
-  const word = tokensToString(tok, es.map((e) => e.word));
+  const word = tokensToString(
+    tok,
+    es.map((e) => e.word),
+  );
   let scores: Float64Array;
   if (strategy === 'first') scores = es[0].scores;
   else if (strategy === 'max') {
@@ -146,12 +152,7 @@ function aggregateWords(tok: PreTrainedTokenizerBase, labels: (i: number) => str
 }
 
 /** HF's aggregate(): per-token entities ('none'), or grouped entities for the other strategies. */
-export function aggregateEntities(
-  tok: PreTrainedTokenizerBase,
-  pre: PreEntity[],
-  strategy: AggregationStrategy,
-  labels: (i: number) => string,
-): (TokenEntity | EntityGroup)[] {
+export function aggregateEntities(tok: PreTrainedTokenizerBase, pre: PreEntity[], strategy: AggregationStrategy, labels: (i: number) => string): (TokenEntity | EntityGroup)[] {
   if (strategy === 'none' || strategy === 'simple') {
     const es: Entity[] = pre.map((p) => {
       const k = argmax(p.scores);

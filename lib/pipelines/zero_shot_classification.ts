@@ -65,7 +65,11 @@ export function nliIds(c: ConvBertConfig): { entailment: number; contradiction: 
 function checkLabels(v: unknown): string[] {
   let list: unknown = v;
   // Like HF: a string is a comma-separated list of labels.
-  if (typeof v === 'string') list = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (typeof v === 'string')
+    list = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
   if (!Array.isArray(list) || list.length === 0 || list.some((x) => typeof x !== 'string' || x.length === 0)) {
     throw argError(`candidate_labels: expected a non-empty array of non-empty strings (or a comma-separated string), got ${describe(v)}`);
   }

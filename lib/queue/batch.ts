@@ -187,7 +187,10 @@ function resumePoint(output: string): { records: number; lastLine: number } {
     }
     if (pos > lastEnd) fs.ftruncateSync(fd, lastEnd);
     if (records === 0) return { records: 0, lastLine: 0 };
-    if (lastEnd - prevEnd > MAX_OUTPUT_LINE_BYTES) throw argError(`--output: the last line of ${output} has ${lastEnd - prevEnd} bytes, more than a result line can have (${MAX_OUTPUT_LINE_BYTES}); is it the output of convbert batch?`);
+    if (lastEnd - prevEnd > MAX_OUTPUT_LINE_BYTES)
+      throw argError(
+        `--output: the last line of ${output} has ${lastEnd - prevEnd} bytes, more than a result line can have (${MAX_OUTPUT_LINE_BYTES}); is it the output of convbert batch?`,
+      );
     const last = Buffer.alloc(lastEnd - prevEnd);
     fs.readSync(fd, last, 0, last.length, prevEnd);
     let parsed: unknown;
@@ -240,8 +243,16 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   let total = 0;
   for await (const _ of lines(o.input, maxLineBytes)) total++;
   const resume = resumePoint(o.output);
-  if (resume.records > total) throw argError(`--output: ${o.output} already has ${resume.records} result lines but ${o.input} has only ${total} records; is it the output of another input?`);
-  const q = new InferenceQueue(o.queue, { connection: o.connection, prefix: o.prefix, jobOptions: o.jobOptions, pollMs: o.pollMs, connectTimeoutMs: o.connectTimeoutMs, log: o.log });
+  if (resume.records > total)
+    throw argError(`--output: ${o.output} already has ${resume.records} result lines but ${o.input} has only ${total} records; is it the output of another input?`);
+  const q = new InferenceQueue(o.queue, {
+    connection: o.connection,
+    prefix: o.prefix,
+    jobOptions: o.jobOptions,
+    pollMs: o.pollMs,
+    connectTimeoutMs: o.connectTimeoutMs,
+    log: o.log,
+  });
   // Reach Redis before anything is written: an unreachable server fails the command, not every line.
   try {
     await q.counts();
@@ -250,7 +261,9 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     throw err;
   }
   const out = fs.createWriteStream(o.output, { flags: 'a' });
-  const outError = new Promise<never>((_, reject) => out.once('error', (e) => reject(new ConvBertError(`--output: writing ${o.output} failed: ${e.message}`, 'ERR_CONVBERT_IO', { cause: e }))));
+  const outError = new Promise<never>((_, reject) =>
+    out.once('error', (e) => reject(new ConvBertError(`--output: writing ${o.output} failed: ${e.message}`, 'ERR_CONVBERT_IO', { cause: e }))),
+  );
   outError.catch(() => {});
 
   const progress = o.progress ?? process.stderr;
@@ -302,7 +315,9 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     for await (const rec of lines(o.input, maxLineBytes)) {
       if (seen++ < resume.records) {
         if (seen === resume.records && rec.line !== resume.lastLine) {
-          throw argError(`--output: its last result is for input line ${resume.lastLine}, but record ${seen} of ${o.input} is on line ${rec.line}; the output belongs to another input`);
+          throw argError(
+            `--output: its last result is for input line ${resume.lastLine}, but record ${seen} of ${o.input} is on line ${rec.line}; the output belongs to another input`,
+          );
         }
         continue;
       }

@@ -60,14 +60,16 @@ export function parseRedisUrl(url: string, name = 'connection'): RedisConnection
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw argError(`${name}: expected a redis:// or rediss:// URL, got protocol ${JSON.stringify(u.protocol)}`);
   if (u.hostname === '') throw argError(`${name}: the URL has no host: ${JSON.stringify(url)}`);
   const o: RedisConnectionOptions = { host: u.hostname.replace(/^\[(.*)\]$/, '$1') };
-  if (u.port !== '') o.port = Number(u.port); // URL already refuses ports outside 0..65535
+  if (u.port !== '')
+    o.port = Number(u.port); // URL already refuses ports outside 0..65535
   else o.port = 6379;
   if (u.username !== '') o.username = decodeURIComponent(u.username);
   if (u.password !== '') o.password = decodeURIComponent(u.password);
   const db = u.pathname.replace(/^\//, '');
   if (db !== '') {
     const n = Number(db);
-    if (!/^\d+$/.test(db) || !Number.isSafeInteger(n) || n > 65535) throw argError(`${name}: expected a database number after the host (redis://host:6379/0), got ${JSON.stringify(db)}`);
+    if (!/^\d+$/.test(db) || !Number.isSafeInteger(n) || n > 65535)
+      throw argError(`${name}: expected a database number after the host (redis://host:6379/0), got ${JSON.stringify(db)}`);
     o.db = n;
   }
   if (u.protocol === 'rediss:') o.tls = {};

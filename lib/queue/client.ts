@@ -116,9 +116,11 @@ export class InferenceQueue {
   constructor(name: string, options: InferenceQueueOptions = {}) {
     this.name = checkQueueName(name, 'name');
     this.connection = connectionOptions(options.connection);
-    if (options.prefix !== undefined && (typeof options.prefix !== 'string' || options.prefix.length === 0)) throw argError(`prefix: expected a non-empty string, got ${JSON.stringify(options.prefix)}`);
+    if (options.prefix !== undefined && (typeof options.prefix !== 'string' || options.prefix.length === 0))
+      throw argError(`prefix: expected a non-empty string, got ${JSON.stringify(options.prefix)}`);
     this.#prefix = options.prefix;
-    if (options.jobOptions !== undefined && (options.jobOptions === null || typeof options.jobOptions !== 'object' || Array.isArray(options.jobOptions))) throw argError('jobOptions: expected an object of bullmq job options');
+    if (options.jobOptions !== undefined && (options.jobOptions === null || typeof options.jobOptions !== 'object' || Array.isArray(options.jobOptions)))
+      throw argError('jobOptions: expected an object of bullmq job options');
     this.#jobOptions = { ...DEFAULT_JOB_OPTIONS, ...(options.jobOptions ?? {}) };
     this.#pollMs = intOption('pollMs', options.pollMs, 5000, 10, 3_600_000);
     this.#connectTimeoutMs = intOption('connectTimeoutMs', options.connectTimeoutMs, 30_000, 1, 86_400_000);
@@ -203,7 +205,12 @@ export class InferenceQueue {
       const client = await this.#queue.client;
       // Sent back to back on one connection, so the lookups cost one round trip together.
       const replies = await Promise.all(
-        due.map(([id]) => client.hmget(this.#queue!.toKey(id), 'timestamp', 'finishedOn', 'returnvalue', 'failedReason').then((f) => [null, f] as const, (e: unknown) => [e, null] as const)),
+        due.map(([id]) =>
+          client.hmget(this.#queue!.toKey(id), 'timestamp', 'finishedOn', 'returnvalue', 'failedReason').then(
+            (f) => [null, f] as const,
+            (e: unknown) => [e, null] as const,
+          ),
+        ),
       );
       const lost: [string, Waiter][] = [];
       for (let i = 0; i < due.length; i++) {
@@ -328,7 +335,12 @@ export class InferenceQueue {
         }
         started.then(
           (result) => push({ index: i, ok: true, result }),
-          (e: unknown) => push({ index: i, ok: false, error: e instanceof ConvBertError ? e : new ConvBertError(e instanceof Error ? e.message : String(e), 'ERR_CONVBERT_QUEUE', { cause: e }) }),
+          (e: unknown) =>
+            push({
+              index: i,
+              ok: false,
+              error: e instanceof ConvBertError ? e : new ConvBertError(e instanceof Error ? e.message : String(e), 'ERR_CONVBERT_QUEUE', { cause: e }),
+            }),
         );
       }
       if (exhausted && inFlight === 0) return;

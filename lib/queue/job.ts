@@ -67,7 +67,11 @@ export async function runJob(handler: TaskHandler, name: string, data: unknown, 
     task = null;
   }
   if (task !== handler.task) {
-    throw new RequestError(404, `job name: this worker runs task ${handler.task}, so a job's name must be ${JSON.stringify(handler.task)}, got ${JSON.stringify(name)}`, 'ERR_CONVBERT_NOT_FOUND');
+    throw new RequestError(
+      404,
+      `job name: this worker runs task ${handler.task}, so a job's name must be ${JSON.stringify(handler.task)}, got ${JSON.stringify(name)}`,
+      'ERR_CONVBERT_NOT_FOUND',
+    );
   }
   // bullmq has already parsed the data; its size as JSON is what the server would have read.
   const size = Buffer.byteLength(JSON.stringify(data) ?? '');

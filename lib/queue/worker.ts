@@ -40,12 +40,12 @@ export interface InferenceWorkerOptions {
 }
 
 export function checkQueueName(name: unknown, what = 'queue'): string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 256) throw argError(`${what}: expected a queue name of 1 to 256 characters, got ${typeof name === 'string' ? JSON.stringify(name) : typeof name}`);
+  if (typeof name !== 'string' || name.length === 0 || name.length > 256)
+    throw argError(`${what}: expected a queue name of 1 to 256 characters, got ${typeof name === 'string' ? JSON.stringify(name) : typeof name}`);
   // bullmq builds its keys as prefix:name:...; a colon would make them ambiguous (bullmq refuses it too).
   if (name.includes(':')) throw argError(`${what}: a queue name cannot contain ':', got ${JSON.stringify(name)}`);
   return name;
 }
-
 
 export class InferenceWorker {
   readonly handler: TaskHandler;
@@ -85,7 +85,8 @@ export class InferenceWorker {
     const maxStalledCount = intOption('maxStalledCount', options.maxStalledCount, 1, 0, 1000);
     this.#drainTimeoutMs = intOption('drainTimeoutMs', options.drainTimeoutMs, 60_000, 0, day);
     this.#connectTimeoutMs = intOption('connectTimeoutMs', options.connectTimeoutMs, 30_000, 1, day);
-    if (options.prefix !== undefined && (typeof options.prefix !== 'string' || options.prefix.length === 0)) throw argError(`prefix: expected a non-empty string, got ${JSON.stringify(options.prefix)}`);
+    if (options.prefix !== undefined && (typeof options.prefix !== 'string' || options.prefix.length === 0))
+      throw argError(`prefix: expected a non-empty string, got ${JSON.stringify(options.prefix)}`);
     this.#log = options.log ?? (() => {});
     this.connection = connectionOptions(options.connection);
     const { Worker, UnrecoverableError } = loadBullMQ();

@@ -27,7 +27,9 @@ export function endpointParameters(task: string, parameters: unknown): unknown {
   const p: Params = { ...(parameters ?? {}) };
   if (task === 'token-classification') {
     if (p.stride !== undefined && p.stride !== null) {
-      throw argError(`parameters.stride: not supported by this server, got ${describe(p.stride)}; it does not split long texts into overlapping windows (texts over the model's length are truncated)`);
+      throw argError(
+        `parameters.stride: not supported by this server, got ${describe(p.stride)}; it does not split long texts into overlapping windows (texts over the model's length are truncated)`,
+      );
     }
     delete p.stride;
     // The hosted API groups tokens into entities; the client reads entity_group.

@@ -135,7 +135,8 @@ export class ConvBertServer {
       throw argError(`corsOrigins: expected origins like https://app.example.com or '*', got ${JSON.stringify(cors)}`);
     }
     this.#cors = new Set(cors);
-    if (options.pooling !== undefined && options.pooling !== 'mean' && options.pooling !== 'cls') throw argError(`pooling: expected 'mean' or 'cls', got ${JSON.stringify(options.pooling)}`);
+    if (options.pooling !== undefined && options.pooling !== 'mean' && options.pooling !== 'cls')
+      throw argError(`pooling: expected 'mean' or 'cls', got ${JSON.stringify(options.pooling)}`);
     if (options.normalize !== undefined && typeof options.normalize !== 'boolean') throw argError(`normalize: expected a boolean, got ${typeof options.normalize}`);
     this.#dtype = options.dtype;
     this.#tei = handler.pipeline ? new TeiRoutes(handler.pipeline, { pooling: options.pooling, normalize: options.normalize, modelId: options.modelId ?? 'convbert' }) : null;
@@ -182,10 +183,7 @@ export class ConvBertServer {
     this.#closing = (async () => {
       if (this.#work > 0) {
         let timer: NodeJS.Timeout | null = null;
-        await Promise.race([
-          new Promise<void>((r) => this.#drained.push(r)),
-          new Promise<void>((r) => (timer = setTimeout(r, this.#o.drainTimeoutMs))),
-        ]);
+        await Promise.race([new Promise<void>((r) => this.#drained.push(r)), new Promise<void>((r) => (timer = setTimeout(r, this.#o.drainTimeoutMs)))]);
         if (timer) clearTimeout(timer);
       }
       const closed = new Promise<void>((r) => this.#server.close(() => r()));
@@ -216,11 +214,21 @@ export class ConvBertServer {
       this.#inFlight--;
       const seconds = (performance.now() - t0) / 1000;
       // Unknown paths share one label so a scanner cannot grow the metrics without bound.
-      const label = route === `/v1/${this.handler.task}` || route === '/health' || route === '/metrics' || KNOWN_LABELS.has(url) ? (url === '/' ? '/' : route === 'other' ? url : route) : 'other';
+      const label =
+        route === `/v1/${this.handler.task}` || route === '/health' || route === '/metrics' || KNOWN_LABELS.has(url)
+          ? url === '/'
+            ? '/'
+            : route === 'other'
+              ? url
+              : route
+          : 'other';
       this.metrics.observe(label, res.statusCode, seconds);
       // Failures the operator should see (5xx, 429, a client gone mid-request) log at warn, the rest at info.
       const failed = !res.writableFinished || res.statusCode >= 500 || res.statusCode === 429;
-      this.#logAt(failed ? 'warn' : 'info', `convbert serve: ${req.method} ${label === 'other' ? '(other)' : url} ${res.writableFinished ? res.statusCode : 'aborted'} ${(seconds * 1000).toFixed(1)} ms id=${id}`);
+      this.#logAt(
+        failed ? 'warn' : 'info',
+        `convbert serve: ${req.method} ${label === 'other' ? '(other)' : url} ${res.writableFinished ? res.statusCode : 'aborted'} ${(seconds * 1000).toFixed(1)} ms id=${id}`,
+      );
     });
     try {
       if (this.#corsHeaders(req, res) && req.method === 'OPTIONS') {
@@ -264,7 +272,9 @@ export class ConvBertServer {
     if (!this.#keyDigest) return;
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer\s+(.+)$/i.exec(h.trim()) : null;
-    const got = createHash('sha256').update(m ? m[1] : '').digest();
+    const got = createHash('sha256')
+      .update(m ? m[1] : '')
+      .digest();
     if (!m || !timingSafeEqual(got, this.#keyDigest)) {
       throw new HttpError(401, m ? 'the API key is not valid' : 'this server wants an API key: send Authorization: Bearer <key>', 'ERR_CONVBERT_UNAUTHORIZED');
     }
@@ -366,7 +376,12 @@ export class ConvBertServer {
   #metrics(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (req.method !== 'GET') throw new HttpError(405, `/metrics takes GET, got ${req.method}`, 'ERR_CONVBERT_METHOD');
     // This scrape is in flight too; it is not counted.
-    const text = this.metrics.render(this.handler.stats(), { inFlightRequests: this.#inFlight - 1, draining: this.#draining, eventLoopLag: this.#lag.snapshot(), rssBytes: process.memoryUsage.rss() });
+    const text = this.metrics.render(this.handler.stats(), {
+      inFlightRequests: this.#inFlight - 1,
+      draining: this.#draining,
+      eventLoopLag: this.#lag.snapshot(),
+      rssBytes: process.memoryUsage.rss(),
+    });
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
@@ -457,7 +472,8 @@ export class ConvBertServer {
       code = 'ERR_CONVBERT_INTERNAL';
       message = e instanceof Error ? e.message : String(e);
     }
-    if (status === 500) this.#logAt('error', `convbert serve: internal error (id=${String(res.getHeader('x-request-id'))}): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    if (status === 500)
+      this.#logAt('error', `convbert serve: internal error (id=${String(res.getHeader('x-request-id'))}): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     if (status === 401) res.setHeader('www-authenticate', 'Bearer');
     const errorType = teiErrorType(status, code);
     if (family === 'tei') this.#json(res, status, { error: message, error_type: errorType });

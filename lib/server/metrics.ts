@@ -176,7 +176,11 @@ export class ServerMetrics {
       out.push(`convbert_batch_size_count ${count}`);
       out.push('# HELP convbert_batcher_row_latency_seconds Submit-to-result latency of recent rows (last 1024).');
       out.push('# TYPE convbert_batcher_row_latency_seconds summary');
-      for (const [q, v] of [['0.5', batcher.latency.p50], ['0.9', batcher.latency.p90], ['0.99', batcher.latency.p99]] as const) {
+      for (const [q, v] of [
+        ['0.5', batcher.latency.p50],
+        ['0.9', batcher.latency.p90],
+        ['0.99', batcher.latency.p99],
+      ] as const) {
         out.push(`convbert_batcher_row_latency_seconds{quantile="${q}"} ${v / 1000}`);
       }
       for (const [name, v, help] of [

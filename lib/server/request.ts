@@ -65,7 +65,11 @@ export interface RowLimit {
  */
 export function checkRequestBody(parsed: unknown, handler: TaskHandler, limit: RowLimit): RequestBody {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new RequestError(400, `request body: expected an object {"inputs": ..., "parameters": {...}}, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`, 'ERR_CONVBERT_ARG');
+    throw new RequestError(
+      400,
+      `request body: expected an object {"inputs": ..., "parameters": {...}}, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`,
+      'ERR_CONVBERT_ARG',
+    );
   }
   const o = parsed as Record<string, unknown>;
   for (const k of Object.keys(o)) {
@@ -76,7 +80,11 @@ export function checkRequestBody(parsed: unknown, handler: TaskHandler, limit: R
   if (Array.isArray(o.inputs) && o.inputs.length === 0) throw new RequestError(400, 'inputs: expected at least one input, got an empty array', 'ERR_CONVBERT_ARG');
   const n = handler.countInputs(o.inputs, o.parameters);
   if (n > limit.maxInputs) {
-    throw new RequestError(413, `inputs: this request makes ${n} rows, more than ${limit.owner ?? "the server's"} limit of ${limit.maxInputs} (${limit.flag ?? '--max-inputs'})`, 'ERR_CONVBERT_TOO_MANY_INPUTS');
+    throw new RequestError(
+      413,
+      `inputs: this request makes ${n} rows, more than ${limit.owner ?? "the server's"} limit of ${limit.maxInputs} (${limit.flag ?? '--max-inputs'})`,
+      'ERR_CONVBERT_TOO_MANY_INPUTS',
+    );
   }
   return { inputs: o.inputs, parameters: o.parameters };
 }

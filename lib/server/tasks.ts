@@ -68,7 +68,8 @@ export function toJsonable(v: unknown): unknown {
 
 function paramsObject(parameters: unknown): Record<string, unknown> {
   if (parameters === undefined || parameters === null) return {};
-  if (typeof parameters !== 'object' || Array.isArray(parameters)) throw argError(`parameters: expected an object, got ${Array.isArray(parameters) ? 'an array' : typeof parameters}`);
+  if (typeof parameters !== 'object' || Array.isArray(parameters))
+    throw argError(`parameters: expected an object, got ${Array.isArray(parameters) ? 'an array' : typeof parameters}`);
   return parameters as Record<string, unknown>;
 }
 
@@ -97,7 +98,10 @@ export function taskHandler(pipe: AnyPipeline, batching: BatchingOptions | false
       }
       if (task === 'multiple-choice') {
         const items = Array.isArray(inputs) ? inputs : [inputs];
-        return items.reduce((s: number, x) => s + (x && typeof x === 'object' && Array.isArray((x as { choices?: unknown }).choices) ? (x as { choices: unknown[] }).choices.length : 1), 0);
+        return items.reduce(
+          (s: number, x) => s + (x && typeof x === 'object' && Array.isArray((x as { choices?: unknown }).choices) ? (x as { choices: unknown[] }).choices.length : 1),
+          0,
+        );
       }
       return n;
     },

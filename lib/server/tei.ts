@@ -121,7 +121,11 @@ export class TeiRoutes {
       : this.tokenizer.encode(text, { text_pair: pair, truncation: false });
     const ids = e.input_ids;
     if (ids.length > this.maxLength) {
-      throw new RequestError(413, `${name}: must have at most ${this.maxLength} tokens (the model's max input length), got ${ids.length}; send truncate: true to cut it`, 'ERR_CONVBERT_LIMIT');
+      throw new RequestError(
+        413,
+        `${name}: must have at most ${this.maxLength} tokens (the model's max input length), got ${ids.length}; send truncate: true to cut it`,
+        'ERR_CONVBERT_LIMIT',
+      );
     }
     return { input_ids: ids, token_type_ids: e.token_type_ids ?? new Array<number>(ids.length).fill(0) };
   }
@@ -197,7 +201,8 @@ export class TeiRoutes {
   #dims(v: unknown): number | null {
     if (v === undefined || v === null) return null;
     const H = this.hiddenSize;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > H) throw invalid(`dimensions: expected an integer in [1, ${H}] (the model's hidden size), got ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > H)
+      throw invalid(`dimensions: expected an integer in [1, ${H}] (the model's hidden size), got ${describe(v)}`);
     return v;
   }
 
@@ -284,9 +289,7 @@ export class TeiRoutes {
     const rows = seqs.items.map(([a, b], i) => this.#row(a, b, truncate, side, seqs.batched ? `inputs[${i}]` : 'inputs'));
     const scores = await this.#classify(rows, bool(o, 'raw_scores', false), ctx);
     const c = this.model.config;
-    const per = scores.map((s) =>
-      Array.from(s, (score, i) => ({ score, label: labelName(c, i) })).sort((x, y) => y.score - x.score),
-    );
+    const per = scores.map((s) => Array.from(s, (score, i) => ({ score, label: labelName(c, i) })).sort((x, y) => y.score - x.score));
     return seqs.batched ? per : per[0];
   }
 
@@ -298,7 +301,11 @@ export class TeiRoutes {
   async rerank(body: unknown, ctx: CallContext): Promise<unknown> {
     this.#need('text-classification', 'POST /rerank');
     if (this.model.config.num_labels !== 1) {
-      throw new RequestError(400, `POST /rerank needs a re-ranker (a sequence classifier with num_labels 1); this model has ${this.model.config.num_labels} labels`, 'ERR_CONVBERT_UNSUPPORTED');
+      throw new RequestError(
+        400,
+        `POST /rerank needs a re-ranker (a sequence classifier with num_labels 1); this model has ${this.model.config.num_labels} labels`,
+        'ERR_CONVBERT_UNSUPPORTED',
+      );
     }
     const o = obj(body, 'POST /rerank');
     onlyKeys(o, 'POST /rerank', ['query', 'texts', 'truncate', 'truncation_direction', 'raw_scores', 'return_text']);
@@ -311,9 +318,7 @@ export class TeiRoutes {
     const returnText = bool(o, 'return_text', false);
     const rows = items.map((t, i) => this.#row(query, t, truncate, side, `texts[${i}]`));
     const scores = await this.#classify(rows, bool(o, 'raw_scores', false), ctx);
-    return scores
-      .map((s, index) => (returnText ? { index, text: items[index], score: s[0] } : { index, score: s[0] }))
-      .sort((x, y) => y.score - x.score);
+    return scores.map((s, index) => (returnText ? { index, text: items[index], score: s[0] } : { index, score: s[0] })).sort((x, y) => y.score - x.score);
   }
 
   /**
@@ -411,7 +416,8 @@ function predictInputs(v: unknown): { items: [string, string | null][]; batched:
   if (!Array.isArray(v)) throw invalid(`inputs: expected a string, a pair ["text", "text_pair"] or a batch [["text"], ["text", "text_pair"], ...], got ${describe(v)}`);
   if (v.length === 0) throw new RequestError(400, 'inputs: expected at least one input, got an empty array', 'ERR_CONVBERT_EMPTY');
   if (typeof v[0] === 'string') {
-    if (v.length > 2 || v.some((x) => typeof x !== 'string')) throw invalid(`inputs: a single input is a string or a pair of two strings, got ${v.length} items; a batch is a list of lists`);
+    if (v.length > 2 || v.some((x) => typeof x !== 'string'))
+      throw invalid(`inputs: a single input is a string or a pair of two strings, got ${v.length} items; a batch is a list of lists`);
     return { items: [[v[0] as string, v.length === 2 ? (v[1] as string) : null]], batched: false };
   }
   return {

@@ -599,7 +599,11 @@ export abstract class PreTrainedTokenizerBase extends Callable {
     if (batch.token_type_ids) out.token_type_ids = intTensor(batch.token_type_ids, [rows, L]);
     if (batch.attention_mask) out.attention_mask = intTensor(batch.attention_mask, [rows, L]);
     if (batch.special_tokens_mask) out.special_tokens_mask = intTensor(batch.special_tokens_mask, [rows, L]);
-    if (batch.offset_mapping) out.offset_mapping = intTensor(batch.offset_mapping.map((r) => r.flat()), [rows, L, 2]);
+    if (batch.offset_mapping)
+      out.offset_mapping = intTensor(
+        batch.offset_mapping.map((r) => r.flat()),
+        [rows, L, 2],
+      );
     if (batch.overflow_to_sample_mapping) out.overflow_to_sample_mapping = intTensor([batch.overflow_to_sample_mapping], [rows]);
     return out;
   }
@@ -635,12 +639,7 @@ export abstract class PreTrainedTokenizerBase extends Callable {
    * detail: which of offsets, words/sequence ids and the special mask to fill on the common path (D_* bits).
    * keepOverflow: build the overflow windows (encodeFull, or return_overflowing_tokens).
    */
-  private encodeToFull(
-    text: string,
-    options: EncodeSingleOptions,
-    detail: number,
-    keepOverflow: boolean,
-  ): { main: Enc; overflowing: Enc[]; texts: [string, string | null] } {
+  private encodeToFull(text: string, options: EncodeSingleOptions, detail: number, keepOverflow: boolean): { main: Enc; overflowing: Enc[]; texts: [string, string | null] } {
     checkOptions(options);
     checkText('text', text);
     const pair = options.text_pair;
@@ -802,7 +801,10 @@ export abstract class PreTrainedTokenizerBase extends Callable {
     }
     // Lengths that size the padded rows, refused before any text is tokenized.
     if (padding === 'max_length' && maxLength !== null && maxLength > MAX_PADDED_LENGTH) {
-      const from = o.max_length == null ? `model_max_length: padding='max_length' without max_length pads every row to the tokenizer's model_max_length` : `max_length: padding='max_length' pads every row to max_length`;
+      const from =
+        o.max_length == null
+          ? `model_max_length: padding='max_length' without max_length pads every row to the tokenizer's model_max_length`
+          : `max_length: padding='max_length' pads every row to max_length`;
       throw limitError(`${from}, expected at most ${MAX_PADDED_LENGTH} tokens (MAX_PADDED_LENGTH), got ${maxLength}`);
     }
     if (padding !== 'do_not_pad' && padMultiple !== null && padMultiple > MAX_PADDED_LENGTH) {

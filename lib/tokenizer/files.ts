@@ -76,9 +76,7 @@ function vocabFromIds(v: Record<string, unknown>, file: string): string[] {
   const vocab = new Array<string>(n);
   for (const [tok, id] of entries) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= n) {
-      throw tokError(
-        `${file}: model.vocab[${JSON.stringify(tok)}]: expected an integer id in [0, ${n}) (the ids number the ${n} entries from 0), got ${describe(id)}`,
-      );
+      throw tokError(`${file}: model.vocab[${JSON.stringify(tok)}]: expected an integer id in [0, ${n}) (the ids number the ${n} entries from 0), got ${describe(id)}`);
     }
     if (vocab[id] !== undefined) {
       throw tokError(`${file}: model.vocab: id ${id} is given to both ${JSON.stringify(vocab[id])} and ${JSON.stringify(tok)}; expected each id once`);
@@ -116,12 +114,7 @@ export async function loadTokenizerOptions(dir: string): Promise<TokenizerOption
   const mapFile = path.join(dir, 'special_tokens_map.json');
   const tokFile = path.join(dir, 'tokenizer.json');
   const addedFile = path.join(dir, 'added_tokens.json');
-  const [cfg, map, tj, addedJson] = await Promise.all([
-    readOptionalJson(cfgFile),
-    readOptionalJson(mapFile),
-    readOptionalJson(tokFile),
-    readOptionalJson(addedFile),
-  ]);
+  const [cfg, map, tj, addedJson] = await Promise.all([readOptionalJson(cfgFile), readOptionalJson(mapFile), readOptionalJson(tokFile), readOptionalJson(addedFile)]);
   const o: TokenizerOptions = {};
 
   // tokenizer.json: the vocab and, as defaults, its normaliser/model/decoder settings.
@@ -215,9 +208,7 @@ export async function loadTokenizerOptions(dir: string): Promise<TokenizerOption
   const idLimit = o.vocab.length + added.length;
   for (const t of added) {
     if (t.id >= idLimit) {
-      throw tokError(
-        `${t.where}: expected an id below ${idLimit} (the ${o.vocab.length} vocabulary ids, then at most one per added token), got ${t.id}`,
-      );
+      throw tokError(`${t.where}: expected an id below ${idLimit} (the ${o.vocab.length} vocabulary ids, then at most one per added token), got ${t.id}`);
     }
   }
   const known = new Set<string>([...names.map((n) => o[n] ?? DEFAULT_SPECIALS[n]), ...(o.additional_special_tokens ?? [])]);

@@ -2,15 +2,7 @@
 // exported from fast.ts). PreTrainedTokenizerBase holds the shared pipeline;
 // WordPieceCore is the TypeScript core, usable on its own.
 export { PreTrainedTokenizerBase, cleanUpTokenization } from './base';
-export {
-  MAX_PADDED_LENGTH,
-  MAX_OUTPUT_TOKENS,
-  type BatchEncodeResult,
-  type EncodeResult,
-  type TokenizerTensors,
-  type EncodedRow,
-  type FullEncoding,
-} from './encoding';
+export { MAX_PADDED_LENGTH, MAX_OUTPUT_TOKENS, type BatchEncodeResult, type EncodeResult, type TokenizerTensors, type EncodedRow, type FullEncoding } from './encoding';
 export { loadTokenizerOptions, parseVocab, readVocabFile } from './files';
 export {
   VERY_LARGE_INTEGER,

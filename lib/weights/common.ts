@@ -9,12 +9,7 @@ import { readRegularFile, readRegularFileSync } from '../files';
 import { allocTyped, itemSize, typedView, type DataType, type DataTypeMap } from '../tensor';
 
 /** `file: tensor "name": message` as a ConvBertError (ERR_CONVBERT_WEIGHTS unless told). */
-export function weightsError(
-  file: string,
-  tensor: string | undefined,
-  message: string,
-  code: ConvBertErrorCode = 'ERR_CONVBERT_WEIGHTS',
-): ConvBertError {
+export function weightsError(file: string, tensor: string | undefined, message: string, code: ConvBertErrorCode = 'ERR_CONVBERT_WEIGHTS'): ConvBertError {
   const where = tensor === undefined ? file : `${file}: tensor ${quote(tensor)}`;
   return new ConvBertError(`${where}: ${message}`, code);
 }

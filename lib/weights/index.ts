@@ -10,15 +10,7 @@ import { ConvBertError } from '../errors';
 import type { Tensor } from '../tensor';
 import { readTextFile, readTextFileSync } from '../files';
 import { readWholeFile, readWholeFileSync } from './common';
-import {
-  mergeShards,
-  parseSafetensors,
-  parseShardIndex,
-  saveSafetensorsDir,
-  saveSafetensorsDirSync,
-  type SaveShardedOptions,
-  type TensorMap,
-} from './safetensors';
+import { mergeShards, parseSafetensors, parseShardIndex, saveSafetensorsDir, saveSafetensorsDirSync, type SaveShardedOptions, type TensorMap } from './safetensors';
 import { parseTorchBin } from './torch_bin';
 import { looksLikeZip } from './zip';
 
@@ -69,7 +61,10 @@ export const WEIGHTS_SEARCH_ORDER: readonly string[] = ['model.safetensors', 'mo
  */
 export function resolveWeightsFile(dirOrFile: string): string {
   if (typeof dirOrFile !== 'string' || dirOrFile.length === 0) {
-    throw new ConvBertError(`dirOrFile: expected a checkpoint directory or file path, got ${typeof dirOrFile === 'string' ? 'an empty string' : typeof dirOrFile}`, 'ERR_CONVBERT_ARG');
+    throw new ConvBertError(
+      `dirOrFile: expected a checkpoint directory or file path, got ${typeof dirOrFile === 'string' ? 'an empty string' : typeof dirOrFile}`,
+      'ERR_CONVBERT_ARG',
+    );
   }
   let st: fs.Stats;
   try {

@@ -125,7 +125,10 @@ export function unpickle(data: Uint8Array, file: string, hooks: UnpickleHooks): 
   const global = (module: string, name: string): PyGlobal => {
     const q = `${module}.${name}`;
     if (!hooks.allowedGlobals.has(q)) {
-      fail(`global ${quote(q, 120)} is not allowed (a state dict needs only torch tensor rebuilders, storages and OrderedDict; this file may try to run code)`, 'ERR_CONVBERT_UNSAFE_PICKLE');
+      fail(
+        `global ${quote(q, 120)} is not allowed (a state dict needs only torch tensor rebuilders, storages and OrderedDict; this file may try to run code)`,
+        'ERR_CONVBERT_UNSAFE_PICKLE',
+      );
     }
     return new PyGlobal(module, name);
   };

@@ -10,17 +10,7 @@ import * as path from 'path';
 import { ConvBertError } from '../errors';
 import { readTextFile, readTextFileSync } from '../files';
 import { Tensor, itemSize, type DataType, type TypedArray } from '../tensor';
-import {
-  bytesOf,
-  checkLittleEndian,
-  ioError,
-  quote,
-  readWholeFile,
-  readWholeFileSync,
-  safeProduct,
-  viewOrCopy,
-  weightsError,
-} from './common';
+import { bytesOf, checkLittleEndian, ioError, quote, readWholeFile, readWholeFileSync, safeProduct, viewOrCopy, weightsError } from './common';
 import { describe, isPlainObject } from '../validate';
 
 /** Tensors by name, in the order the file holds them. */
@@ -532,7 +522,10 @@ export interface SavedFiles {
   index?: ShardIndex;
 }
 
-function planSave(tensors: TensorsLike, options: SaveShardedOptions): { shards: Array<Array<[string, Tensor]>>; names: string[]; index?: ShardIndex; meta: Record<string, string> } {
+function planSave(
+  tensors: TensorsLike,
+  options: SaveShardedOptions,
+): { shards: Array<Array<[string, Tensor]>>; names: string[]; index?: ShardIndex; meta: Record<string, string> } {
   const shards = planShards(tensors, options.maxShardSize ?? DEFAULT_MAX_SHARD_SIZE);
   const meta = { format: 'pt', ...(options.metadata ?? {}) };
   if (shards.length <= 1) return { shards: [shards[0] ?? []], names: [SAFE_WEIGHTS_NAME], meta };

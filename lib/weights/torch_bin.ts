@@ -233,7 +233,8 @@ export function parseTorchBin(bytes: Uint8Array, file = '<buffer>', options: Tor
   }
   const sharedStorages = new Map([...byStorage].filter(([, names]) => names.length > 1));
   const md = root.attrs.get('_metadata');
-  const metadata = md instanceof PyDict ? new Map([...md.map].filter(([k]) => typeof k === 'string').map(([k, v]) => [k as string, (pyToJs(v) ?? {}) as Record<string, unknown>])) : undefined;
+  const metadata =
+    md instanceof PyDict ? new Map([...md.map].filter(([k]) => typeof k === 'string').map(([k, v]) => [k as string, (pyToJs(v) ?? {}) as Record<string, unknown>])) : undefined;
   return { tensors, metadata, archive, sharedStorages, converted };
 }
 

@@ -170,7 +170,9 @@ export class ZipArchive {
     } else {
       const budget = options.budget ?? { left: defaultInflateBudget(this.bytes.length) };
       if (e.size > budget.left) {
-        this.fail(`entry ${quote(name)}: inflating it to ${e.size} bytes would pass the memory bound for this file (4x its ${this.bytes.length} bytes + 1 MiB, ${budget.left} left); refusing`);
+        this.fail(
+          `entry ${quote(name)}: inflating it to ${e.size} bytes would pass the memory bound for this file (4x its ${this.bytes.length} bytes + 1 MiB, ${budget.left} left); refusing`,
+        );
       }
       budget.left -= e.size;
       try {

@@ -51,10 +51,10 @@ bool ReadTypedArray(Napi::Value v, TypedArrayView* out) {
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   DefineAddon(exports, {
-      InstanceMethod("setErrorClass", &Addon::SetErrorClass),
-      InstanceMethod("backendInfo", &Addon::BackendInfo),
-      InstanceMethod("setNumThreads", &Addon::SetNumThreads),
-  });
+                           InstanceMethod("setErrorClass", &Addon::SetErrorClass),
+                           InstanceMethod("backendInfo", &Addon::BackendInfo),
+                           InstanceMethod("setNumThreads", &Addon::SetNumThreads),
+                       });
   for (const Registered& r : registry()) r.fn(env, exports);
 }
 
@@ -72,7 +72,8 @@ Napi::Error Addon::MakeError(Napi::Env env, const Status& st) {
 
 Napi::Value Addon::SetErrorClass(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsFunction())
-    throw Napi::TypeError::New(info.Env(), "setErrorClass: cls: expected a constructor, got " + args::Describe(args::At(info, 0)));
+    throw Napi::TypeError::New(info.Env(),
+                               "setErrorClass: cls: expected a constructor, got " + args::Describe(args::At(info, 0)));
   error_class_ = Napi::Persistent(info[0].As<Napi::Function>());
   return info.Env().Undefined();
 }

@@ -84,7 +84,9 @@ std::string Describe(Napi::Value v) {
   return "an object";
 }
 
-Napi::Value At(const Napi::CallbackInfo& info, size_t i) { return i < info.Length() ? info[i] : info.Env().Undefined(); }
+Napi::Value At(const Napi::CallbackInfo& info, size_t i) {
+  return i < info.Length() ? info[i] : info.Env().Undefined();
+}
 
 Napi::Object Opts(const Napi::CallbackInfo& info, const std::string& fn) {
   Napi::Value v = At(info, 0);
@@ -158,12 +160,11 @@ void* TypedArray(Napi::Value v, const std::string& name, napi_typedarray_type ty
               " (another thread could change it while it is read)");
   if (ta.problem)
     Throw(env, StatusCode::kInvalidArgument,
-          name + ": expected " + want + (n >= 0 ? " of " + std::to_string(n) + " elements" : std::string()) +
-              ", got " + ta.problem);
+          name + ": expected " + want + (n >= 0 ? " of " + std::to_string(n) + " elements" : std::string()) + ", got " +
+              ta.problem);
   const int64_t have = static_cast<int64_t>(ta.length);
   if (n >= 0 && have != n)
-    Throw(env, StatusCode::kShape,
-          name + ": expected " + std::to_string(n) + " elements, got " + std::to_string(have));
+    Throw(env, StatusCode::kShape, name + ": expected " + std::to_string(n) + " elements, got " + std::to_string(have));
   if (len) *len = have;
   return ta.data;
 }

@@ -174,14 +174,14 @@ void ParseSpec(Napi::Object spec, EngineConfig* c, HeadConfig* h) {
                                     "question_answering", "multiple_choice"}));
   h->num_outputs = geti(head, "spec.head.", "num_outputs", 0);
   if (h->kind == HeadKind::kNone) h->num_outputs = 0;
-  if (!Absent(head.Get("act"))) h->act = static_cast<int32_t>(args::Int(head.Get("act"), "spec.head.act", INT32_MIN, INT32_MAX));
+  if (!Absent(head.Get("act")))
+    h->act = static_cast<int32_t>(args::Int(head.Get("act"), "spec.head.act", INT32_MIN, INT32_MAX));
   if (!Absent(head.Get("summary_act")))
-    h->summary_act = static_cast<int32_t>(args::Int(head.Get("summary_act"), "spec.head.summary_act", INT32_MIN, INT32_MAX));
+    h->summary_act =
+        static_cast<int32_t>(args::Int(head.Get("summary_act"), "spec.head.summary_act", INT32_MIN, INT32_MAX));
   h->summary_use_proj = args::Bool(head.Get("summary_use_proj"), "spec.head.summary_use_proj");
-  if (!Absent(head.Get("summary_proj_out")))
-    h->summary_proj_out = geti(head, "spec.head.", "summary_proj_out", 0);
-  else if (h->summary_use_proj)
-    h->summary_proj_out = c->hidden;
+  if (!Absent(head.Get("summary_proj_out"))) h->summary_proj_out = geti(head, "spec.head.", "summary_proj_out", 0);
+  else if (h->summary_use_proj) h->summary_proj_out = c->hidden;
   if (h->kind == HeadKind::kMultipleChoice) {
     const Napi::Value st = head.Get("summary_type");
     const std::string s = st.IsString() ? st.As<Napi::String>().Utf8Value() : "last";
@@ -190,7 +190,8 @@ void ParseSpec(Napi::Object spec, EngineConfig* c, HeadConfig* h) {
     else if (s == "mean") h->summary_type = SummaryType::kMean;
     else if (s == "cls_index") h->summary_type = SummaryType::kClsIndex;
     else
-      args::Throw(env, StatusCode::kUnsupported, "spec.head.summary_type: expected last|first|mean|cls_index, got " + s);
+      args::Throw(env, StatusCode::kUnsupported,
+                  "spec.head.summary_type: expected last|first|mean|cls_index, got " + s);
   }
   args::Check(env, validate_config(*c, *h));
 }
@@ -239,9 +240,9 @@ void ParseRequest(Napi::Env env, const Model& model, Napi::Value reqv, ForwardJo
   }
   job->input_ids = Array<int32_t>(req.Get("input_ids"), "input_ids", napi_int32_array, T, true, nullptr,
                                   own ? &own->input_ids : nullptr);
-  job->inputs_embeds = Array<float>(req.Get("inputs_embeds"), "inputs_embeds", napi_float32_array,
-                                    args::Mul(env, "inputs_embeds", T, c.embedding), true, nullptr,
-                                    own ? &own->inputs_embeds : nullptr);
+  job->inputs_embeds =
+      Array<float>(req.Get("inputs_embeds"), "inputs_embeds", napi_float32_array,
+                   args::Mul(env, "inputs_embeds", T, c.embedding), true, nullptr, own ? &own->inputs_embeds : nullptr);
   job->token_type_ids = Array<int32_t>(req.Get("token_type_ids"), "token_type_ids", napi_int32_array, T, true, nullptr,
                                        own ? &own->token_type_ids : nullptr);
   job->position_ids = Array<int32_t>(req.Get("position_ids"), "position_ids", napi_int32_array, T, true, nullptr,
@@ -269,11 +270,12 @@ void ParseRequest(Napi::Env env, const Model& model, Napi::Value reqv, ForwardJo
               job->mask_rank == 3 ? std::vector<int64_t>{B, L, L} : std::vector<int64_t>{B, L}, "attention_mask");
   CheckFinite(env, job->head_mask, {c.layers, S}, "head_mask");
   if (!req.Get("outputs").IsObject())
-    args::Throw(env, StatusCode::kInvalidArgument, "req.outputs: expected an object, got " + args::Describe(req.Get("outputs")));
+    args::Throw(env, StatusCode::kInvalidArgument,
+                "req.outputs: expected an object, got " + args::Describe(req.Get("outputs")));
   Napi::Object out = req.Get("outputs").As<Napi::Object>();
-  job->last_hidden_state = const_cast<float*>(Array<float>(out.Get("last_hidden_state"), "outputs.last_hidden_state",
-                                                           napi_float32_array, args::Mul(env, "outputs.last_hidden_state", T, H),
-                                                           false, keep));
+  job->last_hidden_state =
+      const_cast<float*>(Array<float>(out.Get("last_hidden_state"), "outputs.last_hidden_state", napi_float32_array,
+                                      args::Mul(env, "outputs.last_hidden_state", T, H), false, keep));
   int64_t nlog = 0;
   switch (hc.kind) {
     case HeadKind::kNone: break;
@@ -284,26 +286,28 @@ void ParseRequest(Napi::Env env, const Model& model, Napi::Value reqv, ForwardJo
     case HeadKind::kMultipleChoice: nlog = args::Mul(env, "outputs.logits", B, hc.num_outputs); break;
   }
   if (hc.kind != HeadKind::kNone)
-    job->logits = const_cast<float*>(Array<float>(out.Get("logits"), "outputs.logits", napi_float32_array, nlog, false, keep));
+    job->logits =
+        const_cast<float*>(Array<float>(out.Get("logits"), "outputs.logits", napi_float32_array, nlog, false, keep));
   struct ListSpec {
     const char* name;
     int64_t count, n;
     std::vector<float*>* dst;
   };
-  for (const ListSpec& ls : {ListSpec{"hidden_states", c.layers + 1, T * H, &job->hidden_states},
-                             ListSpec{"attentions", c.layers, args::Mul(env, "outputs.attentions", B * S, L, L), &job->attentions}}) {
+  for (const ListSpec& ls :
+       {ListSpec{"hidden_states", c.layers + 1, T * H, &job->hidden_states},
+        ListSpec{"attentions", c.layers, args::Mul(env, "outputs.attentions", B * S, L, L), &job->attentions}}) {
     // (In varlen mode attentions was checked absent above.)
     Napi::Value v = out.Get(ls.name);
     if (Absent(v)) continue;
     if (!v.IsArray() || static_cast<int64_t>(v.As<Napi::Array>().Length()) != ls.count)
-      args::Throw(env, StatusCode::kShape,
-                  std::string("outputs.") + ls.name + ": expected an array of " + std::to_string(ls.count) +
-                      " Float32Arrays");
+      args::Throw(
+          env, StatusCode::kShape,
+          std::string("outputs.") + ls.name + ": expected an array of " + std::to_string(ls.count) + " Float32Arrays");
     Napi::Array arr = v.As<Napi::Array>();
     for (uint32_t i = 0; i < arr.Length(); ++i)
-      ls.dst->push_back(const_cast<float*>(Array<float>(arr.Get(i), std::string("outputs.") + ls.name + "[" +
-                                                            std::to_string(i) + "]",
-                                                        napi_float32_array, ls.n, false, keep)));
+      ls.dst->push_back(
+          const_cast<float*>(Array<float>(arr.Get(i), std::string("outputs.") + ls.name + "[" + std::to_string(i) + "]",
+                                          napi_float32_array, ls.n, false, keep)));
   }
   // The one request check (engine.h validate_forward: ids, types, positions and cls_index in
   // range, lengths against max_position_embeddings, buffers), here, before the job reaches its

@@ -19,11 +19,11 @@ namespace convbert {
 
 // Where and how an Engine runs: the second constructor argument.
 struct EngineOptions {
-  bool use_cuda = false;                  // device 'cuda' | 'cuda:N'
-  Dtype dtype = Dtype::kFloat32;          // the weight precision; copts.dtype repeats it
+  bool use_cuda = false;                            // device 'cuda' | 'cuda:N'
+  Dtype dtype = Dtype::kFloat32;                    // the weight precision; copts.dtype repeats it
   std::vector<std::string> modules_to_not_convert;  // modulesToNotConvert (CPU engine only)
-  CudaEngineOptions copts;                // device ordinal, weight dtype, tf32
-  const OpTable* ops = nullptr;           // the CPU kernel path (isa; default the active one)
+  CudaEngineOptions copts;                          // device ordinal, weight dtype, tf32
+  const OpTable* ops = nullptr;                     // the CPU kernel path (isa; default the active one)
 };
 
 // options (undefined or an object) -> EngineOptions; refuses combinations no engine runs.

@@ -50,18 +50,19 @@ namespace {
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  public:
   static void Init(Napi::Env env, Napi::Object exports) {
-    Napi::Function cls = DefineClass(env, "Engine",
-                                     {
-                                         InstanceMethod("forward", &EngineWrap::Forward),
-                                         InstanceMethod("forwardSync", &EngineWrap::ForwardSync),
-                                         InstanceMethod("dispose", &EngineWrap::Dispose),
-                                         InstanceAccessor("nativeBytes", &EngineWrap::NativeBytes, nullptr),
-                                         InstanceAccessor("isa", &EngineWrap::IsaName, nullptr),
-                                         InstanceAccessor("device", &EngineWrap::DeviceName, nullptr),
-                                         InstanceAccessor("dtype", &EngineWrap::DtypeName, nullptr),
-                                         InstanceAccessor("gemmKernel", &EngineWrap::GemmKernel, nullptr),
-                                         InstanceAccessor("modulesToNotConvert", &EngineWrap::ModulesToNotConvert, nullptr),
-                                     });
+    Napi::Function cls =
+        DefineClass(env, "Engine",
+                    {
+                        InstanceMethod("forward", &EngineWrap::Forward),
+                        InstanceMethod("forwardSync", &EngineWrap::ForwardSync),
+                        InstanceMethod("dispose", &EngineWrap::Dispose),
+                        InstanceAccessor("nativeBytes", &EngineWrap::NativeBytes, nullptr),
+                        InstanceAccessor("isa", &EngineWrap::IsaName, nullptr),
+                        InstanceAccessor("device", &EngineWrap::DeviceName, nullptr),
+                        InstanceAccessor("dtype", &EngineWrap::DtypeName, nullptr),
+                        InstanceAccessor("gemmKernel", &EngineWrap::GemmKernel, nullptr),
+                        InstanceAccessor("modulesToNotConvert", &EngineWrap::ModulesToNotConvert, nullptr),
+                    });
     exports.Set("Engine", cls);
   }
 
@@ -98,19 +99,19 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     dtype_ = dtype_name(opts.dtype);
     // A bad weight stops build_model through a null return: no exception crosses the engine.
     Napi::Error weight_error;
-    Status st = build_model(c, h,
-                            [&](const WeightSpec& w) -> const float* {
-                              Napi::HandleScope scope(env);
-                              const std::string where =
-                                  std::string(w.head ? "spec.head.weights[" : "spec.weights[") + "'" + w.name + "']";
-                              try {
-                                return ReadWeight((w.head ? hw : tw).Get(w.name), where, w.numel);
-                              } catch (const Napi::Error& e) {
-                                weight_error = e;
-                                return nullptr;
-                              }
-                            },
-                            &model, host_dtype, opts.modules_to_not_convert);
+    Status st = build_model(
+        c, h,
+        [&](const WeightSpec& w) -> const float* {
+          Napi::HandleScope scope(env);
+          const std::string where = std::string(w.head ? "spec.head.weights[" : "spec.weights[") + "'" + w.name + "']";
+          try {
+            return ReadWeight((w.head ? hw : tw).Get(w.name), where, w.numel);
+          } catch (const Napi::Error& e) {
+            weight_error = e;
+            return nullptr;
+          }
+        },
+        &model, host_dtype, opts.modules_to_not_convert);
     if (!weight_error.IsEmpty()) throw weight_error;
     args::Check(env, st);
     if (use_cuda) {
@@ -167,7 +168,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value IsaName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::IsaNameImpl>(info); }
   Napi::Value DeviceName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::DeviceNameImpl>(info); }
   Napi::Value DtypeName(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::DtypeNameImpl>(info); }
-  Napi::Value ModulesToNotConvert(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::ModulesToNotConvertImpl>(info); }
+  Napi::Value ModulesToNotConvert(const Napi::CallbackInfo& info) {
+    return Guard<&EngineWrap::ModulesToNotConvertImpl>(info);
+  }
   Napi::Value GemmKernel(const Napi::CallbackInfo& info) { return Guard<&EngineWrap::GemmKernelImpl>(info); }
 
   Napi::Value ForwardImpl(const Napi::CallbackInfo& info) {
@@ -181,7 +184,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     } catch (const Napi::Error& e) {
       err = e;
     } catch (const std::bad_alloc&) {
-      err = Addon::Of(env)->MakeError(env, Status::Error(StatusCode::kOutOfMemory, "forward: out of memory copying the inputs"));
+      err = Addon::Of(env)->MakeError(
+          env, Status::Error(StatusCode::kOutOfMemory, "forward: out of memory copying the inputs"));
     }
     if (!err.IsEmpty()) {
       auto d = Napi::Promise::Deferred::New(env);

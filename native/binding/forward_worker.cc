@@ -88,8 +88,8 @@ class ForwardWorker : public Napi::AsyncWorker {
 
 Napi::Promise QueueForward(Napi::Env env, std::shared_ptr<const Model> model, std::shared_ptr<ForwardTarget> target,
                            ForwardJob job, ForwardInputs inputs, std::vector<Napi::Reference<Napi::Value>> keep) {
-  auto* w = new ForwardWorker(env, std::move(model), std::move(target), std::move(job), std::move(inputs),
-                              std::move(keep));
+  auto* w =
+      new ForwardWorker(env, std::move(model), std::move(target), std::move(job), std::move(inputs), std::move(keep));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

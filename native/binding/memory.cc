@@ -27,10 +27,13 @@ Napi::Value AllocLargeBuffer(const Napi::CallbackInfo& info) {
   } catch (const std::bad_alloc&) {
     return Napi::ArrayBuffer::New(env, bytes);  // V8 reports its own out-of-memory error
   }
-  return Napi::ArrayBuffer::New(env, p, bytes, [](Napi::Env, void* data, size_t* size) {
-    HugePageAllocator<uint8_t>().deallocate(static_cast<uint8_t*>(data), *size);
-    delete size;
-  }, new size_t(bytes));
+  return Napi::ArrayBuffer::New(
+      env, p, bytes,
+      [](Napi::Env, void* data, size_t* size) {
+        HugePageAllocator<uint8_t>().deallocate(static_cast<uint8_t*>(data), *size);
+        delete size;
+      },
+      new size_t(bytes));
 }
 
 void InitMemory(Napi::Env env, Napi::Object exports) {

@@ -21,9 +21,13 @@ constexpr int64_t kMaxElems = args::kMaxSafe;
 
 // Every reader is args.h's; names read "lightconv: <name>".
 std::string Name(const char* name) { return std::string("lightconv: ") + name; }
-int64_t Int(Napi::Object o, const char* name, int64_t lo, int64_t hi) { return args::Int(o.Get(name), Name(name), lo, hi); }
+int64_t Int(Napi::Object o, const char* name, int64_t lo, int64_t hi) {
+  return args::Int(o.Get(name), Name(name), lo, hi);
+}
 int64_t Mul(Napi::Env env, const char* what, int64_t a, int64_t b) { return args::Mul(env, Name(what), a, b); }
-float* F32(Napi::Object o, const char* name, int64_t n, bool optional) { return args::F32(o.Get(name), Name(name), n, optional); }
+float* F32(Napi::Object o, const char* name, int64_t n, bool optional) {
+  return args::F32(o.Get(name), Name(name), n, optional);
+}
 
 // One request read from JS: sizes, the device (-1: CPU), and the input and output pointers.
 struct Request {
@@ -55,11 +59,10 @@ Request Read(const Napi::CallbackInfo& info) {
   a.y = F32(o, "y", r.nx, false);
   // The op reads x rows after it wrote earlier y rows (and CUDA reads w while blocks write y),
   // so y must not share memory with any input.
-  auto overlaps = [&](const float* p, int64_t n) {
-    return p && n > 0 && r.nx > 0 && p < a.y + r.nx && a.y < p + n;
-  };
+  auto overlaps = [&](const float* p, int64_t n) { return p && n > 0 && r.nx > 0 && p < a.y + r.nx && a.y < p + n; };
   if (overlaps(a.x, r.nx) || overlaps(a.w, r.nw) || overlaps(a.bias, a.C))
-    args::Throw(env, StatusCode::kInvalidArgument, "lightconv: y: expected memory apart from x, w and bias, got an overlap");
+    args::Throw(env, StatusCode::kInvalidArgument,
+                "lightconv: y: expected memory apart from x, w and bias, got an overlap");
   return r;
 }
 

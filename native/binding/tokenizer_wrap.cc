@@ -104,8 +104,8 @@ class BatchWorker : public Napi::AsyncWorker {
   }
   void OnOK() override { deferred_.Resolve(Pack(Env(), out_, true)); }
   void OnError(const Napi::Error&) override {
-    Napi::Error err = st_.code == StatusCode::kOutOfMemory ? Addon::Of(Env())->MakeError(Env(), st_)
-                                                             : TokError(Env(), st_.message);
+    Napi::Error err =
+        st_.code == StatusCode::kOutOfMemory ? Addon::Of(Env())->MakeError(Env(), st_) : TokError(Env(), st_.message);
     deferred_.Reject(err.Value());
   }
 
@@ -140,7 +140,8 @@ class WordPieceCore : public Napi::ObjectWrap<WordPieceCore> {
     } catch (const std::bad_alloc&) {
       Napi::Env env = info.Env();
       Addon::Of(env)
-          ->MakeError(env, Status::Error(StatusCode::kOutOfMemory, "WordPieceCore: out of memory reading the vocabulary"))
+          ->MakeError(env,
+                      Status::Error(StatusCode::kOutOfMemory, "WordPieceCore: out of memory reading the vocabulary"))
           .ThrowAsJavaScriptException();
     }
   }
@@ -285,7 +286,8 @@ class WordPieceCore : public Napi::ObjectWrap<WordPieceCore> {
     }
     // More threads than 256 (a machine's default parallelism may be larger) run as 256; a value
     // that is no thread count is refused (it used to run as 1 thread, silently).
-    *threads = static_cast<int>(std::min<int64_t>(256, args::IntOr(args::At(info, 1), "encodeBatch: threads", 1, args::kMaxSafe, 1)));
+    *threads = static_cast<int>(
+        std::min<int64_t>(256, args::IntOr(args::At(info, 1), "encodeBatch: threads", 1, args::kMaxSafe, 1)));
     return true;
   }
 

@@ -33,7 +33,9 @@ Status embedding_cuda_host(const EmbeddingArgs&, int) { return unsupported(); }
 Status lightconv_cuda_host(const LightConvArgs&, int) { return unsupported(); }
 
 class CudaEngine {};
-Status cuda_engine_create(const Model&, const CudaEngineOptions&, std::shared_ptr<CudaEngine>*) { return unsupported(); }
+Status cuda_engine_create(const Model&, const CudaEngineOptions&, std::shared_ptr<CudaEngine>*) {
+  return unsupported();
+}
 std::shared_ptr<ForwardTarget> cuda_engine_target(const std::shared_ptr<CudaEngine>&) { return nullptr; }
 int64_t cuda_engine_weight_bytes(const CudaEngine&) { return 0; }
 int64_t cuda_engine_arena_bytes(const CudaEngine&) { return 0; }

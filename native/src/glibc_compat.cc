@@ -54,7 +54,9 @@ CONVBERT_HIDDEN int __wrap___pthread_key_create(pthread_key_t* k, void (*d)(void
 }
 CONVBERT_HIDDEN int __wrap_pthread_key_delete(pthread_key_t k) { return pthread_key_delete_glibc225(k); }
 CONVBERT_HIDDEN void* __wrap_pthread_getspecific(pthread_key_t k) { return pthread_getspecific_glibc225(k); }
-CONVBERT_HIDDEN int __wrap_pthread_setspecific(pthread_key_t k, const void* v) { return pthread_setspecific_glibc225(k, v); }
+CONVBERT_HIDDEN int __wrap_pthread_setspecific(pthread_key_t k, const void* v) {
+  return pthread_setspecific_glibc225(k, v);
+}
 
 // arc4random (2.36) is referenced only by std::random_device, which shares an object file of
 // the static libstdc++ with string code we do use; the library never constructs one. If it is

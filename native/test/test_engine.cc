@@ -59,10 +59,13 @@ std::shared_ptr<Model> build(const EngineConfig& c, const HeadConfig& h, Status*
     }
   }
   std::shared_ptr<Model> m;
-  *st = build_model(c, h, [&](const WeightSpec& w) -> const float* {
-    auto it = store.find(w.name);
-    return it == store.end() ? nullptr : it->second.data();
-  }, &m, dtype, modules_to_not_convert);
+  *st = build_model(
+      c, h,
+      [&](const WeightSpec& w) -> const float* {
+        auto it = store.find(w.name);
+        return it == store.end() ? nullptr : it->second.data();
+      },
+      &m, dtype, modules_to_not_convert);
   return m;
 }
 
@@ -137,7 +140,8 @@ CONVBERT_TEST(engine_varlen_equals_each_sequence_alone) {
       Outputs alone;
       EXPECT_TRUE(run(*m, isa, 1, lens[b], one, nullptr, nullptr, nullptr, &alone).ok());
       for (int64_t i = 0; i < lens[b] * c.hidden; ++i)
-        EXPECT_CLOSE(all.hidden[static_cast<size_t>(starts[b] * c.hidden + i)], alone.hidden[static_cast<size_t>(i)], 1e-5, 1e-5);
+        EXPECT_CLOSE(all.hidden[static_cast<size_t>(starts[b] * c.hidden + i)], alone.hidden[static_cast<size_t>(i)],
+                     1e-5, 1e-5);
     }
   }
 }
@@ -161,7 +165,8 @@ CONVBERT_TEST(engine_bad_input_returns_status) {
   EngineConfig even = c;
   even.conv_kernel = 4;  // transformers cannot run an even kernel
   EXPECT_TRUE(!validate_config(even, mlm_head(even)).ok());
-  Status missing = build_model(c, mlm_head(c), [](const WeightSpec&) -> const float* { return nullptr; }, nullptr);
+  Status missing = build_model(
+      c, mlm_head(c), [](const WeightSpec&) -> const float* { return nullptr; }, nullptr);
   EXPECT_TRUE(!missing.ok());
 }
 
@@ -171,7 +176,8 @@ CONVBERT_TEST(engine_modules_to_not_convert_equals_float32) {
   Status st;
   std::shared_ptr<Model> f32 = build(c, h, &st);
   EXPECT_TRUE(st.ok());
-  const std::vector<std::string> every = {"encoder", "embeddings_project", "generator_predictions", "generator_lm_head"};
+  const std::vector<std::string> every = {"encoder", "embeddings_project", "generator_predictions",
+                                          "generator_lm_head"};
   std::vector<int32_t> ids = {1, 7, 3, 9, 4, 2, 8, 5};
   Outputs ref, plain, kept;
   EXPECT_TRUE(run(*f32, Isa::kGeneric, 2, 4, ids, nullptr, nullptr, nullptr, &ref).ok());

@@ -129,8 +129,8 @@ CONVBERT_TEST(engine_int8_close_to_fp32_padded_and_varlen) {
   for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512}) {
     if (isa > detect_isa()) continue;
     for (const int32_t* seq : {static_cast<const int32_t*>(nullptr), starts.data()}) {
-      std::vector<float> h32(static_cast<size_t>(T * c.hidden)), h8(h32.size()), l32(static_cast<size_t>(T * c.vocab_size)),
-          l8(l32.size());
+      std::vector<float> h32(static_cast<size_t>(T * c.hidden)), h8(h32.size()),
+          l32(static_cast<size_t>(T * c.vocab_size)), l8(l32.size());
       ForwardJob j;
       j.B = B;
       j.L = L;

@@ -117,7 +117,10 @@ test('AutoConfig reads config.json like ConvBertConfig; another model type is ER
   await t.throwsAsync(AutoConfig.fromPretrained(noType), { code: 'ERR_CONVBERT_UNSUPPORTED', message: /neither model_type nor architectures/ });
   t.throws(() => AutoModel.fromConfig({ model_type: 'roberta' }), { code: 'ERR_CONVBERT_UNSUPPORTED', message: /"roberta"/ });
   t.throws(() => AutoConfig.fromDict({ model_type: 'roberta' }), { code: 'ERR_CONVBERT_UNSUPPORTED' });
-  const fresh = AutoModelForSequenceClassification.from_config({ vocab_size: 30, hidden_size: 8, embedding_size: 8, num_attention_heads: 2, intermediate_size: 8, num_hidden_layers: 1 }, { seed: 1 });
+  const fresh = AutoModelForSequenceClassification.from_config(
+    { vocab_size: 30, hidden_size: 8, embedding_size: 8, num_attention_heads: 2, intermediate_size: 8, num_hidden_layers: 1 },
+    { seed: 1 },
+  );
   t.true(fresh instanceof models.ConvBertForSequenceClassification);
   fresh.dispose();
   await t.throwsAsync(AutoModel.fromPretrained(''), { code: 'ERR_CONVBERT_ARG' });
@@ -163,7 +166,10 @@ test('AutoTokenizer: the fast tokenizer by default, the TypeScript one with use_
   const other = tmpDir();
   fs.copyFileSync(path.join(dir, 'vocab.txt'), path.join(other, 'vocab.txt'));
   fs.writeFileSync(path.join(other, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'RobertaTokenizer' }));
-  await t.throwsAsync(AutoTokenizer.fromPretrained(other), { code: 'ERR_CONVBERT_UNSUPPORTED', message: /tokenizer_class "RobertaTokenizer" is not supported; this library runs ConvBertTokenizer/ });
+  await t.throwsAsync(AutoTokenizer.fromPretrained(other), {
+    code: 'ERR_CONVBERT_UNSUPPORTED',
+    message: /tokenizer_class "RobertaTokenizer" is not supported; this library runs ConvBertTokenizer/,
+  });
   fs.writeFileSync(path.join(other, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'BertTokenizer', do_lower_case: false }));
   t.false((await AutoTokenizer.fromPretrained(other)).do_lower_case);
   fs.rmSync(path.join(other, 'tokenizer_config.json'));
@@ -195,11 +201,20 @@ test('AutoModel on a Hub id: config.json is checked before the weights are fetch
   // transformers.js's event sequence per file: initiate, download, progress (rising to 100), done.
   const weights = events.filter((e) => 'file' in e && e.file === 'model.safetensors');
   const size = file('model.safetensors').length;
-  t.deepEqual(weights.slice(0, 2), [{ status: 'initiate', name: 'org/tiny', file: 'model.safetensors' }, { status: 'download', name: 'org/tiny', file: 'model.safetensors' }]);
+  t.deepEqual(weights.slice(0, 2), [
+    { status: 'initiate', name: 'org/tiny', file: 'model.safetensors' },
+    { status: 'download', name: 'org/tiny', file: 'model.safetensors' },
+  ]);
   t.deepEqual(weights[weights.length - 1], { status: 'done', name: 'org/tiny', file: 'model.safetensors' });
   t.deepEqual(weights[weights.length - 2], { status: 'progress', name: 'org/tiny', file: 'model.safetensors', progress: 100, loaded: size, total: size });
   t.true(weights.slice(2, -1).every((e) => e.status === 'progress'));
   await t.throwsAsync(AutoModelForMaskedLM.from_pretrained('org/bert', { cache_dir, endpoint: hub.endpoint, progress: false }), { code: 'ERR_CONVBERT_UNSUPPORTED' });
-  const bertFiles = hub.requests().filter((r: LoggedRequest) => r.path.includes('org/bert')).map((r: LoggedRequest) => r.path);
-  t.false(bertFiles.some((u) => u.includes('model.safetensors')), bertFiles.join(', '));
+  const bertFiles = hub
+    .requests()
+    .filter((r: LoggedRequest) => r.path.includes('org/bert'))
+    .map((r: LoggedRequest) => r.path);
+  t.false(
+    bertFiles.some((u) => u.includes('model.safetensors')),
+    bertFiles.join(', '),
+  );
 });

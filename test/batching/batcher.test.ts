@@ -113,7 +113,10 @@ test('abort before start removes the request; its partners still run', async (t)
   t.deepEqual(rec.batches, [[1, 3]]);
   t.is(b.stats().cancelled, 1);
   // An already-aborted signal never queues.
-  const reason = await b.submit(5, { signal: AbortSignal.abort() }).then(() => null, (e: unknown) => e);
+  const reason = await b.submit(5, { signal: AbortSignal.abort() }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   t.is((reason as { name?: string } | null)?.name, 'AbortError');
   t.is(b.stats().cancelled, 2);
 });

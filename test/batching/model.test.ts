@@ -71,7 +71,14 @@ test("the model's own forwardPacked is used when it has one", async (t) => {
   const bm = withBatching(m, { maxBatchSize: 8, maxWaitMs: 20 });
   const out = await Promise.all([3, 4, 5].map((L, i) => bm.forwardPacked([row(i, L)])));
   t.deepEqual(seen, [[3, 4, 5]]);
-  t.deepEqual(out.map((o) => o[0].last_hidden_state.dims), [[1, 3, 1], [1, 4, 1], [1, 5, 1]]);
+  t.deepEqual(
+    out.map((o) => o[0].last_hidden_state.dims),
+    [
+      [1, 3, 1],
+      [1, 4, 1],
+      [1, 5, 1],
+    ],
+  );
 });
 
 test('maxTokens counts row lengths; bad rows are typed errors', async (t) => {
@@ -103,7 +110,7 @@ test('runRowsByLength (the path for models without forwardPacked) equals each ro
   }
 });
 
-test('rows are the batcher\'s own once submitted: changing or transferring the caller\'s arrays while they wait changes nothing', async (t) => {
+test("rows are the batcher's own once submitted: changing or transferring the caller's arrays while they wait changes nothing", async (t) => {
   const m = ConvBertModel.fromConfig(CFG, { seed: 5 });
   t.teardown(() => m.dispose());
   const bm = withBatching(m, { maxBatchSize: 8, maxWaitMs: 30 });
@@ -118,7 +125,7 @@ test('rows are the batcher\'s own once submitted: changing or transferring the c
   mutated.token_type_ids.fill(0);
   structuredClone(moved.input_ids, { transfer: [moved.input_ids.buffer] });
   structuredClone(moved.token_type_ids, { transfer: [moved.token_type_ids.buffer] });
-  t.is(moved.input_ids.length, 0, 'the transfer detached the caller\'s array');
+  t.is(moved.input_ids.length, 0, "the transfer detached the caller's array");
   const [[a], [b]] = await Promise.all([p1, p2]);
   assertClose(t, a.last_hidden_state.data as Float32Array, want.last_hidden_state.data as Float32Array, { ...TOL, label: 'mutated after submit' });
   assertClose(t, b.last_hidden_state.data as Float32Array, want.last_hidden_state.data as Float32Array, { ...TOL, label: 'transferred after submit' });
@@ -153,5 +160,8 @@ test('a call of many rows with a signal adds one abort listener (no MaxListeners
   // One batch of one row runs at once (maxBatchSize 1), the rest wait: the abort drops all 24 (the running one's result too).
   t.is(bm2.batcher.stats().cancelled, 24);
   await new Promise((r) => setImmediate(r));
-  t.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+  t.deepEqual(
+    warnings.filter((w) => w === 'MaxListenersExceededWarning'),
+    [],
+  );
 });

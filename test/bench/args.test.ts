@@ -96,10 +96,16 @@ function docCommands(file: string): DocCommand[] {
   return out;
 }
 
-const DOCS = ['README.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  ...fs
+    .readdirSync(path.join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const COMMANDS = DOCS.flatMap(docCommands);
 
-test('every bench command in README.md and docs/*.md parses with its bench\'s option table', (t) => {
+test("every bench command in README.md and docs/*.md parses with its bench's option table", (t) => {
   for (const c of COMMANDS) {
     // bench/configs.ts and bench/args.ts are helpers (flops is lib/flops.ts now) the benches import; docs name them, nobody runs them.
     if (['flops', 'configs', 'args'].includes(c.bench)) {
@@ -124,7 +130,10 @@ test('every bench command in README.md and docs/*.md parses with its bench\'s op
     'convbert bench --shapes 1x128,8x128 --iters 20',
     'bench/tokenizer.ts --runs 5',
   ]) {
-    t.true(texts.some((x) => x.startsWith(want)), `not found in the docs: ${want}`);
+    t.true(
+      texts.some((x) => x.startsWith(want)),
+      `not found in the docs: ${want}`,
+    );
   }
   const seen = new Set(COMMANDS.map((c) => c.bench));
   for (const b of ['accuracy', 'cuda', 'gemm', 'harness', 'load', 'model', 'queue', 'serving', 'tokenizer', 'vs_ort']) t.true(seen.has(b), `no command for bench/${b}.ts found`);
@@ -145,7 +154,7 @@ test('the scan reads multi-line and quoted commands whole', (t) => {
   t.deepEqual(load?.args, ['--preset', 'base', '--connections', '16', '--duration', '60', '--warmup', '10', '--rounds', '3', '--settle', '5']);
 });
 
-test('every bench script of package.json parses with its bench\'s option table', (t) => {
+test("every bench script of package.json parses with its bench's option table", (t) => {
   const names = Object.keys(SCRIPTS).filter((n) => n === 'bench' || n.startsWith('bench:'));
   t.true(names.length >= 10);
   for (const n of names) {
@@ -176,16 +185,34 @@ test('a mistyped flag is an error that names it, for every bench', (t) => {
       t.true(msg.includes(`did you mean --${flag}`), `${name}: ${msg}`);
     }
   }
-  t.is(argError(t, () => parseBenchArgs(MODEL, ['--iter', '5'])), 'bench/model.ts: unknown option --iter (did you mean --iters?); expected one of --shapes, --iters, --warmup, --threads, --seed, --config, --json');
+  t.is(
+    argError(t, () => parseBenchArgs(MODEL, ['--iter', '5'])),
+    'bench/model.ts: unknown option --iter (did you mean --iters?); expected one of --shapes, --iters, --warmup, --threads, --seed, --config, --json',
+  );
   // A flag of another bench is unknown here too.
-  t.regex(argError(t, () => parseBenchArgs(MODEL, ['--rows', '128'])), /unknown option --rows;/);
+  t.regex(
+    argError(t, () => parseBenchArgs(MODEL, ['--rows', '128'])),
+    /unknown option --rows;/,
+  );
 });
 
 test('stray arguments, switches with values, options without values are errors that name them', (t) => {
-  t.is(argError(t, () => parseBenchArgs(MODEL, ['1x128'])), 'bench/model.ts: expected only --options, got the argument "1x128" (bench/model.ts --help lists them)');
-  t.regex(argError(t, () => parseBenchArgs(MODEL, ['--', '--iters', '2'])), /got the argument "--iters"/);
-  t.is(argError(t, () => parseBenchArgs(MODEL, ['--json=yes'])), '--json: expected no value (a switch), got "yes"');
-  t.is(argError(t, () => parseBenchArgs(MODEL, ['--iters'])), '--iters: expected a value, got none');
+  t.is(
+    argError(t, () => parseBenchArgs(MODEL, ['1x128'])),
+    'bench/model.ts: expected only --options, got the argument "1x128" (bench/model.ts --help lists them)',
+  );
+  t.regex(
+    argError(t, () => parseBenchArgs(MODEL, ['--', '--iters', '2'])),
+    /got the argument "--iters"/,
+  );
+  t.is(
+    argError(t, () => parseBenchArgs(MODEL, ['--json=yes'])),
+    '--json: expected no value (a switch), got "yes"',
+  );
+  t.is(
+    argError(t, () => parseBenchArgs(MODEL, ['--iters'])),
+    '--iters: expected a value, got none',
+  );
   t.is(
     argError(t, () => parseBenchArgs(MODEL, ['--iters', '--json'])),
     '--iters: expected a value, got "--json", which looks like an option; write --iters=--json if it is the value',
@@ -197,7 +224,10 @@ test('stray arguments, switches with values, options without values are errors t
 
 test('defaults come from the table; given() tells them from the command line', (t) => {
   const a = parseBenchArgs(MODEL, []);
-  t.deepEqual(a.shapes('shapes'), [[1, 128], [8, 128]]);
+  t.deepEqual(a.shapes('shapes'), [
+    [1, 128],
+    [8, 128],
+  ]);
   t.is(a.int('iters', 1), 20);
   t.is(a.int('warmup', 0), 3);
   t.deepEqual(a.json('config'), {});
@@ -223,24 +253,64 @@ test('defaults come from the table; given() tells them from the command line', (
 
 test('typed readers reject what Number() let through, and name the flag', (t) => {
   const m = (argv: string[]) => parseBenchArgs(MODEL, argv);
-  t.is(argError(t, () => m(['--iters', 'x']).int('iters', 1)), '--iters: expected an integer >= 1, got "x"');
+  t.is(
+    argError(t, () => m(['--iters', 'x']).int('iters', 1)),
+    '--iters: expected an integer >= 1, got "x"',
+  );
   for (const bad of ['', '1e3', '0x10', '2.5', '0', '-3', '9007199254740993']) {
-    t.regex(argError(t, () => m([`--iters=${bad}`]).int('iters', 1)), /^--iters: expected an integer >= 1, got /, bad);
+    t.regex(
+      argError(t, () => m([`--iters=${bad}`]).int('iters', 1)),
+      /^--iters: expected an integer >= 1, got /,
+      bad,
+    );
   }
-  t.is(argError(t, () => m(['--warmup=99']).int('warmup', 0, { max: 10 })), '--warmup: expected an integer in [0, 10], got "99"');
-  t.is(argError(t, () => m(['--shapes', '1x128,8x']).shapes('shapes')), '--shapes: expected a comma-separated list of BxL like 1x128,8x128, got "1x128,8x"');
-  t.is(argError(t, () => m(['--shapes', '0x128']).shapes('shapes')), '--shapes: expected a comma-separated list of BxL like 1x128,8x128, got "0x128"');
-  t.is(argError(t, () => m(['--shapes', '100000x1000']).shapes('shapes'), 'ERR_CONVBERT_LIMIT'), `--shapes: expected at most ${MAX_BENCH_TOKENS} tokens a shape, got 100000x1000 (100000000)`);
-  t.regex(argError(t, () => m(['--config', '{not json']).json('config')), /^--config: expected a JSON object like '\{"num_hidden_layers": 2\}' \(.+\), got "\{not json"$/);
-  t.is(argError(t, () => m(['--config', '[1]']).json('config')), '--config: expected a JSON object like \'{"num_hidden_layers": 2}\', got "[1]"');
+  t.is(
+    argError(t, () => m(['--warmup=99']).int('warmup', 0, { max: 10 })),
+    '--warmup: expected an integer in [0, 10], got "99"',
+  );
+  t.is(
+    argError(t, () => m(['--shapes', '1x128,8x']).shapes('shapes')),
+    '--shapes: expected a comma-separated list of BxL like 1x128,8x128, got "1x128,8x"',
+  );
+  t.is(
+    argError(t, () => m(['--shapes', '0x128']).shapes('shapes')),
+    '--shapes: expected a comma-separated list of BxL like 1x128,8x128, got "0x128"',
+  );
+  t.is(
+    argError(t, () => m(['--shapes', '100000x1000']).shapes('shapes'), 'ERR_CONVBERT_LIMIT'),
+    `--shapes: expected at most ${MAX_BENCH_TOKENS} tokens a shape, got 100000x1000 (100000000)`,
+  );
+  t.regex(
+    argError(t, () => m(['--config', '{not json']).json('config')),
+    /^--config: expected a JSON object like '\{"num_hidden_layers": 2\}' \(.+\), got "\{not json"$/,
+  );
+  t.is(
+    argError(t, () => m(['--config', '[1]']).json('config')),
+    '--config: expected a JSON object like \'{"num_hidden_layers": 2}\', got "[1]"',
+  );
   const s = (argv: string[]) => parseBenchArgs(SERVING, argv);
-  t.is(argError(t, () => s(['--driver', 'wrk']).choice('driver', ['autocannon', 'loop'])), '--driver: expected one of autocannon, loop, got "wrk"');
-  t.is(argError(t, () => s(['--modes', 'on,of']).choices('modes', ['on', 'off', 'inproc'])), '--modes: expected a comma-separated list of on, off, inproc, got "on,of"');
-  t.is(argError(t, () => s(['--duration', '0']).num('duration', 0, { above: true })), '--duration: expected a number > 0, got "0"');
-  t.is(argError(t, () => s(['--warmup', 'ten']).num('warmup', 0)), '--warmup: expected a number >= 0, got "ten"');
+  t.is(
+    argError(t, () => s(['--driver', 'wrk']).choice('driver', ['autocannon', 'loop'])),
+    '--driver: expected one of autocannon, loop, got "wrk"',
+  );
+  t.is(
+    argError(t, () => s(['--modes', 'on,of']).choices('modes', ['on', 'off', 'inproc'])),
+    '--modes: expected a comma-separated list of on, off, inproc, got "on,of"',
+  );
+  t.is(
+    argError(t, () => s(['--duration', '0']).num('duration', 0, { above: true })),
+    '--duration: expected a number > 0, got "0"',
+  );
+  t.is(
+    argError(t, () => s(['--warmup', 'ten']).num('warmup', 0)),
+    '--warmup: expected a number >= 0, got "ten"',
+  );
   t.is(s(['--max-wait-ms', '2.5']).num('max-wait-ms', 0), 2.5);
   const g = parseBenchArgs(GEMM, ['--rows', '128,x']);
-  t.is(argError(t, () => g.ints('rows', 1)), '--rows: expected a comma-separated list of integers >= 1, got "128,x"');
+  t.is(
+    argError(t, () => g.ints('rows', 1)),
+    '--rows: expected a comma-separated list of integers >= 1, got "128,x"',
+  );
 });
 
 test('--help lists every option of a bench with its help and default', (t) => {

@@ -55,22 +55,46 @@ test('an integer past its range is refused, not truncated to a valid one', (t) =
 });
 
 test('wrong element types, lengths and values name the argument with the code that fits', (t) => {
-  const e = (name: string, args: unknown[], code: string, message: string) =>
-    t.throws(() => op(name)(...args), { instanceOf: ConvBertError, code, message }, `${name} ${message}`);
+  const e = (name: string, args: unknown[], code: string, message: string) => t.throws(() => op(name)(...args), { instanceOf: ConvBertError, code, message }, `${name} ${message}`);
   e('opSoftmax', [new Int32Array(4), 1, 4, 'generic'], 'ERR_CONVBERT_DTYPE', 'opSoftmax: x: expected a Float32Array, got an Int32Array');
   e('opSoftmax', [new Float32Array(3), 1, 4, 'generic'], 'ERR_CONVBERT_SHAPE', 'opSoftmax: x: expected 4 elements, got 3');
   e('opSoftmax', [new Float32Array(4), 1.5, 4, 'generic'], 'ERR_CONVBERT_ARG', 'opSoftmax: rows: expected an integer >= 0, got 1.5');
   e('opSoftmax', [new Float32Array(4), 1, 4], 'ERR_CONVBERT_ARG', 'opSoftmax: path: expected generic|avx2|avx512, got undefined');
   e('cudaGemm', [42], 'ERR_CONVBERT_ARG', 'cudaGemm(opts): opts: expected an object, got 42');
-  e('cudaLayernorm', [{ x: new Float32Array(4), gamma: new Float32Array(2), beta: new Float32Array(2), C: 2, eps: -1 }], 'ERR_CONVBERT_ARG',
-    'cudaLayernorm: eps: expected a finite number >= 0, got -1');
+  e(
+    'cudaLayernorm',
+    [{ x: new Float32Array(4), gamma: new Float32Array(2), beta: new Float32Array(2), C: 2, eps: -1 }],
+    'ERR_CONVBERT_ARG',
+    'cudaLayernorm: eps: expected a finite number >= 0, got -1',
+  );
 });
 
 test('the shipped addon carries no test-only entry point; the test addon carries them all', (t) => {
   const shipped = loadAddon().addon as Record<string, unknown>;
-  const testOnly = ['opActivation', 'opGemm', 'opGemmBf16', 'opGemmInt8', 'opLayerNorm', 'opSoftmax', 'opAttention', 'opDynConv',
-    'opSepConv', 'opEmbedding', 'opFmaPeak', 'opGemmTime', 'opLightconv', 'cudaGemm', 'cudaAttention', 'cudaDynconv', 'cudaSepconv',
-    'cudaLayernorm', 'cudaSoftmax', 'cudaEmbedding', 'cudaBench', 'cudaBenchLastMs'];
+  const testOnly = [
+    'opActivation',
+    'opGemm',
+    'opGemmBf16',
+    'opGemmInt8',
+    'opLayerNorm',
+    'opSoftmax',
+    'opAttention',
+    'opDynConv',
+    'opSepConv',
+    'opEmbedding',
+    'opFmaPeak',
+    'opGemmTime',
+    'opLightconv',
+    'cudaGemm',
+    'cudaAttention',
+    'cudaDynconv',
+    'cudaSepconv',
+    'cudaLayernorm',
+    'cudaSoftmax',
+    'cudaEmbedding',
+    'cudaBench',
+    'cudaBenchLastMs',
+  ];
   for (const name of testOnly) {
     t.is(shipped[name], undefined, `convbert.node exports ${name}`);
     t.is(typeof (loadTestAddon().addon as Record<string, unknown>)[name], 'function', `convbert_test.node lacks ${name}`);
@@ -86,5 +110,9 @@ test('the tokenizer binding refuses a thread count or word limit that is not an 
   t.notThrows(() => core.encodeBatch(['a b'], 1000)); // more than 256 runs as 256
   t.throws(() => core.encodeBatch(['a b'], 1.5), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: 'encodeBatch: threads: expected an integer >= 1, got 1.5' });
   t.throws(() => core.encodeBatch(['a b'], 0), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: 'encodeBatch: threads: expected an integer >= 1, got 0' });
-  t.throws(() => new Core(['a'], { maxInputCharsPerWord: '100' }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: "maxInputCharsPerWord: expected an integer in [0, 1000000000], got '100'" });
+  t.throws(() => new Core(['a'], { maxInputCharsPerWord: '100' }), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_ARG',
+    message: "maxInputCharsPerWord: expected an integer in [0, 1000000000], got '100'",
+  });
 });

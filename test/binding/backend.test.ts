@@ -49,7 +49,11 @@ test('setNumThreads changes the pool size and validates its argument', (t) => {
 test('the package loads through require and import with one shared API', (t) => {
   const out = execFileSync(
     process.execPath,
-    ['--input-type=module', '-e', "import * as m from 'convbert'; import { createRequire } from 'module'; const r = createRequire(import.meta.url)('convbert'); console.log(JSON.stringify([typeof m.Tensor, m.Tensor === r.Tensor, m.backendInfo().version]))"],
+    [
+      '--input-type=module',
+      '-e',
+      "import * as m from 'convbert'; import { createRequire } from 'module'; const r = createRequire(import.meta.url)('convbert'); console.log(JSON.stringify([typeof m.Tensor, m.Tensor === r.Tensor, m.backendInfo().version]))",
+    ],
     { cwd: repoRoot, encoding: 'utf8' },
   );
   const [kind, same, version] = JSON.parse(out);

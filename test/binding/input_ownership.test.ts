@@ -52,7 +52,8 @@ function request(m: ReturnType<typeof loadFixtureModel>): ForwardRequest {
   const B = 2;
   const L = 4;
   return {
-    B, L,
+    B,
+    L,
     input_ids: Int32Array.from([5, 6, 7, 8, 9, 10, 11, 12]),
     inputs_embeds: null,
     token_type_ids: null,
@@ -73,10 +74,14 @@ test('Engine: an input or output over a SharedArrayBuffer, or detached, is a typ
   const cases: Array<[string, (r: ForwardRequest) => void, RegExp]> = [
     ['shared mask', (r) => (r.attention_mask = shared(r.attention_mask!)), /^attention_mask: expected a Float32Array over an ArrayBuffer, got one over a SharedArrayBuffer/],
     ['shared ids', (r) => (r.input_ids = shared(r.input_ids!)), /^input_ids: expected an Int32Array over an ArrayBuffer, got one over a SharedArrayBuffer/],
-    ['shared embeds', (r) => {
-      r.input_ids = null;
-      r.inputs_embeds = shared(new Float32Array(r.B * r.L * m.spec.embedding_size));
-    }, /^inputs_embeds: .*SharedArrayBuffer/],
+    [
+      'shared embeds',
+      (r) => {
+        r.input_ids = null;
+        r.inputs_embeds = shared(new Float32Array(r.B * r.L * m.spec.embedding_size));
+      },
+      /^inputs_embeds: .*SharedArrayBuffer/,
+    ],
     ['shared head_mask', (r) => (r.head_mask = shared(new Float32Array(m.layers * m.saHeads).fill(1))), /^head_mask: .*SharedArrayBuffer/],
     ['shared output', (r) => (r.outputs.last_hidden_state = shared(r.outputs.last_hidden_state)), /^outputs\.last_hidden_state: .*SharedArrayBuffer/],
     ['detached mask', (r) => (r.attention_mask = detached(r.attention_mask!)), /^attention_mask: expected a Float32Array of 8 elements, got one whose ArrayBuffer is detached/],
@@ -107,7 +112,10 @@ test('Engine: an input or output over a SharedArrayBuffer, or detached, is a typ
 test('ConvBertModel.forward: a Tensor over a SharedArrayBuffer or a detached buffer is ERR_CONVBERT_ARG naming the input', async (t) => {
   const model = await ConvBertModel.fromPretrained(tinyDir);
   t.teardown(() => model.dispose());
-  const ids = new Tensor('int64', [[5, 6, 7, 8], [9, 10, 11, 12]]);
+  const ids = new Tensor('int64', [
+    [5, 6, 7, 8],
+    [9, 10, 11, 12],
+  ]);
   const mask = () => Float32Array.from([1, 1, 1, 0, 1, 1, 0, 0]);
   await t.throwsAsync(model.forward({ input_ids: ids, attention_mask: new Tensor('float32', shared(mask()), [2, 4]) }), {
     instanceOf: ConvBertError,
@@ -134,7 +142,15 @@ test('ConvBertModel.forward: a Tensor over a SharedArrayBuffer or a detached buf
 test('the test-only op entry points refuse a SharedArrayBuffer or detached view with a ConvBertError naming it', (t) => {
   // They run synchronously, but the plain Node-API read of such a view used to throw a bare "Invalid argument".
   const opSoftmax = testAddon().opSoftmax as (x: Float32Array, rows: number, n: number, path: string) => string;
-  t.throws(() => opSoftmax(shared(new Float32Array(4)), 1, 4, 'generic'), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: /^opSoftmax: x: expected a Float32Array over an ArrayBuffer, got one over a SharedArrayBuffer/ });
-  t.throws(() => opSoftmax(detached(new Float32Array(4)), 1, 4, 'generic'), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: 'opSoftmax: x: expected a Float32Array of 4 elements, got one whose ArrayBuffer is detached' });
+  t.throws(() => opSoftmax(shared(new Float32Array(4)), 1, 4, 'generic'), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_ARG',
+    message: /^opSoftmax: x: expected a Float32Array over an ArrayBuffer, got one over a SharedArrayBuffer/,
+  });
+  t.throws(() => opSoftmax(detached(new Float32Array(4)), 1, 4, 'generic'), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_ARG',
+    message: 'opSoftmax: x: expected a Float32Array of 4 elements, got one whose ArrayBuffer is detached',
+  });
   t.is(opSoftmax(new Float32Array(4), 1, 4, 'generic'), 'generic');
 });

@@ -53,7 +53,8 @@ function idsRequest(): ForwardRequest {
   const mask = new Float32Array(B * L).fill(1);
   for (let b = 0; b < B; b++) for (let j = L - 1 - b; j < L; j++) mask[b * L + j] = 0;
   return {
-    B, L,
+    B,
+    L,
     input_ids: Int32Array.from({ length: B * L }, (_, i) => (i * 31 + 7) % V),
     inputs_embeds: null,
     token_type_ids: Int32Array.from({ length: B * L }, (_, i) => i % 2),
@@ -69,7 +70,8 @@ function embedsRequest(): ForwardRequest {
   const mask = new Float32Array(B * L * L);
   for (let i = 0; i < mask.length; i++) mask[i] = (i * 7) % 5 === 0 ? 0 : 1;
   return {
-    B, L,
+    B,
+    L,
     input_ids: null,
     inputs_embeds: Float32Array.from({ length: B * L * E }, (_, i) => Math.sin(i) * 0.5),
     token_type_ids: null,

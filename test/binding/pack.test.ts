@@ -39,7 +39,10 @@ function prebuildAside(): void {
 test('the packed tarball installs with scripts off and loads the prebuilt binary', (t) => {
   const hasPrebuild = fs.existsSync(prebuilt) && fs.readdirSync(prebuilt).some((f) => f.endsWith('.node'));
   if (!hasPrebuild) prebuildAside();
-  t.true(fs.readdirSync(prebuilt).some((f) => f.endsWith('.node')), 'npm run prebuild wrote prebuilds/<platform>-<arch>/*.node');
+  t.true(
+    fs.readdirSync(prebuilt).some((f) => f.endsWith('.node')),
+    'npm run prebuild wrote prebuilds/<platform>-<arch>/*.node',
+  );
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-pack-'));
   try {
@@ -47,7 +50,10 @@ test('the packed tarball installs with scripts off and loads the prebuilt binary
     const packOut = run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], repoRoot);
     const packed = JSON.parse(packOut)[0] as { filename: string; files: { path: string }[] };
     const names = packed.files.map((f) => f.path);
-    t.true(names.some((n) => n.startsWith('prebuilds/') && n.endsWith('.node')), 'the tarball carries the prebuild');
+    t.true(
+      names.some((n) => n.startsWith('prebuilds/') && n.endsWith('.node')),
+      'the tarball carries the prebuild',
+    );
     t.true(names.includes('dist/index.js') && names.includes('dist/index.mjs') && names.includes('dist/index.d.ts'));
     t.false(names.some((n) => n.startsWith('build/') || n.startsWith('node_modules/') || n.startsWith('test/')));
 

@@ -110,8 +110,14 @@ test('run --json prints what the pipeline gives in-process', async (t) => {
   const want = (await pipe(texts, { top_k: 3 })) as { score: number; token: number; sequence: string }[][];
   t.is(got.length, 2);
   got.forEach((list, i) => {
-    t.deepEqual(list.map((x) => x.token), want[i].map((x) => x.token));
-    t.deepEqual(list.map((x) => x.sequence), want[i].map((x) => x.sequence));
+    t.deepEqual(
+      list.map((x) => x.token),
+      want[i].map((x) => x.token),
+    );
+    t.deepEqual(
+      list.map((x) => x.sequence),
+      want[i].map((x) => x.sequence),
+    );
     list.forEach((x, k) => t.true(Math.abs(x.score - want[i][k].score) <= 1e-6 * want[i][k].score, `score ${i}/${k}`));
   });
   // Without --json: a readable form with the same tokens.
@@ -145,7 +151,11 @@ test('run --dtype and --modules-to-not-convert reach fromPretrained; bad values 
 
 function startServe(args: string[]): Promise<{ child: ChildProcess; port: number; stderr: () => string; exited: Promise<Run> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    });
     let stderr = '';
     let stdout = '';
     const exited = new Promise<Run>((r) => child.on('close', (code, signal) => r({ code, signal, stdout, stderr })));
@@ -228,7 +238,10 @@ test('bench runs bench/model.ts with its options and passes its exit code throug
   const r = await runCli(['bench', '--shapes', '2x8', '--iters', '2', '--warmup', '0', '--config', cfg, '--json']);
   t.is(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { rows: { shape: string; median_ms: number }[] };
-  t.deepEqual(out.rows.map((x) => x.shape), ['2x8']);
+  t.deepEqual(
+    out.rows.map((x) => x.shape),
+    ['2x8'],
+  );
   t.true(out.rows[0].median_ms > 0);
   const bad = await runCli(['bench', '--config', '{not json']);
   t.not(bad.code, 0);

@@ -63,7 +63,10 @@ test('the entrypoint serves from CONVBERT_* variables, exec-ing node, and SIGTER
   // exec: the spawned pid now runs node with the CLI, not sh.
   const cmdline = fs.readFileSync(`/proc/${s.child.pid}/cmdline`, 'utf8').split('\0');
   t.regex(path.basename(cmdline[0]), /^node/, cmdline.join(' '));
-  t.true(cmdline.some((a) => a.endsWith(path.join('bin', 'convbert.js'))), cmdline.join(' '));
+  t.true(
+    cmdline.some((a) => a.endsWith(path.join('bin', 'convbert.js'))),
+    cmdline.join(' '),
+  );
 
   t.is((await request(port, 'POST', '/embed', JSON.stringify({ inputs: 'x' }))).status, 401, 'CONVBERT_API_KEY is required');
   const r = await request(port, 'POST', '/embed', JSON.stringify({ inputs: ['hello world', 'a b'] }), { authorization: 'Bearer k3y' });

@@ -372,7 +372,13 @@ test('wrong JSON types and impossible values are rejected naming the field', (t)
   }
   // Multiple-choice summary values are checked when the head needs them.
   rejects(t, () => ConvBertConfig.fromDict({ architectures: ['ConvBertForMultipleChoice'], summary_type: 'middle' }), 'ERR_CONVBERT_CONFIG', 'summary_type', 'summary_type middle');
-  rejects(t, () => ConvBertConfig.fromDict({ architectures: ['ConvBertForMultipleChoice'], summary_activation: 'nope' }), 'ERR_CONVBERT_CONFIG', 'summary_activation', 'summary_activation nope');
+  rejects(
+    t,
+    () => ConvBertConfig.fromDict({ architectures: ['ConvBertForMultipleChoice'], summary_activation: 'nope' }),
+    'ERR_CONVBERT_CONFIG',
+    'summary_activation',
+    'summary_activation nope',
+  );
   // Not an object at all.
   for (const v of [null, [], 'config', 3]) rejects(t, () => ConvBertConfig.fromDict(v), 'ERR_CONVBERT_CONFIG', 'config', `config = ${JSON.stringify(v)}`);
   // The message says what was expected and what was found.
@@ -414,9 +420,12 @@ test('labels: num_labels rules, the setter regenerates LABEL_i, id2label wins ov
   rejects(t, () => ConvBertConfig.fromDict({ id2label: { 0: 'a', 1: 'b', 2: 'c' }, label2id: { a: 0, b: 2, c: 1 } }), 'ERR_CONVBERT_CONFIG', 'label2id', 'swapped');
   rejects(t, () => ConvBertConfig.fromDict({ id2label: { 0: 'a', 1: 'b', 2: 'c' }, label2id: { a: 0, b: 1 } }), 'ERR_CONVBERT_CONFIG', 'label2id', 'missing');
   rejects(t, () => ConvBertConfig.fromDict({ id2label: { 0: 'a', 1: 'a' } }), 'ERR_CONVBERT_CONFIG', 'label2id', 'duplicate names');
-  t.throws(() => {
-    new ConvBertConfig().num_labels = 1.5;
-  }, { instanceOf: ConvBertError, code: 'ERR_CONVBERT_CONFIG', message: /num_labels:/ } as never);
+  t.throws(
+    () => {
+      new ConvBertConfig().num_labels = 1.5;
+    },
+    { instanceOf: ConvBertError, code: 'ERR_CONVBERT_CONFIG', message: /num_labels:/ } as never,
+  );
 
   // problem_type is kept and written.
   const reg = ConvBertConfig.fromDict({ num_labels: 1, problem_type: 'regression' });
@@ -475,7 +484,7 @@ test('pythonJsonDumps writes numbers and strings the way Python json.dumps does'
   // Python: json.dumps([1e-05, 1e-12, 0.1, 0.0001, 1e+16, 1.5e-07, 12, -3, 123456.75, 2e-300])
   t.is(pythonJsonDumps([1e-5, 1e-12, 0.1, 0.0001, 1e16, 1.5e-7, 12, -3, 123456.75, 2e-300], 0).replace(/\n/g, ''), '[1e-05,1e-12,0.1,0.0001,1e+16,1.5e-07,12,-3,123456.75,2e-300]');
   // ensure_ascii: non-ASCII as lowercase \\uXXXX, astral characters as surrogate pairs.
-  t.is(pythonJsonDumps({ 'é': 'ß😀\n"' }), '{\n  "\\u00e9": "\\u00df\\ud83d\\ude00\\n\\""\n}');
+  t.is(pythonJsonDumps({ é: 'ß😀\n"' }), '{\n  "\\u00e9": "\\u00df\\ud83d\\ude00\\n\\""\n}');
   t.is(pythonJsonDumps({ a: [], b: {} }), '{\n  "a": [],\n  "b": {}\n}');
 });
 
@@ -530,7 +539,11 @@ test('file errors: missing paths are ERR_CONVBERT_IO, bad JSON is ERR_CONVBERT_C
   t.throws(() => ConvBertConfig.fromPretrainedSync(dir), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_IO' } as never);
   const file = path.join(dir, 'config.json');
   fs.writeFileSync(file, '{"hidden_size": 32,');
-  await t.throwsAsync(ConvBertConfig.fromPretrained(dir), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_CONFIG', message: (m: string) => m.includes(file) && /JSON/.test(m) } as never);
+  await t.throwsAsync(ConvBertConfig.fromPretrained(dir), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_CONFIG',
+    message: (m: string) => m.includes(file) && /JSON/.test(m),
+  } as never);
   fs.writeFileSync(file, '[1, 2]');
   t.throws(() => ConvBertConfig.fromPretrainedSync(file), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_CONFIG', message: (m: string) => m.includes(file) } as never);
   fs.writeFileSync(file, JSON.stringify({ conv_kernel_size: 6 }));
@@ -549,9 +562,15 @@ test('loader options: unknown keys are ERR_CONVBERT_ARG naming the closest known
     ConvBertConfig.fromPretrained(dir, { architecure: 'ConvBertForMaskedLM' } as never),
     arg(/^ConvBertConfig\.fromPretrained: unknown option 'architecure'; did you mean 'architecture'\? expected some of overrides, architecture$/),
   );
-  t.throws(() => ConvBertConfig.fromPretrainedSync(file, { overide: {} } as never), arg(/^ConvBertConfig\.fromPretrainedSync: unknown option 'overide'; did you mean 'overrides'\?/));
+  t.throws(
+    () => ConvBertConfig.fromPretrainedSync(file, { overide: {} } as never),
+    arg(/^ConvBertConfig\.fromPretrainedSync: unknown option 'overide'; did you mean 'overrides'\?/),
+  );
   // a model-loader option (Hub revision) means nothing here, misspelt or not
-  await t.throwsAsync(ConvBertConfig.fromPretrained(dir, { revsion: 'main' } as never), arg(/^ConvBertConfig\.fromPretrained: unknown option 'revsion'; expected some of overrides, architecture$/));
+  await t.throwsAsync(
+    ConvBertConfig.fromPretrained(dir, { revsion: 'main' } as never),
+    arg(/^ConvBertConfig\.fromPretrained: unknown option 'revsion'; expected some of overrides, architecture$/),
+  );
   await t.throwsAsync(ConvBertConfig.fromPretrained(dir, { revision: 'main' } as never), arg(/unknown option 'revision'/));
   // fromDict takes only architecture
   t.throws(() => ConvBertConfig.fromDict({}, { overrides: {} } as never), arg(/^ConvBertConfig\.fromDict: unknown option 'overrides'; expected some of architecture$/));
@@ -559,7 +578,10 @@ test('loader options: unknown keys are ERR_CONVBERT_ARG naming the closest known
   // the options object itself must be an object
   t.throws(() => ConvBertConfig.fromDict({}, null as never), arg(/^ConvBertConfig\.fromDict: options: expected an object, got null$/));
   await t.throwsAsync(ConvBertConfig.fromPretrained(dir, 'main' as never), arg(/^ConvBertConfig\.fromPretrained: options: expected an object, got "main"$/));
-  await t.throwsAsync(ConvBertConfig.fromPretrained(dir, { overrides: 'x' as never }), arg(/^ConvBertConfig\.fromPretrained: options\.overrides: expected an object of config values, got "x"$/));
+  await t.throwsAsync(
+    ConvBertConfig.fromPretrained(dir, { overrides: 'x' as never }),
+    arg(/^ConvBertConfig\.fromPretrained: options\.overrides: expected an object of config values, got "x"$/),
+  );
   // the known keys still work, and the extra config.json key is kept as HF keeps it
   const c = await ConvBertConfig.fromPretrained(dir, { overrides: { num_labels: 3 }, architecture: 'ConvBertForSequenceClassification' });
   t.is(c.num_labels, 3);

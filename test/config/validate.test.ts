@@ -48,7 +48,10 @@ test('describe: typed arrays, class instances, boxed values and functions by kin
   t.is(describe(new Foo()), 'an instance of Foo');
   t.is(describe(new Map()), 'an object ([object Map])');
   t.is(describe(new String('x')), 'an object ([object String])');
-  t.is(describe(function named() {}), 'a function (named)');
+  t.is(
+    describe(function named() {}),
+    'a function (named)',
+  );
   t.is(describe([() => 0][0]), 'a function');
 });
 
@@ -78,7 +81,7 @@ test('isPlainObject: objects, not null, arrays or typed arrays', (t) => {
   t.false(isPlainObject('x'));
 });
 
-test('intOption / boolOption / enumOption: defaults, and ERR_CONVBERT_ARG in describe()\'s words', (t) => {
+test("intOption / boolOption / enumOption: defaults, and ERR_CONVBERT_ARG in describe()'s words", (t) => {
   t.is(intOption('top_k', undefined, 5, 1), 5);
   t.is(intOption('top_k', 3, 5, 1, 10), 3);
   t.throws(() => intOption('top_k', 0, 5, 1), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: 'top_k: expected an integer in [1, inf], got number 0' });

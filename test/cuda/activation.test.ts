@@ -17,10 +17,12 @@ gpuTest('activation: every code matches the CPU op', probe, (t) => {
   const rand = mulberry32(51);
   for (const C of SIZES) {
     const rows = 3;
-    const x = randn(rand, rows * C, 3), bias = randn(rand, C);
+    const x = randn(rand, rows * C, 3),
+      bias = randn(rand, C);
     for (let act = 0; act < ACT_COUNT; act++) {
       for (const b of [null, bias]) {
-        const want = new Float32Array(rows * C), got = new Float32Array(rows * C).fill(NaN);
+        const want = new Float32Array(rows * C),
+          got = new Float32Array(rows * C).fill(NaN);
         opActivation()(x, want, b, C, act, 'generic');
         t.is(opActivation()(x, got, b, C, act, 'cuda'), 'cuda');
         assertClose(t, got, want, { ...TOL, label: `act=${act} C=${C} bias=${b !== null}` });
@@ -31,7 +33,8 @@ gpuTest('activation: every code matches the CPU op', probe, (t) => {
 
 // Regression: an activation code outside HF's table silently ran as the identity on CUDA.
 gpuTest('activation: an unknown code is ERR_CONVBERT_ARG, as on the CPU', probe, (t) => {
-  const x = new Float32Array(4).fill(1), y = new Float32Array(4);
+  const x = new Float32Array(4).fill(1),
+    y = new Float32Array(4);
   for (const path of ['generic', 'cuda']) {
     const err = t.throws(() => opActivation()(x, y, null, 4, ACT_COUNT + 85, path)) as Error & { code?: string };
     t.is(err?.code, 'ERR_CONVBERT_ARG', `${path}: ${err?.message}`);

@@ -107,7 +107,13 @@ if (native().backendInfo().cuda.emulated) {
     t.true(r.cuda.available, r.cuda.reason);
     t.is(r.cuda.deviceCount, 2);
     t.is(r.cuda.defaultDevice, 1);
-    t.deepEqual(r.cuda.devices.map((d) => [d.computeCapability, d.usable]), [['7.5', false], ['9.0', true]]);
+    t.deepEqual(
+      r.cuda.devices.map((d) => [d.computeCapability, d.usable]),
+      [
+        ['7.5', false],
+        ['9.0', true],
+      ],
+    );
     t.regex(r.cuda.devices[0].reason ?? '', /^CUDA device 0 \(.*, sm_75\) is older than sm_80/);
     // cuda:0 is refused with its own reason and the usable ordinals; cuda:1 runs; cuda:2 does not exist.
     t.is(r.runs[0].code, 'ERR_CONVBERT_UNSUPPORTED');
@@ -132,7 +138,10 @@ if (native().backendInfo().cuda.emulated) {
     const old = child('7.0,7.5');
     t.false(old.raw.available);
     t.is(old.raw.deviceCount, 2);
-    t.deepEqual(old.raw.devices.map((d) => d.usable), [false, false]);
+    t.deepEqual(
+      old.raw.devices.map((d) => d.usable),
+      [false, false],
+    );
     t.regex(old.raw.reason ?? '', /^CUDA device 0 .*sm_70\) is older than sm_80.*; CUDA device 1 .*sm_75\) is older than sm_80/);
     t.false(old.cuda.available);
     t.true((old.cuda.reason ?? '').includes(old.raw.reason ?? '?'), old.cuda.reason);

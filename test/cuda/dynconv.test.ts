@@ -14,7 +14,12 @@ const probe = () => cudaOps().cudaDynconv({ v: new Float32Array(1), w: new Float
 gpuTest('dynconv: plain and fused-softmax kernels match the CPU op', probe, (t) => {
   const rand = mulberry32(21);
   for (const L of SIZES) {
-    for (const [H, D] of [[1, 1], [3, 7], [2, 33], [6, 64]]) {
+    for (const [H, D] of [
+      [1, 1],
+      [3, 7],
+      [2, 33],
+      [6, 64],
+    ]) {
       for (const K of [1, 3, 4, 9, 15]) {
         const B = 2;
         const v = randn(rand, B * L * H * D);
@@ -31,11 +36,15 @@ gpuTest('dynconv: plain and fused-softmax kernels match the CPU op', probe, (t) 
 
 gpuTest('dynconv: varlen rows equal each sequence run alone', probe, (t) => {
   const rand = mulberry32(22);
-  const H = 4, D = 16, K = 9, lens = [1, 7, 33, 3];
+  const H = 4,
+    D = 16,
+    K = 9,
+    lens = [1, 7, 33, 3];
   const seq = new Int32Array(lens.length + 1);
   lens.forEach((l, i) => (seq[i + 1] = seq[i] + l));
   const T = seq[lens.length];
-  const v = randn(rand, T * H * D), logits = randn(rand, T * H * K);
+  const v = randn(rand, T * H * D),
+    logits = randn(rand, T * H * K);
   const packed = cudaOps().cudaDynconv({ v, w: logits, B: lens.length, L: 33, H, D, K, cu_seqlens: seq, softmax_taps: true });
   for (let b = 0; b < lens.length; b++) {
     const w = cpuSoftmax(logits.slice(seq[b] * H * K, seq[b + 1] * H * K), lens[b] * H, K, 'generic').y;

@@ -8,13 +8,29 @@ import { embedding as cpuEmbedding } from '../ops/kernels';
 import { cudaOps, gpuTest, SIZES } from './helpers';
 
 const probe = () =>
-  cudaOps().cudaEmbedding({ ids: new Int32Array(1), positions: new Int32Array(1), word: new Float32Array(1), pos: new Float32Array(1), type: new Float32Array(1), vocab: 1, max_pos: 1, type_vocab: 1, T: 1, E: 1 });
+  cudaOps().cudaEmbedding({
+    ids: new Int32Array(1),
+    positions: new Int32Array(1),
+    word: new Float32Array(1),
+    pos: new Float32Array(1),
+    type: new Float32Array(1),
+    vocab: 1,
+    max_pos: 1,
+    type_vocab: 1,
+    T: 1,
+    E: 1,
+  });
 
-gpuTest('embedding: matches the CPU op; bad ids are typed errors', (probe), (t) => {
+gpuTest('embedding: matches the CPU op; bad ids are typed errors', probe, (t) => {
   const rand = mulberry32(51);
-  const V = 50, P = 40, TV = 2, T = 33;
+  const V = 50,
+    P = 40,
+    TV = 2,
+    T = 33;
   for (const E of SIZES) {
-    const word = randn(rand, V * E), pos = randn(rand, P * E), type = randn(rand, TV * E);
+    const word = randn(rand, V * E),
+      pos = randn(rand, P * E),
+      type = randn(rand, TV * E);
     const ids = Int32Array.from({ length: T }, () => Math.floor(rand() * V));
     const positions = Int32Array.from({ length: T }, (_, i) => i % P);
     const types = Int32Array.from({ length: T }, () => Math.floor(rand() * TV));
@@ -30,7 +46,18 @@ gpuTest('embedding: matches the CPU op; bad ids are typed errors', (probe), (t) 
   const E = 4;
   const bad = Int32Array.from({ length: 3 }, (_, i) => (i === 2 ? V : 0));
   const err = t.throws(() =>
-    cudaOps().cudaEmbedding({ ids: bad, positions: new Int32Array(3), word: new Float32Array(V * E), pos: new Float32Array(P * E), type: new Float32Array(TV * E), vocab: V, max_pos: P, type_vocab: TV, T: 3, E }),
+    cudaOps().cudaEmbedding({
+      ids: bad,
+      positions: new Int32Array(3),
+      word: new Float32Array(V * E),
+      pos: new Float32Array(P * E),
+      type: new Float32Array(TV * E),
+      vocab: V,
+      max_pos: P,
+      type_vocab: TV,
+      T: 3,
+      E,
+    }),
   ) as Error & { code?: string };
   t.is(err.code, 'ERR_CONVBERT_ARG');
   t.regex(err.message, /input_ids: id 50 at token 2/);

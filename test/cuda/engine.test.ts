@@ -39,10 +39,13 @@ function cudaEngineCtor(dtype: Dtype): NativeEngineCtor {
 function worst(got: unknown, want: Tensor, tol: number): string | null {
   if (!(got instanceof Tensor)) return `missing (got ${typeof got})`;
   if (got.dims.join(',') !== want.dims.join(',')) return `dims [${got.dims}] != [${want.dims}]`;
-  const g = got.toFloat32(), w = want.toFloat32();
-  let idx = -1, ex = 0;
+  const g = got.toFloat32(),
+    w = want.toFloat32();
+  let idx = -1,
+    ex = 0;
   for (let i = 0; i < w.length; i++) {
-    const d = Math.abs(g[i] - w[i]), lim = tol + tol * Math.abs(w[i]);
+    const d = Math.abs(g[i] - w[i]),
+      lim = tol + tol * Math.abs(w[i]);
     if (!(d <= lim) && (idx < 0 || (Number.isNaN(d) ? Infinity : d - lim) > ex)) {
       idx = i;
       ex = Number.isNaN(d) ? Infinity : d - lim;
@@ -103,16 +106,25 @@ gpuTest('engine: alternating shapes grow the arena to the larger of each part, o
   } as unknown as NativeEngineCtor;
   const model = await modelClass('ConvBertModel').fromPretrained(fixturesDir('convbert', 'tiny-a/ConvBertModel'), { engine: ctor });
   try {
-    const ids = (L: number) => new Tensor('int32', Int32Array.from({ length: L }, (_, i) => (i * 7) % 50), [1, L]);
+    const ids = (L: number) =>
+      new Tensor(
+        'int32',
+        Int32Array.from({ length: L }, (_, i) => (i * 7) % 50),
+        [1, L],
+      );
     const bytes: number[] = [];
     for (let round = 0; round < 3; round++) {
-      await model.forward({ input_ids: ids(128) });  // more ints (3 per token), fewer floats
+      await model.forward({ input_ids: ids(128) }); // more ints (3 per token), fewer floats
       bytes.push(engine!.nativeBytes!);
       await model.forward({ input_ids: ids(64) }, { output_attentions: true, output_hidden_states: true });
       bytes.push(engine!.nativeBytes!);
     }
     t.true(bytes[1] > bytes[0], `the second shape must need more device memory (${bytes.join(', ')})`);
-    t.deepEqual(bytes.slice(1), bytes.slice(1).map(() => bytes[1]), `device bytes after each forward: ${bytes.join(', ')}`);
+    t.deepEqual(
+      bytes.slice(1),
+      bytes.slice(1).map(() => bytes[1]),
+      `device bytes after each forward: ${bytes.join(', ')}`,
+    );
   } finally {
     model.dispose();
   }

@@ -55,7 +55,9 @@ gpuTest('gemm: every dtype and epilogue matches the CPU gemm on awkward shapes',
 // while it was staged became inf (and 0 * inf = NaN further on). It saturates to +-65504
 // (docs/cuda.md); the result is the gemm of the saturated A, finite.
 gpuTest('gemm: fp16 activations above 65504 saturate instead of becoming inf', probe, (t) => {
-  const M = 2, N = 3, K = 4;
+  const M = 2,
+    N = 3,
+    K = 4;
   const A = Float32Array.from([1e5, -2e5, 1, 0.5, 70000, 3, -1, 2]);
   const B = Float32Array.from([0.5, 0.25, 1, -1, 1, 0, 0, 0, 0, 1, 0, 0]);
   const Asat = A.map((v) => Math.max(-65504, Math.min(65504, v)));

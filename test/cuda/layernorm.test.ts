@@ -8,14 +8,16 @@ import { layernorm as cpuLayernorm, softmax as cpuSoftmax } from '../ops/kernels
 import { cudaOps, gpuTest, SIZES } from './helpers';
 
 const TOL = { rtol: 1e-5, atol: 1e-5 };
-const probe = () =>
-  cudaOps().cudaLayernorm({ x: new Float32Array(1), gamma: new Float32Array(1), beta: new Float32Array(1), C: 1, eps: 1e-12 });
+const probe = () => cudaOps().cudaLayernorm({ x: new Float32Array(1), gamma: new Float32Array(1), beta: new Float32Array(1), C: 1, eps: 1e-12 });
 
 gpuTest('layernorm and softmax: match the CPU ops', probe, (t) => {
   const rand = mulberry32(41);
   for (const C of [...SIZES, 768, 1030]) {
     const rows = 7;
-    const x = randn(rand, rows * C, 3), r = randn(rand, rows * C), gamma = randn(rand, C), beta = randn(rand, C);
+    const x = randn(rand, rows * C, 3),
+      r = randn(rand, rows * C),
+      gamma = randn(rand, C),
+      beta = randn(rand, C);
     for (const withR of [false, true]) {
       const want = cpuLayernorm(x, withR ? r : null, gamma, beta, rows, C, 1e-12, 'generic').y;
       const got = cudaOps().cudaLayernorm({ x, r: withR ? r : null, gamma, beta, C, eps: 1e-12 });

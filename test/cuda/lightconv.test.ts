@@ -12,15 +12,28 @@ const probe = () => cudaOps().opLightconv({ x: new Float32Array(1), w: new Float
 gpuTest('lightconv: CUDA matches the CPU reference', probe, (t) => {
   const rand = mulberry32(61);
   for (const T of SIZES)
-    for (const [C, H] of [[8, 2], [33, 3], [64, 16]])
+    for (const [C, H] of [
+      [8, 2],
+      [33, 3],
+      [64, 16],
+    ])
       for (const K of [1, 3, 4, 9, 31])
         for (const padding_l of [0, Math.floor((K - 1) / 2), K - 1])
           for (const per_position of [false, true]) {
             const B = 2;
             const o = {
-              x: randn(rand, B * T * C), w: randn(rand, per_position ? B * T * H * K : H * K),
-              bias: padding_l === 0 ? randn(rand, C) : null, B, T, C, H, K, padding_l, per_position,
-              softmax: K !== 4, interleaved_heads: C === 33,
+              x: randn(rand, B * T * C),
+              w: randn(rand, per_position ? B * T * H * K : H * K),
+              bias: padding_l === 0 ? randn(rand, C) : null,
+              B,
+              T,
+              C,
+              H,
+              K,
+              padding_l,
+              per_position,
+              softmax: K !== 4,
+              interleaved_heads: C === 33,
             };
             const want = cudaOps().opLightconv(o, 'generic');
             assertClose(t, cudaOps().opLightconv(o, 'cuda'), want, { rtol: 1e-5, atol: 1e-5, label: `T=${T} C=${C} K=${K} pad=${padding_l} dyn=${per_position}` });

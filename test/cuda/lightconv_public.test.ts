@@ -20,7 +20,10 @@ gpuTest('lightconv public: ops.lightconv / ops.dynamicconv on device cuda match 
   const rand = mulberry32(1401);
   let i = 0;
   for (const T of SIZES)
-    for (const [C, H] of [[9, 3], [64, 16]])
+    for (const [C, H] of [
+      [9, 3],
+      [64, 16],
+    ])
       for (const K of [1, 3, 4, 9, 31])
         for (const padding of ['both', 'left', 0] as const)
           for (const dynamic of [false, true]) {
@@ -35,11 +38,13 @@ gpuTest('lightconv public: ops.lightconv / ops.dynamicconv on device cuda match 
             const wt = f32(w, dynamic ? [B, T, H, K] : [H, K]);
             const opts: ConvOpOptions = { padding, weightSoftmax: softmax, bias: bias ? f32(bias, [C]) : null, device: i % 2 ? 'cuda' : 'cuda:0' };
             // Alternate the Promise and the sync entry so both reach the kernel.
-            const y = i++ % 3 === 0
-              ? (dynamic ? ops.dynamicconvSync : ops.lightconvSync)(xt, wt, opts)
-              : await (dynamic ? ops.dynamicconv : ops.lightconv)(xt, wt, opts);
+            const y = i++ % 3 === 0 ? (dynamic ? ops.dynamicconvSync : ops.lightconvSync)(xt, wt, opts) : await (dynamic ? ops.dynamicconv : ops.lightconv)(xt, wt, opts);
             t.deepEqual(y.dims, [B, T, C]);
-            assertClose(t, y.data, want, { rtol: 1e-5, atol: 1e-5, label: `${dynamic ? 'dynamicconv' : 'lightconv'} T=${T} C=${C} H=${H} K=${K} padding=${padding} softmax=${softmax}` });
+            assertClose(t, y.data, want, {
+              rtol: 1e-5,
+              atol: 1e-5,
+              label: `${dynamic ? 'dynamicconv' : 'lightconv'} T=${T} C=${C} H=${H} K=${K} padding=${padding} softmax=${softmax}`,
+            });
           }
 });
 

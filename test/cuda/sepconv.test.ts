@@ -16,13 +16,17 @@ gpuTest('sepconv: matches the CPU op, padded and varlen', probe, (t) => {
       for (const K of [1, 3, 9]) {
         if (L * C > 70000) continue;
         const B = 2;
-        const x = randn(rand, B * L * C), wt = randn(rand, K * C);
+        const x = randn(rand, B * L * C),
+          wt = randn(rand, K * C);
         const want = cpuSepconv(x, wt, B, L, C, K, 'generic').y;
         assertClose(t, cudaOps().cudaSepconv({ x, wt, B, L, C, K }), want, { ...TOL, label: `L=${L} C=${C} K=${K}` });
       }
-  const lens = [7, 1, 33], C = 33, K = 9;
+  const lens = [7, 1, 33],
+    C = 33,
+    K = 9;
   const seq = Int32Array.from([0, 7, 8, 41]);
-  const x = randn(rand, 41 * C), wt = randn(rand, K * C);
+  const x = randn(rand, 41 * C),
+    wt = randn(rand, K * C);
   const packed = cudaOps().cudaSepconv({ x, wt, B: 3, L: 33, C, K, cu_seqlens: seq });
   lens.forEach((len, b) => {
     const alone = cpuSepconv(x.slice(seq[b] * C, seq[b + 1] * C), wt, 1, len, C, K, 'generic').y;

@@ -78,7 +78,8 @@ async function compare(t: ExecutionContext, cpu: Engine, gpu: Engine, m: Fixture
   const got = makeReq(m, o);
   await cpu.forward(want);
   await gpu.forward(got);
-  const w = want.outputs, g = got.outputs;
+  const w = want.outputs,
+    g = got.outputs;
   assertClose(t, g.last_hidden_state, w.last_hidden_state, { ...TOL, label: `${tag} last_hidden_state` });
   if (w.logits) assertClose(t, g.logits!, w.logits, { ...TOL, label: `${tag} logits` });
   w.hidden_states?.forEach((hs, i) => assertClose(t, g.hidden_states![i], hs, { ...TOL, label: `${tag} hidden_states.${i}` }));

@@ -80,7 +80,7 @@ for (const folder of trunks) {
         const ga = producedOutputs(a.req, m.spec.head.kind, a.L);
         const gb = producedOutputs(b.req, m.spec.head.kind, b.L);
         for (const [name, va] of ga) {
-          if (name.startsWith('attentions') || name === 'hidden_states.0') continue;  // probabilities / embeddings: no gemm
+          if (name.startsWith('attentions') || name === 'hidden_states.0') continue; // probabilities / embeddings: no gemm
           const e = maxAbs(gb.get(name)!, va);
           let mag = 0;
           for (const v of va) mag = Math.max(mag, Math.abs(v));

@@ -60,12 +60,16 @@ test('Engine: device defaults to cpu, and explicit cpu float32 options give bit-
     cls_index: null,
     outputs: {
       last_hidden_state: new Float32Array(L * m.spec.hidden_size),
-      logits: m.spec.head.kind === 'none' ? null : new Float32Array(L * m.spec.head.num_outputs * (m.spec.head.kind === 'sequence_classification' || m.spec.head.kind === 'multiple_choice' ? 1 / L : 1)),
+      logits:
+        m.spec.head.kind === 'none'
+          ? null
+          : new Float32Array(L * m.spec.head.num_outputs * (m.spec.head.kind === 'sequence_classification' || m.spec.head.kind === 'multiple_choice' ? 1 / L : 1)),
       hidden_states: null,
       attentions: null,
     },
   });
-  const ra = mk(), rb = mk();
+  const ra = mk(),
+    rb = mk();
   a.forwardSync(ra);
   b.forwardSync(rb);
   t.deepEqual(Array.from(ra.outputs.last_hidden_state), Array.from(rb.outputs.last_hidden_state));

@@ -118,7 +118,13 @@ test('dispose frees the engine: later calls fail with ERR_CONVBERT_DISPOSED; a f
 
 test('concurrent forwards on one engine equal sequential ones', async (t) => {
   const { m, engine } = tinyEngine();
-  const reqs = [0, 1, 2, 3, 4, 5].map((s) => request(m, Array.from({ length: 2 * 9 }, (_, i) => (i * 7 + s * 13) % m.spec.vocab_size), 9));
+  const reqs = [0, 1, 2, 3, 4, 5].map((s) =>
+    request(
+      m,
+      Array.from({ length: 2 * 9 }, (_, i) => (i * 7 + s * 13) % m.spec.vocab_size),
+      9,
+    ),
+  );
   await Promise.all(reqs.map((r) => engine.forward(r)));
   for (const r of reqs) {
     const again = request(m, Array.from(r.input_ids), 9);
@@ -152,7 +158,10 @@ test('each weight is read exactly once, so spec.weights may be lazy getters that
   const eager = new Engine(m.spec);
   const streamed = new Engine({ ...m.spec, weights: lazy });
   t.true(reads.size > 0);
-  t.deepEqual([...reads.values()].filter((n) => n !== 1), []);
+  t.deepEqual(
+    [...reads.values()].filter((n) => n !== 1),
+    [],
+  );
   const a = request(m, [3, 1, 4, 1, 5, 9, 2, 6], 4);
   const b = request(m, [3, 1, 4, 1, 5, 9, 2, 6], 4);
   eager.forwardSync(a);

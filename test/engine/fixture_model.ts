@@ -33,7 +33,6 @@ export function readSafetensors(file: string): Map<string, RawTensor> {
   return out;
 }
 
-
 export interface FixtureModel {
   dir: string;
   arch: string;
@@ -126,7 +125,11 @@ export function buildRequest(m: FixtureModel, c: FixtureCase, t: Map<string, Raw
   const L = ids ? lead[lead.length - 1] : lead[lead.length - 2];
   const rows = (ids ? ids.data.length : embeds!.data.length / m.spec.embedding_size) / L;
   const mask = get('attention_mask');
-  const maskRank = mask ? (mask.data.length === rows * L * L && mask.shape.length >= 3 && mask.shape[mask.shape.length - 1] === mask.shape[mask.shape.length - 2] && mask.data.length !== rows * L ? 3 : 2) : 0;
+  const maskRank = mask
+    ? mask.data.length === rows * L * L && mask.shape.length >= 3 && mask.shape[mask.shape.length - 1] === mask.shape[mask.shape.length - 2] && mask.data.length !== rows * L
+      ? 3
+      : 2
+    : 0;
   let headMask: Float32Array | null = null;
   const hm = get('head_mask');
   if (hm) {

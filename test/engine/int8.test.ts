@@ -144,7 +144,7 @@ for (const entry of index) {
   }
 }
 
-test('tiny-a MaskedLM: int8 logits within 2% of each row\'s range, top-1 as fp32 except near-ties', (t) => {
+test("tiny-a MaskedLM: int8 logits within 2% of each row's range, top-1 as fp32 except near-ties", (t) => {
   const dir = fixturesDir('convbert', 'tiny-a', 'ConvBertForMaskedLM');
   const m = loadFixtureModel(dir);
   const cases = readJson<FixtureCase[]>(path.join(dir, 'cases.json'));
@@ -198,7 +198,14 @@ test('tiny-a MaskedLM: int8 logits within 2% of each row\'s range, top-1 as fp32
   t.log(`top-1 agreement ${agree}/${total}; worst logit error ${(100 * worstErr).toFixed(2)}% of the row's range`);
 });
 
-const HEADS = [ConvBertModel, ConvBertForMaskedLM, ConvBertForSequenceClassification, ConvBertForTokenClassification, ConvBertForQuestionAnswering, ConvBertForMultipleChoice] as const;
+const HEADS = [
+  ConvBertModel,
+  ConvBertForMaskedLM,
+  ConvBertForSequenceClassification,
+  ConvBertForTokenClassification,
+  ConvBertForQuestionAnswering,
+  ConvBertForMultipleChoice,
+] as const;
 
 test('fromPretrained dtype int8, every head class: reports int8 and gives the int8 engine outputs, close to float32', async (t) => {
   for (const cls of HEADS) {

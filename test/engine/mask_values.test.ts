@@ -37,7 +37,8 @@ const NAN_ROWS = new Set([1, 4, 5]);
 
 function request(mask: Float32Array, rank: 2 | 3, B: number): ForwardRequest {
   return {
-    B, L,
+    B,
+    L,
     input_ids: Int32Array.from({ length: B * L }, (_, i) => (i * 13 + 5) % m.spec.vocab_size),
     inputs_embeds: null,
     token_type_ids: null,
@@ -78,7 +79,7 @@ function runAll(mask: Float32Array, rank: 2 | 3, B: number): Map<string, Forward
   return out;
 }
 
-test('finite 2-D masks, overflowing ones included, give torch\'s answer on every CPU path', (t) => {
+test("finite 2-D masks, overflowing ones included, give torch's answer on every CPU path", (t) => {
   const B = MASK2.length;
   const runs = runAll(Float32Array.from(MASK2.flat()), 2, B);
   const ref = runs.get('generic')!;
@@ -129,20 +130,32 @@ test('Engine: NaN or ±Inf in attention_mask, head_mask or inputs_embeds is ERR_
   t.teardown(() => engine.dispose());
   const cases: Array<[string, (r: ForwardRequest) => void, RegExp]> = [
     ['NaN mask', (r) => (r.attention_mask![6] = NaN), /^attention_mask: expected finite values, got NaN at \[1, 2\]$/],
-    ['Inf 3-D mask', (r) => {
-      r.attention_mask = new Float32Array(2 * L * L).fill(1);
-      r.attention_mask_rank = 3;
-      r.attention_mask[L * L + 2 * L + 1] = Infinity;
-    }, /^attention_mask: expected finite values, got Infinity at \[1, 2, 1\]$/],
-    ['-Inf head_mask', (r) => {
-      r.head_mask = new Float32Array(NL * S).fill(1);
-      r.head_mask[NL * S - 1] = -Infinity;
-    }, new RegExp(`^head_mask: expected finite values, got -Infinity at \\[${NL - 1}, ${S - 1}\\]$`)],
-    ['NaN embeds', (r) => {
-      r.input_ids = null;
-      r.inputs_embeds = new Float32Array(2 * L * m.spec.embedding_size);
-      r.inputs_embeds[m.spec.embedding_size + 5] = NaN;
-    }, /^inputs_embeds: expected finite values, got NaN at \[0, 1, 5\]$/],
+    [
+      'Inf 3-D mask',
+      (r) => {
+        r.attention_mask = new Float32Array(2 * L * L).fill(1);
+        r.attention_mask_rank = 3;
+        r.attention_mask[L * L + 2 * L + 1] = Infinity;
+      },
+      /^attention_mask: expected finite values, got Infinity at \[1, 2, 1\]$/,
+    ],
+    [
+      '-Inf head_mask',
+      (r) => {
+        r.head_mask = new Float32Array(NL * S).fill(1);
+        r.head_mask[NL * S - 1] = -Infinity;
+      },
+      new RegExp(`^head_mask: expected finite values, got -Infinity at \\[${NL - 1}, ${S - 1}\\]$`),
+    ],
+    [
+      'NaN embeds',
+      (r) => {
+        r.input_ids = null;
+        r.inputs_embeds = new Float32Array(2 * L * m.spec.embedding_size);
+        r.inputs_embeds[m.spec.embedding_size + 5] = NaN;
+      },
+      /^inputs_embeds: expected finite values, got NaN at \[0, 1, 5\]$/,
+    ],
   ];
   for (const [label, edit, message] of cases) {
     const a = request(Float32Array.from([1, 1, 1, 1, 1, 1, 1, 0]), 2, 2);
@@ -156,21 +169,45 @@ test('Engine: NaN or ±Inf in attention_mask, head_mask or inputs_embeds is ERR_
 test('ConvBertModel.forward: NaN or ±Inf in a mask is ERR_CONVBERT_ARG naming the input and position as the caller shaped it', async (t) => {
   const model = await ConvBertModel.fromPretrained(tinyDir);
   t.teardown(() => model.dispose());
-  const ids = [[5, 6, 7, 8], [9, 10, 11, 12]];
-  await t.throwsAsync(model.forward({ input_ids: ids, attention_mask: [[1, 1, 1, 1], [1, NaN, 1, 1]] }), {
-    instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: /^attention_mask: expected finite values, got NaN at \[1, 1\]$/,
-  });
+  const ids = [
+    [5, 6, 7, 8],
+    [9, 10, 11, 12],
+  ];
+  await t.throwsAsync(
+    model.forward({
+      input_ids: ids,
+      attention_mask: [
+        [1, 1, 1, 1],
+        [1, NaN, 1, 1],
+      ],
+    }),
+    {
+      instanceOf: ConvBertError,
+      code: 'ERR_CONVBERT_ARG',
+      message: /^attention_mask: expected finite values, got NaN at \[1, 1\]$/,
+    },
+  );
   const m16 = new Tensor('float16', new Uint16Array(8).fill(0x3c00), [2, 4]);
   m16.data[3] = 0x7c00; // float16 +Inf
   await t.throwsAsync(model.forward({ input_ids: ids, attention_mask: m16 }), {
-    instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: /^attention_mask: expected finite values, got Infinity at \[0, 3\]$/,
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_ARG',
+    message: /^attention_mask: expected finite values, got Infinity at \[0, 3\]$/,
   });
   // A head_mask of one row per head is broadcast over layers; the position is the caller's.
   t.throws(() => model.forwardSync({ input_ids: ids, head_mask: Array.from({ length: S }, (_, h) => (h === 1 ? -Infinity : 1)) }), {
-    instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: /^head_mask: expected finite values, got -Infinity at \[1\]$/,
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_ARG',
+    message: /^head_mask: expected finite values, got -Infinity at \[1\]$/,
   });
   // Large finite values are legal and run as HF's formula says (this row is NaN, as in torch).
-  const out = await model.forward({ input_ids: ids, attention_mask: [[1, 1, 1, 1], [1, 1e30, 1, 1]] });
+  const out = await model.forward({
+    input_ids: ids,
+    attention_mask: [
+      [1, 1, 1, 1],
+      [1, 1e30, 1, 1],
+    ],
+  });
   t.false(out.last_hidden_state.data.subarray(0, L * H).some(Number.isNaN));
   t.true(out.last_hidden_state.data.subarray(L * H).every(Number.isNaN));
 });

@@ -131,7 +131,10 @@ test('proj-groups-b Model: int8 with the FFN output dense in float32 has a small
   const keys = Array.from({ length: m.layers }, (_, i) => `layer.${i}.output.dense`);
   const keep = new Engine(m.spec, { dtype: 'int8', modulesToNotConvert: keys });
   t.teardown(() => [f32, i8, keep].forEach((e) => e.dispose()));
-  t.deepEqual(keep.modulesToNotConvert, Array.from({ length: m.layers }, (_, i) => `encoder.layer.${i}.output.dense`));
+  t.deepEqual(
+    keep.modulesToNotConvert,
+    Array.from({ length: m.layers }, (_, i) => `encoder.layer.${i}.output.dense`),
+  );
   const ref = runAll(m, f32);
   const hidden = (k: string): boolean => k.endsWith('/last_hidden_state');
   const e8 = worst(runAll(m, i8), ref, hidden);
@@ -174,7 +177,10 @@ test('name matching: contiguous dotted parts, the fused attention product kept w
 test('bad modulesToNotConvert: typed errors naming the option', (t) => {
   const cfg = { vocab_size: 40, hidden_size: 16, embedding_size: 16, num_attention_heads: 2, intermediate_size: 32, num_hidden_layers: 1, max_position_embeddings: 32 };
   const bad = (keep: unknown, code: string, message: RegExp, device?: string): void => {
-    const e = t.throws(() => ConvBertModel.fromConfig(cfg, { dtype: 'bfloat16', modulesToNotConvert: keep as string[], device: device as never }), { instanceOf: ConvBertError, message });
+    const e = t.throws(() => ConvBertModel.fromConfig(cfg, { dtype: 'bfloat16', modulesToNotConvert: keep as string[], device: device as never }), {
+      instanceOf: ConvBertError,
+      message,
+    });
     t.is((e as ConvBertError).code as string, code, String(keep));
   };
   bad('encoder', 'ERR_CONVBERT_ARG', /fromConfig: modulesToNotConvert must be an array of module names, got "encoder"/);
@@ -196,7 +202,10 @@ test('bad modulesToNotConvert: typed errors naming the option', (t) => {
   // The Engine itself (what the classes call) checks its option too.
   const m = loadFixtureModel(path.join(root, 'tiny-a', 'ConvBertModel'));
   const Engine = engineClass() as unknown as Ctor;
-  t.throws(() => new Engine(m.spec, { dtype: 'int8', modulesToNotConvert: 'encoder' }), { code: 'ERR_CONVBERT_ARG', message: /options.modulesToNotConvert must be an array of module names/ });
+  t.throws(() => new Engine(m.spec, { dtype: 'int8', modulesToNotConvert: 'encoder' }), {
+    code: 'ERR_CONVBERT_ARG',
+    message: /options.modulesToNotConvert must be an array of module names/,
+  });
   t.throws(() => new Engine(m.spec, { dtype: 'int8', modulesToNotConvert: ['encoder', null] }), { code: 'ERR_CONVBERT_ARG', message: /element 1 is not a string/ });
   // eslint-disable-next-line no-sparse-arrays
   t.throws(() => new Engine(m.spec, { dtype: 'int8', modulesToNotConvert: [, 'encoder'] }), { code: 'ERR_CONVBERT_ARG', message: /element 0 is not a string/ });

@@ -13,7 +13,10 @@ import { TARGETS } from './targets';
 const corpus = path.join(__dirname, 'corpus');
 
 for (const name of fs.readdirSync(corpus).sort()) {
-  const files = fs.readdirSync(path.join(corpus, name)).filter((f) => f.endsWith('.input')).sort();
+  const files = fs
+    .readdirSync(path.join(corpus, name))
+    .filter((f) => f.endsWith('.input'))
+    .sort();
   test.serial(`fuzz corpus ${name}: ${files.length} saved findings replay to a typed outcome`, async (t) => {
     t.true(name in TARGETS, `test/fuzz/corpus/${name}: no such target`);
     t.true(files.length > 0);

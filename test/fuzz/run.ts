@@ -29,10 +29,7 @@ interface Options {
   rssMb: number;
 }
 
-type ChildMessage =
-  | { kind: 'run'; i: number; what: string }
-  | { kind: 'finding'; file: string; message: string }
-  | { kind: 'done'; runs: number };
+type ChildMessage = { kind: 'run'; i: number; what: string } | { kind: 'finding'; file: string; message: string } | { kind: 'done'; runs: number };
 
 function readOptions(): Options & { child: boolean; replay?: string } {
   const { values } = parseArgs({
@@ -100,7 +97,10 @@ async function child(o: Options): Promise<void> {
       } catch (err) {
         const message = err instanceof FuzzFinding ? err.message : `the target itself failed: ${(err as Error)?.stack ?? String(err)}`;
         // One saved input per kind of finding (the message with its numbers and quoted parts blanked).
-        const kind = message.split('\n')[0].replace(/\d+/g, 'N').replace(/"[^"]*"|'[^']*'/g, 'S');
+        const kind = message
+          .split('\n')[0]
+          .replace(/\d+/g, 'N')
+          .replace(/"[^"]*"|'[^']*'/g, 'S');
         if (!kinds.has(kind)) {
           kinds.add(kind);
           send({ kind: 'finding', file: saveFinding(o.out, name, input, `${message}\nmutation: ${what}`, o.seed), message });
@@ -109,7 +109,11 @@ async function child(o: Options): Promise<void> {
       runs++;
       const rss = process.memoryUsage().rss / 2 ** 20;
       if (rss > o.rssMb) {
-        send({ kind: 'finding', file: saveFinding(o.out, name, input, `RSS ${rss.toFixed(0)} MB after this input (limit ${o.rssMb})\nmutation: ${what}`, o.seed), message: `RSS ${rss.toFixed(0)} MB` });
+        send({
+          kind: 'finding',
+          file: saveFinding(o.out, name, input, `RSS ${rss.toFixed(0)} MB after this input (limit ${o.rssMb})\nmutation: ${what}`, o.seed),
+          message: `RSS ${rss.toFixed(0)} MB`,
+        });
         break;
       }
     }
@@ -135,7 +139,23 @@ async function fuzzTarget(o: Options, name: string): Promise<TargetResult> {
   while (Date.now() < deadline - 500) {
     const seed = o.seed + 7919 * res.children++;
     const seconds = Math.max(1, (deadline - Date.now()) / 1000);
-    const args = ['--import', 'tsx', '--max-old-space-size=768', __filename, '--child', '--target', name, '--seconds', String(seconds), '--seed', String(seed), '--out', o.out, '--rss-mb', String(o.rssMb)];
+    const args = [
+      '--import',
+      'tsx',
+      '--max-old-space-size=768',
+      __filename,
+      '--child',
+      '--target',
+      name,
+      '--seconds',
+      String(seconds),
+      '--seed',
+      String(seed),
+      '--out',
+      o.out,
+      '--rss-mb',
+      String(o.rssMb),
+    ];
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], env: { ...process.env, CONVBERT_QUIET: '1' } });
     let stderr = '';
     proc.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));

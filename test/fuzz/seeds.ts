@@ -17,5 +17,12 @@ export function binSeed(...p: string[]): ByteSeed {
   // data.pkl is the first entry (the next local header ends it); the central directory runs to the end.
   const pklEnd = buf.indexOf(Buffer.from([0x50, 0x4b, 0x03, 0x04]), 4);
   const cd = buf.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
-  return { name: p.join('/'), bytes, hot: [[0, pklEnd], [cd, bytes.length]] };
+  return {
+    name: p.join('/'),
+    bytes,
+    hot: [
+      [0, pklEnd],
+      [cd, bytes.length],
+    ],
+  };
 }

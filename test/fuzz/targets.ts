@@ -163,10 +163,19 @@ function tokenizerTarget(): Target {
           model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
           decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
         }),
-        'tokenizer_config.json': JSON.stringify({ do_lower_case: true, model_max_length: 512, tokenizer_class: 'ConvBertTokenizer', added_tokens_decoder: { '103': { content: '[MASK]', special: true } } }),
+        'tokenizer_config.json': JSON.stringify({
+          do_lower_case: true,
+          model_max_length: 512,
+          tokenizer_class: 'ConvBertTokenizer',
+          added_tokens_decoder: { '103': { content: '[MASK]', special: true } },
+        }),
         'special_tokens_map.json': JSON.stringify({ unk_token: '[UNK]', sep_token: '[SEP]', pad_token: '[PAD]', cls_token: '[CLS]', mask_token: '[MASK]' }),
         'added_tokens.json': JSON.stringify({ '[NEW]': 2100 }),
-        'call.json': JSON.stringify({ text: 'Hello, the world [MASK] is here.', text_pair: 'and a pair', options: { padding: 'max_length', max_length: 16, truncation: true, stride: 2, return_overflowing_tokens: true, return_offsets_mapping: true } }),
+        'call.json': JSON.stringify({
+          text: 'Hello, the world [MASK] is here.',
+          text_pair: 'and a pair',
+          options: { padding: 'max_length', max_length: 16, truncation: true, stride: 2, return_overflowing_tokens: true, return_offsets_mapping: true },
+        }),
       };
       dir = path.join(workDir, 'tokenizer-model');
       fs.mkdirSync(dir, { recursive: true });
@@ -220,14 +229,25 @@ function httpTarget(): Target {
         {
           task: 'fill-mask',
           head: 'masked_lm',
-          seeds: [{ inputs: 'the capital of france is [MASK].', parameters: { top_k: 3 } }, { inputs: ['a [MASK] day.', 'hello [MASK] [MASK].'] }, { inputs: 'x [MASK]', parameters: { targets: ['day', 'night'] } }],
+          seeds: [
+            { inputs: 'the capital of france is [MASK].', parameters: { top_k: 3 } },
+            { inputs: ['a [MASK] day.', 'hello [MASK] [MASK].'] },
+            { inputs: 'x [MASK]', parameters: { targets: ['day', 'night'] } },
+          ],
         },
         {
           task: 'zero-shot-classification',
           head: 'sequence_classification',
-          seeds: [{ inputs: 'i love this movie', parameters: { candidate_labels: ['positive', 'negative'], multi_label: false } }, { inputs: ['a', 'b c'], parameters: { candidate_labels: 'x,y,z', hypothesis_template: 'This is {}.' } }],
+          seeds: [
+            { inputs: 'i love this movie', parameters: { candidate_labels: ['positive', 'negative'], multi_label: false } },
+            { inputs: ['a', 'b c'], parameters: { candidate_labels: 'x,y,z', hypothesis_template: 'This is {}.' } },
+          ],
         },
-        { task: 'text-classification', head: 'sequence_classification', seeds: [{ inputs: 'hello world', parameters: { top_k: 2, function_to_apply: 'softmax' } }, { inputs: [{ text: 'a', text_pair: 'b' }] }] },
+        {
+          task: 'text-classification',
+          head: 'sequence_classification',
+          seeds: [{ inputs: 'hello world', parameters: { top_k: 2, function_to_apply: 'softmax' } }, { inputs: [{ text: 'a', text_pair: 'b' }] }],
+        },
       ];
       for (const s of specs) {
         const dir = await makeTinyModel(s.head);

@@ -20,8 +20,20 @@ export function paths(): OpPath[] {
 }
 
 export const ACT = {
-  linear: 0, gelu: 1, gelu_new: 2, quick_gelu: 3, relu: 4, relu6: 5, relu2: 6, silu: 7,
-  sigmoid: 8, tanh: 9, mish: 10, gelu_10: 11, laplace: 12, leaky_relu: 13,
+  linear: 0,
+  gelu: 1,
+  gelu_new: 2,
+  quick_gelu: 3,
+  relu: 4,
+  relu6: 5,
+  relu2: 6,
+  silu: 7,
+  sigmoid: 8,
+  tanh: 9,
+  mish: 10,
+  gelu_10: 11,
+  laplace: 12,
+  leaky_relu: 13,
 } as const;
 
 /** y = act(x + bias) row-wise; returns the output and the path the addon reports it ran. */

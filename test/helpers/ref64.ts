@@ -55,10 +55,7 @@ export const ACT_FN: Record<string, (x: number) => number> = {
 };
 
 /** The addon's activation codes (lib/models ACTIVATION_CODES numbering), in order. */
-export const ACT_NAMES = [
-  'linear', 'gelu', 'gelu_new', 'quick_gelu', 'relu', 'relu6', 'relu2', 'silu',
-  'sigmoid', 'tanh', 'mish', 'gelu_10', 'laplace', 'leaky_relu',
-] as const;
+export const ACT_NAMES = ['linear', 'gelu', 'gelu_new', 'quick_gelu', 'relu', 'relu6', 'relu2', 'silu', 'sigmoid', 'tanh', 'mish', 'gelu_10', 'laplace', 'leaky_relu'] as const;
 
 /** act(x) for an activation code. */
 export function actByCode(code: number, x: number): number {

@@ -140,5 +140,8 @@ test.serial('the progress bar is drawn on stderr only when it is a TTY, redrawn 
   t.true(seen.length >= 1);
   t.true(seen.every((s) => s.startsWith('\r') && s.includes('org/tiny model.safetensors')));
   t.regex(seen[seen.length - 1], /100% .*\n$/);
-  t.true(seen.slice(0, -1).every((s) => !s.endsWith('\n')), 'redrawn in place until done');
+  t.true(
+    seen.slice(0, -1).every((s) => !s.endsWith('\n')),
+    'redrawn in place until done',
+  );
 });

@@ -74,7 +74,11 @@ test('a cached file is reused: no request for a commit-hash revision, one HEAD f
   t.is(hub.log.length, n, 'commit hash + cached file: no network at all');
 
   t.is(await hfHubDownload('org/tiny', 'model.safetensors', opts), first);
-  t.deepEqual(hub.log.slice(n).map((r) => r.method), ['HEAD'], 'branch: one HEAD, no GET');
+  t.deepEqual(
+    hub.log.slice(n).map((r) => r.method),
+    ['HEAD'],
+    'branch: one HEAD, no GET',
+  );
 });
 
 test('a blob already present (another snapshot, or Python) is linked without a GET', async (t) => {
@@ -112,7 +116,10 @@ test('revision pinning: tags, commit hashes and "refs/pr/1" (URL-encoded) resolv
   t.is(fs.readFileSync(path.join(root, 'refs', 'v1.0'), 'utf8'), C1);
   t.is(fs.readFileSync(path.join(root, 'refs', 'refs', 'pr', '1'), 'utf8'), C1);
   t.false(fs.existsSync(path.join(root, 'refs', C1)), 'no ref is written for a commit hash');
-  t.true(hub.log.some((r) => r.path === '/org/tiny/resolve/refs%2Fpr%2F1/config.json'), 'the revision is one URL-encoded segment');
+  t.true(
+    hub.log.some((r) => r.path === '/org/tiny/resolve/refs%2Fpr%2F1/config.json'),
+    'the revision is one URL-encoded segment',
+  );
 
   const err = await t.throwsAsync(hfHubDownload('org/tiny', 'config.json', { ...opts, revision: 'nope' }));
   t.is(codeOf(err), 'ERR_CONVBERT_HUB_NOT_FOUND');
@@ -120,7 +127,10 @@ test('revision pinning: tags, commit hashes and "refs/pr/1" (URL-encoded) resolv
 });
 
 test('private repo: 401 without a token (message says HF_TOKEN); the token goes to the Hub and same-host redirects only', async (t) => {
-  const files: Record<string, FakeFile> = { ...tinyModelFiles('cdn'), 'pytorch_model.bin': { data: readFixture('convbert', 'tiny-a', 'ConvBertForMaskedLM', 'pytorch_model.bin'), lfs: 'relative' as const } };
+  const files: Record<string, FakeFile> = {
+    ...tinyModelFiles('cdn'),
+    'pytorch_model.bin': { data: readFixture('convbert', 'tiny-a', 'ConvBertForMaskedLM', 'pytorch_model.bin'), lfs: 'relative' as const },
+  };
   const hub = await withHub(files, 'hf_secret');
   t.teardown(() => hub.close());
   const opts = { endpoint: hub.endpoint, cacheDir: tmpCache() };
@@ -136,7 +146,10 @@ test('private repo: 401 without a token (message says HF_TOKEN); the token goes 
   const w = await hfHubDownload('org/tiny', 'model.safetensors', { ...opts, token: 'hf_secret' });
   t.deepEqual(fs.readFileSync(w), files['model.safetensors'].data);
   const head = hub.requests({ server: 'hub', method: 'HEAD' });
-  t.deepEqual(head.map((r) => r.authorization), ['Bearer hf_secret']);
+  t.deepEqual(
+    head.map((r) => r.authorization),
+    ['Bearer hf_secret'],
+  );
   const cdn = hub.requests({ server: 'cdn' });
   t.is(cdn.length, 1);
   t.is(cdn[0].authorization, undefined, 'Authorization dropped on the redirect to another host');
@@ -241,7 +254,10 @@ test('a left-over .incomplete is resumed; a server that ignores Range restarts c
     fs.writeFileSync(path.join(blobs, `${sha}.incomplete`), want.subarray(0, 1000));
     const p = await hfHubDownload('org/tiny', 'model.safetensors', { endpoint: hub.endpoint, cacheDir });
     t.deepEqual(fs.readFileSync(p), want, `ignoreRange=${ignoreRange}`);
-    t.deepEqual(hub.requests({ method: 'GET' }).map((r) => r.range), ['bytes=1000-']);
+    t.deepEqual(
+      hub.requests({ method: 'GET' }).map((r) => r.range),
+      ['bytes=1000-'],
+    );
     t.false(fs.existsSync(path.join(blobs, `${sha}.incomplete`)));
   }
 });
@@ -339,7 +355,10 @@ test('progress callback: bytes grow to the file size and the last report is done
   await hfHubDownload('org/tiny', 'model.safetensors', { endpoint: hub.endpoint, cacheDir: tmpCache(), progress: (e) => seen.push(e) });
   const size = files['model.safetensors'].data.length;
   t.true(seen.length >= 2);
-  t.true(seen.every((e, i) => i === 0 || e.loaded >= seen[i - 1].loaded), 'monotone');
+  t.true(
+    seen.every((e, i) => i === 0 || e.loaded >= seen[i - 1].loaded),
+    'monotone',
+  );
   t.deepEqual(seen[seen.length - 1], { repoId: 'org/tiny', file: 'model.safetensors', loaded: size, total: size, done: true });
   t.true(seen.slice(0, -1).every((e) => !e.done && e.total === size));
   t.is(formatProgressLine('org/x f', 500_000, 1_000_000, 1000), 'org/x f [##########..........] 50% 500.0 kB/1.0 MB 500.0 kB/s');

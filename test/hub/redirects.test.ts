@@ -48,8 +48,7 @@ async function start(mode: 'head' | 'get', locationFor: (otherHost: string, hubH
   const seenOther: Seen[] = [];
   let otherHost = '';
   let hubHost = '';
-  const record = (log: Seen[], req: http.IncomingMessage) =>
-    log.push({ method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization });
+  const record = (log: Seen[], req: http.IncomingMessage) => log.push({ method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization });
   const metadata = { 'X-Repo-Commit': COMMIT, 'X-Linked-Etag': `"${sha256(DATA)}"`, 'X-Linked-Size': String(DATA.length) };
   const body = (req: http.IncomingMessage, res: http.ServerResponse, extra: Record<string, string> = {}) => {
     res.writeHead(200, { ETag: `"${sha256(DATA)}"`, 'X-Repo-Commit': COMMIT, 'Content-Length': String(DATA.length), ...extra });
@@ -132,13 +131,20 @@ for (const [label, loc] of TO_OTHER) {
     t.teardown(() => s.close());
     const got = await settle(hfHubDownload('org/r', 'f.bin', { endpoint: s.hubOrigin, cacheDir: tmpCache(), token: TOKEN, retries: 0 }));
     t.is(typeof got, 'string', 'a redirect to another host is a normal download (the LFS CDN)');
-    t.true(s.other.some((r) => r.method === 'GET'), 'the content came from the other origin');
+    t.true(
+      s.other.some((r) => r.method === 'GET'),
+      'the content came from the other origin',
+    );
     t.deepEqual(
       s.hub.map((r) => r.authorization),
       s.hub.map(() => `Bearer ${TOKEN}`),
       'every request to the hub carries the token',
     );
-    t.deepEqual(s.other.filter((r) => r.authorization !== undefined), [], `no request to ${s.otherHost} carries Authorization`);
+    t.deepEqual(
+      s.other.filter((r) => r.authorization !== undefined),
+      [],
+      `no request to ${s.otherHost} carries Authorization`,
+    );
   });
 }
 
@@ -159,7 +165,10 @@ test('a hop back to the hub after another origin does not carry the token (dropp
   const final = s.hub.filter((r) => r.path === '/final');
   t.is(final.length, 1);
   t.is(final[0].authorization, undefined);
-  t.deepEqual(s.other.filter((r) => r.authorization !== undefined), []);
+  t.deepEqual(
+    s.other.filter((r) => r.authorization !== undefined),
+    [],
+  );
 });
 
 test('user:password in the endpoint is sent to the endpoint only, never after a redirect to another origin', async (t) => {
@@ -169,6 +178,12 @@ test('user:password in the endpoint is sent to the endpoint only, never after a 
   const got = await settle(hfHubDownload('org/r', 'f.bin', { endpoint, cacheDir: tmpCache(), token: false, retries: 0 }));
   t.is(typeof got, 'string');
   const basic = `Basic ${Buffer.from('mirror-user:mirror-pw').toString('base64')}`;
-  t.true(s.hub.every((r) => r.authorization === basic), 'the endpoint gets its credentials');
-  t.deepEqual(s.other.filter((r) => r.authorization !== undefined), []);
+  t.true(
+    s.hub.every((r) => r.authorization === basic),
+    'the endpoint gets its credentials',
+  );
+  t.deepEqual(
+    s.other.filter((r) => r.authorization !== undefined),
+    [],
+  );
 });

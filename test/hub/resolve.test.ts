@@ -44,14 +44,20 @@ test('a repo id becomes a snapshot folder with config, weights and the tokenizer
   t.deepEqual(listSnapshot(dir), ['config.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt']);
   for (const f of listSnapshot(dir)) t.deepEqual(fs.readFileSync(path.join(dir, f)), files[f].data, f);
   t.deepEqual(fs.readdirSync(path.join(cacheDir, 'models--org--tiny', '.no_exist', C1)).sort(), ['added_tokens.json', 'special_tokens_map.json', 'tokenizer.json']);
-  t.false(hub.log.some((r) => r.path.endsWith('pytorch_model.bin')), 'no fallback asked for once safetensors exists');
+  t.false(
+    hub.log.some((r) => r.path.endsWith('pytorch_model.bin')),
+    'no fallback asked for once safetensors exists',
+  );
   const others = hub.log.filter((r) => r.path.includes('/resolve/') && !r.path.endsWith('/config.json'));
   t.true(others.length > 0 && others.every((r) => r.path.includes(`/resolve/${C1}/`)), 'every file after config.json is fetched at its commit');
 
   // Again on "main": one HEAD (config.json) to learn the commit, then everything comes from the cache.
   let n = hub.log.length;
   t.is(await resolveModelPath('org/tiny', opts), dir);
-  t.deepEqual(hub.log.slice(n).map((r) => `${r.method} ${r.path}`), ['HEAD /org/tiny/resolve/main/config.json']);
+  t.deepEqual(
+    hub.log.slice(n).map((r) => `${r.method} ${r.path}`),
+    ['HEAD /org/tiny/resolve/main/config.json'],
+  );
 
   n = hub.log.length;
   t.is(await resolveModelPath('org/tiny', { ...opts, revision: C1 }), dir);
@@ -91,7 +97,12 @@ test('weights: sharded safetensors (index + every shard), else pytorch_model.bin
       }),
     ),
   };
-  const sharded = await hubWith({ 'config.json': cfg, 'model.safetensors.index.json': index, 'model-00001-of-00002.safetensors': shard1, 'model-00002-of-00002.safetensors': shard2 });
+  const sharded = await hubWith({
+    'config.json': cfg,
+    'model.safetensors.index.json': index,
+    'model-00001-of-00002.safetensors': shard1,
+    'model-00002-of-00002.safetensors': shard2,
+  });
   t.teardown(() => sharded.close());
   const cacheDir = tmpCache();
   const dir = await resolveModelPath('org/tiny', { endpoint: sharded.endpoint, cacheDir });
@@ -178,7 +189,16 @@ test("a cache written by Python's huggingface_hub is reused: offline with no req
   // config.json on main, then the two tokenizer files the Python cache has no record of (404s).
   t.deepEqual(
     hub.log.map((r) => r.path).sort(),
-    ['/org/tiny/resolve/main/config.json', `/org/tiny/resolve/${C1}/added_tokens.json`, `/org/tiny/resolve/${C1}/special_tokens_map.json`, `/org/tiny/resolve/${C1}/tokenizer.json`].sort(),
+    [
+      '/org/tiny/resolve/main/config.json',
+      `/org/tiny/resolve/${C1}/added_tokens.json`,
+      `/org/tiny/resolve/${C1}/special_tokens_map.json`,
+      `/org/tiny/resolve/${C1}/tokenizer.json`,
+    ].sort(),
   );
-  t.deepEqual(fs.readdirSync(blobs).map((b) => `${b}:${fs.statSync(path.join(blobs, b)).mtimeMs}`), before, 'blobs untouched');
+  t.deepEqual(
+    fs.readdirSync(blobs).map((b) => `${b}:${fs.statSync(path.join(blobs, b)).mtimeMs}`),
+    before,
+    'blobs untouched',
+  );
 });

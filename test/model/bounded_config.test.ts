@@ -69,13 +69,23 @@ test('num_labels: 1e7 is a typed error at once, and num_labels / vocab_size are 
     delete c.label2id;
     c.num_labels = 1e7;
   });
-  await rejects(t, ConvBertForTokenClassification.fromPretrained(huge), 'ERR_CONVBERT_UNSUPPORTED', /config\.json: num_labels: expected at most 65536 labels \(MAX_NUM_LABELS.*got 10000000$/);
+  await rejects(
+    t,
+    ConvBertForTokenClassification.fromPretrained(huge),
+    'ERR_CONVBERT_UNSUPPORTED',
+    /config\.json: num_labels: expected at most 65536 labels \(MAX_NUM_LABELS.*got 10000000$/,
+  );
   const five = modelDir('ConvBertForSequenceClassification', (c) => {
     delete c.id2label;
     delete c.label2id;
     c.num_labels = 5;
   });
-  await rejects(t, ConvBertForSequenceClassification.fromPretrained(five), 'ERR_CONVBERT_WEIGHTS', /config num_labels = 5, but classifier\.out_proj\.weight has 3 rows \(shape \[3, 32\]\)/);
+  await rejects(
+    t,
+    ConvBertForSequenceClassification.fromPretrained(five),
+    'ERR_CONVBERT_WEIGHTS',
+    /config num_labels = 5, but classifier\.out_proj\.weight has 3 rows \(shape \[3, 32\]\)/,
+  );
   const vocab = modelDir('ConvBertForSequenceClassification', (c) => (c.vocab_size = 1e6));
   await rejects(
     t,
@@ -90,10 +100,18 @@ test('fromConfig refuses sizes it cannot hold: too many layers, a weight past on
   const cases: [Record<string, unknown>, ConvBertErrorCode, RegExp][] = [
     [{ ...small, num_hidden_layers: 100000 }, 'ERR_CONVBERT_UNSUPPORTED', /^fromConfig: num_hidden_layers: expected at most 1024 layers \(MAX_NUM_HIDDEN_LAYERS\), got 100000$/],
     [{ ...small, num_hidden_layers: 1e6 }, 'ERR_CONVBERT_UNSUPPORTED', /got 1000000$/],
-    [{ ...small, hidden_size: 1e6, num_attention_heads: 1 }, 'ERR_CONVBERT_UNSUPPORTED', /^fromConfig: attention\.self\.query\.weight .* would have 500000000000 elements, more than one Float32Array holds/],
+    [
+      { ...small, hidden_size: 1e6, num_attention_heads: 1 },
+      'ERR_CONVBERT_UNSUPPORTED',
+      /^fromConfig: attention\.self\.query\.weight .* would have 500000000000 elements, more than one Float32Array holds/,
+    ],
     [{ ...small, vocab_size: 2 ** 40 }, 'ERR_CONVBERT_UNSUPPORTED', /^fromConfig: embeddings\.word_embeddings\.weight .* would have 8796093022208 elements/],
     // every weight fits a typed array, but 1024 layers of hidden 32768 are ~3.9e12 parameters
-    [{ ...small, hidden_size: 32768, num_hidden_layers: 1024 }, 'ERR_CONVBERT_OOM', /^fromConfig: the config makes a model of about 3\.\d+e\+12 parameters \(.* GiB as float32\), more than this machine's .* GiB of memory$/],
+    [
+      { ...small, hidden_size: 32768, num_hidden_layers: 1024 },
+      'ERR_CONVBERT_OOM',
+      /^fromConfig: the config makes a model of about 3\.\d+e\+12 parameters \(.* GiB as float32\), more than this machine's .* GiB of memory$/,
+    ],
   ];
   for (const [cfg, code, re] of cases) {
     const err = t.throws(() => ConvBertModel.fromConfig(cfg), { instanceOf: ConvBertError }, JSON.stringify(cfg));
@@ -116,8 +134,16 @@ test('the native Engine bounds every size itself: typed errors, never an abort',
     ['1e9 layers', spec({ num_hidden_layers: 1e9 }), /num_hidden_layers 1000000000 is more than this engine builds \(at most 1024\)/],
     ['a size past int32', spec({ vocab_size: 2 ** 31 }), /vocab_size 2147483648 is more than this engine takes/],
     // each size fits, their product does not: (2^31 - 1)^2 word embedding elements
-    ['a product past the bound', spec({ vocab_size: 2 ** 31 - 1, embedding_size: 2 ** 31 - 1 }), /embeddings\.word_embeddings: the config makes this weight larger than this engine takes/],
-    ['hidden 2^30: its products', spec({ hidden_size: 2 ** 30, sa_heads: 1, head_dim: 2 ** 29 }, { kind: 'token_classification', num_outputs: 1e7 }), /larger than this engine takes/],
+    [
+      'a product past the bound',
+      spec({ vocab_size: 2 ** 31 - 1, embedding_size: 2 ** 31 - 1 }),
+      /embeddings\.word_embeddings: the config makes this weight larger than this engine takes/,
+    ],
+    [
+      'hidden 2^30: its products',
+      spec({ hidden_size: 2 ** 30, sa_heads: 1, head_dim: 2 ** 29 }, { kind: 'token_classification', num_outputs: 1e7 }),
+      /larger than this engine takes/,
+    ],
     ['2^40 labels', spec({}, { kind: 'token_classification', num_outputs: 2 ** 40 }), /head\.num_outputs 1099511627776 is more than this engine takes/],
   ];
   for (const [name, s, re] of cases) {

@@ -117,7 +117,7 @@ test('fromConfig results and the Auto classes are callable with the class static
   const dir = fixturesDir('convbert', 'tiny-a', 'ConvBertForQuestionAnswering');
   const qa = await AutoModelForQuestionAnswering.from_pretrained(dir);
   t.teardown(() => qa.dispose());
-  const direct = await ConvBertForQuestionAnswering.from_pretrained(dir);  // the class's own alias
+  const direct = await ConvBertForQuestionAnswering.from_pretrained(dir); // the class's own alias
   t.teardown(() => direct.dispose());
   t.true(direct instanceof ConvBertForQuestionAnswering);
   t.true(qa instanceof ConvBertForQuestionAnswering);
@@ -175,7 +175,12 @@ test("a tokenizer's callable output goes straight into model(...)", async (t) =>
   const idsT = exp.get('case0.input_ids')!;
   const [B, L] = idsT.dims;
   const flat = Array.from(idsT.data as ArrayLike<number | bigint>, Number);
-  const texts = Array.from({ length: B }, (_, b) => flat.slice(b * L, (b + 1) * L).map((i) => vocab[i]).join(' '));
+  const texts = Array.from({ length: B }, (_, b) =>
+    flat
+      .slice(b * L, (b + 1) * L)
+      .map((i) => vocab[i])
+      .join(' '),
+  );
   const enc = tok(texts, { add_special_tokens: false, padding: true });
   const out: MaskedLMOutput = await model(enc);
   const cmp = compareTensor(out.logits, exp.get('case0.logits')!, 'case0.logits');

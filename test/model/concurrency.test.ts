@@ -46,7 +46,10 @@ test('concurrent forwards on one model equal sequential ones, outputs and losses
   t.teardown(() => m.dispose());
   const inputs = Array.from({ length: 12 }, (_, i) => ({
     input_ids: randomIds(100 + i, 1 + (i % 3), 8 + 5 * (i % 4), 200),
-    labels: new Tensor('int64', Array.from({ length: 1 + (i % 3) }, (_, j) => (i + j) % 3)),
+    labels: new Tensor(
+      'int64',
+      Array.from({ length: 1 + (i % 3) }, (_, j) => (i + j) % 3),
+    ),
   }));
   const seq: SequenceClassifierOutput[] = [];
   for (const x of inputs) seq.push(await m.forward(x, { output_hidden_states: true }));

@@ -42,7 +42,10 @@ export interface Comparison {
 }
 
 type AnyModelClass = {
-  fromPretrained(p: string, o?: { engine?: NativeEngineCtor }): Promise<{
+  fromPretrained(
+    p: string,
+    o?: { engine?: NativeEngineCtor },
+  ): Promise<{
     forward(i: unknown, o?: unknown): Promise<Record<string, unknown>>;
     dispose(): void;
   }>;

@@ -81,7 +81,13 @@ test('both tokenizers take a Hub repo id and equal the local folder', async (t) 
   const cacheDir = tmpCache();
   const opts = { cacheDir, endpoint: hub.endpoint, progress: false };
   for (const tok of [await ConvBertTokenizer.fromPretrained('org/tok', opts), await ConvBertTokenizerFast.fromPretrained('org/tok', opts)]) {
-    t.is(tok.vocabSize, vocab.toString('utf8').split('\n').filter((l) => l !== '').length);
+    t.is(
+      tok.vocabSize,
+      vocab
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== '').length,
+    );
     t.deepEqual(tok.encode('Hello, world!').input_ids, [101, 7592, 1010, 2088, 999, 102]);
   }
 });

@@ -36,8 +36,14 @@ const ENGINES: Array<[string, NativeEngineCtor | undefined]> = [
   ['ref', RefEngine],
 ];
 
-const ids = new Tensor('int64', [[5, 7, 9, 11, 3, 3], [2, 4, 6, 8, 1, 0]]);
-const mask = new Tensor('int64', [[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]);
+const ids = new Tensor('int64', [
+  [5, 7, 9, 11, 3, 3],
+  [2, 4, 6, 8, 1, 0],
+]);
+const mask = new Tensor('int64', [
+  [1, 1, 1, 1, 0, 0],
+  [1, 1, 1, 1, 1, 1],
+]);
 
 function tmpDir(t: { teardown(fn: () => void): void }): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'convbert-save-'));
@@ -61,12 +67,23 @@ test('fromConfig follows HF init: normal(0, initializer_range) weights, zero bia
   t.true(sd.has('convbert.embeddings_project.weight'));
   for (const [k, v] of sd) {
     const a = v.data as Float32Array;
-    if (k.endsWith('LayerNorm.weight')) t.true(a.every((x) => x === 1), k);
-    else if (k.endsWith('bias')) t.true(a.every((x) => x === 0), k);
+    if (k.endsWith('LayerNorm.weight'))
+      t.true(
+        a.every((x) => x === 1),
+        k,
+      );
+    else if (k.endsWith('bias'))
+      t.true(
+        a.every((x) => x === 0),
+        k,
+      );
   }
   const we = sd.get('convbert.embeddings.word_embeddings.weight')!;
   t.deepEqual(we.dims, [50, 24]);
-  t.true((we.data as Float32Array).subarray(3 * 24, 4 * 24).every((x) => x === 0), 'row pad_token_id is zero');
+  t.true(
+    (we.data as Float32Array).subarray(3 * 24, 4 * 24).every((x) => x === 0),
+    'row pad_token_id is zero',
+  );
   t.false((we.data as Float32Array).subarray(2 * 24, 3 * 24).every((x) => x === 0));
   // Every weight drawn from the normal, grouped FFN and separable conv included.
   const drawn = [
@@ -110,7 +127,11 @@ for (const [name, engine] of ENGINES) {
       const cfg = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
       t.deepEqual(cfg.architectures, [cls.name]);
       const sd = await loadStateDict(d);
-      t.is([...sd.keys()].some((k) => k.startsWith('convbert.')), cls !== ConvBertModel, `${cls.name}: trunk prefix like HF`);
+      t.is(
+        [...sd.keys()].some((k) => k.startsWith('convbert.')),
+        cls !== ConvBertModel,
+        `${cls.name}: trunk prefix like HF`,
+      );
       t.false(sd.has('generator_lm_head.weight'));
       const back = await (cls as typeof ConvBertModel).fromPretrained(d, { engine });
       t.deepEqual(back.loadInfo, { missing_keys: [], unexpected_keys: [] });
@@ -132,7 +153,12 @@ for (const [name, engine] of ENGINES) {
     }
     const mcCfg = ConvBertConfig.fromDict({ ...tinyConfig, summary_type: 'first', summary_use_proj: true, summary_activation: 'tanh', summary_proj_to_labels: false });
     const mc = ConvBertForMultipleChoice.fromConfig(mcCfg, { seed: 3, engine });
-    const mcIds = new Tensor('int64', [[[1, 2, 3], [4, 5, 6]]]);
+    const mcIds = new Tensor('int64', [
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+    ]);
     const o1 = await mc.forward({ input_ids: mcIds });
     await mc.savePretrained(path.join(dir, 'mc'));
     const mc2 = await ConvBertForMultipleChoice.fromPretrained(path.join(dir, 'mc'), { engine });

@@ -38,7 +38,6 @@ function recording(specs: ParamSpec[], reads: string[]): Record<string, Float32A
   });
 }
 
-
 const CASES: Array<{ name: string; kind: HeadKind; config: Record<string, unknown> }> = [
   { name: 'trunk', kind: 'none', config: {} },
   { name: 'trunk, embedding_size != hidden_size, grouped FFN', kind: 'none', config: { embedding_size: 16, num_groups: 2 } },
@@ -107,10 +106,13 @@ test('multiple choice: a summary projection narrower than hidden_size is refused
     'classifier.bias': new Float32Array(1),
   };
   const Engine = engineClass();
-  const e = t.throws(() => new Engine({
-    ...c.engineGeometry(),
-    weights,
-    head: { kind: 'multiple_choice', weights: head, num_outputs: 1, summary_type: 'last', summary_use_proj: true, summary_proj_out: 1, summary_act: -1 },
-  }));
+  const e = t.throws(
+    () =>
+      new Engine({
+        ...c.engineGeometry(),
+        weights,
+        head: { kind: 'multiple_choice', weights: head, num_outputs: 1, summary_type: 'last', summary_use_proj: true, summary_proj_out: 1, summary_act: -1 },
+      }),
+  );
   t.regex(e!.message, /summary_proj_out 1 must equal hidden_size 32/);
 });

@@ -25,7 +25,10 @@ import { compareTensor } from './fixture_runner';
 import { RefEngine } from './ref_engine';
 
 const engine = RefEngine;
-const ids = new Tensor('int64', [[5, 7, 9, 11, 3], [2, 4, 6, 8, 1]]);
+const ids = new Tensor('int64', [
+  [5, 7, 9, 11, 3],
+  [2, 4, 6, 8, 1],
+]);
 
 /** Runs fn while recording process.emitWarning calls (restored afterwards). */
 async function withWarnings<T>(fn: () => Promise<T>): Promise<{ value: T; warnings: Array<{ message: string; code?: string }> }> {
@@ -53,8 +56,22 @@ test.serial('a base checkpoint loads into every head class: trunk equal, head ke
   const want = (await base.forward({ input_ids: ids })).last_hidden_state;
   t.deepEqual(base.loadInfo, { missing_keys: [], unexpected_keys: [] });
   const expectMissing: Array<[string, { fromPretrained: typeof ConvBertModel.fromPretrained }, string[]]> = [
-    ['ConvBertForMaskedLM', ConvBertForMaskedLM, ['generator_predictions.dense.weight', 'generator_predictions.dense.bias', 'generator_predictions.LayerNorm.weight', 'generator_predictions.LayerNorm.bias', 'generator_lm_head.bias']],
-    ['ConvBertForSequenceClassification', ConvBertForSequenceClassification, ['classifier.dense.weight', 'classifier.dense.bias', 'classifier.out_proj.weight', 'classifier.out_proj.bias']],
+    [
+      'ConvBertForMaskedLM',
+      ConvBertForMaskedLM,
+      [
+        'generator_predictions.dense.weight',
+        'generator_predictions.dense.bias',
+        'generator_predictions.LayerNorm.weight',
+        'generator_predictions.LayerNorm.bias',
+        'generator_lm_head.bias',
+      ],
+    ],
+    [
+      'ConvBertForSequenceClassification',
+      ConvBertForSequenceClassification,
+      ['classifier.dense.weight', 'classifier.dense.bias', 'classifier.out_proj.weight', 'classifier.out_proj.bias'],
+    ],
     ['ConvBertForTokenClassification', ConvBertForTokenClassification, ['classifier.weight', 'classifier.bias']],
     ['ConvBertForQuestionAnswering', ConvBertForQuestionAnswering, ['qa_outputs.weight', 'qa_outputs.bias']],
   ];

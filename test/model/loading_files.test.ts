@@ -110,7 +110,10 @@ test('a FIFO, a device or a directory at any path the loaders read is ERR_CONVBE
   add('model.safetensors.index.json FIFO', 'model', d, mkfifo(path.join(d, 'model.safetensors.index.json')));
 
   d = modelDir(t, ['model.safetensors']);
-  fs.writeFileSync(path.join(d, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: { 'convbert.embeddings.word_embeddings.weight': 'model-00001-of-00001.safetensors' } }));
+  fs.writeFileSync(
+    path.join(d, 'model.safetensors.index.json'),
+    JSON.stringify({ metadata: {}, weight_map: { 'convbert.embeddings.word_embeddings.weight': 'model-00001-of-00001.safetensors' } }),
+  );
   add('a shard FIFO (fromPretrained)', 'model', d, mkfifo(path.join(d, 'model-00001-of-00001.safetensors')));
   add('a shard FIFO (loadStateDictSync)', 'stateDictSync', d, path.join(d, 'model-00001-of-00001.safetensors'));
 

@@ -85,7 +85,10 @@ const F32x4 = new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer);
 test('a header length 8 bytes short (padding read as data, every tensor shifted by 2 floats) is refused on both paths', async (t) => {
   const bytes = fs.readFileSync(path.join(SRC, 'model.safetensors'));
   const n = Number(bytes.readBigUInt64LE(0));
-  const json = bytes.subarray(8, 8 + n).toString('utf8').trimEnd();
+  const json = bytes
+    .subarray(8, 8 + n)
+    .toString('utf8')
+    .trimEnd();
   // The JSON, 8 spaces that N leaves out, then the real data: the spaces become the data's first 8 bytes.
   const shifted = Buffer.concat([stFile(json, new Uint8Array(0)), Buffer.from('        '), bytes.subarray(8 + n)]);
   await rejectedEverywhere(t, shifted, /data area has \d+ bytes but the tensors cover \d+/);
@@ -109,11 +112,27 @@ test('overlapping offsets are refused', async (t) => {
 
 test('a duplicate JSON key (JSON.parse would keep the last silently) is refused, at any depth', async (t) => {
   const entry = (b: number) => `{"dtype":"F32","shape":[2],"data_offsets":[${b},${b + 8}]}`;
-  await rejectedEverywhere(t, withFixture((b) => `"w":${entry(b)},"w":${entry(b)}`, F32x2), /key "w" twice/);
+  await rejectedEverywhere(
+    t,
+    withFixture((b) => `"w":${entry(b)},"w":${entry(b)}`, F32x2),
+    /key "w" twice/,
+  );
   // The same key spelled with an escape is the same key.
-  await rejectedEverywhere(t, withFixture((b) => `"w":${entry(b)},"\\u0077":${entry(b)}`, F32x2), /key "w" twice/);
-  await rejectedEverywhere(t, withFixture((b) => `"w":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[${b},${b + 8}]}`, F32x2), /key "dtype" twice/);
-  await rejectedEverywhere(t, withFixture((b) => `"w":${entry(b)}`, F32x2, '"__metadata__":{"format":"pt","format":"np"},'), /key "format" twice/);
+  await rejectedEverywhere(
+    t,
+    withFixture((b) => `"w":${entry(b)},"\\u0077":${entry(b)}`, F32x2),
+    /key "w" twice/,
+  );
+  await rejectedEverywhere(
+    t,
+    withFixture((b) => `"w":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[${b},${b + 8}]}`, F32x2),
+    /key "dtype" twice/,
+  );
+  await rejectedEverywhere(
+    t,
+    withFixture((b) => `"w":${entry(b)}`, F32x2, '"__metadata__":{"format":"pt","format":"np"},'),
+    /key "format" twice/,
+  );
 });
 
 test('__metadata__ must be a string -> string map', async (t) => {
@@ -130,15 +149,52 @@ test('gaps, trailing bytes, bounds, sizes, shapes and dtypes: each rule refused 
     withFixture((b) => `"a":{"dtype":"F32","shape":[1],"data_offsets":[${b},${b + 4}]},"b":{"dtype":"F32","shape":[2],"data_offsets":[${b + 8},${b + 16}]}`, F32x4),
     /tensor "b".*leave bytes \[\d+, \d+\)/,
   );
-  await rejectedEverywhere(t, one((b) => ({ dtype: 'F32', shape: [1], data_offsets: [b, b + 4] }), F32x2), /data area has \d+ bytes but the tensors cover \d+/);
-  await rejectedEverywhere(t, one((b) => ({ dtype: 'F32', shape: [4], data_offsets: [b, b + 16] }), F32x2), /run past the data area/);
-  await rejectedEverywhere(t, one((b) => ({ dtype: 'F32', shape: [3], data_offsets: [b, b + 8] }), F32x2), /needs 12 bytes but data_offsets \[\d+, \d+\] hold 8/);
-  await rejectedEverywhere(t, one((b) => ({ dtype: 'F32', shape: [2], data_offsets: [b + 8, b] }), F32x2), /begin is after end/);
-  await rejectedEverywhere(t, one((b) => ({ dtype: 'F32', shape: [-2], data_offsets: [b, b + 8] }), F32x2), /shape must hold non-negative integers/);
-  await rejectedEverywhere(t, one((b) => ({ dtype: 'F32', shape: [2.5], data_offsets: [b, b + 8] }), F32x2), /shape must hold non-negative integers/);
-  await rejectedEverywhere(t, one((b) => ({ dtype: 'F32', shape: [2], data_offsets: [b, b + 8.5] }), F32x2), /data_offsets must be \[begin, end\]/);
-  await rejectedEverywhere(t, one((b) => ({ dtype: 'F31', shape: [2], data_offsets: [b, b + 8] }), F32x2), /unknown dtype "F31"/);
-  await rejectedEverywhere(t, one((b) => ({ dtype: 'U32', shape: [2], data_offsets: [b, b + 8] }), F32x2), /dtype U32 is not supported/, 'ERR_CONVBERT_DTYPE');
+  await rejectedEverywhere(
+    t,
+    one((b) => ({ dtype: 'F32', shape: [1], data_offsets: [b, b + 4] }), F32x2),
+    /data area has \d+ bytes but the tensors cover \d+/,
+  );
+  await rejectedEverywhere(
+    t,
+    one((b) => ({ dtype: 'F32', shape: [4], data_offsets: [b, b + 16] }), F32x2),
+    /run past the data area/,
+  );
+  await rejectedEverywhere(
+    t,
+    one((b) => ({ dtype: 'F32', shape: [3], data_offsets: [b, b + 8] }), F32x2),
+    /needs 12 bytes but data_offsets \[\d+, \d+\] hold 8/,
+  );
+  await rejectedEverywhere(
+    t,
+    one((b) => ({ dtype: 'F32', shape: [2], data_offsets: [b + 8, b] }), F32x2),
+    /begin is after end/,
+  );
+  await rejectedEverywhere(
+    t,
+    one((b) => ({ dtype: 'F32', shape: [-2], data_offsets: [b, b + 8] }), F32x2),
+    /shape must hold non-negative integers/,
+  );
+  await rejectedEverywhere(
+    t,
+    one((b) => ({ dtype: 'F32', shape: [2.5], data_offsets: [b, b + 8] }), F32x2),
+    /shape must hold non-negative integers/,
+  );
+  await rejectedEverywhere(
+    t,
+    one((b) => ({ dtype: 'F32', shape: [2], data_offsets: [b, b + 8.5] }), F32x2),
+    /data_offsets must be \[begin, end\]/,
+  );
+  await rejectedEverywhere(
+    t,
+    one((b) => ({ dtype: 'F31', shape: [2], data_offsets: [b, b + 8] }), F32x2),
+    /unknown dtype "F31"/,
+  );
+  await rejectedEverywhere(
+    t,
+    one((b) => ({ dtype: 'U32', shape: [2], data_offsets: [b, b + 8] }), F32x2),
+    /dtype U32 is not supported/,
+    'ERR_CONVBERT_DTYPE',
+  );
   // Files that are not safetensors at all.
   await rejectedEverywhere(t, stFile('[1, 2]', F32x2), /header must be a JSON object, got an array/);
   await rejectedEverywhere(t, stFile('{}', F32x2, 1), /too small for a JSON object/);

@@ -8,14 +8,7 @@ import * as path from 'path';
 import { ConvBertConfig } from '../../lib/config';
 import { Tensor } from '../../lib/tensor';
 import { readSafetensorsSync } from '../../lib/weights/safetensors';
-import {
-  bceWithLogits,
-  crossEntropy,
-  inferProblemType,
-  mseLoss,
-  questionAnsweringLoss,
-  sequenceClassificationLoss,
-} from '../../lib/models/losses';
+import { bceWithLogits, crossEntropy, inferProblemType, mseLoss, questionAnsweringLoss, sequenceClassificationLoss } from '../../lib/models/losses';
 import { readInput } from '../../lib/models/inputs';
 import { fixturesDir, readJson } from '../helpers/fixtures';
 import { fixtureIndex, type FixtureCase } from './fixture_runner';
@@ -53,7 +46,14 @@ test('every fixture loss is reproduced from the expected logits and the labels',
         }
         case 'ConvBertForQuestionAnswering': {
           const s = get('start_logits');
-          got = questionAnsweringLoss(s.data as Float32Array, get('end_logits').data as Float32Array, s.dims[0], s.dims[1], nums(get('start_positions')), nums(get('end_positions')));
+          got = questionAnsweringLoss(
+            s.data as Float32Array,
+            get('end_logits').data as Float32Array,
+            s.dims[0],
+            s.dims[1],
+            nums(get('start_positions')),
+            nums(get('end_positions')),
+          );
           break;
         }
         case 'ConvBertForSequenceClassification': {

@@ -38,7 +38,10 @@ const { Tensor } = require('./lib/tensor');
 `;
 
 test(`resident memory stops growing: the floor of RSS over 3000 forwards (after 800) rises by less than ${BOUND_MB} MB`, (t) => {
-  const out = execFileSync(process.execPath, ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16', '--import', 'tsx', '-e', script], { cwd: repoRoot, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16', '--import', 'tsx', '-e', script], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
   const { samples } = JSON.parse(out.trim().split('\n').pop()!) as { samples: number[] };
   const mb = samples.map((s) => s / 2 ** 20);
   const growthMb = Math.min(...mb.slice(3)) - Math.min(...mb.slice(0, 3));

@@ -45,7 +45,13 @@ for (const [name, engine] of ENGINES) {
           ...(r.token_type_ids ? { token_type_ids: new Tensor('int32', r.token_type_ids, [1, L]) } : {}),
         })) as unknown as Record<string, Tensor>;
         const keys = Object.keys(packed[b]).sort();
-        t.deepEqual(keys, Object.keys(alone).filter((k) => k !== 'loss').sort(), `${cls.name}: same output names`);
+        t.deepEqual(
+          keys,
+          Object.keys(alone)
+            .filter((k) => k !== 'loss')
+            .sort(),
+          `${cls.name}: same output names`,
+        );
         for (const k of keys) {
           const got = packed[b][k];
           const want = alone[k];
@@ -66,9 +72,18 @@ test('forwardPacked validates rows and refuses multiple choice', async (t) => {
   const m = await ConvBertModel.fromPretrained(fixturesDir('convbert', 'tiny-a', 'ConvBertModel'));
   t.teardown(() => m.dispose());
   await t.throwsAsync(m.forwardPacked([]), { code: 'ERR_CONVBERT_ARG' } as never);
-  await t.throwsAsync(m.forwardPacked([{ input_ids: new Int32Array(0) }]), { code: 'ERR_CONVBERT_SHAPE', message: /rows\[0\]\.input_ids: expected a non-empty 1-D sequence/ } as never);
-  await t.throwsAsync(m.forwardPacked([{ input_ids: Int32Array.from([1, 2]) }, { input_ids: Int32Array.from([1, 99]) }]), { code: 'ERR_CONVBERT_ARG', message: /rows\[1\]\.input_ids: value 99 at \[1\]/ } as never);
-  await t.throwsAsync(m.forwardPacked([{ input_ids: Int32Array.from([1, 2]), token_type_ids: Int32Array.from([0]) }]), { code: 'ERR_CONVBERT_SHAPE', message: /rows\[0\]\.token_type_ids: expected dims \[2\] like input_ids/ } as never);
+  await t.throwsAsync(m.forwardPacked([{ input_ids: new Int32Array(0) }]), {
+    code: 'ERR_CONVBERT_SHAPE',
+    message: /rows\[0\]\.input_ids: expected a non-empty 1-D sequence/,
+  } as never);
+  await t.throwsAsync(m.forwardPacked([{ input_ids: Int32Array.from([1, 2]) }, { input_ids: Int32Array.from([1, 99]) }]), {
+    code: 'ERR_CONVBERT_ARG',
+    message: /rows\[1\]\.input_ids: value 99 at \[1\]/,
+  } as never);
+  await t.throwsAsync(m.forwardPacked([{ input_ids: Int32Array.from([1, 2]), token_type_ids: Int32Array.from([0]) }]), {
+    code: 'ERR_CONVBERT_SHAPE',
+    message: /rows\[0\]\.token_type_ids: expected dims \[2\] like input_ids/,
+  } as never);
   await t.throwsAsync(m.forwardPacked([{ input_ids: new Int32Array(129).fill(1) }]), { code: 'ERR_CONVBERT_SHAPE', message: /exceeds max_position_embeddings 128/ } as never);
   const mc = await ConvBertForMultipleChoice.fromPretrained(fixturesDir('convbert', 'tiny-a', 'ConvBertForMultipleChoice'));
   await t.throwsAsync(mc.forwardPacked(rows), { code: 'ERR_CONVBERT_UNSUPPORTED' } as never);

@@ -33,9 +33,18 @@ const base = {
 };
 
 // B=2, L=6; row 1 has two pads. Token types and labels included.
-const ids = new Tensor('int64', [[3, 9, 27, 41, 5, 2], [7, 59, 13, 1, 0, 0]]);
-const mask = new Tensor('int64', [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]]);
-const types = new Tensor('int64', [[0, 0, 0, 1, 1, 1], [0, 0, 1, 1, 1, 1]]);
+const ids = new Tensor('int64', [
+  [3, 9, 27, 41, 5, 2],
+  [7, 59, 13, 1, 0, 0],
+]);
+const mask = new Tensor('int64', [
+  [1, 1, 1, 1, 1, 1],
+  [1, 1, 1, 1, 0, 0],
+]);
+const types = new Tensor('int64', [
+  [0, 0, 0, 1, 1, 1],
+  [0, 0, 1, 1, 1, 1],
+]);
 
 type AnyModel = { forward(i: unknown, o?: unknown): Promise<Record<string, unknown>>; dispose(): void };
 type AnyClass = { fromConfig(c: Record<string, unknown>, o: { seed: number; engine?: NativeEngineCtor }): AnyModel; name: string };
@@ -66,28 +75,93 @@ async function compareEngines(t: import('ava').ExecutionContext, cls: AnyClass, 
 
 test('every hidden_act: native equals the reference engine (FFN and the sequence-classification head)', async (t) => {
   for (const act of Object.keys(ACTIVATION_CODES)) {
-    await compareEngines(t, ConvBertForSequenceClassification as unknown as AnyClass, { ...base, hidden_act: act, num_labels: 3 }, { input_ids: ids, attention_mask: mask, token_type_ids: types, labels: [2, 0] }, act);
+    await compareEngines(
+      t,
+      ConvBertForSequenceClassification as unknown as AnyClass,
+      { ...base, hidden_act: act, num_labels: 3 },
+      { input_ids: ids, attention_mask: mask, token_type_ids: types, labels: [2, 0] },
+      act,
+    );
   }
 });
 
 test('geometry variants: head_ratio 3, kernel 1 and 7, grouped FFN, untied MLM head, 3-D mask, head_mask', async (t) => {
   const variants: Array<[string, AnyClass, Record<string, unknown>, Record<string, unknown>]> = [
     ['ratio3', ConvBertModel as unknown as AnyClass, { ...base, num_attention_heads: 6, head_ratio: 3, hidden_size: 24 }, { input_ids: ids, attention_mask: mask }],
-    ['k1', ConvBertForTokenClassification as unknown as AnyClass, { ...base, conv_kernel_size: 1, num_labels: 4 }, { input_ids: ids, attention_mask: mask, labels: [[0, 1, 2, 3, 0, -100], [1, 1, 1, 1, -100, -100]] }],
-    ['k7 groups2', ConvBertForMaskedLM as unknown as AnyClass, { ...base, conv_kernel_size: 7, num_groups: 2, tie_word_embeddings: false }, { input_ids: ids, token_type_ids: types, labels: [[3, -100, 27, -100, 5, -100], [-100, 59, -100, -100, -100, -100]] }],
-    ['groups4 silu', ConvBertForQuestionAnswering as unknown as AnyClass, { ...base, num_groups: 4, hidden_act: 'silu' }, { input_ids: ids, attention_mask: mask, start_positions: [1, 9], end_positions: [3, 2] }],
-    ['3-D mask + head_mask', ConvBertModel as unknown as AnyClass, { ...base }, {
-      input_ids: ids,
-      attention_mask: new Tensor('float32', Float32Array.from({ length: 72 }, (_, i) => ((i * 7) % 5 === 0 ? 0 : 1)), [2, 6, 6]),
-      head_mask: [[1, 0.5], [0, 1]],
-    }],
+    [
+      'k1',
+      ConvBertForTokenClassification as unknown as AnyClass,
+      { ...base, conv_kernel_size: 1, num_labels: 4 },
+      {
+        input_ids: ids,
+        attention_mask: mask,
+        labels: [
+          [0, 1, 2, 3, 0, -100],
+          [1, 1, 1, 1, -100, -100],
+        ],
+      },
+    ],
+    [
+      'k7 groups2',
+      ConvBertForMaskedLM as unknown as AnyClass,
+      { ...base, conv_kernel_size: 7, num_groups: 2, tie_word_embeddings: false },
+      {
+        input_ids: ids,
+        token_type_ids: types,
+        labels: [
+          [3, -100, 27, -100, 5, -100],
+          [-100, 59, -100, -100, -100, -100],
+        ],
+      },
+    ],
+    [
+      'groups4 silu',
+      ConvBertForQuestionAnswering as unknown as AnyClass,
+      { ...base, num_groups: 4, hidden_act: 'silu' },
+      { input_ids: ids, attention_mask: mask, start_positions: [1, 9], end_positions: [3, 2] },
+    ],
+    [
+      '3-D mask + head_mask',
+      ConvBertModel as unknown as AnyClass,
+      { ...base },
+      {
+        input_ids: ids,
+        attention_mask: new Tensor(
+          'float32',
+          Float32Array.from({ length: 72 }, (_, i) => ((i * 7) % 5 === 0 ? 0 : 1)),
+          [2, 6, 6],
+        ),
+        head_mask: [
+          [1, 0.5],
+          [0, 1],
+        ],
+      },
+    ],
   ];
   for (const [label, cls, cfg, inputs] of variants) await compareEngines(t, cls, cfg, inputs, label);
 });
 
 test('multiple choice: every summary_type, with and without projection and activation', async (t) => {
-  const mcIds = new Tensor('int64', [[[3, 9, 27, 41], [7, 59, 13, 1]], [[2, 2, 5, 0], [8, 30, 31, 33]]]);
-  const mcMask = new Tensor('int64', [[[1, 1, 1, 1], [1, 1, 1, 0]], [[1, 1, 1, 0], [1, 1, 1, 1]]]);
+  const mcIds = new Tensor('int64', [
+    [
+      [3, 9, 27, 41],
+      [7, 59, 13, 1],
+    ],
+    [
+      [2, 2, 5, 0],
+      [8, 30, 31, 33],
+    ],
+  ]);
+  const mcMask = new Tensor('int64', [
+    [
+      [1, 1, 1, 1],
+      [1, 1, 1, 0],
+    ],
+    [
+      [1, 1, 1, 0],
+      [1, 1, 1, 1],
+    ],
+  ]);
   const summaries: Array<Record<string, unknown>> = [
     {},
     { summary_type: 'first', summary_use_proj: true, summary_activation: 'tanh', summary_proj_to_labels: false },

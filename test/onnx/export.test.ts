@@ -149,7 +149,10 @@ for (const entry of index) {
     t.true(dec.opTypes.has('LayerNormalization') && dec.opTypes.has('Conv'));
     const inDims = spec.head === 'multiple_choice' ? ['batch_size', 'num_choices', 'sequence_length'] : ['batch_size', 'sequence_length'];
     for (const i of dec.inputs) t.deepEqual(i.dims, inDims, `${i.name}: dynamic dims`);
-    t.true(dec.inputs.every((i) => i.elemType === 7), 'inputs are int64');
+    t.true(
+      dec.inputs.every((i) => i.elemType === 7),
+      'inputs are int64',
+    );
     t.deepEqual(
       dec.outputs.map((o) => o.name),
       spec.outputs,
@@ -319,12 +322,16 @@ test('bad arguments, configs and weights are typed errors naming the culprit', a
   wrong.set('embeddings.LayerNorm.weight', new Tensor('float32', new Float32Array(5), [5]));
   await code(exportOnnxBytes({ ...src, weights: wrong }), 'ERR_CONVBERT_WEIGHTS', /embeddings\.LayerNorm\.weight: expected dims \[32\], got \[5\]/);
   await code(exportOnnxBytes({ ...src, head: 'masked_lm' }), 'ERR_CONVBERT_WEIGHTS', /generator_predictions\.dense\.weight/);
-  await code(exportOnnxBytes({ ...src, config: 'config.json' as never }), 'ERR_CONVBERT_ARG', /^exportOnnx: source\.config: expected a ConvBertConfig or a config object with HF field names, got "config\.json"$/);
+  await code(
+    exportOnnxBytes({ ...src, config: 'config.json' as never }),
+    'ERR_CONVBERT_ARG',
+    /^exportOnnx: source\.config: expected a ConvBertConfig or a config object with HF field names, got "config\.json"$/,
+  );
   // null is no default here: ConvBertConfig reads the config as transformers does.
   await code(exportOnnxBytes({ ...src, config: { ...src.config, hidden_size: null } }), 'ERR_CONVBERT_CONFIG', /^config: hidden_size: expected an integer, got null$/);
 });
 
-test('the config is read as ConvBertConfig reads it: the head class\'s own rules, num_labels from the labels, the head found from the parameter table', async (t) => {
+test("the config is read as ConvBertConfig reads it: the head class's own rules, num_labels from the labels, the head found from the parameter table", async (t) => {
   const code = async (p: Promise<unknown>, want: string, msg: RegExp): Promise<void> => {
     const e = await t.throwsAsync(p, { instanceOf: ConvBertError });
     t.is((e as ConvBertError).code, want as ConvBertError['code']);
@@ -332,10 +339,18 @@ test('the config is read as ConvBertConfig reads it: the head class\'s own rules
   };
   // Question answering needs exactly 2 labels (HF's logits.split), checked on the config before any weight.
   const qa = readSource(fixturesDir('convbert', 'tiny-a', 'ConvBertForQuestionAnswering'));
-  await code(exportOnnxBytes({ ...qa, config: { ...qa.config, id2label: { 0: 'a', 1: 'b', 2: 'c' }, label2id: { a: 0, b: 1, c: 2 } } }), 'ERR_CONVBERT_CONFIG', /^config: num_labels: ConvBertForQuestionAnswering needs exactly 2 labels/);
+  await code(
+    exportOnnxBytes({ ...qa, config: { ...qa.config, id2label: { 0: 'a', 1: 'b', 2: 'c' }, label2id: { a: 0, b: 1, c: 2 } } }),
+    'ERR_CONVBERT_CONFIG',
+    /^config: num_labels: ConvBertForQuestionAnswering needs exactly 2 labels/,
+  );
   // The same rule when the head is asked for rather than listed in architectures.
   const qaThree = { ...qa.config, architectures: null, id2label: { 0: 'a', 1: 'b', 2: 'c' }, label2id: { a: 0, b: 1, c: 2 } };
-  await code(exportOnnxBytes({ ...qa, config: qaThree, head: 'question_answering' }), 'ERR_CONVBERT_CONFIG', /^config: num_labels: ConvBertForQuestionAnswering needs exactly 2 labels/);
+  await code(
+    exportOnnxBytes({ ...qa, config: qaThree, head: 'question_answering' }),
+    'ERR_CONVBERT_CONFIG',
+    /^config: num_labels: ConvBertForQuestionAnswering needs exactly 2 labels/,
+  );
   // The classifier's width is the config's num_labels (5 labels in id2label); weights of another width are refused by name.
   const tok = readSource(fixturesDir('convbert', 'tiny-a', 'ConvBertForTokenClassification'));
   const two = { ...tok.config, id2label: { 0: 'a', 1: 'b' }, label2id: { a: 0, b: 1 } };
@@ -420,66 +435,66 @@ test('float16 / bfloat16 weights are widened to float32 initializers', async (t)
 const ORT_HAS_VNNI = /\b(avx512_vnni|avx_vnni)\b/.test(fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '');
 
 for (const reduceRange of [false, true]) {
-test(`dtype 'int8'${reduceRange ? ', reduceRange' : ''}: onnxruntime-style dynamic quantization, within a measured error of the fixtures`, async (t) => {
-  // Measured on the public fixtures (case1): max |err| <= 0.07 max|exp| and cosine >= 0.998 (the std 0.2-0.3
-  // configs with peaked softmaxes are the worst). Bounds: 0.15 max|exp| and cosine 0.995. A wrong scale,
-  // zero point or rounding gives errors of the order of max|exp|.
-  // With 7-bit weights the quantization step doubles (127 / 64): the error bound grows with the
-  // step, 1 - cosine with its square.
-  const step = 127 / (reduceRange ? 64 : 127);
-  const errBound = 0.15 * step;
-  const cosBound = 1 - 0.005 * step * step;
-  const checkAccuracy = reduceRange || ORT_HAS_VNNI;
-  if (!checkAccuracy) t.log('this CPU has no VNNI: the 8-bit export is checked for structure and codes; its accuracy under onnxruntime is checked by the reduceRange test');
-  for (const folder of ['tiny-a/ConvBertForMaskedLM', 'proj-groups-b/ConvBertModel', 'proj-groups-b/ConvBertForMaskedLM', 'odd-heads-e/ConvBertForQuestionAnswering']) {
-    const dir = fixturesDir('convbert', folder);
-    const src = readSource(dir);
-    const { bytes, info } = await exportOnnxBytes(src, { dtype: 'int8', reduceRange });
-    t.is(info.dtype, 'int8');
-    t.regex(info.doc, /dynamically quantized/);
-    const dec = decodeModel(bytes);
-    t.true(dec.opTypes.has('DynamicQuantizeLinear') && dec.opTypes.has('MatMulInteger'), folder);
-    // No float MatMul keeps a weight: every MatMul with an initializer operand is quantized.
-    const floatWeightMatMuls = dec.nodes.filter((n) => n.op === 'MatMul' && n.inputs.some((i) => dec.initializers.get(i) === 1));
-    t.deepEqual(floatWeightMatMuls, [], `${folder}: float MatMuls with weights`);
-    t.true([...dec.initializers.values()].includes(3), `${folder}: int8 initializers`);
-    const qmax = reduceRange ? 64 : 127;
-    let lo = 0;
-    let hi = 0;
-    for (const d of dec.int8Data) {
-      for (const q of d) {
-        lo = Math.min(lo, q);
-        hi = Math.max(hi, q);
+  test(`dtype 'int8'${reduceRange ? ', reduceRange' : ''}: onnxruntime-style dynamic quantization, within a measured error of the fixtures`, async (t) => {
+    // Measured on the public fixtures (case1): max |err| <= 0.07 max|exp| and cosine >= 0.998 (the std 0.2-0.3
+    // configs with peaked softmaxes are the worst). Bounds: 0.15 max|exp| and cosine 0.995. A wrong scale,
+    // zero point or rounding gives errors of the order of max|exp|.
+    // With 7-bit weights the quantization step doubles (127 / 64): the error bound grows with the
+    // step, 1 - cosine with its square.
+    const step = 127 / (reduceRange ? 64 : 127);
+    const errBound = 0.15 * step;
+    const cosBound = 1 - 0.005 * step * step;
+    const checkAccuracy = reduceRange || ORT_HAS_VNNI;
+    if (!checkAccuracy) t.log('this CPU has no VNNI: the 8-bit export is checked for structure and codes; its accuracy under onnxruntime is checked by the reduceRange test');
+    for (const folder of ['tiny-a/ConvBertForMaskedLM', 'proj-groups-b/ConvBertModel', 'proj-groups-b/ConvBertForMaskedLM', 'odd-heads-e/ConvBertForQuestionAnswering']) {
+      const dir = fixturesDir('convbert', folder);
+      const src = readSource(dir);
+      const { bytes, info } = await exportOnnxBytes(src, { dtype: 'int8', reduceRange });
+      t.is(info.dtype, 'int8');
+      t.regex(info.doc, /dynamically quantized/);
+      const dec = decodeModel(bytes);
+      t.true(dec.opTypes.has('DynamicQuantizeLinear') && dec.opTypes.has('MatMulInteger'), folder);
+      // No float MatMul keeps a weight: every MatMul with an initializer operand is quantized.
+      const floatWeightMatMuls = dec.nodes.filter((n) => n.op === 'MatMul' && n.inputs.some((i) => dec.initializers.get(i) === 1));
+      t.deepEqual(floatWeightMatMuls, [], `${folder}: float MatMuls with weights`);
+      t.true([...dec.initializers.values()].includes(3), `${folder}: int8 initializers`);
+      const qmax = reduceRange ? 64 : 127;
+      let lo = 0;
+      let hi = 0;
+      for (const d of dec.int8Data) {
+        for (const q of d) {
+          lo = Math.min(lo, q);
+          hi = Math.max(hi, q);
+        }
       }
-    }
-    t.true(dec.int8Data.length > 0 && Math.max(-lo, hi) === qmax, `${folder}: weight codes within [-${qmax}, ${qmax}] and reaching it, got [${lo}, ${hi}]`);
-    if (!checkAccuracy) continue;
+      t.true(dec.int8Data.length > 0 && Math.max(-lo, hi) === qmax, `${folder}: weight codes within [-${qmax}, ${qmax}] and reaching it, got [${lo}, ${hi}]`);
+      if (!checkAccuracy) continue;
 
-    const exp = readSafetensorsSync(path.join(dir, 'expected.safetensors')).tensors;
-    const c = readJson<FixtureCase[]>(path.join(dir, 'cases.json')).find((x) => x.name === 'case1')!;
-    const sess = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
-    const out = await sess.run(feeds(c, exp, false));
-    await sess.release();
-    for (const o of info.outputs) {
-      const got = out[o].data as Float32Array;
-      const want = exp.get(c.outputs[o] as string)!.data as Float32Array;
-      let err = 0;
-      let peak = 0;
-      let dot = 0;
-      let gg = 0;
-      let ww = 0;
-      for (let i = 0; i < want.length; i++) {
-        err = Math.max(err, Math.abs(got[i] - want[i]));
-        peak = Math.max(peak, Math.abs(want[i]));
-        dot += got[i] * want[i];
-        gg += got[i] * got[i];
-        ww += want[i] * want[i];
+      const exp = readSafetensorsSync(path.join(dir, 'expected.safetensors')).tensors;
+      const c = readJson<FixtureCase[]>(path.join(dir, 'cases.json')).find((x) => x.name === 'case1')!;
+      const sess = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
+      const out = await sess.run(feeds(c, exp, false));
+      await sess.release();
+      for (const o of info.outputs) {
+        const got = out[o].data as Float32Array;
+        const want = exp.get(c.outputs[o] as string)!.data as Float32Array;
+        let err = 0;
+        let peak = 0;
+        let dot = 0;
+        let gg = 0;
+        let ww = 0;
+        for (let i = 0; i < want.length; i++) {
+          err = Math.max(err, Math.abs(got[i] - want[i]));
+          peak = Math.max(peak, Math.abs(want[i]));
+          dot += got[i] * want[i];
+          gg += got[i] * got[i];
+          ww += want[i] * want[i];
+        }
+        const cos = dot / Math.sqrt(gg * ww);
+        t.true(err <= errBound * peak, `${folder} ${o}: max abs err ${err} > ${errBound.toFixed(3)} * ${peak}`);
+        t.true(cos >= cosBound, `${folder} ${o}: cosine ${cos} < ${cosBound.toFixed(4)}`);
+        t.log(`${folder} ${o}: max abs err ${err.toFixed(4)} (max |exp| ${peak.toFixed(2)}), cosine ${cos.toFixed(6)}`);
       }
-      const cos = dot / Math.sqrt(gg * ww);
-      t.true(err <= errBound * peak, `${folder} ${o}: max abs err ${err} > ${errBound.toFixed(3)} * ${peak}`);
-      t.true(cos >= cosBound, `${folder} ${o}: cosine ${cos} < ${cosBound.toFixed(4)}`);
-      t.log(`${folder} ${o}: max abs err ${err.toFixed(4)} (max |exp| ${peak.toFixed(2)}), cosine ${cos.toFixed(6)}`);
     }
-  }
-});
+  });
 }

@@ -10,9 +10,10 @@ import { ACT_FN } from '../helpers/ref64';
 import { mulberry32, randn } from '../helpers/rng';
 
 // The fp64 formulas, by the names ACT uses.
-const REF: Record<keyof typeof ACT, (v: number) => number> = Object.fromEntries(
-  (Object.keys(ACT) as (keyof typeof ACT)[]).map((name) => [name, ACT_FN[name]]),
-) as Record<keyof typeof ACT, (v: number) => number>;
+const REF: Record<keyof typeof ACT, (v: number) => number> = Object.fromEntries((Object.keys(ACT) as (keyof typeof ACT)[]).map((name) => [name, ACT_FN[name]])) as Record<
+  keyof typeof ACT,
+  (v: number) => number
+>;
 
 for (const name of Object.keys(ACT) as (keyof typeof ACT)[]) {
   test(`activation ${name} matches fp64 on every CPU path`, (t) => {
@@ -42,7 +43,15 @@ for (const name of Object.keys(ACT) as (keyof typeof ACT)[]) {
 
 test('activation rejects bad arguments with typed errors', (t) => {
   const x = new Float32Array(6);
-  t.throws(() => activation(x, null, 4, ACT.gelu, 'generic'), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_SHAPE', message: 'opActivation: x: expected a multiple of C = 4 elements, got 6' });
+  t.throws(() => activation(x, null, 4, ACT.gelu, 'generic'), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_SHAPE',
+    message: 'opActivation: x: expected a multiple of C = 4 elements, got 6',
+  });
   t.throws(() => activation(x, null, 3, 99, 'generic'), { code: 'ERR_CONVBERT_ARG' } as never);
-  t.throws(() => activation(x, null, 3, ACT.gelu, 'sse' as never), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: "opActivation: path: expected generic|avx2|avx512|cuda, got 'sse'" });
+  t.throws(() => activation(x, null, 3, ACT.gelu, 'sse' as never), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_ARG',
+    message: "opActivation: path: expected generic|avx2|avx512|cuda, got 'sse'",
+  });
 });

@@ -30,7 +30,11 @@ function dynconvRef(v: Float32Array, w: Float32Array, B: number, L: number, H: n
 test('dynconv matches an fp64 reference on every path', (t) => {
   const rand = mulberry32(17);
   for (const L of [1, 7, 33]) {
-    for (const [H, D] of [[1, 1], [3, 7], [2, 33]]) {
+    for (const [H, D] of [
+      [1, 1],
+      [3, 7],
+      [2, 33],
+    ]) {
       for (const K of [1, 3, 9]) {
         const B = 2;
         const v = randn(rand, B * L * H * D);

@@ -99,7 +99,12 @@ test('gemm_bf16 epilogue activation (relu) is applied in fp32 to the bf16 produc
     addon().opGemmBf16(A, B, bias, plain, M, N, K, path);
     const relu = new Float32Array(M * N);
     addon().opGemmBf16(A, B, bias, relu, M, N, K, path, ACT.relu);
-    assertClose(t, relu, plain.map((v) => Math.max(v, 0)), { rtol: 0, atol: 0, label: `${path} relu epilogue` });
+    assertClose(
+      t,
+      relu,
+      plain.map((v) => Math.max(v, 0)),
+      { rtol: 0, atol: 0, label: `${path} relu epilogue` },
+    );
   }
 });
 

@@ -19,7 +19,19 @@ import { ACT, activation, cpuPaths } from '../helpers/ops';
 import { mulberry32, randn } from '../helpers/rng';
 
 interface Int8Addon {
-  opGemmInt8(A: Float32Array, B: Float32Array, bias: Float32Array | null, C: Float32Array, M: number, N: number, K: number, path: string, act?: number, reps?: number, G?: number): string;
+  opGemmInt8(
+    A: Float32Array,
+    B: Float32Array,
+    bias: Float32Array | null,
+    C: Float32Array,
+    M: number,
+    N: number,
+    K: number,
+    path: string,
+    act?: number,
+    reps?: number,
+    G?: number,
+  ): string;
   backendInfo(): { bestIsa: string };
 }
 const addon = (): Int8Addon => testAddon() as unknown as Int8Addon;
@@ -321,8 +333,16 @@ test('gemm_i8 refuses K past the int32 limit and bad arguments with typed errors
   const K = 65537;
   const e = t.throws(() => addon().opGemmInt8(new Float32Array(K), new Float32Array(K), null, new Float32Array(1), 1, 1, K, 'generic'));
   t.true(e instanceof ConvBertError && e.code === 'ERR_CONVBERT_UNSUPPORTED', String(e));
-  t.throws(() => addon().opGemmInt8(new Float32Array(3), new Float32Array(4), null, new Float32Array(1), 1, 1, 4, 'generic'), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_SHAPE', message: 'opGemmInt8: A: expected 4 elements, got 3' });
-  t.throws(() => addon().opGemmInt8(new Float32Array(4), new Float32Array(4), null, new Float32Array(1), 1, 1, 4, 'sse9'), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: "opGemmInt8: path: expected generic|avx2|avx512, got 'sse9'" });
+  t.throws(() => addon().opGemmInt8(new Float32Array(3), new Float32Array(4), null, new Float32Array(1), 1, 1, 4, 'generic'), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_SHAPE',
+    message: 'opGemmInt8: A: expected 4 elements, got 3',
+  });
+  t.throws(() => addon().opGemmInt8(new Float32Array(4), new Float32Array(4), null, new Float32Array(1), 1, 1, 4, 'sse9'), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_ARG',
+    message: "opGemmInt8: path: expected generic|avx2|avx512, got 'sse9'",
+  });
 });
 
 test('gemm_i8 runs the AVX512_VNNI kernel on the avx512 path exactly when the CPU has it', (t) => {

@@ -30,8 +30,7 @@ for (const path of cpuPaths()) {
     t.true(r.seconds > 0 && r.cpuSeconds > 0, `seconds ${r.seconds}, cpuSeconds ${r.cpuSeconds}`);
     const flops = 2 * M * N * K * iters;
     t.true(Math.abs(r.gflops - flops / r.seconds / 1e9) <= 1e-9 * r.gflops, `gflops ${r.gflops}`);
-    t.true(Math.abs(r.gflopsPerCpuSecond - flops / r.cpuSeconds / 1e9) <= 1e-9 * r.gflopsPerCpuSecond,
-      `gflopsPerCpuSecond ${r.gflopsPerCpuSecond}`);
+    t.true(Math.abs(r.gflopsPerCpuSecond - flops / r.cpuSeconds / 1e9) <= 1e-9 * r.gflopsPerCpuSecond, `gflopsPerCpuSecond ${r.gflopsPerCpuSecond}`);
   });
 }
 
@@ -51,9 +50,18 @@ test('gemm timer rejects bad sizes, copies, iterations and paths with typed erro
 });
 
 for (const cfg of [
-  { name: 'base', c: { hidden_size: 768, embedding_size: 768, num_hidden_layers: 12, num_attention_heads: 12, head_ratio: 2, intermediate_size: 3072, conv_kernel_size: 9, num_groups: 1 } },
-  { name: 'medium-small', c: { hidden_size: 384, embedding_size: 128, num_hidden_layers: 12, num_attention_heads: 8, head_ratio: 2, intermediate_size: 1536, conv_kernel_size: 9, num_groups: 2 } },
-  { name: 'head_ratio 1, 3 groups', c: { hidden_size: 240, embedding_size: 240, num_hidden_layers: 2, num_attention_heads: 4, head_ratio: 1, intermediate_size: 960, conv_kernel_size: 7, num_groups: 3 } },
+  {
+    name: 'base',
+    c: { hidden_size: 768, embedding_size: 768, num_hidden_layers: 12, num_attention_heads: 12, head_ratio: 2, intermediate_size: 3072, conv_kernel_size: 9, num_groups: 1 },
+  },
+  {
+    name: 'medium-small',
+    c: { hidden_size: 384, embedding_size: 128, num_hidden_layers: 12, num_attention_heads: 8, head_ratio: 2, intermediate_size: 1536, conv_kernel_size: 9, num_groups: 2 },
+  },
+  {
+    name: 'head_ratio 1, 3 groups',
+    c: { hidden_size: 240, embedding_size: 240, num_hidden_layers: 2, num_attention_heads: 4, head_ratio: 1, intermediate_size: 960, conv_kernel_size: 7, num_groups: 3 },
+  },
 ]) {
   test(`lib/flops.ts's linear layers of ${cfg.name} have the model's widths and carry every gemm flop of lib/flops.ts`, (t) => {
     const L = 128;

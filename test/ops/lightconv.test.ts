@@ -28,16 +28,18 @@ interface LcOpts {
   interleaved_heads: boolean;
 }
 
-const lightconvRef64 = (o: LcOpts): Float64Array =>
-  ref64({ ...o, dynamic: o.per_position, interleaved: o.interleaved_heads });
+const lightconvRef64 = (o: LcOpts): Float64Array => ref64({ ...o, dynamic: o.per_position, interleaved: o.interleaved_heads });
 
-const run = (o: LcOpts, path: string): Float32Array =>
-  (testAddon() as unknown as { opLightconv(o: LcOpts, p: string): Float32Array }).opLightconv(o, path);
+const run = (o: LcOpts, path: string): Float32Array => (testAddon() as unknown as { opLightconv(o: LcOpts, p: string): Float32Array }).opLightconv(o, path);
 
 test('lightconv (generic) matches an fp64 reference: lightweight and dynamic, every padding', (t) => {
   const rand = mulberry32(71);
   for (const T of [1, 7, 33]) {
-    for (const [C, H] of [[4, 1], [6, 3], [16, 4]]) {
+    for (const [C, H] of [
+      [4, 1],
+      [6, 3],
+      [16, 4],
+    ]) {
       for (const K of [1, 3, 4, 9]) {
         for (const padding_l of [0, Math.floor((K - 1) / 2), K - 1]) {
           for (const per_position of [false, true]) {
@@ -46,7 +48,13 @@ test('lightconv (generic) matches an fp64 reference: lightweight and dynamic, ev
               x: randn(rand, B * T * C),
               w: randn(rand, per_position ? B * T * H * K : H * K),
               bias: padding_l === 0 ? randn(rand, C) : null,
-              B, T, C, H, K, padding_l, per_position,
+              B,
+              T,
+              C,
+              H,
+              K,
+              padding_l,
+              per_position,
               softmax: K !== 4,
               interleaved_heads: C === 6,
             };
@@ -66,7 +74,10 @@ test('lightconv (generic) matches an fp64 reference: lightweight and dynamic, ev
 test('lightconv: softmax-normalised shared kernel of ones averages the window (fairseq semantics)', (t) => {
   // Equal logits -> uniform 1/K taps, so y is the window mean with zero padding: computed by hand.
   const x = new Float32Array([1, 2, 3, 4, 5]);
-  const y = run({ x, w: new Float32Array([0.5, 0.5, 0.5]), bias: null, B: 1, T: 5, C: 1, H: 1, K: 3, padding_l: 2, per_position: false, softmax: true, interleaved_heads: false }, 'generic');
+  const y = run(
+    { x, w: new Float32Array([0.5, 0.5, 0.5]), bias: null, B: 1, T: 5, C: 1, H: 1, K: 3, padding_l: 2, per_position: false, softmax: true, interleaved_heads: false },
+    'generic',
+  );
   // padding_l = K - 1: causal window [t-2, t].
   assertClose(t, y, [1 / 3, 1, 2, 3, 4], { rtol: 1e-6, atol: 1e-6, label: 'causal mean' });
 });
@@ -75,6 +86,10 @@ test('lightconv: bad arguments are typed errors naming the argument', (t) => {
   const base = { x: new Float32Array(6), w: new Float32Array(3), bias: null, B: 1, T: 2, C: 3, H: 1, K: 3, padding_l: 1 };
   t.throws(() => run({ ...base, padding_l: 3 } as LcOpts, 'generic'), { message: /padding_l/ });
   t.throws(() => run({ ...base, H: 2, w: new Float32Array(6) } as LcOpts, 'generic'), { message: /multiple of heads/ });
-  t.throws(() => run({ ...base, x: new Float32Array(5) } as LcOpts, 'generic'), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_SHAPE', message: 'opLightconv: x: expected 6 elements, got 5' });
+  t.throws(() => run({ ...base, x: new Float32Array(5) } as LcOpts, 'generic'), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_SHAPE',
+    message: 'opLightconv: x: expected 6 elements, got 5',
+  });
   t.throws(() => run(base as LcOpts, 'avx9'), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: "opLightconv: path: expected generic|cuda, got 'avx9'" });
 });

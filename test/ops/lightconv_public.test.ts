@@ -30,7 +30,12 @@ interface Case {
 function cases(): Case[] {
   const out: Case[] = [];
   for (const T of [1, 7, 33])
-    for (const [C, H] of [[1, 1], [9, 3], [7, 7], [16, 4]])
+    for (const [C, H] of [
+      [1, 1],
+      [9, 3],
+      [7, 7],
+      [16, 4],
+    ])
       for (const K of [1, 3, 4, 9])
         for (const padding of ['both', 'left', 0] as const)
           for (const dynamic of [false, true]) {
@@ -110,11 +115,19 @@ test("lightconv: fairseq's semantics by hand (causal mean, centred window, even 
 
 test('lightconv: the README example gives what the README says', async (t) => {
   const x = f32(new Float32Array([1, 10, 2, 20, 3, 30, 4, 40]), [1, 4, 2]);
-  assertClose(t, (await ops.lightconv(x, f32(new Float32Array([0, 0, 0]), [1, 3]), { padding: 'left' })).data, [1 / 3, 10 / 3, 1, 10, 2, 20, 3, 30], { rtol: 1e-6, atol: 1e-6, label: 'causal mean' });
+  assertClose(t, (await ops.lightconv(x, f32(new Float32Array([0, 0, 0]), [1, 3]), { padding: 'left' })).data, [1 / 3, 10 / 3, 1, 10, 2, 20, 3, 30], {
+    rtol: 1e-6,
+    atol: 1e-6,
+    label: 'causal mean',
+  });
   // A logit of 1e9 against two zeros: the softmax puts all the weight on that tap (exp(-1e9) is 0).
   const w = f32(new Float32Array([0, 0, 0, 0, 0, 1e9]), [2, 3]);
   const bias = f32(new Float32Array([0.5, -0.5]), [2]);
-  assertClose(t, (await ops.lightconv(x, w, { padding: 'both', bias })).data, [1.5, 19.5, 2.5, 29.5, 3.5, 39.5, 7 / 3 + 0.5, -0.5], { rtol: 1e-6, atol: 1e-6, label: 'two heads, bias' });
+  assertClose(t, (await ops.lightconv(x, w, { padding: 'both', bias })).data, [1.5, 19.5, 2.5, 29.5, 3.5, 39.5, 7 / 3 + 0.5, -0.5], {
+    rtol: 1e-6,
+    atol: 1e-6,
+    label: 'two heads, bias',
+  });
   t.deepEqual((await ops.dynamicconv(x, f32(new Float32Array(24), [1, 4, 2, 3]), { padding: 'left' })).dims, [1, 4, 2]);
 });
 
@@ -157,7 +170,12 @@ test('lightconv / dynamicconv: bad arguments are typed errors naming the argumen
   await code(t, () => ops.lightconv(x, f32(new Float32Array(12), [4, 3])), 'ERR_CONVBERT_SHAPE', /weight: expected a head count that divides C = 6 .*got H = 4/);
   await code(t, () => ops.dynamicconv(x, w), 'ERR_CONVBERT_SHAPE', /^dynamicconv: weight: expected dims \[2, 3, H, K\] \(B and T like x\), got \[2, 3\]/);
   await code(t, () => ops.dynamicconv(x, f32(new Float32Array(36), [3, 2, 2, 3])), 'ERR_CONVBERT_SHAPE', /expected dims \[2, 3, H, K\]/);
-  await code(t, () => ops.dynamicconv(x, dw, { padding: 3 }), 'ERR_CONVBERT_ARG', /^dynamicconv: options.padding: expected 'both', 'left' or an integer in \[0, 3\) \(K = 3\), got number 3/);
+  await code(
+    t,
+    () => ops.dynamicconv(x, dw, { padding: 3 }),
+    'ERR_CONVBERT_ARG',
+    /^dynamicconv: options.padding: expected 'both', 'left' or an integer in \[0, 3\) \(K = 3\), got number 3/,
+  );
   await code(t, () => ops.lightconv(x, w, { padding: 3 }), 'ERR_CONVBERT_ARG', /options.padding: expected 'both', 'left' or an integer in \[0, 3\) \(K = 3\), got number 3/);
   await code(t, () => ops.lightconv(x, w, { padding: 'right' as 'left' }), 'ERR_CONVBERT_ARG', /options.padding: .*got "right"/);
   await code(t, () => ops.lightconv(x, w, { padding: 0.5 }), 'ERR_CONVBERT_ARG', /options.padding/);
@@ -165,7 +183,12 @@ test('lightconv / dynamicconv: bad arguments are typed errors naming the argumen
   await code(t, () => ops.lightconv(x, w, { bias: f32(new Float32Array(5), [5]) }), 'ERR_CONVBERT_SHAPE', /options.bias: expected dims \[6\] like x's channels, got \[5\]/);
   await code(t, () => ops.lightconv(x, w, { bias: new Float32Array(6) as unknown as Tensor }), 'ERR_CONVBERT_ARG', /options.bias must be a Tensor/);
   await code(t, () => ops.lightconv(x, w, { device: 'gpu' as 'cpu' }), 'ERR_CONVBERT_UNSUPPORTED', /options.device "gpu" is not supported/);
-  await code(t, () => ops.lightconv(x, w, { weight_softmax: true } as ConvOpOptions), 'ERR_CONVBERT_ARG', /^lightconv: options: unknown option 'weight_softmax'; did you mean 'weightSoftmax'\?/);
+  await code(
+    t,
+    () => ops.lightconv(x, w, { weight_softmax: true } as ConvOpOptions),
+    'ERR_CONVBERT_ARG',
+    /^lightconv: options: unknown option 'weight_softmax'; did you mean 'weightSoftmax'\?/,
+  );
   await code(t, () => ops.lightconv(x, w, 5 as unknown as ConvOpOptions), 'ERR_CONVBERT_ARG', /options must be an object, got number 5/);
   await code(t, () => ops.lightconvSync(x, w, { padding: -1 }), 'ERR_CONVBERT_ARG', /^lightconvSync: options.padding/);
   const shared = new Float32Array(new SharedArrayBuffer(36 * 4));
@@ -174,19 +197,45 @@ test('lightconv / dynamicconv: bad arguments are typed errors naming the argumen
 
 test('lightconv binding: lengths and aliasing are re-checked (ConvBertError naming the argument), never trusted', (t) => {
   const run = (native() as unknown as { lightconvRunSync(o: object): void }).lightconvRunSync;
-  const base = { x: new Float32Array(6), w: new Float32Array(3), bias: null, y: new Float32Array(6), B: 1, T: 2, C: 3, H: 1, K: 3, padding_l: 1, per_position: false, softmax: true, device: -1 };
+  const base = {
+    x: new Float32Array(6),
+    w: new Float32Array(3),
+    bias: null,
+    y: new Float32Array(6),
+    B: 1,
+    T: 2,
+    C: 3,
+    H: 1,
+    K: 3,
+    padding_l: 1,
+    per_position: false,
+    softmax: true,
+    device: -1,
+  };
   t.notThrows(() => run(base));
   const shape = { instanceOf: ConvBertError, code: 'ERR_CONVBERT_SHAPE' };
   t.throws(() => run({ ...base, x: new Float32Array(5) }), { ...shape, message: 'lightconv: x: expected 6 elements, got 5' });
   t.throws(() => run({ ...base, y: new Float32Array(7) }), { ...shape, message: 'lightconv: y: expected 6 elements, got 7' });
   t.throws(() => run({ ...base, per_position: true }), { ...shape, message: 'lightconv: w: expected 6 elements, got 3' });
   t.throws(() => run({ ...base, padding_l: 3 }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: 'lightconv: padding_l: expected an integer in [0, 2], got 3' });
-  t.throws(() => run({ ...base, x: new Int32Array(6) }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_DTYPE', message: 'lightconv: x: expected a Float32Array, got an Int32Array' });
-  t.throws(() => run({ ...base, B: 2 ** 40, T: 2 ** 40 }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_LIMIT', message: /^lightconv: B \* T \* C: expected at most 2\^53 - 1 elements/ });
+  t.throws(() => run({ ...base, x: new Int32Array(6) }), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_DTYPE',
+    message: 'lightconv: x: expected a Float32Array, got an Int32Array',
+  });
+  t.throws(() => run({ ...base, B: 2 ** 40, T: 2 ** 40 }), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_LIMIT',
+    message: /^lightconv: B \* T \* C: expected at most 2\^53 - 1 elements/,
+  });
   t.throws(() => run({ ...base, softmax: 1 }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: 'lightconv: softmax: expected a boolean, got 1' });
   // y over x: the op would read rows it already overwrote.
   const buf = new Float32Array(12);
-  t.throws(() => run({ ...base, x: buf.subarray(0, 6), y: buf.subarray(3, 9) }), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: 'lightconv: y: expected memory apart from x, w and bias, got an overlap' });
+  t.throws(() => run({ ...base, x: buf.subarray(0, 6), y: buf.subarray(3, 9) }), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_ARG',
+    message: 'lightconv: y: expected memory apart from x, w and bias, got an overlap',
+  });
   const e = t.throws(() => run({ ...base, C: 4, H: 3, x: new Float32Array(8), y: new Float32Array(8), w: new Float32Array(9), K: 3 })) as ConvBertError;
   t.is(e.code, 'ERR_CONVBERT_SHAPE');
   t.regex(e.message, /channels 4 must be a multiple of heads 3/);

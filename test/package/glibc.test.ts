@@ -65,7 +65,11 @@ test('the addon (build/Release, and the prebuild when there is one) needs glibc 
     // Only Node-API's entry points: the static libstdc++'s symbols stay hidden (--exclude-libs),
     // so none of them binds at run time to the libstdc++.so.6 that Node itself loaded.
     t.true(report!.exports.includes('napi_register_module_v1'), `${label}: exports ${report!.exports.length} symbols`);
-    t.deepEqual(report!.exports.filter((s) => !/^(napi_|node_api_)/.test(s)), [], `${label}: strong exports besides Node-API's`);
+    t.deepEqual(
+      report!.exports.filter((s) => !/^(napi_|node_api_)/.test(s)),
+      [],
+      `${label}: strong exports besides Node-API's`,
+    );
   }
 });
 

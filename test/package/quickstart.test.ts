@@ -85,7 +85,20 @@ test.after.always(() => {
 
 test('the tarball holds what a consumer needs and no tests, fixtures, benchmarks or build output', (t) => {
   const { names } = installed!;
-  for (const want of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'bin/convbert.js', 'binding.gyp', 'scripts/list_sources.js', 'scripts/glibc_compat.js', 'native/src/glibc_compat.cc', 'docs/cuda.md']) {
+  for (const want of [
+    'LICENSE',
+    'README.md',
+    'package.json',
+    'dist/index.js',
+    'dist/index.mjs',
+    'dist/index.d.ts',
+    'bin/convbert.js',
+    'binding.gyp',
+    'scripts/list_sources.js',
+    'scripts/glibc_compat.js',
+    'native/src/glibc_compat.cc',
+    'docs/cuda.md',
+  ]) {
     t.true(names.includes(want), `the tarball has ${want}`);
   }
   const unwanted = names.filter((n) => /^(test|bench|build[^/]*|node_modules|native\/test|cuda\/emu)\//.test(n) || n.endsWith('.tgz'));

@@ -24,8 +24,18 @@ test('question-answering takes (question, context[, options]) and lists of both'
   t.deepEqual(await qa(question, context), await qa({ question, context }));
   t.deepEqual(await qa(question, context, { top_k: 3 }), await qa({ question, context }, { top_k: 3 }));
   const q2 = 'What does she bake?';
-  t.deepEqual(await qa([question, q2], [context, context]), await qa([{ question, context }, { question: q2, context }]));
-  await t.throwsAsync(qa(question, 7 as never), { instanceOf: ConvBertError, code: 'ERR_CONVBERT_ARG', message: /^context: expected a string after the question, as in qa\(question, context, options\).*got number 7$/ });
+  t.deepEqual(
+    await qa([question, q2], [context, context]),
+    await qa([
+      { question, context },
+      { question: q2, context },
+    ]),
+  );
+  await t.throwsAsync(qa(question, 7 as never), {
+    instanceOf: ConvBertError,
+    code: 'ERR_CONVBERT_ARG',
+    message: /^context: expected a string after the question, as in qa\(question, context, options\).*got number 7$/,
+  });
   await t.throwsAsync(qa([question, q2], [context]), { code: 'ERR_CONVBERT_ARG', message: /contexts: expected an array of 2 strings, one per question, got an array of 1/ });
   await t.throwsAsync(qa(question, context, { topk: 2 } as never), { code: 'ERR_CONVBERT_ARG', message: /unknown option 'topk'; did you mean 'top_k'\?/ });
 });
@@ -43,8 +53,14 @@ test('options: an unknown key names the closest known one; transformers.js spell
   const q = await pipeline('fill-mask', dir, { progress_callback: (ev) => events.push(ev) });
   t.teardown(() => q.dispose());
   t.deepEqual(events, [{ status: 'ready', task: 'fill-mask', model: dir }]);
-  await t.throwsAsync(pipeline('fill-mask', dir, { hub: { tokn: 'x' } as never }), { code: 'ERR_CONVBERT_ARG', message: /^options\.hub: unknown option 'tokn'; did you mean 'token'\?/ });
-  await t.throwsAsync(pipeline('fill-mask', dir, { cache_dir: 'a', cacheDir: 'b' }), { code: 'ERR_CONVBERT_ARG', message: /'cache_dir' and 'cacheDir' are the same option and disagree/ });
+  await t.throwsAsync(pipeline('fill-mask', dir, { hub: { tokn: 'x' } as never }), {
+    code: 'ERR_CONVBERT_ARG',
+    message: /^options\.hub: unknown option 'tokn'; did you mean 'token'\?/,
+  });
+  await t.throwsAsync(pipeline('fill-mask', dir, { cache_dir: 'a', cacheDir: 'b' }), {
+    code: 'ERR_CONVBERT_ARG',
+    message: /'cache_dir' and 'cacheDir' are the same option and disagree/,
+  });
 });
 
 test('a tokenizer with ids past config.vocab_size fails at load; fewer ids than vocab_size is fine', async (t) => {

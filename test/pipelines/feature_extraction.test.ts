@@ -34,7 +34,10 @@ test('feature-extraction: none / cls / mean / normalize match the trunk, batched
   const d = all.data as Float32Array;
   texts.forEach((_, b) => {
     t.deepEqual(Array.from(d.subarray(b * Lmax * H, b * Lmax * H + lens[b] * H)), Array.from(hidden[b]), `row ${b}`);
-    t.true(d.subarray(b * Lmax * H + lens[b] * H, (b + 1) * Lmax * H).every((v) => v === 0), `row ${b} zero-filled`);
+    t.true(
+      d.subarray(b * Lmax * H + lens[b] * H, (b + 1) * Lmax * H).every((v) => v === 0),
+      `row ${b} zero-filled`,
+    );
   });
 
   const cls = await fe(texts, { pooling: 'cls' });
@@ -49,7 +52,12 @@ test('feature-extraction: none / cls / mean / normalize match the trunk, batched
     for (let j = 0; j < lens[b]; j++) for (let k = 0; k < H; k++) want[k] += hidden[b][j * H + k] / lens[b];
     assertClose(t, (mean.data as Float32Array).subarray(b * H, (b + 1) * H), want, { rtol: 0, atol: 1e-6, label: `mean row ${b}` });
     const norm = Math.sqrt(want.reduce((s, v) => s + v * v, 0));
-    assertClose(t, (meanN.data as Float32Array).subarray(b * H, (b + 1) * H), want.map((v) => v / norm), { rtol: 0, atol: 1e-6, label: `normalized row ${b}` });
+    assertClose(
+      t,
+      (meanN.data as Float32Array).subarray(b * H, (b + 1) * H),
+      want.map((v) => v / norm),
+      { rtol: 0, atol: 1e-6, label: `normalized row ${b}` },
+    );
   });
 
   const alone = [];

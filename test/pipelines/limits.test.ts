@@ -15,7 +15,11 @@ const dirs: Record<string, string> = {};
 test.before(async () => {
   dirs.mlm = await makeModelDir('masked_lm', 31);
   dirs.qa = await makeModelDir('question_answering', 32);
-  dirs.cls = await makeModelDir('sequence_classification', 33, { num_labels: 3, id2label: { 0: 'contradiction', 1: 'neutral', 2: 'entailment' }, label2id: { contradiction: 0, neutral: 1, entailment: 2 } });
+  dirs.cls = await makeModelDir('sequence_classification', 33, {
+    num_labels: 3,
+    id2label: { 0: 'contradiction', 1: 'neutral', 2: 'entailment' },
+    label2id: { contradiction: 0, neutral: 1, entailment: 2 },
+  });
   dirs.mc = await makeModelDir('multiple_choice', 34);
 });
 
@@ -46,11 +50,17 @@ test('fill-mask: top_k and masks per text are capped (ERR_CONVBERT_ARG), candida
   const fm = await pipeline('fill-mask', dirs.mlm, { limits: { maxTopK: 10, maxMasks: 3, maxCandidates: 12 } });
   t.teardown(() => fm.dispose());
   t.is(((await fm('a [MASK] b', { top_k: 10 })) as FillMaskResult[]).length, 10);
-  await t.throwsAsync(fm('a [MASK] b', { top_k: 11 }), { code: 'ERR_CONVBERT_ARG', message: /^top_k: 11, more than the limit of 10 \(limits\.maxTopK; convbert serve --max-top-k\)$/ });
+  await t.throwsAsync(fm('a [MASK] b', { top_k: 11 }), {
+    code: 'ERR_CONVBERT_ARG',
+    message: /^top_k: 11, more than the limit of 10 \(limits\.maxTopK; convbert serve --max-top-k\)$/,
+  });
   // top_k is clamped to the vocabulary no more: a vocab-sized top_k is refused, not answered.
   await t.throwsAsync(fm('a [MASK] b', { top_k: fm.model.config.vocab_size }), { code: 'ERR_CONVBERT_ARG', message: /top_k/ });
   t.is(((await fm('[MASK] [MASK] [MASK]', { top_k: 4 })) as FillMaskResult[][]).length, 3);
-  await t.throwsAsync(fm('[MASK] [MASK] [MASK] [MASK]', { top_k: 1 }), { code: 'ERR_CONVBERT_ARG', message: /^text: mask tokens \(\[MASK\]\): 4, more than the limit of 3 \(limits\.maxMasks/ });
+  await t.throwsAsync(fm('[MASK] [MASK] [MASK] [MASK]', { top_k: 1 }), {
+    code: 'ERR_CONVBERT_ARG',
+    message: /^text: mask tokens \(\[MASK\]\): 4, more than the limit of 3 \(limits\.maxMasks/,
+  });
   await t.throwsAsync(fm(['a [MASK]', '[MASK] [MASK] [MASK] [MASK]'], { top_k: 1 }), { code: 'ERR_CONVBERT_ARG', message: /^texts\[1\]: mask tokens/ });
   // 3 masks x top_k 4 = 12 candidates: at the limit. 13 (or more) is refused before the model runs.
   const seen = countRows(fm.model);
@@ -74,7 +84,7 @@ test('fill-mask: a call with many masks (post-processed in slices, yielding betw
   for (let i = 0; i < texts.length; i++) t.deepEqual(together[i], await fm(texts[i], { top_k: 3 }), texts[i]);
 });
 
-test('fill-mask: the in-process defaults refuse the issue\'s requests (510 masks; top_k = vocab size)', async (t) => {
+test("fill-mask: the in-process defaults refuse the issue's requests (510 masks; top_k = vocab size)", async (t) => {
   const fm = await pipeline('fill-mask', dirs.mlm);
   t.teardown(() => fm.dispose());
   // model_max_length 128 in the test model: 120 masks survive truncation.
@@ -100,7 +110,9 @@ test('question-answering: every window is a row; a tiny max_seq_len on a long co
   t.true(windows(0) > 40, `${windows(0)} windows`);
   await t.throwsAsync(qa({ question, context }, { max_seq_len: 6, doc_stride: 0 }), {
     code: 'ERR_CONVBERT_LIMIT',
-    message: new RegExp(`^question-answering windows \\(max_seq_len 6, doc_stride 0, over 1 input\\(s\\)\\): ${windows(0)} rows for the model, more than the limit of 40 \\(limits\\.maxRows; convbert serve --max-inputs\\)$`),
+    message: new RegExp(
+      `^question-answering windows \\(max_seq_len 6, doc_stride 0, over 1 input\\(s\\)\\): ${windows(0)} rows for the model, more than the limit of 40 \\(limits\\.maxRows; convbert serve --max-inputs\\)$`,
+    ),
   });
   t.is(seen.rows, 0, 'refused before any forward');
   // Within the limit the same call runs, and runs exactly the windows counted.
@@ -109,14 +121,25 @@ test('question-answering: every window is a row; a tiny max_seq_len on a long co
   t.is(seen.rows, windows(0));
   // One over: refused again (windows of several inputs add up).
   await t.throwsAsync(
-    runWithLimits({ maxRows: 2 * windows(0) - 1 }, () => qa([{ question, context }, { question, context }], { max_seq_len: 6, doc_stride: 0 })),
+    runWithLimits({ maxRows: 2 * windows(0) - 1 }, () =>
+      qa(
+        [
+          { question, context },
+          { question, context },
+        ],
+        { max_seq_len: 6, doc_stride: 0 },
+      ),
+    ),
     { code: 'ERR_CONVBERT_LIMIT', message: new RegExp(`over 2 input\\(s\\)\\): ${2 * windows(0)} rows`) },
   );
   // Overlapping windows (doc_stride 1 on 2 context tokens a window) are counted alike.
   const before = seen.rows;
   await runWithLimits({ maxRows: windowsOf(7, 1) }, () => qa({ question, context }, { max_seq_len: 7, doc_stride: 1 }));
   t.is(seen.rows - before, windowsOf(7, 1));
-  await t.throwsAsync(runWithLimits({ maxRows: windowsOf(7, 1) - 1 }, () => qa({ question, context }, { max_seq_len: 7, doc_stride: 1 })), { code: 'ERR_CONVBERT_LIMIT' });
+  await t.throwsAsync(
+    runWithLimits({ maxRows: windowsOf(7, 1) - 1 }, () => qa({ question, context }, { max_seq_len: 7, doc_stride: 1 })),
+    { code: 'ERR_CONVBERT_LIMIT' },
+  );
   // top_k has its cap too.
   await t.throwsAsync(qa({ question, context }, { top_k: 101 }), { code: 'ERR_CONVBERT_ARG', message: /^top_k: 101, more than the limit of 100/ });
 });
@@ -143,11 +166,25 @@ test('zero-shot-classification: texts x candidate_labels count (a comma-separate
 test('multiple-choice: every choice is a row', async (t) => {
   const mc = await pipeline('multiple-choice', dirs.mc, { limits: { maxRows: 5 } });
   t.teardown(() => mc.dispose());
-  t.is((await mc([{ question: 'q', choices: ['a', 'b'] }, { question: 'r', choices: ['c', 'd', 'e'] }])).length, 2);
-  await t.throwsAsync(mc([{ question: 'q', choices: ['a', 'b', 'c'] }, { question: 'r', choices: ['c', 'd', 'e'] }]), {
-    code: 'ERR_CONVBERT_LIMIT',
-    message: /^multiple-choice: the choices of all inputs: 6 rows for the model, more than the limit of 5/,
-  });
+  t.is(
+    (
+      await mc([
+        { question: 'q', choices: ['a', 'b'] },
+        { question: 'r', choices: ['c', 'd', 'e'] },
+      ])
+    ).length,
+    2,
+  );
+  await t.throwsAsync(
+    mc([
+      { question: 'q', choices: ['a', 'b', 'c'] },
+      { question: 'r', choices: ['c', 'd', 'e'] },
+    ]),
+    {
+      code: 'ERR_CONVBERT_LIMIT',
+      message: /^multiple-choice: the choices of all inputs: 6 rows for the model, more than the limit of 5/,
+    },
+  );
 });
 
 test('text-classification: inputs count; runWithLimits overrides the pipeline key by key', async (t) => {
@@ -156,11 +193,17 @@ test('text-classification: inputs count; runWithLimits overrides the pipeline ke
   t.is((await tc(['a', 'b', 'c'])).length, 3);
   await t.throwsAsync(tc(['a', 'b', 'c', 'd']), { code: 'ERR_CONVBERT_LIMIT', message: /^texts: 4 rows for the model, more than the limit of 3/ });
   t.is((await runWithLimits({ maxRows: 4 }, () => tc(['a', 'b', 'c', 'd']))).length, 4);
-  await t.throwsAsync(runWithLimits({ maxTopK: 50 }, () => tc(['a', 'b', 'c', 'd'])), { code: 'ERR_CONVBERT_LIMIT', message: /limit of 3/ });
+  await t.throwsAsync(
+    runWithLimits({ maxTopK: 50 }, () => tc(['a', 'b', 'c', 'd'])),
+    { code: 'ERR_CONVBERT_LIMIT', message: /limit of 3/ },
+  );
 });
 
 test('bad limits are typed errors naming the key', async (t) => {
-  await t.throwsAsync(pipeline('fill-mask', dirs.mlm, { limits: { maxTopK: 0 } }), { code: 'ERR_CONVBERT_ARG', message: /^options\.limits\.maxTopK: expected an integer in \[1, inf\], got number 0$/ });
+  await t.throwsAsync(pipeline('fill-mask', dirs.mlm, { limits: { maxTopK: 0 } }), {
+    code: 'ERR_CONVBERT_ARG',
+    message: /^options\.limits\.maxTopK: expected an integer in \[1, inf\], got number 0$/,
+  });
   await t.throwsAsync(pipeline('fill-mask', dirs.mlm, { limits: { maxRowz: 3 } as never }), { code: 'ERR_CONVBERT_ARG', message: /options\.limits: unknown option 'maxRowz'/ });
   await t.throwsAsync(pipeline('fill-mask', dirs.mlm, { limits: 5 as never }), { code: 'ERR_CONVBERT_ARG', message: /options\.limits: expected an options object/ });
   t.throws(() => runWithLimits({ maxRows: 1.5 }, () => 0), { code: 'ERR_CONVBERT_ARG', message: /^limits\.maxRows: expected an integer/ });

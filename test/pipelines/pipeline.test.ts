@@ -56,7 +56,7 @@ test('aliases, pipe properties, dispose', async (t) => {
   await fe.dispose();
 });
 
-test('the slow tokenizer gives the fast one\'s results; batch_size does not change results', async (t) => {
+test("the slow tokenizer gives the fast one's results; batch_size does not change results", async (t) => {
   const texts = ['Hello there, general Kenobi!', 'short', 'naïve café crème brûlée', 'two words', 'three more words', 'x y'];
   const fast1 = await pipeline('text-classification', clsDir, { batch_size: 1 });
   const fast16 = await pipeline('text-classification', clsDir, { batch_size: 16 });
@@ -153,8 +153,16 @@ test('options.batching: concurrent calls share packed forwards, results equal th
   for (let i = 0; i < texts.length; i++) {
     const w = want[i] as TextClassificationResult[];
     const g = got[i] as TextClassificationResult[];
-    t.deepEqual(g.map((r) => r.label), w.map((r) => r.label));
-    assertClose(t, g.map((r) => r.score), w.map((r) => r.score), { rtol: 1e-5, atol: 1e-6, label: texts[i] });
+    t.deepEqual(
+      g.map((r) => r.label),
+      w.map((r) => r.label),
+    );
+    assertClose(
+      t,
+      g.map((r) => r.score),
+      w.map((r) => r.score),
+      { rtol: 1e-5, atol: 1e-6, label: texts[i] },
+    );
   }
   await batched.dispose();
   await t.throwsAsync(pipeline('text-classification', clsDir, { batching: 5 } as never), { code: 'ERR_CONVBERT_ARG', message: /options.batching/ });

@@ -138,7 +138,10 @@ test('doc stride: a long context is windowed, the best span over all windows win
     t.true(qa.tokenizer.encode(a.answer, { add_special_tokens: false }).input_ids.length <= 6, a.answer);
   }
   t.true(wins.size >= 2, `answers came from windows ${[...wins].join(', ')}`);
-  t.true([...wins].some((w) => w > 0), 'some answer comes from a later window');
+  t.true(
+    [...wins].some((w) => w > 0),
+    'some answer comes from a later window',
+  );
   // The answers are the best distinct spans: the top-40 over all windows after deduplication.
   const seen = new Set<string>();
   const want = bf.spans.filter((s) => !seen.has(`${s.start}:${s.end}`) && seen.add(`${s.start}:${s.end}`)).slice(0, 40);

@@ -21,7 +21,10 @@ import { fixturesDir } from '../helpers/fixtures';
 export const VOCAB_FILE = fixturesDir('tokenizer', 'vocab.txt');
 
 export function vocabSize(): number {
-  return fs.readFileSync(VOCAB_FILE, 'utf8').split('\n').filter((l, i, a) => !(i === a.length - 1 && l === '')).length;
+  return fs
+    .readFileSync(VOCAB_FILE, 'utf8')
+    .split('\n')
+    .filter((l, i, a) => !(i === a.length - 1 && l === '')).length;
 }
 
 export const HEADS = {

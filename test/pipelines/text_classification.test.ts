@@ -18,7 +18,14 @@ const sm = (xs: number[]): number[] => {
   return e.map((x) => x / s);
 };
 
-async function logitsOf(p: { tokenizer: { encode: (a: string, o?: object) => { input_ids: number[]; token_type_ids?: number[] } }; model: { forward: (i: object) => Promise<{ logits: { data: unknown } }> } }, text: string, pair?: string): Promise<number[]> {
+async function logitsOf(
+  p: {
+    tokenizer: { encode: (a: string, o?: object) => { input_ids: number[]; token_type_ids?: number[] } };
+    model: { forward: (i: object) => Promise<{ logits: { data: unknown } }> };
+  },
+  text: string,
+  pair?: string,
+): Promise<number[]> {
   const e = p.tokenizer.encode(text, pair === undefined ? {} : { text_pair: pair });
   const out = await p.model.forward({ input_ids: [e.input_ids], token_type_ids: [e.token_type_ids!] });
   return Array.from(out.logits.data as Float32Array);

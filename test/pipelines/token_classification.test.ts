@@ -99,7 +99,10 @@ test('real model: keys, offsets slice the text, scores are the softmax of the lo
   }
   // Default ignore_labels drops 'O'.
   const dflt = (await ner(text)) as TokenEntity[];
-  t.deepEqual(dflt, none.filter((e) => e.entity !== 'O'));
+  t.deepEqual(
+    dflt,
+    none.filter((e) => e.entity !== 'O'),
+  );
 
   for (const strategy of ['simple', 'first', 'average', 'max'] as const) {
     const groups = (await ner(text, { aggregation_strategy: strategy, ignore_labels: [] })) as EntityGroup[];
@@ -117,7 +120,10 @@ test('real model: keys, offsets slice the text, scores are the softmax of the lo
   }
   // Unicode and punctuation: offsets are UTF-16 indices into the original string.
   const uni = (await ner(texts[1], { ignore_labels: [] })) as TokenEntity[];
-  t.deepEqual(uni.map((e) => texts[1].slice(e.start, e.end)), ['Hello', ',', 'Wörld', '!']);
+  t.deepEqual(
+    uni.map((e) => texts[1].slice(e.start, e.end)),
+    ['Hello', ',', 'Wörld', '!'],
+  );
 
   const batched = await ner(texts, { aggregation_strategy: 'average', ignore_labels: [] });
   const alone = [];

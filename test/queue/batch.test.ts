@@ -73,11 +73,19 @@ test.serial('.txt: one job per non-empty line, results in input order with their
   // A blank line and CRLF endings: blank lines are not records, line numbers still count them.
   fs.writeFileSync(input, texts.slice(0, 3).join('\r\n') + '\r\n\r\n' + texts.slice(3, 10).join('\n') + '\n');
   const err = sink();
-  const code = await main(['batch', '--queue', 'batch', '--task', 'fill-mask', '--input', input, '--output', output, '--redis', redis.url, '--params', '{"top_k": 2}'], { err: err.stream });
+  const code = await main(['batch', '--queue', 'batch', '--task', 'fill-mask', '--input', input, '--output', output, '--redis', redis.url, '--params', '{"top_k": 2}'], {
+    err: err.stream,
+  });
   t.is(code, 0, err.text());
   const out = readOut(output);
-  t.deepEqual(out.map((l) => l.line), [1, 2, 3, 5, 6, 7, 8, 9, 10, 11]);
-  t.deepEqual(out.map((l) => l.result), await want(texts.slice(0, 10), { top_k: 2 }));
+  t.deepEqual(
+    out.map((l) => l.line),
+    [1, 2, 3, 5, 6, 7, 8, 9, 10, 11],
+  );
+  t.deepEqual(
+    out.map((l) => l.result),
+    await want(texts.slice(0, 10), { top_k: 2 }),
+  );
   t.regex(err.text(), /convbert batch: 10 records, 0 already in .*, 10 run now \(10 ok, 0 failed\)/);
 });
 
@@ -98,7 +106,10 @@ test.serial('.jsonl: bodies, bare inputs and bad lines; failures are output line
   const code = await main(['batch', '--queue', 'batch', '--task', 'fill-mask', '--input', input, '--output', output, '--redis', redis.url], { err: err.stream });
   t.is(code, 1, err.text());
   const out = readOut(output);
-  t.deepEqual(out.map((l) => l.line), [1, 2, 3, 4, 5]);
+  t.deepEqual(
+    out.map((l) => l.line),
+    [1, 2, 3, 4, 5],
+  );
   t.deepEqual(out[0].result, await handler.run(texts[0], { top_k: 1 }, {}));
   t.deepEqual(out[1].result, await handler.run(texts[1], {}, {}));
   t.is(out[2].error?.code, 'ERR_CONVBERT_BAD_JSON');
@@ -162,19 +173,33 @@ test.serial('a line over --max-line-bytes is an error line (not read into memory
   const output = path.join(tmp, 'long.jsonl');
   fs.writeFileSync(input, `${texts[0]}\n${'x'.repeat(5000)}\n${texts[1]}`);
   const err = sink();
-  const code = await main(['batch', '--queue', 'batch', '--task', 'fill-mask', '--input', input, '--output', output, '--redis', redis.url, '--max-line-bytes', '1000'], { err: err.stream });
+  const code = await main(['batch', '--queue', 'batch', '--task', 'fill-mask', '--input', input, '--output', output, '--redis', redis.url, '--max-line-bytes', '1000'], {
+    err: err.stream,
+  });
   t.is(code, 1, err.text());
   const out = readOut(output);
-  t.deepEqual(out.map((l) => l.line), [1, 2, 3]);
+  t.deepEqual(
+    out.map((l) => l.line),
+    [1, 2, 3],
+  );
   t.deepEqual(out[0].result, await handler.run(texts[0], {}, {}));
   t.deepEqual(out[1].error, { code: 'ERR_CONVBERT_TOO_LARGE', message: 'the line has 5000 bytes, more than the limit of 1000 (--max-line-bytes)' });
   t.deepEqual(out[2].result, await handler.run(texts[1], {}, {}));
   const fifo = path.join(tmp, 'fifo.txt');
   const mk = spawnSync('mkfifo', [fifo]);
   t.is(mk.status, 0, String(mk.stderr));
-  await t.throwsAsync(runBatch({ queue: 'batch', task: 'fill-mask', input: fifo, output: path.join(tmp, 'f.jsonl'), connection: redis.url, progress: sink().stream }), { code: 'ERR_CONVBERT_IO', message: /--input: .*expected a regular file, got a FIFO/ });
-  await t.throwsAsync(runBatch({ queue: 'batch', task: 'fill-mask', input, output: path.join(tmp, 'fifo.txt'), connection: redis.url, progress: sink().stream }), { code: 'ERR_CONVBERT_IO', message: /--output: .*expected a regular file, got a FIFO/ });
-  await t.throwsAsync(runBatch({ queue: 'batch', task: 'fill-mask', input, output: tmp, connection: redis.url, progress: sink().stream }), { code: 'ERR_CONVBERT_IO', message: /--output: .*got a directory/ });
+  await t.throwsAsync(runBatch({ queue: 'batch', task: 'fill-mask', input: fifo, output: path.join(tmp, 'f.jsonl'), connection: redis.url, progress: sink().stream }), {
+    code: 'ERR_CONVBERT_IO',
+    message: /--input: .*expected a regular file, got a FIFO/,
+  });
+  await t.throwsAsync(runBatch({ queue: 'batch', task: 'fill-mask', input, output: path.join(tmp, 'fifo.txt'), connection: redis.url, progress: sink().stream }), {
+    code: 'ERR_CONVBERT_IO',
+    message: /--output: .*expected a regular file, got a FIFO/,
+  });
+  await t.throwsAsync(runBatch({ queue: 'batch', task: 'fill-mask', input, output: tmp, connection: redis.url, progress: sink().stream }), {
+    code: 'ERR_CONVBERT_IO',
+    message: /--output: .*got a directory/,
+  });
 });
 
 test('usage and argument errors', async (t) => {
@@ -199,7 +224,10 @@ test('usage and argument errors', async (t) => {
   t.regex((await run([...base, '--input', same, '--output', same])).err, /--output: must differ from --input/);
   t.regex((await run([...base, '--input', same, '--output', path.join(tmp, 's2.jsonl'), '--params', '[1]'])).err, /--params: expected a JSON object/);
   t.regex((await run([...base, '--input', same, '--output', path.join(tmp, 's2.jsonl'), '--max-in-flight', '0'])).err, /--max-in-flight: expected an integer >= 1/);
-  t.regex((await run(['--queue', 'batch', '--task', 'fill-mask', '--redis', 'http://x', '--input', same, '--output', path.join(tmp, 's3.jsonl')])).err, /--redis: expected a redis:\/\/ or rediss:\/\/ URL/);
+  t.regex(
+    (await run(['--queue', 'batch', '--task', 'fill-mask', '--redis', 'http://x', '--input', same, '--output', path.join(tmp, 's3.jsonl')])).err,
+    /--redis: expected a redis:\/\/ or rediss:\/\/ URL/,
+  );
   // convbert worker: the same checks before any model loads.
   const w = async (args: string[]): Promise<{ code: number; err: string }> => {
     const err = sink();

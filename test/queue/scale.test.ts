@@ -154,7 +154,10 @@ test.serial('200 jobs, 2 workers, one SIGKILLed part-way and a third started: ev
   const hold = ['--concurrency', '4', '--max-batch-size', '64', '--max-wait-ms', '100'];
   const [w1, w2] = await Promise.all([startWorker('scale', hold), startWorker('scale', hold)]);
   const err = sink();
-  const batch = main(['batch', '--queue', 'scale', '--task', 'text-classification', '--input', input, '--output', output, '--redis', redis.url, '--poll-ms', '300', '--progress-interval-ms', '200'], { out: sink().stream, err: err.stream });
+  const batch = main(
+    ['batch', '--queue', 'scale', '--task', 'text-classification', '--input', input, '--output', output, '--redis', redis.url, '--poll-ms', '300', '--progress-interval-ms', '200'],
+    { out: sink().stream, err: err.stream },
+  );
   await until(() => lineCount(output) >= 40, '40 results');
   w1.child.kill('SIGKILL');
   t.is((await w1.exited).signal, 'SIGKILL');
@@ -162,7 +165,11 @@ test.serial('200 jobs, 2 workers, one SIGKILLed part-way and a third started: ev
   t.true(done < N, `killed part-way (${done} of ${N} written)`);
   const w3 = await startWorker('scale', hold);
   t.is(await batch, 1, err.text()); // 1: one record failed (the poison line)
-  const lines = fs.readFileSync(output, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { line: number; result?: unknown; error?: { code: string; message: string } });
+  const lines = fs
+    .readFileSync(output, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { line: number; result?: unknown; error?: { code: string; message: string } });
   t.is(lines.length, N, 'one output line per input line');
   lines.forEach((l, i) => {
     t.is(l.line, i + 1, 'input order');
@@ -228,11 +235,18 @@ test.serial('Redis killed and restarted empty mid-run: the worker reconnects and
   const want = await expected(texts);
   const w = await startWorker('restart', ['--concurrency', '4', '--max-batch-size', '64', '--max-wait-ms', '100']);
   const err = sink();
-  const batch = main(['batch', '--queue', 'restart', '--task', 'text-classification', '--input', input, '--output', output, '--redis', redis.url, '--poll-ms', '300'], { out: sink().stream, err: err.stream });
+  const batch = main(['batch', '--queue', 'restart', '--task', 'text-classification', '--input', input, '--output', output, '--redis', redis.url, '--poll-ms', '300'], {
+    out: sink().stream,
+    err: err.stream,
+  });
   await until(() => lineCount(output) >= 10, '10 results');
   await redis.restart();
   t.is(await batch, 0, err.text());
-  const lines = fs.readFileSync(output, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { line: number; result: unknown });
+  const lines = fs
+    .readFileSync(output, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { line: number; result: unknown });
   t.is(lines.length, N);
   lines.forEach((l, i) => {
     t.is(l.line, i + 1);

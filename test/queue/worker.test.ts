@@ -60,7 +60,9 @@ async function worker(h: TaskHandler, queue: string, options: ConstructorParamet
 /** `p`, or a failure naming `what` after `ms` (so a lost result fails the test instead of hanging it). */
 function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
 }
 
 function client(queue: string, options: Parameters<typeof inferenceQueue>[1] = {}): InferenceQueue {
@@ -167,7 +169,10 @@ test.serial('a job Redis lost (flushed) is added again by the client and complet
   const want = await handler.run('lost and found', undefined, {});
   t.deepEqual(await within(20_000, result, 'the flushed job'), want);
   t.is(q.readded, 1);
-  t.true(lines.some((l) => /1 job\(s\) no longer in Redis/.test(l)), lines.join('\n'));
+  t.true(
+    lines.some((l) => /1 job\(s\) no longer in Redis/.test(l)),
+    lines.join('\n'),
+  );
 });
 
 test.serial('--metrics-port: GET /metrics counts jobs and batches, GET /health says ok', async (t) => {
@@ -192,11 +197,20 @@ test.serial('--metrics-port: GET /metrics counts jobs and batches, GET /health s
 
 test('bad arguments are typed errors naming the argument', (t) => {
   t.throws(() => inferenceQueue('a:b', { connection: redis.url }), { code: 'ERR_CONVBERT_ARG', message: /name: a queue name cannot contain ':'/ });
-  t.throws(() => inferenceQueue('q', { connection: 'http://localhost:6379' }), { code: 'ERR_CONVBERT_ARG', message: /connection: expected a redis:\/\/ or rediss:\/\/ URL, got protocol "http:"/ });
+  t.throws(() => inferenceQueue('q', { connection: 'http://localhost:6379' }), {
+    code: 'ERR_CONVBERT_ARG',
+    message: /connection: expected a redis:\/\/ or rediss:\/\/ URL, got protocol "http:"/,
+  });
   t.throws(() => inferenceQueue('q', { connection: 'redis://h:6379/x' }), { code: 'ERR_CONVBERT_ARG', message: /database number/ });
-  t.throws(() => inferenceQueue('q', { connection: { port: 70000 } }), { code: 'ERR_CONVBERT_ARG', message: /connection.port: expected an integer in \[0, 65535\], got number 70000/ });
+  t.throws(() => inferenceQueue('q', { connection: { port: 70000 } }), {
+    code: 'ERR_CONVBERT_ARG',
+    message: /connection.port: expected an integer in \[0, 65535\], got number 70000/,
+  });
   t.throws(() => inferenceQueue('q', { connection: redis.url, pollMs: 0 }), { code: 'ERR_CONVBERT_ARG', message: /pollMs: expected an integer in \[10, 3600000\], got number 0/ });
-  t.throws(() => new InferenceWorker(handler, 'q', { connection: redis.url, concurrency: 0 }), { code: 'ERR_CONVBERT_ARG', message: /concurrency: expected an integer in \[1, 4096\], got number 0/ });
+  t.throws(() => new InferenceWorker(handler, 'q', { connection: redis.url, concurrency: 0 }), {
+    code: 'ERR_CONVBERT_ARG',
+    message: /concurrency: expected an integer in \[1, 4096\], got number 0/,
+  });
   t.throws(() => new InferenceWorker(handler, 'q', { connection: redis.url, lockDurationMs: 1.5 }), { code: 'ERR_CONVBERT_ARG', message: /lockDurationMs/ });
   t.deepEqual(parseRedisUrl('rediss://u:p%40ss@example.com:6380/2'), { host: 'example.com', port: 6380, username: 'u', password: 'p@ss', db: 2, tls: {} });
   // --redis, then REDIS_URL, then the default; errors name where the URL came from.
@@ -222,7 +236,9 @@ test('an unreachable Redis is ERR_CONVBERT_QUEUE after connectTimeoutMs, not a s
   fs.writeFileSync(input, 'a\n');
   t.teardown(() => fs.rmSync(input, { force: true }));
   const output = `${input}.out.jsonl`;
-  await t.throwsAsync(runBatch({ queue: 'nowhere', task: 'fill-mask', input, output, connection: `redis://127.0.0.1:${port}`, connectTimeoutMs: 300 }), { code: 'ERR_CONVBERT_QUEUE' });
+  await t.throwsAsync(runBatch({ queue: 'nowhere', task: 'fill-mask', input, output, connection: `redis://127.0.0.1:${port}`, connectTimeoutMs: 300 }), {
+    code: 'ERR_CONVBERT_QUEUE',
+  });
   t.false(fs.existsSync(output));
 });
 
@@ -240,12 +256,31 @@ test('q.run and runMany check the task and bodies before adding jobs', async (t)
 const CHILD = { cwd: repoRoot, encoding: 'utf8' as const, env: { ...process.env, NODE_NO_WARNINGS: '1' }, timeout: 60_000 };
 
 test('importing the package does not load bullmq; without bullmq the client says what to install', (t) => {
-  const imp = spawnSync(process.execPath, ['--import', 'tsx', '-e', "require('./lib/index.ts'); console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /[\\\\/]node_modules[\\\\/](bullmq|ioredis)[\\\\/]/.test(k)).length))"], CHILD);
+  const imp = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      "require('./lib/index.ts'); console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /[\\\\/]node_modules[\\\\/](bullmq|ioredis)[\\\\/]/.test(k)).length))",
+    ],
+    CHILD,
+  );
   t.is(imp.status, 0, imp.stderr);
   t.is(imp.stdout.trim(), '0', 'no bullmq or ioredis module in require.cache');
   // A resolver that cannot find bullmq, as in an install without the optional peer.
-  const hide = "const M = require('module'); const r = M._resolveFilename; M._resolveFilename = function (req, ...a) { if (req === 'bullmq') { const e = new Error(\"Cannot find module 'bullmq'\"); e.code = 'MODULE_NOT_FOUND'; throw e; } return r.call(this, req, ...a); };";
-  const missing = spawnSync(process.execPath, ['--import', 'tsx', '-e', `${hide} const { inferenceQueue } = require('./lib/index.ts'); try { inferenceQueue('q'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`], CHILD);
+  const hide =
+    "const M = require('module'); const r = M._resolveFilename; M._resolveFilename = function (req, ...a) { if (req === 'bullmq') { const e = new Error(\"Cannot find module 'bullmq'\"); e.code = 'MODULE_NOT_FOUND'; throw e; } return r.call(this, req, ...a); };";
+  const missing = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      `${hide} const { inferenceQueue } = require('./lib/index.ts'); try { inferenceQueue('q'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`,
+    ],
+    CHILD,
+  );
   t.is(missing.status, 0, missing.stderr);
   const e = JSON.parse(missing.stdout.trim()) as { code: string; message: string };
   t.is(e.code, 'ERR_CONVBERT_QUEUE');

@@ -66,7 +66,12 @@ function clientFor(url: string, accessToken?: string): InferenceClient {
   return new InferenceClient(accessToken, { endpointUrl: url, fetch: localOnly, retry_on_error: false });
 }
 
-async function inProcess<T>(t: ExecutionContext, task: Parameters<typeof pipeline>[0], dir: string, run: (pipe: (...args: unknown[]) => Promise<unknown>) => Promise<T>): Promise<T> {
+async function inProcess<T>(
+  t: ExecutionContext,
+  task: Parameters<typeof pipeline>[0],
+  dir: string,
+  run: (pipe: (...args: unknown[]) => Promise<unknown>) => Promise<T>,
+): Promise<T> {
   const pipe = await pipeline(task, dir);
   t.teardown(() => pipe.dispose());
   return run(pipe as unknown as (...args: unknown[]) => Promise<unknown>);
@@ -204,11 +209,15 @@ test('zeroShotClassification: the client turns our {sequence, labels, scores} in
 
 test('`convbert serve` in its own process answers the client on POST /', async (t) => {
   const dir = await model('masked_lm');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'lib', 'cli.ts'), 'serve', '--model', dir, '--task', 'fill-mask', '--host', '127.0.0.1', '--port', '0'], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(repoRoot, 'lib', 'cli.ts'), 'serve', '--model', dir, '--task', 'fill-mask', '--host', '127.0.0.1', '--port', '0'],
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    },
+  );
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -223,7 +232,12 @@ test('`convbert serve` in its own process answers the client on POST /', async (
     void exited.then((code) => reject(new Error(`serve exited early (${code}): ${stderr}`)));
   });
   const text = 'the cat [MASK] on the mat.';
-  const want = await inProcess(t, 'fill-mask', dir, async (pipe) => toJsonable(await pipe(text, { top_k: 3 })) as { token: number; token_str: string; sequence: string; score: number }[]);
+  const want = await inProcess(
+    t,
+    'fill-mask',
+    dir,
+    async (pipe) => toJsonable(await pipe(text, { top_k: 3 })) as { token: number; token_str: string; sequence: string; score: number }[],
+  );
   const got = await clientFor(`http://127.0.0.1:${port}`).fillMask({ inputs: text, parameters: { top_k: 3 } });
   // Another process runs the same float32 code, but its thread count may split the sums
   // differently: tokens exact, scores to rtol 1e-6.

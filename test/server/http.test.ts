@@ -65,7 +65,11 @@ test.serial('concurrent requests share batches and equal each request sent alone
   together.forEach((r, i) => {
     t.is(r.status, 200);
     const got = r.json as Candidate[];
-    t.deepEqual(got.map((x) => x.token), alone[i].map((x) => x.token), `tokens of ${texts[i]}`);
+    t.deepEqual(
+      got.map((x) => x.token),
+      alone[i].map((x) => x.token),
+      `tokens of ${texts[i]}`,
+    );
     got.forEach((x, k) => t.true(Math.abs(x.score - alone[i][k].score) <= 1e-5 * Math.abs(alone[i][k].score) + 1e-9, `score ${i}/${k}`));
   });
 });

@@ -141,5 +141,8 @@ test('close() drains: in-flight requests finish, new requests get 503, then the 
   await closed;
   t.is(g.disposed, 1);
   await t.throwsAsync(request(port, 'GET', '/health'), { code: 'ECONNREFUSED' });
-  t.true(lines.some((l) => /draining \(2 request\(s\) in flight\)/.test(l)), lines.join('\n'));
+  t.true(
+    lines.some((l) => /draining \(2 request\(s\) in flight\)/.test(l)),
+    lines.join('\n'),
+  );
 });

@@ -21,7 +21,11 @@ test.after.always(async () => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-async function start(task: string, head: Parameters<typeof makeTinyModel>[0], options: ConstructorParameters<typeof ConvBertServer>[1]): Promise<{ port: number; handler: TaskHandler }> {
+async function start(
+  task: string,
+  head: Parameters<typeof makeTinyModel>[0],
+  options: ConstructorParameters<typeof ConvBertServer>[1],
+): Promise<{ port: number; handler: TaskHandler }> {
   const dir = await makeTinyModel(head);
   dirs.push(dir);
   const handler = await loadTask(task, dir);
@@ -64,7 +68,7 @@ test('fill-mask: top_k over --max-top-k and masks over --max-masks get 400, cand
   t.is((await send('still [MASK]')).status, 200, 'the server keeps serving');
 });
 
-test('fill-mask with the default limits: the issue\'s 510-mask and vocab-sized top_k requests get 400; 100 is fine', async (t) => {
+test("fill-mask with the default limits: the issue's 510-mask and vocab-sized top_k requests get 400; 100 is fine", async (t) => {
   const { port } = await start('fill-mask', 'masked_lm', {});
   const manyMasks = await post(port, '/v1/fill-mask', { inputs: '[MASK] '.repeat(510) });
   t.is(manyMasks.status, 400, manyMasks.text);
@@ -91,7 +95,10 @@ test('question-answering: windows count against --max-inputs; a tiny max_seq_len
   const tiny = await post(port, '/v1/question-answering', { inputs, parameters: { max_seq_len: 6, doc_stride: 0 } });
   t.is(tiny.status, 413, tiny.text);
   t.like(tiny.json as ErrorBody, { code: 'ERR_CONVBERT_LIMIT' });
-  t.regex((tiny.json as ErrorBody).error, /^question-answering windows \(max_seq_len 6, doc_stride 0, over 1 input\(s\)\): \d+ rows for the model, more than the limit of 8 \(limits\.maxRows; convbert serve --max-inputs\)$/);
+  t.regex(
+    (tiny.json as ErrorBody).error,
+    /^question-answering windows \(max_seq_len 6, doc_stride 0, over 1 input\(s\)\): \d+ rows for the model, more than the limit of 8 \(limits\.maxRows; convbert serve --max-inputs\)$/,
+  );
   t.is(handler.stats()!.completed, rowsBefore, 'no row reached the batcher');
   const topK = await post(port, '/v1/question-answering', { inputs, parameters: { top_k: 101 } });
   t.is(topK.status, 400, topK.text);

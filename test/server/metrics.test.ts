@@ -69,7 +69,10 @@ test('event-loop delay: cumulative buckets, count and sum from recorded delays; 
   const s = lag.snapshot();
   t.is(s.count, 5);
   t.true(Math.abs(s.sum - delays.reduce((a, b) => a + b, 0)) < 1e-12);
-  t.deepEqual(s.buckets, LAG_BUCKETS.map((b) => delays.filter((d) => d <= b).length));
+  t.deepEqual(
+    s.buckets,
+    LAG_BUCKETS.map((b) => delays.filter((d) => d <= b).length),
+  );
   // HDR histogram: 3 significant digits, so within 0.1%.
   t.true(Math.abs(s.max - 2) / 2 < 1e-3, String(s.max));
   t.true(Math.abs(s.p50 - 0.02) / 0.02 < 1e-3, String(s.p50));

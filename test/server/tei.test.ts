@@ -220,7 +220,10 @@ test('TEI /rerank: a one-label classifier scores (query, text) pairs like the pi
   t.deepEqual(r.json, expected);
   const bare = (await post(port, '/rerank', { query, texts: docs })).json as { index: number; score: number; text?: string }[];
   t.false(bare.some((x) => 'text' in x));
-  const logits = (await pipe(docs.map((d) => ({ text: query, text_pair: d })), { function_to_apply: 'none' })) as { score: number }[];
+  const logits = (await pipe(
+    docs.map((d) => ({ text: query, text_pair: d })),
+    { function_to_apply: 'none' },
+  )) as { score: number }[];
   const rawScores = (await post(port, '/rerank', { query, texts: docs, raw_scores: true })).json as { index: number; score: number }[];
   for (const x of rawScores) t.is(x.score, logits[x.index].score);
   t.like((await request(port, 'GET', '/info')).json as object, { model_type: { reranker: { id2label: { 0: 'LABEL_0' } } } });
@@ -252,7 +255,10 @@ test('API key (constant-time Bearer check, 401 in each route family), /health op
   // An id with spaces (a forged log line) is replaced by a fresh one.
   const forged = await request(port, 'GET', '/health', undefined, { 'x-request-id': 'a b\tc' });
   t.regex(String(forged.headers['x-request-id']), /^[0-9a-f-]{36}$/);
-  t.true(lines.some((l) => /POST \/embed 200 [\d.]+ ms id=req-42$/.test(l)), lines.join('\n'));
+  t.true(
+    lines.some((l) => /POST \/embed 200 [\d.]+ ms id=req-42$/.test(l)),
+    lines.join('\n'),
+  );
 
   // CORS: the allowed origin gets its headers and a preflight without the key; others get none.
   const pre = await request(port, 'OPTIONS', '/embed', undefined, { origin: 'https://app.example.com', 'access-control-request-method': 'POST' });

@@ -32,11 +32,17 @@ export async function makeTinyModel(head: TinyHead, extra: Record<string, unknow
     head === 'masked_lm'
       ? ConvBertForMaskedLM.fromConfig(cfg, { seed: 11 })
       : head === 'sequence_classification'
-        ? ConvBertForSequenceClassification.fromConfig({ num_labels: 3, id2label: { 0: 'contradiction', 1: 'neutral', 2: 'entailment' }, label2id: { contradiction: 0, neutral: 1, entailment: 2 }, ...cfg }, { seed: 12 })
+        ? ConvBertForSequenceClassification.fromConfig(
+            { num_labels: 3, id2label: { 0: 'contradiction', 1: 'neutral', 2: 'entailment' }, label2id: { contradiction: 0, neutral: 1, entailment: 2 }, ...cfg },
+            { seed: 12 },
+          )
         : head === 'question_answering'
           ? ConvBertForQuestionAnswering.fromConfig(cfg, { seed: 14 })
           : head === 'token_classification'
-            ? ConvBertForTokenClassification.fromConfig({ num_labels: TINY_NER_LABELS.length, id2label: { ...TINY_NER_LABELS }, label2id: Object.fromEntries(TINY_NER_LABELS.map((l, i) => [l, i])), ...cfg }, { seed: 15 })
+            ? ConvBertForTokenClassification.fromConfig(
+                { num_labels: TINY_NER_LABELS.length, id2label: { ...TINY_NER_LABELS }, label2id: Object.fromEntries(TINY_NER_LABELS.map((l, i) => [l, i])), ...cfg },
+                { seed: 15 },
+              )
             : ConvBertModel.fromConfig(cfg, { seed: 13 });
   try {
     await m.savePretrained(dir);

@@ -261,7 +261,16 @@ test('int64 from numbers and bigints: exact, safe-integer numbers only, int64 ra
   const a = new Tensor('int64', [1, -2, 2 ** 53 - 1, -(2 ** 53 - 1), 5n, -(2n ** 63n), 2n ** 63n - 1n]);
   t.true(a.data instanceof BigInt64Array);
   t.deepEqual([...a.data], [1n, -2n, 2n ** 53n - 1n, -(2n ** 53n - 1n), 5n, -(2n ** 63n), 2n ** 63n - 1n]);
-  t.deepEqual(new Tensor('int64', [[1, 2], [3n, 4n]]).tolist(), [[1n, 2n], [3n, 4n]]);
+  t.deepEqual(
+    new Tensor('int64', [
+      [1, 2],
+      [3n, 4n],
+    ]).tolist(),
+    [
+      [1n, 2n],
+      [3n, 4n],
+    ],
+  );
   throwsCode(t, () => new Tensor('int64', [2 ** 53]), 'ERR_CONVBERT_DTYPE', /element 0/, 'unsafe number');
   throwsCode(t, () => new Tensor('int64', [0, 1.5]), 'ERR_CONVBERT_DTYPE', /element 1/, 'fraction');
   throwsCode(t, () => new Tensor('int64', [2n ** 63n]), 'ERR_CONVBERT_DTYPE', /does not fit int64/, 'bigint too large');
@@ -295,7 +304,21 @@ test('integer and bool dtypes check range and kind', (t) => {
 test('dims and data must agree; bad dims and data are typed errors', (t) => {
   throwsCode(t, () => new Tensor('float32', new Float32Array(6), [2, 2]), 'ERR_CONVBERT_SHAPE', /6 elements but dims \[2, 2\] need 4/, 'typed mismatch');
   throwsCode(t, () => new Tensor('float32', [1, 2, 3], [2, 2]), 'ERR_CONVBERT_SHAPE', undefined, 'array mismatch');
-  throwsCode(t, () => new Tensor('float32', [[1, 2], [3, 4]], [3]), 'ERR_CONVBERT_SHAPE', undefined, 'nested mismatch');
+  throwsCode(
+    t,
+    () =>
+      new Tensor(
+        'float32',
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [3],
+      ),
+    'ERR_CONVBERT_SHAPE',
+    undefined,
+    'nested mismatch',
+  );
   throwsCode(t, () => new Tensor('float32', new Float32Array(2), [-1, -2]), 'ERR_CONVBERT_SHAPE', /non-negative integer/, 'negative dims');
   throwsCode(t, () => new Tensor('float32', new Float32Array(2), [2.5]), 'ERR_CONVBERT_SHAPE', undefined, 'fractional dim');
   throwsCode(t, () => new Tensor('float32', new Float32Array(2), [NaN]), 'ERR_CONVBERT_SHAPE', undefined, 'NaN dim');
@@ -336,12 +359,32 @@ test('nested arrays: dims inferred, row-major order, ragged arrays rejected with
   t.deepEqual(new Tensor('float32', []).dims, [0]);
   t.deepEqual(new Tensor('float32', [[], []]).dims, [2, 0]);
   // A nested array can be given other dims with the same element count.
-  t.deepEqual(new Tensor('float32', [[1, 2], [3, 4]], [4]).dims, [4]);
+  t.deepEqual(
+    new Tensor(
+      'float32',
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [4],
+    ).dims,
+    [4],
+  );
   throwsCode(t, () => new Tensor('float32', [[1, 2], [3]]), 'ERR_CONVBERT_SHAPE', /ragged.*\[1\].*expected length 2, got 1/, 'short row');
   throwsCode(t, () => new Tensor('float32', [[1, 2], 3] as never), 'ERR_CONVBERT_SHAPE', /ragged.*\[1\]/, 'scalar row');
   throwsCode(t, () => new Tensor('float32', [1, [2, 3]] as never), 'ERR_CONVBERT_SHAPE', /ragged.*\[1\].*expected a scalar/, 'array leaf');
   throwsCode(t, () => new Tensor('float32', [1, [2, 3]] as never, [3]), 'ERR_CONVBERT_SHAPE', /ragged/, 'array leaf with dims');
-  throwsCode(t, () => new Tensor('float32', [[[1], [2]], [[3], [4, 5]]]), 'ERR_CONVBERT_SHAPE', /\[1\]\[1\]/, 'deep ragged');
+  throwsCode(
+    t,
+    () =>
+      new Tensor('float32', [
+        [[1], [2]],
+        [[3], [4, 5]],
+      ]),
+    'ERR_CONVBERT_SHAPE',
+    /\[1\]\[1\]/,
+    'deep ragged',
+  );
   throwsCode(t, () => new Tensor('float32', [[], [1]]), 'ERR_CONVBERT_SHAPE', /ragged/, 'empty then full');
 });
 

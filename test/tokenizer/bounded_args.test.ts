@@ -38,12 +38,20 @@ test('the limits are what the README documents', (t) => {
 test("padding='max_length' with max_length 1e9 is ERR_CONVBERT_LIMIT, in encode, encodeBatch and encodeBatchAsync", async (t) => {
   for (const tok of both) {
     const o = { padding: 'max_length', max_length: 1e9 } as const;
-    limited(t, () => tok.encode('hello', o), /^max_length: padding='max_length' pads every row to max_length, expected at most 1048576 tokens \(MAX_PADDED_LENGTH\), got 1000000000$/);
+    limited(
+      t,
+      () => tok.encode('hello', o),
+      /^max_length: padding='max_length' pads every row to max_length, expected at most 1048576 tokens \(MAX_PADDED_LENGTH\), got 1000000000$/,
+    );
     limited(t, () => tok.encodeBatch(['hello', 'world'], o), /max_length.*got 1000000000/);
     const err = await t.throwsAsync(tok.encodeBatchAsync(['hello'], o), { instanceOf: ConvBertError });
     t.is(err?.code, 'ERR_CONVBERT_LIMIT');
     limited(t, () => tok.encode('hello', { padding: 'max_length', max_length: MAX_PADDED_LENGTH + 1, truncation: true }), /got 1048577/);
-    limited(t, () => tok.encode('hello', { padding: true, pad_to_multiple_of: 1e9 }), /^pad_to_multiple_of: .*expected at most 1048576 tokens \(MAX_PADDED_LENGTH\), got 1000000000$/);
+    limited(
+      t,
+      () => tok.encode('hello', { padding: true, pad_to_multiple_of: 1e9 }),
+      /^pad_to_multiple_of: .*expected at most 1048576 tokens \(MAX_PADDED_LENGTH\), got 1000000000$/,
+    );
   }
 });
 
@@ -54,13 +62,17 @@ test('padding to exactly MAX_PADDED_LENGTH still works, and truncation alone tak
   for (const tok of both) t.deepEqual(tok.encode('hello world', { max_length: 1e9, truncation: true }).input_ids, [101, 7592, 2088, 102]);
 });
 
-test("model_max_length from tokenizer_config.json is the padding length only up to the limit", async (t) => {
+test('model_max_length from tokenizer_config.json is the padding length only up to the limit', async (t) => {
   const dir = path.join(tmp, 'mml');
   fs.mkdirSync(dir);
   fs.copyFileSync(VOCAB, path.join(dir, 'vocab.txt'));
   fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ model_max_length: 1e9 }));
   for (const tok of [await ConvBertTokenizer.fromPretrained(dir), await ConvBertTokenizerFast.fromPretrained(dir)]) {
-    limited(t, () => tok.encode('hello', { padding: 'max_length' }), /^model_max_length: padding='max_length' without max_length pads every row to the tokenizer's model_max_length, expected at most 1048576 tokens .*got 1000000000$/);
+    limited(
+      t,
+      () => tok.encode('hello', { padding: 'max_length' }),
+      /^model_max_length: padding='max_length' without max_length pads every row to the tokenizer's model_max_length, expected at most 1048576 tokens .*got 1000000000$/,
+    );
     // truncating to it pads nothing and is fine
     t.deepEqual(tok.encode('hello', { truncation: true }).input_ids, [101, 7592, 102]);
   }
@@ -70,11 +82,18 @@ test('a batch whose padding would pass MAX_OUTPUT_TOKENS is refused before paddi
   const rows = Math.floor(MAX_OUTPUT_TOKENS / 1000) + 1;
   const texts = new Array<string>(rows).fill('hi');
   for (const tok of both) {
-    limited(t, () => tok.encodeBatch(texts, { padding: 'max_length', max_length: 1000 }), new RegExp(`^padding: ${rows} rows padded to 1000 tokens would make this call return ${rows * 1000} tokens, more than 16777216 \\(MAX_OUTPUT_TOKENS\\)`));
+    limited(
+      t,
+      () => tok.encodeBatch(texts, { padding: 'max_length', max_length: 1000 }),
+      new RegExp(`^padding: ${rows} rows padded to 1000 tokens would make this call return ${rows * 1000} tokens, more than 16777216 \\(MAX_OUTPUT_TOKENS\\)`),
+    );
   }
   // 'longest' over equal rows adds nothing: the call is as big as its input, and runs
   const same = slow.encodeBatch(['a b', 'c d'], { padding: true });
-  t.deepEqual(same.input_ids.map((r) => r.length), [4, 4]);
+  t.deepEqual(
+    same.input_ids.map((r) => r.length),
+    [4, 4],
+  );
 });
 
 test('overflow windows of a text pair (A windows x B windows) are counted before they are built', (t) => {
@@ -86,7 +105,11 @@ test('overflow windows of a text pair (A windows x B windows) are counted before
   const b = 'b '.repeat(5000);
   const o = { text_pair: b, max_length: 5002, stride: 2498, truncation: 'longest_first' } as const;
   for (const tok of both) {
-    limited(t, () => tok.encode(a, { ...o, return_overflowing_tokens: true }), /^return_overflowing_tokens: 3130001 overflow windows of up to 5002 tokens \(max_length 5002, stride 2498\) would make this call return more than 16777216 tokens \(MAX_OUTPUT_TOKENS\)/);
+    limited(
+      t,
+      () => tok.encode(a, { ...o, return_overflowing_tokens: true }),
+      /^return_overflowing_tokens: 3130001 overflow windows of up to 5002 tokens \(max_length 5002, stride 2498\) would make this call return more than 16777216 tokens \(MAX_OUTPUT_TOKENS\)/,
+    );
     limited(t, () => tok.encodeBatch([a], { ...o, text_pair: [b], return_overflowing_tokens: true }), /3130001 overflow windows/);
     // Not asking for the windows: truncation alone, no window is built.
     const r = tok.encode(a, o);
@@ -99,7 +122,10 @@ test('overflow windows of a text pair (A windows x B windows) are counted before
   for (const tok of both) {
     const few = tok.encode('a b c d e f', { max_length: 5, stride: 1, return_overflowing_tokens: true });
     t.deepEqual(few.input_ids, [101, 1037, 1038, 1039, 102]);
-    t.deepEqual(few.overflowing?.map((w) => w.input_ids), [[101, 1039, 1040, 1041, 102]]);
+    t.deepEqual(
+      few.overflowing?.map((w) => w.input_ids),
+      [[101, 1039, 1040, 1041, 102]],
+    );
   }
 });
 

@@ -90,7 +90,11 @@ test('vocab.txt with added_tokens.json or added_tokens_decoder: ids far past the
   await loadFails(t, { 'vocab.txt': VOCAB_TXT, 'added_tokens.json': '{"<new>": -1}' }, /added_tokens\.json: "<new>": expected a non-negative integer id, got number -1/);
   await loadFails(t, { 'vocab.txt': VOCAB_TXT, 'added_tokens.json': '{"<new>": 6.5}' }, /added_tokens\.json: "<new>": expected a non-negative integer id, got number 6\.5/);
   const decoder = (key: string) => JSON.stringify({ added_tokens_decoder: { [key]: { content: '<sp>', special: true } } });
-  await loadFails(t, { 'vocab.txt': VOCAB_TXT, 'tokenizer_config.json': decoder('400000000') }, /tokenizer_config\.json: added_tokens_decoder\["400000000"\]: expected an id below 7/);
+  await loadFails(
+    t,
+    { 'vocab.txt': VOCAB_TXT, 'tokenizer_config.json': decoder('400000000') },
+    /tokenizer_config\.json: added_tokens_decoder\["400000000"\]: expected an id below 7/,
+  );
   await loadFails(t, { 'vocab.txt': VOCAB_TXT, 'tokenizer_config.json': decoder('-1') }, /added_tokens_decoder\["-1"\]: expected a non-negative integer id, got "-1"/);
   await loadFails(t, { 'vocab.txt': VOCAB_TXT, 'tokenizer_config.json': decoder('1e9') }, /added_tokens_decoder\["1e9"\]: expected a non-negative integer id, got "1e9"/);
   // the ids right after the vocab load, as before
@@ -118,10 +122,19 @@ test('the native core re-checks what it is handed: sparse arrays and out-of-rang
   const sparse: string[] = [];
   sparse.length = 2 ** 32 - 1;
   const codeOf = (f: () => unknown): string | undefined => (t.throws(f) as { code?: string } | undefined)?.code;
-  t.is(codeOf(() => new WordPieceCore(sparse, {})), 'ERR_CONVBERT_TOKENIZER');
+  t.is(
+    codeOf(() => new WordPieceCore(sparse, {})),
+    'ERR_CONVBERT_TOKENIZER',
+  );
   const core = new WordPieceCore(['[UNK]', 'a', 'b'], {});
-  t.is(codeOf(() => core.encodeBatch(sparse, 1)), 'ERR_CONVBERT_TOKENIZER');
-  t.is(codeOf(() => core.encodeBatchAsync(sparse, 1)), 'ERR_CONVBERT_TOKENIZER');
+  t.is(
+    codeOf(() => core.encodeBatch(sparse, 1)),
+    'ERR_CONVBERT_TOKENIZER',
+  );
+  t.is(
+    codeOf(() => core.encodeBatchAsync(sparse, 1)),
+    'ERR_CONVBERT_TOKENIZER',
+  );
   // Added ids must be exact int32 ids below vocab + added count (3 + 1 here); 1e10 used to wrap to another id.
   for (const id of [1e10, Number.NaN, -1, 1.5, 4, 400000000]) {
     const err = t.throws(() => new WordPieceCore(['[UNK]', 'a', 'b'], { addedTokens: ['<x>'], addedIds: [id] }));

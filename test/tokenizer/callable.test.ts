@@ -22,7 +22,10 @@ const VOCAB = Array.from({ length: 99 }, (_, i) => `t${i}x`);
 const SPECIALS = { pad_token: VOCAB[0], unk_token: VOCAB[1], cls_token: VOCAB[2], sep_token: VOCAB[3], mask_token: VOCAB[4] };
 
 function expected(): Map<string, Tensor> {
-  const f = readSafetensorsSync(fixturesDir('convbert', 'tiny-a', 'ConvBertForMaskedLM', 'expected.safetensors')) as unknown as { tensors?: Map<string, Tensor> } & Map<string, Tensor>;
+  const f = readSafetensorsSync(fixturesDir('convbert', 'tiny-a', 'ConvBertForMaskedLM', 'expected.safetensors')) as unknown as { tensors?: Map<string, Tensor> } & Map<
+    string,
+    Tensor
+  >;
   return (f.tensors ?? f) as Map<string, Tensor>;
 }
 
@@ -59,7 +62,12 @@ for (const Cls of [ConvBertTokenizerFast, ConvBertTokenizer]) {
     const ids1 = rows(exp.get('case1.input_ids')!);
     const mask1 = rows(exp.get('case1.attention_mask')!);
     const types1 = rows(exp.get('case1.token_type_ids')!);
-    const real = ids1.map((r, i) => r.slice(0, mask1[i].reduce((s, v) => s + v, 0)));
+    const real = ids1.map((r, i) =>
+      r.slice(
+        0,
+        mask1[i].reduce((s, v) => s + v, 0),
+      ),
+    );
     const cut = types1[0].indexOf(1);
     const enc1 = tok([words(real[0].slice(0, cut)), words(real[1]), words(real[2])], {
       text_pair: [words(real[0].slice(cut)), null, null],
@@ -109,7 +117,10 @@ test('bad calls are typed errors naming the argument', (t) => {
   t.throws(() => tok.encode('a', { padding_sid: 'left' } as never), { code: 'ERR_CONVBERT_ARG', message: /unknown option 'padding_sid'; did you mean 'padding_side'/ });
   t.throws(() => tok.encodeBatch(['a'], { max_len: 3 } as never), { code: 'ERR_CONVBERT_ARG', message: /unknown option 'max_len'/ });
   // decode and tokenize too: `skip_special` used to be ignored and [CLS] / [SEP] came back.
-  t.throws(() => tok.decode([101, 7592, 102], { skip_special: true } as never), { code: 'ERR_CONVBERT_ARG', message: /^decode: options: unknown option 'skip_special'; did you mean 'skip_special_tokens'\?/ });
+  t.throws(() => tok.decode([101, 7592, 102], { skip_special: true } as never), {
+    code: 'ERR_CONVBERT_ARG',
+    message: /^decode: options: unknown option 'skip_special'; did you mean 'skip_special_tokens'\?/,
+  });
   t.is(tok.decode([101, 7592, 102], { skip_special_tokens: true }), 'hello');
   t.throws(() => tok.tokenize('a', { textpair: 'b' } as never), { code: 'ERR_CONVBERT_ARG', message: /^tokenize: options: unknown option 'textpair'; did you mean 'text_pair'\?/ });
   t.throws(() => new ConvBertTokenizerFast({ vocab_file: fixturesDir('tokenizer', 'vocab.txt'), num_thread: 2 } as never), {

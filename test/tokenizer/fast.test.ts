@@ -94,7 +94,12 @@ test.serial('each return_* flag alone gives the field encodeFull gives (common p
   const flags = ['return_offsets_mapping', 'return_special_tokens_mask', 'return_word_ids'] as const;
   let checked = 0;
   for (const tok of [new ConvBertTokenizerFast({ vocab_file: vocabFile, num_threads: 1 }), new ConvBertTokenizer({ vocab_file: vocabFile })]) {
-    for (const base of [{}, { add_special_tokens: false }, { padding: 'max_length' as const, max_length: 64, padding_side: 'left' as const }, { offset_unit: 'code_point' as const }]) {
+    for (const base of [
+      {},
+      { add_special_tokens: false },
+      { padding: 'max_length' as const, max_length: 64, padding_side: 'left' as const },
+      { offset_unit: 'code_point' as const },
+    ]) {
       for (let i = 0; i < texts.length; i++) {
         const full = tok.encodeFull(texts[i], { ...base, text_pair: pairs[i] });
         for (const f of flags) {

@@ -110,7 +110,10 @@ test('native core reproduces the encode goldens (ids, UTF-16 offsets, word ids),
     checked++;
   }
   t.is(checked, encodeGoldens.cases.length);
-  t.deepEqual(SPECIALS.map((s) => vocabOf('vocab.txt').indexOf(s)), [0, 100, 101, 102, 103]);
+  t.deepEqual(
+    SPECIALS.map((s) => vocabOf('vocab.txt').indexOf(s)),
+    [0, 100, 101, 102, 103],
+  );
 });
 
 // ---- fast vs TypeScript on random text ----
@@ -180,7 +183,9 @@ test('native core agrees with the TypeScript core on seeded random Unicode text 
       const want = ref.tokenizeWithOffsets(texts[i]);
       const got = fast.tokenizeWithOffsets(texts[i]);
       if (!same(got, want)) {
-        t.fail(`setting ${si} text ${i} ${JSON.stringify(texts[i])}: native ${JSON.stringify([...got.ids])} ${JSON.stringify([...got.offsets])} vs TS ${JSON.stringify([...want.ids])} ${JSON.stringify([...want.offsets])}`);
+        t.fail(
+          `setting ${si} text ${i} ${JSON.stringify(texts[i])}: native ${JSON.stringify([...got.ids])} ${JSON.stringify([...got.offsets])} vs TS ${JSON.stringify([...want.ids])} ${JSON.stringify([...want.offsets])}`,
+        );
         return;
       }
       t.true(same(batch[i], want), `setting ${si} text ${i}: batch row differs from single encode`);
@@ -208,7 +213,11 @@ test('1 MB inputs tokenize in linear time: prose, one giant word, long near-voca
   // match the vocab only in short pieces (the greedy walk restarts often).
   const giant = 'a'.repeat(1 << 20);
   const nearVocab = ('unaffable'.repeat(11).slice(0, 99) + ' ').repeat((1 << 20) / 100);
-  for (const [name, big] of [['prose', prose], ['giant word', giant], ['near-vocab words', nearVocab]] as const) {
+  for (const [name, big] of [
+    ['prose', prose],
+    ['giant word', giant],
+    ['near-vocab words', nearVocab],
+  ] as const) {
     // No speed assertion (a loaded machine makes any ratio flaky). Linearity is checked
     // two ways instead. (1) Work: the 1 MB result is exactly 4 copies of a quarter's
     // result when the input is 4 copies of a whitespace-ended quarter, so nothing is
@@ -278,7 +287,10 @@ test('encodeBatchAsync does not block the event loop, and matches the sync batch
     }
   }
   const multi = await core.tokenizeBatchWithOffsetsAsync(texts, { threads: 2 });
-  t.true(multi.every((r, i) => same(r, sync[i])), 'two threads give the same rows');
+  t.true(
+    multi.every((r, i) => same(r, sync[i])),
+    'two threads give the same rows',
+  );
 });
 
 // ---- bad input ----

@@ -334,9 +334,16 @@ export async function runPaddingGoldens(t: ExecutionContext, cls: TokenizerClass
       word_ids: b.word_ids![i],
       sequence_ids: b.sequence_ids![i],
     }));
-    t.deepEqual(got, c.rows.map((r) => want(r, false)), `${c.id}: padding`);
+    t.deepEqual(
+      got,
+      c.rows.map((r) => want(r, false)),
+      `${c.id}: padding`,
+    );
     if (c.truncation !== null || c.padding === 'longest') {
-      t.true(b.input_ids.every((r) => r.length === c.padded_length), `${c.id}: padded_length ${c.padded_length}`);
+      t.true(
+        b.input_ids.every((r) => r.length === c.padded_length),
+        `${c.id}: padded_length ${c.padded_length}`,
+      );
     }
     const a = await tok.encodeBatchAsync(c.texts, opts);
     t.deepEqual(a, b, `${c.id}: encodeBatchAsync equals encodeBatch`);
@@ -366,7 +373,10 @@ export async function runDecodeGoldens(t: ExecutionContext, cls: TokenizerClass)
   const tok = await tokenizerFor(cls, 'uncased', g.meta.configs.uncased);
   const batch = g.cases.filter((c) => c.config === 'uncased');
   t.deepEqual(
-    tok.batchDecode(batch.map((c) => c.ids), { skip_special_tokens: true }),
+    tok.batchDecode(
+      batch.map((c) => c.ids),
+      { skip_special_tokens: true },
+    ),
     batch.map((c) => c.fast.skip_special),
     'batchDecode',
   );
@@ -414,8 +424,14 @@ function jsClass(cp: number): CharClass {
   if (cp === 0 || cp === 0xfffd || (cp !== 9 && cp !== 10 && cp !== 13 && /[\p{Cc}\p{Cf}\p{Co}\p{Cs}]/u.test(ch))) return 'removed';
   if (cp === 9 || cp === 10 || cp === 13 || /\p{White_Space}/u.test(ch)) return 'whitespace';
   const cjk = [
-    [0x4e00, 0x9fff], [0x3400, 0x4dbf], [0x20000, 0x2a6df], [0x2a700, 0x2b73f],
-    [0x2b740, 0x2b81f], [0x2b920, 0x2ceaf], [0xf900, 0xfaff], [0x2f800, 0x2fa1f],
+    [0x4e00, 0x9fff],
+    [0x3400, 0x4dbf],
+    [0x20000, 0x2a6df],
+    [0x2a700, 0x2b73f],
+    [0x2b740, 0x2b81f],
+    [0x2b920, 0x2ceaf],
+    [0xf900, 0xfaff],
+    [0x2f800, 0x2fa1f],
   ];
   if (cjk.some(([a, b]) => cp >= a && cp <= b)) return 'cjk';
   if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126) || /\p{P}/u.test(ch)) return 'punct';
@@ -468,7 +484,10 @@ export async function runUnicodeClassGoldens(t: ExecutionContext, cls: Tokenizer
     for (let cp = cpOf(r.from); cp <= cpOf(r.to); cp++) {
       // The listed `fast`/`js` string is the first code point's; for ranges compute it per code point.
       const ch = String.fromCodePoint(cp);
-      const jsNorm = ch.normalize('NFD').replace(/\p{Mn}/gu, '').toLowerCase();
+      const jsNorm = ch
+        .normalize('NFD')
+        .replace(/\p{Mn}/gu, '')
+        .toLowerCase();
       // rust: the listed string is the first code point's; it is either that code point (kept) or '' (dropped)
       const first = String.fromCodePoint(cpOf(r.from));
       const rustNorm = r.fast === first ? ch : r.fast === '' ? '' : cp === cpOf(r.from) ? r.fast : null;

@@ -103,7 +103,7 @@ test('savePretrained writes files transformers loads, and they load back to the 
     const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
     t.is(sha(path.join(dir, 'vocab.txt')), sha(vocabFile), 'vocab.txt round-trips byte for byte');
     const raw = fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8');
-    t.regex(raw, /"model_max_length": 1000000000000000019884624838656/, "int(1e30), as transformers writes it");
+    t.regex(raw, /"model_max_length": 1000000000000000019884624838656/, 'int(1e30), as transformers writes it');
     const cfg = JSON.parse(raw);
     t.is(cfg.tokenizer_class, 'ConvBertTokenizer');
     t.is(cfg.strip_accents, false);
@@ -154,7 +154,10 @@ test('bad input: typed errors naming the argument', (t) => {
   throwsTok(t, () => tok.encodeBatch(['a', 'b'], { text_pair: ['x', 3 as unknown as string] }), /text_pair\[1\]/);
   // null pairs inside a batch are allowed (that row is a single sequence)
   const mixed = tok.encodeBatch(['a', 'b'], { text_pair: ['x', null] });
-  t.deepEqual(mixed.token_type_ids, [[0, 0, 0, 1, 1], [0, 0, 0]]);
+  t.deepEqual(mixed.token_type_ids, [
+    [0, 0, 0, 1, 1],
+    [0, 0, 0],
+  ]);
   throwsTok(t, () => tok.encode('a b c', { truncation: true, max_length: 1 }), /max_length/);
   throwsTok(t, () => tok.encode('a b c', { truncation: true, max_length: 4, stride: 3 }), /stride/);
   throwsTok(t, () => tok.encode('a', { max_length: -1 }), /max_length/);
@@ -178,7 +181,7 @@ test('ids out of range decode like HF fast (dropped); unknown tokens map to [UNK
   t.is(tok.decode(new Int32Array([7592, 2088])), 'hello world');
 });
 
-test("decode: the WordPiece decoder cleans each token (\" do not\" becomes \" don't\" there only), then transformers' cleanup runs on the text", (t) => {
+test('decode: the WordPiece decoder cleans each token (" do not" becomes " don\'t" there only), then transformers\' cleanup runs on the text', (t) => {
   // An added token holding spaces is how a token reaches the per-token cleanup with " do not" or " 's" inside.
   const a = new ConvBertTokenizer({ vocab: vocabLines, added_tokens: ['we do not', "it 's"] });
   const we = a.tokenToId('we do not')!;
@@ -196,10 +199,25 @@ test('lone surrogates are dropped but still count as one offset unit', (t) => {
   const text = '\ud800ab \udc00c\ud83d';
   const e = tok.encodeFull(text);
   t.deepEqual(e.tokens, ['[CLS]', 'ab', 'c', '[SEP]']);
-  t.deepEqual(e.offsets, [[0, 0], [1, 3], [5, 6], [0, 0]]);
-  t.deepEqual(tok.encodeFull(text, { offset_unit: 'code_point' }).offsets, [[0, 0], [1, 3], [5, 6], [0, 0]]);
+  t.deepEqual(e.offsets, [
+    [0, 0],
+    [1, 3],
+    [5, 6],
+    [0, 0],
+  ]);
+  t.deepEqual(tok.encodeFull(text, { offset_unit: 'code_point' }).offsets, [
+    [0, 0],
+    [1, 3],
+    [5, 6],
+    [0, 0],
+  ]);
   const astral = tok.encodeFull('😀 ab', { offset_unit: 'code_point' });
-  t.deepEqual(astral.offsets, [[0, 0], [0, 1], [2, 4], [0, 0]]);
+  t.deepEqual(astral.offsets, [
+    [0, 0],
+    [0, 1],
+    [2, 4],
+    [0, 0],
+  ]);
 });
 
 test('offsets slice the original text (derived: lowercase ASCII input)', (t) => {
@@ -214,7 +232,11 @@ test('huge inputs: one 10 MB word is one [UNK]; long texts and long words do not
   const big = 'a'.repeat(10_000_000);
   const e = tok.encode(big, { return_offsets_mapping: true });
   t.deepEqual(e.input_ids, [101, 100, 102]);
-  t.deepEqual(e.offset_mapping, [[0, 0], [0, 10_000_000], [0, 0]]);
+  t.deepEqual(e.offset_mapping, [
+    [0, 0],
+    [0, 10_000_000],
+    [0, 0],
+  ]);
   const words = 'hello world, '.repeat(40_000); // 520 kB, 120k tokens
   const w = tok.encode(words);
   t.is(w.input_ids.length, 120_000 + 2);
@@ -261,7 +283,10 @@ test('encodeBatch with overflow flattens windows and maps them to their sample, 
     [101, 1060, 102, 0, 0],
   ]);
   const single = tok.encode('a b c d e f', { max_length: 5, truncation: true, stride: 1, return_overflowing_tokens: true });
-  t.deepEqual([single.input_ids, ...single.overflowing!.map((r) => r.input_ids)], b.input_ids.slice(0, 2).map((r) => r.filter((x) => x !== 0)));
+  t.deepEqual(
+    [single.input_ids, ...single.overflowing!.map((r) => r.input_ids)],
+    b.input_ids.slice(0, 2).map((r) => r.filter((x) => x !== 0)),
+  );
 });
 
 test('encodeBatchAsync resolves to what encodeBatch returns', async (t) => {

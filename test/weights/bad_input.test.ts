@@ -43,7 +43,9 @@ test('truncated file (cut inside the data area) names the tensor that runs past 
   const bytes = new Uint8Array(fs.readFileSync(FIXTURE));
   const n = Number(Buffer.from(bytes).readBigUInt64LE(0));
   const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString()) as Record<string, { data_offsets: number[] }>;
-  const last = Object.keys(header).filter((k) => k !== '__metadata__').sort((a, b) => header[b].data_offsets[1] - header[a].data_offsets[1])[0];
+  const last = Object.keys(header)
+    .filter((k) => k !== '__metadata__')
+    .sort((a, b) => header[b].data_offsets[1] - header[a].data_offsets[1])[0];
   expectError(t, () => parseSafetensors(bytes.slice(0, bytes.length - 10), FIXTURE), 'ERR_CONVBERT_WEIGHTS', FIXTURE, `"${last}"`, 'truncated');
 });
 
@@ -158,7 +160,12 @@ function callPickle(module: string, name: string, arg: string): Uint8Array {
   return new PickleWriter().proto(2).global(module, name).str(arg).raw(0x85).reduce().stop().bytes();
 }
 
-const hooks = { allowedGlobals: ALLOWED_GLOBALS, reduce: (): never => { throw new Error('reduce must not be reached'); } };
+const hooks = {
+  allowedGlobals: ALLOWED_GLOBALS,
+  reduce: (): never => {
+    throw new Error('reduce must not be reached');
+  },
+};
 
 test('a pickle with a forbidden global: os.system via GLOBAL + REDUCE', (t) => {
   const m = marker(t);
@@ -177,11 +184,26 @@ test('a pickle with a forbidden global: builtins.eval', (t) => {
 });
 
 test('other forbidden globals, including through STACK_GLOBAL and inside a real state dict', (t) => {
-  for (const [mod, name] of [['posix', 'system'], ['subprocess', 'Popen'], ['__builtin__', 'exec'], ['torch', 'load'], ['torch.storage', '_load_from_bytes'], ['collections', 'defaultdict']]) {
+  for (const [mod, name] of [
+    ['posix', 'system'],
+    ['subprocess', 'Popen'],
+    ['__builtin__', 'exec'],
+    ['torch', 'load'],
+    ['torch.storage', '_load_from_bytes'],
+    ['collections', 'defaultdict'],
+  ]) {
     expectError(t, () => unpickle(callPickle(mod, name, 'x'), 'evil.pkl', hooks), 'ERR_CONVBERT_UNSAFE_PICKLE', `"${mod}.${name}"`);
   }
   // Protocol 4 names globals with STACK_GLOBAL (0x93) from two strings on the stack.
-  const sg = new PickleWriter().proto(4).raw(0x8c, 2, ...Buffer.from('os'), 0x8c, 6, ...Buffer.from('system')).raw(0x93).str('id').raw(0x85).reduce().stop().bytes();
+  const sg = new PickleWriter()
+    .proto(4)
+    .raw(0x8c, 2, ...Buffer.from('os'), 0x8c, 6, ...Buffer.from('system'))
+    .raw(0x93)
+    .str('id')
+    .raw(0x85)
+    .reduce()
+    .stop()
+    .bytes();
   expectError(t, () => unpickle(sg, 'evil.pkl', hooks), 'ERR_CONVBERT_UNSAFE_PICKLE', '"os.system"');
   // A genuine state dict with one poisoned value: refused, not partially loaded.
   const good = stateDictPickle([{ name: 'w', storage: '0', storageType: 'FloatStorage', offset: 0, size: [1], stride: [1] }], { '0': 1 }, false);
@@ -192,7 +214,12 @@ test('other forbidden globals, including through STACK_GLOBAL and inside a real 
 test('an unknown opcode, and opcodes that build arbitrary objects', (t) => {
   expectError(t, () => unpickle(Uint8Array.from([0x80, 0x02, 0xff, 0x2e]), 'op.pkl', hooks), 'ERR_CONVBERT_UNSAFE_PICKLE', 'op.pkl', 'opcode 0xff');
   // INST ('i'), OBJ ('o'), NEWOBJ (0x81) and EXT1 (0x82) create objects without naming an allowed global.
-  for (const [op, name] of [[0x69, 'INST'], [0x6f, 'OBJ'], [0x81, 'NEWOBJ'], [0x82, 'EXT1']] as const) {
+  for (const [op, name] of [
+    [0x69, 'INST'],
+    [0x6f, 'OBJ'],
+    [0x81, 'NEWOBJ'],
+    [0x82, 'EXT1'],
+  ] as const) {
     expectError(t, () => unpickle(Uint8Array.from([0x80, 0x02, 0x28, op, 0x2e]), 'op.pkl', hooks), 'ERR_CONVBERT_UNSAFE_PICKLE', name);
   }
   // Inside a torch archive too.
@@ -264,7 +291,10 @@ test('a deflated entry whose directory size disagrees with the tensor, or with i
   });
   t.true(grew < 256 * 2 ** 20, `peak RSS grew ${(grew / 2 ** 20).toFixed(0)} MiB`);
   // data.pkl itself deflated to 1 GiB (its size comes from the directory only): the same bound.
-  const pklBomb = makeZip([{ name: 'archive/data.pkl', data: new Uint8Array(0), deflated: bomb }, { name: 'archive/version', data: Buffer.from('3\n') }]);
+  const pklBomb = makeZip([
+    { name: 'archive/data.pkl', data: new Uint8Array(0), deflated: bomb },
+    { name: 'archive/version', data: Buffer.from('3\n') },
+  ]);
   grew = peakGrowth(() => {
     expectError(t, () => parseTorchBin(pklBomb, 'p.bin'), 'ERR_CONVBERT_WEIGHTS', '"archive/data.pkl"', 'would pass the memory bound');
   });
@@ -284,7 +314,7 @@ test('a deflated storage within the bound still loads, and counts against the sa
   const zeros = new Uint8Array(4 * n * n);
   t.is(parseTorchBin(torchZip(stateDictPickle(four, { '0': n * n }), { '0': zeros }), 's.bin').tensors.size, 4);
   const deflated = torchZip(stateDictPickle(four, { '0': n * n }), { '0': zeros }, { deflate: true });
-  t.true(4 * deflated.length + (1 << 20) >= 4 * zeros.length, 'the copies alone fit the deflated file\'s bound');
+  t.true(4 * deflated.length + (1 << 20) >= 4 * zeros.length, "the copies alone fit the deflated file's bound");
   expectError(t, () => parseTorchBin(deflated, 'd.bin'), 'ERR_CONVBERT_WEIGHTS', 'd.bin', 'more than 4x the file size');
 });
 

@@ -144,14 +144,48 @@ export function makeZip(entries: ZipInput[], opts: { zip64?: boolean; align?: nu
       extraLen = 4 + ((opts.align - (start % opts.align)) % opts.align);
     }
     const extra = extraLen ? [...u16le(0xcafe), ...u16le(extraLen - 4), ...new Array<number>(extraLen - 4).fill(0)] : [];
-    push([...u32le(0x04034b50), ...u16le(20), ...u16le(0), ...u16le(deflate ? 8 : 0), 0, 0, 0, 0, ...u32le(crc), ...u32le(body.length), ...u32le(size), ...u16le(name.length), ...u16le(extra.length), ...name, ...extra]);
+    push([
+      ...u32le(0x04034b50),
+      ...u16le(20),
+      ...u16le(0),
+      ...u16le(deflate ? 8 : 0),
+      0,
+      0,
+      0,
+      0,
+      ...u32le(crc),
+      ...u32le(body.length),
+      ...u32le(size),
+      ...u16le(name.length),
+      ...u16le(extra.length),
+      ...name,
+      ...extra,
+    ]);
     push(body);
     const z64 = opts.zip64 ? [...u16le(1), ...u16le(24), ...u64le(size), ...u64le(body.length), ...u64le(local)] : [];
     const big = opts.zip64 ? 0xffffffff : -1;
     central.push([
-      ...u32le(0x02014b50), ...u16le(45), ...u16le(45), ...u16le(0), ...u16le(deflate ? 8 : 0), 0, 0, 0, 0, ...u32le(crc),
-      ...u32le(big >= 0 ? big : body.length), ...u32le(big >= 0 ? big : size), ...u16le(name.length), ...u16le(z64.length), ...u16le(0),
-      ...u16le(0), ...u16le(0), ...u32le(0), ...u32le(big >= 0 ? big : local), ...name, ...z64,
+      ...u32le(0x02014b50),
+      ...u16le(45),
+      ...u16le(45),
+      ...u16le(0),
+      ...u16le(deflate ? 8 : 0),
+      0,
+      0,
+      0,
+      0,
+      ...u32le(crc),
+      ...u32le(big >= 0 ? big : body.length),
+      ...u32le(big >= 0 ? big : size),
+      ...u16le(name.length),
+      ...u16le(z64.length),
+      ...u16le(0),
+      ...u16le(0),
+      ...u16le(0),
+      ...u32le(0),
+      ...u32le(big >= 0 ? big : local),
+      ...name,
+      ...z64,
     ]);
   }
   const cdStart = offset;
@@ -159,7 +193,18 @@ export function makeZip(entries: ZipInput[], opts: { zip64?: boolean; align?: nu
   const cdSize = offset - cdStart;
   if (opts.zip64) {
     const z64eocd = offset;
-    push([...u32le(0x06064b50), ...u64le(44), ...u16le(45), ...u16le(45), ...u32le(0), ...u32le(0), ...u64le(entries.length), ...u64le(entries.length), ...u64le(cdSize), ...u64le(cdStart)]);
+    push([
+      ...u32le(0x06064b50),
+      ...u64le(44),
+      ...u16le(45),
+      ...u16le(45),
+      ...u32le(0),
+      ...u32le(0),
+      ...u64le(entries.length),
+      ...u64le(entries.length),
+      ...u64le(cdSize),
+      ...u64le(cdStart),
+    ]);
     push([...u32le(0x07064b50), ...u32le(0), ...u64le(z64eocd), ...u32le(1)]);
     push([...u32le(0x06054b50), ...u16le(0), ...u16le(0), ...u16le(0xffff), ...u16le(0xffff), ...u32le(0xffffffff), ...u32le(0xffffffff), ...u16le(0)]);
   } else {

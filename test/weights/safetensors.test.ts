@@ -87,7 +87,11 @@ test('every fixture checkpoint loads, matches its header, and is zero-copy', (t)
     }
     // One ArrayBuffer behind every tensor: the file is held once, no per-tensor copies.
     t.is(buffers.size, names.length > 0 ? 1 : 0, `${file}: tensors share one buffer`);
-    if (file.endsWith('model.safetensors')) t.true([...r.tensors.values()].every((x) => x.dtype === 'float32'), 'model weights are F32');
+    if (file.endsWith('model.safetensors'))
+      t.true(
+        [...r.tensors.values()].every((x) => x.dtype === 'float32'),
+        'model weights are F32',
+      );
   }
 });
 
@@ -99,7 +103,13 @@ test('a large file is held once: memory grows by its size, not twice', (t) => {
   big[0] = 1;
   big[n - 1] = 2;
   const file = path.join(dir, 'big.safetensors');
-  writeSafetensorsSync(file, new Map([['a', new Tensor('float32', big.subarray(0, n / 2), [n / 2])], ['b', new Tensor('float32', big.subarray(n / 2), [2, n / 4])]]));
+  writeSafetensorsSync(
+    file,
+    new Map([
+      ['a', new Tensor('float32', big.subarray(0, n / 2), [n / 2])],
+      ['b', new Tensor('float32', big.subarray(n / 2), [2, n / 4])],
+    ]),
+  );
   const size = fs.statSync(file).size;
   const before = process.memoryUsage().arrayBuffers;
   const r = readSafetensorsSync(file);
@@ -228,11 +238,17 @@ test('sharded save and load: HF names and index, bit-identical round trip, stale
   });
   if (cur.length) want.push(cur);
   const keys = [...sd.keys()];
-  t.deepEqual(shards.map((s) => s.map(([k]) => keys.indexOf(k))), want);
+  t.deepEqual(
+    shards.map((s) => s.map(([k]) => keys.indexOf(k))),
+    want,
+  );
 
   const indexText = fs.readFileSync(path.join(dir, 'model.safetensors.index.json'), 'utf8');
   const index = readJson<{ metadata: { total_size: number }; weight_map: Record<string, string> }>(path.join(dir, 'model.safetensors.index.json'));
-  t.is(index.metadata.total_size, sizes.reduce((a, b) => a + b, 0));
+  t.is(
+    index.metadata.total_size,
+    sizes.reduce((a, b) => a + b, 0),
+  );
   t.deepEqual(Object.keys(index.weight_map), [...keys].sort(), 'weight_map keys sorted');
   t.true(indexText.startsWith('{\n  "metadata": {\n    "total_size": ') && indexText.endsWith('}\n'), 'json.dumps(indent=2, sort_keys=True) layout');
   shards.forEach((s, i) => s.forEach(([k]) => t.is(index.weight_map[k], expectNames[i])));

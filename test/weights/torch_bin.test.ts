@@ -30,8 +30,16 @@ for (const { dir, onlyInBin } of BINS) {
     const bin = await readTorchBin(fixturesDir('convbert', ...dir, 'pytorch_model.bin'));
     const st = readSafetensorsSync(fixturesDir('convbert', ...dir, 'model.safetensors')).tensors;
     t.is(bin.archive, 'pytorch_model');
-    t.deepEqual([...bin.tensors.keys()].filter((k) => !st.has(k)), onlyInBin, 'keys only in the .bin');
-    t.deepEqual([...st.keys()].filter((k) => !bin.tensors.has(k)), [], 'every safetensors key is in the .bin');
+    t.deepEqual(
+      [...bin.tensors.keys()].filter((k) => !st.has(k)),
+      onlyInBin,
+      'keys only in the .bin',
+    );
+    t.deepEqual(
+      [...st.keys()].filter((k) => !bin.tensors.has(k)),
+      [],
+      'every safetensors key is in the .bin',
+    );
     for (const [k, want] of st) {
       const got = bin.tensors.get(k)!;
       t.is(got.dtype, want.dtype, k);
@@ -66,7 +74,10 @@ test('legacy position_ids buffer is kept as an int64 arange', (t) => {
   const pos = bin.tensors.get('embeddings.position_ids')!;
   t.is(pos.dtype, 'int64');
   t.deepEqual(pos.dims, [1, 128]);
-  t.deepEqual([...(pos.data as BigInt64Array)], Array.from({ length: 128 }, (_, i) => BigInt(i)));
+  t.deepEqual(
+    [...(pos.data as BigInt64Array)],
+    Array.from({ length: 128 }, (_, i) => BigInt(i)),
+  );
 });
 
 test('loadStateDict: directories follow HF order, files go by name or content', async (t) => {

@@ -32,15 +32,15 @@ using namespace convbert;
 namespace {
 
 int g_checks = 0, g_failures = 0;
-#define CHECK(cond, ...)                                      \
-  do {                                                        \
-    ++g_checks;                                               \
-    if (!(cond)) {                                            \
-      ++g_failures;                                           \
+#define CHECK(cond, ...)                                               \
+  do {                                                                 \
+    ++g_checks;                                                        \
+    if (!(cond)) {                                                     \
+      ++g_failures;                                                    \
       std::printf("  %s:%d: expected %s ", __FILE__, __LINE__, #cond); \
-      std::printf(__VA_ARGS__);                               \
-      std::printf("\n");                                      \
-    }                                                         \
+      std::printf(__VA_ARGS__);                                        \
+      std::printf("\n");                                               \
+    }                                                                  \
   } while (0)
 
 // ---- test kernels ----
@@ -67,7 +67,7 @@ __global__ void racy_sum_kernel(const float* x, float* out) {
 
 __global__ void oob_kernel(float* out) {
   CONVBERT_SHARED(float, red, [33]);
-  float* r = red;  // through a pointer, as the kernels pass shared arrays on (block_sum's red)
+  float* r = red;         // through a pointer, as the kernels pass shared arrays on (block_sum's red)
   r[threadIdx.x] = 1.0f;  // 64 threads: 31 of them write past the end
   __syncthreads();
   if (threadIdx.x == 0) out[0] = red[0];
@@ -131,7 +131,8 @@ void test_launch_limits() {
   CONVBERT_LAUNCH(noop_kernel, 1, 32, 49 * 1024, nullptr)(d);
   CHECK(last_launch() == cudaErrorInvalidValue, "dynamic shared memory over 48 KB without the opt-in");
   CHECK(cudaFuncSetAttribute(big_static_smem_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024) ==
-            cudaSuccess, "");
+            cudaSuccess,
+        "");
   CONVBERT_LAUNCH(big_static_smem_kernel, 1, 32, 9 * 1024, nullptr)(d);
   CHECK(last_launch() == cudaSuccess, "with the opt-in");
   cudaFree(d);
@@ -285,8 +286,8 @@ void test_activation_checks() {
   CHECK(st.code == StatusCode::kInvalidArgument, "unknown activation code: %s", st.message.c_str());
   a.act = Activation::kIdentity;
   st = activation_cuda_host(a, 3);
-  CHECK(st.code == StatusCode::kInvalidArgument && st.message.find("device") != std::string::npos,
-        "device 3 of 1: %s", st.message.c_str());
+  CHECK(st.code == StatusCode::kInvalidArgument && st.message.find("device") != std::string::npos, "device 3 of 1: %s",
+        st.message.c_str());
 }
 
 // int8 is one of the Dtype values, but only the CPU engine runs it: the CUDA gemm refuses it

@@ -16,9 +16,7 @@ namespace {
 // Every reader is args.h's; these name the argument "<fn>: <name>".
 std::string Name(const char* fn, const char* name) { return std::string(fn) + ": " + name; }
 
-[[noreturn]] void Range(Napi::Env env, const std::string& msg) {
-  args::Throw(env, StatusCode::kInvalidArgument, msg);
-}
+[[noreturn]] void Range(Napi::Env env, const std::string& msg) { args::Throw(env, StatusCode::kInvalidArgument, msg); }
 void Check(Napi::Env env, const Status& st) { args::Check(env, st); }
 
 Napi::Object Opts(const Napi::CallbackInfo& info, const char* fn) { return args::Opts(info, fn); }
@@ -66,12 +64,13 @@ int Device(Napi::Object o, const char* fn) {
 // cu_seqlens (B + 1 offsets) when given: returns T = cu_seqlens[B] after checking it is monotone from 0.
 int64_t Tokens(Napi::Object o, const char* fn, const int32_t* seq, int64_t B, int64_t L) {
   if (!seq) return Mul(o.Env(), fn, "B * L", B, L);
-  if (seq[0] != 0) Range(o.Env(), Name(fn, "cu_seqlens") + ": expected cu_seqlens[0] = 0, got " + std::to_string(seq[0]));
+  if (seq[0] != 0)
+    Range(o.Env(), Name(fn, "cu_seqlens") + ": expected cu_seqlens[0] = 0, got " + std::to_string(seq[0]));
   for (int64_t b = 0; b < B; ++b)
     if (seq[b + 1] < seq[b] || seq[b + 1] - seq[b] > L)
-      Range(o.Env(), Name(fn, "cu_seqlens") + ": expected non-decreasing offsets with lengths <= L = " + std::to_string(L) +
-                         ", got cu_seqlens[" + std::to_string(b) + "] = " + std::to_string(seq[b]) + ", cu_seqlens[" +
-                         std::to_string(b + 1) + "] = " + std::to_string(seq[b + 1]));
+      Range(o.Env(), Name(fn, "cu_seqlens") + ": expected non-decreasing offsets with lengths <= L = " +
+                         std::to_string(L) + ", got cu_seqlens[" + std::to_string(b) + "] = " + std::to_string(seq[b]) +
+                         ", cu_seqlens[" + std::to_string(b + 1) + "] = " + std::to_string(seq[b + 1]));
   return seq[B];
 }
 
@@ -94,8 +93,8 @@ Napi::Value CudaGemm(const Napi::CallbackInfo& info) {
   a.ldb = a.K;
   a.ldr = a.N;
   a.ldc = a.N;
-  const int64_t act =
-      args::IntOr(o.Get("act"), Name(fn, "act"), 0, static_cast<int64_t>(Activation::kCount) - 1, 0);  // an Activation code
+  const int64_t act = args::IntOr(o.Get("act"), Name(fn, "act"), 0, static_cast<int64_t>(Activation::kCount) - 1,
+                                  0);  // an Activation code
   a.act = static_cast<Activation>(act);
   a.dtype = GemmDtype(o, fn);
   a.tf32 = Bool(o, fn, "tf32");
@@ -126,9 +125,10 @@ Napi::Value CudaAttention(const Napi::CallbackInfo& info) {
   a.mask_rank = static_cast<int32_t>(args::IntOr(o.Get("mask_rank"), Name(fn, "mask_rank"), 0, 3, 0));
   if (a.mask_rank != 0 && a.mask_rank != 2 && a.mask_rank != 3)
     Range(env, Name(fn, "mask_rank") + ": expected 0, 2 or 3, got " + std::to_string(a.mask_rank));
-  a.mask_bias = a.mask_rank ? F32(o, fn, "mask_bias", a.mask_rank == 2 ? Mul(env, fn, "B * L", a.B, a.L)
-                                                                        : Mul(env, fn, "B * L * L", a.B, a.L, a.L))
-                            : nullptr;
+  a.mask_bias = a.mask_rank
+                    ? F32(o, fn, "mask_bias",
+                          a.mask_rank == 2 ? Mul(env, fn, "B * L", a.B, a.L) : Mul(env, fn, "B * L * L", a.B, a.L, a.L))
+                    : nullptr;
   a.head_mult = F32(o, fn, "head_mult", a.H, true);
   auto out = NewF32(env, nqkv);
   a.out = out.Data();
@@ -199,7 +199,9 @@ Napi::Value CudaLayernorm(const Napi::CallbackInfo& info) {
   int64_t n = 0;
   a.x = F32(o, fn, "x", -1, false, &n);
   if (n % a.C != 0)
-    args::Throw(env, StatusCode::kShape, Name(fn, "x") + ": expected a multiple of C = " + std::to_string(a.C) + " elements, got " + std::to_string(n));
+    args::Throw(
+        env, StatusCode::kShape,
+        Name(fn, "x") + ": expected a multiple of C = " + std::to_string(a.C) + " elements, got " + std::to_string(n));
   a.rows = n / a.C;
   a.r = F32(o, fn, "r", n, true);
   a.gamma = F32(o, fn, "gamma", a.C);
@@ -221,7 +223,9 @@ Napi::Value CudaSoftmax(const Napi::CallbackInfo& info) {
   int64_t len = 0;
   const float* x = F32(o, fn, "x", -1, false, &len);
   if (len % a.n != 0)
-    args::Throw(env, StatusCode::kShape, Name(fn, "x") + ": expected a multiple of n = " + std::to_string(a.n) + " elements, got " + std::to_string(len));
+    args::Throw(env, StatusCode::kShape,
+                Name(fn, "x") + ": expected a multiple of n = " + std::to_string(a.n) + " elements, got " +
+                    std::to_string(len));
   a.rows = len / a.n;
   auto y = NewF32(env, len);
   std::copy(x, x + len, y.Data());
@@ -273,8 +277,9 @@ Napi::Value OpLightconv(const Napi::CallbackInfo& info) {
   a.interleaved_heads = Bool(o, fn, "interleaved_heads");
   const int64_t nx = Mul(env, fn, "B * T * C", a.B, a.T, a.C);
   a.x = F32(o, fn, "x", nx);
-  a.w = F32(o, fn, "w", a.per_position ? Mul(env, fn, "B * T * H * K", Mul(env, fn, "B * T * H * K", a.B, a.T), a.H, a.K)
-                                       : Mul(env, fn, "H * K", a.H, a.K));
+  a.w = F32(o, fn, "w",
+            a.per_position ? Mul(env, fn, "B * T * H * K", Mul(env, fn, "B * T * H * K", a.B, a.T), a.H, a.K)
+                           : Mul(env, fn, "H * K", a.H, a.K));
   a.bias = F32(o, fn, "bias", a.C, true);
   auto y = NewF32(env, nx);
   a.y = y.Data();

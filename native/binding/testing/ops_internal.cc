@@ -21,8 +21,9 @@ Napi::Value OpActivation(const Napi::CallbackInfo& info) {
   float* x = args::F32(args::At(info, 0), "opActivation: x", -1, false, &n);
   float* y = args::F32(args::At(info, 1), "opActivation: y", n);
   if (n % C != 0)
-    args::Throw(env, StatusCode::kShape,
-                "opActivation: x: expected a multiple of C = " + std::to_string(C) + " elements, got " + std::to_string(n));
+    args::Throw(
+        env, StatusCode::kShape,
+        "opActivation: x: expected a multiple of C = " + std::to_string(C) + " elements, got " + std::to_string(n));
   const float* bias = args::F32(args::At(info, 2), "opActivation: bias", C, true);
   // The code is passed through: the op refuses one that is not an Activation (a test checks it).
   const int64_t act = args::Int(args::At(info, 4), "opActivation: act", 0, 1 << 20);

@@ -343,13 +343,14 @@ Napi::Value OpGemmTime(const Napi::CallbackInfo& info) {
   // of products at 200 GFLOP/s.
   const int64_t lim = int64_t{1} << 26;
   if (copies > 64)
-    args::Throw(info.Env(), StatusCode::kInvalidArgument, "opGemmTime: copies: expected <= 64, got " + std::to_string(copies), "ERR_CONVBERT_LIMIT");
+    args::Throw(info.Env(), StatusCode::kInvalidArgument,
+                "opGemmTime: copies: expected <= 64, got " + std::to_string(copies), "ERR_CONVBERT_LIMIT");
   if (M > lim || N > lim || K > lim || M * K > lim || M * N > lim || N * K > lim ||
       packed_gemm_size(N, K) > (int64_t{1} << 27) / copies) {
     args::Throw(info.Env(), StatusCode::kInvalidArgument,
                 "opGemmTime: M*K, M*N, N*K: expected each <= 2^26 and copies*N*K <= 2^27 elements, got M = " +
-                    std::to_string(M) + ", N = " + std::to_string(N) + ", K = " + std::to_string(K) + ", copies = " +
-                    std::to_string(copies),
+                    std::to_string(M) + ", N = " + std::to_string(N) + ", K = " + std::to_string(K) +
+                    ", copies = " + std::to_string(copies),
                 "ERR_CONVBERT_LIMIT");
   }
   if (static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) * static_cast<double>(iters) > 6e12) {
@@ -413,8 +414,8 @@ Napi::Value OpGemmTime(const Napi::CallbackInfo& info) {
   double checksum = 0;
   for (float v : C) checksum += v;
   const double cpu = static_cast<double>(c1.tv_sec - c0.tv_sec) + static_cast<double>(c1.tv_nsec - c0.tv_nsec) / 1e9;
-  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) *
-                       static_cast<double>(iters);
+  const double flops =
+      2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) * static_cast<double>(iters);
   Napi::Object o = Napi::Object::New(env);
   o.Set("seconds", secs);
   o.Set("cpuSeconds", cpu);

@@ -28,12 +28,12 @@ struct CudaDeviceInfo {
 };
 
 struct CudaInfo {
-  bool compiled = false;      // this binary contains the CUDA backend
-  bool available = false;     // a driver and at least one usable device were found
-  bool emulated = false;      // the emulated build (cuda/emu/): kernels run on the host CPU, never a GPU
-  int device_count = 0;       // every device the runtime lists, usable or not
-  int runtime_version = 0;    // e.g. 13000
-  int driver_version = 0;     // 0 when no driver is installed
+  bool compiled = false;                // this binary contains the CUDA backend
+  bool available = false;               // a driver and at least one usable device were found
+  bool emulated = false;                // the emulated build (cuda/emu/): kernels run on the host CPU, never a GPU
+  int device_count = 0;                 // every device the runtime lists, usable or not
+  int runtime_version = 0;              // e.g. 13000
+  int driver_version = 0;               // 0 when no driver is installed
   std::vector<CudaDeviceInfo> devices;  // device_count entries, by ordinal
   // The first usable device (-1 when none): what device 'auto' picks, and whose name,
   // compute capability and memory the fields below repeat.

@@ -43,8 +43,8 @@ enum class SummaryType : int32_t { kLast = 0, kFirst, kMean, kClsIndex };
 
 struct HeadConfig {
   HeadKind kind = HeadKind::kNone;
-  int64_t num_outputs = 0;     // vocab (MLM), num_labels, 2 (QA), 1 (multiple choice)
-  int32_t act = 1;             // sequence classification: Activation after classifier.dense
+  int64_t num_outputs = 0;  // vocab (MLM), num_labels, 2 (QA), 1 (multiple choice)
+  int32_t act = 1;          // sequence classification: Activation after classifier.dense
   SummaryType summary_type = SummaryType::kLast;
   bool summary_use_proj = false;
   int64_t summary_proj_out = 0;  // width of sequence_summary.summary when used
@@ -83,14 +83,14 @@ std::vector<WeightSpec> expected_weights(const EngineConfig& cfg, const HeadConf
 // A linear layer packed for gemm: G block-diagonal groups of (N/G, K/G) each.
 struct PackedLinear {
   int64_t N = 0, K = 0, G = 1;
-  HugeVector<float> packed;           // G * packed_gemm_size(N/G, K/G) floats (fp32 models)
-  HugeVector<uint16_t> packed_bf16;   // G * packed_gemm_bf16_size(N/G, K/G) values (bf16 models)
+  HugeVector<float> packed;          // G * packed_gemm_size(N/G, K/G) floats (fp32 models)
+  HugeVector<uint16_t> packed_bf16;  // G * packed_gemm_bf16_size(N/G, K/G) values (bf16 models)
   // int8 models: G * packed_gemm_i8_size(N/G, K/G) values, and per group i8_padded_cols(N/G)
   // scales and column sums.
   HugeVector<int8_t> packed_i8;
   std::vector<float> i8_scale;
   std::vector<int32_t> i8_colsum;
-  std::vector<float> bias;            // N floats (empty = no bias)
+  std::vector<float> bias;  // N floats (empty = no bias)
   PackedMatrix group(int64_t g) const;
   PackedMatrixBf16 group_bf16(int64_t g) const;
   PackedMatrixI8 group_i8(int64_t g) const;
@@ -99,14 +99,14 @@ struct PackedLinear {
 };
 
 struct LayerWeights {
-  PackedLinear qkvc;            // [query | key | value | conv_out_layer] rows: (4A, hidden)
-  std::vector<float> dw_t;      // key_conv_attn_layer.depthwise transposed: (k, hidden)
-  PackedLinear pointwise;       // key_conv_attn_layer.pointwise + its bias: (A, hidden)
-  PackedLinear conv_kernel;     // (sa * k, A)
-  PackedLinear attn_out;        // attention.output.dense (hidden, hidden)
+  PackedLinear qkvc;         // [query | key | value | conv_out_layer] rows: (4A, hidden)
+  std::vector<float> dw_t;   // key_conv_attn_layer.depthwise transposed: (k, hidden)
+  PackedLinear pointwise;    // key_conv_attn_layer.pointwise + its bias: (A, hidden)
+  PackedLinear conv_kernel;  // (sa * k, A)
+  PackedLinear attn_out;     // attention.output.dense (hidden, hidden)
   std::vector<float> ln1_g, ln1_b;
-  PackedLinear inter;           // intermediate.dense, grouped when num_groups > 1
-  PackedLinear out;             // output.dense, grouped when num_groups > 1
+  PackedLinear inter;  // intermediate.dense, grouped when num_groups > 1
+  PackedLinear out;    // output.dense, grouped when num_groups > 1
   std::vector<float> ln2_g, ln2_b;
 };
 
@@ -128,9 +128,9 @@ class Model {
   PackedLinear project;
   std::vector<LayerWeights> layers;
   // Heads (only those of head.kind are filled).
-  PackedLinear h_dense;              // MLM generator_predictions.dense, seq-cls classifier.dense, MC summary
-  std::vector<float> h_ln_g, h_ln_b; // MLM generator_predictions.LayerNorm
-  PackedLinear h_out;                // lm head / out_proj / classifier / qa_outputs
+  PackedLinear h_dense;               // MLM generator_predictions.dense, seq-cls classifier.dense, MC summary
+  std::vector<float> h_ln_g, h_ln_b;  // MLM generator_predictions.LayerNorm
+  PackedLinear h_out;                 // lm head / out_proj / classifier / qa_outputs
   // Largest per-group K of any PackedLinear: sizes the int8 activation scratch.
   int64_t max_linear_k = 0;
   // Linear modules build_model was asked to keep in float32 (HF module names).
@@ -173,14 +173,14 @@ Status build_model(const EngineConfig& cfg, const HeadConfig& head, const Weight
 // One forward request: inputs and preallocated outputs, all owned by the caller.
 struct ForwardJob {
   int64_t B = 0, L = 0;
-  const int32_t* input_ids = nullptr;      // (B, L), or null when inputs_embeds is given
-  const float* inputs_embeds = nullptr;    // (B, L, embedding)
-  const int32_t* token_type_ids = nullptr; // (B, L) or null (zeros)
-  const int32_t* position_ids = nullptr;   // (B, L) or null (arange(L) per row)
-  const float* attention_mask = nullptr;   // (B, L) or (B, L, L), 1 attend / 0 masked; null = ones
+  const int32_t* input_ids = nullptr;       // (B, L), or null when inputs_embeds is given
+  const float* inputs_embeds = nullptr;     // (B, L, embedding)
+  const int32_t* token_type_ids = nullptr;  // (B, L) or null (zeros)
+  const int32_t* position_ids = nullptr;    // (B, L) or null (arange(L) per row)
+  const float* attention_mask = nullptr;    // (B, L) or (B, L, L), 1 attend / 0 masked; null = ones
   int32_t mask_rank = 0;
-  const float* head_mask = nullptr;        // (layers, sa_heads) or null
-  const int32_t* cls_index = nullptr;      // (B,) for summary_type cls_index, or null (last position)
+  const float* head_mask = nullptr;    // (layers, sa_heads) or null
+  const int32_t* cls_index = nullptr;  // (B,) for summary_type cls_index, or null (last position)
   // Varlen: null (padded (B, L) layout), or B + 1 offsets into one axis of T = cu_seqlens[B] tokens;
   // every (B, L) above is then (T,), L is the longest sequence, and each sequence runs as if alone.
   // attention_mask must be null and attentions empty.
@@ -188,10 +188,10 @@ struct ForwardJob {
   // Owner of cu_seqlens when the caller copies them (the binding does: JS could
   // rewrite its array while a forward runs, and output sizes depend on it).
   std::vector<int32_t> cu_seqlens_storage;
-  float* last_hidden_state = nullptr;      // (B, L, hidden), required
-  float* logits = nullptr;                 // head output, required unless head kind is none
-  std::vector<float*> hidden_states;       // empty, or layers + 1 arrays of (B, L, hidden)
-  std::vector<float*> attentions;          // empty, or layers arrays of (B, sa_heads, L, L)
+  float* last_hidden_state = nullptr;  // (B, L, hidden), required
+  float* logits = nullptr;             // head output, required unless head kind is none
+  std::vector<float*> hidden_states;   // empty, or layers + 1 arrays of (B, L, hidden)
+  std::vector<float*> attentions;      // empty, or layers arrays of (B, sa_heads, L, L)
 };
 
 // The one request check, run before any backend sees the job: sizes, buffers, output
@@ -219,9 +219,9 @@ struct ArenaPlan {
   int64_t i_total = 0;
 };
 struct PlanOptions {
-  bool staged = false;              // carve input/output slots (device targets)
-  bool attention_scratch = false;   // Backend::attention_scratch
-  int64_t linear_scratch_bytes = 0; // LinearArgs::scratch bytes (CPU int8 models)
+  bool staged = false;               // carve input/output slots (device targets)
+  bool attention_scratch = false;    // Backend::attention_scratch
+  int64_t linear_scratch_bytes = 0;  // LinearArgs::scratch bytes (CPU int8 models)
 };
 // kShape when a size overflows int64 (the binding's bounds keep real requests far below).
 Status plan_arena(const EngineConfig& cfg, const HeadConfig& head, const ForwardJob& job, const PlanOptions& opts,
@@ -230,13 +230,13 @@ Status plan_arena(const EngineConfig& cfg, const HeadConfig& head, const Forward
 // The inputs and outputs of one walk, in the backend's memory. Null where the job has none.
 struct WalkIO {
   int64_t B = 0, L = 0, T = 0;
-  const int32_t* ids = nullptr;       // null when embeds is set
+  const int32_t* ids = nullptr;  // null when embeds is set
   const float* embeds = nullptr;
-  const int32_t* types = nullptr;     // null: all 0
-  const int32_t* positions = nullptr; // required (fill_positions)
-  const float* mask = nullptr;        // raw attention_mask, 1 attend / 0 masked
+  const int32_t* types = nullptr;      // null: all 0
+  const int32_t* positions = nullptr;  // required (fill_positions)
+  const float* mask = nullptr;         // raw attention_mask, 1 attend / 0 masked
   int32_t mask_rank = 0;
-  const float* head_mask = nullptr;   // (layers, sa_heads)
+  const float* head_mask = nullptr;  // (layers, sa_heads)
   const int32_t* cls_index = nullptr;
   const int32_t* cu_seqlens = nullptr;
   float* last_hidden_state = nullptr;

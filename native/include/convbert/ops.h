@@ -10,20 +10,20 @@ namespace convbert {
 
 // Every hidden_act in Hugging Face's ACT2FN that has no parameters.
 enum class Activation : int32_t {
-  kIdentity = 0,     // "linear"
-  kGeluErf = 1,      // "gelu", "gelu_python": 0.5 x (1 + erf(x / sqrt 2))
-  kGeluTanh = 2,     // "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "gelu_accurate"
-  kQuickGelu = 3,    // "quick_gelu": x * sigmoid(1.702 x)
-  kRelu = 4,         // "relu"
-  kRelu6 = 5,        // "relu6"
-  kRelu2 = 6,        // "relu2": relu(x)^2
-  kSilu = 7,         // "silu", "swish"
-  kSigmoid = 8,      // "sigmoid"
-  kTanh = 9,         // "tanh"
-  kMish = 10,        // "mish": x * tanh(softplus(x))
-  kGelu10 = 11,      // "gelu_10": gelu clipped to [-10, 10]
-  kLaplace = 12,     // "laplace": 0.5 (1 + erf((x - 0.707107) / (0.282095 sqrt 2)))
-  kLeakyRelu = 13,   // "leaky_relu": negative slope 0.01
+  kIdentity = 0,    // "linear"
+  kGeluErf = 1,     // "gelu", "gelu_python": 0.5 x (1 + erf(x / sqrt 2))
+  kGeluTanh = 2,    // "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "gelu_accurate"
+  kQuickGelu = 3,   // "quick_gelu": x * sigmoid(1.702 x)
+  kRelu = 4,        // "relu"
+  kRelu6 = 5,       // "relu6"
+  kRelu2 = 6,       // "relu2": relu(x)^2
+  kSilu = 7,        // "silu", "swish"
+  kSigmoid = 8,     // "sigmoid"
+  kTanh = 9,        // "tanh"
+  kMish = 10,       // "mish": x * tanh(softplus(x))
+  kGelu10 = 11,     // "gelu_10": gelu clipped to [-10, 10]
+  kLaplace = 12,    // "laplace": 0.5 (1 + erf((x - 0.707107) / (0.282095 sqrt 2)))
+  kLeakyRelu = 13,  // "leaky_relu": negative slope 0.01
   kCount = 14,
 };
 
@@ -133,12 +133,12 @@ using Bf16ConvertRowFn = void (*)(const float* x, uint16_t* y, int64_t n);
 // and the same floats. Layout: 16-column panels, K padded to Kq = K rounded up to
 // 4; panel p holds, for each k-quad kq and column j, the 4 values B[n][4kq..4kq+3]
 // next to each other (byte index kq*64 + j*4 + (k & 3)), the operand layout of vpdpbusd.
-constexpr int64_t kI8MaxK = 65536;       // |Σ (q - zp)·qb| <= 255·127·K must fit int32
+constexpr int64_t kI8MaxK = 65536;        // |Σ (q - zp)·qb| <= 255·127·K must fit int32
 constexpr double kI8MinRange = 0x1p-100;  // rows narrower than this quantise to zero
 struct PackedMatrixI8 {
-  const int8_t* data = nullptr;      // ceil(N / 16) panels of Kq*16 int8 values
-  const float* scale = nullptr;      // sb: ceil(N / 16) * 16 floats (0 past N)
-  const int32_t* colsum = nullptr;   // Σ_k qb[n][k]: ceil(N / 16) * 16 int32 (0 past N)
+  const int8_t* data = nullptr;     // ceil(N / 16) panels of Kq*16 int8 values
+  const float* scale = nullptr;     // sb: ceil(N / 16) * 16 floats (0 past N)
+  const int32_t* colsum = nullptr;  // Σ_k qb[n][k]: ceil(N / 16) * 16 int32 (0 past N)
   int64_t N = 0;
   int64_t K = 0;
 };
@@ -263,8 +263,7 @@ struct SepConvArgs {
   // Varlen: null, or B + 1 token offsets (rows of x, y); each sequence is zero-padded at its own edges.
   const int32_t* cu_seqlens = nullptr;
 };
-using SepConvRowFn = void (*)(const float* xseq, int64_t L, int64_t l, int64_t C, const float* wt, int64_t K,
-                              float* y);
+using SepConvRowFn = void (*)(const float* xseq, int64_t L, int64_t l, int64_t C, const float* wt, int64_t K, float* y);
 
 // ---------------------------------------------------------------------------
 // embedding: y[t] = word[id_t] (or inputs_embeds[t]) + pos[pos_t] + type[type_t], all E wide.
@@ -287,7 +286,7 @@ struct EmbeddingArgs {
 using EmbeddingRowFn = void (*)(const float* a, const float* b, const float* c, int64_t E, float* y);
 
 struct OpTable {
-  const char* name = "generic";       // which path filled the table: generic, avx2, avx512, cuda
+  const char* name = "generic";  // which path filled the table: generic, avx2, avx512, cuda
   ActivationRowFn activation_row = nullptr;
   GemmBlockFn gemm_block = nullptr;
   // Optional: the same result as gemm_block, for a task that reads its weight
@@ -302,7 +301,7 @@ struct OpTable {
   // fp32 per block and runs gemm_block (same bf16-rounded inputs, slower).
   GemmBf16BlockFn gemm_bf16_block = nullptr;
   GemmBf16BlockFn gemm_bf16_block_stream = nullptr;  // as gemm_block_stream; null: gemm_bf16_block
-  Bf16ConvertRowFn bf16_convert_row = nullptr;  // set with gemm_bf16_block; null: scalar float_to_bf16
+  Bf16ConvertRowFn bf16_convert_row = nullptr;       // set with gemm_bf16_block; null: scalar float_to_bf16
   // int8 gemm kernels (always set): the scalar reference (generic), the AVX2 int16
   // vpmaddwd kernel (avx2, and avx512 without VNNI) or AVX512_VNNI vpdpbusd.
   GemmI8BlockFn gemm_i8_block = nullptr;
@@ -326,7 +325,7 @@ Status embedding(const OpTable& ops, const EmbeddingArgs& args);
 // Bench-only FMA peak probe: `threads` pool tasks each run iters x 12 independent
 // FMAs of one path (isa: 0 generic, 1 avx2, 2 avx512; lowered to what the CPU has).
 struct FmaPeakResult {
-  double gflops = 0, seconds = 0;          // wall clock: flops / seconds
+  double gflops = 0, seconds = 0;                     // wall clock: flops / seconds
   double cpu_seconds = 0, gflops_per_cpu_second = 0;  // summed thread CPU time: one core's rate
   const char* path = "";
   int32_t threads = 0;  // tasks that could run at once (min(threads, pool size))

@@ -35,10 +35,10 @@ struct Status {
 // Node-style error code string for a status code ("ERR_CONVBERT_SHAPE", ...).
 const char* status_code_name(StatusCode code);
 
-#define CONVBERT_RETURN_IF_ERROR(expr)      \
-  do {                                      \
-    ::convbert::Status _st = (expr);        \
-    if (!_st.ok()) return _st;              \
+#define CONVBERT_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::convbert::Status _st = (expr);   \
+    if (!_st.ok()) return _st;         \
   } while (0)
 
 }  // namespace convbert

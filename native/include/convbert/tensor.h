@@ -19,9 +19,13 @@ enum class DType : int32_t {
 
 inline size_t dtype_size(DType t) {
   switch (t) {
-    case DType::kFloat32: case DType::kInt32: return 4;
-    case DType::kFloat16: case DType::kBFloat16: return 2;
-    case DType::kInt8: case DType::kUInt8: case DType::kBool: return 1;
+    case DType::kFloat32:
+    case DType::kInt32: return 4;
+    case DType::kFloat16:
+    case DType::kBFloat16: return 2;
+    case DType::kInt8:
+    case DType::kUInt8:
+    case DType::kBool: return 1;
     case DType::kInt64: return 8;
   }
   return 0;
@@ -41,7 +45,10 @@ struct TensorView {
     return n;
   }
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }
-  template <typename T> T* as() const { return static_cast<T*>(data); }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(data);
+  }
 };
 
 }  // namespace convbert

@@ -51,8 +51,9 @@ __m256 tanh8(__m256 x) {
 __m256 act8(__m256 v, int32_t act) {
   switch (act) {
     case 1:
-      return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v),
-                           _mm256_add_ps(_mm256_set1_ps(1.0f), erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)))));
+      return _mm256_mul_ps(
+          _mm256_mul_ps(_mm256_set1_ps(0.5f), v),
+          _mm256_add_ps(_mm256_set1_ps(1.0f), erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)))));
     case 2: {
       __m256 v3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
       __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.79788456080286536f), _mm256_fmadd_ps(v3, _mm256_set1_ps(0.044715f), v));

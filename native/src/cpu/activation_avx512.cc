@@ -35,7 +35,8 @@ __m512 erf16(__m512 x) {
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
   p = _mm512_mul_ps(p, t);
-  __m512 y = _mm512_fnmadd_ps(p, exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(ax, ax))), _mm512_set1_ps(1.0f));
+  __m512 y =
+      _mm512_fnmadd_ps(p, exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(ax, ax))), _mm512_set1_ps(1.0f));
   // Restore the sign of x.
   const __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(static_cast<int>(0x80000000u)));
   return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), sign));
@@ -55,8 +56,9 @@ __m512 tanh16(__m512 x) {
 __m512 act16(__m512 v, int32_t act) {
   switch (act) {
     case 1:  // gelu (erf)
-      return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v),
-                           _mm512_add_ps(_mm512_set1_ps(1.0f), erf16(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)))));
+      return _mm512_mul_ps(
+          _mm512_mul_ps(_mm512_set1_ps(0.5f), v),
+          _mm512_add_ps(_mm512_set1_ps(1.0f), erf16(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)))));
     case 2: {  // gelu (tanh)
       __m512 v3 = _mm512_mul_ps(_mm512_mul_ps(v, v), v);
       __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.79788456080286536f), _mm512_fmadd_ps(v3, _mm512_set1_ps(0.044715f), v));

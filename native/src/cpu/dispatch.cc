@@ -47,8 +47,7 @@ Isa probe() {
   if (__get_cpuid_max(0, nullptr) < 7) return Isa::kGeneric;
   __cpuid_count(7, 0, a, b, c, d);
   const bool avx2 = b & (1u << 5);
-  const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30),
-             avx512vl = b & (1u << 31);
+  const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
   const bool zmm_state = (xcr0 & 0xe6) == 0xe6;  // opmask, ZMM_Hi256, Hi16_ZMM
   if (avx512f && avx512dq && avx512bw && avx512vl && zmm_state && fma) return Isa::kAvx512;
   if (avx2 && fma) return Isa::kAvx2;

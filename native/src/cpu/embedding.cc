@@ -23,16 +23,19 @@ Status embedding(const OpTable& ops, const EmbeddingArgs& a) {
     return Status::Error(StatusCode::kInvalidArgument, "embedding: null pointer");
   for (int64_t t = 0; t < a.T; ++t) {
     if (a.ids && (a.ids[t] < 0 || a.ids[t] >= a.vocab))
-      return Status::Error(StatusCode::kInvalidArgument, "input_ids: id " + std::to_string(a.ids[t]) + " at flat position " +
-                                                             std::to_string(t) + " is outside [0, " + std::to_string(a.vocab) + ")");
+      return Status::Error(StatusCode::kInvalidArgument, "input_ids: id " + std::to_string(a.ids[t]) +
+                                                             " at flat position " + std::to_string(t) +
+                                                             " is outside [0, " + std::to_string(a.vocab) + ")");
     const int64_t p = a.positions ? a.positions[t] : 0;
     if (p < 0 || p >= a.max_pos)
       return Status::Error(StatusCode::kInvalidArgument, "position_ids: " + std::to_string(p) + " at flat position " +
-                                                             std::to_string(t) + " is outside [0, " + std::to_string(a.max_pos) + ")");
+                                                             std::to_string(t) + " is outside [0, " +
+                                                             std::to_string(a.max_pos) + ")");
     const int64_t ty = a.types ? a.types[t] : 0;
     if (ty < 0 || ty >= a.type_vocab)
-      return Status::Error(StatusCode::kInvalidArgument, "token_type_ids: " + std::to_string(ty) + " at flat position " +
-                                                             std::to_string(t) + " is outside [0, " + std::to_string(a.type_vocab) + ")");
+      return Status::Error(StatusCode::kInvalidArgument, "token_type_ids: " + std::to_string(ty) +
+                                                             " at flat position " + std::to_string(t) +
+                                                             " is outside [0, " + std::to_string(a.type_vocab) + ")");
   }
   // Each index is read once and checked again where it is used: the arrays may be
   // caller memory that another thread rewrites while this runs.

@@ -53,7 +53,8 @@ Status fma_peak(int32_t isa, int64_t iters, int32_t threads, FmaPeakResult* out)
     cpu_ns.fetch_add((c1.tv_sec - c0.tv_sec) * 1000000000LL + (c1.tv_nsec - c0.tv_nsec));
   });
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double flops = static_cast<double>(threads) * static_cast<double>(iters) * 12.0 * 2.0 * static_cast<double>(lanes);
+  const double flops =
+      static_cast<double>(threads) * static_cast<double>(iters) * 12.0 * 2.0 * static_cast<double>(lanes);
   out->seconds = s;
   out->gflops = s > 0 ? flops / s / 1e9 : 0.0;
   out->cpu_seconds = static_cast<double>(cpu_ns.load()) / 1e9;

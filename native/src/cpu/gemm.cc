@@ -14,7 +14,7 @@
 namespace convbert {
 
 namespace {
-constexpr int64_t kGemmRowsPerTask = 96;  // multiple of the 6-row microtile
+constexpr int64_t kGemmRowsPerTask = 96;   // multiple of the 6-row microtile
 constexpr int64_t kGemmOneRowBlock = 144;  // up to this many rows, a task spans every row
 }  // namespace
 
@@ -94,8 +94,8 @@ Status gemm(const OpTable& ops, const GemmArgs& g) {
       const int64_t m0 = mi * ts.rows, n0 = ni * ts.cols;
       const int64_t mb = std::min(ts.rows, M - m0), nb = std::min(ts.cols, N - n0);
       float* C = g.C + m0 * g.ldc + n0;
-      block(g.A + m0 * g.lda, g.lda, g.B.data + (n0 / kGemmPanel) * K * kGemmPanel, K,
-                     g.bias ? g.bias + n0 : nullptr, C, g.ldc, mb, nb);
+      block(g.A + m0 * g.lda, g.lda, g.B.data + (n0 / kGemmPanel) * K * kGemmPanel, K, g.bias ? g.bias + n0 : nullptr,
+            C, g.ldc, mb, nb);
       if (g.act != Activation::kIdentity)
         for (int64_t r = 0; r < mb; ++r) ops.activation_row(C + r * g.ldc, C + r * g.ldc, nullptr, nb, act);
     }

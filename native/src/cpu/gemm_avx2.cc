@@ -37,8 +37,8 @@ void micro(const float* A, int64_t lda, const float* B, int64_t kc, float* C, in
 
 }  // namespace
 
-void gemm_block_avx2(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C,
-                     int64_t ldc, int64_t M, int64_t N) {
+void gemm_block_avx2(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C, int64_t ldc,
+                     int64_t M, int64_t N) {
   const int64_t pstride = K * 16;
   if (K == 0) {
     for (int64_t m = 0; m < M; ++m)

@@ -37,8 +37,8 @@ void micro(const float* A, int64_t lda, const float* B, int64_t pstride, int64_t
 }
 
 template <bool kStream>
-void block(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C, int64_t ldc,
-           int64_t M, int64_t N) {
+void block(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C, int64_t ldc, int64_t M,
+           int64_t N) {
   block_kernel<kStream, 1>(A, lda, Bp, K, kKc, bias, C, ldc, M, N, [](auto mr, auto np, auto&&... args) {
     micro<decltype(mr)::value, decltype(np)::value, kStream>(args...);
   });

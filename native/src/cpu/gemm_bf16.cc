@@ -34,9 +34,7 @@ float bf16_to_float(uint16_t b) {
   return x;
 }
 
-int64_t packed_gemm_bf16_size(int64_t N, int64_t K) {
-  return (N + kGemmPanel - 1) / kGemmPanel * kGemmPanel * even(K);
-}
+int64_t packed_gemm_bf16_size(int64_t N, int64_t K) { return (N + kGemmPanel - 1) / kGemmPanel * kGemmPanel * even(K); }
 
 void pack_gemm_b_bf16(const float* B, int64_t ldb, int64_t N, int64_t K, bool transposed, uint16_t* dst) {
   const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel, Kp = even(K);

@@ -56,8 +56,8 @@ void gemm_bf16_block_avx512bf16(const uint16_t* A, int64_t lda, const uint16_t* 
   block<false>(A, lda, Bp, K, bias, C, ldc, M, N);
 }
 
-void gemm_bf16_block_stream_avx512bf16(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t K,
-                                       const float* bias, float* C, int64_t ldc, int64_t M, int64_t N) {
+void gemm_bf16_block_stream_avx512bf16(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t K, const float* bias,
+                                       float* C, int64_t ldc, int64_t M, int64_t N) {
   block<true>(A, lda, Bp, K, bias, C, ldc, M, N);
 }
 

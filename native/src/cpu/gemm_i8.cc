@@ -138,9 +138,8 @@ Status gemm_i8(const OpTable& ops, const GemmI8Args& g) {
   if (M < 0 || N < 0 || K < 0 || g.lda < K || g.ldc < N)
     return Status::Error(StatusCode::kInvalidArgument, "gemm_i8: bad sizes or strides");
   if (K > kI8MaxK)
-    return Status::Error(StatusCode::kUnsupported,
-                         "gemm_i8: K = " + std::to_string(K) + " exceeds " + std::to_string(kI8MaxK) +
-                             " (the int32 sums could overflow)");
+    return Status::Error(StatusCode::kUnsupported, "gemm_i8: K = " + std::to_string(K) + " exceeds " +
+                                                       std::to_string(kI8MaxK) + " (the int32 sums could overflow)");
   if (M == 0 || N == 0) return Status::Ok();
   if (!g.A || !g.B.data || !g.B.scale || !g.B.colsum || !g.C || !g.scratch)
     return Status::Error(StatusCode::kInvalidArgument, "gemm_i8: null pointer");

@@ -16,7 +16,8 @@ constexpr int64_t kKq = 64;  // k-quads per block (256 k)
 constexpr int kMr = 4;
 
 __m256i lanes_below(int64_t n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n < 8 ? n : 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n < 8 ? n : 8)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 struct Epi {
@@ -29,8 +30,8 @@ struct Epi {
 
 // MR rows x 8 columns (cols [0, 4) from B0, [4, 8) from B0 + 16 bytes) over kq quads.
 template <int MR>
-void micro(const int64_t* aw, const int8_t* B, int64_t kq, float* C, int64_t ldc, const Epi& e, bool first,
-           bool last, __m256i mask) {
+void micro(const int64_t* aw, const int8_t* B, int64_t kq, float* C, int64_t ldc, const Epi& e, bool first, bool last,
+           __m256i mask) {
   __m256i acc[MR][2];
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
   for (int64_t kk = 0; kk < kq; ++kk) {

@@ -20,7 +20,9 @@ constexpr int kMr = 8;        // tile_8x3 rows
 constexpr int kNp = 3;        // tile_8x3 panels (48 columns)
 
 __mmask16 cols_mask(int64_t n) {
-  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : n <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << n) - 1u);
+  return n >= 16  ? static_cast<__mmask16>(0xFFFF)
+         : n <= 0 ? static_cast<__mmask16>(0)
+                  : static_cast<__mmask16>((1u << n) - 1u);
 }
 
 struct Epi {
@@ -37,10 +39,8 @@ void micro(const uint8_t* A, int64_t lda, const int8_t* B, int64_t pstride, int6
   __m512i acc[MR][NP];
   for (int r = 0; r < MR; ++r)
     for (int p = 0; p < NP; ++p) {
-      if (first)
-        acc[r][p] = _mm512_mullo_epi32(_mm512_set1_epi32(-e.zp[r]), _mm512_loadu_si512(e.colsum + 16 * p));
-      else
-        acc[r][p] = _mm512_maskz_loadu_epi32(mk[p], C + r * ldc + 16 * p);
+      if (first) acc[r][p] = _mm512_mullo_epi32(_mm512_set1_epi32(-e.zp[r]), _mm512_loadu_si512(e.colsum + 16 * p));
+      else acc[r][p] = _mm512_maskz_loadu_epi32(mk[p], C + r * ldc + 16 * p);
     }
   for (int64_t kk = 0; kk < kq; ++kk) {
     __m512i b[NP];

@@ -138,8 +138,8 @@ inline void with_rows(int mr, F&& f) {
 // first, m0, m1, pf), MR and NP std::integral_constants, runs one microtile of
 // MR rows by NP panels.
 template <bool kStream, int kA, typename T, typename Micro>
-inline void block_kernel(const T* A, int64_t lda, const T* Bp, int64_t steps, int64_t kKc, const float* bias,
-                         float* C, int64_t ldc, int64_t M, int64_t N, Micro&& micro) {
+inline void block_kernel(const T* A, int64_t lda, const T* Bp, int64_t steps, int64_t kKc, const float* bias, float* C,
+                         int64_t ldc, int64_t M, int64_t N, Micro&& micro) {
   if (steps == 0) {
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = bias ? bias[n] : 0.f;
@@ -147,20 +147,20 @@ inline void block_kernel(const T* A, int64_t lda, const T* Bp, int64_t steps, in
   }
   constexpr int64_t kLineElems = kPanelLine / static_cast<int64_t>(sizeof(T));
   const int64_t pstride = steps * kLineElems;
-  walk_blocks(M, N, steps, kKc, kStream, Bp, pstride * static_cast<int64_t>(sizeof(T)),
-              [&](int64_t r0, int mr, int64_t n0, int64_t nleft, int64_t k0, int64_t kc, const BPrefetch& pf) {
-                const T* B = Bp + (n0 / 16) * pstride + k0 * kLineElems;
-                const float* bz = bias ? bias + n0 : nullptr;
-                const __mmask16 m0 = cols_mask(nleft), m1 = nleft > 16 ? cols_mask(nleft - 16) : 0;
-                const T* a = A + r0 * lda + kA * k0;
-                float* c = C + r0 * ldc + n0;
-                with_rows(mr, [&](auto rows) {
-                  if (nleft > 16)
-                    micro(rows, std::integral_constant<int, 2>{}, a, lda, B, pstride, kc, c, ldc, bz, k0 == 0, m0, m1, pf);
-                  else
-                    micro(rows, std::integral_constant<int, 1>{}, a, lda, B, pstride, kc, c, ldc, bz, k0 == 0, m0, m1, pf);
-                });
-              });
+  walk_blocks(
+      M, N, steps, kKc, kStream, Bp, pstride * static_cast<int64_t>(sizeof(T)),
+      [&](int64_t r0, int mr, int64_t n0, int64_t nleft, int64_t k0, int64_t kc, const BPrefetch& pf) {
+        const T* B = Bp + (n0 / 16) * pstride + k0 * kLineElems;
+        const float* bz = bias ? bias + n0 : nullptr;
+        const __mmask16 m0 = cols_mask(nleft), m1 = nleft > 16 ? cols_mask(nleft - 16) : 0;
+        const T* a = A + r0 * lda + kA * k0;
+        float* c = C + r0 * ldc + n0;
+        with_rows(mr, [&](auto rows) {
+          if (nleft > 16)
+            micro(rows, std::integral_constant<int, 2>{}, a, lda, B, pstride, kc, c, ldc, bz, k0 == 0, m0, m1, pf);
+          else micro(rows, std::integral_constant<int, 1>{}, a, lda, B, pstride, kc, c, ldc, bz, k0 == 0, m0, m1, pf);
+        });
+      });
 }
 
 }  // namespace

@@ -12,12 +12,11 @@ void activation_row_ref(const float* x, float* y, const float* bias, int64_t C, 
 void activation_row_avx2(const float* x, float* y, const float* bias, int64_t C, int32_t act);
 void activation_row_avx512(const float* x, float* y, const float* bias, int64_t C, int32_t act);
 
-
 // gemm block kernels (ops.h GemmBlockFn): C = A · Bpᵀ + bias over packed 16-column panels.
 void gemm_block_ref(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C, int64_t ldc,
                     int64_t M, int64_t N);
-void gemm_block_avx2(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C,
-                     int64_t ldc, int64_t M, int64_t N);
+void gemm_block_avx2(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C, int64_t ldc,
+                     int64_t M, int64_t N);
 void gemm_block_avx512(const float* A, int64_t lda, const float* Bp, int64_t K, const float* bias, float* C,
                        int64_t ldc, int64_t M, int64_t N);
 // ops.h gemm_block_stream: the same result, walked for weights read once from memory.
@@ -27,8 +26,8 @@ void gemm_block_stream_avx512(const float* A, int64_t lda, const float* Bp, int6
 // bf16 gemm block kernel (ops.h GemmBf16BlockFn), AVX512_BF16 only.
 void gemm_bf16_block_avx512bf16(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t K, const float* bias,
                                 float* C, int64_t ldc, int64_t M, int64_t N);
-void gemm_bf16_block_stream_avx512bf16(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t K,
-                                       const float* bias, float* C, int64_t ldc, int64_t M, int64_t N);
+void gemm_bf16_block_stream_avx512bf16(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t K, const float* bias,
+                                       float* C, int64_t ldc, int64_t M, int64_t N);
 // fp32 -> bf16 of n values, round to nearest even (vcvtne2ps2bf16; denormal inputs become zero).
 void f32_to_bf16_row_avx512bf16(const float* x, uint16_t* y, int64_t n);
 

@@ -37,7 +37,8 @@ void layernorm_row_ref(const float* x, const float* r, const float* gamma, const
 Status layernorm(const OpTable& ops, const LayerNormArgs& a) {
   if (a.rows < 0 || a.C <= 0) return Status::Error(StatusCode::kInvalidArgument, "layernorm: bad sizes");
   if (a.rows == 0) return Status::Ok();
-  if (!a.x || !a.y || !a.gamma || !a.beta) return Status::Error(StatusCode::kInvalidArgument, "layernorm: null pointer");
+  if (!a.x || !a.y || !a.gamma || !a.beta)
+    return Status::Error(StatusCode::kInvalidArgument, "layernorm: null pointer");
   const int64_t grain = std::max<int64_t>(1, 32768 / a.C);
   parallel_for(a.rows, grain, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i)

@@ -9,7 +9,8 @@ namespace convbert {
 namespace {
 
 __m256i tail8(int64_t n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n > 8 ? 8 : n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n > 8 ? 8 : n)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 float hsum8(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -42,7 +43,8 @@ void layernorm_row_avx2(const float* x, const float* r, const float* gamma, cons
   for (int64_t c = 0; c < C; c += 8) {
     const __m256i m = tail8(C - c);
     const __m256 d = _mm256_mul_ps(_mm256_sub_ps(load_sum(x, r, c, m), vm), inv);
-    _mm256_maskstore_ps(y + c, m, _mm256_fmadd_ps(d, _mm256_maskload_ps(gamma + c, m), _mm256_maskload_ps(beta + c, m)));
+    _mm256_maskstore_ps(y + c, m,
+                        _mm256_fmadd_ps(d, _mm256_maskload_ps(gamma + c, m), _mm256_maskload_ps(beta + c, m)));
   }
 }
 

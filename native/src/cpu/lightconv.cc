@@ -28,8 +28,7 @@ bool mul_ok(int64_t a, int64_t b, int64_t* out) {
 }
 
 Status too_large(const char* what) {
-  return Status::Error(StatusCode::kInvalidArgument,
-                       std::string("lightconv: ") + what + " is over 2^53 - 1 elements");
+  return Status::Error(StatusCode::kInvalidArgument, std::string("lightconv: ") + what + " is over 2^53 - 1 elements");
 }
 
 // Rows [r0, r1) of the flattened (B * T) positions. w is scratch of H * K doubles.
@@ -71,21 +70,20 @@ Status lightconv_check(const LightConvArgs& a) {
   if (a.B < 0 || a.T < 0 || a.C <= 0 || a.H <= 0 || a.K <= 0)
     return Status::Error(StatusCode::kInvalidArgument,
                          "lightconv: B, T >= 0 and C, H, K > 0 required, got B=" + std::to_string(a.B) +
-                             " T=" + std::to_string(a.T) + " C=" + std::to_string(a.C) + " H=" +
-                             std::to_string(a.H) + " K=" + std::to_string(a.K));
+                             " T=" + std::to_string(a.T) + " C=" + std::to_string(a.C) + " H=" + std::to_string(a.H) +
+                             " K=" + std::to_string(a.K));
   if (a.C % a.H != 0)
     return Status::Error(StatusCode::kShape, "lightconv: channels " + std::to_string(a.C) +
                                                  " must be a multiple of heads " + std::to_string(a.H));
   if (a.padding_l < 0 || a.padding_l >= a.K)
-    return Status::Error(StatusCode::kInvalidArgument, "lightconv: padding_l must be in [0, K = " +
-                                                           std::to_string(a.K) + "), got " +
-                                                           std::to_string(a.padding_l));
+    return Status::Error(
+        StatusCode::kInvalidArgument,
+        "lightconv: padding_l must be in [0, K = " + std::to_string(a.K) + "), got " + std::to_string(a.padding_l));
   int64_t bt = 0, n = 0, hk = 0;
   if (!mul_ok(a.B, a.T, &bt) || !mul_ok(bt, a.C, &n)) return too_large("B * T * C");
   if (!mul_ok(a.H, a.K, &hk)) return too_large("H * K");
   if (a.per_position && !mul_ok(bt, hk, &n)) return too_large("B * T * H * K");
-  if (bt > 0 && (!a.x || !a.y || !a.w))
-    return Status::Error(StatusCode::kInvalidArgument, "lightconv: null pointer");
+  if (bt > 0 && (!a.x || !a.y || !a.w)) return Status::Error(StatusCode::kInvalidArgument, "lightconv: null pointer");
   return Status::Ok();
 }
 
@@ -95,7 +93,8 @@ Status lightconv_ref(const LightConvArgs& a) {
     std::vector<double> w(static_cast<size_t>(a.H * a.K));
     lightconv_rows(a, 0, a.B * a.T, w);
   } catch (const std::bad_alloc&) {
-    return Status::Error(StatusCode::kOutOfMemory, "lightconv: out of memory for " + std::to_string(a.H * a.K) + " taps");
+    return Status::Error(StatusCode::kOutOfMemory,
+                         "lightconv: out of memory for " + std::to_string(a.H * a.K) + " taps");
   }
   return Status::Ok();
 }
@@ -117,7 +116,8 @@ Status lightconv_cpu(const LightConvArgs& a) {
     }
   });
   if (oom.load())
-    return Status::Error(StatusCode::kOutOfMemory, "lightconv: out of memory for " + std::to_string(a.H * a.K) + " taps");
+    return Status::Error(StatusCode::kOutOfMemory,
+                         "lightconv: out of memory for " + std::to_string(a.H * a.K) + " taps");
   return Status::Ok();
 }
 

@@ -26,7 +26,8 @@ void sepconv_row_ref(const float* xseq, int64_t L, int64_t l, int64_t C, const f
 }
 
 Status sepconv(const OpTable& ops, const SepConvArgs& a) {
-  if (a.B < 0 || a.L < 0 || a.C <= 0 || a.K <= 0) return Status::Error(StatusCode::kInvalidArgument, "sepconv: bad sizes");
+  if (a.B < 0 || a.L < 0 || a.C <= 0 || a.K <= 0)
+    return Status::Error(StatusCode::kInvalidArgument, "sepconv: bad sizes");
   const int64_t rows = a.cu_seqlens ? (a.B > 0 ? a.cu_seqlens[a.B] : 0) : a.B * a.L;
   if (rows == 0) return Status::Ok();
   if (!a.x || !a.y || !a.wt || a.x == a.y)

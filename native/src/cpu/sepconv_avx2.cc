@@ -15,7 +15,8 @@ void sepconv_row_avx2(const float* xseq, int64_t L, int64_t l, int64_t C, const 
     const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(C - c > 8 ? 8 : C - c)), idx);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t t = t0; t < t1; ++t)
-      acc = _mm256_fmadd_ps(_mm256_maskload_ps(xseq + (l + t - pad) * C + c, m), _mm256_maskload_ps(wt + t * C + c, m), acc);
+      acc = _mm256_fmadd_ps(_mm256_maskload_ps(xseq + (l + t - pad) * C + c, m), _mm256_maskload_ps(wt + t * C + c, m),
+                            acc);
     _mm256_maskstore_ps(y + c, m, acc);
   }
 }

@@ -14,8 +14,8 @@ void sepconv_row_avx512(const float* xseq, int64_t L, int64_t l, int64_t C, cons
     const __mmask16 m = C - c >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (C - c)) - 1u);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t t = t0; t < t1; ++t)
-      acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xseq + (l + t - pad) * C + c), _mm512_maskz_loadu_ps(m, wt + t * C + c),
-                            acc);
+      acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xseq + (l + t - pad) * C + c),
+                            _mm512_maskz_loadu_ps(m, wt + t * C + c), acc);
     _mm512_mask_storeu_ps(y + c, m, acc);
   }
 }

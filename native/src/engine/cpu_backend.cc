@@ -41,14 +41,15 @@ Status cpu_linear(void* ctx, const LinearArgs& l) {
   if (w.is_i8()) {
     GemmI8Args a;
     a.scratch = l.scratch;  // groups run one after another, so they share the scratch
-    return for_each_group(w, l, a, [&](int64_t g) { return w.group_i8(g); },
-                          [&](const GemmI8Args& args) { return gemm_i8(ops, args); });
+    return for_each_group(
+        w, l, a, [&](int64_t g) { return w.group_i8(g); }, [&](const GemmI8Args& args) { return gemm_i8(ops, args); });
   }
   if (w.is_bf16())
-    return for_each_group(w, l, GemmBf16Args{}, [&](int64_t g) { return w.group_bf16(g); },
-                          [&](const GemmBf16Args& args) { return gemm_bf16(ops, args); });
-  return for_each_group(w, l, GemmArgs{}, [&](int64_t g) { return w.group(g); },
-                        [&](const GemmArgs& args) { return gemm(ops, args); });
+    return for_each_group(
+        w, l, GemmBf16Args{}, [&](int64_t g) { return w.group_bf16(g); },
+        [&](const GemmBf16Args& args) { return gemm_bf16(ops, args); });
+  return for_each_group(
+      w, l, GemmArgs{}, [&](int64_t g) { return w.group(g); }, [&](const GemmArgs& args) { return gemm(ops, args); });
 }
 
 Status cpu_embedding(void* ctx, const EmbeddingArgs& a) { return embedding(ops_of(ctx), a); }
@@ -88,9 +89,7 @@ Status cpu_pool(void*, const PoolArgs& a) {
       }
       continue;
     }
-    const int64_t idx = a.mode == PoolMode::kFirst ? 0
-                        : a.mode == PoolMode::kIndex && a.index ? a.index[b]
-                                                                : len - 1;
+    const int64_t idx = a.mode == PoolMode::kFirst ? 0 : a.mode == PoolMode::kIndex && a.index ? a.index[b] : len - 1;
     if (idx < 0 || idx >= len)  // validate_forward checked cls_index; a direct caller may not have
       return Status::Error(StatusCode::kInvalidArgument, "cls_index: " + std::to_string(idx) + " at row " +
                                                              std::to_string(b) + " is outside [0, " +

@@ -31,7 +31,7 @@ struct WalkLinear {
     return be.linear(be.ctx, a);
   }
 };
-Status walk_head(const EngineConfig& c, const HeadConfig& hc, const ModelRefs& m, const Backend& be,
-                 const WalkIO& io, const ArenaPlan& p, float* F);
+Status walk_head(const EngineConfig& c, const HeadConfig& hc, const ModelRefs& m, const Backend& be, const WalkIO& io,
+                 const ArenaPlan& p, float* F);
 
 }  // namespace convbert

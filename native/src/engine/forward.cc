@@ -88,8 +88,8 @@ Status validate_forward(const EngineConfig& c, const HeadConfig& hc, const Forwa
   const int64_t T = j.cu_seqlens ? j.cu_seqlens[B] : B * L;
   const int64_t cols = j.cu_seqlens ? T : L;
   // Device backends gather with these without a bounds check of their own.
-  CONVBERT_RETURN_IF_ERROR(check_range(j.inputs_embeds ? nullptr : j.input_ids, T, cols, c.vocab_size, "input_ids",
-                                       "vocab_size"));
+  CONVBERT_RETURN_IF_ERROR(
+      check_range(j.inputs_embeds ? nullptr : j.input_ids, T, cols, c.vocab_size, "input_ids", "vocab_size"));
   CONVBERT_RETURN_IF_ERROR(check_range(j.token_type_ids, T, cols, c.type_vocab, "token_type_ids", "type_vocab_size"));
   CONVBERT_RETURN_IF_ERROR(
       check_range(j.position_ids, T, cols, c.max_positions, "position_ids", "max_position_embeddings"));
@@ -179,8 +179,9 @@ Status plan_arena(const EngineConfig& c, const HeadConfig& hc, const ForwardJob&
     p.cls = carve(j.cls_index ? B : 0);
   }
   p.i_total = off;
-  if (!z.ok) return Status::Error(StatusCode::kShape, "forward: B x L = " + std::to_string(B) + " x " +
-                                                          std::to_string(L) + " needs a workspace past int64");
+  if (!z.ok)
+    return Status::Error(StatusCode::kShape, "forward: B x L = " + std::to_string(B) + " x " + std::to_string(L) +
+                                                 " needs a workspace past int64");
   *out = p;
   return Status::Ok();
 }
@@ -352,8 +353,8 @@ Status CpuTarget::run(const Model& m, const ForwardJob& j) {
     if (static_cast<int64_t>(arena->f.size()) < p.f_total) arena->f.resize(static_cast<size_t>(p.f_total));
     if (static_cast<int64_t>(arena->i.size()) < p.i_total) arena->i.resize(static_cast<size_t>(p.i_total));
   } catch (const std::bad_alloc&) {
-    return Status::Error(StatusCode::kOutOfMemory, "forward: cannot allocate the workspace (" +
-                                                       std::to_string(p.f_total * 4) + " bytes)");
+    return Status::Error(StatusCode::kOutOfMemory,
+                         "forward: cannot allocate the workspace (" + std::to_string(p.f_total * 4) + " bytes)");
   }
   int32_t* positions = arena->i.data() + p.positions;
   fill_positions(j, positions);

@@ -18,8 +18,8 @@ int64_t head_scratch_size(const EngineConfig& c, const HeadConfig& h, int64_t B)
   }
 }
 
-Status walk_head(const EngineConfig& c, const HeadConfig& hc, const ModelRefs& m, const Backend& be,
-                 const WalkIO& io, const ArenaPlan& p, float* F) {
+Status walk_head(const EngineConfig& c, const HeadConfig& hc, const ModelRefs& m, const Backend& be, const WalkIO& io,
+                 const ArenaPlan& p, float* F) {
   const int64_t B = io.B, T = io.T, H = c.hidden, E = c.embedding;
   void* cx = be.ctx;
   const float* h = F + p.h;

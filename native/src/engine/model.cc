@@ -107,15 +107,22 @@ Status validate_config(const EngineConfig& c, const HeadConfig& h) {
     return bad_config("num_hidden_layers " + std::to_string(c.layers) + " is more than this engine builds (at most " +
                       std::to_string(kMaxLayers) + ")");
   {
-    const std::pair<const char*, int64_t> dims[] = {
-        {"vocab_size", c.vocab_size},     {"hidden_size", c.hidden},         {"embedding_size", c.embedding},
-        {"sa_heads", c.sa_heads},         {"head_dim", c.head_dim},          {"intermediate_size", c.intermediate},
-        {"conv_kernel_size", c.conv_kernel}, {"num_groups", c.groups},       {"max_position_embeddings", c.max_positions},
-        {"type_vocab_size", c.type_vocab}, {"head.num_outputs", h.num_outputs}, {"head.summary_proj_out", h.summary_proj_out}};
+    const std::pair<const char*, int64_t> dims[] = {{"vocab_size", c.vocab_size},
+                                                    {"hidden_size", c.hidden},
+                                                    {"embedding_size", c.embedding},
+                                                    {"sa_heads", c.sa_heads},
+                                                    {"head_dim", c.head_dim},
+                                                    {"intermediate_size", c.intermediate},
+                                                    {"conv_kernel_size", c.conv_kernel},
+                                                    {"num_groups", c.groups},
+                                                    {"max_position_embeddings", c.max_positions},
+                                                    {"type_vocab_size", c.type_vocab},
+                                                    {"head.num_outputs", h.num_outputs},
+                                                    {"head.summary_proj_out", h.summary_proj_out}};
     for (const auto& d : dims)
       if (d.second > kMaxDim)
-        return bad_config(std::string(d.first) + " " + std::to_string(d.second) + " is more than this engine takes (at most " +
-                          std::to_string(kMaxDim) + ")");
+        return bad_config(std::string(d.first) + " " + std::to_string(d.second) +
+                          " is more than this engine takes (at most " + std::to_string(kMaxDim) + ")");
   }
   // Every weight's element count (expected_weights), before anything multiplies them.
   {
@@ -135,7 +142,8 @@ Status validate_config(const EngineConfig& c, const HeadConfig& h) {
     };
     for (const auto& w : weights)
       if (!w.second)
-        return bad_config(std::string(w.first) + ": the config makes this weight larger than this engine takes (at most " +
+        return bad_config(std::string(w.first) +
+                          ": the config makes this weight larger than this engine takes (at most " +
                           std::to_string(kMaxWeightNumel) + " elements)");
   }
   if (2 * c.sa_heads * c.head_dim != c.hidden)
@@ -204,8 +212,8 @@ int64_t alloc_packed(Dtype dt, int64_t G, int64_t n, int64_t k, PackedLinear* ou
 // k-pair panels or int8 k-quad panels quantised per output channel. One
 // 16-column panel per pool task; each panel reads only its own columns of B, so
 // the result is the serial packing's bit for bit.
-void pack_linear(Dtype dt, const float* B, int64_t ldb, int64_t n, int64_t k, bool transposed,
-                 PackedLinear* out, int64_t g) {
+void pack_linear(Dtype dt, const float* B, int64_t ldb, int64_t n, int64_t k, bool transposed, PackedLinear* out,
+                 int64_t g) {
   const int64_t panels = (n + kGemmPanel - 1) / kGemmPanel;
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, k * kGemmPanel));
   parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
@@ -227,7 +235,8 @@ void pack_linear(Dtype dt, const float* B, int64_t ldb, int64_t n, int64_t k, bo
         }
         case Dtype::kFloat16:  // build_model refuses it before anything is packed
         case Dtype::kFloat32:
-          pack_gemm_b(src, ldb, cols, k, transposed, out->packed.data() + g * packed_gemm_size(n, k) + p * k * kGemmPanel);
+          pack_gemm_b(src, ldb, cols, k, transposed,
+                      out->packed.data() + g * packed_gemm_size(n, k) + p * k * kGemmPanel);
           break;
       }
     }
@@ -363,10 +372,13 @@ class Builder {
     std::vector<std::string> modules;
     bool any = false;
     for (const std::string& w : weights) {
-      const bool trunk = std::any_of(specs_.begin(), specs_.end(), [&](const WeightSpec& s) { return s.name == w && !s.head; });
+      const bool trunk =
+          std::any_of(specs_.begin(), specs_.end(), [&](const WeightSpec& s) { return s.name == w && !s.head; });
       const std::string suffix = ".weight";
-      const bool has_suffix = w.size() > suffix.size() && w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0;
-      modules.push_back((trunk ? trunk_prefix_ : std::string()) + (has_suffix ? w.substr(0, w.size() - suffix.size()) : w));
+      const bool has_suffix =
+          w.size() > suffix.size() && w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0;
+      modules.push_back((trunk ? trunk_prefix_ : std::string()) +
+                        (has_suffix ? w.substr(0, w.size() - suffix.size()) : w));
       for (size_t i = 0; i < modules_to_not_convert_.size(); ++i)
         if (module_matches(modules.back(), modules_to_not_convert_[i])) {
           ++hits_[i];
@@ -406,22 +418,25 @@ Status read_weights(const EngineConfig& c, const HeadConfig& h, Reader& b, Model
   m->layers.resize(static_cast<size_t>(std::max<int64_t>(0, c.layers)));
   for (int64_t i = 0; i < c.layers; ++i) {
     LayerWeights& lw = m->layers[static_cast<size_t>(i)];
-    CONVBERT_RETURN_IF_ERROR(b.stacked({layer_key(i, "attention.self.query"), layer_key(i, "attention.self.key"),
-                                        layer_key(i, "attention.self.value"), layer_key(i, "attention.self.conv_out_layer")},
-                                       A, H, &lw.qkvc));
-    CONVBERT_RETURN_IF_ERROR(b.depthwise(layer_key(i, "attention.self.key_conv_attn_layer.depthwise.weight"), H, K, &lw.dw_t));
+    CONVBERT_RETURN_IF_ERROR(
+        b.stacked({layer_key(i, "attention.self.query"), layer_key(i, "attention.self.key"),
+                   layer_key(i, "attention.self.value"), layer_key(i, "attention.self.conv_out_layer")},
+                  A, H, &lw.qkvc));
+    CONVBERT_RETURN_IF_ERROR(
+        b.depthwise(layer_key(i, "attention.self.key_conv_attn_layer.depthwise.weight"), H, K, &lw.dw_t));
     CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "attention.self.key_conv_attn_layer.pointwise.weight"),
                                       layer_key(i, "attention.self.key_conv_attn_layer.bias"), A, H, 1, &lw.pointwise));
     CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "attention.self.conv_kernel_layer.weight"),
                                       layer_key(i, "attention.self.conv_kernel_layer.bias"), c.sa_heads * K, A, 1,
                                       &lw.conv_kernel));
-    CONVBERT_RETURN_IF_ERROR(
-        b.linear(layer_key(i, "attention.output.dense.weight"), layer_key(i, "attention.output.dense.bias"), H, H, 1, &lw.attn_out));
+    CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "attention.output.dense.weight"),
+                                      layer_key(i, "attention.output.dense.bias"), H, H, 1, &lw.attn_out));
     CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "attention.output.LayerNorm.weight"), H, &lw.ln1_g));
     CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "attention.output.LayerNorm.bias"), H, &lw.ln1_b));
+    CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "intermediate.dense.weight"),
+                                      layer_key(i, "intermediate.dense.bias"), I, H, c.groups, &lw.inter));
     CONVBERT_RETURN_IF_ERROR(
-        b.linear(layer_key(i, "intermediate.dense.weight"), layer_key(i, "intermediate.dense.bias"), I, H, c.groups, &lw.inter));
-    CONVBERT_RETURN_IF_ERROR(b.linear(layer_key(i, "output.dense.weight"), layer_key(i, "output.dense.bias"), H, I, c.groups, &lw.out));
+        b.linear(layer_key(i, "output.dense.weight"), layer_key(i, "output.dense.bias"), H, I, c.groups, &lw.out));
     CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "output.LayerNorm.weight"), H, &lw.ln2_g));
     CONVBERT_RETURN_IF_ERROR(b.copy(layer_key(i, "output.LayerNorm.bias"), H, &lw.ln2_b));
   }
@@ -500,8 +515,8 @@ std::vector<WeightSpec> expected_weights(const EngineConfig& c, const HeadConfig
   return std::move(l.specs);
 }
 
-Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLookup& lookup,
-                   std::shared_ptr<Model>* out, Dtype dtype, const std::vector<std::string>& modules_to_not_convert) {
+Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLookup& lookup, std::shared_ptr<Model>* out,
+                   Dtype dtype, const std::vector<std::string>& modules_to_not_convert) {
   CONVBERT_RETURN_IF_ERROR(validate_config(c, h));
   if (dtype == Dtype::kFloat16)
     return Status::Error(StatusCode::kUnsupported,
@@ -521,8 +536,9 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
   }
   for (const std::string& k : modules_to_not_convert)
     if (k.empty() || k.front() == '.' || k.back() == '.' || k.find("..") != std::string::npos)
-      return Status::Error(StatusCode::kInvalidArgument,
-                           "modulesToNotConvert: '" + k + "' is not a module name (dot-separated, like 'output.dense')");
+      return Status::Error(
+          StatusCode::kInvalidArgument,
+          "modulesToNotConvert: '" + k + "' is not a module name (dot-separated, like 'output.dense')");
   // HF names a head model's trunk modules under its base_model_prefix.
   const std::string trunk_prefix = h.kind == HeadKind::kNone ? "" : "convbert.";
   Builder b(lookup, specs, dtype, modules_to_not_convert, trunk_prefix);
@@ -539,9 +555,9 @@ Status build_model(const EngineConfig& c, const HeadConfig& h, const WeightLooku
     return Status::Error(StatusCode::kOutOfMemory, "engine: a weight is larger than a vector can hold");
   }
   if (const std::string* k = b.unmatched())
-    return Status::Error(StatusCode::kInvalidArgument,
-                         "modulesToNotConvert: '" + *k + "' matches no linear module of this model (for example '" +
-                             trunk_prefix + "encoder.layer.0.output.dense')");
+    return Status::Error(StatusCode::kInvalidArgument, "modulesToNotConvert: '" + *k +
+                                                           "' matches no linear module of this model (for example '" +
+                                                           trunk_prefix + "encoder.layer.0.output.dense')");
   m->weight_bytes_ = b.bytes;
   m->max_linear_k = b.max_k;
   m->float32_modules = std::move(b.kept);

@@ -358,8 +358,8 @@ Status WordPieceTokenizer::EncodeBatch(const std::vector<std::u16string>& texts,
   for (const auto& s : texts) total += s.size();
   // A thread is worth it only for a few kB of text.
   const size_t by_size = std::max<size_t>(1, total / 4096);
-  const int nt = static_cast<int>(std::max<size_t>(1, std::min<size_t>({static_cast<size_t>(std::max(threads, 1)),
-                                                                         texts.size(), by_size})));
+  const int nt = static_cast<int>(
+      std::max<size_t>(1, std::min<size_t>({static_cast<size_t>(std::max(threads, 1)), texts.size(), by_size})));
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   // Small chunks from a shared counter balance uneven text lengths.

@@ -67,7 +67,7 @@ class ByteTrie {
   static constexpr uint64_t kEmpty = ~0ull;
   size_t hash(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_); }
   void put(uint64_t key, int32_t val);
-  std::vector<int32_t> ids_{-1};               // token id per node, -1 when none ends there
+  std::vector<int32_t> ids_{-1};  // token id per node, -1 when none ends there
   size_t edges_ = 0;
   std::vector<uint64_t> keys_;
   std::vector<int32_t> vals_;
@@ -111,10 +111,10 @@ class WordPieceTokenizer {
   ByteTrie trie_;
   int32_t prefix_node_ = -1;  // trie node after the continuing-subword prefix
   int32_t first_[2][256];     // child of the root / of prefix_node_ for each first byte (-1: none)
-  int32_t unk_id_ = -1;  // -1 when the vocab lacks the unk token (pushed as -1, reported by Encode)
+  int32_t unk_id_ = -1;       // -1 when the vocab lacks the unk token (pushed as -1, reported by Encode)
   size_t vocab_size_ = 0;
-  std::vector<Added> added_;            // longest first, so the first hit at a position is the longest
-  std::vector<uint8_t> added_first_;    // 65536 entries: 1 when some added token starts with that unit
+  std::vector<Added> added_;          // longest first, so the first hit at a position is the longest
+  std::vector<uint8_t> added_first_;  // 65536 entries: 1 when some added token starts with that unit
 };
 
 }  // namespace tokenizer
