@@ -26,7 +26,7 @@ export async function main(): Promise<number> {
   const config = await AutoConfig.from_pretrained('org/model', { local_files_only: true });
   const tok = await AutoTokenizer.from_pretrained('org/model');
   const enc: TokenizerTensors = tok(['a', 'b c'], { padding: true, truncation: true, max_length: 8 });
-  const model = await AutoModelForMaskedLM.from_pretrained('org/model', { dtype: 'q8', progress_callback: (e) => void e.loaded });
+  const model = await AutoModelForMaskedLM.from_pretrained('org/model', { dtype: 'q8', progress_callback: (e) => void (e.status === 'progress' ? e.loaded : e.status) });
   const out = await model.forward(enc);
   // A model is callable like transformers.js': the call is typed as the class's forward.
   const called = await model(enc);
