@@ -1,5 +1,6 @@
 // ops.ts: the test-only single-op entry points of the addon, with the list of
 // kernel paths this machine can run (every test runs every path).
+import { ACTIVATION_CODES } from '../../lib/engine_types';
 import { native } from '../../lib/native';
 import { testAddon } from './test_addon';
 
@@ -19,22 +20,8 @@ export function paths(): OpPath[] {
   return p;
 }
 
-export const ACT = {
-  linear: 0,
-  gelu: 1,
-  gelu_new: 2,
-  quick_gelu: 3,
-  relu: 4,
-  relu6: 5,
-  relu2: 6,
-  silu: 7,
-  sigmoid: 8,
-  tanh: 9,
-  mish: 10,
-  gelu_10: 11,
-  laplace: 12,
-  leaky_relu: 13,
-} as const;
+/** The activation codes of lib/engine_types.ts, one name per code (HF's alias swish = silu left out). */
+export const ACT = Object.fromEntries(Object.entries(ACTIVATION_CODES).filter(([name]) => name !== 'swish')) as Omit<typeof ACTIVATION_CODES, 'swish'>;
 
 /** y = act(x + bias) row-wise; returns the output and the path the addon reports it ran. */
 export function activation(x: Float32Array, bias: Float32Array | null, C: number, act: number, path: OpPath): { y: Float32Array; ran: string } {
