@@ -1,4 +1,5 @@
 // The serving benchmark's autocannon driver (bench/serving.ts) against a tiny model
+// (test/bench/ is the one test folder that imports bench/: it tests the benchmarks themselves)
 // served in this process for about 2 s: every request answered 200 (no non-2xx,
 // errors or timeouts) and the stats well-formed (counts, ordered latency
 // quantiles, tokens per request within the texts' lengths, a delay window and RSS
