@@ -30,10 +30,10 @@ interface Run {
   stderr: string;
 }
 
-function runCli(args: string[], useBin = false): Promise<Run> {
-  const argv = useBin ? [BIN, ...args] : ['--import', 'tsx', CLI, ...args];
+/** Runs node with `argv` in `cwd` and collects its exit and output. */
+function runNode(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    const child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -41,6 +41,11 @@ function runCli(args: string[], useBin = false): Promise<Run> {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+function runCli(args: string[], useBin = false): Promise<Run> {
+  const argv = useBin ? [BIN, ...args] : ['--import', 'tsx', CLI, ...args];
+  return runNode(argv, repoRoot, { ...process.env, NODE_NO_WARNINGS: '1' });
 }
 
 let mlm = '';
@@ -303,16 +308,7 @@ test('--help lists bench only where it can run (a source checkout); an installed
   t.teardown(() => fs.rmSync(pkg, { recursive: true, force: true }));
   fs.cpSync(path.join(repoRoot, 'bin'), path.join(pkg, 'bin'), { recursive: true });
   fs.cpSync(path.join(repoRoot, 'dist'), path.join(pkg, 'dist'), { recursive: true });
-  const run = (args: string[]) =>
-    new Promise<Run>((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(pkg, 'bin', 'convbert.js'), ...args], { cwd: pkg, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    });
+  const run = (args: string[]) => runNode([path.join(pkg, 'bin', 'convbert.js'), ...args], pkg, process.env);
   const help = await run(['--help']);
   t.is(help.code, 0, help.stderr);
   t.regex(help.stdout, /convbert serve --model/);

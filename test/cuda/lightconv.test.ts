@@ -4,7 +4,8 @@
 // T in 1, 7, 33, 129, 511. Tolerance: rtol 1e-5, atol 1e-5 (fp32 sums of up to 31 products
 // vs double accumulation).
 import { assertClose } from '../helpers/assert_close';
-import { mulberry32, randn } from '../helpers/rng';
+import { randomLightconvCase } from '../helpers/lightconv_ref64';
+import { mulberry32 } from '../helpers/rng';
 import { cudaOps, gpuTest, SIZES } from './helpers';
 
 const probe = () => cudaOps().opLightconv({ x: new Float32Array(1), w: new Float32Array(1), B: 1, T: 1, C: 1, H: 1, K: 1, padding_l: 0 }, 'cuda');
@@ -21,20 +22,7 @@ gpuTest('lightconv: CUDA matches the CPU reference', probe, (t) => {
         for (const padding_l of [0, Math.floor((K - 1) / 2), K - 1])
           for (const per_position of [false, true]) {
             const B = 2;
-            const o = {
-              x: randn(rand, B * T * C),
-              w: randn(rand, per_position ? B * T * H * K : H * K),
-              bias: padding_l === 0 ? randn(rand, C) : null,
-              B,
-              T,
-              C,
-              H,
-              K,
-              padding_l,
-              per_position,
-              softmax: K !== 4,
-              interleaved_heads: C === 33,
-            };
+            const o = randomLightconvCase(rand, { B, T, C, H, K, padding_l, per_position, interleaved_heads: C === 33 });
             const want = cudaOps().opLightconv(o, 'generic');
             assertClose(t, cudaOps().opLightconv(o, 'cuda'), want, { rtol: 1e-5, atol: 1e-5, label: `T=${T} C=${C} K=${K} pad=${padding_l} dyn=${per_position}` });
           }

@@ -3,6 +3,7 @@
 // DynamicConv1dTBC forward, batch-major), shared by test/ops and test/cuda:
 //   y[b,t,c] = Σ_k w'[head(c), k] · x[b, t + k - padding_l, c] + bias[c], zeros outside [0, T),
 // head(c) = floor(c / (C/H)) (c % H with interleaved), w' = softmax over k when softmax is set.
+import { randn } from './rng';
 import { softmaxRows } from './ref64';
 
 export interface Ref64Case {
@@ -42,4 +43,39 @@ export function lightconvRef64(o: Ref64Case): Float64Array {
         y[(b * T + t) * C + c] = acc;
       }
   return y;
+}
+
+/** One case as the test addon's opLightconv takes it (per_position = dynamic weights, interleaved_heads). */
+export type LightconvOpCase = {
+  x: Float32Array;
+  w: Float32Array;
+  bias: Float32Array | null;
+  B: number;
+  T: number;
+  C: number;
+  H: number;
+  K: number;
+  padding_l: number;
+  per_position: boolean;
+  softmax: boolean;
+  interleaved_heads: boolean;
+};
+
+/**
+ * A seeded random case for the CPU and CUDA op tests: weights (B, T, H, K) when per_position,
+ * else (H, K); a bias only without left padding; the tap softmax except at K = 4, so every
+ * combination is covered across the K sweep.
+ */
+export function randomLightconvCase(
+  rand: () => number,
+  s: { B: number; T: number; C: number; H: number; K: number; padding_l: number; per_position: boolean; interleaved_heads: boolean },
+): LightconvOpCase {
+  const { B, T, C, H, K, padding_l, per_position } = s;
+  return {
+    ...s,
+    x: randn(rand, B * T * C),
+    w: randn(rand, per_position ? B * T * H * K : H * K),
+    bias: padding_l === 0 ? randn(rand, C) : null,
+    softmax: K !== 4,
+  };
 }

@@ -8,25 +8,12 @@
 import { ConvBertError } from '../../lib/errors';
 import test from 'ava';
 
-import { lightconvRef64 as ref64 } from '../helpers/lightconv_ref64';
+import { lightconvRef64 as ref64, randomLightconvCase, type LightconvOpCase } from '../helpers/lightconv_ref64';
 import { testAddon } from '../helpers/test_addon';
 import { assertClose } from '../helpers/assert_close';
-import { mulberry32, randn } from '../helpers/rng';
+import { mulberry32 } from '../helpers/rng';
 
-interface LcOpts {
-  x: Float32Array;
-  w: Float32Array;
-  bias: Float32Array | null;
-  B: number;
-  T: number;
-  C: number;
-  H: number;
-  K: number;
-  padding_l: number;
-  per_position: boolean;
-  softmax: boolean;
-  interleaved_heads: boolean;
-}
+type LcOpts = LightconvOpCase;
 
 const lightconvRef64 = (o: LcOpts): Float64Array => ref64({ ...o, dynamic: o.per_position, interleaved: o.interleaved_heads });
 
@@ -44,20 +31,7 @@ test('lightconv (generic) matches an fp64 reference: lightweight and dynamic, ev
         for (const padding_l of [0, Math.floor((K - 1) / 2), K - 1]) {
           for (const per_position of [false, true]) {
             const B = 2;
-            const o: LcOpts = {
-              x: randn(rand, B * T * C),
-              w: randn(rand, per_position ? B * T * H * K : H * K),
-              bias: padding_l === 0 ? randn(rand, C) : null,
-              B,
-              T,
-              C,
-              H,
-              K,
-              padding_l,
-              per_position,
-              softmax: K !== 4,
-              interleaved_heads: C === 6,
-            };
+            const o = randomLightconvCase(rand, { B, T, C, H, K, padding_l, per_position, interleaved_heads: C === 6 });
             const got = run(o, 'generic');
             assertClose(t, got, lightconvRef64(o), {
               rtol: 1e-5,
