@@ -65,30 +65,56 @@ struct Args {
   }
 };
 
+// The operands opGemm and opGemmBf16 share: A (M,K), B (N,K), bias (N)|null, C (M,N), M, N, K, path, act?.
+struct GemmOperands {
+  int64_t M, N, K;
+  const float* A;
+  const float* B;
+  const float* bias;
+  float* C;
+  const OpTable* ops;
+  Activation act;
+};
+
+GemmOperands ReadGemmOperands(Args& a) {
+  GemmOperands o;
+  o.M = a.Int(4, "M");
+  o.N = a.Int(5, "N", 1);
+  o.K = a.Int(6, "K");
+  o.A = a.Arr<float>(0, "A", a.Mul("M * K", o.M, o.K));
+  o.B = a.Arr<float>(1, "B", a.Mul("N * K", o.N, o.K));
+  o.bias = a.Arr<float>(2, "bias", o.N, true);
+  o.C = a.Arr<float>(3, "C", a.Mul("M * N", o.M, o.N));
+  o.ops = a.Path(7);
+  o.act = a.Act(8);
+  return o;
+}
+
+// The fields of GemmArgs / GemmBf16Args that come from the operands, with B already packed.
+template <typename GemmT, typename PackedT>
+GemmT GemmCall(const GemmOperands& o, const PackedT* packed) {
+  GemmT g;
+  g.A = o.A;
+  g.lda = o.K;
+  g.B.data = packed;
+  g.B.N = o.N;
+  g.B.K = o.K;
+  g.bias = o.bias;
+  g.C = o.C;
+  g.ldc = o.N;
+  g.M = o.M;
+  g.act = o.act;
+  return g;
+}
+
 // opGemm(A (M,K), B (N,K), bias (N)|null, C (M,N), M, N, K, path, act?): C = act(A·Bᵀ + bias) through the
 // packed layout; act is an optional Activation code for the epilogue.
 Napi::Value OpGemm(const Napi::CallbackInfo& info) {
   Args a{info, "opGemm"};
-  const int64_t M = a.Int(4, "M"), N = a.Int(5, "N", 1), K = a.Int(6, "K");
-  const float* A = a.Arr<float>(0, "A", a.Mul("M * K", M, K));
-  const float* B = a.Arr<float>(1, "B", a.Mul("N * K", N, K));
-  const float* bias = a.Arr<float>(2, "bias", N, true);
-  float* C = a.Arr<float>(3, "C", a.Mul("M * N", M, N));
-  const OpTable* ops = a.Path(7);
-  std::vector<float> packed(static_cast<size_t>(packed_gemm_size(N, K)));
-  pack_gemm_b(B, K, N, K, false, packed.data());
-  GemmArgs g;
-  g.A = A;
-  g.lda = K;
-  g.B.data = packed.data();
-  g.B.N = N;
-  g.B.K = K;
-  g.bias = bias;
-  g.C = C;
-  g.ldc = N;
-  g.M = M;
-  g.act = a.Act(8);
-  return a.Done(gemm(*ops, g), ops);
+  const GemmOperands o = ReadGemmOperands(a);
+  std::vector<float> packed(static_cast<size_t>(packed_gemm_size(o.N, o.K)));
+  pack_gemm_b(o.B, o.K, o.N, o.K, false, packed.data());
+  return a.Done(gemm(*o.ops, GemmCall<GemmArgs>(o, packed.data())), o.ops);
 }
 
 // opGemmBf16(A (M,K), B (N,K), bias (N)|null, C (M,N), M, N, K, path, act?): the bf16 gemm (B packed as
@@ -96,27 +122,11 @@ Napi::Value OpGemm(const Napi::CallbackInfo& info) {
 // kernel ran, else the name of the fp32 path that ran on the widened bf16 values.
 Napi::Value OpGemmBf16(const Napi::CallbackInfo& info) {
   Args a{info, "opGemmBf16"};
-  const int64_t M = a.Int(4, "M"), N = a.Int(5, "N", 1), K = a.Int(6, "K");
-  const float* A = a.Arr<float>(0, "A", a.Mul("M * K", M, K));
-  const float* B = a.Arr<float>(1, "B", a.Mul("N * K", N, K));
-  const float* bias = a.Arr<float>(2, "bias", N, true);
-  float* C = a.Arr<float>(3, "C", a.Mul("M * N", M, N));
-  const OpTable* ops = a.Path(7);
-  std::vector<uint16_t> packed(static_cast<size_t>(packed_gemm_bf16_size(N, K)));
-  pack_gemm_b_bf16(B, K, N, K, false, packed.data());
-  GemmBf16Args g;
-  g.A = A;
-  g.lda = K;
-  g.B.data = packed.data();
-  g.B.N = N;
-  g.B.K = K;
-  g.bias = bias;
-  g.C = C;
-  g.ldc = N;
-  g.M = M;
-  g.act = a.Act(8);
-  Napi::Value r = a.Done(gemm_bf16(*ops, g), ops);
-  if (r.IsString() && ops->gemm_bf16_block) return Napi::String::New(info.Env(), "avx512_bf16");
+  const GemmOperands o = ReadGemmOperands(a);
+  std::vector<uint16_t> packed(static_cast<size_t>(packed_gemm_bf16_size(o.N, o.K)));
+  pack_gemm_b_bf16(o.B, o.K, o.N, o.K, false, packed.data());
+  Napi::Value r = a.Done(gemm_bf16(*o.ops, GemmCall<GemmBf16Args>(o, packed.data())), o.ops);
+  if (r.IsString() && o.ops->gemm_bf16_block) return Napi::String::New(info.Env(), "avx512_bf16");
   return r;
 }
 
